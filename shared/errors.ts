@@ -1,0 +1,91 @@
+/**
+ * Error classes shared by every part of Skewless. One base class, `name` always set, context kept
+ * as fields so callers (dead letters, HTTP edge, reports) can show *which record, which field, why*.
+ */
+
+/** Base class of every error Skewless raises on purpose. */
+class SkewlessError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SkewlessError';
+  }
+}
+
+/** A feature group or feature set definition breaks a rule of the service or of Skewless. */
+class DefinitionError extends SkewlessError {
+  readonly definition: string;
+  readonly problems: readonly string[];
+  constructor(definition: string, problems: readonly string[]) {
+    super(`Invalid definition "${definition}":\n  - ${problems.join('\n  - ')}`);
+    this.name = 'DefinitionError';
+    this.definition = definition;
+    this.problems = problems;
+  }
+}
+
+/** One problem with one value of a record. */
+interface RecordProblem {
+  /** The feature (or input key) at fault; `(record)` for problems of the whole record. */
+  readonly feature: string;
+  /** The offending value, as received (truncated for display by the formatter, not here). */
+  readonly value: unknown;
+  readonly reason: string;
+}
+
+function describeValue(value: unknown): string {
+  let text: string;
+  if (typeof value === 'bigint') text = `${value}n`;
+  else if (typeof value === 'number' && !Number.isFinite(value)) text = String(value);
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A record failed validation against its group. Carries **all** problems, not only the first. */
+class RecordValidationError extends SkewlessError {
+  readonly featureGroup: string;
+  readonly problems: readonly RecordProblem[];
+  constructor(featureGroup: string, problems: readonly RecordProblem[]) {
+    const lines = problems.map((p) => `${p.feature}=${describeValue(p.value)}: ${p.reason}`);
+    super(`Invalid record for feature group "${featureGroup}": ${lines.join('; ')}`);
+    this.name = 'RecordValidationError';
+    this.featureGroup = featureGroup;
+    this.problems = problems;
+  }
+}
+
+/** A name (group, feature, feature set) that the schema module does not define. */
+class UnknownNameError extends SkewlessError {
+  readonly kind: 'feature group' | 'feature' | 'feature set';
+  readonly unknownName: string;
+  constructor(
+    kind: 'feature group' | 'feature' | 'feature set',
+    name: string,
+    known: readonly string[]
+  ) {
+    super(`Unknown ${kind} "${name}"; known: ${known.join(', ') || '(none)'}`);
+    this.name = 'UnknownNameError';
+    this.kind = kind;
+    this.unknownName = name;
+  }
+}
+
+/** Narrows `unknown` in a `catch` clause. */
+function assertIsError(error: unknown): asserts error is Error {
+  if (!(error instanceof Error)) throw error;
+}
+
+export type { RecordProblem };
+export {
+  assertIsError,
+  DefinitionError,
+  describeValue,
+  RecordValidationError,
+  SkewlessError,
+  UnknownNameError,
+};

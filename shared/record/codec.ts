@@ -1,0 +1,296 @@
+import type { FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { type RecordProblem, RecordValidationError } from '../errors.ts';
+import type { FeatureGroup, InputRecordOf, RecordOf } from '../schema/defineFeatureGroup.ts';
+import { Limits } from '../schema/limits.ts';
+import type { FeatureSpec } from '../schema/types.ts';
+import { formatEpochSecondsEventTime, formatIsoEventTime, parseEventTime } from './eventTime.ts';
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const INTEGER_TEXT = /^[+-]?\d+$/;
+/** Decimal or scientific notation; `NaN`/`Infinity` are deliberately not matched. */
+const FRACTIONAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+type ScalarResult = { ok: true; text: string } | { ok: false; reason: string };
+
+/** A record encoded for the wire, with the facts every writer needs about it. */
+interface EncodedRecord {
+  readonly featureGroup: string;
+  readonly record: FeatureValue[];
+  readonly recordIdentifier: string;
+  /** Normalised event time as written to the wire. */
+  readonly eventTime: string;
+  readonly eventTimeEpochNanos: bigint;
+  /** Approximate size on the wire in bytes (names + values), checked against the 350 KB limit. */
+  readonly sizeBytes: number;
+}
+
+type EncodeResult =
+  | { readonly ok: true; readonly value: EncodedRecord }
+  | { readonly ok: false; readonly problems: RecordProblem[] };
+
+function encodeIntegral(value: unknown): ScalarResult {
+  let big: bigint;
+  if (typeof value === 'bigint') big = value;
+  else if (typeof value === 'number') {
+    if (!Number.isInteger(value))
+      return { ok: false, reason: 'Integral value must be a whole number' };
+    if (!Number.isSafeInteger(value)) {
+      return {
+        ok: false,
+        reason:
+          'Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint',
+      };
+    }
+    big = BigInt(value);
+  } else if (typeof value === 'string') {
+    if (!INTEGER_TEXT.test(value))
+      return { ok: false, reason: 'Integral value must be a base-10 integer' };
+    big = BigInt(value);
+  } else {
+    return {
+      ok: false,
+      reason: `Integral value must be a number, bigint or digit string, not ${kindOf(value)}`,
+    };
+  }
+  if (big < INT64_MIN || big > INT64_MAX)
+    return { ok: false, reason: 'Integral value is outside the signed 64-bit range' };
+  return { ok: true, text: big.toString() };
+}
+
+function encodeFractional(value: unknown): ScalarResult {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string') {
+    if (!FRACTIONAL_TEXT.test(value.trim()))
+      return { ok: false, reason: 'Fractional value must be a decimal number' };
+    n = Number(value);
+  } else if (typeof value === 'bigint') {
+    n = Number(value);
+  } else {
+    return {
+      ok: false,
+      reason: `Fractional value must be a number or decimal string, not ${kindOf(value)}`,
+    };
+  }
+  if (Number.isNaN(n)) return { ok: false, reason: 'Fractional value must not be NaN' };
+  if (!Number.isFinite(n))
+    return { ok: false, reason: 'Fractional value must be finite (not ±Infinity)' };
+  // One canonical text per double, so both stores and every reader see the same bytes.
+  return { ok: true, text: String(n) };
+}
+
+function encodeString(value: unknown): ScalarResult {
+  if (typeof value !== 'string')
+    return { ok: false, reason: `String value must be a string, not ${kindOf(value)}` };
+  if (Buffer.byteLength(value, 'utf8') > Limits.maxValueBytes) {
+    return { ok: false, reason: `value exceeds ${Limits.maxValueBytes} bytes` };
+  }
+  return { ok: true, text: value };
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+const SCALAR_ENCODERS = {
+  String: encodeString,
+  Integral: encodeIntegral,
+  Fractional: encodeFractional,
+} as const;
+
+function encodeFeature(
+  spec: FeatureSpec,
+  value: unknown
+): { ok: true; fv: Omit<FeatureValue, 'FeatureName'> } | { ok: false; reason: string } {
+  const encodeScalar = SCALAR_ENCODERS[spec.type];
+  if (spec.collection === undefined) {
+    const r = encodeScalar(value);
+    return r.ok ? { ok: true, fv: { ValueAsString: r.text } } : r;
+  }
+  if (!Array.isArray(value))
+    return { ok: false, reason: `${spec.collection} value must be an array, not ${kindOf(value)}` };
+  if (spec.collection === 'Vector' && value.length !== spec.dimension) {
+    return {
+      ok: false,
+      reason: `Vector must have exactly ${spec.dimension} elements (got ${value.length})`,
+    };
+  }
+  const texts: string[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const r = encodeScalar(value[i]);
+    if (!r.ok) return { ok: false, reason: `element ${i}: ${r.reason}` };
+    texts.push(r.text);
+  }
+  if (spec.collection === 'Set' && new Set(texts).size !== texts.length) {
+    return { ok: false, reason: 'Set value contains duplicate elements' };
+  }
+  return { ok: true, fv: { ValueAsStringList: texts } };
+}
+
+/**
+ * Validate and encode a typed record for `PutRecord`. Reports **every** problem of the record
+ * (unknown features, missing identifier or event time, type errors, limits), never only the first.
+ * Null and undefined non-key values are skipped, as AWS's own ingesters do.
+ */
+function encodeRecord(group: FeatureGroup, input: unknown): EncodeResult {
+  const problems: RecordProblem[] = [];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    problems.push({
+      feature: '(record)',
+      value: input,
+      reason: `record must be a JSON object, not ${kindOf(input)}`,
+    });
+    return { ok: false, problems };
+  }
+  const source = input as Record<string, unknown>;
+  const record: FeatureValue[] = [];
+  let recordIdentifier = '';
+  let eventTime = '';
+  let eventTimeEpochNanos = 0n;
+  let sizeBytes = 0;
+  for (const key of Object.keys(source)) {
+    if (!Object.hasOwn(group.features, key)) {
+      problems.push({
+        feature: key,
+        value: source[key],
+        reason: `unknown feature; "${group.name}" defines ${group.featureNames.join(', ')}`,
+      });
+    }
+  }
+  for (const name of group.featureNames) {
+    const spec = group.features[name] as FeatureSpec;
+    const value = Object.hasOwn(source, name) ? source[name] : undefined;
+    const isKey = name === group.recordIdentifier || name === group.eventTime;
+    if (value === undefined || value === null) {
+      if (isKey) {
+        const role = name === group.recordIdentifier ? 'record identifier' : 'event time';
+        problems.push({ feature: name, value, reason: `${role} is required` });
+      }
+      continue;
+    }
+    if (name === group.eventTime) {
+      const parsed = parseEventTime(value);
+      if (!parsed.ok) {
+        problems.push({ feature: name, value, reason: parsed.reason });
+        continue;
+      }
+      eventTimeEpochNanos = parsed.epochNanos;
+      eventTime =
+        spec.type === 'String'
+          ? formatIsoEventTime(parsed.epochNanos)
+          : formatEpochSecondsEventTime(parsed.epochNanos);
+      record.push({ FeatureName: name, ValueAsString: eventTime });
+      sizeBytes += name.length + eventTime.length;
+      continue;
+    }
+    const encoded = encodeFeature(spec, value);
+    if (!encoded.ok) {
+      problems.push({ feature: name, value, reason: encoded.reason });
+      continue;
+    }
+    const fv = { FeatureName: name, ...encoded.fv };
+    if (name === group.recordIdentifier) {
+      recordIdentifier = fv.ValueAsString ?? '';
+      if (recordIdentifier.length === 0) {
+        problems.push({ feature: name, value, reason: 'record identifier must not be empty' });
+      } else if (Buffer.byteLength(recordIdentifier, 'utf8') > Limits.maxRecordIdentifierBytes) {
+        problems.push({
+          feature: name,
+          value,
+          reason: `record identifier exceeds ${Limits.maxRecordIdentifierBytes} bytes`,
+        });
+      }
+    }
+    sizeBytes += Buffer.byteLength(name) + valueBytes(fv);
+    record.push(fv);
+  }
+  if (sizeBytes > Limits.maxRecordBytes) {
+    problems.push({
+      feature: '(record)',
+      value: `${sizeBytes} bytes`,
+      reason: `record exceeds the ${Limits.maxRecordBytes}-byte (350 KB) limit`,
+    });
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    value: {
+      featureGroup: group.name,
+      record,
+      recordIdentifier,
+      eventTime,
+      eventTimeEpochNanos,
+      sizeBytes,
+    },
+  };
+}
+
+function valueBytes(fv: FeatureValue): number {
+  if (fv.ValueAsString !== undefined) return Buffer.byteLength(fv.ValueAsString, 'utf8');
+  let total = 0;
+  for (const v of fv.ValueAsStringList ?? []) total += Buffer.byteLength(v, 'utf8');
+  return total;
+}
+
+/**
+ * Typed convenience over {@link encodeRecord}: returns the wire `Record` or throws
+ * {@link RecordValidationError} with every problem.
+ */
+function toRecord<G extends FeatureGroup>(group: G, input: InputRecordOf<G>): EncodedRecord {
+  const result = encodeRecord(group, input);
+  if (!result.ok) throw new RecordValidationError(group.name, result.problems);
+  return result.value;
+}
+
+function decodeScalar(spec: FeatureSpec, text: string): string | bigint | number {
+  if (spec.type === 'Integral') return BigInt(text);
+  if (spec.type === 'Fractional') return Number(text);
+  return text;
+}
+
+/**
+ * Decode a wire `Record` (from GetRecord / BatchGetRecord) into the group's typed record.
+ * Features the store returns that the definition no longer has are reported, not dropped silently.
+ */
+function fromRecord<G extends FeatureGroup>(
+  group: G,
+  record: readonly FeatureValue[]
+): RecordOf<G> {
+  const out: Record<string, unknown> = {};
+  const problems: RecordProblem[] = [];
+  for (const fv of record) {
+    const name = fv.FeatureName ?? '';
+    const spec = Object.hasOwn(group.features, name) ? group.features[name] : undefined;
+    if (spec === undefined) {
+      problems.push({
+        feature: name,
+        value: fv.ValueAsString ?? fv.ValueAsStringList,
+        reason: 'not defined in the schema module',
+      });
+      continue;
+    }
+    try {
+      if (spec.collection === undefined) {
+        if (fv.ValueAsString === undefined) throw new Error('expected ValueAsString');
+        out[name] = decodeScalar(spec, fv.ValueAsString);
+      } else {
+        if (fv.ValueAsStringList === undefined) throw new Error('expected ValueAsStringList');
+        out[name] = fv.ValueAsStringList.map((t) => decodeScalar(spec, t));
+      }
+    } catch (error) {
+      problems.push({
+        feature: name,
+        value: fv.ValueAsString ?? fv.ValueAsStringList,
+        reason: (error as Error).message,
+      });
+    }
+  }
+  if (problems.length > 0) throw new RecordValidationError(group.name, problems);
+  return out as RecordOf<G>;
+}
+
+export type { EncodedRecord, EncodeResult };
+export { encodeRecord, fromRecord, toRecord };

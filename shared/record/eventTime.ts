@@ -1,0 +1,162 @@
+/**
+ * Event time parsing and normalisation. Every event time is reduced to epoch nanoseconds (bigint,
+ * so fractional seconds up to 9 digits survive) and written back in the one form the service
+ * accepts, `yyyy-MM-dd'T'HH:mm:ss.SSS[SSS[SSS]]Z` for String event times or decimal epoch seconds
+ * for Fractional ones. Both stores therefore receive byte-identical event times.
+ */
+
+const NANOS_PER_SECOND = 1_000_000_000n;
+const NANOS_PER_MILLI = 1_000_000n;
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z: the service's event-time range. */
+const MIN_EPOCH_NANOS = -62_167_219_200n * NANOS_PER_SECOND;
+const MAX_EPOCH_NANOS = 253_402_300_800n * NANOS_PER_SECOND - 1n;
+
+const ISO_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+const EPOCH_PATTERN = /^-?\d{1,12}(?:\.\d{1,9})?$/;
+
+type EventTimeResult = { ok: true; epochNanos: bigint } | { ok: false; reason: string };
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 && isLeap(year) ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+}
+
+function isLeap(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+function inRange(epochNanos: bigint): EventTimeResult {
+  if (epochNanos < MIN_EPOCH_NANOS || epochNanos > MAX_EPOCH_NANOS) {
+    return {
+      ok: false,
+      reason: 'event time is outside 0000-01-01T00:00:00Z..9999-12-31T23:59:59Z',
+    };
+  }
+  return { ok: true, epochNanos };
+}
+
+function parseIso(text: string): EventTimeResult {
+  const m = ISO_PATTERN.exec(text);
+  if (m === null) {
+    return {
+      ok: false,
+      reason:
+        'event time must be ISO-8601 (yyyy-MM-ddTHH:mm:ss[.fraction] with Z or ±HH:MM) or epoch seconds',
+    };
+  }
+  const [, y, mo, d, h, mi, s, frac, zone] = m as unknown as string[];
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12) return { ok: false, reason: `month ${mo} is not 01-12` };
+  const dim = daysInMonth(year, month);
+  if (day < 1 || day > dim) return { ok: false, reason: `day ${d} does not exist in ${y}-${mo}` };
+  if (hour > 23) return { ok: false, reason: `hour ${h} is not 00-23` };
+  if (minute > 59) return { ok: false, reason: `minute ${mi} is not 00-59` };
+  if (second > 59)
+    return { ok: false, reason: `second ${s} is not 00-59 (leap seconds are not accepted)` };
+  let offsetMinutes = 0;
+  if (zone !== 'Z' && zone !== undefined) {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const oh = Number(zone.slice(1, 3));
+    const om = Number(zone.slice(4, 6));
+    if (oh > 23 || om > 59)
+      return { ok: false, reason: `offset ${zone} is not a valid UTC offset` };
+    offsetMinutes = sign * (oh * 60 + om);
+  }
+  // Date.UTC handles years 0-99 as 1900+; setUTCFullYear avoids that trap.
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second));
+  date.setUTCFullYear(year);
+  const wholeMs = BigInt(date.getTime()) - BigInt(offsetMinutes) * 60_000n;
+  const fraction = BigInt((frac ?? '').padEnd(9, '0') || '0');
+  return inRange(wholeMs * NANOS_PER_MILLI + fraction);
+}
+
+function parseEpochSeconds(text: string): EventTimeResult {
+  if (!EPOCH_PATTERN.test(text)) {
+    return {
+      ok: false,
+      reason: 'epoch seconds must be a decimal number with at most 9 fractional digits',
+    };
+  }
+  const negative = text.startsWith('-');
+  const [whole = '0', frac = ''] = (negative ? text.slice(1) : text).split('.');
+  const nanos = BigInt(whole) * NANOS_PER_SECOND + BigInt(frac.padEnd(9, '0') || '0');
+  return inRange(negative ? -nanos : nanos);
+}
+
+/**
+ * Parse an event time from what producers send: ISO-8601 with `Z` or an offset (fraction up to 9
+ * digits), epoch seconds as a number or a decimal string, or a `Date`.
+ */
+function parseEventTime(value: unknown): EventTimeResult {
+  if (typeof value === 'string') {
+    if (value.includes('T')) return parseIso(value);
+    return parseEpochSeconds(value);
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return { ok: false, reason: 'event time must be a finite number' };
+    // Numbers carry at most microsecond precision at current epochs; toFixed(6) avoids float noise.
+    return parseEpochSeconds(value.toFixed(6));
+  }
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) return { ok: false, reason: 'event time is an invalid Date' };
+    return inRange(BigInt(ms) * NANOS_PER_MILLI);
+  }
+  return {
+    ok: false,
+    reason: `event time must be a string, number or Date, not ${value === null ? 'null' : typeof value}`,
+  };
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** `yyyy-MM-ddTHH:mm:ss.SSSZ`, with 6 or 9 fraction digits only when finer precision exists. */
+function formatIsoEventTime(epochNanos: bigint): string {
+  let ms = epochNanos / NANOS_PER_MILLI;
+  let subMilli = epochNanos % NANOS_PER_MILLI;
+  if (subMilli < 0n) {
+    subMilli += NANOS_PER_MILLI;
+    ms -= 1n;
+  }
+  const date = new Date(Number(ms));
+  const base = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${pad(
+    date.getUTCHours(),
+    2
+  )}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}.${pad(date.getUTCMilliseconds(), 3)}`;
+  if (subMilli === 0n) return `${base}Z`;
+  const sub = pad(Number(subMilli), 6);
+  return sub.endsWith('000') ? `${base}${sub.slice(0, 3)}Z` : `${base}${sub}Z`;
+}
+
+/** Decimal epoch seconds without trailing zeros, e.g. `1767225600.5`. */
+function formatEpochSecondsEventTime(epochNanos: bigint): string {
+  const negative = epochNanos < 0n;
+  const abs = negative ? -epochNanos : epochNanos;
+  const whole = abs / NANOS_PER_SECOND;
+  const frac = (abs % NANOS_PER_SECOND).toString().padStart(9, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
+}
+
+/** Milliseconds since the epoch (truncated), for arithmetic with `Date.now()`. */
+function epochNanosToMillis(epochNanos: bigint): number {
+  return Number(epochNanos / NANOS_PER_MILLI);
+}
+
+export type { EventTimeResult };
+export {
+  epochNanosToMillis,
+  formatEpochSecondsEventTime,
+  formatIsoEventTime,
+  NANOS_PER_MILLI,
+  NANOS_PER_SECOND,
+  parseEventTime,
+};
