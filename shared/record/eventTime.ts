@@ -13,7 +13,7 @@ const MAX_EPOCH_NANOS = 253_402_300_800n * NANOS_PER_SECOND - 1n;
 
 const ISO_PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
-const EPOCH_PATTERN = /^-?\d{1,12}(?:\.\d{1,9})?$/;
+const EPOCH_PATTERN = /^-?\d{1,15}(?:\.\d{1,9})?$/;
 
 type EventTimeResult = { ok: true; epochNanos: bigint } | { ok: false; reason: string };
 

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import Ajv from 'ajv-draft-04';
+import { describe, expect, it } from 'vitest';
+import { loadTemplate, parseTemplate } from '../../scripts/lib/cfnYaml.ts';
+import { functionBuilds } from '../../scripts/lib/esbuildOptions.ts';
+import { replaceGeneratedBlock, templateDrift } from '../../scripts/lib/generatedResources.ts';
+import { featureGroups, transactions } from '../../shared/definitions.ts';
+import { defineFeatureGroup } from '../../shared/schema/index.ts';
+
+const templateText = readFileSync(new URL('../../template.yaml', import.meta.url), 'utf8');
+const template = parseTemplate(templateText);
+const resourcesOfType = (type: string) =>
+  Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+describe('template.yaml', () => {
+  it('declares exactly the feature groups of the schema module (no drift)', () => {
+    expect(templateDrift(template.Resources, featureGroups)).toEqual([]);
+    expect(resourcesOfType('AWS::SageMaker::FeatureGroup')).toHaveLength(featureGroups.length);
+  });
+
+  it('reports drift when a feature type changes in the schema module only', () => {
+    // Prepare: the same transactions group with `amount` turned from Fractional into Integral.
+    const changed = defineFeatureGroup({
+      name: transactions.name,
+      description: transactions.description,
+      recordIdentifier: transactions.recordIdentifier,
+      eventTime: transactions.eventTime,
+      features: {
+        ...transactions.features,
+        amount: { ...transactions.features.amount, type: 'Integral' },
+      },
+      online: transactions.online,
+      offline: transactions.offline,
+      maxAge: transactions.maxAge,
+    });
+    const groups = featureGroups.map((g) => (g.name === changed.name ? changed : g));
+    // Act
+    const drift = templateDrift(template.Resources, groups);
+    // Assess
+    expect(drift).toHaveLength(1);
+    expect(drift[0]).toContain('FraudTransactionsFeatureGroup differs');
+    expect(drift[0]).toContain(
+      'FeatureDefinitions.4.FeatureType: expected "Integral", found "Fractional"'
+    );
+  });
+
+  it('is byte-identical to what npm run gen:template writes', () => {
+    expect(replaceGeneratedBlock(templateText, featureGroups)).toBe(templateText);
+  });
+
+  it('validates against the official SAM JSON schema', () => {
+    const schemaPath = new URL('../../../shared/schemas/sam-schema.json', import.meta.url);
+    const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    const validate = ajv.compile(schema);
+    const ok = validate(template);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it('gives every function an esbuild bundle whose entry point exists and exports handler', async () => {
+    const builds = functionBuilds(template);
+    expect(builds.map((b) => b.name).sort()).toEqual(['audit', 'backfill', 'ingest', 'lookup']);
+    for (const build of builds) {
+      expect(build.handler).toBe('index.handler');
+      const entry = (build.options.entryPoints as string[])[0] as string;
+      expect(entry).toBe(`functions/${build.name}/index.ts`);
+      const module = await import(`../../${entry}`);
+      expect(typeof module.handler).toBe('function');
+      expect(build.options.outExtension).toEqual({ '.js': '.mjs' });
+      expect(build.options.format).toBe('esm');
+      expect(build.options.banner?.js).toContain('createRequire');
+    }
+  });
+
+  it('runs every function on nodejs24.x arm64', () => {
+    const globals = template.Globals as { Function: { Runtime: string; Architectures: string[] } };
+    expect(globals.Function.Runtime).toBe('nodejs24.x');
+    expect(globals.Function.Architectures).toEqual(['arm64']);
+  });
+
+  it('never grants sagemaker, s3, kinesis or sqs actions on a wildcard resource', () => {
+    const statements: { Action: unknown; Resource: unknown; Effect: string }[] = [];
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(collect);
+      else if (node !== null && typeof node === 'object') {
+        const o = node as Record<string, unknown>;
+        if ('Effect' in o && 'Action' in o && 'Resource' in o) statements.push(o as never);
+        Object.values(o).forEach(collect);
+      }
+    };
+    collect(template.Resources);
+    expect(statements.length).toBeGreaterThan(10);
+    const offending = statements.filter((s) => {
+      if (s.Effect !== 'Allow') return false;
+      const actions = [s.Action].flat().map(String);
+      const resources = [s.Resource].flat();
+      const sensitive = actions.some((a) => /^(sagemaker|s3|kinesis|sqs):/.test(a));
+      return sensitive && resources.some((r) => r === '*');
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it('keeps the lookup API private (IAM auth) and CORS off by default', () => {
+    const api = template.Resources.LookupApi?.Properties as { Auth: { DefaultAuthorizer: string } };
+    expect(api.Auth.DefaultAuthorizer).toBe('AWS_IAM');
+    expect(template.Parameters?.ApiCorsAllowOrigin).toMatchObject({ Default: '' });
+  });
+
+  it('parses short-form intrinsics the way CloudFormation reads them', () => {
+    const parsed = loadTemplate(new URL('../../template.yaml', import.meta.url).pathname);
+    expect(parsed.Resources.BackfillBucketPolicy?.Properties?.Bucket).toEqual({
+      Ref: 'BackfillBucket',
+    });
+  });
+});

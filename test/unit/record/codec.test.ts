@@ -1,0 +1,258 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { transactions } from '../../../shared/definitions.ts';
+import { RecordValidationError } from '../../../shared/errors.ts';
+import { encodeRecord, fromRecord, toRecord } from '../../../shared/record/codec.ts';
+import { defineFeatureGroup, feature } from '../../../shared/schema/index.ts';
+
+const scalars = defineFeatureGroup({
+  name: 'codec-scalars',
+  description: 'Every scalar type',
+  recordIdentifier: 'id',
+  eventTime: 'ts',
+  features: {
+    id: feature.string('id'),
+    ts: feature.string('event time'),
+    n: feature.integral('an int64'),
+    x: feature.fractional('a double'),
+    s: feature.string('a string'),
+  },
+  offline: {},
+});
+
+const collections = defineFeatureGroup({
+  name: 'codec-collections',
+  description: 'Every collection type',
+  recordIdentifier: 'id',
+  eventTime: 'ts',
+  features: {
+    id: feature.integral('numeric id'),
+    ts: feature.fractional('epoch seconds'),
+    ints: feature.list('Integral', 'a list of int64'),
+    strs: feature.set('String', 'a set of strings'),
+    emb: feature.vector(3, 'an embedding'),
+  },
+  online: { storageType: 'InMemory' },
+});
+
+const ts = '2026-03-04T05:06:07.089Z';
+const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+const double = fc.double({ noNaN: true, noDefaultInfinity: true });
+
+function problems(group: Parameters<typeof encodeRecord>[0], input: unknown) {
+  const r = encodeRecord(group, input);
+  if (r.ok) throw new Error('expected problems');
+  return r.problems;
+}
+
+describe('Function: encodeRecord() / fromRecord()', () => {
+  it('round-trips every scalar type (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 50 }),
+        int64,
+        double,
+        fc.string(),
+        (id, n, x, s) => {
+          const encoded = toRecord(scalars, { id, ts, n, x, s });
+          const decoded = fromRecord(scalars, encoded.record);
+          expect(decoded).toEqual({ id, ts, n, x: Object.is(x, -0) ? -0 : x, s });
+        }
+      ),
+      { numRuns: 300 }
+    );
+  });
+
+  it('round-trips int64 given as digit strings and safe numbers (property)', () => {
+    fc.assert(
+      fc.property(int64, (n) => {
+        expect(
+          fromRecord(scalars, toRecord(scalars, { id: 'a', ts, n: n.toString() }).record).n
+        ).toBe(n);
+      })
+    );
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (n) => {
+        expect(fromRecord(scalars, toRecord(scalars, { id: 'a', ts, n }).record).n).toBe(BigInt(n));
+      })
+    );
+  });
+
+  it('round-trips List, Set and Vector collections (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(int64, { maxLength: 20 }),
+        fc.uniqueArray(fc.string(), { maxLength: 20 }),
+        fc.tuple(double, double, double),
+        (ints, strs, emb) => {
+          const encoded = toRecord(collections, { id: 7n, ts: 1767225600.5, ints, strs, emb });
+          expect(encoded.eventTime).toBe('1767225600.5');
+          expect(fromRecord(collections, encoded.record)).toEqual({
+            id: 7n,
+            ts: 1767225600.5,
+            ints,
+            strs,
+            emb,
+          });
+        }
+      ),
+      { numRuns: 200 }
+    );
+  });
+
+  it('writes the event time in one normalised form whatever the producer sent', () => {
+    expect(toRecord(scalars, { id: 'a', ts: '2026-03-04T07:06:07.089+02:00' }).eventTime).toBe(ts);
+    expect(toRecord(scalars, { id: 'a', ts: 1772600767.089 }).eventTime).toBe(ts);
+  });
+
+  it('skips null and undefined non-key features, as AWS ingesters do', () => {
+    const encoded = toRecord(scalars, { id: 'a', ts, n: null, x: undefined });
+    expect(encoded.record.map((f) => f.FeatureName)).toEqual(['id', 'ts']);
+  });
+
+  it.each([
+    ['a non-object record', [1, 2], '(record)', 'record must be a JSON object, not an array'],
+    ['null', null, '(record)', 'record must be a JSON object, not null'],
+    ['a missing identifier', { ts }, 'id', 'record identifier is required'],
+    ['an empty identifier', { id: '', ts }, 'id', 'record identifier must not be empty'],
+    ['a missing event time', { id: 'a' }, 'ts', 'event time is required'],
+    [
+      'a malformed event time',
+      { id: 'a', ts: '2026-99-01T00:00:00Z' },
+      'ts',
+      'month 99 is not 01-12',
+    ],
+    ['an unsafe integer', { id: 'a', ts, n: 2 ** 53 + 2 }, 'n', 'beyond 2^53'],
+    [
+      'a fractional Integral',
+      { id: 'a', ts, n: 1.5 },
+      'n',
+      'Integral value must be a whole number',
+    ],
+    [
+      'an int64 overflow',
+      { id: 'a', ts, n: '9223372036854775808' },
+      'n',
+      'outside the signed 64-bit range',
+    ],
+    ['a non-digit Integral', { id: 'a', ts, n: '12abc' }, 'n', 'must be a base-10 integer'],
+    ['NaN', { id: 'a', ts, x: Number.NaN }, 'x', 'must not be NaN'],
+    ['Infinity', { id: 'a', ts, x: Number.POSITIVE_INFINITY }, 'x', 'must be finite'],
+    ['the text NaN', { id: 'a', ts, x: 'NaN' }, 'x', 'must be a decimal number'],
+    [
+      'a number for a String',
+      { id: 'a', ts, s: 42 },
+      's',
+      'String value must be a string, not number',
+    ],
+    ['an object for a Fractional', { id: 'a', ts, x: {} }, 'x', 'not object'],
+    ['an unknown feature', { id: 'a', ts, nope: 1 }, 'nope', 'unknown feature'],
+    [
+      'a __proto__ key',
+      JSON.parse(`{"id":"a","ts":"${ts}","__proto__":{"x":1}}`),
+      '__proto__',
+      'unknown feature',
+    ],
+    ['a constructor key', { id: 'a', ts, constructor: 'x' }, 'constructor', 'unknown feature'],
+    [
+      'an oversized identifier',
+      { id: 'i'.repeat(2049), ts },
+      'id',
+      'record identifier exceeds 2048 bytes',
+    ],
+  ])('rejects %s with the field and reason', (_, input, field, reason) => {
+    const found = problems(scalars, input);
+    expect(found.find((p) => p.feature === field)?.reason ?? found).toContain(reason);
+  });
+
+  it.each([
+    [
+      'a Set with duplicates',
+      { id: 1, ts: 1, strs: ['a', 'a'] },
+      'strs',
+      'Set value contains duplicate elements',
+    ],
+    [
+      'a Vector of the wrong length',
+      { id: 1, ts: 1, emb: [1, 2] },
+      'emb',
+      'exactly 3 elements (got 2)',
+    ],
+    [
+      'a List with a bad element',
+      { id: 1, ts: 1, ints: [1, 'x'] },
+      'ints',
+      'element 1: Integral value must be a base-10 integer',
+    ],
+    [
+      'a scalar for a List',
+      { id: 1, ts: 1, ints: 5 },
+      'ints',
+      'List value must be an array, not number',
+    ],
+  ])('rejects %s', (_, input, field, reason) => {
+    expect(problems(collections, input).find((p) => p.feature === field)?.reason).toContain(reason);
+  });
+
+  it('rejects a single value over 350 KB', () => {
+    expect(problems(scalars, { id: 'a', ts, s: 'x'.repeat(350 * 1024 + 1) })).toEqual([
+      expect.objectContaining({ feature: 's', reason: 'value exceeds 358400 bytes' }),
+    ]);
+  });
+
+  it('rejects a record over 350 KB made of values that each fit', () => {
+    const wide = defineFeatureGroup({
+      name: 'codec-wide',
+      description: 'Two large strings',
+      recordIdentifier: 'id',
+      eventTime: 'ts',
+      features: {
+        id: feature.string('id'),
+        ts: feature.string('t'),
+        a: feature.string('a'),
+        b: feature.string('b'),
+      },
+      offline: {},
+    });
+    const half = 'x'.repeat(200 * 1024);
+    expect(toRecord(wide, { id: 'a', ts, a: half }).sizeBytes).toBeGreaterThan(200 * 1024);
+    expect(problems(wide, { id: 'a', ts, a: half, b: half })).toEqual([
+      expect.objectContaining({
+        feature: '(record)',
+        reason: 'record exceeds the 358400-byte (350 KB) limit',
+      }),
+    ]);
+  });
+
+  it('reports every problem of a record at once', () => {
+    const error = (() => {
+      try {
+        toRecord(scalars, { ts: 'bad', n: 1.5, x: Number.NaN, extra: true } as never);
+      } catch (e) {
+        return e as RecordValidationError;
+      }
+      throw new Error('expected a throw');
+    })();
+    expect(error).toBeInstanceOf(RecordValidationError);
+    expect(error.problems.map((p) => p.feature).sort()).toEqual(['extra', 'id', 'n', 'ts', 'x']);
+    expect(error.message).toContain('Invalid record for feature group "codec-scalars"');
+  });
+
+  it('encodes the shipped example domain', () => {
+    const encoded = toRecord(transactions, {
+      transaction_id: 't1',
+      event_time: ts,
+      card_id: 'c1',
+      amount: 12.5,
+      card_txn_count_60s: 3,
+    });
+    expect(encoded.recordIdentifier).toBe('t1');
+    expect(encoded.record).toContainEqual({ FeatureName: 'amount', ValueAsString: '12.5' });
+  });
+
+  it('refuses to decode a feature the schema does not define', () => {
+    expect(() => fromRecord(scalars, [{ FeatureName: 'ghost', ValueAsString: '1' }])).toThrow(
+      'ghost="1": not defined in the schema module'
+    );
+  });
+});

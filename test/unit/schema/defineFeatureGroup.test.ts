@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { cards, featureGroups, fraudModelV3, transactions } from '../../../shared/definitions.ts';
+import { DefinitionError } from '../../../shared/errors.ts';
+import { registry } from '../../../shared/registry.ts';
+import {
+  defineFeatureGroup,
+  defineFeatureSet,
+  type FeatureGroupConfig,
+  type Features,
+  feature,
+  select,
+} from '../../../shared/schema/index.ts';
+
+const base = {
+  name: 'test-group',
+  description: 'A group for tests',
+  recordIdentifier: 'id',
+  eventTime: 'ts',
+  features: {
+    id: feature.string('id'),
+    ts: feature.string('event time'),
+    value: feature.fractional('a value'),
+  },
+  online: { ttl: { unit: 'Days', value: 1 } },
+  offline: {},
+} as const satisfies FeatureGroupConfig<Features, string, string>;
+
+function problemsOf(
+  config: Partial<FeatureGroupConfig<Features, string, string>>
+): readonly string[] {
+  try {
+    defineFeatureGroup({ ...base, ...config } as FeatureGroupConfig<Features, string, string>);
+  } catch (error) {
+    expect(error).toBeInstanceOf(DefinitionError);
+    return (error as DefinitionError).problems;
+  }
+  throw new Error('expected a DefinitionError');
+}
+
+describe('Function: defineFeatureGroup()', () => {
+  it('returns a frozen definition with stores, names and defaults filled in', () => {
+    const group = defineFeatureGroup(base);
+    expect(Object.isFrozen(group)).toBe(true);
+    expect(group.featureNames).toEqual(['id', 'ts', 'value']);
+    expect(group.stores).toEqual(['OnlineStore', 'OfflineStore']);
+    expect(group.online).toEqual({ ttl: { unit: 'Days', value: 1 }, storageType: 'Standard' });
+    expect(group.offline).toEqual({ tableFormat: 'Glue' });
+  });
+
+  it.each([
+    [
+      'identifier not declared',
+      { recordIdentifier: 'nope' },
+      'recordIdentifier "nope" is not a declared feature',
+    ],
+    [
+      'event time not declared',
+      { eventTime: 'nope' },
+      'eventTime "nope" is not a declared feature',
+    ],
+    [
+      'event time of type Integral',
+      { features: { ...base.features, ts: feature.integral('x') } },
+      'eventTime "ts" must be a scalar String or Fractional feature',
+    ],
+    ['group name with underscore', { name: 'bad_name' }, 'name must be 1-64 characters'],
+    ['group name too long', { name: 'a'.repeat(65) }, 'name must be 1-64 characters'],
+    [
+      'feature name with a dot',
+      { features: { ...base.features, 'a.b': feature.string('x') } },
+      'feature "a.b": name must be 1-64 characters',
+    ],
+    [
+      'reserved offline column',
+      { features: { ...base.features, write_time: feature.string('x') } },
+      'feature "write_time": name is reserved',
+    ],
+    [
+      'reserved is_deleted',
+      { features: { ...base.features, is_deleted: feature.string('x') } },
+      'feature "is_deleted": name is reserved',
+    ],
+    [
+      'names differing by case',
+      { features: { ...base.features, Value: feature.string('x') } },
+      'differs from "value" only by case',
+    ],
+    ['no store', { online: undefined, offline: undefined }, 'at least one store'],
+    [
+      'ttl of zero',
+      { online: { ttl: { unit: 'Days', value: 0 } } },
+      'online.ttl.value must be an integer >= 1',
+    ],
+    [
+      'ttl with a bad unit',
+      { online: { ttl: { unit: 'Years' as never, value: 1 } } },
+      'online.ttl.unit "Years"',
+    ],
+    [
+      'a collection on a Standard store',
+      { features: { ...base.features, tags: feature.list('String', 'x') } },
+      'collection type List needs online.storageType "InMemory"',
+    ],
+    [
+      'a description missing',
+      { features: { ...base.features, value: { ...feature.fractional(''), description: '' } } },
+      'feature "value": a description is required',
+    ],
+  ])('rejects %s', (_, config, message) => {
+    const problems = problemsOf(config as never);
+    expect(
+      problems.some((p) => p.includes(message)),
+      problems.join('\n')
+    ).toBe(true);
+  });
+
+  it('rejects more than 2,500 features', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: 2501 }, (_, i) => [`f${i}`, feature.string('x')])
+    );
+    const problems = problemsOf({ features: { ...base.features, ...many } });
+    expect(problems).toContain('2504 features exceed the limit of 2500');
+  });
+
+  it('accepts exactly 2,500 features', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: 2497 }, (_, i) => [`f${i}`, feature.string('x')])
+    );
+    expect(
+      defineFeatureGroup({ ...base, features: { ...base.features, ...many } }).featureNames
+    ).toHaveLength(2500);
+  });
+
+  it('checks collection rules: InMemory, no offline, one Vector, dimension bounds', () => {
+    const problems = problemsOf({
+      features: {
+        ...base.features,
+        v1: feature.vector(0, 'x'),
+        v2: feature.vector(9000, 'x'),
+      },
+      online: { storageType: 'InMemory' },
+    });
+    expect(problems).toContain(
+      'an InMemory online store does not replicate to an offline store; drop offline or use Standard'
+    );
+    expect(problems).toContain('at most one Vector feature per group (found 2)');
+    expect(
+      problems.filter((p) => p.includes('Vector dimension must be an integer 1-8192'))
+    ).toHaveLength(2);
+  });
+
+  it('accepts collections on an online-only InMemory group', () => {
+    const group = defineFeatureGroup({
+      ...base,
+      features: { ...base.features, tags: feature.set('String', 'x'), emb: feature.vector(4, 'x') },
+      online: { storageType: 'InMemory' },
+      offline: undefined,
+    });
+    expect(group.stores).toEqual(['OnlineStore']);
+  });
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf({ name: 'bad_name', recordIdentifier: 'nope', eventTime: 'nope2' });
+    expect(problems.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('Function: defineFeatureSet()', () => {
+  it('lists entity keys and qualified feature names in vector order', () => {
+    expect(fraudModelV3.entityKeys).toEqual(['transaction_id', 'card_id', 'merchant_id']);
+    expect(fraudModelV3.qualifiedFeatureNames[0]).toBe('fraud-transactions.amount');
+  });
+
+  it('rejects unknown features and a group selected twice', () => {
+    expect(() =>
+      defineFeatureSet({
+        name: 'bad',
+        description: 'x',
+        selections: [select(cards, ['txn_count_7d']), select(cards, ['nope' as never])],
+      })
+    ).toThrow(
+      /group "fraud-cards" is selected twice[\s\S]*group "fraud-cards" has no feature "nope"/
+    );
+  });
+});
+
+describe('Class: SchemaRegistry', () => {
+  it('finds groups by name and by ARN and names the known ones when missing', () => {
+    expect(registry.getGroup('fraud-cards')).toBe(cards);
+    expect(
+      registry.getGroup('arn:aws:sagemaker:us-east-1:000000000000:feature-group/fraud-transactions')
+    ).toBe(transactions);
+    expect(() => registry.getGroup('nope')).toThrow(
+      'Unknown feature group "nope"; known: fraud-transactions, fraud-cards, fraud-merchants'
+    );
+    expect(registry.groups.size).toBe(featureGroups.length);
+  });
+});
