@@ -1,0 +1,42 @@
+import { SkewlessError } from '../errors.ts';
+
+/** A required or malformed environment variable: fail fast at cold start with its name. */
+class ConfigurationError extends SkewlessError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** @throws ConfigurationError when the variable is missing or empty */
+function getStringFromEnv(name: string, fallback?: string): string {
+  const value = process.env[name];
+  if (value !== undefined && value !== '') return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigurationError(`environment variable ${name} is required`);
+}
+
+function getOptionalStringFromEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** @throws ConfigurationError when the value is not an integer within [min, max] */
+function getIntegerFromEnv(
+  name: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER
+): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(
+      `environment variable ${name}="${raw}" must be an integer in [${min}, ${max}]`
+    );
+  }
+  return value;
+}
+
+export { ConfigurationError, getIntegerFromEnv, getOptionalStringFromEnv, getStringFromEnv };

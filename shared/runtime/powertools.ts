@@ -1,0 +1,20 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+/**
+ * The one Logger and the one Metrics of Skewless, configured once and imported everywhere
+ * (service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE,
+ * set in the template's Globals; the defaults below serve local runs and tests).
+ */
+const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'skewless' });
+
+const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Skewless',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'skewless',
+});
+
+/** What shared logic needs from a logger: a narrow type, so tests can pass a plain object. */
+type LogSink = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export type { LogSink };
+export { logger, metrics };

@@ -1,0 +1,170 @@
+import {
+  BatchGetRecordCommand,
+  type BatchGetRecordIdentifier,
+  GetRecordCommand,
+  type SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { fromRecord } from '../record/codec.ts';
+import type { FeatureGroup, RecordOf } from '../schema/index.ts';
+import { Limits } from '../schema/limits.ts';
+
+/** One record read from the online store, decoded through the schema module. */
+interface OnlineRecord<G extends FeatureGroup = FeatureGroup> {
+  readonly group: G;
+  readonly recordId: string;
+  readonly values: RecordOf<G>;
+  /** ISO instant when the record expires (only when requested). */
+  readonly expiresAt?: string;
+}
+
+interface ReadOptions {
+  /** Return `expiresAt` (ExpirationTimeResponse=Enabled). */
+  readonly expiration?: boolean;
+  readonly abortSignal?: AbortSignal;
+}
+
+/**
+ * GetRecord for one identifier. Returns undefined when the store has no live record: never
+ * written, deleted, or past its TTL (the store enforces expiry at read time).
+ */
+async function getOnlineRecord<G extends FeatureGroup>(
+  client: SageMakerFeatureStoreRuntimeClient,
+  group: G,
+  recordId: string,
+  features: readonly string[] | undefined,
+  options: ReadOptions = {}
+): Promise<OnlineRecord<G> | undefined> {
+  const output = await client.send(
+    new GetRecordCommand({
+      FeatureGroupName: group.name,
+      RecordIdentifierValueAsString: recordId,
+      FeatureNames: features === undefined || features.length === 0 ? undefined : [...features],
+      ExpirationTimeResponse: options.expiration ? 'Enabled' : undefined,
+    }),
+    { abortSignal: options.abortSignal }
+  );
+  if (output.Record === undefined || output.Record.length === 0) return undefined;
+  return { group, recordId, values: fromRecord(group, output.Record), expiresAt: output.ExpiresAt };
+}
+
+/** One group's share of a batch read. */
+interface BatchReadRequest {
+  readonly group: FeatureGroup;
+  readonly recordIds: readonly string[];
+  readonly features?: readonly string[];
+}
+
+interface BatchReadResult {
+  readonly found: OnlineRecord[];
+  /** Ids the store answered for with no live record. */
+  readonly notFound: { group: string; recordId: string }[];
+  /** Ids the store did not process (throttled, or an error entry), with the reason. */
+  readonly unprocessed: { group: string; recordId: string; reason: string }[];
+}
+
+/**
+ * Split requests into BatchGetRecord calls of at most 100 identifiers in all (the service quota),
+ * keeping each group's feature selection, in the order given.
+ */
+function chunkBatchRequests(requests: readonly BatchReadRequest[]): BatchGetRecordIdentifier[][] {
+  const chunks: BatchGetRecordIdentifier[][] = [];
+  let current: BatchGetRecordIdentifier[] = [];
+  let count = 0;
+  for (const request of requests) {
+    let offset = 0;
+    while (offset < request.recordIds.length) {
+      const room = Limits.batchGetMaxIdentifiers - count;
+      const ids = request.recordIds.slice(offset, offset + room);
+      current.push({
+        FeatureGroupName: request.group.name,
+        RecordIdentifiersValueAsString: [...ids],
+        FeatureNames:
+          request.features === undefined || request.features.length === 0
+            ? undefined
+            : [...request.features],
+      });
+      count += ids.length;
+      offset += ids.length;
+      if (count === Limits.batchGetMaxIdentifiers) {
+        chunks.push(current);
+        current = [];
+        count = 0;
+      }
+    }
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * BatchGetRecord over any number of ids and groups: chunks of ≤ 100 run in parallel; every id
+ * ends in exactly one of `found`, `notFound` or `unprocessed`.
+ */
+async function batchGetOnline(
+  client: SageMakerFeatureStoreRuntimeClient,
+  requests: readonly BatchReadRequest[],
+  options: ReadOptions = {}
+): Promise<BatchReadResult> {
+  const groups = new Map(requests.map((r) => [r.group.name, r.group]));
+  const chunks = chunkBatchRequests(requests);
+  const outputs = await Promise.all(
+    chunks.map((identifiers) =>
+      client.send(
+        new BatchGetRecordCommand({
+          Identifiers: identifiers,
+          ExpirationTimeResponse: options.expiration ? 'Enabled' : undefined,
+        }),
+        { abortSignal: options.abortSignal }
+      )
+    )
+  );
+  const result: BatchReadResult = { found: [], notFound: [], unprocessed: [] };
+  const accounted = new Set<string>();
+  const key = (group: string, id: string) => `${group}\u0000${id}`;
+  for (const output of outputs) {
+    for (const r of output.Records ?? []) {
+      const group = groups.get(r.FeatureGroupName ?? '');
+      if (
+        group === undefined ||
+        r.RecordIdentifierValueAsString === undefined ||
+        r.Record === undefined
+      )
+        continue;
+      accounted.add(key(group.name, r.RecordIdentifierValueAsString));
+      result.found.push({
+        group,
+        recordId: r.RecordIdentifierValueAsString,
+        values: fromRecord(group, r.Record),
+        expiresAt: r.ExpiresAt,
+      });
+    }
+    for (const e of output.Errors ?? []) {
+      const group = e.FeatureGroupName ?? '';
+      const id = e.RecordIdentifierValueAsString ?? '';
+      accounted.add(key(group, id));
+      result.unprocessed.push({ group, recordId: id, reason: `${e.ErrorCode}: ${e.ErrorMessage}` });
+    }
+    for (const u of output.UnprocessedIdentifiers ?? []) {
+      for (const id of u.RecordIdentifiersValueAsString ?? []) {
+        accounted.add(key(u.FeatureGroupName ?? '', id));
+        result.unprocessed.push({
+          group: u.FeatureGroupName ?? '',
+          recordId: id,
+          reason: 'unprocessed by the store (throttled); retry',
+        });
+      }
+    }
+  }
+  for (const request of requests) {
+    for (const id of request.recordIds) {
+      if (!accounted.has(key(request.group.name, id))) {
+        accounted.add(key(request.group.name, id));
+        result.notFound.push({ group: request.group.name, recordId: id });
+      }
+    }
+  }
+  return result;
+}
+
+export type { BatchReadRequest, BatchReadResult, OnlineRecord, ReadOptions };
+export { batchGetOnline, chunkBatchRequests, getOnlineRecord };
