@@ -1,0 +1,152 @@
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type FailedBatch,
+  LocalKinesisEventSourceMapping,
+} from '../../local/kinesis/eventSourceMapping.ts';
+import { type LocalKinesis, startLocalKinesis } from '../../local/kinesis/localKinesis.ts';
+
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } as never;
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const decode = (event: KinesisStreamEvent) =>
+  event.Records.map(
+    (r) => JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString()).n as number
+  );
+
+describe('Class: LocalKinesisEventSourceMapping', () => {
+  let kinesis: LocalKinesis;
+  let streamCounter = 0;
+
+  beforeEach(async () => {
+    streamCounter += 1;
+    kinesis = await startLocalKinesis({
+      port: 0,
+      streamName: `esm-${streamCounter}`,
+      shardCount: 1,
+    });
+  });
+  afterEach(async () => {
+    await kinesis.close();
+  });
+
+  async function produce(count: number): Promise<void> {
+    await kinesis.client.send(
+      new PutRecordsCommand({
+        StreamName: kinesis.streamName,
+        Records: Array.from({ length: count }, (_, n) => ({
+          Data: Buffer.from(JSON.stringify({ n })),
+          PartitionKey: 'k',
+        })),
+      })
+    );
+  }
+
+  it('delivers real-shape events in order and retries from the lowest reported failure', async () => {
+    // Prepare: the handler fails record 3 of the first invocation once.
+    const seen: number[][] = [];
+    let failedOnce = false;
+    const mapping = new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      batchSize: 10,
+      batchingWindowMs: 50,
+      logger: quiet,
+      onFailure: async () => {},
+      handler: async (event) => {
+        seen.push(decode(event));
+        expect(event.Records[0]?.eventSource).toBe('aws:kinesis');
+        expect(event.Records[0]?.eventID).toMatch(/^shardId-\d+:\d+$/);
+        expect(event.Records[0]?.eventSourceARN).toContain(`stream/${kinesis.streamName}`);
+        if (!failedOnce) {
+          failedOnce = true;
+          return {
+            batchItemFailures: [{ itemIdentifier: event.Records[3]?.kinesis.sequenceNumber }],
+          };
+        }
+        return { batchItemFailures: [] };
+      },
+    });
+    await produce(10);
+    // Act
+    await mapping.start();
+    await waitFor(() => mapping.stats.recordsDelivered === 10);
+    await mapping.stop();
+    // Assess
+    expect(seen[0]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(seen[1]).toEqual([3, 4, 5, 6, 7, 8, 9]);
+    expect(mapping.stats.retries).toBe(1);
+  });
+
+  it('bisects a batch whose invocation throws and sends the poison record to onFailure', async () => {
+    const failures: FailedBatch[] = [];
+    const delivered: number[] = [];
+    const mapping = new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      batchSize: 8,
+      batchingWindowMs: 50,
+      maximumRetryAttempts: 4,
+      logger: quiet,
+      onFailure: async (batch) => {
+        failures.push(batch);
+      },
+      handler: async (event) => {
+        const ns = decode(event);
+        if (ns.includes(5)) throw new Error('poison');
+        delivered.push(...ns);
+        return { batchItemFailures: [] };
+      },
+    });
+    await produce(8);
+    await mapping.start();
+    await waitFor(() => delivered.length === 7 && failures.length === 1);
+    await mapping.stop();
+    expect(delivered.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 6, 7]);
+    expect(failures[0]).toMatchObject({
+      reason: 'RetryAttemptsExhausted',
+      batchSize: 1,
+      lastError: 'Error: poison',
+    });
+    expect(
+      JSON.parse(Buffer.from(failures[0]?.records[0]?.data ?? '', 'base64').toString())
+    ).toEqual({ n: 5 });
+    expect(mapping.stats.bisections).toBeGreaterThanOrEqual(3);
+  });
+
+  it('finishes the batch in flight when stopped', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let completed = 0;
+    const mapping = new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      batchSize: 5,
+      batchingWindowMs: 10,
+      logger: quiet,
+      onFailure: async () => {},
+      handler: async (event) => {
+        await gate;
+        completed += event.Records.length;
+        return { batchItemFailures: [] };
+      },
+    });
+    await produce(5);
+    await mapping.start();
+    await waitFor(() => mapping.stats.invocations === 1);
+    const stopping = mapping.stop();
+    release();
+    await stopping;
+    expect(completed).toBe(5);
+  });
+});
