@@ -1,0 +1,183 @@
+/**
+ * `skewless store`: runs the embedded feature store in the foreground until SIGINT/SIGTERM, which
+ * stop it cleanly (in-flight requests answered, offline rows flushed to Parquet).
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_ACCOUNT, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_REGION, startStore } from './index.ts';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.ts';
+
+const DEFAULT_PORT = 8765;
+const DEFAULT_DATA_DIR = '.skewless/store';
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) {
+    throw new InvalidArgumentError('expected a share from 0 to 1, e.g. 0.05');
+  }
+  return n;
+}
+
+function logLevel(value: string): LogLevel {
+  if (!isLogLevel(value))
+    throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}`);
+  return value;
+}
+
+interface StoreCliOptions {
+  port: number;
+  dataDir: string;
+  account: string;
+  region: string;
+  flushInterval: number;
+  faultThrottle: number;
+  fault5xx: number;
+  faultDrop: number;
+  faultLatencyMs: number;
+  faultLatencyShare: number;
+  faultSeed?: number;
+  logLevel: LogLevel;
+  fsync: boolean;
+}
+
+function registerStoreCommand(program: Command): void {
+  program
+    .command('store')
+    .description(
+      'Run the embedded SageMaker Feature Store on 127.0.0.1 (runtime API + feature-group control plane) in the foreground; SIGINT/SIGTERM flush and stop it.'
+    )
+    .addOption(
+      new Option('-p, --port <port>', 'TCP port on 127.0.0.1 (0 picks a free port)')
+        .default(DEFAULT_PORT)
+        .argParser(integer(0, 65535))
+    )
+    .addOption(
+      new Option(
+        '-d, --data-dir <dir>',
+        'directory for store.sqlite (online store, groups, journal) and offline-store/ (Parquet)'
+      ).default(DEFAULT_DATA_DIR)
+    )
+    .addOption(
+      new Option(
+        '--account <id>',
+        '12-digit account id used in ARNs and the offline layout'
+      ).default(DEFAULT_ACCOUNT)
+    )
+    .addOption(
+      new Option('--region <region>', 'region used in ARNs and the offline layout').default(
+        DEFAULT_REGION
+      )
+    )
+    .addOption(
+      new Option(
+        '--flush-interval <ms>',
+        'how often buffered offline rows are written to Parquet, in ms'
+      )
+        .default(DEFAULT_FLUSH_INTERVAL_MS)
+        .argParser(integer(1, 86_400_000))
+    )
+    .addOption(
+      new Option(
+        '--fault-throttle <share>',
+        'share (0-1) of runtime requests answered 429 ThrottlingException'
+      )
+        .default(0)
+        .argParser(fraction)
+    )
+    .addOption(
+      new Option(
+        '--fault-5xx <share>',
+        'share (0-1) of runtime requests answered 500 InternalFailure or 503 ServiceUnavailable'
+      )
+        .default(0)
+        .argParser(fraction)
+    )
+    .addOption(
+      new Option(
+        '--fault-drop <share>',
+        'share (0-1) of runtime requests whose connection is dropped without an answer'
+      )
+        .default(0)
+        .argParser(fraction)
+    )
+    .addOption(
+      new Option('--fault-latency-ms <ms>', 'latency added to runtime requests, in ms')
+        .default(0)
+        .argParser(integer(0, 600_000))
+    )
+    .addOption(
+      new Option(
+        '--fault-latency-share <share>',
+        'share (0-1) of runtime requests that get --fault-latency-ms'
+      )
+        .default(1)
+        .argParser(fraction)
+    )
+    .addOption(
+      new Option(
+        '--fault-seed <n>',
+        'seed for reproducible fault draws (default: random)'
+      ).argParser(integer(0, 2 ** 32 - 1))
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log threshold; debug logs one line per request')
+        .choices([...LOG_LEVELS])
+        .default('info')
+        .argParser(logLevel)
+    )
+    .addOption(
+      new Option(
+        '--fsync',
+        'fsync the database on every commit (survives power loss, slower); crash safety does not need it'
+      ).default(false)
+    )
+    .addHelpText(
+      'after',
+      '\nFaults apply to the runtime API only (never the control plane) and are decided before any state change.\nPoint clients at the endpoint: AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME and AWS_ENDPOINT_URL_SAGEMAKER, or --endpoint-url.'
+    )
+    .action(async (opts: StoreCliOptions) => {
+      const store = await startStore({
+        port: opts.port,
+        dataDir: opts.dataDir,
+        account: opts.account,
+        region: opts.region,
+        flushIntervalMs: opts.flushInterval,
+        logLevel: opts.logLevel,
+        fsync: opts.fsync,
+        faults: {
+          throttle: opts.faultThrottle,
+          serverError: opts.fault5xx,
+          drop: opts.faultDrop,
+          latencyMs: opts.faultLatencyMs,
+          latencyShare: opts.faultLatencyShare,
+          ...(opts.faultSeed === undefined ? {} : { seed: opts.faultSeed }),
+        },
+      });
+      await new Promise<void>((done) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals): void => {
+          if (stopping) return;
+          stopping = true;
+          process.stderr.write(`${signal}: stopping the feature store…\n`);
+          store.close().then(done, (error: unknown) => {
+            process.stderr.write(`error while stopping: ${String(error)}\n`);
+            process.exitCode = 1;
+            done();
+          });
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}
+
+export { registerStoreCommand };

@@ -1,0 +1,106 @@
+/**
+ * Fault injection for the runtime API (never the control plane), off by default. For each runtime
+ * request one uniform draw picks at most one fault, with the configured shares:
+ *   drop (socket destroyed, no answer) | throttle (429 ThrottlingException) |
+ *   5xx (500 InternalFailure or 503 ServiceUnavailable, half each) | none.
+ * Independently, `latencyMs` is added to a `latencyShare` of requests. Faults are decided after
+ * the request body is read and before the operation runs: a faulted request changes nothing.
+ */
+
+interface FaultOptions {
+  /** Share (0-1) of runtime requests answered 429 ThrottlingException. */
+  readonly throttle?: number;
+  /** Share (0-1) answered 500 InternalFailure / 503 ServiceUnavailable. */
+  readonly serverError?: number;
+  /** Share (0-1) whose connection is destroyed without an answer. */
+  readonly drop?: number;
+  /** Milliseconds added before answering. */
+  readonly latencyMs?: number;
+  /** Share (0-1) of requests that get `latencyMs` (default 1 when latencyMs > 0). */
+  readonly latencyShare?: number;
+  /** Seed for a deterministic sequence of draws (default: Math.random). */
+  readonly seed?: number;
+}
+
+type FaultDecision =
+  | { readonly kind: 'none'; readonly delayMs: number }
+  | { readonly kind: 'drop'; readonly delayMs: number }
+  | {
+      readonly kind: 'error';
+      readonly delayMs: number;
+      readonly code: 'ThrottlingException' | 'InternalFailure' | 'ServiceUnavailable';
+    };
+
+const NO_FAULT: FaultDecision = { kind: 'none', delayMs: 0 };
+
+function share(value: number | undefined, name: string): number {
+  const v = value ?? 0;
+  if (!Number.isFinite(v) || v < 0 || v > 1)
+    throw new RangeError(`${name} must be a share from 0 to 1, got ${value}`);
+  return v;
+}
+
+/** mulberry32: small, fast, good enough for picking faults reproducibly. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class FaultInjector {
+  private drop = 0;
+  private throttle = 0;
+  private serverError = 0;
+  private latencyMs = 0;
+  private latencyShare = 0;
+  private random: () => number = Math.random;
+  active = false;
+
+  constructor(options: FaultOptions = {}) {
+    this.configure(options);
+  }
+
+  configure(options: FaultOptions): void {
+    const drop = share(options.drop, 'drop');
+    const throttle = share(options.throttle, 'throttle');
+    const serverError = share(options.serverError, 'serverError');
+    if (drop + throttle + serverError > 1) {
+      throw new RangeError('drop + throttle + serverError shares must not exceed 1');
+    }
+    const latencyMs = options.latencyMs ?? 0;
+    if (!Number.isFinite(latencyMs) || latencyMs < 0)
+      throw new RangeError('latencyMs must be >= 0');
+    this.drop = drop;
+    this.throttle = throttle;
+    this.serverError = serverError;
+    this.latencyMs = latencyMs;
+    this.latencyShare = latencyMs > 0 ? share(options.latencyShare ?? 1, 'latencyShare') : 0;
+    this.random = options.seed === undefined ? Math.random : seeded(options.seed);
+    this.active = drop + throttle + serverError > 0 || this.latencyShare > 0;
+  }
+
+  decide(): FaultDecision {
+    if (!this.active) return NO_FAULT;
+    const delayMs = this.latencyShare > 0 && this.random() < this.latencyShare ? this.latencyMs : 0;
+    const r = this.random();
+    if (r < this.drop) return { kind: 'drop', delayMs };
+    if (r < this.drop + this.throttle)
+      return { kind: 'error', delayMs, code: 'ThrottlingException' };
+    if (r < this.drop + this.throttle + this.serverError) {
+      return {
+        kind: 'error',
+        delayMs,
+        code: this.random() < 0.5 ? 'InternalFailure' : 'ServiceUnavailable',
+      };
+    }
+    return delayMs === 0 ? NO_FAULT : { kind: 'none', delayMs };
+  }
+}
+
+export type { FaultDecision, FaultOptions };
+export { FaultInjector };

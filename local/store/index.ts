@@ -1,0 +1,211 @@
+/**
+ * The embedded SageMaker Feature Store: a local server that the AWS SDK and CLI talk to unchanged.
+ *
+ * @example
+ * const store = await startStore({ port: 0, dataDir: '.skewless/store' });
+ * const client = new SageMakerFeatureStoreRuntimeClient({ endpoint: store.endpoint });
+ * // … later
+ * await store.close();
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { resolve } from 'node:path';
+import {
+  type Clock,
+  GroupRegistry,
+  microsCounter,
+  type StoreContext,
+  systemClock,
+} from './context.ts';
+import { loadGroups } from './controlPlane.ts';
+import { StoreDatabase } from './db.ts';
+import { FaultInjector, type FaultOptions } from './faults.ts';
+import { createLogger, type LogLevel, type LogSink } from './logger.ts';
+import { OfflineWriter } from './offline.ts';
+import { createHandler } from './server.ts';
+
+const HOST = '127.0.0.1';
+const DEFAULT_ACCOUNT = '000000000000';
+const DEFAULT_REGION = 'us-east-1';
+const DEFAULT_FLUSH_INTERVAL_MS = 5000;
+/** In-flight requests get this long to finish at close before their sockets are destroyed. */
+const CLOSE_GRACE_MS = 5000;
+
+interface StoreOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  readonly port?: number;
+  /** Directory for `store.sqlite` and `offline-store/`; created if missing. */
+  readonly dataDir: string;
+  /** Account id in ARNs and the offline layout (default 000000000000). */
+  readonly account?: string;
+  /** Region in ARNs and the offline layout (default us-east-1). */
+  readonly region?: string;
+  /** How often buffered offline rows are written to Parquet (default 5000 ms). */
+  readonly flushIntervalMs?: number;
+  /** Fault injection for runtime requests; off by default. */
+  readonly faults?: FaultOptions;
+  /** Log threshold (default `info`; `debug` logs every request). */
+  readonly logLevel?: LogLevel;
+  /** Where log lines go (default: stdout for debug/info, stderr for warn/error). */
+  readonly logger?: LogSink;
+  /** Clock for TTL expiry, api_invocation_time, write_time and creation times (default: wall clock). */
+  readonly clock?: Clock;
+  /** fsync the database on every commit (survives power loss, not only process crashes). */
+  readonly fsync?: boolean;
+}
+
+interface RunningStore {
+  /** `http://127.0.0.1:<port>`, for `endpoint` / `--endpoint-url` / `AWS_ENDPOINT_URL_*`. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Absolute data directory. */
+  readonly dataDir: string;
+  /** Writes every acknowledged offline row to Parquet now. */
+  flush(): Promise<void>;
+  /** Stops listening, answers in-flight requests, flushes the offline store, closes the database. */
+  close(): Promise<void>;
+  /** Absolute `…/data` directory of a group's offline table (name or ARN), if it has one. */
+  offlineDataPath(groupName: string): string | undefined;
+  /** Replaces the fault-injection settings (`{}` turns faults off). */
+  setFaults(faults: FaultOptions): void;
+}
+
+/** Data directories opened by this process (a second open would corrupt the journal's batching). */
+const openDirs = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function lock(dataDir: string): string {
+  const path = `${dataDir}/store.lock`;
+  if (openDirs.has(dataDir)) throw new Error(`data dir ${dataDir} is already open in this process`);
+  if (existsSync(path)) {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`data dir ${dataDir} is in use by process ${pid} (${path})`);
+    }
+  }
+  writeFileSync(path, `${process.pid}\n`);
+  openDirs.add(dataDir);
+  return path;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(port, HOST, () => {
+      server.off('error', reject);
+      resolveListen((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+async function startStore(options: StoreOptions): Promise<RunningStore> {
+  const dataDir = resolve(options.dataDir);
+  const account = options.account ?? DEFAULT_ACCOUNT;
+  const region = options.region ?? DEFAULT_REGION;
+  if (!/^\d{12}$/.test(account)) throw new Error(`account must be 12 digits, got ${account}`);
+  if (!/^[a-z0-9-]+$/.test(region)) throw new Error(`region ${region} is not a region name`);
+  const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+  if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 1) {
+    throw new Error(`flushIntervalMs must be >= 1, got ${flushIntervalMs}`);
+  }
+  const logger = createLogger(options.logLevel ?? 'info', options.logger);
+  const faults = new FaultInjector(options.faults);
+  mkdirSync(dataDir, { recursive: true });
+  const lockPath = lock(dataDir);
+  let db: StoreDatabase | undefined;
+  try {
+    db = new StoreDatabase(`${dataDir}/store.sqlite`, { fsync: options.fsync });
+    const clock = options.clock ?? systemClock;
+    const ctx: StoreContext = {
+      db,
+      groups: new GroupRegistry(account, region),
+      clock,
+      account,
+      region,
+      offlineRoot: `${dataDir}/offline-store`,
+      apiMicros: microsCounter(clock),
+    };
+    loadGroups(ctx);
+    const offline = new OfflineWriter(ctx, logger);
+    const pending = offline.pending();
+    if (pending > 0) logger.info(`replaying ${pending} journalled offline rows`);
+    await offline.flush();
+
+    const sockets = new Set<Socket>();
+    const server = createServer({ keepAliveTimeout: 60_000 }, createHandler(ctx, faults, logger));
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    const port = await listen(server, options.port ?? 0);
+    offline.start(flushIntervalMs);
+    const endpoint = `http://${HOST}:${port}`;
+    const names = ctx.groups
+      .list()
+      .map((g) => g.name)
+      .sort();
+    logger.info(
+      `Skewless feature store listening on ${endpoint} | data dir ${dataDir} | account ${account}, region ${region} | ${names.length === 0 ? 'no feature groups yet' : `${names.length} feature group(s): ${names.join(', ')}`} | offline flush every ${flushIntervalMs} ms | faults ${faults.active ? 'ON' : 'off'}`
+    );
+
+    const database = db;
+    let closing: Promise<void> | undefined;
+    const close = async (): Promise<void> => {
+      offline.stop();
+      await new Promise<void>((done) => {
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, CLOSE_GRACE_MS);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          done();
+        });
+        server.closeIdleConnections();
+      });
+      database.commit();
+      await offline.flush();
+      database.close();
+      openDirs.delete(dataDir);
+      rmSync(lockPath, { force: true });
+      logger.info(`Skewless feature store on ${endpoint} stopped`);
+    };
+
+    return {
+      endpoint,
+      port,
+      dataDir,
+      flush: () => offline.flush(),
+      close: () => {
+        closing ??= close();
+        return closing;
+      },
+      offlineDataPath: (groupName) => ctx.groups.resolve(groupName)?.offlineDataPath,
+      setFaults: (f) => faults.configure(f),
+    };
+  } catch (error) {
+    try {
+      db?.close();
+    } catch {
+      // Already closed or never opened.
+    }
+    openDirs.delete(dataDir);
+    rmSync(lockPath, { force: true });
+    throw error;
+  }
+}
+
+export type { Clock } from './context.ts';
+export type { FaultOptions } from './faults.ts';
+export type { LogLevel, LogSink } from './logger.ts';
+export type { RunningStore, StoreOptions };
+export { DEFAULT_ACCOUNT, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_REGION, startStore };

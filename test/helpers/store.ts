@@ -1,0 +1,123 @@
+/**
+ * Starts an embedded feature store in a fresh temp directory and builds real AWS SDK clients
+ * pointed at it (HTTP over loopback, one attempt, dummy credentials).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateFeatureGroupCommand,
+  type CreateFeatureGroupCommandInput,
+  type FeatureDefinition,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { type RunningStore, type StoreOptions, startStore } from '../../local/store/index.ts';
+
+interface TestClock {
+  now(): number;
+  /** Moves the clock forward by `ms`. */
+  advance(ms: number): void;
+}
+
+/** A clock that follows the wall clock plus an offset the test controls. */
+function testClock(): TestClock {
+  let offset = 0;
+  return {
+    now: () => Date.now() + offset,
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
+}
+
+interface TestStore {
+  readonly store: RunningStore;
+  readonly dataDir: string;
+  readonly runtime: SageMakerFeatureStoreRuntimeClient;
+  readonly sagemaker: SageMakerClient;
+  /** Restarts the store on the same data dir (same clock and options); clients are rebuilt. */
+  restart(): Promise<TestStore>;
+  close(): Promise<void>;
+}
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+function clients(endpoint: string): {
+  runtime: SageMakerFeatureStoreRuntimeClient;
+  sagemaker: SageMakerClient;
+} {
+  return {
+    runtime: new SageMakerFeatureStoreRuntimeClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials,
+      maxAttempts: 1,
+    }),
+    sagemaker: new SageMakerClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }),
+  };
+}
+
+async function startTestStore(
+  options: Partial<StoreOptions> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'skewless-store-'))
+): Promise<TestStore> {
+  const store = await startStore({
+    logLevel: 'warn',
+    flushIntervalMs: 60_000,
+    ...options,
+    dataDir,
+    port: 0,
+  });
+  const { runtime, sagemaker } = clients(store.endpoint);
+  const self: TestStore = {
+    store,
+    dataDir,
+    runtime,
+    sagemaker,
+    restart: async () => {
+      runtime.destroy();
+      sagemaker.destroy();
+      await store.close();
+      return startTestStore(options, dataDir);
+    },
+    close: async () => {
+      runtime.destroy();
+      sagemaker.destroy();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
+
+type FeatureTypes = Record<string, 'String' | 'Integral' | 'Fractional'>;
+
+/** Creates a group with `id` (String) and `event_time` (String) plus the given features. */
+async function createGroup(
+  sagemaker: SageMakerClient,
+  name: string,
+  features: FeatureTypes = {},
+  extra: Partial<CreateFeatureGroupCommandInput> = {}
+): Promise<string> {
+  const all: FeatureTypes = { id: 'String', event_time: 'String', ...features };
+  const definitions: FeatureDefinition[] = Object.entries(all).map(
+    ([FeatureName, FeatureType]) => ({ FeatureName, FeatureType })
+  );
+  const out = await sagemaker.send(
+    new CreateFeatureGroupCommand({
+      FeatureGroupName: name,
+      RecordIdentifierFeatureName: 'id',
+      EventTimeFeatureName: 'event_time',
+      FeatureDefinitions: definitions,
+      OnlineStoreConfig: { EnableOnlineStore: true },
+      OfflineStoreConfig: { S3StorageConfig: { S3Uri: 's3://local-bucket/offline' } },
+      RoleArn: 'arn:aws:iam::000000000000:role/feature-store',
+      ...extra,
+    })
+  );
+  return out.FeatureGroupArn ?? '';
+}
+
+export type { TestClock, TestStore };
+export { clients, createGroup, startTestStore, testClock };
