@@ -22,7 +22,7 @@ import { loadGroups } from './controlPlane.ts';
 import { StoreDatabase } from './db.ts';
 import { FaultInjector, type FaultOptions } from './faults.ts';
 import { createLogger, type LogLevel, type LogSink } from './logger.ts';
-import { OfflineWriter } from './offline.ts';
+import { type OfflineHooks, OfflineWriter } from './offline.ts';
 import { createHandler } from './server.ts';
 
 const HOST = '127.0.0.1';
@@ -53,6 +53,8 @@ interface StoreOptions {
   readonly clock?: Clock;
   /** fsync the database on every commit (survives power loss, not only process crashes). */
   readonly fsync?: boolean;
+  /** Test seams (see OfflineHooks); not for production use. */
+  readonly hooks?: OfflineHooks;
 }
 
 interface RunningStore {
@@ -135,7 +137,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       apiMicros: microsCounter(clock),
     };
     loadGroups(ctx);
-    const offline = new OfflineWriter(ctx, logger);
+    const offline = new OfflineWriter(ctx, logger, options.hooks);
     const pending = offline.pending();
     if (pending > 0) logger.info(`replaying ${pending} journalled offline rows`);
     await offline.flush();
@@ -207,5 +209,6 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
 export type { Clock } from './context.ts';
 export type { FaultOptions } from './faults.ts';
 export type { LogLevel, LogSink } from './logger.ts';
+export type { OfflineHooks } from './offline.ts';
 export type { RunningStore, StoreOptions };
 export { DEFAULT_ACCOUNT, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_REGION, startStore };

@@ -139,15 +139,26 @@ async function writeFileDurably(path: string, bytes: ArrayBuffer): Promise<void>
   await rename(tmp, path);
 }
 
+/** Test seams of the offline writer. */
+interface OfflineHooks {
+  /**
+   * Called after each Parquet file is renamed into place. Throwing aborts the flush right there,
+   * before the journal is trimmed: exactly the state a crash at that moment leaves behind.
+   */
+  readonly afterOfflineFile?: (path: string) => void;
+}
+
 class OfflineWriter {
   private readonly ctx: StoreContext;
   private readonly logger: StoreLogger;
+  private readonly hooks: OfflineHooks;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(ctx: StoreContext, logger: StoreLogger) {
+  constructor(ctx: StoreContext, logger: StoreLogger, hooks: OfflineHooks = {}) {
     this.ctx = ctx;
     this.logger = logger;
+    this.hooks = hooks;
   }
 
   /** Flushes every row journalled so far (and finishes an interrupted batch first). */
@@ -274,6 +285,7 @@ class OfflineWriter {
       const columns = JSON.parse(table.columns) as OfflineColumn[];
       await writeFileDurably(path, buildParquet(columns, fileRows, batch.write_us));
       written += fileRows.length;
+      this.hooks.afterOfflineFile?.(path);
     }
     this.ctx.db.transaction(() => {
       this.ctx.db.sql
@@ -285,5 +297,5 @@ class OfflineWriter {
   }
 }
 
-export type { OfflineColumn };
+export type { OfflineColumn, OfflineHooks };
 export { buildParquet, OfflineWriter };

@@ -156,7 +156,8 @@ function checkFeatures(group: Group, list: unknown, member: string): CheckedFeat
         problems.push(`${label}: ValueAsString must be a string`);
         continue;
       }
-      const p = scalarProblem(def.type, s);
+      // The event time is checked by its own, stricter parser (validateRecord, eventTimeOf).
+      const p = name === group.etFeature.name ? undefined : scalarProblem(def.type, s);
       if (p !== undefined) {
         problems.push(`${label}: ${p}`);
         continue;
