@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
+import { registerStoreCommand } from '../store/cli.ts';
+import { registerRecordCommands } from './records.ts';
+import { registerStartCommand } from './start.ts';
 
 /** Registers every subcommand on the program. */
 async function registerCommands(program: Command): Promise<void> {
-  void program;
+  registerStartCommand(program);
+  registerStoreCommand(program);
+  registerRecordCommands(program);
 }
 
 export { registerCommands };

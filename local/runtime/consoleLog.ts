@@ -21,7 +21,7 @@ function createConsoleLog(component: string, level: LogLevel = 'info'): LogSink 
   const threshold = LEVELS[level];
   const write =
     (lvl: Exclude<LogLevel, 'silent'>) =>
-    (message: unknown, ...rest: unknown[]) => {
+    (message: string, ...rest: unknown[]) => {
       if (LEVELS[lvl] < threshold) return;
       const time = new Date().toISOString().slice(11, 23);
       const line = `${time} [${component}] ${lvl === 'info' ? '' : `${lvl.toUpperCase()} `}${String(message)}${rest.map(formatContext).join('')}`;

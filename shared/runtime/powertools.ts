@@ -13,8 +13,16 @@ const metrics = new Metrics({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'skewless',
 });
 
-/** What shared logic needs from a logger: a narrow type, so tests can pass a plain object. */
-type LogSink = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+/**
+ * What shared logic needs from a logger: a narrow type, so tests and the local runners can pass
+ * a plain object. The Powertools `Logger` satisfies it.
+ */
+interface LogSink {
+  debug(message: string, ...extra: unknown[]): void;
+  info(message: string, ...extra: unknown[]): void;
+  warn(message: string, ...extra: unknown[]): void;
+  error(message: string, ...extra: unknown[]): void;
+}
 
 export type { LogSink };
 export { logger, metrics };

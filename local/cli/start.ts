@@ -1,0 +1,118 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
+import { START_DEFAULTS } from '../startDefaults.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port from 0 to 65535 (0 picks a free one)');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+/** `skewless start` (what `npm start` runs). */
+function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description(
+      'Run the whole product on the embedded default: store, stream, S3, lookup API, audit and a demo producer.'
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'where all state lives').default(START_DEFAULTS.dataDir)
+    )
+    .addOption(
+      new Option('--api-port <port>', 'lookup API port on 127.0.0.1')
+        .default(START_DEFAULTS.apiPort)
+        .argParser(port)
+    )
+    .addOption(
+      new Option('--store-port <port>', 'embedded feature store port')
+        .default(START_DEFAULTS.storePort)
+        .argParser(port)
+    )
+    .addOption(
+      new Option('--kinesis-port <port>', 'local Kinesis port')
+        .default(START_DEFAULTS.kinesisPort)
+        .argParser(port)
+    )
+    .addOption(
+      new Option('--s3-port <port>', 'local S3 port').default(START_DEFAULTS.s3Port).argParser(port)
+    )
+    .option('--no-demo', 'do not run the demo payments producer')
+    .addOption(
+      new Option('--demo-rate <events/s>', 'demo events per second')
+        .default(START_DEFAULTS.demoRate)
+        .argParser(positive)
+    )
+    .addOption(
+      new Option('--demo-max-events <n>', 'the demo stops after this many events')
+        .default(START_DEFAULTS.demoMaxEvents)
+        .argParser(positive)
+    )
+    .addOption(
+      new Option(
+        '--audit-interval <seconds>',
+        'audit schedule (it also runs with `skewless audit`)'
+      )
+        .default(START_DEFAULTS.auditIntervalSeconds)
+        .argParser(positive)
+    )
+    .addOption(
+      new Option('--flush-interval <ms>', 'offline store flush interval')
+        .default(START_DEFAULTS.flushIntervalMs)
+        .argParser(positive)
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log threshold')
+        .choices(Object.keys(LEVELS))
+        .default(START_DEFAULTS.logLevel)
+    )
+    .action(async (opts) => {
+      // Loaded on use: `skewless --help` should not start importing every handler.
+      const { banner, startStack } = await import('../start.ts');
+      const stack = await startStack({
+        dataDir: opts.dataDir,
+        apiPort: opts.apiPort,
+        storePort: opts.storePort,
+        kinesisPort: opts.kinesisPort,
+        s3Port: opts.s3Port,
+        demo: opts.demo,
+        demoRate: opts.demoRate,
+        demoMaxEvents: opts.demoMaxEvents,
+        auditIntervalSeconds: opts.auditInterval,
+        flushIntervalMs: opts.flushInterval,
+        logLevel: opts.logLevel as LogLevel,
+      });
+      process.stdout.write(banner(stack.endpoints, opts.demo));
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) {
+          process.stderr.write(`\n${signal} again: exiting without waiting\n`);
+          process.exit(130);
+        }
+        stopping = true;
+        process.stdout.write(
+          `\n${signal}: stopping (draining the stream, flushing the offline store)...\n`
+        );
+        stack.stop().then(
+          () => {
+            process.stdout.write('stopped cleanly\n');
+            process.exit(0);
+          },
+          (error) => {
+            process.stderr.write(`error while stopping: ${String(error)}\n`);
+            process.exit(1);
+          }
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}
+
+export { registerStartCommand };

@@ -1,0 +1,298 @@
+/**
+ * `npm start` / `skewless start`: the whole product on the embedded default, in one process with
+ * one log stream — the embedded feature store, a local Kinesis stream polled into the ingest
+ * handler, a local S3 whose `backfill/` objects invoke the backfill handler, the lookup API on
+ * :3000, the audit on a schedule, and a demo payments producer. Ctrl-C drains and flushes.
+ */
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
+import { featureGroups } from '../shared/definitions.ts';
+import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
+import type { LogSink } from '../shared/runtime/powertools.ts';
+import { startLookupFront } from './api/front.ts';
+import { DemoProducer } from './demo/producer.ts';
+import { seedBatchAggregates } from './demo/seedAggregates.ts';
+import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
+import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts';
+import { startLocalKinesis } from './kinesis/localKinesis.ts';
+import { createConsoleLog, type LogLevel } from './runtime/consoleLog.ts';
+import { createLambdaContext } from './runtime/lambdaContext.ts';
+import { startLocalS3 } from './s3/index.ts';
+import { ensureFeatureGroups } from './setup/ensureFeatureGroups.ts';
+import { START_DEFAULTS } from './startDefaults.ts';
+import { startStore } from './store/index.ts';
+
+interface StartOptions {
+  readonly dataDir: string;
+  readonly apiPort: number;
+  readonly storePort: number;
+  readonly kinesisPort: number;
+  readonly s3Port: number;
+  readonly demo: boolean;
+  readonly demoRate: number;
+  readonly demoMaxEvents: number;
+  readonly auditIntervalSeconds: number;
+  readonly flushIntervalMs: number;
+  readonly logLevel: LogLevel;
+}
+
+/** Where everything is, written to `<dataDir>/endpoints.json` once the stack is ready. */
+interface Endpoints {
+  readonly api: string;
+  readonly store: string;
+  readonly kinesis: string;
+  readonly s3: string;
+  readonly streamName: string;
+  readonly backfillBucket: string;
+  readonly reportsBucket: string;
+  readonly dataDir: string;
+  readonly pid: number;
+}
+
+interface RunningStack {
+  readonly endpoints: Endpoints;
+  /** Runs the audit now (the schedule keeps running). */
+  auditNow(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/** Environment the handlers read, exactly as the template sets it on AWS, pointed at loopback. */
+function handlerEnvironment(
+  options: StartOptions,
+  endpoints: Omit<Endpoints, 'api' | 'pid'>
+): Record<string, string> {
+  return {
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: endpoints.store,
+    AWS_ENDPOINT_URL_SAGEMAKER: endpoints.store,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_KINESIS: endpoints.kinesis,
+    DEFAULT_FEATURE_GROUP: 'fraud-transactions',
+    DEAD_LETTER_DIR: join(options.dataDir, 'dead-letters'),
+    REPORTS_BUCKET: endpoints.reportsBucket,
+    OFFLINE_ENGINE: 'duckdb',
+    SKEWLESS_DATA_DIR: options.dataDir,
+    SKEWLESS_STORE_DATA_DIR: join(options.dataDir, 'store'),
+    POWERTOOLS_LOG_LEVEL: options.logLevel === 'debug' ? 'DEBUG' : 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_SERVICE_NAME: 'skewless',
+  };
+}
+
+/**
+ * Start the whole stack. Resolves once every part is listening and the schema module's groups
+ * exist in the store.
+ */
+async function startStack(
+  options: StartOptions,
+  log: LogSink = createConsoleLog('start', options.logLevel)
+): Promise<RunningStack> {
+  const dataDir = resolve(options.dataDir);
+  const opts = { ...options, dataDir };
+  await mkdir(join(dataDir, 'dead-letters'), { recursive: true });
+  await mkdir(join(dataDir, 'reports'), { recursive: true });
+  const started = performance.now();
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log.error('error while stopping', error);
+      }
+    }
+  };
+
+  try {
+    const store = await startStore({
+      port: options.storePort,
+      dataDir: join(dataDir, 'store'),
+      flushIntervalMs: options.flushIntervalMs,
+      logger: createConsoleLog('store', options.logLevel) as never,
+    });
+    stoppers.push(() => store.close());
+
+    const kinesis = await startLocalKinesis({
+      port: options.kinesisPort,
+      streamName: START_DEFAULTS.streamName,
+      shardCount: START_DEFAULTS.shards,
+    });
+    stoppers.push(() => kinesis.close());
+
+    // Handlers read their configuration from the environment at import, as on Lambda.
+    let s3Endpoint = '';
+    let backfillHandler: Handler<S3Event, unknown> | undefined;
+    const s3Log = createConsoleLog('s3', options.logLevel);
+    const s3 = await startLocalS3({
+      port: options.s3Port,
+      dataDir: join(dataDir, 's3'),
+      buckets: [
+        { name: START_DEFAULTS.backfillBucket, versioning: true },
+        { name: START_DEFAULTS.reportsBucket },
+      ],
+      onObjectCreated: async (event: S3Event) => {
+        const key = event.Records[0]?.s3.object.key ?? '';
+        if (
+          backfillHandler === undefined ||
+          !decodeURIComponent(key.replace(/\+/g, ' ')).startsWith('backfill/')
+        )
+          return;
+        if (event.Records[0]?.s3.bucket.name !== START_DEFAULTS.backfillBucket) return;
+        s3Log.info(`backfill triggered by s3://${START_DEFAULTS.backfillBucket}/${key}`);
+        try {
+          await backfillHandler(event, createLambdaContext('BackfillFunction', 900_000));
+        } catch (error) {
+          s3Log.error('backfill invocation failed', error);
+        }
+      },
+    });
+    s3Endpoint = s3.endpoint;
+    stoppers.push(() => s3.close());
+
+    const endpointsBase = {
+      store: store.endpoint,
+      kinesis: kinesis.endpoint,
+      s3: s3Endpoint,
+      streamName: START_DEFAULTS.streamName,
+      backfillBucket: START_DEFAULTS.backfillBucket,
+      reportsBucket: START_DEFAULTS.reportsBucket,
+      dataDir,
+    };
+    Object.assign(process.env, handlerEnvironment(opts, endpointsBase));
+
+    const sagemaker = new SageMakerClient({ endpoint: store.endpoint });
+    const groups = await ensureFeatureGroups(sagemaker, featureGroups, {
+      offlineS3Uri: `file://${join(dataDir, 'store', 'offline-store')}`,
+      roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
+    });
+    sagemaker.destroy();
+    log.info(
+      `feature groups: ${featureGroups.map((g) => g.name).join(', ')} (created ${groups.created.length}, updated ${groups.updated.length}, unchanged ${groups.unchanged.length})`
+    );
+
+    const { handler: ingestHandler } = (await import(
+      '../functions/ingest/index.ts'
+    )) as unknown as { handler: Handler<KinesisStreamEvent, never> };
+    ({ handler: backfillHandler } = (await import('../functions/backfill/index.ts')) as {
+      handler: Handler<S3Event, unknown>;
+    });
+    const { handler: auditHandler } = (await import('../functions/audit/index.ts')) as {
+      handler: Handler<unknown, unknown>;
+    };
+
+    const kinesisLog = createConsoleLog('kinesis', options.logLevel);
+    const failuresFile = join(dataDir, 'dead-letters', 'ingest-failures.jsonl');
+    const mapping = new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: START_DEFAULTS.streamName,
+      handler: ingestHandler,
+      batchSize: START_DEFAULTS.batchSize,
+      batchingWindowMs: START_DEFAULTS.batchingWindowMs,
+      logger: kinesisLog,
+      onFailure: async (batch: FailedBatch) => {
+        await appendFile(failuresFile, `${JSON.stringify(batch)}\n`);
+      },
+    });
+    await mapping.start();
+    stoppers.push(async () => {
+      await mapping.stop();
+      kinesisLog.info(
+        `stopped after ${mapping.stats.invocations} invocations, ${mapping.stats.recordsDelivered} records delivered, ${mapping.stats.retries} retries, ${mapping.stats.failedBatches} failed batches`
+      );
+    });
+
+    const front = await startLookupFront({ port: options.apiPort });
+    stoppers.push(() => front.close());
+
+    const auditLog = createConsoleLog('audit', options.logLevel);
+    let auditRunning: Promise<unknown> = Promise.resolve();
+    const auditNow = () => {
+      auditRunning = auditRunning.then(async () => {
+        try {
+          const result = await auditHandler(
+            { source: 'skewless.local', 'detail-type': 'Scheduled Event' },
+            createLambdaContext('AuditFunction', 900_000)
+          );
+          auditLog.info('audit finished', result);
+          return result;
+        } catch (error) {
+          auditLog.error('audit failed', error);
+          return undefined;
+        }
+      });
+      return auditRunning;
+    };
+    const auditTimer = setInterval(() => void auditNow(), options.auditIntervalSeconds * 1000);
+    auditTimer.unref();
+    stoppers.push(async () => {
+      clearInterval(auditTimer);
+      await auditRunning;
+    });
+
+    const endpoints: Endpoints = { ...endpointsBase, api: front.url, pid: process.pid };
+
+    if (options.demo) {
+      const demoLog = createConsoleLog('demo', options.logLevel);
+      const producer = new DemoProducer({
+        client: kinesis.client,
+        streamName: START_DEFAULTS.streamName,
+        eventsPerSecond: options.demoRate,
+        maxEvents: options.demoMaxEvents,
+        logger: demoLog,
+      });
+      const seeded = await seedBatchAggregates(createFeatureStoreClient(), producer.generator);
+      demoLog.info(
+        `seeded nightly aggregates for ${seeded.cards} cards and ${seeded.merchants} merchants`
+      );
+      producer.start();
+      stoppers.push(async () => {
+        await producer.stop();
+        demoLog.info(
+          `sent ${producer.stats.sent} events (${producer.stats.late} late, ${producer.stats.duplicates} duplicates, ${producer.stats.bad} bad on purpose)`
+        );
+      });
+    }
+
+    // Stoppers run in reverse: demo, audit, API, stream mapping (drains), S3, Kinesis, store (flushes).
+    await writeFile(join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    log.info(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return { endpoints, auditNow, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The banner: where everything is and three commands to try. */
+function banner(e: Endpoints, demo: boolean): string {
+  const relative = (p: string) =>
+    p.startsWith(process.cwd()) ? `.${p.slice(process.cwd().length)}` : p;
+  return `
+Skewless is running on the embedded default (data in ${relative(e.dataDir)}).
+
+  lookup API        ${e.api}
+  feature store     ${e.store}   (SageMaker Feature Store runtime + control plane)
+  Kinesis stream    ${e.kinesis}   stream "${e.streamName}" -> ingest handler
+  S3                ${e.s3}   s3://${e.backfillBucket}/backfill/<group>/... -> backfill handler
+  dead letters      ${relative(join(e.dataDir, 'dead-letters'))}/
+  reports           ${relative(join(e.dataDir, 'reports'))}/ and s3://${e.reportsBucket}/
+  demo producer     ${demo ? 'on (synthetic payments; --no-demo turns it off)' : 'off'}
+
+Try:
+  curl -s ${e.api}/feature-groups/fraud-cards/records/card-0001
+  curl -s -X POST ${e.api}/feature-sets/fraud_model_v3/vectors -H 'content-type: application/json' \\
+       -d '{"entities":[{"transaction_id":"none","card_id":"card-0001","merchant_id":"merchant-001"}]}'
+  npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards --s3-endpoint ${e.s3}
+
+Ctrl-C stops everything cleanly (in-flight batches finish, the offline store is flushed).
+`;
+}
+
+export type { Endpoints, RunningStack, StartOptions };
+export { banner, startStack };
