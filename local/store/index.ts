@@ -175,7 +175,14 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
         server.closeIdleConnections();
       });
       database.commit();
-      await offline.flush();
+      try {
+        await offline.flush();
+      } catch (error) {
+        // Rows stay journalled and are written at the next start.
+        logger.error(
+          `final offline flush failed; rows stay journalled for the next start: ${String(error)}`
+        );
+      }
       database.close();
       openDirs.delete(dataDir);
       rmSync(lockPath, { force: true });

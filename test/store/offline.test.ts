@@ -1,0 +1,250 @@
+/**
+ * The offline store: Parquet files in the service's key layout, read back by DuckDB with hive
+ * partitioning, typed as the service types them; flushed on demand, on an interval and at
+ * shutdown; never losing or duplicating a row when a flush is interrupted.
+ */
+import { readdirSync } from 'node:fs';
+import { relative } from 'node:path';
+import {
+  DeleteRecordCommand,
+  type FeatureValue,
+  PutRecordCommand,
+  type SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts';
+import { offlineColumnTypes, offlineRows } from './duck.ts';
+
+const stores: TestStore[] = [];
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+async function start(options: Parameters<typeof startTestStore>[0] = {}, dir?: string) {
+  const s = await startTestStore(options, dir);
+  stores.push(s);
+  return s;
+}
+
+function record(fields: Record<string, string>): FeatureValue[] {
+  return Object.entries(fields).map(([FeatureName, ValueAsString]) => ({
+    FeatureName,
+    ValueAsString,
+  }));
+}
+
+function put(
+  client: SageMakerFeatureStoreRuntimeClient,
+  group: string,
+  fields: Record<string, string>
+) {
+  return client.send(new PutRecordCommand({ FeatureGroupName: group, Record: record(fields) }));
+}
+
+function parquetFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.parquet'))
+    .sort();
+}
+
+describe('offline store layout and schema', () => {
+  it('writes hourly hive partitions by event time with typed columns', async () => {
+    const t = await start();
+    await createGroup(t.sagemaker, 'typed', {
+      amount: 'Integral',
+      price: 'Fractional',
+      note: 'String',
+    });
+    const before = Date.now();
+    await put(t.runtime, 'typed', {
+      id: 'a',
+      event_time: '2024-02-29T23:59:59.999Z',
+      amount: '-5',
+      price: '1.25',
+      note: 'x',
+    });
+    await put(t.runtime, 'typed', {
+      id: 'b',
+      event_time: '2024-03-01T00:00:00Z',
+      amount: '9223372036854775807',
+    });
+    await put(t.runtime, 'typed', { id: 'c', event_time: '2024-03-01T00:30:00Z', price: '-0.5e3' });
+    await t.runtime.send(
+      new DeleteRecordCommand({
+        FeatureGroupName: 'typed',
+        RecordIdentifierValueAsString: 'a',
+        EventTime: '2024-03-01T00:45:00Z',
+      })
+    );
+    await t.store.flush();
+    const dataPath = t.store.offlineDataPath('typed') ?? '';
+    expect(dataPath).toMatch(
+      new RegExp(
+        `^${t.dataDir}/offline-store/000000000000/sagemaker/us-east-1/offline-store/typed-\\d{10}/data$`
+      )
+    );
+    const files = parquetFiles(dataPath);
+    expect(files).toHaveLength(2);
+    expect(files[0]).toMatch(
+      /^year=2024\/month=02\/day=29\/hour=23\/20240229T235959Z_[A-Za-z0-9]{16}\.parquet$/
+    );
+    expect(files[1]).toMatch(
+      /^year=2024\/month=03\/day=01\/hour=00\/20240301T004500Z_[A-Za-z0-9]{16}\.parquet$/
+    );
+
+    expect(await offlineColumnTypes(dataPath)).toEqual({
+      id: 'VARCHAR',
+      event_time: 'VARCHAR',
+      amount: 'BIGINT',
+      price: 'DOUBLE',
+      note: 'VARCHAR',
+      write_time: 'TIMESTAMP',
+      api_invocation_time: 'TIMESTAMP',
+      is_deleted: 'BOOLEAN',
+      year: 'BIGINT',
+      month: 'VARCHAR',
+      day: 'VARCHAR',
+      hour: 'VARCHAR',
+    });
+    const rows = await offlineRows(dataPath);
+    expect(rows.map(({ write_time: _w, api_invocation_time: _a, ...rest }) => rest)).toEqual([
+      {
+        id: 'a',
+        event_time: '2024-02-29T23:59:59.999Z',
+        amount: -5n,
+        price: 1.25,
+        note: 'x',
+        is_deleted: false,
+        year: 2024n,
+        month: '02',
+        day: '29',
+        hour: '23',
+      },
+      {
+        id: 'b',
+        event_time: '2024-03-01T00:00:00Z',
+        amount: 9223372036854775807n,
+        price: null,
+        note: null,
+        is_deleted: false,
+        year: 2024n,
+        month: '03',
+        day: '01',
+        hour: '00',
+      },
+      {
+        id: 'c',
+        event_time: '2024-03-01T00:30:00Z',
+        amount: null,
+        price: -500,
+        note: null,
+        is_deleted: false,
+        year: 2024n,
+        month: '03',
+        day: '01',
+        hour: '00',
+      },
+      {
+        id: 'a',
+        event_time: '2024-03-01T00:45:00Z',
+        amount: null,
+        price: null,
+        note: null,
+        is_deleted: true,
+        year: 2024n,
+        month: '03',
+        day: '01',
+        hour: '00',
+      },
+    ]);
+    const apiTimes = rows.map((r) => (r.api_invocation_time as Date).getTime());
+    expect([...apiTimes].sort((x, y) => x - y)).toEqual(apiTimes);
+    for (const r of rows) {
+      const api = (r.api_invocation_time as Date).getTime();
+      const written = (r.write_time as Date).getTime();
+      expect(api).toBeGreaterThanOrEqual(before - 5);
+      expect(written).toBeGreaterThanOrEqual(api);
+    }
+  });
+
+  it('keeps a Fractional event time as DOUBLE and partitions it by UTC hour', async () => {
+    const t = await start();
+    await t.sagemaker.send(
+      new (await import('@aws-sdk/client-sagemaker')).CreateFeatureGroupCommand({
+        FeatureGroupName: 'fractional',
+        RecordIdentifierFeatureName: 'id',
+        EventTimeFeatureName: 'ts',
+        FeatureDefinitions: [
+          { FeatureName: 'id', FeatureType: 'Fractional' },
+          { FeatureName: 'ts', FeatureType: 'Fractional' },
+        ],
+        OfflineStoreConfig: { S3StorageConfig: { S3Uri: 's3://bucket/prefix' } },
+      })
+    );
+    await put(t.runtime, 'fractional', { id: '10.0', ts: '1767225600.5' });
+    await t.store.flush();
+    const dataPath = t.store.offlineDataPath('fractional') ?? '';
+    expect(parquetFiles(dataPath)[0]).toMatch(
+      /^year=2026\/month=01\/day=01\/hour=00\/20260101T000000Z_/
+    );
+    const types = await offlineColumnTypes(dataPath);
+    expect(types.id).toBe('DOUBLE');
+    expect(types.ts).toBe('DOUBLE');
+    expect((await offlineRows(dataPath)).map((r) => [r.id, r.ts])).toEqual([[10, 1767225600.5]]);
+  });
+});
+
+describe('offline flushing', () => {
+  it('flushes on its interval without being asked', async () => {
+    const t = await start({ flushIntervalMs: 50 });
+    await createGroup(t.sagemaker, 'interval');
+    await put(t.runtime, 'interval', { id: 'i', event_time: '2024-01-01T00:00:00Z' });
+    const dataPath = t.store.offlineDataPath('interval') ?? '';
+    const deadline = Date.now() + 5000;
+    while (parquetFiles(dataPath).length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await offlineRows(dataPath)).map((r) => r.id)).toEqual(['i']);
+  });
+
+  it('flushes at shutdown', async () => {
+    const t = await start();
+    await createGroup(t.sagemaker, 'shutdown');
+    await put(t.runtime, 'shutdown', { id: 's', event_time: '2024-01-01T00:00:00Z' });
+    const dataPath = t.store.offlineDataPath('shutdown') ?? '';
+    expect(parquetFiles(dataPath)).toEqual([]);
+    await t.store.close();
+    expect((await offlineRows(dataPath)).map((r) => r.id)).toEqual(['s']);
+  });
+
+  it('never loses or duplicates rows when a flush dies between file and journal (replayed at start)', async () => {
+    let crashes = 0;
+    const t = await start({
+      hooks: {
+        afterOfflineFile: () => {
+          crashes++;
+          throw new Error('simulated crash after rename');
+        },
+      },
+    });
+    await createGroup(t.sagemaker, 'crashy');
+    const ids = Array.from({ length: 30 }, (_, i) => `r${i}`);
+    for (const [i, id] of ids.entries()) {
+      // Three hours → three files in one batch.
+      await put(t.runtime, 'crashy', { id, event_time: `2024-01-01T0${i % 3}:00:00Z` });
+    }
+    await expect(t.store.flush()).rejects.toThrow(/simulated crash/);
+    const dataPath = t.store.offlineDataPath('crashy') ?? '';
+    expect(parquetFiles(dataPath)).toHaveLength(1);
+    // close() tries once more (the second file, then "crashes" again) and leaves the rest journalled.
+    await t.store.close();
+    expect(crashes).toBe(2);
+    expect(parquetFiles(dataPath)).toHaveLength(2);
+    const again = await start({}, t.dataDir);
+    expect(parquetFiles(dataPath)).toHaveLength(3);
+    const rows = await offlineRows(dataPath);
+    expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(relative(again.dataDir, dataPath)).toMatch(/^offline-store\//);
+  });
+});
