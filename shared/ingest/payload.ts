@@ -1,0 +1,252 @@
+/**
+ * From Kinesis bytes to a validated, encoded record: decode (base64, UTF-8), parse (JSON object,
+ * no prototype keys), route (envelope or bare record to its feature group) and validate (the
+ * schema module's `encodeRecord`, every problem reported). Each step returns a value, never
+ * throws: a bad record is an expected outcome here, not an exception.
+ */
+import type { RecordProblem } from '../errors.ts';
+import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
+import type { SchemaRegistry } from '../registry.ts';
+import type { FeatureGroup } from '../schema/index.ts';
+import { IngestStage, type Rejection, rejection } from './errors.ts';
+
+/** Keys that would reach `Object.prototype` if a consumer ever merged the object naively. */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['featureGroup', 'record']);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+type Step<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+/** A payload routed to its group, not yet validated. */
+interface RoutedPayload {
+  readonly group: FeatureGroup;
+  /** The record object as sent (an own-properties copy without forbidden keys). */
+  readonly input: Readonly<Record<string, unknown>>;
+  /** Forbidden keys found in the record, reported together with the validation problems. */
+  readonly forbidden: readonly RecordProblem[];
+  /** True when the payload was an envelope `{"featureGroup", "record"}`. */
+  readonly enveloped: boolean;
+}
+
+interface RouteOptions {
+  readonly registry: SchemaRegistry;
+  /** Group of bare records; without it, only envelopes are accepted. */
+  readonly defaultFeatureGroup?: string;
+}
+
+/**
+ * Kinesis `data` (base64) to the JSON value it carries. Rejects non-canonical base64, bytes that
+ * are not UTF-8, empty data and text that is not JSON.
+ */
+function decodeKinesisData(data: string): Step<unknown> {
+  const bytes = Buffer.from(data, 'base64');
+  // Buffer.from skips invalid characters silently; a round trip catches any of them.
+  if (data.length % 4 !== 0 || bytes.toString('base64') !== data) {
+    return reject(
+      IngestStage.Decode,
+      'data is not valid base64',
+      '(data)',
+      data,
+      'expected standard base64 with padding (RFC 4648)'
+    );
+  }
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return reject(
+      IngestStage.Decode,
+      'data is not valid UTF-8',
+      '(data)',
+      `${bytes.length} bytes`,
+      'the decoded bytes are not a UTF-8 text'
+    );
+  }
+  if (text.trim().length === 0) {
+    return reject(IngestStage.Parse, 'data is empty', '(data)', text, 'expected a JSON object');
+  }
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    return reject(
+      IngestStage.Parse,
+      'data is not valid JSON',
+      '(data)',
+      text,
+      String((error as Error).message)
+    );
+  }
+}
+
+/**
+ * A parsed JSON value to its feature group and record object. An object with a `featureGroup`
+ * key is an envelope `{"featureGroup": "<name or ARN>", "record": {...}}`; any other object is
+ * a bare record for `defaultFeatureGroup`.
+ */
+function routePayload(value: unknown, options: RouteOptions): Step<RoutedPayload> {
+  if (!isPlainObject(value)) {
+    return reject(
+      IngestStage.Parse,
+      'payload must be a JSON object',
+      '(data)',
+      value,
+      `got ${kindOf(value)}`
+    );
+  }
+  const enveloped = Object.hasOwn(value, 'featureGroup');
+  if (!enveloped) {
+    if (options.defaultFeatureGroup === undefined) {
+      return reject(
+        IngestStage.Route,
+        'bare record but no DEFAULT_FEATURE_GROUP is configured',
+        '(envelope)',
+        Object.keys(value),
+        'send {"featureGroup": "<name>", "record": {...}}'
+      );
+    }
+    return routeTo(options.defaultFeatureGroup, value, false, options);
+  }
+  const problems: RecordProblem[] = [];
+  for (const key of Object.keys(value)) {
+    if (!ENVELOPE_KEYS.has(key)) {
+      problems.push({
+        feature: `(envelope).${key}`,
+        value: value[key],
+        reason: 'unknown envelope key; expected featureGroup and record',
+      });
+    }
+  }
+  const name = value.featureGroup;
+  if (typeof name !== 'string' || name.length === 0) {
+    problems.push({
+      feature: '(envelope).featureGroup',
+      value: name,
+      reason: 'must be a non-empty string',
+    });
+  }
+  const record = Object.hasOwn(value, 'record') ? value.record : undefined;
+  if (!isPlainObject(record)) {
+    problems.push({
+      feature: '(envelope).record',
+      value: record,
+      reason: `must be a JSON object, not ${kindOf(record)}`,
+    });
+  }
+  if (problems.length > 0 || typeof name !== 'string' || !isPlainObject(record)) {
+    return { ok: false, rejection: rejection(IngestStage.Route, 'malformed envelope', problems) };
+  }
+  return routeTo(name, record, true, options);
+}
+
+function routeTo(
+  name: string,
+  record: Record<string, unknown>,
+  enveloped: boolean,
+  options: RouteOptions
+): Step<RoutedPayload> {
+  const group = options.registry.findGroup(name);
+  if (group === undefined) {
+    const known = [...options.registry.groups.keys()].join(', ');
+    return reject(
+      IngestStage.Route,
+      'unknown feature group',
+      '(envelope).featureGroup',
+      name,
+      `known: ${known}`
+    );
+  }
+  const forbidden: RecordProblem[] = [];
+  collectForbiddenKeys(record, '', forbidden);
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) {
+    if (!FORBIDDEN_KEYS.has(key)) input[key] = record[key];
+  }
+  return { ok: true, value: { group, input, forbidden, enveloped } };
+}
+
+/**
+ * Validate a routed record with the schema module. The rejection lists forbidden keys and every
+ * validation problem together.
+ */
+function validatePayload(routed: RoutedPayload): Step<EncodedRecord> {
+  const result = encodeRecord(routed.group, routed.input);
+  if (result.ok && routed.forbidden.length === 0) return result;
+  const problems = [...routed.forbidden, ...(result.ok ? [] : result.problems)];
+  const id = routed.input[routed.group.recordIdentifier];
+  return {
+    ok: false,
+    rejection: rejection(
+      IngestStage.Validate,
+      `invalid record for feature group "${routed.group.name}"`,
+      problems,
+      {
+        featureGroup: routed.group.name,
+        ...(typeof id === 'string' && id.length > 0 ? { recordIdentifier: id } : {}),
+      }
+    ),
+  };
+}
+
+/** Decode, route and validate in one call: what the record handler does before transform. */
+function parseIngestPayload(
+  data: string,
+  options: RouteOptions
+): Step<{ routed: RoutedPayload; encoded: EncodedRecord }> {
+  const decoded = decodeKinesisData(data);
+  if (!decoded.ok) return decoded;
+  const routed = routePayload(decoded.value, options);
+  if (!routed.ok) return routed;
+  const encoded = validatePayload(routed.value);
+  if (!encoded.ok) return encoded;
+  return { ok: true, value: { routed: routed.value, encoded: encoded.value } };
+}
+
+function collectForbiddenKeys(value: unknown, path: string, out: RecordProblem[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      collectForbiddenKeys(item, `${path}[${i}]`, out);
+    });
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    const childPath = path === '' ? key : `${path}.${key}`;
+    if (FORBIDDEN_KEYS.has(key)) {
+      out.push({
+        feature: childPath,
+        value: child,
+        reason: `forbidden key "${key}" (prototype pollution guard)`,
+      });
+    }
+    collectForbiddenKeys(child, childPath, out);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+function reject<T>(
+  stage: Rejection['stage'],
+  summary: string,
+  feature: string,
+  value: unknown,
+  detail: string
+): Step<T> {
+  return {
+    ok: false,
+    rejection: rejection(stage, summary, [{ feature, value, reason: detail }]),
+  };
+}
+
+export type { RoutedPayload, RouteOptions, Step };
+export { decodeKinesisData, FORBIDDEN_KEYS, parseIngestPayload, routePayload, validatePayload };

@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeKinesisData,
+  parseIngestPayload,
+  routePayload,
+} from '../../shared/ingest/payload.ts';
+import { registry } from '../../shared/registry.ts';
+import { jsonData, transaction } from '../helpers/kinesisEvents.ts';
+
+const options = { registry, defaultFeatureGroup: 'fraud-transactions' };
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+
+/** The rejection of a payload that must fail. */
+function rejectionOf(
+  data: string,
+  routeOptions: Parameters<typeof parseIngestPayload>[1] = options
+) {
+  const result = parseIngestPayload(data, routeOptions);
+  if (result.ok) throw new Error('expected a rejection');
+  return result.rejection;
+}
+
+describe('Function: decodeKinesisData()', () => {
+  it('decodes base64 JSON into the value it carries', () => {
+    // Prepare
+    const data = jsonData({ a: 1 });
+    // Act
+    const result = decodeKinesisData(data);
+    // Assess
+    expect(result).toEqual({ ok: true, value: { a: 1 } });
+  });
+
+  it.each([
+    ['characters outside the alphabet', '!!!notbase64!!!'],
+    ['a length that is not a multiple of 4', 'eyJhIjox'.slice(0, 7)],
+    ['URL-safe characters', 'ab-_'],
+  ])('rejects %s as invalid base64', (_case, data) => {
+    // Act
+    const result = decodeKinesisData(data);
+    // Assess
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.rejection.stage).toBe('decode');
+      expect(result.rejection.reason).toContain('data is not valid base64');
+    }
+  });
+
+  it('rejects bytes that are not UTF-8', () => {
+    // Act
+    const result = decodeKinesisData(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64'));
+    // Assess
+    expect(result.ok || result.rejection.reason).toContain('not valid UTF-8');
+  });
+
+  it('rejects empty data and names the JSON error of invalid JSON', () => {
+    // Act
+    const empty = decodeKinesisData('');
+    const invalid = decodeKinesisData(base64('{"transaction_id": "t1",'));
+    // Assess
+    expect(empty.ok || empty.rejection.reason).toContain('data is empty');
+    expect(invalid.ok || invalid.rejection.stage).toBe('parse');
+    expect(invalid.ok || invalid.rejection.reason).toMatch(/data is not valid JSON: .*JSON/);
+  });
+});
+
+describe('Function: routePayload()', () => {
+  it('routes a bare record to the default group and an envelope to the group it names', () => {
+    // Act
+    const bare = routePayload(transaction('t1'), options);
+    const enveloped = routePayload(
+      {
+        featureGroup: 'arn:aws:sagemaker:us-east-1:000000000000:feature-group/fraud-cards',
+        record: { card_id: 'c1' },
+      },
+      options
+    );
+    // Assess
+    expect(bare.ok && bare.value.group.name).toBe('fraud-transactions');
+    expect(bare.ok && bare.value.enveloped).toBe(false);
+    expect(enveloped.ok && enveloped.value.group.name).toBe('fraud-cards');
+    expect(enveloped.ok && enveloped.value.input).toEqual({ card_id: 'c1' });
+  });
+
+  it.each([
+    ['an array', [1, 2], 'got an array'],
+    ['a number', 42, 'got number'],
+    ['null', null, 'got null'],
+    ['a string', 'hello', 'got string'],
+  ])('rejects JSON that is %s', (_case, value, detail) => {
+    // Act
+    const result = routePayload(value, options);
+    // Assess
+    expect(result.ok || result.rejection.reason).toContain('payload must be a JSON object');
+    expect(result.ok || result.rejection.reason).toContain(detail);
+  });
+
+  it('names the known groups when the envelope names an unknown one', () => {
+    // Act
+    const result = routePayload({ featureGroup: 'fraud-devices', record: {} }, options);
+    // Assess
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.rejection.stage).toBe('route');
+      expect(result.rejection.reason).toBe(
+        'unknown feature group: (envelope).featureGroup="fraud-devices": known: fraud-transactions, fraud-cards, fraud-merchants'
+      );
+    }
+  });
+
+  it('reports every problem of a malformed envelope', () => {
+    // Act
+    const result = routePayload({ featureGroup: 7, record: [], extra: true }, options);
+    // Assess
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.rejection.problems.map((p) => p.feature)).toEqual([
+        '(envelope).extra',
+        '(envelope).featureGroup',
+        '(envelope).record',
+      ]);
+    }
+  });
+
+  it('rejects a bare record when no default group is configured', () => {
+    // Act
+    const result = routePayload(transaction('t1'), { registry });
+    // Assess
+    expect(result.ok || result.rejection.reason).toContain(
+      'bare record but no DEFAULT_FEATURE_GROUP is configured'
+    );
+  });
+});
+
+describe('Function: parseIngestPayload()', () => {
+  it('validates and encodes a good record', () => {
+    // Act
+    const result = parseIngestPayload(
+      jsonData(transaction('t1', { event_time: '2026-01-02T03:04:05Z' })),
+      options
+    );
+    // Assess
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.value.encoded.recordIdentifier).toBe('t1');
+      expect(result.value.encoded.eventTime).toBe('2026-01-02T03:04:05.000Z');
+    }
+  });
+
+  it.each([
+    [
+      'missing identifier',
+      { transaction_id: undefined },
+      'transaction_id=undefined: record identifier is required',
+    ],
+    [
+      'missing event time',
+      { event_time: undefined },
+      'event_time=undefined: event time is required',
+    ],
+    [
+      'malformed event time',
+      { event_time: 'yesterday' },
+      'event_time="yesterday": epoch seconds must be a decimal number',
+    ],
+    [
+      'impossible event time',
+      { event_time: '2026-02-30T00:00:00Z' },
+      'event_time="2026-02-30T00:00:00Z": day 30 does not exist in 2026-02',
+    ],
+    [
+      'a wrong type',
+      { amount: 'forty' },
+      'amount="forty": Fractional value must be a decimal number',
+    ],
+    [
+      'an object for a string',
+      { currency: { code: 'EUR' } },
+      'currency={"code":"EUR"}: String value must be a string, not object',
+    ],
+    [
+      'a fraction for an Integral',
+      { card_txn_count_1h: 2.5 },
+      'card_txn_count_1h=2.5: Integral value must be a whole number',
+    ],
+    ['NaN', { amount: 'NaN' }, 'amount="NaN": Fractional value must be a decimal number'],
+    [
+      'Infinity',
+      { amount: 'Infinity' },
+      'amount="Infinity": Fractional value must be a decimal number',
+    ],
+    [
+      'an unknown feature',
+      { device_id: 'd1' },
+      'device_id="d1": unknown feature; "fraud-transactions" defines',
+    ],
+  ])('rejects %s with the feature, value and reason', (_case, overrides, expected) => {
+    // Act
+    const rejected = rejectionOf(jsonData(transaction('t1', overrides)));
+    // Assess
+    expect(rejected.stage).toBe('validate');
+    expect(rejected.featureGroup).toBe('fraud-transactions');
+    expect(rejected.reason).toContain(expected);
+  });
+
+  it('rejects an unsafe integer that JSON.parse would round', () => {
+    // Prepare: the literal text 9007199254740993 (2^53 + 1), as a producer in another language sends it.
+    const text = JSON.stringify(transaction('t1', { card_txn_count_1d: 0 })).replace(
+      '"card_txn_count_1d":0',
+      '"card_txn_count_1d":9007199254740993'
+    );
+    // Act
+    const rejected = rejectionOf(base64(text));
+    // Assess
+    expect(rejected.reason).toContain(
+      'card_txn_count_1d=9007199254740992: Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint'
+    );
+  });
+
+  it.each(['__proto__', 'constructor'])('rejects a %s key at any depth', (key) => {
+    // Prepare: written as text, since an object literal would not keep the key as data.
+    const text = JSON.stringify(transaction('t1')).replace(
+      '{',
+      `{"${key}": {"polluted": true}, "card_id_meta": {"${key}": 1},`
+    );
+    // Act
+    const rejected = rejectionOf(base64(text));
+    // Assess
+    expect(rejected.reason).toContain(`${key}={"polluted":true}: forbidden key "${key}"`);
+    expect(rejected.reason).toContain(`card_id_meta.${key}=1: forbidden key "${key}"`);
+    expect(rejected.reason).toContain('card_id_meta={');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('rejects an oversized value and an oversized record (over 350 KB)', () => {
+    // Prepare: one value over the limit; two values each under it but over it together.
+    const big = transaction('t1', { channel: 'x'.repeat(360 * 1024) });
+    const wide = transaction('t2', {
+      channel: 'x'.repeat(200 * 1024),
+      currency: 'y'.repeat(200 * 1024),
+    });
+    // Act
+    const value = rejectionOf(jsonData(big));
+    const record = rejectionOf(jsonData(wide));
+    // Assess
+    expect(value.reason).toContain('value exceeds 358400 bytes');
+    expect(record.reason).toContain('record exceeds the 358400-byte (350 KB) limit');
+  });
+
+  it('reports every problem of a record at once and keeps a valid identifier', () => {
+    // Act
+    const rejected = rejectionOf(
+      jsonData(
+        transaction('t9', { event_time: 'soon', amount: 'NaN', card_txn_count_60s: 'x', extra: 1 })
+      )
+    );
+    // Assess
+    expect(rejected.problems.map((p) => p.feature).sort()).toEqual(
+      ['amount', 'card_txn_count_60s', 'event_time', 'extra'].sort()
+    );
+    expect(rejected.recordIdentifier).toBe('t9');
+  });
+});
