@@ -1,5 +1,6 @@
 import {
   BatchGetRecordCommand,
+  type BatchGetRecordCommandOutput,
   type BatchGetRecordIdentifier,
   GetRecordCommand,
   type SageMakerFeatureStoreRuntimeClient,
@@ -21,6 +22,12 @@ interface ReadOptions {
   /** Return `expiresAt` (ExpirationTimeResponse=Enabled). */
   readonly expiration?: boolean;
   readonly abortSignal?: AbortSignal;
+  /**
+   * batchGetOnline only: a chunk whose call fails reports its ids as `unprocessed` (reason: the
+   * error) instead of failing the whole read, so one throttled chunk of ten still answers the
+   * other nine. The read still throws when every chunk fails.
+   */
+  readonly tolerateChunkFailures?: boolean;
 }
 
 /**
@@ -107,20 +114,43 @@ async function batchGetOnline(
 ): Promise<BatchReadResult> {
   const groups = new Map(requests.map((r) => [r.group.name, r.group]));
   const chunks = chunkBatchRequests(requests);
-  const outputs = await Promise.all(
-    chunks.map((identifiers) =>
-      client.send(
-        new BatchGetRecordCommand({
-          Identifiers: identifiers,
-          ExpirationTimeResponse: options.expiration ? 'Enabled' : undefined,
-        }),
-        { abortSignal: options.abortSignal }
-      )
+  const calls = chunks.map((identifiers) =>
+    client.send(
+      new BatchGetRecordCommand({
+        Identifiers: identifiers,
+        ExpirationTimeResponse: options.expiration ? 'Enabled' : undefined,
+      }),
+      { abortSignal: options.abortSignal }
     )
   );
   const result: BatchReadResult = { found: [], notFound: [], unprocessed: [] };
   const accounted = new Set<string>();
   const key = (group: string, id: string) => `${group}\u0000${id}`;
+  let outputs: BatchGetRecordCommandOutput[];
+  if (options.tolerateChunkFailures) {
+    const settled = await Promise.allSettled(calls);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed !== undefined && settled.every((s) => s.status === 'rejected')) throw failed.reason;
+    outputs = [];
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') outputs.push(s.value);
+      else {
+        const error = s.reason as { name?: string; message?: string };
+        for (const identifier of chunks[i] ?? []) {
+          for (const id of identifier.RecordIdentifiersValueAsString ?? []) {
+            accounted.add(key(identifier.FeatureGroupName ?? '', id));
+            result.unprocessed.push({
+              group: identifier.FeatureGroupName ?? '',
+              recordId: id,
+              reason: `${error.name ?? 'Error'}: ${error.message ?? 'the store call failed'}`,
+            });
+          }
+        }
+      }
+    });
+  } else {
+    outputs = await Promise.all(calls);
+  }
   for (const output of outputs) {
     for (const r of output.Records ?? []) {
       const group = groups.get(r.FeatureGroupName ?? '');

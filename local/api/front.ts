@@ -1,0 +1,226 @@
+/**
+ * The local front of the lookup API: what `sam local start-api` does for LookupApi, in-process.
+ * An HTTP server on 127.0.0.1 turns each request into a real-shape API Gateway REST proxy event
+ * (see `proxyEvent.ts`), invokes the lookup handler with a Lambda-like context and writes the
+ * proxy result back. Like API Gateway it answers by itself: 403 "Missing Authentication Token"
+ * for a path or method with no route, 413 past the 10 MB payload limit, 502 when the handler
+ * throws or answers something that is not a proxy result.
+ *
+ * SigV4 is not verified locally (the embedded stack has no IAM). Paths may carry the stage
+ * (`/v1/feature-groups/...`, as on AWS) or not (as `sam local start-api` serves them).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { MalformedPathError, matchResource } from '../../shared/lookup/routes.ts';
+import { createLambdaContext } from '../runtime/lambdaContext.ts';
+import { buildProxyEvent } from './proxyEvent.ts';
+
+/** A proxy-integration handler, as Lambda would call it. */
+type ProxyHandler = (
+  event: APIGatewayProxyEvent,
+  context: Context
+) => Promise<APIGatewayProxyResult | undefined | unknown>;
+
+interface LookupFrontOptions {
+  /** TCP port on `host`; 0 picks a free one (`npm start` uses 3000). */
+  readonly port: number;
+  /** Interface to bind (default 127.0.0.1). */
+  readonly host?: string;
+  /** The handler to invoke; default: `functions/lookup/index.ts`, imported on first start. */
+  readonly handler?: ProxyHandler;
+  /** The API's stage name, in `requestContext` and as an optional path prefix (default `v1`). */
+  readonly stage?: string;
+  /** Content types API Gateway would pass base64-encoded (the template sets none). */
+  readonly binaryMediaTypes?: readonly string[];
+  /** The function's timeout for `getRemainingTimeInMillis()` (default 10 s, as in template.yaml). */
+  readonly timeoutMs?: number;
+}
+
+interface LookupFront {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** API Gateway's payload limit. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+function gatewayError(
+  res: ServerResponse,
+  statusCode: number,
+  errorType: string,
+  message: string,
+  requestId: string
+): void {
+  const body = JSON.stringify({ message });
+  res.writeHead(statusCode, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-errortype': errorType,
+    'x-amzn-requestid': requestId,
+    'x-request-id': requestId,
+  });
+  res.end(body);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        resolve(undefined);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+function isProxyResult(value: unknown): value is APIGatewayProxyResult {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { statusCode?: unknown }).statusCode === 'number'
+  );
+}
+
+function writeResult(res: ServerResponse, result: APIGatewayProxyResult, requestId: string): void {
+  const body =
+    result.body === undefined
+      ? Buffer.alloc(0)
+      : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    headers[name] = values.map(String);
+  }
+  headers['x-amzn-RequestId'] = requestId;
+  headers['content-length'] = String(body.length);
+  res.writeHead(result.statusCode, headers);
+  res.end(body);
+}
+
+/**
+ * Start the local front of the lookup API.
+ *
+ * @example
+ * ```typescript
+ * import { startLookupFront } from './local/api/front.ts';
+ * const front = await startLookupFront({ port: 3000 });
+ * // curl -s http://127.0.0.1:3000/feature-groups/fraud-cards/records/card-0001
+ * await front.close();
+ * ```
+ */
+async function startLookupFront(options: LookupFrontOptions): Promise<LookupFront> {
+  const handler =
+    options.handler ??
+    ((await import('../../functions/lookup/index.ts')).handler as unknown as ProxyHandler);
+  const stage = options.stage ?? 'v1';
+  const stagePrefix = `/${stage}/`;
+  const binaryMediaTypes = options.binaryMediaTypes ?? [];
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const host = options.host ?? '127.0.0.1';
+
+  async function serve(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    let path = q < 0 ? target : target.slice(0, q);
+    const query = q < 0 ? '' : target.slice(q + 1);
+    if (path.startsWith(stagePrefix)) path = path.slice(stagePrefix.length - 1);
+    const method = req.method ?? 'GET';
+    let match: ReturnType<typeof matchResource>;
+    try {
+      match = matchResource(method, path);
+    } catch (error) {
+      if (!(error instanceof MalformedPathError)) throw error;
+      gatewayError(res, 400, 'BadRequestException', error.message, randomUUID());
+      return;
+    }
+    if (match === undefined) {
+      req.resume();
+      gatewayError(
+        res,
+        403,
+        'MissingAuthenticationTokenException',
+        'Missing Authentication Token',
+        randomUUID()
+      );
+      return;
+    }
+    const body = await readBody(req);
+    if (body === undefined) {
+      gatewayError(res, 413, 'RequestTooLongException', 'Request Too Long', randomUUID());
+      return;
+    }
+    const event = buildProxyEvent(
+      {
+        method,
+        path,
+        query,
+        rawHeaders: req.rawHeaders,
+        body,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        stage,
+        port,
+        binaryMediaTypes,
+      },
+      match
+    );
+    const requestId = event.requestContext.requestId;
+    let result: unknown;
+    try {
+      result = await handler(event, createLambdaContext('LookupFunction', timeoutMs));
+    } catch {
+      // API Gateway's answer to a function error; the handler logged the cause itself.
+      gatewayError(res, 502, 'InternalServerErrorException', 'Internal server error', requestId);
+      return;
+    }
+    if (!isProxyResult(result)) {
+      gatewayError(res, 502, 'InternalServerErrorException', 'Internal server error', requestId);
+      return;
+    }
+    writeResult(res, result, requestId);
+  }
+
+  const server = createServer((req, res) => {
+    const port = (server.address() as AddressInfo).port;
+    serve(req, res, port).catch(() => {
+      if (!res.headersSent) {
+        gatewayError(res, 500, 'InternalServerErrorException', 'Internal server error', '');
+      } else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+if (import.meta.main) {
+  const front = await startLookupFront({ port: Number(process.env.PORT ?? 3000) });
+  console.log(`lookup API on ${front.url}`);
+  process.once('SIGINT', () => void front.close());
+  process.once('SIGTERM', () => void front.close());
+}
+
+export type { LookupFront, LookupFrontOptions, ProxyHandler };
+export { startLookupFront };

@@ -1,0 +1,154 @@
+/**
+ * The lookup API's HTTP errors and the one place where any error becomes one of them.
+ *
+ * Modelled on Powertools' event-handler `HttpError` (a `statusCode`, an `errorType`, a `toJSON()`)
+ * and Middy's rule that only errors below 500 are shown to the caller: a 5xx body never carries
+ * the cause, which goes to the logger instead.
+ */
+import { SkewlessError, UnknownNameError } from '../errors.ts';
+import { isThrottling, isUnavailable } from '../store/storeErrors.ts';
+
+/** The JSON body of every error answer. */
+interface ErrorBody {
+  readonly statusCode: number;
+  /** Stable machine-readable kind, e.g. `BadRequest`. */
+  readonly error: string;
+  /** What went wrong, specific enough to fix the request (never internals for 5xx). */
+  readonly message: string;
+  /** The API Gateway request id, also sent as the `x-request-id` header. */
+  readonly requestId: string;
+}
+
+/**
+ * Base class of the lookup API's errors: a status code, a kind and a message the caller may see.
+ *
+ * `expose` follows Middy's `createError`: true below 500. The edge shows the message of an
+ * exposed error and replaces any other one with a generic text.
+ *
+ * @example
+ * ```typescript
+ * import { BadRequestError } from './shared/lookup/errors.ts';
+ * throw new BadRequestError('recordIds must be an array of strings');
+ * ```
+ */
+abstract class HttpError extends SkewlessError {
+  abstract readonly statusCode: number;
+  abstract readonly errorType: string;
+
+  /** Whether the message may be shown to the caller (Middy's `expose`: status < 500). */
+  get expose(): boolean {
+    return this.statusCode < 500;
+  }
+
+  /** Extra response headers, e.g. `Retry-After`. */
+  get headers(): Readonly<Record<string, string>> {
+    return {};
+  }
+
+  /** The error body, with the request id the caller can quote. */
+  toJSON(requestId = ''): ErrorBody {
+    return {
+      statusCode: this.statusCode,
+      error: this.errorType,
+      message: this.expose ? this.message : 'Internal server error',
+      requestId,
+    };
+  }
+}
+
+/** 400: the request is malformed or names something the schema module does not define. */
+class BadRequestError extends HttpError {
+  readonly statusCode = 400;
+  readonly errorType = 'BadRequest';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BadRequestError';
+  }
+}
+
+/** 404: no live record (never written, soft- or hard-deleted, or past its TTL), or no such route. */
+class NotFoundError extends HttpError {
+  readonly statusCode = 404;
+  readonly errorType = 'NotFound';
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** 429: the feature store throttled the read; the caller may retry after backing off. */
+class TooManyRequestsError extends HttpError {
+  readonly statusCode = 429;
+  readonly errorType = 'TooManyRequests';
+  constructor(options?: ErrorOptions) {
+    super('The feature store is throttling reads; retry after backing off', options);
+    this.name = 'TooManyRequestsError';
+  }
+  override get headers(): Readonly<Record<string, string>> {
+    return { 'retry-after': '1' };
+  }
+}
+
+/** 503: the feature store could not be reached or answered 5xx. */
+class ServiceUnavailableError extends HttpError {
+  readonly statusCode = 503;
+  readonly errorType = 'ServiceUnavailable';
+  constructor(options?: ErrorOptions) {
+    super('The feature store is unavailable; retry later', options);
+    this.name = 'ServiceUnavailableError';
+  }
+  // 503 is below neither rule: the message is ours and names no internals, so show it.
+  override get expose(): boolean {
+    return true;
+  }
+  override get headers(): Readonly<Record<string, string>> {
+    return { 'retry-after': '1' };
+  }
+}
+
+/** 500: anything unexpected. The body says only "Internal server error" and the request id. */
+class InternalServerError extends HttpError {
+  readonly statusCode = 500;
+  readonly errorType = 'InternalServerError';
+  constructor(options?: ErrorOptions) {
+    super('Internal server error', options);
+    this.name = 'InternalServerError';
+  }
+}
+
+/**
+ * THE mapping edge: turn anything thrown while serving a request into an {@link HttpError}.
+ *
+ * - an `HttpError` stays as it is;
+ * - `UnknownNameError` (unknown group, feature or feature set) becomes 400 with its message;
+ * - a throttled store call becomes 429, an unreachable or failing store (5xx, network error,
+ *   timeout) 503;
+ * - everything else becomes a 500 whose `cause` is the original error (for the log only).
+ *
+ * @example
+ * ```typescript
+ * import { toHttpError } from './shared/lookup/errors.ts';
+ * const error = toHttpError(new Error('boom'));
+ * error.statusCode; // 500
+ * error.toJSON('req-1'); // { statusCode: 500, error: 'InternalServerError', message: 'Internal server error', requestId: 'req-1' }
+ * ```
+ */
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof UnknownNameError)
+    return new BadRequestError(error.message, { cause: error });
+  if (isThrottling(error)) return new TooManyRequestsError({ cause: error });
+  if (isUnavailable(error)) return new ServiceUnavailableError({ cause: error });
+  return new InternalServerError({ cause: error });
+}
+
+export type { ErrorBody };
+export {
+  BadRequestError,
+  HttpError,
+  InternalServerError,
+  NotFoundError,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+  toHttpError,
+};

@@ -1,0 +1,283 @@
+/**
+ * The lookup itself: one route in, one JSON-ready answer out, with no Lambda or API Gateway
+ * types. The handler gives it the proxy event (it reads only the members of {@link ProxyRequest})
+ * and the edge turns what it throws into HTTP errors.
+ */
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  type BatchReadRequest,
+  batchGetOnline,
+  getOnlineRecord,
+  type OnlineRecord,
+} from '../store/onlineReader.ts';
+import type { LookupCatalog } from './catalog.ts';
+import { NotFoundError } from './errors.ts';
+import {
+  type BatchRequest,
+  type MultiValueQueryParameters,
+  parseBatchRequest,
+  parseJsonBody,
+  parseRecordRequest,
+  parseVectorRequest,
+  type QueryParameters,
+  type RecordRequest,
+  type RequestLimits,
+  type VectorRequest,
+} from './requests.ts';
+import type { Route } from './routes.ts';
+import { eventTimeOf, type JsonValue, type RecordView, recordView, toJsonValue } from './views.ts';
+
+/** The members of an API Gateway REST proxy event the lookup reads. */
+interface ProxyRequest {
+  readonly pathParameters: QueryParameters;
+  readonly queryStringParameters: QueryParameters;
+  readonly multiValueQueryStringParameters: MultiValueQueryParameters;
+  readonly body: string | null;
+  readonly isBase64Encoded: boolean;
+}
+
+interface RecordKey {
+  readonly featureGroup: string;
+  readonly recordId: string;
+}
+
+interface UnprocessedRecord extends RecordKey {
+  readonly reason: string;
+}
+
+/** Answer of `POST /feature-groups/batch-get`. Every id is in exactly one of the three lists. */
+interface BatchGetResponse {
+  readonly records: RecordView[];
+  readonly notFound: RecordKey[];
+  readonly unprocessed: UnprocessedRecord[];
+}
+
+/** One entity's feature vector. */
+interface FeatureVector {
+  readonly entity: Readonly<Record<string, string>>;
+  /** Aligned with the answer's `featureNames`; null where the feature is missing. */
+  readonly values: JsonValue[];
+  /** `group.feature` names with no value: no live record, or a record without that feature. */
+  readonly missing: string[];
+  /** `group.feature` names whose record's event time is older than the max age. */
+  readonly stale: string[];
+  /** Event time (ISO-8601) of each group's record found for this entity. */
+  readonly eventTimes: Record<string, string>;
+}
+
+/** Answer of `POST /feature-sets/{featureSet}/vectors`. */
+interface FeatureVectorsResponse {
+  readonly featureSet: string;
+  readonly featureNames: readonly string[];
+  readonly vectors: FeatureVector[];
+  /** Reads the store did not complete (throttled chunks): their features are in `missing`. */
+  readonly unprocessed: UnprocessedRecord[];
+}
+
+interface LookupDependencies {
+  readonly client: SageMakerFeatureStoreRuntimeClient;
+  readonly catalog: LookupCatalog;
+  readonly limits: RequestLimits;
+  /** Epoch ms; staleness is judged against it. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Called with the wall time of each store phase (one GetRecord, or all BatchGetRecord chunks). */
+  readonly onStoreLatency?: (ms: number) => void;
+}
+
+/** The lookup operations, bound to a client and a catalog. */
+interface LookupService {
+  getRecord(request: RecordRequest, signal?: AbortSignal): Promise<RecordView>;
+  batchGetRecords(request: BatchRequest, signal?: AbortSignal): Promise<BatchGetResponse>;
+  getFeatureVectors(request: VectorRequest, signal?: AbortSignal): Promise<FeatureVectorsResponse>;
+  /** Parse the proxy request for `route`, run it and return the JSON-ready answer. */
+  serve(route: Route, request: ProxyRequest, signal?: AbortSignal): Promise<unknown>;
+}
+
+const keyOf = (group: string, id: string) => `${group}\u0000${id}`;
+
+/**
+ * Bind the lookup operations to a Feature Store client and a catalog. Build it once per container.
+ *
+ * @example
+ * ```typescript
+ * import { createFeatureStoreClient } from './shared/runtime/clients.ts';
+ * import { catalog } from './shared/lookup/catalog.ts';
+ * import { createLookupService } from './shared/lookup/service.ts';
+ * import { parseRecordRequest } from './shared/lookup/requests.ts';
+ *
+ * const service = createLookupService({ client: createFeatureStoreClient(), catalog, limits: { maxBatchIds: 1000, maxVectorEntities: 1000 } });
+ * const view = await service.getRecord(parseRecordRequest(catalog, { featureGroup: 'fraud-cards', recordId: 'c1' }, null, null));
+ * ```
+ */
+function createLookupService(deps: LookupDependencies): LookupService {
+  const { client, catalog, limits } = deps;
+  const now = deps.now ?? Date.now;
+  const onStoreLatency = deps.onStoreLatency;
+
+  async function timed<T>(call: () => Promise<T>): Promise<T> {
+    if (onStoreLatency === undefined) return call();
+    const started = performance.now();
+    try {
+      return await call();
+    } finally {
+      onStoreLatency(performance.now() - started);
+    }
+  }
+
+  async function getRecord(request: RecordRequest, signal?: AbortSignal): Promise<RecordView> {
+    const record = await timed(() =>
+      getOnlineRecord(client, request.plan.group, request.recordId, request.storeFeatures, {
+        expiration: request.expiration,
+        abortSignal: signal,
+      })
+    );
+    if (record === undefined) {
+      throw new NotFoundError(
+        `No live record "${request.recordId}" in feature group "${request.plan.name}"`
+      );
+    }
+    return recordView(request.plan, record, request.requested, request.expiration);
+  }
+
+  async function batchGetRecords(
+    request: BatchRequest,
+    signal?: AbortSignal
+  ): Promise<BatchGetResponse> {
+    const response: BatchGetResponse = { records: [], notFound: [], unprocessed: [] };
+    if (request.entries.length === 0) return response;
+    const reads: BatchReadRequest[] = request.entries.map((e) => ({
+      group: e.plan.group,
+      recordIds: e.recordIds,
+      features: e.storeFeatures,
+    }));
+    const result = await timed(() =>
+      batchGetOnline(client, reads, {
+        expiration: request.expiration,
+        abortSignal: signal,
+        tolerateChunkFailures: true,
+      })
+    );
+    const entries = new Map(request.entries.map((e) => [e.plan.name, e]));
+    for (const record of result.found) {
+      const entry = entries.get(record.group.name);
+      if (entry === undefined) continue;
+      response.records.push(recordView(entry.plan, record, entry.requested, request.expiration));
+    }
+    for (const { group, recordId } of result.notFound) {
+      response.notFound.push({ featureGroup: group, recordId });
+    }
+    for (const { group, recordId, reason } of result.unprocessed) {
+      response.unprocessed.push({ featureGroup: group, recordId, reason });
+    }
+    return response;
+  }
+
+  async function getFeatureVectors(
+    request: VectorRequest,
+    signal?: AbortSignal
+  ): Promise<FeatureVectorsResponse> {
+    const { plan, entities } = request;
+    const response: FeatureVectorsResponse = {
+      featureSet: plan.set.name,
+      featureNames: plan.featureNames,
+      vectors: [],
+      unprocessed: [],
+    };
+    if (entities.length === 0) return response;
+    // One batched read across every group of the set; entities sharing a card read it once.
+    const reads: BatchReadRequest[] = plan.selections.map((selection) => ({
+      group: selection.plan.group,
+      recordIds: [...new Set(entities.map((entity) => entity[selection.entityKey] as string))],
+      features: selection.storeFeatures,
+    }));
+    const result = await timed(() =>
+      batchGetOnline(client, reads, { abortSignal: signal, tolerateChunkFailures: true })
+    );
+    const found = new Map<string, OnlineRecord>();
+    for (const record of result.found) found.set(keyOf(record.group.name, record.recordId), record);
+    for (const { group, recordId, reason } of result.unprocessed) {
+      response.unprocessed.push({ featureGroup: group, recordId, reason });
+    }
+    const at = now();
+    for (const entity of entities) {
+      const values: JsonValue[] = new Array(plan.featureNames.length).fill(null);
+      const vector: FeatureVector = { entity, values, missing: [], stale: [], eventTimes: {} };
+      for (const selection of plan.selections) {
+        const id = entity[selection.entityKey] as string;
+        const record = found.get(keyOf(selection.plan.name, id));
+        if (record === undefined) {
+          vector.missing.push(...selection.qualifiedNames);
+          continue;
+        }
+        const recordValues = record.values as Readonly<Record<string, unknown>>;
+        const eventTime = eventTimeOf(selection.plan, recordValues);
+        const stale =
+          selection.maxAgeMs !== undefined &&
+          (eventTime === undefined || at - eventTime.epochMs > selection.maxAgeMs);
+        if (eventTime !== undefined) vector.eventTimes[selection.plan.name] = eventTime.iso;
+        for (let i = 0; i < selection.features.length; i++) {
+          const value = recordValues[selection.features[i] as string];
+          const name = selection.qualifiedNames[i] as string;
+          if (value === undefined) {
+            vector.missing.push(name);
+            continue;
+          }
+          values[selection.offset + i] = toJsonValue(value);
+          if (stale) vector.stale.push(name);
+        }
+      }
+      response.vectors.push(vector);
+    }
+    return response;
+  }
+
+  async function serve(
+    route: Route,
+    request: ProxyRequest,
+    signal?: AbortSignal
+  ): Promise<unknown> {
+    switch (route.operationId) {
+      case 'getRecord':
+        return getRecord(
+          parseRecordRequest(
+            catalog,
+            request.pathParameters,
+            request.queryStringParameters,
+            request.multiValueQueryStringParameters
+          ),
+          signal
+        );
+      case 'batchGetRecords':
+        return batchGetRecords(
+          parseBatchRequest(catalog, parseJsonBody(request.body, request.isBase64Encoded), limits),
+          signal
+        );
+      case 'getFeatureVectors':
+        return getFeatureVectors(
+          parseVectorRequest(
+            catalog,
+            request.pathParameters?.featureSet,
+            parseJsonBody(request.body, request.isBase64Encoded),
+            limits
+          ),
+          signal
+        );
+      default:
+        throw new NotFoundError(`No route ${route.method} ${route.resource}`);
+    }
+  }
+
+  return { getRecord, batchGetRecords, getFeatureVectors, serve };
+}
+
+export type {
+  BatchGetResponse,
+  FeatureVector,
+  FeatureVectorsResponse,
+  LookupDependencies,
+  LookupService,
+  ProxyRequest,
+  RecordKey,
+  UnprocessedRecord,
+};
+export { createLookupService };
