@@ -111,7 +111,10 @@ interface IngestOptions {
 /** Per-invocation state shared by the records of one batch. */
 interface Invocation {
   readonly stats: IngestStats;
+  /** Aborts writes in flight at the deadline. */
   readonly deadline: AbortSignal | undefined;
+  /** `performance.now()` after which no write starts. */
+  readonly deadlineAt: number;
 }
 
 /**
@@ -143,14 +146,14 @@ async function ingestKinesisEvent(
   options: IngestOptions = {}
 ): Promise<KinesisStreamBatchResponse> {
   const started = performance.now();
+  const budgetMs =
+    options.remainingTimeMs === undefined
+      ? undefined
+      : Math.max(0, options.remainingTimeMs - runtime.config.deadlineMarginMs);
   const invocation: Invocation = {
     stats: new IngestStats(),
-    deadline:
-      options.remainingTimeMs === undefined
-        ? undefined
-        : AbortSignal.timeout(
-            Math.max(0, options.remainingTimeMs - runtime.config.deadlineMarginMs)
-          ),
+    deadline: budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs),
+    deadlineAt: budgetMs === undefined ? Number.POSITIVE_INFINITY : started + budgetMs,
   };
   // One processor per invocation: its state is per batch, and the local runner may run
   // invocations of several shards concurrently in one process.
@@ -217,10 +220,12 @@ async function ingestRecord(
           }
         );
       }
-      const rejected = rejection(IngestStage.Transform, error.message, error.problems, {
-        featureGroup: error.featureGroup,
-        recordIdentifier: encoded.recordIdentifier,
-      });
+      const rejected = rejection(
+        IngestStage.Transform,
+        'the transform rejected the record',
+        error.problems,
+        { featureGroup: error.featureGroup, recordIdentifier: encoded.recordIdentifier }
+      );
       return await deadLetter(record, source, rejected, runtime, invocation, log);
     }
     const outcomes = await Promise.all(outputs.map((output) => write(output, runtime, invocation)));
@@ -255,7 +260,7 @@ function write(
   invocation: Invocation
 ): Promise<unknown> {
   return runtime.limit(async () => {
-    if (invocation.deadline?.aborted) {
+    if (performance.now() >= invocation.deadlineAt) {
       throw new RetryableIngestError(
         'invocation deadline reached before the write started',
         output.featureGroup
