@@ -1,0 +1,348 @@
+/**
+ * Point-in-time correct training sets: for every label row and every selected group, the
+ * features as the store knew them at the label's time. See `docs/training-sets.md`.
+ */
+
+import { quoteIdent as q } from '../offline/dialect.ts';
+import type { OfflineQueryEngine, QueryProgress } from '../offline/engine.ts';
+import { registry } from '../registry.ts';
+import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
+import { type MaxAgeOption, resolveMaxAgeSeconds, resolveSelections } from './resolve.ts';
+import {
+  asofTrainingSetSql,
+  type DeleteRule,
+  type GroupPlan,
+  keyTypeOf,
+  LABEL_ID,
+  matchedColumn,
+  portableTrainingSetSql,
+  type TrainingSetPlan,
+} from './sql.ts';
+
+type OutputFormat = 'parquet' | 'csv';
+
+/**
+ * Labels: a file path (format from the extension: `.csv` is CSV, anything else Parquet), a path
+ * with an explicit format, or a table expression the engine can read (on Athena: a Glue table
+ * over the labels in S3, e.g. `"ml"."fraud_labels"`).
+ */
+type LabelsSource =
+  | string
+  | { readonly path: string; readonly format?: OutputFormat }
+  | { readonly table: string };
+
+type TrainingSetPhase = 'prepare' | 'join' | 'export' | 'summary';
+
+/** What `onProgress` receives: the phase, times, and the engine's progress where it has one. */
+interface TrainingSetProgress {
+  readonly phase: TrainingSetPhase;
+  /** Since `buildTrainingSet` was called. */
+  readonly elapsedMs: number;
+  /** Since the phase started. */
+  readonly phaseElapsedMs: number;
+  /** 0-100 from DuckDB's progress tracking; undefined on Athena and between statements. */
+  readonly percentage: number | undefined;
+  /** Engine state, e.g. Athena's QUEUED/RUNNING. */
+  readonly engineState: string | undefined;
+  /** Athena: bytes scanned so far. */
+  readonly bytesScanned: number | undefined;
+}
+
+interface TrainingSetOptions {
+  readonly engine: OfflineQueryEngine;
+  readonly labels: LabelsSource;
+  /** A feature set (or its name in the registry). Exclusive with `features`. */
+  readonly featureSet?: FeatureSet | string;
+  /** `group.feature` names. Exclusive with `featureSet`. */
+  readonly features?: readonly string[];
+  /** Groups that `features` names resolve against. Default: the registry's. */
+  readonly groups?: readonly FeatureGroup[];
+  /** The label column holding the label's event time. */
+  readonly labelTimeColumn: string;
+  /** Group name → label column of its record identifier. Default: a column named like it. */
+  readonly entityKeyMap?: Readonly<Record<string, string>>;
+  /** Feature rows must be strictly older than the label (default: at or before). */
+  readonly strictlyBefore?: boolean;
+  /** No value older than label time − max age (see {@link MaxAgeOption}). Default: unbounded. */
+  readonly maxAge?: MaxAgeOption;
+  /** Ignore rows whose `write_time` is after the label time (no leakage from later backfills). */
+  readonly asOfWriteTime?: boolean;
+  /** Ignore rows written after this instant, for every label (the SDK's `as_of`). */
+  readonly writeTimeCutoff?: Date;
+  /**
+   * `service` (default): a delete hides the record from its delete's event time until a newer
+   * put, like GetRecord. `sdk`: a delete hides every earlier row of the identifier, whatever the
+   * label time, as the SageMaker Python SDK's DatasetBuilder does.
+   */
+  readonly deleteRule?: DeleteRule;
+  /** Output file (DuckDB) or empty `s3://` prefix (Athena); format from the extension by default. */
+  readonly output: { readonly path: string; readonly format?: OutputFormat };
+  /** Output feature column: `<group><separator><feature>`. Default `.`. */
+  readonly columnSeparator?: string;
+  /**
+   * `auto` (default): ASOF on engines that have it, unless `asOfWriteTime` is on; `portable`: the
+   * window-function SQL every engine runs; `asof`: DuckDB's ASOF JOIN.
+   */
+  readonly strategy?: 'auto' | 'asof' | 'portable';
+  /** Count nulls and labels without features (a second scan on Athena). Default true. */
+  readonly summary?: boolean;
+  readonly onProgress?: (progress: TrainingSetProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Nulls of one output feature column. */
+interface FeatureColumnSummary {
+  readonly column: string;
+  readonly group: string;
+  readonly feature: string;
+  readonly nulls: number;
+  /** nulls / rows (0 for an empty set). */
+  readonly nullShare: number;
+}
+
+interface TrainingSetSummary {
+  /** Output rows (= label rows); undefined when `summary: false`. */
+  readonly rows: number | undefined;
+  readonly output: { readonly path: string; readonly format: OutputFormat };
+  readonly strategy: 'asof' | 'portable';
+  /** Output columns in order: label columns, then features. */
+  readonly columns: readonly string[];
+  /** Empty when `summary: false`. */
+  readonly features: readonly FeatureColumnSummary[];
+  /** Per group: labels that got no features (no row, a delete, or older than the max age). */
+  readonly labelsWithoutFeatures: Readonly<Record<string, number>>;
+  readonly timings: Readonly<Record<TrainingSetPhase, number>>;
+  readonly elapsedMs: number;
+  /** The point-in-time SELECT (hidden columns included). */
+  readonly sql: string;
+}
+
+function formatOf(path: string, given: OutputFormat | undefined): OutputFormat {
+  if (given !== undefined) return given;
+  return /\.csv(\.gz)?$/i.test(path) ? 'csv' : 'parquet';
+}
+
+/**
+ * Builds a point-in-time correct training set and writes it to `output`.
+ *
+ * For each label row and each selected group, the group's features are those of the record's
+ * state at the label time: the newest row (put or delete marker) with event time ≤ label time
+ * (< with `strictlyBefore`), ties on event time broken by `api_invocation_time` then
+ * `write_time` (newest wins). The features are null when that state is a delete marker, when
+ * there is no such row, or when it is older than the max age; the label row is kept either way.
+ * Output columns: every label column, then `<group>.<feature>` per selected feature.
+ *
+ * @example
+ * ```typescript
+ * const engine = await createDuckDbEngine({ dataDir: '.skewless' });
+ * const summary = await buildTrainingSet({
+ *   engine,
+ *   labels: 'labels.parquet',
+ *   featureSet: 'fraud_model_v3',
+ *   labelTimeColumn: 'event_time',
+ *   output: { path: 'train.parquet' },
+ * });
+ * console.log(summary.rows, summary.labelsWithoutFeatures);
+ * await engine.close();
+ * ```
+ */
+async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSetSummary> {
+  const started = performance.now();
+  const { engine } = options;
+  const timings: Record<TrainingSetPhase, number> = { prepare: 0, join: 0, export: 0, summary: 0 };
+  let phase: TrainingSetPhase = 'prepare';
+  let phaseStarted = started;
+  const report = (p?: QueryProgress): void => {
+    const now = performance.now();
+    options.onProgress?.({
+      phase,
+      elapsedMs: now - started,
+      phaseElapsedMs: now - phaseStarted,
+      percentage: p?.percentage,
+      engineState: p?.state,
+      bytesScanned: p?.bytesScanned,
+    });
+  };
+  const enter = (next: TrainingSetPhase): void => {
+    const now = performance.now();
+    timings[phase] = now - phaseStarted;
+    phase = next;
+    phaseStarted = now;
+    report();
+  };
+  const queryOptions = { signal: options.signal, onProgress: report };
+  report();
+
+  // Selections and groups.
+  const featureSet =
+    typeof options.featureSet === 'string'
+      ? registry.getSet(options.featureSet)
+      : options.featureSet;
+  const selections = resolveSelections(
+    { featureSet, features: options.features },
+    options.groups ?? [...registry.groups.values()]
+  );
+  const separator = options.columnSeparator ?? '.';
+
+  // Labels: table expression and columns.
+  const labelsSource = options.labels;
+  let labelsTable: string;
+  if (typeof labelsSource === 'object' && 'table' in labelsSource) {
+    labelsTable = labelsSource.table;
+  } else {
+    const path = typeof labelsSource === 'string' ? labelsSource : labelsSource.path;
+    const format = formatOf(
+      path,
+      typeof labelsSource === 'string' ? undefined : labelsSource.format
+    );
+    // Keep identifiers as the group types them (a CSV's "000123" must stay text).
+    const columnTypes: Record<string, string> = {};
+    for (const s of selections) {
+      columnTypes[options.entityKeyMap?.[s.group.name] ?? s.group.recordIdentifier] = keyTypeOf(
+        s.group
+      );
+    }
+    labelsTable = await engine.fileTable(path, { format, columnTypes });
+  }
+  const labelColumns = await engine.describe(`SELECT * FROM ${labelsTable}`, queryOptions);
+  const labelType = new Map(labelColumns.map((c) => [c.name, c.type]));
+  const timeType = labelType.get(options.labelTimeColumn);
+  if (timeType === undefined) {
+    throw new Error(
+      `labels have no column "${options.labelTimeColumn}" (columns: ${labelColumns.map((c) => c.name).join(', ')})`
+    );
+  }
+
+  const groups: GroupPlan[] = [];
+  for (const s of selections) {
+    const keyColumn = options.entityKeyMap?.[s.group.name] ?? s.group.recordIdentifier;
+    const keyType = labelType.get(keyColumn);
+    if (keyType === undefined) {
+      throw new Error(
+        `labels have no column "${keyColumn}" for the record identifier of ${s.group.name}; add it or map it with entityKeyMap`
+      );
+    }
+    groups.push({
+      group: s.group,
+      table: await engine.tableFor(s.group),
+      labelKeyColumn: keyColumn,
+      labelKeyType: keyType,
+      features: s.features,
+      outputNames: s.features.map((f) => `${s.group.name}${separator}${f}`),
+      maxAgeSeconds: resolveMaxAgeSeconds(options.maxAge, s.group, featureSet),
+    });
+  }
+  const columns = [...labelColumns.map((c) => c.name), ...groups.flatMap((g) => g.outputNames)];
+  const seen = new Map<string, string>();
+  for (const c of columns) {
+    const clash = seen.get(c.toLowerCase());
+    if (clash !== undefined) {
+      throw new Error(`output columns "${clash}" and "${c}" collide (names are case-insensitive)`);
+    }
+    seen.set(c.toLowerCase(), c);
+  }
+
+  const plan: TrainingSetPlan = {
+    labels: labelsTable,
+    labelColumns: labelColumns.map((c) => c.name),
+    labelTimeColumn: options.labelTimeColumn,
+    labelTimeType: timeType,
+    groups,
+    strictlyBefore: options.strictlyBefore ?? false,
+    asOfWriteTime: options.asOfWriteTime ?? false,
+    writeTimeCutoff: options.writeTimeCutoff,
+    deleteRule: options.deleteRule ?? 'service',
+  };
+  const wanted = options.strategy ?? 'auto';
+  if (wanted === 'asof' && !engine.dialect.supportsAsofJoin) {
+    throw new Error(`the ${engine.dialect.name} engine has no ASOF JOIN; use strategy portable`);
+  }
+  if (wanted === 'asof' && plan.asOfWriteTime) {
+    throw new Error('asOfWriteTime needs the portable strategy (ASOF takes one inequality)');
+  }
+  const strategy: 'asof' | 'portable' =
+    wanted === 'portable' || plan.asOfWriteTime || !engine.dialect.supportsAsofJoin
+      ? 'portable'
+      : 'asof';
+  const sql =
+    strategy === 'asof'
+      ? asofTrainingSetSql(plan, engine.dialect)
+      : portableTrainingSetSql(plan, engine.dialect);
+
+  // Join, export, summary.
+  enter('join');
+  const relation = await engine.materialize(sql, queryOptions);
+  const output = {
+    path: options.output.path,
+    format: formatOf(options.output.path, options.output.format),
+  };
+  let rows: number | undefined;
+  const features: FeatureColumnSummary[] = [];
+  const labelsWithoutFeatures: Record<string, number> = {};
+  try {
+    enter('export');
+    const visible = columns.map((c) => q(c)).join(', ');
+    const from = relation.stored ? relation.sql : `${relation.sql} AS ${q('r')}`;
+    const order = relation.stored ? ` ORDER BY ${q(LABEL_ID)}` : '';
+    await engine.exportQuery(`SELECT ${visible} FROM ${from}${order}`, output, queryOptions);
+
+    if (options.summary !== false) {
+      enter('summary');
+      const aggregates = [
+        `count(*) AS ${q('rows')}`,
+        ...groups.flatMap((g, i) =>
+          g.outputNames.map((name, j) => `count(${q(name)}) AS ${q(`c${i}_${j}`)}`)
+        ),
+        ...groups.map(
+          (_g, i) => `sum(CASE WHEN ${q(matchedColumn(i))} THEN 0 ELSE 1 END) AS ${q(`u${i}`)}`
+        ),
+      ];
+      const result = await engine.queryAll(
+        `SELECT ${aggregates.join(', ')} FROM ${from}`,
+        queryOptions
+      );
+      const row = result.rows[0] ?? {};
+      const total = Number(row.rows ?? 0);
+      rows = total;
+      groups.forEach((g, i) => {
+        labelsWithoutFeatures[g.group.name] = Number(row[`u${i}`] ?? 0);
+        g.outputNames.forEach((name, j) => {
+          const nulls = total - Number(row[`c${i}_${j}`] ?? 0);
+          features.push({
+            column: name,
+            group: g.group.name,
+            feature: g.features[j] as string,
+            nulls,
+            nullShare: total === 0 ? 0 : nulls / total,
+          });
+        });
+      });
+    }
+  } finally {
+    await relation.release();
+  }
+  const ended = performance.now();
+  timings[phase] = ended - phaseStarted;
+  return {
+    rows,
+    output,
+    strategy,
+    columns,
+    features,
+    labelsWithoutFeatures,
+    timings,
+    elapsedMs: ended - started,
+    sql,
+  };
+}
+
+export type {
+  FeatureColumnSummary,
+  LabelsSource,
+  OutputFormat,
+  TrainingSetOptions,
+  TrainingSetPhase,
+  TrainingSetProgress,
+  TrainingSetSummary,
+};
+export { buildTrainingSet };

@@ -1,0 +1,278 @@
+/**
+ * SQL of point-in-time training sets. Pure text generation, no engine calls, so every query can
+ * be read, tested and compared.
+ *
+ * Two formulations with the same result (the property tests hold both to one oracle):
+ *
+ * - **portable** (Trino/Athena and DuckDB, one text): per group, feature rows get `ord`, their
+ *   rank by (event time, api_invocation_time, write_time) within the record identifier; labels and
+ *   feature rows are merged per identifier and ordered by visibility time; a running `max(ord)`
+ *   gives every label the newest row visible at its time; one join fetches that row.
+ * - **asof** (DuckDB only): `ASOF LEFT JOIN` on (event time, api_invocation_time, write_time) as
+ *   one tuple, so ties on event time resolve exactly as the portable query does. Not used with
+ *   the as-of-write-time cutoff (two inequalities).
+ *
+ * In both, the row found is the record's state at label time: if it is a delete marker, or older
+ * than the max age, the group's features are null and the label counts as without features.
+ */
+import type { SqlDialect } from '../offline/dialect.ts';
+import {
+  eventTimeExpression,
+  intervalSeconds,
+  quoteIdent as q,
+  timestampLiteral,
+} from '../offline/dialect.ts';
+import type { FeatureGroup } from '../schema/index.ts';
+
+/** How delete markers act on the rows before them. */
+type DeleteRule = 'service' | 'sdk';
+
+/** One group of a plan: where its rows are and what it contributes. */
+interface GroupPlan {
+  readonly group: FeatureGroup;
+  /** Table expression of the group's offline rows (`engine.tableFor`). */
+  readonly table: string;
+  /** The label column holding this group's record identifier. */
+  readonly labelKeyColumn: string;
+  /** SQL type of the label key column as the engine reports it (lower case). */
+  readonly labelKeyType: string;
+  /** Features to fetch, in output order. */
+  readonly features: readonly string[];
+  /** Output column name per feature (same order). */
+  readonly outputNames: readonly string[];
+  /** No value older than label time − this many seconds. */
+  readonly maxAgeSeconds: number | undefined;
+}
+
+interface TrainingSetPlan {
+  /** Table expression of the labels. */
+  readonly labels: string;
+  /** Every label column, in output order. */
+  readonly labelColumns: readonly string[];
+  readonly labelTimeColumn: string;
+  /** SQL type of the label time column as the engine reports it (lower case). */
+  readonly labelTimeType: string;
+  readonly groups: readonly GroupPlan[];
+  /** Feature rows must be strictly older than the label (default: at or before). */
+  readonly strictlyBefore: boolean;
+  /** Ignore rows written (`write_time`) after the label time. */
+  readonly asOfWriteTime: boolean;
+  /** Ignore rows written after this instant, for every label (the SDK's `as_of`). */
+  readonly writeTimeCutoff: Date | undefined;
+  readonly deleteRule: DeleteRule;
+}
+
+/** Hidden columns of the generated SELECT (dropped on export). */
+const LABEL_ID = '__skewless_lid';
+/** The CTE of normalised labels (named so it cannot shadow a user's `labels` table). */
+const LABELS = 'skewless_labels';
+const LABEL_TIME = '__skewless_t';
+const matchedColumn = (i: number): string => `__skewless_m${i}`;
+
+const MAX_TIMESTAMP = "TIMESTAMP '9999-12-31 23:59:59.999'";
+const MIN_TIMESTAMP = "TIMESTAMP '0001-01-01 00:00:00.000'";
+
+/** The SQL type a record identifier is compared as. */
+function keyTypeOf(group: FeatureGroup): 'VARCHAR' | 'BIGINT' | 'DOUBLE' {
+  const type = group.features[group.recordIdentifier]?.type;
+  return type === 'Integral' ? 'BIGINT' : type === 'Fractional' ? 'DOUBLE' : 'VARCHAR';
+}
+
+const SAME_TYPE: Record<'VARCHAR' | 'BIGINT' | 'DOUBLE', readonly string[]> = {
+  VARCHAR: ['varchar', 'string', 'char'],
+  BIGINT: ['bigint'],
+  DOUBLE: ['double'],
+};
+
+function labelKeyExpression(plan: GroupPlan, alias: string): string {
+  const target = keyTypeOf(plan.group);
+  const column = `${alias}.${q(plan.labelKeyColumn)}`;
+  return SAME_TYPE[target].includes(plan.labelKeyType) ? column : `CAST(${column} AS ${target})`;
+}
+
+/**
+ * The label time as a UTC `timestamp`, from the label column's type: ISO-8601 text, epoch
+ * seconds (numbers), `timestamp`, `timestamp with time zone` or `date`.
+ *
+ * @example
+ * ```typescript
+ * labelTimeExpression('"l"."label_time"', 'varchar', athenaDialect); // from_iso8601_timestamp("l"."label_time")
+ * ```
+ */
+function labelTimeExpression(column: string, type: string, dialect: SqlDialect): string {
+  if (type === 'varchar' || type === 'string' || type === 'char') {
+    return `from_iso8601_timestamp(${column})`;
+  }
+  if (
+    [
+      'bigint',
+      'integer',
+      'int',
+      'smallint',
+      'tinyint',
+      'double',
+      'float',
+      'real',
+      'decimal',
+    ].includes(type)
+  ) {
+    return `from_unixtime(${column})`;
+  }
+  if (type === 'timestamp') return column;
+  if (type === 'timestamp with time zone') return dialect.timestampFromZoned(column);
+  if (type === 'date' || type.startsWith('timestamp')) return `CAST(${column} AS TIMESTAMP)`;
+  throw new Error(
+    `label time column type "${type}" is not a timestamp, ISO-8601 text or epoch seconds`
+  );
+}
+
+/** `"skewless_labels"`: label columns, a row id and the label time as a timestamp. */
+function labelsCte(plan: TrainingSetPlan, dialect: SqlDialect): string {
+  const cols = plan.labelColumns.map((c) => q(c)).join(', ');
+  const time = labelTimeExpression(q(plan.labelTimeColumn), plan.labelTimeType, dialect);
+  return `${q(LABELS)} AS (SELECT ${cols}, row_number() OVER () AS ${q(LABEL_ID)}, ${time} AS ${q(LABEL_TIME)} FROM ${plan.labels})`;
+}
+
+/**
+ * `"g<i>_rows"`: a group's offline rows, normalised: `k` identifier, `et` event time, `api`, `wt`,
+ * `del`, and `v<j>` per selected feature. With the SDK delete rule, also `"g<i>_live"`: the rows
+ * after each identifier's latest delete marker (markers dropped). Returns the CTEs and the name
+ * of the rows to join.
+ */
+function groupRowsCtes(
+  plan: TrainingSetPlan,
+  g: GroupPlan,
+  i: number
+): { ctes: string[]; rows: string } {
+  const { group } = g;
+  const etType = group.features[group.eventTime]?.type ?? 'String';
+  const values = g.features.map((f, j) => `${q(f)} AS ${q(`v${j}`)}`);
+  const where = [`${q(group.recordIdentifier)} IS NOT NULL`, `${q(group.eventTime)} IS NOT NULL`];
+  if (plan.writeTimeCutoff !== undefined) {
+    where.push(`${q('write_time')} <= ${timestampLiteral(plan.writeTimeCutoff)}`);
+  }
+  const rowsName = `g${i}_rows`;
+  const ctes = [
+    `${q(rowsName)} AS (SELECT ${q(group.recordIdentifier)} AS ${q('k')}, ${eventTimeExpression(q(group.eventTime), etType)} AS ${q('et')}, ${q('api_invocation_time')} AS ${q('api')}, ${q('write_time')} AS ${q('wt')}, ${q('is_deleted')} AS ${q('del')}${values.length > 0 ? `, ${values.join(', ')}` : ''} FROM ${g.table} WHERE ${where.join(' AND ')})`,
+  ];
+  if (plan.deleteRule === 'service') return { ctes, rows: rowsName };
+  const del = `g${i}_del`;
+  const live = `g${i}_live`;
+  const r = (c: string): string => `${q('r')}.${q(c)}`;
+  const d = (c: string): string => `${q('d')}.${q(c)}`;
+  ctes.push(
+    `${q(del)} AS (SELECT ${q('k')}, ${q('et')}, ${q('api')}, ${q('wt')} FROM (SELECT ${q('k')}, ${q('et')}, ${q('api')}, ${q('wt')}, row_number() OVER (PARTITION BY ${q('k')} ORDER BY ${q('et')} DESC, ${q('api')} DESC, ${q('wt')} DESC) AS ${q('rn')} FROM ${q(rowsName)} WHERE ${q('del')}) AS ${q('x')} WHERE ${q('rn')} = 1)`,
+    `${q(live)} AS (SELECT ${q('r')}.* FROM ${q(rowsName)} AS ${q('r')} LEFT JOIN ${q(del)} AS ${q('d')} ON ${d('k')} = ${r('k')} WHERE NOT ${r('del')} AND (${d('k')} IS NULL OR ${r('et')} > ${d('et')} OR (${r('et')} = ${d('et')} AND (${r('api')} > ${d('api')} OR (${r('api')} = ${d('api')} AND ${r('wt')} > ${d('wt')})))))`
+  );
+  return { ctes, rows: live };
+}
+
+/** Conditions under which the row found for a label delivers its features. */
+function deliveredCondition(g: GroupPlan, alias: string): string {
+  const parts = [`NOT ${alias}.${q('del')}`];
+  if (g.maxAgeSeconds !== undefined) {
+    parts.push(
+      `${alias}.${q('et')} >= ${q('l')}.${q(LABEL_TIME)} - ${intervalSeconds(g.maxAgeSeconds)}`
+    );
+  }
+  return parts.join(' AND ');
+}
+
+/**
+ * The portable point-in-time query (Trino/Athena and DuckDB run the same text). Columns: the
+ * label columns, the output feature columns, then the hidden `__skewless_lid` (label row number)
+ * and `__skewless_m<i>` (group i delivered features).
+ *
+ * @example
+ * ```typescript
+ * const sql = portableTrainingSetSql(plan, athenaDialect);
+ * ```
+ */
+function portableTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string {
+  const ctes = [labelsCte(plan, dialect)];
+  const joins: string[] = [];
+  const outputs: string[] = [];
+  const flags: string[] = [];
+  plan.groups.forEach((g, i) => {
+    const { ctes: rowCtes, rows } = groupRowsCtes(plan, g, i);
+    ctes.push(...rowCtes);
+    const ord = `g${i}_ord`;
+    const seq = `g${i}_seq`;
+    const pick = `g${i}_pick`;
+    const found = `g${i}`;
+    const vis = plan.asOfWriteTime ? `greatest(${q('et')}, ${q('wt')})` : q('et');
+    // Feature rows at the label's own time sort before the label (0) unless strictly before is
+    // asked, where only a row whose event time is earlier than its visibility time may (2 = after).
+    const tb = !plan.strictlyBefore
+      ? '0'
+      : plan.asOfWriteTime
+        ? `CASE WHEN ${q('et')} < ${q('wt')} THEN 0 ELSE 2 END`
+        : '2';
+    const lk = labelKeyExpression(g, q('l'));
+    ctes.push(
+      `${q(ord)} AS (SELECT *, row_number() OVER (PARTITION BY ${q('k')} ORDER BY ${q('et')}, ${q('api')}, ${q('wt')}) AS ${q('ord')} FROM ${q(rows)})`,
+      `${q(seq)} AS (SELECT ${q('k')}, ${vis} AS ${q('v')}, ${tb} AS ${q('tb')}, ${q('ord')}, CAST(NULL AS BIGINT) AS ${q('lid')} FROM ${q(ord)} UNION ALL SELECT ${lk} AS ${q('k')}, ${q('l')}.${q(LABEL_TIME)} AS ${q('v')}, 1 AS ${q('tb')}, CAST(NULL AS BIGINT) AS ${q('ord')}, ${q('l')}.${q(LABEL_ID)} AS ${q('lid')} FROM ${q(LABELS)} AS ${q('l')} WHERE ${q('l')}.${q(LABEL_TIME)} IS NOT NULL)`,
+      `${q(pick)} AS (SELECT ${q('lid')}, ${q('k')}, max(${q('ord')}) OVER (PARTITION BY ${q('k')} ORDER BY ${q('v')}, ${q('tb')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${q('ord')} FROM ${q(seq)})`,
+      `${q(found)} AS (SELECT ${q('p')}.${q('lid')}, ${q('o')}.* FROM ${q(pick)} AS ${q('p')} JOIN ${q(ord)} AS ${q('o')} ON ${q('o')}.${q('k')} = ${q('p')}.${q('k')} AND ${q('o')}.${q('ord')} = ${q('p')}.${q('ord')} WHERE ${q('p')}.${q('lid')} IS NOT NULL)`
+    );
+    const a = q(found);
+    joins.push(
+      `LEFT JOIN ${a} ON ${a}.${q('lid')} = ${q('l')}.${q(LABEL_ID)} AND ${deliveredCondition(g, a)}`
+    );
+    g.outputNames.forEach((name, j) => {
+      outputs.push(`${a}.${q(`v${j}`)} AS ${q(name)}`);
+    });
+    flags.push(`(${a}.${q('lid')} IS NOT NULL) AS ${q(matchedColumn(i))}`);
+  });
+  const labelCols = plan.labelColumns.map((c) => `${q('l')}.${q(c)}`);
+  const select = [...labelCols, ...outputs, `${q('l')}.${q(LABEL_ID)}`, ...flags].join(', ');
+  return `WITH ${ctes.join(', ')} SELECT ${select} FROM ${q(LABELS)} AS ${q('l')} ${joins.join(' ')}`;
+}
+
+/**
+ * The DuckDB fast path: one `ASOF LEFT JOIN` per group. Same columns and result as
+ * {@link portableTrainingSetSql}; not available with `asOfWriteTime`.
+ *
+ * @throws Error when the plan asks for the as-of-write-time cutoff
+ */
+function asofTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string {
+  if (plan.asOfWriteTime) {
+    throw new Error('the ASOF formulation cannot apply the as-of-write-time cutoff; use portable');
+  }
+  const ctes = [labelsCte(plan, dialect)];
+  const joins: string[] = [];
+  const outputs: string[] = [];
+  const flags: string[] = [];
+  // (label time, +∞, +∞) >= (et, api, wt): the newest row at or before the label, ties on event
+  // time resolved by api_invocation_time then write_time. (t, -∞, -∞) > (…) is strictly before.
+  const bound = plan.strictlyBefore ? MIN_TIMESTAMP : MAX_TIMESTAMP;
+  const op = plan.strictlyBefore ? '>' : '>=';
+  plan.groups.forEach((g, i) => {
+    const { ctes: rowCtes, rows } = groupRowsCtes(plan, g, i);
+    ctes.push(...rowCtes);
+    const a = q(`g${i}`);
+    const lk = labelKeyExpression(g, q('l'));
+    joins.push(
+      `ASOF LEFT JOIN ${q(rows)} AS ${a} ON ${a}.${q('k')} = ${lk} AND (${q('l')}.${q(LABEL_TIME)}, ${bound}, ${bound}) ${op} (${a}.${q('et')}, ${a}.${q('api')}, ${a}.${q('wt')})`
+    );
+    const delivered = `${a}.${q('k')} IS NOT NULL AND ${deliveredCondition(g, a)}`;
+    g.outputNames.forEach((name, j) => {
+      outputs.push(`CASE WHEN ${delivered} THEN ${a}.${q(`v${j}`)} END AS ${q(name)}`);
+    });
+    flags.push(`coalesce(${delivered}, false) AS ${q(matchedColumn(i))}`);
+  });
+  const labelCols = plan.labelColumns.map((c) => `${q('l')}.${q(c)}`);
+  const select = [...labelCols, ...outputs, `${q('l')}.${q(LABEL_ID)}`, ...flags].join(', ');
+  return `WITH ${ctes.join(', ')} SELECT ${select} FROM ${q(LABELS)} AS ${q('l')} ${joins.join(' ')}`;
+}
+
+export type { DeleteRule, GroupPlan, TrainingSetPlan };
+export {
+  asofTrainingSetSql,
+  keyTypeOf,
+  LABEL_ID,
+  LABEL_TIME,
+  labelTimeExpression,
+  matchedColumn,
+  portableTrainingSetSql,
+};

@@ -1,0 +1,487 @@
+/**
+ * The DuckDB offline engine: SQL over the local offline store (the embedded store's Parquet, in
+ * the service's layout) or over any Parquet path. The only module that loads `@duckdb/node-api`,
+ * and it does so lazily, inside {@link createDuckDbEngine}: Lambda bundles can mark the package
+ * external and never pay for it.
+ *
+ * Each group's files become a view named like the service's Glue table
+ * (`"sagemaker_featurestore"."<group>-<epoch>"`), so generated SQL names the same table on DuckDB
+ * and on Athena.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  DuckDBConnection,
+  DuckDBInstance,
+  DuckDBResult,
+  DuckDBType,
+  DuckDBValue,
+} from '@duckdb/node-api';
+import type { FeatureGroup } from '../schema/index.ts';
+import {
+  DUCKDB_TRINO_MACROS,
+  duckDbDialect,
+  quoteIdent,
+  quoteString,
+  sqlTypeOf,
+} from './dialect.ts';
+import type {
+  ColumnInfo,
+  ExportTarget,
+  FileTableOptions,
+  MaterializedRelation,
+  OfflineQueryEngine,
+  QueryOptions,
+  QueryPage,
+  QueryResult,
+  SqlParam,
+  SqlValue,
+} from './engine.ts';
+import { OfflineQueryError } from './errors.ts';
+import { findGroupTable, OFFLINE_DATABASE } from './layout.ts';
+
+interface DuckDbEngineOptions {
+  /**
+   * Data directory of the embedded store: the offline store is `<dataDir>/offline-store`, or
+   * `<dataDir>/store/offline-store` when only that exists (the store's own default data dir is
+   * `.skewless/store`). Ignored for groups listed in `groupPaths`.
+   */
+  readonly dataDir?: string;
+  /** The offline store root directly (instead of `dataDir`). */
+  readonly offlineRoot?: string;
+  /** Account id of the layout. Default `000000000000`. */
+  readonly account?: string;
+  /** Region of the layout. Default `us-east-1`. */
+  readonly region?: string;
+  /**
+   * Any Parquet, per group: a directory (read recursively, hive partitions honoured), a file or a
+   * glob. The view is then named after the group alone.
+   */
+  readonly groupPaths?: Readonly<Record<string, string>>;
+  /** DuckDB worker threads. Default: every core. */
+  readonly threads?: number;
+  /** DuckDB `memory_limit`, e.g. `'4GB'`. */
+  readonly memoryLimit?: string;
+  /** Database file; default in memory. */
+  readonly database?: string;
+  /** Called with every statement run, in order (tests, `--explain`). */
+  readonly onStatement?: (sql: string) => void;
+}
+
+const PARTITION_COLUMNS = ['year', 'month', 'day', 'hour'] as const;
+const SERVICE_COLUMNS = [
+  ['write_time', 'TIMESTAMP'],
+  ['api_invocation_time', 'TIMESTAMP'],
+  ['is_deleted', 'BOOLEAN'],
+] as const;
+
+/** `VARCHAR(10)` → `varchar`, `TIMESTAMP WITH TIME ZONE` → `timestamp with time zone`. */
+function normaliseTypeName(type: string): string {
+  return type
+    .toLowerCase()
+    .replace(/\(.*\)$/, '')
+    .trim();
+}
+
+function toSqlValue(value: DuckDBValue, type: string): SqlValue {
+  if (value === null) return null;
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') {
+    return type === 'bigint' || type === 'hugeint' || type === 'ubigint' || type === 'uhugeint'
+      ? value
+      : Number(value);
+  }
+  if (type.startsWith('timestamp') && typeof value === 'object' && 'micros' in value) {
+    return new Date(Number((value.micros as bigint) / 1000n));
+  }
+  if (type === 'date' && typeof value === 'object' && 'days' in value) {
+    return new Date((value.days as number) * 86_400_000);
+  }
+  return String(value);
+}
+
+async function toDuckDbParams(params: readonly SqlParam[]): Promise<DuckDBValue[]> {
+  const { timestampValue } = await import('@duckdb/node-api');
+  return params.map((p) => (p instanceof Date ? timestampValue(BigInt(p.getTime()) * 1000n) : p));
+}
+
+function columnsOf(result: DuckDBResult): ColumnInfo[] {
+  const names = result.deduplicatedColumnNames();
+  const types: DuckDBType[] = result.columnTypes();
+  return names.map((name, i) => ({ name, type: normaliseTypeName(String(types[i])) }));
+}
+
+/** A bounded hand-over of pages from the statement to the reader. */
+class PageQueue {
+  private readonly limit: number;
+  private readonly pages: QueryPage[] = [];
+  private finished = false;
+  private failure: unknown;
+  private waitingReader: (() => void) | undefined;
+  private waitingWriter: (() => void) | undefined;
+  cancelled = false;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  private wakeReader(): void {
+    this.waitingReader?.();
+    this.waitingReader = undefined;
+  }
+
+  private wakeWriter(): void {
+    this.waitingWriter?.();
+    this.waitingWriter = undefined;
+  }
+
+  async push(page: QueryPage): Promise<void> {
+    this.pages.push(page);
+    this.wakeReader();
+    while (this.pages.length >= this.limit && !this.cancelled) {
+      await new Promise<void>((resolve) => {
+        this.waitingWriter = resolve;
+      });
+    }
+  }
+
+  end(): void {
+    this.finished = true;
+    this.wakeReader();
+  }
+
+  fail(error: unknown): void {
+    this.failure = error;
+    this.end();
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.wakeWriter();
+  }
+
+  async next(): Promise<QueryPage | undefined> {
+    for (;;) {
+      const page = this.pages.shift();
+      if (page !== undefined) {
+        this.wakeWriter();
+        return page;
+      }
+      if (this.finished) {
+        if (this.failure !== undefined) throw this.failure;
+        return undefined;
+      }
+      await new Promise<void>((resolve) => {
+        this.waitingReader = resolve;
+      });
+    }
+  }
+}
+
+/**
+ * {@link OfflineQueryEngine} on DuckDB. Create with {@link createDuckDbEngine}; one connection,
+ * statements run one at a time.
+ */
+class DuckDbEngine implements OfflineQueryEngine {
+  readonly dialect = duckDbDialect;
+  private readonly instance: DuckDBInstance;
+  private readonly connection: DuckDBConnection;
+  private readonly options: DuckDbEngineOptions;
+  private readonly views = new Map<string, string>();
+  private fileTables = 0;
+  private relations = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+    options: DuckDbEngineOptions
+  ) {
+    this.instance = instance;
+    this.connection = connection;
+    this.options = options;
+  }
+
+  /** The offline store root this engine reads, when it reads one. */
+  get offlineRoot(): string | undefined {
+    if (this.options.offlineRoot !== undefined) return this.options.offlineRoot;
+    if (this.options.dataDir === undefined) return undefined;
+    const direct = join(this.options.dataDir, 'offline-store');
+    const nested = join(this.options.dataDir, 'store', 'offline-store');
+    return !existsSync(direct) && existsSync(nested) ? nested : direct;
+  }
+
+  /** Runs statements one at a time on the single connection, in call order. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(task, task);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async watch<T>(options: QueryOptions | undefined, task: () => Promise<T>): Promise<T> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const started = performance.now();
+    const onAbort = (): void => this.connection.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      options?.onProgress === undefined
+        ? undefined
+        : setInterval(() => {
+            const p = this.connection.progress;
+            options.onProgress?.({
+              percentage: p.percentage >= 0 ? p.percentage : undefined,
+              state: 'RUNNING',
+              elapsedMs: performance.now() - started,
+            });
+          }, 100);
+    try {
+      return await task();
+    } catch (error) {
+      if (signal?.aborted) {
+        throw new OfflineQueryError('duckdb', 'CANCELLED', 'query aborted', {
+          cause: signal.reason,
+        });
+      }
+      throw new OfflineQueryError('duckdb', 'FAILED', (error as Error).message, { cause: error });
+    } finally {
+      if (timer !== undefined) clearInterval(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async runRaw(sql: string, params?: readonly SqlParam[]): Promise<void> {
+    this.options.onStatement?.(sql);
+    const values = params === undefined ? undefined : await toDuckDbParams(params);
+    await this.connection.run(sql, values);
+  }
+
+  async execute(sql: string, options?: QueryOptions): Promise<void> {
+    await this.serial(() => this.watch(options, () => this.runRaw(sql, options?.params)));
+  }
+
+  async *query(sql: string, options?: QueryOptions): AsyncIterable<QueryPage> {
+    // A streaming result holds the connection, so the chunks are fetched inside the serial
+    // section and handed over through a small bounded queue (at most 4 pages ahead of the reader).
+    const queue = new PageQueue(4);
+    const work = this.serial(() =>
+      this.watch(options, async () => {
+        this.options.onStatement?.(sql);
+        const values =
+          options?.params === undefined ? undefined : await toDuckDbParams(options.params);
+        const result = await this.connection.stream(sql, values);
+        const columns = columnsOf(result);
+        const names = columns.map((c) => c.name);
+        let emitted = false;
+        for (;;) {
+          if (queue.cancelled) return;
+          options?.signal?.throwIfAborted();
+          const chunk = await result.fetchChunk();
+          if (chunk === null || chunk.rowCount === 0) break;
+          const rows = chunk.getRowObjects(names).map((raw) => {
+            const row: Record<string, SqlValue> = {};
+            for (const c of columns) row[c.name] = toSqlValue(raw[c.name] ?? null, c.type);
+            return row;
+          });
+          await queue.push({ columns, rows });
+          emitted = true;
+        }
+        if (!emitted) await queue.push({ columns, rows: [] });
+      })
+    ).then(
+      () => queue.end(),
+      (error: unknown) => queue.fail(error)
+    );
+    try {
+      for (;;) {
+        const page = await queue.next();
+        if (page === undefined) break;
+        yield page;
+      }
+    } finally {
+      queue.cancel();
+      await work;
+    }
+  }
+
+  async queryAll(sql: string, options?: QueryOptions): Promise<QueryResult> {
+    let columns: readonly ColumnInfo[] = [];
+    const rows: Record<string, SqlValue>[] = [];
+    for await (const page of this.query(sql, options)) {
+      columns = page.columns;
+      for (const row of page.rows) rows.push(row);
+    }
+    return { columns, rows };
+  }
+
+  async describe(sql: string, options?: QueryOptions): Promise<readonly ColumnInfo[]> {
+    const { columns } = await this.queryAll(`SELECT * FROM (${sql}) AS "q" LIMIT 0`, options);
+    return columns;
+  }
+
+  async exportQuery(
+    selectSql: string,
+    target: ExportTarget,
+    options?: QueryOptions
+  ): Promise<void> {
+    await this.execute(this.dialect.exportStatement(selectSql, target), options);
+  }
+
+  async materialize(selectSql: string, options?: QueryOptions): Promise<MaterializedRelation> {
+    this.relations += 1;
+    const name = quoteIdent(`skewless_relation_${this.relations}`);
+    await this.execute(`CREATE TEMP TABLE ${name} AS ${selectSql}`, options);
+    return {
+      sql: name,
+      stored: true,
+      release: () => this.execute(`DROP TABLE IF EXISTS ${name}`),
+    };
+  }
+
+  async fileTable(path: string, options: FileTableOptions): Promise<string> {
+    this.fileTables += 1;
+    const name = quoteIdent(`skewless_file_${this.fileTables}`);
+    const types = Object.entries(options.columnTypes ?? {});
+    const typeMap =
+      types.length === 0
+        ? ''
+        : `, types = {${types.map(([c, t]) => `${quoteString(c)}: ${quoteString(t)}`).join(', ')}}`;
+    const source =
+      options.format === 'parquet'
+        ? `read_parquet(${quoteString(path)}, union_by_name = true)`
+        : `read_csv(${quoteString(path)}, header = true, auto_detect = true${typeMap})`;
+    // Parquet keeps its own types; the requested ones are applied by the view.
+    const projection =
+      options.format === 'parquet' && types.length > 0
+        ? `* REPLACE (${types.map(([c, t]) => `CAST(${quoteIdent(c)} AS ${t}) AS ${quoteIdent(c)}`).join(', ')})`
+        : '*';
+    await this.execute(
+      `CREATE OR REPLACE TEMP VIEW ${name} AS SELECT ${projection} FROM ${source}`
+    );
+    return name;
+  }
+
+  async tableFor(group: FeatureGroup): Promise<string> {
+    const cached = this.views.get(group.name);
+    if (cached !== undefined) return cached;
+    const custom = this.options.groupPaths?.[group.name];
+    let tableName = group.name;
+    let glob: string | undefined;
+    let layout = false;
+    if (custom !== undefined) {
+      glob = /\.parquet$|\*/.test(custom) ? custom : join(custom, '**', '*.parquet');
+    } else {
+      const root = this.offlineRoot;
+      const found =
+        root === undefined
+          ? undefined
+          : findGroupTable(
+              { root, account: this.options.account, region: this.options.region },
+              group.name
+            );
+      if (found !== undefined) {
+        tableName = found.tableName;
+        glob = join(found.dataPath, '**', '*.parquet');
+        layout = true;
+      }
+    }
+    let existing = new Map<string, string>();
+    let source: string | undefined;
+    if (glob !== undefined && (await this.hasFiles(glob))) {
+      const hiveTypes = layout
+        ? `, hive_types = {${PARTITION_COLUMNS.map((c) => `'${c}': 'INTEGER'`).join(', ')}}`
+        : '';
+      source = `read_parquet(${quoteString(glob)}, hive_partitioning = true, union_by_name = true${hiveTypes})`;
+      const described = await this.queryAll(`DESCRIBE SELECT * FROM ${source}`);
+      existing = new Map(
+        described.rows.map((r) => [String(r.column_name), String(r.column_type).toUpperCase()])
+      );
+    }
+    const projections: string[] = [];
+    const wanted: [string, string][] = [
+      ...group.featureNames.map((f): [string, string] => {
+        const spec = group.features[f];
+        return [f, spec === undefined ? 'VARCHAR' : sqlTypeOf(spec.type)];
+      }),
+      ...SERVICE_COLUMNS.map(([c, t]): [string, string] => [c, t]),
+    ];
+    for (const [column, type] of wanted) {
+      const have = existing.get(column);
+      if (have === undefined) projections.push(`CAST(NULL AS ${type}) AS ${quoteIdent(column)}`);
+      else if (have === type) projections.push(quoteIdent(column));
+      else if (have === 'TIMESTAMP WITH TIME ZONE' && type === 'TIMESTAMP')
+        projections.push(
+          `${duckDbDialect.timestampFromZoned(quoteIdent(column))} AS ${quoteIdent(column)}`
+        );
+      else projections.push(`CAST(${quoteIdent(column)} AS ${type}) AS ${quoteIdent(column)}`);
+    }
+    for (const column of PARTITION_COLUMNS) {
+      if (existing.has(column)) projections.push(quoteIdent(column));
+    }
+    const from = source === undefined ? ' WHERE false' : ` FROM ${source}`;
+    const qualified = `${quoteIdent(OFFLINE_DATABASE)}.${quoteIdent(tableName)}`;
+    await this.execute(
+      `CREATE OR REPLACE VIEW ${qualified} AS SELECT ${projections.join(', ')}${from}`
+    );
+    this.views.set(group.name, qualified);
+    return qualified;
+  }
+
+  private async hasFiles(glob: string): Promise<boolean> {
+    const { rows } = await this.queryAll(`SELECT count(*) AS "n" FROM glob(${quoteString(glob)})`);
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  /** DuckDB's own progress of the running statement (for displays polling on their own). */
+  get progress(): { percentage: number; rowsProcessed: bigint; totalRows: bigint } {
+    const p = this.connection.progress;
+    return {
+      percentage: p.percentage,
+      rowsProcessed: p.rows_processed,
+      totalRows: p.total_rows_to_process,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/**
+ * Opens a DuckDB engine: an in-memory database with Trino's `from_iso8601_timestamp` and
+ * `from_unixtime` as macros, `TimeZone` UTC, progress tracking on, and the
+ * `sagemaker_featurestore` schema that group views live in.
+ *
+ * @example
+ * ```typescript
+ * const engine = await createDuckDbEngine({ dataDir: '.skewless' });
+ * const table = await engine.tableFor(cards); // "sagemaker_featurestore"."fraud-cards-1767225600"
+ * for await (const page of engine.query(`SELECT * FROM ${table} LIMIT 10`)) console.log(page.rows);
+ * await engine.close();
+ * ```
+ */
+async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const config: Record<string, string> = {};
+  if (options.threads !== undefined) config.threads = String(options.threads);
+  if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+  const instance = await DuckDBInstance.create(options.database ?? ':memory:', config);
+  const connection = await instance.connect();
+  const engine = new DuckDbEngine(instance, connection, options);
+  for (const sql of [
+    "SET TimeZone = 'UTC'",
+    'SET enable_progress_bar = true',
+    'SET enable_progress_bar_print = false',
+    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(OFFLINE_DATABASE)}`,
+    ...DUCKDB_TRINO_MACROS,
+  ]) {
+    await connection.run(sql);
+  }
+  return engine;
+}
+
+export type { DuckDbEngineOptions };
+export { createDuckDbEngine, DuckDbEngine, normaliseTypeName };

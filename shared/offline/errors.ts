@@ -1,0 +1,36 @@
+import { SkewlessError } from '../errors.ts';
+
+/**
+ * A statement an offline engine rejected, or that was cancelled or aborted. Carries the engine,
+ * the final state and, on Athena, the query execution id (to look it up in the console).
+ *
+ * @example
+ * ```typescript
+ * try {
+ *   await engine.execute(sql);
+ * } catch (error) {
+ *   if (error instanceof OfflineQueryError && error.state === 'FAILED') console.error(error.message);
+ * }
+ * ```
+ */
+class OfflineQueryError extends SkewlessError {
+  readonly engine: 'duckdb' | 'athena';
+  /** Athena's query execution id. */
+  readonly queryExecutionId: string | undefined;
+  /** `FAILED`, `CANCELLED` (stopped by Athena or by the caller) or `TIMEOUT`. */
+  readonly state: string;
+  constructor(
+    engine: 'duckdb' | 'athena',
+    state: string,
+    message: string,
+    options?: { queryExecutionId?: string; cause?: unknown }
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OfflineQueryError';
+    this.engine = engine;
+    this.state = state;
+    this.queryExecutionId = options?.queryExecutionId;
+  }
+}
+
+export { OfflineQueryError };

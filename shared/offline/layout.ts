@@ -1,0 +1,84 @@
+/**
+ * The offline store layout (featurestore-api.md §6.1), as written by the service and by the
+ * embedded store: `<root>/<account>/sagemaker/<region>/offline-store/<group>-<creation epoch>/data/
+ * year=YYYY/month=MM/day=DD/hour=HH/*.parquet`, and the Glue table name `<group>-<epoch>` in the
+ * `sagemaker_featurestore` database.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const DEFAULT_ACCOUNT = '000000000000';
+const DEFAULT_REGION = 'us-east-1';
+/** The Glue database the service creates offline tables in. */
+const OFFLINE_DATABASE = 'sagemaker_featurestore';
+
+interface OfflineLocation {
+  /** `<dataDir>/offline-store`. */
+  readonly root: string;
+  readonly account?: string;
+  readonly region?: string;
+}
+
+interface GroupTableDirectory {
+  /** `<group>-<epoch>`: the directory name and the Glue table name. */
+  readonly tableName: string;
+  readonly creationEpochSeconds: number;
+  /** Absolute or root-relative path of the `data` directory. */
+  readonly dataPath: string;
+}
+
+/** `<root>/<account>/sagemaker/<region>/offline-store`. */
+function offlineGroupsDirectory(location: OfflineLocation): string {
+  return join(
+    location.root,
+    location.account ?? DEFAULT_ACCOUNT,
+    'sagemaker',
+    location.region ?? DEFAULT_REGION,
+    'offline-store'
+  );
+}
+
+/**
+ * The current table directory of a group: of every `<group>-<epoch>` directory, the newest epoch
+ * (a group deleted and created again keeps its old data beside the new). Undefined when the
+ * group never wrote offline.
+ *
+ * @example
+ * ```typescript
+ * findGroupTable({ root: '.skewless/offline-store' }, 'fraud-cards');
+ * // { tableName: 'fraud-cards-1767225600', creationEpochSeconds: 1767225600, dataPath: '…/data' }
+ * ```
+ */
+function findGroupTable(
+  location: OfflineLocation,
+  groupName: string
+): GroupTableDirectory | undefined {
+  const dir = offlineGroupsDirectory(location);
+  if (!existsSync(dir)) return undefined;
+  const prefix = `${groupName}-`;
+  let best: GroupTableDirectory | undefined;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !entry.name.startsWith(prefix)) continue;
+    const suffix = entry.name.slice(prefix.length);
+    // `fraud-cards-v2-1767225600` is not a table of `fraud-cards`: the rest must be the epoch.
+    if (!/^\d{1,12}$/.test(suffix)) continue;
+    const epoch = Number(suffix);
+    if (best === undefined || epoch > best.creationEpochSeconds) {
+      best = {
+        tableName: entry.name,
+        creationEpochSeconds: epoch,
+        dataPath: join(dir, entry.name, 'data'),
+      };
+    }
+  }
+  return best;
+}
+
+export type { GroupTableDirectory, OfflineLocation };
+export {
+  DEFAULT_ACCOUNT,
+  DEFAULT_REGION,
+  findGroupTable,
+  OFFLINE_DATABASE,
+  offlineGroupsDirectory,
+};
