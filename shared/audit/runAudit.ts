@@ -1,0 +1,462 @@
+/**
+ * One audit run over the feature groups: per group, the offline summary (freshness, staleness,
+ * TTL counts) by one SQL statement, the oldest stale identifiers by another, then the coherence
+ * check of the latest offline row of every identifier (or a sample) against its online record.
+ */
+import type { OfflineQueryEngine, SqlValue } from '../offline/engine.ts';
+import { epochNanosToMillis } from '../record/eventTime.ts';
+import type { LogSink } from '../runtime/powertools.ts';
+import { durationSeconds, type FeatureGroup } from '../schema/index.ts';
+import type { OnlineRecord } from '../store/onlineReader.ts';
+import { type ClassifyContext, classify } from './classify.ts';
+import { cellText, decodeOfflineRow, eventTimeNanos, type OfflineLatest } from './decode.ts';
+import type { OnlineSide } from './online.ts';
+import {
+  latestRowsOfSql,
+  latestRowsSql,
+  SummaryColumn,
+  staleExamplesSql,
+  summarySql,
+} from './sql.ts';
+import {
+  type AuditOptions,
+  type AuditReport,
+  type ExpiredExample,
+  type GroupAudit,
+  MISMATCH_KINDS,
+  type MismatchExample,
+  type MismatchKind,
+  type StaleExample,
+} from './types.ts';
+import { WorstExamples } from './worst.ts';
+
+/** The engine members the audit uses (any {@link OfflineQueryEngine} fits). */
+type AuditEngine = Pick<OfflineQueryEngine, 'dialect' | 'tableFor' | 'query' | 'queryAll'>;
+
+interface AuditDependencies {
+  readonly engine: AuditEngine;
+  readonly online: OnlineSide;
+  /** Epoch ms; default `Date.now`. */
+  readonly now?: () => number;
+  readonly logger?: Pick<LogSink, 'info' | 'warn'>;
+}
+
+type ResolvedOptions = Required<Omit<AuditOptions, 'sampleSize'>> & {
+  readonly sampleSize: number | undefined;
+};
+
+/** Every option with its default filled in. */
+function resolveAuditOptions(options: AuditOptions = {}): ResolvedOptions {
+  return {
+    marginSeconds: options.marginSeconds ?? 900,
+    sampleSize: options.sampleSize,
+    expiringWithinSeconds: options.expiringWithinSeconds ?? 86_400,
+    onlineScanLimit: options.onlineScanLimit ?? 0,
+    examplesPerKind: options.examplesPerKind ?? 20,
+    onlineSliceSize: options.onlineSliceSize ?? 500,
+    onlineConcurrency: options.onlineConcurrency ?? 4,
+  };
+}
+
+/** Identifiers looked up by an `IN (…)` list per statement, for the online-only check. */
+const LOOKUP_BATCH = 500;
+
+function count(value: SqlValue | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return Number(value);
+}
+
+function zeroByKind(): Record<MismatchKind, number> {
+  return Object.fromEntries(MISMATCH_KINDS.map((k) => [k, 0])) as Record<MismatchKind, number>;
+}
+
+/** Tallies of one group's coherence check, filled as identifiers are classified. */
+class CoherenceTally {
+  readonly mismatches = zeroByKind();
+  readonly examples: Record<MismatchKind, WorstExamples<MismatchExample>>;
+  readonly expired: WorstExamples<ExpiredExample>;
+  checked = 0;
+  skippedRecent = 0;
+  unread = 0;
+  expiredStillServed = 0;
+  absentDeleted = 0;
+  absentExpired = 0;
+
+  constructor(examplesPerKind: number) {
+    this.examples = Object.fromEntries(
+      MISMATCH_KINDS.map((k) => [k, new WorstExamples<MismatchExample>(examplesPerKind)])
+    ) as Record<MismatchKind, WorstExamples<MismatchExample>>;
+    this.expired = new WorstExamples<ExpiredExample>(examplesPerKind);
+  }
+}
+
+class GroupAuditor {
+  private readonly group: FeatureGroup;
+  private readonly deps: AuditDependencies;
+  private readonly options: ResolvedOptions;
+  private readonly nowMs: number;
+  private readonly tally: CoherenceTally;
+  private readonly problems: string[] = [];
+  private readonly context: ClassifyContext;
+
+  constructor(
+    group: FeatureGroup,
+    deps: AuditDependencies,
+    options: ResolvedOptions,
+    nowMs: number
+  ) {
+    this.group = group;
+    this.deps = deps;
+    this.options = options;
+    this.nowMs = nowMs;
+    this.tally = new CoherenceTally(options.examplesPerKind);
+    const ttl = group.online?.ttl;
+    this.context = {
+      nowMs,
+      recentAfterMs: nowMs - options.marginSeconds * 1000,
+      ttlSeconds: ttl === undefined ? undefined : durationSeconds(ttl),
+    };
+  }
+
+  private problem(text: string): void {
+    if (this.problems.length < this.options.examplesPerKind) this.problems.push(text);
+  }
+
+  async run(): Promise<GroupAudit> {
+    const { group, nowMs, options } = this;
+    const { engine } = this.deps;
+    const table = await engine.tableFor(group);
+    const maxAgeSeconds = group.maxAge === undefined ? undefined : durationSeconds(group.maxAge);
+    const ttlSeconds = this.context.ttlSeconds;
+    const staleBefore = maxAgeSeconds === undefined ? undefined : nowMs - maxAgeSeconds * 1000;
+    const summary =
+      (
+        await engine.queryAll(
+          summarySql(group, table, {
+            staleBefore,
+            expiredAtOrBefore: ttlSeconds === undefined ? undefined : nowMs - ttlSeconds * 1000,
+            expiringAtOrBefore:
+              ttlSeconds === undefined
+                ? undefined
+                : nowMs + (options.expiringWithinSeconds - ttlSeconds) * 1000,
+            recentAfter: this.context.recentAfterMs,
+          })
+        )
+      ).rows[0] ?? {};
+    const identifiers = count(summary[SummaryColumn.identifiers]);
+    const deleted = count(summary[SummaryColumn.deleted]);
+    const live = identifiers - deleted;
+    const stale = count(summary[SummaryColumn.stale]);
+    const newestEventTime = cellText(summary[SummaryColumn.newestEventTime]) ?? null;
+    const newestNanos =
+      newestEventTime === null ? undefined : eventTimeNanos(summary[SummaryColumn.newestEventTime]);
+    const freshnessSeconds =
+      newestNanos === undefined ? null : (nowMs - epochNanosToMillis(newestNanos)) / 1000;
+
+    const staleExamples: StaleExample[] = [];
+    if (staleBefore !== undefined && stale > 0 && options.examplesPerKind > 0) {
+      const { rows } = await engine.queryAll(
+        staleExamplesSql(group, table, staleBefore, options.examplesPerKind)
+      );
+      for (const row of rows) {
+        const eventTime = cellText(row.event_time) ?? '';
+        const nanos = eventTimeNanos(row.event_time);
+        staleExamples.push({
+          recordId: cellText(row.record_id) ?? '',
+          eventTime,
+          ageSeconds: nanos === undefined ? 0 : (nowMs - epochNanosToMillis(nanos)) / 1000,
+        });
+      }
+    }
+
+    const sampled = options.sampleSize !== undefined && group.online !== undefined;
+    let scannedOnline = 0;
+    if (group.online !== undefined) {
+      scannedOnline = await this.checkCoherence(table);
+      if (sampled) this.tally.skippedRecent += count(summary[SummaryColumn.recent]);
+    }
+
+    const t = this.tally;
+    const total = MISMATCH_KINDS.reduce((sum, k) => sum + t.mismatches[k], 0);
+    return {
+      group: group.name,
+      offline: { identifiers, live, deleted },
+      freshness: {
+        newestEventTime,
+        seconds: freshnessSeconds,
+        maxAgeSeconds: maxAgeSeconds ?? null,
+        breached:
+          freshnessSeconds !== null &&
+          maxAgeSeconds !== undefined &&
+          freshnessSeconds > maxAgeSeconds,
+      },
+      staleness: {
+        maxAgeSeconds: maxAgeSeconds ?? null,
+        stale,
+        share: live === 0 ? 0 : stale / live,
+        examples: staleExamples,
+      },
+      ttl: {
+        ttlSeconds: ttlSeconds ?? null,
+        expiredOffline: count(summary[SummaryColumn.expiredOffline]),
+        expiringSoon: count(summary[SummaryColumn.expiringSoon]),
+        expiringWithinSeconds: options.expiringWithinSeconds,
+        expiredStillServed: t.expiredStillServed,
+        expiredStillServedExamples: t.expired.list(),
+      },
+      coherence: {
+        sampled,
+        checked: t.checked,
+        skippedRecent: t.skippedRecent,
+        unread: t.unread,
+        expectedAbsent: { deleted: t.absentDeleted, expired: t.absentExpired },
+        scannedOnline,
+        mismatches: { ...t.mismatches },
+        total,
+        examples: Object.fromEntries(
+          MISMATCH_KINDS.map((k) => [k, t.examples[k].list()])
+        ) as Record<MismatchKind, MismatchExample[]>,
+      },
+      problems: [...this.problems],
+    };
+  }
+
+  /** Decodes offline rows; undecodable ones are reported as problems and left out. */
+  private decode(rows: readonly Readonly<Record<string, SqlValue>>[]): OfflineLatest[] {
+    const latest: OfflineLatest[] = [];
+    for (const row of rows) {
+      const decoded = decodeOfflineRow(this.group, row);
+      if (decoded.ok) latest.push(decoded.value);
+      else this.problem(`offline row ${decoded.problem.recordId}: ${decoded.problem.reason}`);
+    }
+    return latest;
+  }
+
+  /** Reads the online side of `pairs` and classifies each identifier. */
+  private async compare(
+    offline: readonly OfflineLatest[],
+    onlineOnly: readonly string[] = []
+  ): Promise<void> {
+    const ids = [...offline.map((o) => o.recordId), ...onlineOnly];
+    if (ids.length === 0) return;
+    const { found, unread } = await this.deps.online.read(this.group, ids);
+    const byId = new Map<string, OnlineRecord>(found.map((r) => [r.recordId, r]));
+    const unreadIds = new Set(unread.map((u) => u.recordId));
+    this.tally.unread += unreadIds.size;
+    for (const u of unread.slice(0, 1)) this.problem(`online read of ${u.recordId}: ${u.reason}`);
+    for (const o of offline) {
+      if (!unreadIds.has(o.recordId)) this.record(o.recordId, o, byId.get(o.recordId));
+    }
+    for (const id of onlineOnly) {
+      if (!unreadIds.has(id)) this.record(id, undefined, byId.get(id));
+    }
+  }
+
+  private record(
+    recordId: string,
+    offline: OfflineLatest | undefined,
+    online: OnlineRecord | undefined
+  ): void {
+    const t = this.tally;
+    const verdict = classify(this.group, offline, online, this.context);
+    switch (verdict.kind) {
+      case 'nothing':
+        return;
+      case 'skippedRecent':
+        t.skippedRecent += 1;
+        return;
+      case 'expiredStillServed':
+        t.expiredStillServed += 1;
+        t.expired.add(verdict.overdueMs, {
+          recordId,
+          expiresAt: verdict.expiresAt,
+          overdueSeconds: verdict.overdueMs / 1000,
+        });
+        return;
+      case 'expectedAbsent':
+        t.checked += 1;
+        if (verdict.reason === 'deleted') t.absentDeleted += 1;
+        else t.absentExpired += 1;
+        return;
+      case 'coherent':
+        t.checked += 1;
+        return;
+      case 'mismatch':
+        t.checked += 1;
+        t.mismatches[verdict.mismatch] += 1;
+        t.examples[verdict.mismatch].add(verdict.severity, verdict.example);
+        return;
+    }
+  }
+
+  /**
+   * Compares every identifier (streamed page by page, `onlineSliceSize` at a time) or a sample;
+   * with the online scan on, also the listed identifiers the offline side did not cover.
+   * @returns how many identifiers the scan listed
+   */
+  private async checkCoherence(table: string): Promise<number> {
+    const { group, options } = this;
+    const { engine } = this.deps;
+    const seen = options.onlineScanLimit > 0 ? new Set<string>() : undefined;
+    const remember = (latest: readonly OfflineLatest[]) => {
+      if (seen !== undefined) for (const o of latest) seen.add(o.recordId);
+    };
+    if (options.sampleSize === undefined) {
+      let pending: OfflineLatest[] = [];
+      const inFlight = new Set<Promise<void>>();
+      const dispatch = async (batch: OfflineLatest[]) => {
+        const task = this.compare(batch).finally(() => inFlight.delete(task));
+        inFlight.add(task);
+        // Bounded: the SQL stream waits while enough slices are being read.
+        if (inFlight.size >= options.onlineConcurrency) await Promise.race(inFlight);
+      };
+      for await (const page of engine.query(latestRowsSql(group, table))) {
+        const latest = this.decode(page.rows);
+        remember(latest);
+        pending.push(...latest);
+        while (pending.length >= options.onlineSliceSize) {
+          await dispatch(pending.slice(0, options.onlineSliceSize));
+          pending = pending.slice(options.onlineSliceSize);
+        }
+      }
+      if (pending.length > 0) await dispatch(pending);
+      await Promise.all(inFlight);
+    } else {
+      const { rows } = await engine.queryAll(
+        latestRowsSql(group, table, {
+          size: options.sampleSize,
+          recentAfter: this.context.recentAfterMs,
+        })
+      );
+      const latest = this.decode(rows);
+      remember(latest);
+      await this.compare(latest);
+    }
+    if (seen === undefined) return 0;
+    const listed = await this.deps.online.list(group, options.onlineScanLimit);
+    const unknown = listed.filter((id) => !seen.has(id));
+    for (let i = 0; i < unknown.length; i += LOOKUP_BATCH) {
+      const ids = unknown.slice(i, i + LOOKUP_BATCH);
+      // A full pass already saw every offline identifier: the rest has no offline row at all.
+      const latest =
+        options.sampleSize === undefined
+          ? []
+          : this.decode((await engine.queryAll(latestRowsOfSql(group, table, ids))).rows);
+      const covered = new Set(latest.map((o) => o.recordId));
+      await this.compare(
+        latest,
+        ids.filter((id) => !covered.has(id))
+      );
+    }
+    return listed.length;
+  }
+}
+
+function failedGroup(group: FeatureGroup, error: unknown, options: ResolvedOptions): GroupAudit {
+  const e = error as { name?: string; message?: string };
+  return {
+    group: group.name,
+    offline: { identifiers: 0, live: 0, deleted: 0 },
+    freshness: { newestEventTime: null, seconds: null, maxAgeSeconds: null, breached: false },
+    staleness: { maxAgeSeconds: null, stale: 0, share: 0, examples: [] },
+    ttl: {
+      ttlSeconds: null,
+      expiredOffline: 0,
+      expiringSoon: 0,
+      expiringWithinSeconds: options.expiringWithinSeconds,
+      expiredStillServed: 0,
+      expiredStillServedExamples: [],
+    },
+    coherence: {
+      sampled: false,
+      checked: 0,
+      skippedRecent: 0,
+      unread: 0,
+      expectedAbsent: { deleted: 0, expired: 0 },
+      scannedOnline: 0,
+      mismatches: zeroByKind(),
+      total: 0,
+      examples: Object.fromEntries(MISMATCH_KINDS.map((k) => [k, []])) as unknown as Record<
+        MismatchKind,
+        MismatchExample[]
+      >,
+    },
+    problems: [],
+    error: `${e.name ?? 'Error'}: ${e.message ?? String(error)}`,
+  };
+}
+
+/**
+ * Audits the given feature groups one after the other and builds the report. A group that cannot
+ * be audited (its table is missing, a query failed) is reported with `error` set; the others
+ * still run.
+ *
+ * @example
+ * ```typescript
+ * import { featureGroups } from '../definitions.ts';
+ * import { createDuckDbEngine } from '../offline/duckdb.ts';
+ * import { createFeatureStoreClient } from '../runtime/clients.ts';
+ * import { createOnlineSide } from './online.ts';
+ * import { runAudit } from './runAudit.ts';
+ *
+ * const engine = await createDuckDbEngine({ dataDir: '.skewless' });
+ * const online = createOnlineSide(createFeatureStoreClient());
+ * const report = await runAudit(featureGroups, { engine, online }, { marginSeconds: 10 });
+ * console.log(report.totals.coherenceMismatches);
+ * ```
+ *
+ * @param groups - the feature groups to audit
+ * @param deps - the offline engine, the online side, the clock and a logger
+ * @param options - margin, sampling, horizons; see {@link AuditOptions}
+ */
+async function runAudit(
+  groups: readonly FeatureGroup[],
+  deps: AuditDependencies,
+  options: AuditOptions = {}
+): Promise<AuditReport> {
+  const resolved = resolveAuditOptions(options);
+  const started = performance.now();
+  const nowMs = (deps.now ?? Date.now)();
+  const audits: GroupAudit[] = [];
+  for (const group of groups) {
+    try {
+      audits.push(await new GroupAuditor(group, deps, resolved, nowMs).run());
+    } catch (error) {
+      deps.logger?.warn(`audit of ${group.name} failed`, { error });
+      audits.push(failedGroup(group, error, resolved));
+    }
+  }
+  const mismatches = zeroByKind();
+  for (const a of audits)
+    for (const k of MISMATCH_KINDS) mismatches[k] += a.coherence.mismatches[k];
+  const sum = (pick: (a: GroupAudit) => number) => audits.reduce((n, a) => n + pick(a), 0);
+  return {
+    version: 1,
+    auditedAt: new Date(nowMs).toISOString(),
+    durationMs: Math.round(performance.now() - started),
+    engine: deps.engine.dialect.name,
+    options: {
+      marginSeconds: resolved.marginSeconds,
+      sampleSize: resolved.sampleSize ?? null,
+      expiringWithinSeconds: resolved.expiringWithinSeconds,
+      onlineScanLimit: resolved.onlineScanLimit,
+      examplesPerKind: resolved.examplesPerKind,
+    },
+    totals: {
+      groups: audits.length,
+      failedGroups: audits.filter((a) => a.error !== undefined).length,
+      identifiers: sum((a) => a.offline.identifiers),
+      stale: sum((a) => a.staleness.stale),
+      freshnessBreaches: audits.filter((a) => a.freshness.breached).length,
+      expiredStillServed: sum((a) => a.ttl.expiredStillServed),
+      expiringSoon: sum((a) => a.ttl.expiringSoon),
+      checked: sum((a) => a.coherence.checked),
+      coherenceMismatches: sum((a) => a.coherence.total),
+      mismatches,
+    },
+    groups: audits,
+  };
+}
+
+export type { AuditDependencies, AuditEngine, ResolvedOptions };
+export { resolveAuditOptions, runAudit };

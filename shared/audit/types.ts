@@ -1,0 +1,180 @@
+/**
+ * The vocabulary of the audit: the kinds of disagreement between the stores, the options of one
+ * run and the JSON report it produces. The report is plain JSON (no bigint, no Date) so it can be
+ * written to S3 or a file as is and read back by any tool.
+ */
+
+/** How the online record of an identifier can disagree with the latest offline row. */
+const MismatchKind = {
+  /** The latest offline row is live and not past its TTL, but the online store has nothing. */
+  missingOnline: 'missingOnline',
+  /** The online record's event time is older than the latest offline row's. */
+  onlineOlder: 'onlineOlder',
+  /** The online record is newer than every offline row: a write that reached only the online store. */
+  onlineNewer: 'onlineNewer',
+  /** The latest offline row is a delete marker, yet the online store still serves the record. */
+  deletedButOnline: 'deletedButOnline',
+  /** Same event time on both sides, but feature values differ (compared decoded). */
+  valueMismatch: 'valueMismatch',
+  /** The online store has the identifier, the offline store has no row for it at all. */
+  onlineOnly: 'onlineOnly',
+} as const;
+type MismatchKind = (typeof MismatchKind)[keyof typeof MismatchKind];
+
+/** Every kind, in report order. */
+const MISMATCH_KINDS: readonly MismatchKind[] = Object.values(MismatchKind);
+
+/** Options of one audit run; every member has a default (see `resolveAuditOptions`). */
+interface AuditOptions {
+  /**
+   * Seconds before now during which rows may still be on their way to the offline store (the
+   * offline flush delay): identifiers with an offline or online event time inside this window are
+   * left out of the coherence check. Default 900 (15 min, the AWS offline delivery delay).
+   */
+  readonly marginSeconds?: number;
+  /**
+   * Compare at most this many identifiers per group (a uniform random sample of the latest rows
+   * outside the margin). Undefined compares every identifier.
+   */
+  readonly sampleSize?: number;
+  /** Horizon of "expiring soon" in seconds (default 86,400: the next day). */
+  readonly expiringWithinSeconds?: number;
+  /**
+   * List at most this many online identifiers per group with ListRecords to find identifiers that
+   * exist only online (0, the default, skips the scan).
+   */
+  readonly onlineScanLimit?: number;
+  /** Worst examples kept per finding (default 20). */
+  readonly examplesPerKind?: number;
+  /** Identifiers per BatchGetRecord slice handed to the online reader (default 500). */
+  readonly onlineSliceSize?: number;
+  /** Online slices read at the same time (default 4; each slice is up to 5 calls in parallel). */
+  readonly onlineConcurrency?: number;
+}
+
+/** One identifier that disagrees, with what each side holds. */
+interface MismatchExample {
+  readonly recordId: string;
+  /** Event time of the latest offline row, as stored (absent for `onlineOnly`). */
+  readonly offlineEventTime?: string;
+  /** Event time of the online record (absent for `missingOnline`). */
+  readonly onlineEventTime?: string;
+  /** For `valueMismatch`: each differing feature, decoded values rendered as text. */
+  readonly features?: readonly { name: string; offline: string | null; online: string | null }[];
+}
+
+interface StaleExample {
+  readonly recordId: string;
+  readonly eventTime: string;
+  readonly ageSeconds: number;
+}
+
+interface ExpiredExample {
+  readonly recordId: string;
+  readonly expiresAt: string;
+  /** How long ago the record should have disappeared. */
+  readonly overdueSeconds: number;
+}
+
+/** The audit of one feature group. */
+interface GroupAudit {
+  readonly group: string;
+  /** Latest rows per identifier in the offline store. */
+  readonly offline: {
+    readonly identifiers: number;
+    readonly live: number;
+    readonly deleted: number;
+  };
+  readonly freshness: {
+    /** Newest event time written to the offline store (any row, delete markers included). */
+    readonly newestEventTime: string | null;
+    /** now − newestEventTime; null when the group has no offline rows. */
+    readonly seconds: number | null;
+    readonly maxAgeSeconds: number | null;
+    /** seconds > maxAgeSeconds (false when either is unknown). */
+    readonly breached: boolean;
+  };
+  readonly staleness: {
+    readonly maxAgeSeconds: number | null;
+    /** Live identifiers whose latest row is older than maxAge. */
+    readonly stale: number;
+    /** stale / live (0 when there is no live identifier). */
+    readonly share: number;
+    /** Oldest first. */
+    readonly examples: readonly StaleExample[];
+  };
+  readonly ttl: {
+    readonly ttlSeconds: number | null;
+    /** Live offline identifiers whose event time + TTL has passed: rightly absent online. */
+    readonly expiredOffline: number;
+    /** Live offline identifiers whose event time + TTL falls within the horizon. */
+    readonly expiringSoon: number;
+    readonly expiringWithinSeconds: number;
+    /** Online records returned with an ExpiresAt in the past (must be 0). */
+    readonly expiredStillServed: number;
+    readonly expiredStillServedExamples: readonly ExpiredExample[];
+  };
+  readonly coherence: {
+    /** True when only a sample of the identifiers was compared. */
+    readonly sampled: boolean;
+    /** Identifiers compared with the online store. */
+    readonly checked: number;
+    /** Identifiers left out because an event time falls inside the margin. */
+    readonly skippedRecent: number;
+    /** Identifiers the online store did not answer for (throttled or failed calls). */
+    readonly unread: number;
+    /** Absent online as expected: deleted offline, or past their TTL. */
+    readonly expectedAbsent: { readonly deleted: number; readonly expired: number };
+    /** Identifiers found online by the ListRecords scan (0 when the scan is off). */
+    readonly scannedOnline: number;
+    readonly mismatches: Readonly<Record<MismatchKind, number>>;
+    /** Sum of `mismatches`. */
+    readonly total: number;
+    /** Worst examples per kind. */
+    readonly examples: Readonly<Record<MismatchKind, readonly MismatchExample[]>>;
+  };
+  /** Rows that could not be decoded through the schema module, and other non-fatal problems. */
+  readonly problems: readonly string[];
+  /** Set when the group could not be audited at all; the other figures are then zero. */
+  readonly error?: string;
+}
+
+/** The JSON report of one audit run. */
+interface AuditReport {
+  readonly version: 1;
+  /** ISO instant the audit measured against ("now"). */
+  readonly auditedAt: string;
+  readonly durationMs: number;
+  /** `athena` or `duckdb`. */
+  readonly engine: string;
+  readonly options: {
+    readonly marginSeconds: number;
+    readonly sampleSize: number | null;
+    readonly expiringWithinSeconds: number;
+    readonly onlineScanLimit: number;
+    readonly examplesPerKind: number;
+  };
+  readonly totals: {
+    readonly groups: number;
+    readonly failedGroups: number;
+    readonly identifiers: number;
+    readonly stale: number;
+    readonly freshnessBreaches: number;
+    readonly expiredStillServed: number;
+    readonly expiringSoon: number;
+    readonly checked: number;
+    readonly coherenceMismatches: number;
+    readonly mismatches: Readonly<Record<MismatchKind, number>>;
+  };
+  readonly groups: readonly GroupAudit[];
+}
+
+export type {
+  AuditOptions,
+  AuditReport,
+  ExpiredExample,
+  GroupAudit,
+  MismatchExample,
+  StaleExample,
+};
+export { MISMATCH_KINDS, MismatchKind };

@@ -1,0 +1,282 @@
+/**
+ * The audit against the embedded store, through the real SDK over HTTP and DuckDB over the
+ * store's Parquet: each kind of fault is planted and must be reported with exactly its
+ * identifiers, and a healthy store must report nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOnlineSide } from '../../shared/audit/online.ts';
+import { runAudit } from '../../shared/audit/runAudit.ts';
+import type { AuditReport, GroupAudit, MismatchKind } from '../../shared/audit/types.ts';
+import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { startTestStore, type TestClock, type TestStore, testClock } from '../helpers/store.ts';
+import { account, accounts, createGroups, devices, iso, put, softDelete } from './fixtures.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const MARGIN_SECONDS = 60;
+
+async function audit(
+  store: TestStore,
+  now: () => number,
+  options: { sampleSize?: number; onlineScanLimit?: number } = {}
+): Promise<AuditReport> {
+  await store.store.flush();
+  const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+  try {
+    return await runAudit(
+      [accounts, devices],
+      { engine, online: createOnlineSide(store.runtime), now },
+      { marginSeconds: MARGIN_SECONDS, onlineScanLimit: 1000, ...options }
+    );
+  } finally {
+    await engine.close();
+  }
+}
+
+function groupOf(report: AuditReport, name: string): GroupAudit {
+  const group = report.groups.find((g) => g.group === name);
+  if (group === undefined) throw new Error(`no audit of ${name}`);
+  return group;
+}
+
+function idsOf(group: GroupAudit, kind: MismatchKind): string[] {
+  return group.coherence.examples[kind].map((e) => e.recordId).sort();
+}
+
+describe('Function: runAudit() on the embedded store', () => {
+  let store: TestStore;
+  let clock: TestClock;
+  let now: number;
+
+  beforeAll(async () => {
+    // Prepare: one store holding every kind of fault, at instants relative to its clock.
+    clock = testClock();
+    store = await startTestStore({ clock });
+    await createGroups(store, [accounts, devices]);
+    now = clock.now();
+    for (const id of ['acc-ok-1', 'acc-ok-2', 'acc-ok-3']) {
+      await put(store, accounts, account(id, now - 10 * MINUTE));
+    }
+    // Online newer: a second write reached only the online store.
+    await put(store, accounts, account('acc-online-newer', now - 30 * MINUTE));
+    await put(store, accounts, account('acc-online-newer', now - 20 * MINUTE, '11'), {
+      targets: ['OnlineStore'],
+    });
+    // Online only: never written offline.
+    await put(store, accounts, account('acc-online-only', now - 20 * MINUTE), {
+      targets: ['OnlineStore'],
+    });
+    // Offline only: missing online.
+    await put(store, accounts, account('acc-offline-only', now - 20 * MINUTE), {
+      targets: ['OfflineStore'],
+    });
+    // Online older: a newer write reached only the offline store.
+    await put(store, accounts, account('acc-online-older', now - 40 * MINUTE));
+    await put(store, accounts, account('acc-online-older', now - 30 * MINUTE, '12'), {
+      targets: ['OfflineStore'],
+    });
+    // Expired by TTL (one day): rightly absent online, and stale offline.
+    await put(store, accounts, account('acc-expired', now - 2 * 24 * HOUR));
+    // Soft-deleted in both stores: rightly absent online.
+    await put(store, accounts, account('acc-deleted', now - 50 * MINUTE));
+    await softDelete(store, accounts, 'acc-deleted', iso(now - 45 * MINUTE));
+    // Deleted offline only: still served online.
+    await put(store, accounts, account('acc-deleted-offline', now - 50 * MINUTE));
+    await softDelete(store, accounts, 'acc-deleted-offline', iso(now - 45 * MINUTE), [
+      'OfflineStore',
+    ]);
+    // Mismatched values at the same event time (an online-only overwrite).
+    await put(store, accounts, account('acc-values', now - 25 * MINUTE, '10', '3'));
+    await put(store, accounts, account('acc-values', now - 25 * MINUTE, '99.5', '4'), {
+      targets: ['OnlineStore'],
+    });
+    // Same value written differently (`10` offline, `10.0` online): not a mismatch.
+    await put(store, accounts, account('acc-format', now - 25 * MINUTE, '10'));
+    await put(store, accounts, account('acc-format', now - 25 * MINUTE, '10.0'), {
+      targets: ['OnlineStore'],
+    });
+    // Inside the margin: on its way to the offline store, not a mismatch.
+    await put(store, accounts, account('acc-recent', now - 5_000), { targets: ['OnlineStore'] });
+    // A stale group: every device last seen three hours ago.
+    for (const id of ['dev-1', 'dev-2']) {
+      await put(store, devices, {
+        device_id: id,
+        seen_at: String((now - 3 * HOUR) / 1000),
+        risk: '0.25',
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('reports each planted coherence fault with exactly its identifier', async () => {
+    // Act
+    const report = await audit(store, () => now);
+    // Assess
+    const group = groupOf(report, accounts.name);
+    expect(group.error).toBeUndefined();
+    expect(group.coherence.mismatches).toEqual({
+      missingOnline: 1,
+      onlineOlder: 1,
+      onlineNewer: 1,
+      deletedButOnline: 1,
+      valueMismatch: 1,
+      onlineOnly: 1,
+    });
+    expect(group.coherence.total).toBe(6);
+    expect(idsOf(group, 'missingOnline')).toEqual(['acc-offline-only']);
+    expect(idsOf(group, 'onlineOlder')).toEqual(['acc-online-older']);
+    expect(idsOf(group, 'onlineNewer')).toEqual(['acc-online-newer']);
+    expect(idsOf(group, 'deletedButOnline')).toEqual(['acc-deleted-offline']);
+    expect(idsOf(group, 'valueMismatch')).toEqual(['acc-values']);
+    expect(idsOf(group, 'onlineOnly')).toEqual(['acc-online-only']);
+    expect(group.coherence.examples.valueMismatch[0]?.features).toEqual([
+      { name: 'balance', offline: '10', online: '99.5' },
+      { name: 'txn_count', offline: '3', online: '4' },
+    ]);
+    expect(group.coherence.examples.onlineOlder[0]).toEqual({
+      recordId: 'acc-online-older',
+      offlineEventTime: iso(now - 30 * MINUTE),
+      onlineEventTime: iso(now - 40 * MINUTE),
+    });
+  });
+
+  it('counts expired and deleted records absent online as expected, not as mismatches', async () => {
+    // Act
+    const report = await audit(store, () => now);
+    // Assess
+    const group = groupOf(report, accounts.name);
+    expect(group.coherence.expectedAbsent).toEqual({ deleted: 1, expired: 1 });
+    expect(group.ttl.expiredOffline).toBe(1);
+    expect(group.ttl.expiredStillServed).toBe(0);
+    // acc-recent is inside the margin; the scan lists it but it is not compared.
+    expect(group.coherence.skippedRecent).toBe(1);
+    // ok ×3, format, online-newer, offline-only, online-older, expired, deleted,
+    // deleted-offline, values, online-only.
+    expect(group.coherence.checked).toBe(12);
+    expect(group.offline).toEqual({ identifiers: 11, live: 9, deleted: 2 });
+  });
+
+  it('reports staleness per identifier and freshness per group', async () => {
+    // Act
+    const report = await audit(store, () => now);
+    // Assess
+    const accountsAudit = groupOf(report, accounts.name);
+    expect(accountsAudit.staleness.stale).toBe(1);
+    expect(accountsAudit.staleness.examples.map((e) => e.recordId)).toEqual(['acc-expired']);
+    expect(accountsAudit.staleness.share).toBeCloseTo(1 / 9);
+    expect(accountsAudit.freshness.seconds).toBeCloseTo(600, 0);
+    expect(accountsAudit.freshness.breached).toBe(false);
+    const devicesAudit = groupOf(report, devices.name);
+    expect(devicesAudit.staleness).toMatchObject({ stale: 2, share: 1 });
+    expect(devicesAudit.freshness.breached).toBe(true);
+    expect(devicesAudit.freshness.seconds).toBeCloseTo(3 * 3600, 0);
+    expect(devicesAudit.coherence.total).toBe(0);
+    expect(report.totals).toMatchObject({
+      groups: 2,
+      failedGroups: 0,
+      stale: 3,
+      freshnessBreaches: 1,
+      coherenceMismatches: 6,
+      expiredStillServed: 0,
+    });
+  });
+
+  it('counts records expiring within the horizon from offline event time + TTL', async () => {
+    // Act: with a one-day TTL, a one-day horizon catches every live record not yet expired; a
+    // 23.6-hour one only those written at least 24 minutes ago.
+    const report = await audit(store, () => now);
+    const soon = await runAuditWithHorizon(store, now, 23.6 * 3600);
+    // Assess
+    expect(groupOf(report, accounts.name).ttl.expiringSoon).toBe(8);
+    // online-older and online-newer (30 min), values and format (25 min).
+    expect(groupOf(soon, accounts.name).ttl.expiringSoon).toBe(4);
+  });
+
+  it('reports a record the store still serves past its ExpiresAt', async () => {
+    // Prepare: a one-minute TTL, and an audit whose clock runs two minutes ahead of the store's.
+    await put(store, accounts, account('acc-overdue', now - 30_000), {
+      ttl: { Unit: 'Minutes', Value: 1 },
+    });
+    // Act
+    const report = await audit(store, () => now + 2 * MINUTE);
+    // Assess
+    const group = groupOf(report, accounts.name);
+    expect(group.ttl.expiredStillServed).toBe(1);
+    expect(group.ttl.expiredStillServedExamples).toEqual([
+      { recordId: 'acc-overdue', expiresAt: iso(now + 30_000), overdueSeconds: 90 },
+    ]);
+    expect(report.totals.expiredStillServed).toBe(1);
+  });
+
+  it('samples: compares at most the sample size of identifiers outside the margin', async () => {
+    // Act
+    const report = await audit(store, () => now, { sampleSize: 3, onlineScanLimit: 0 });
+    // Assess
+    const group = groupOf(report, accounts.name);
+    expect(group.coherence.sampled).toBe(true);
+    expect(group.coherence.checked).toBe(3);
+    expect(group.coherence.scannedOnline).toBe(0);
+  });
+});
+
+async function runAuditWithHorizon(
+  store: TestStore,
+  now: number,
+  expiringWithinSeconds: number
+): Promise<AuditReport> {
+  const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+  try {
+    return await runAudit(
+      [accounts],
+      { engine, online: createOnlineSide(store.runtime), now: () => now },
+      { marginSeconds: MARGIN_SECONDS, expiringWithinSeconds }
+    );
+  } finally {
+    await engine.close();
+  }
+}
+
+describe('Function: runAudit() on a healthy embedded store', () => {
+  it('reports zero mismatches, nothing expired served and nothing stale', async () => {
+    // Prepare
+    const clock = testClock();
+    const store = await startTestStore({ clock });
+    try {
+      await createGroups(store, [accounts, devices]);
+      const now = clock.now();
+      for (let i = 0; i < 30; i++) {
+        await put(store, accounts, account(`acc-${i}`, now - (5 + i) * MINUTE, `${i}.5`, `${i}`));
+        await put(store, devices, {
+          device_id: `dev-${i}`,
+          seen_at: String((now - (5 + i) * MINUTE) / 1000),
+          risk: String(i / 100),
+        });
+      }
+      await put(store, accounts, account('acc-3', now - 2 * MINUTE, '7'));
+      await softDelete(store, accounts, 'acc-4', iso(now - MINUTE));
+      // Act
+      const report = await audit(store, () => now);
+      // Assess
+      expect(report.totals).toMatchObject({
+        groups: 2,
+        failedGroups: 0,
+        identifiers: 60,
+        coherenceMismatches: 0,
+        expiredStillServed: 0,
+        stale: 0,
+        freshnessBreaches: 0,
+        checked: 60,
+      });
+      expect(groupOf(report, accounts.name).coherence.expectedAbsent).toEqual({
+        deleted: 1,
+        expired: 0,
+      });
+      expect(groupOf(report, devices.name).freshness.seconds).toBeCloseTo(300, 0);
+    } finally {
+      await store.close();
+    }
+  });
+});
