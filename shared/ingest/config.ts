@@ -23,6 +23,11 @@ interface IngestConfig {
   /** SDK attempts per PutRecord, first included (`INGEST_MAX_ATTEMPTS`, default 3). */
   readonly maxAttempts: number;
   /**
+   * When set (`INGEST_RETRY_BASE_DELAY_MS`), retries back off with full jitter from this base
+   * instead of the SDK's standard delays (see retry.ts); undefined keeps the SDK's standard mode.
+   */
+  readonly retryBaseDelayMs: number | undefined;
+  /**
    * Stop starting writes this many ms before the Lambda timeout and report what is left for a
    * retry (`INGEST_DEADLINE_MARGIN_MS`, default 2000): a partial response instead of a timeout
    * that would retry the whole batch.
@@ -76,6 +81,10 @@ function readIngestConfig(registry: SchemaRegistry = defaultRegistry): IngestCon
     defaultFeatureGroup,
     concurrency: getIntegerFromEnv('INGEST_CONCURRENCY', 32, 1, 1024),
     maxAttempts: getIntegerFromEnv('INGEST_MAX_ATTEMPTS', 3, 1, 20),
+    retryBaseDelayMs:
+      getOptionalStringFromEnv('INGEST_RETRY_BASE_DELAY_MS') === undefined
+        ? undefined
+        : getIntegerFromEnv('INGEST_RETRY_BASE_DELAY_MS', 0, 0, 20_000),
     deadlineMarginMs: getIntegerFromEnv('INGEST_DEADLINE_MARGIN_MS', 2000, 0, 60_000),
     deadLetter,
   };

@@ -23,5 +23,7 @@ export type { MetricsSink } from './metrics.ts';
 export { FEATURE_GROUP_DIMENSION, IngestMetric, IngestStats } from './metrics.ts';
 export type { RoutedPayload, RouteOptions } from './payload.ts';
 export { decodeKinesisData, parseIngestPayload, routePayload, validatePayload } from './payload.ts';
+export type { BackoffOptions } from './retry.ts';
+export { jitteredBackoff } from './retry.ts';
 export type { IngestTransform, ValidatedRecord } from './transform.ts';
 export { identityTransform } from './transform.ts';

@@ -33,6 +33,7 @@ import { IngestStage, type Rejection, RetryableIngestError, rejection } from './
 import { type KinesisSource, kinesisSourceOf } from './kinesisRecord.ts';
 import { IngestMetric, IngestStats, type MetricsSink } from './metrics.ts';
 import { parseIngestPayload } from './payload.ts';
+import { jitteredBackoff } from './retry.ts';
 import { type IngestTransform, identityTransform } from './transform.ts';
 
 /** Everything the pipeline uses, built once per container. */
@@ -74,7 +75,17 @@ function createIngestRuntime(
 ): IngestRuntime {
   const client =
     overrides.client ??
-    createFeatureStoreClient({ maxSockets: config.concurrency, maxAttempts: config.maxAttempts });
+    createFeatureStoreClient(
+      { maxSockets: config.concurrency, maxAttempts: config.maxAttempts },
+      config.retryBaseDelayMs === undefined
+        ? {}
+        : {
+            retryStrategy: jitteredBackoff({
+              maxAttempts: config.maxAttempts,
+              baseDelayMs: config.retryBaseDelayMs,
+            }),
+          }
+    );
   const sink = overrides.deadLetterSink ?? createDeadLetterSink(config, overrides.sqsClient);
   return {
     config,

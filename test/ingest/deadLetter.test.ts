@@ -186,6 +186,7 @@ describe('Function: readIngestConfig()', () => {
       defaultFeatureGroup: 'fraud-transactions',
       concurrency: 32,
       maxAttempts: 3,
+      retryBaseDelayMs: undefined,
       deadlineMarginMs: 2000,
       deadLetter: { kind: 'file', dir: '.skewless/dead-letters' },
     });

@@ -54,6 +54,7 @@ function config(overrides: Partial<IngestConfig> = {}): IngestConfig {
     defaultFeatureGroup: 'fraud-transactions',
     concurrency: 8,
     maxAttempts: 1,
+    retryBaseDelayMs: undefined,
     deadlineMarginMs: 1000,
     deadLetter: {
       kind: 'sqs',

@@ -1,0 +1,50 @@
+/**
+ * Builds the ingest function exactly as `npm run build` does (esbuild options from template.yaml
+ * Metadata) into a temp directory, and loads the bundle with a given environment: the tests
+ * exercise the artefact Lambda runs, not the TypeScript sources.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { loadTemplate } from '../../scripts/lib/cfnYaml.ts';
+import { functionBuilds } from '../../scripts/lib/esbuildOptions.ts';
+import type { IngestHandler } from '../helpers/kinesisEvents.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+interface IngestBundle {
+  /** Absolute path of `index.mjs`. */
+  readonly file: string;
+  /** Import a fresh instance of the bundle (its own cold start) with `env` applied first. */
+  load(env: Record<string, string>): Promise<IngestHandler>;
+  remove(): void;
+}
+
+let instances = 0;
+
+async function buildIngestBundle(): Promise<IngestBundle> {
+  const outRoot = mkdtempSync(join(tmpdir(), 'skewless-ingest-bundle-'));
+  const ingest = functionBuilds(loadTemplate(join(root, 'template.yaml')), outRoot).find(
+    (b) => b.name === 'ingest'
+  );
+  if (ingest === undefined) throw new Error('template.yaml has no ingest function');
+  await build({ ...ingest.options, absWorkingDir: root, logLevel: 'warning' });
+  const file = join(outRoot, 'ingest', 'index.mjs');
+  return {
+    file,
+    load: async (env) => {
+      Object.assign(process.env, env);
+      instances++;
+      const module = (await import(`${pathToFileURL(file).href}?instance=${instances}`)) as {
+        handler: IngestHandler;
+      };
+      return module.handler;
+    },
+    remove: () => rmSync(outRoot, { recursive: true, force: true }),
+  };
+}
+
+export type { IngestBundle };
+export { buildIngestBundle };
