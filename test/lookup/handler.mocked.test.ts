@@ -1,0 +1,175 @@
+/**
+ * The lookup handler against a mocked Feature Store client (aws-sdk-client-mock): the failures
+ * the embedded store cannot produce (an unexpected error, a record that breaks the schema, a
+ * group missing from the store), the exact store requests, and the EMF metrics it emits.
+ */
+import {
+  BatchGetRecordCommand,
+  GetRecordCommand,
+  ResourceNotFound,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { batchGetEvent, getRecordEvent, lambdaContext } from '../helpers/apiGatewayEvents.ts';
+
+type Handler = (event: APIGatewayProxyEvent, context: unknown) => Promise<APIGatewayProxyResult>;
+
+const store = mockClient(SageMakerFeatureStoreRuntimeClient);
+let handler: Handler;
+let stdout: string[] = [];
+let stderr: string[] = [];
+
+beforeAll(async () => {
+  // Metrics on for this file: the EMF lines are captured from stdout below.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+  ({ handler } = (await import('../../functions/lookup/index.ts')) as unknown as {
+    handler: Handler;
+  });
+});
+
+beforeEach(() => {
+  store.reset();
+  stdout = [];
+  stderr = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function emf(): Record<string, unknown>[] {
+  return stdout
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => JSON.parse(line));
+}
+
+describe('Function: handler (mocked store)', () => {
+  it('asks the store for the feature subset plus the event time, with expiration', async () => {
+    // Prepare
+    store.on(GetRecordCommand).resolves({
+      Record: [
+        { FeatureName: 'txn_count_7d', ValueAsString: '3' },
+        { FeatureName: 'event_time', ValueAsString: '2026-01-01T00:00:00Z' },
+      ],
+      ExpiresAt: '2026-04-01T00:00:00Z',
+    });
+    // Act
+    const result = await handler(
+      getRecordEvent('fraud-cards', 'c/1', { features: 'txn_count_7d', expiration: 'true' }),
+      lambdaContext()
+    );
+    // Assess
+    expect(store.commandCalls(GetRecordCommand)[0]?.args[0].input).toEqual({
+      FeatureGroupName: 'fraud-cards',
+      RecordIdentifierValueAsString: 'c/1',
+      FeatureNames: ['txn_count_7d', 'event_time'],
+      ExpirationTimeResponse: 'Enabled',
+    });
+    expect(JSON.parse(result.body)).toEqual({
+      featureGroup: 'fraud-cards',
+      recordId: 'c/1',
+      eventTime: '2026-01-01T00:00:00.000Z',
+      features: { txn_count_7d: 3 },
+      expiresAt: '2026-04-01T00:00:00Z',
+    });
+  });
+
+  it.each([
+    ['an unexpected error', new Error('socket pool corrupted at 0xdeadbeef')],
+    [
+      'a missing group in the store',
+      new ResourceNotFound({ message: 'FeatureGroup fraud-cards not found', $metadata: {} }),
+    ],
+  ])('answers 500 with only the request id for %s', async (_, error) => {
+    // Prepare
+    store.on(GetRecordCommand).rejects(error);
+    const event = getRecordEvent('fraud-cards', 'c1');
+    // Act
+    const result = await handler(event, lambdaContext());
+    // Assess
+    expect(result.statusCode).toBe(500);
+    expect(JSON.parse(result.body)).toEqual({
+      statusCode: 500,
+      error: 'InternalServerError',
+      message: 'Internal server error',
+      requestId: event.requestContext.requestId,
+    });
+    expect(result.body).not.toContain(error.message);
+    expect(result.headers?.['x-request-id']).toBe(event.requestContext.requestId);
+  });
+
+  it('answers 500 when the store returns a feature the schema module does not define', async () => {
+    // Prepare
+    store.on(GetRecordCommand).resolves({
+      Record: [
+        { FeatureName: 'card_id', ValueAsString: 'c1' },
+        { FeatureName: 'event_time', ValueAsString: '2026-01-01T00:00:00Z' },
+        { FeatureName: 'secret_feature', ValueAsString: 'x' },
+      ],
+    });
+    // Act
+    const result = await handler(getRecordEvent('fraud-cards', 'c1'), lambdaContext());
+    // Assess
+    expect(result.statusCode).toBe(500);
+    expect(result.body).not.toContain('secret_feature');
+  });
+
+  it('answers 429 when the SDK reports ThrottlingException', async () => {
+    // Prepare
+    store.on(BatchGetRecordCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 429 },
+      })
+    );
+    // Act
+    const result = await handler(
+      batchGetEvent({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['a'] }] }),
+      lambdaContext()
+    );
+    // Assess
+    expect(result.statusCode).toBe(429);
+  });
+
+  it('emits LookupLatency, StoreLatency and the outcome count, overall and per route (EMF)', async () => {
+    // Prepare
+    store.on(GetRecordCommand).resolves({});
+    // Act
+    const result = await handler(getRecordEvent('fraud-cards', 'absent'), lambdaContext());
+    // Assess
+    expect(result.statusCode).toBe(404);
+    const lines = emf();
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    const aws = line?._aws as {
+      CloudWatchMetrics: {
+        Namespace: string;
+        Dimensions: string[][];
+        Metrics: { Name: string; Unit: string }[];
+      }[];
+    };
+    const directive = aws.CloudWatchMetrics[0];
+    expect(directive?.Namespace).toBe('Skewless');
+    expect(directive?.Dimensions).toEqual([['service'], ['service', 'route']]);
+    expect(directive?.Metrics).toEqual([
+      { Name: 'StoreLatency', Unit: 'Milliseconds' },
+      { Name: 'LookupLatency', Unit: 'Milliseconds' },
+      { Name: 'LookupNotFound', Unit: 'Count' },
+    ]);
+    expect(line).toMatchObject({ service: 'skewless', route: 'getRecord', LookupNotFound: 1 });
+    expect(line?.LookupLatency).toBeGreaterThanOrEqual(line?.StoreLatency as number);
+    // No Powertools warning (e.g. colliding dimension sets) on the hot path.
+    expect(stderr).toEqual([]);
+  });
+});
