@@ -448,17 +448,17 @@ describe('POST /feature-sets/{featureSet}/vectors', () => {
       stale: string[];
       eventTimes: Record<string, string>;
     }[];
-    const valueOf = (v: { values: unknown[] } | undefined, name: string) =>
+    const featureValue = (v: { values: unknown[] } | undefined, name: string) =>
       v?.values[names.indexOf(name)];
     expect(fresh?.entity).toEqual({
       transaction_id: 'tx-1',
       card_id: 'card-1',
       merchant_id: 'm-1',
     });
-    expect(valueOf(fresh, 'fraud-transactions.amount')).toBe(42.5);
-    expect(valueOf(fresh, 'fraud-transactions.channel')).toBe('ecom');
-    expect(valueOf(fresh, 'fraud-cards.txn_count_30d')).toBe('9007199254740993');
-    expect(valueOf(fresh, 'fraud-merchants.mcc')).toBe('5411');
+    expect(featureValue(fresh, 'fraud-transactions.amount')).toBe(42.5);
+    expect(featureValue(fresh, 'fraud-transactions.channel')).toBe('ecom');
+    expect(featureValue(fresh, 'fraud-cards.txn_count_30d')).toBe('9007199254740993');
+    expect(featureValue(fresh, 'fraud-merchants.mcc')).toBe('5411');
     expect(fresh?.missing).toEqual([
       'fraud-cards.distinct_merchants_30d',
       'fraud-cards.chargebacks_365d',
@@ -475,7 +475,7 @@ describe('POST /feature-sets/{featureSet}/vectors', () => {
     expect(old?.stale).toContain('fraud-cards.txn_count_7d');
     expect(old?.stale.some((n) => n.startsWith('fraud-merchants.'))).toBe(false);
     expect(absent?.missing).toEqual(expect.arrayContaining(['fraud-cards.txn_count_7d']));
-    expect(valueOf(absent, 'fraud-cards.txn_count_7d')).toBeNull();
+    expect(featureValue(absent, 'fraud-cards.txn_count_7d')).toBeNull();
     expect(body.unprocessed).toEqual([]);
   });
 
