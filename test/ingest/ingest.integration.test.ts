@@ -125,8 +125,8 @@ describe('Ingest function (bundled) against the embedded store', () => {
       lambdaContext()
     );
     // Assess
-    expect(first.batchItemFailures).toEqual([]);
-    expect(late.batchItemFailures).toEqual([]);
+    expect(first?.batchItemFailures).toEqual([]);
+    expect(late?.batchItemFailures).toEqual([]);
     expect((await online('order-1'))?.amount).toBe(3);
   });
 
