@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import { type ClassifyContext, classify } from '../../shared/audit/classify.ts';
+import type { OfflineLatest } from '../../shared/audit/decode.ts';
+import { decodeOfflineRow, eventTimeNanos } from '../../shared/audit/decode.ts';
+import { WorstExamples } from '../../shared/audit/worst.ts';
+import { fromRecord } from '../../shared/record/codec.ts';
+import type { OnlineRecord } from '../../shared/store/onlineReader.ts';
+import { account, accounts, iso } from './fixtures.ts';
+
+const NOW = Date.parse('2026-03-01T12:00:00.000Z');
+const MINUTE = 60_000;
+const context: ClassifyContext = {
+  nowMs: NOW,
+  recentAfterMs: NOW - MINUTE,
+  ttlSeconds: 86_400,
+};
+
+function offline(id: string, atMs: number, balance = '10', deleted = false): OfflineLatest {
+  const decoded = decodeOfflineRow(accounts, {
+    ...account(id, atMs, balance),
+    is_deleted: deleted,
+  });
+  if (!decoded.ok) throw new Error(decoded.problem.reason);
+  return decoded.value;
+}
+
+function online(id: string, atMs: number, balance = '10', expiresAt?: string): OnlineRecord {
+  const wire = Object.entries(account(id, atMs, balance)).map(([FeatureName, ValueAsString]) => ({
+    FeatureName,
+    ValueAsString,
+  }));
+  return { group: accounts, recordId: id, values: fromRecord(accounts, wire), expiresAt };
+}
+
+describe('Function: classify()', () => {
+  it.each([
+    {
+      description: 'equal event time and values are coherent',
+      off: offline('a', NOW - 10 * MINUTE),
+      on: online('a', NOW - 10 * MINUTE),
+      expected: { kind: 'coherent' },
+    },
+    {
+      description: '10.0 offline and 10 online decode to the same value',
+      off: offline('a', NOW - 10 * MINUTE, '10.0'),
+      on: online('a', NOW - 10 * MINUTE, '10'),
+      expected: { kind: 'coherent' },
+    },
+    {
+      description: 'a live row absent online is missing online',
+      off: offline('a', NOW - 10 * MINUTE),
+      on: undefined,
+      expected: { kind: 'mismatch', mismatch: 'missingOnline' },
+    },
+    {
+      description: 'a live row past its TTL absent online is expected',
+      off: offline('a', NOW - 25 * 60 * MINUTE),
+      on: undefined,
+      expected: { kind: 'expectedAbsent', reason: 'expired' },
+    },
+    {
+      description: 'a delete marker absent online is expected',
+      off: offline('a', NOW - 10 * MINUTE, '10', true),
+      on: undefined,
+      expected: { kind: 'expectedAbsent', reason: 'deleted' },
+    },
+    {
+      description: 'a delete marker served online is deletedButOnline',
+      off: offline('a', NOW - 10 * MINUTE, '10', true),
+      on: online('a', NOW - 20 * MINUTE),
+      expected: { kind: 'mismatch', mismatch: 'deletedButOnline' },
+    },
+    {
+      description: 'an online write newer than the delete marker is onlineNewer',
+      off: offline('a', NOW - 20 * MINUTE, '10', true),
+      on: online('a', NOW - 10 * MINUTE),
+      expected: { kind: 'mismatch', mismatch: 'onlineNewer' },
+    },
+    {
+      description: 'an older online event time is onlineOlder',
+      off: offline('a', NOW - 10 * MINUTE),
+      on: online('a', NOW - 20 * MINUTE),
+      expected: { kind: 'mismatch', mismatch: 'onlineOlder', severity: 600_000 },
+    },
+    {
+      description: 'an identifier only online is onlineOnly',
+      off: undefined,
+      on: online('a', NOW - 20 * MINUTE),
+      expected: { kind: 'mismatch', mismatch: 'onlineOnly' },
+    },
+    {
+      description: 'an online event time inside the margin is skipped',
+      off: offline('a', NOW - 10 * MINUTE),
+      on: online('a', NOW - 30_000),
+      expected: { kind: 'skippedRecent' },
+    },
+    {
+      description: 'an offline event time inside the margin is skipped',
+      off: offline('a', NOW - 30_000),
+      on: undefined,
+      expected: { kind: 'skippedRecent' },
+    },
+    {
+      description: 'an online record past ExpiresAt is expiredStillServed, whatever else',
+      off: offline('a', NOW - 30_000),
+      on: online('a', NOW - 30_000, '10', iso(NOW - 5_000)),
+      expected: { kind: 'expiredStillServed', overdueMs: 5_000 },
+    },
+  ])('$description', ({ off, on, expected }) => {
+    // Act
+    const verdict = classify(accounts, off, on, context);
+    // Assess
+    expect(verdict).toMatchObject(expected);
+  });
+
+  it('lists each differing feature of a value mismatch, decoded', () => {
+    // Act
+    const verdict = classify(
+      accounts,
+      offline('a', NOW - 10 * MINUTE, '10'),
+      online('a', NOW - 10 * MINUTE, '10.5'),
+      context
+    );
+    // Assess
+    expect(verdict).toEqual({
+      kind: 'mismatch',
+      mismatch: 'valueMismatch',
+      severity: 1,
+      example: {
+        recordId: 'a',
+        offlineEventTime: iso(NOW - 10 * MINUTE),
+        onlineEventTime: iso(NOW - 10 * MINUTE),
+        features: [{ name: 'balance', offline: '10', online: '10.5' }],
+      },
+    });
+  });
+});
+
+describe('Function: decodeOfflineRow()', () => {
+  it('reports a row whose values the schema module cannot decode', () => {
+    // Act
+    const decoded = decodeOfflineRow(accounts, {
+      ...account('a', NOW),
+      txn_count: 'many',
+      is_deleted: false,
+    });
+    // Assess
+    expect(decoded.ok).toBe(false);
+    expect(decoded.ok ? '' : decoded.problem.recordId).toBe('a');
+  });
+
+  it('reads Athena text and DuckDB values alike', () => {
+    // Act
+    const fromAthena = decodeOfflineRow(accounts, {
+      ...account('a', NOW, '1.0E1'),
+      txn_count: '3',
+      is_deleted: 'false',
+    });
+    const fromDuck = decodeOfflineRow(accounts, {
+      ...account('a', NOW),
+      balance: 10,
+      txn_count: 3n,
+      is_deleted: false,
+    });
+    // Assess
+    expect(fromAthena).toEqual(fromDuck);
+  });
+});
+
+describe('Function: eventTimeNanos()', () => {
+  it('accepts epoch seconds in scientific notation, as Athena renders doubles', () => {
+    expect(eventTimeNanos('1.7725e9')).toBe(1_772_500_000_000_000_000n);
+    expect(eventTimeNanos('2026-03-01T12:00:00Z')).toBe(BigInt(NOW) * 1_000_000n);
+    expect(eventTimeNanos('yesterday')).toBeUndefined();
+  });
+});
+
+describe('Class: WorstExamples', () => {
+  it('keeps the worst items, worst first, ties in insertion order', () => {
+    // Prepare
+    const worst = new WorstExamples<string>(3);
+    // Act
+    for (let i = 0; i < 100; i++) worst.add(i % 10, `item-${i}`);
+    // Assess
+    expect(worst.list()).toEqual(['item-9', 'item-19', 'item-29']);
+  });
+});
