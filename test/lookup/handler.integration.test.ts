@@ -12,6 +12,7 @@ import {
   lambdaContext,
   vectorsEvent,
 } from '../helpers/apiGatewayEvents.ts';
+import { validateAnswer } from './openapi.ts';
 import { type LookupStore, startLookupStore } from './storeFixture.ts';
 
 type Handler = (event: APIGatewayProxyEvent, context: unknown) => Promise<APIGatewayProxyResult>;
@@ -34,10 +35,14 @@ async function invoke(event: APIGatewayProxyEvent): Promise<{
   requestId: string;
 }> {
   const result = await handler(event, lambdaContext());
+  const body = JSON.parse(result.body);
+  // Every answer the document describes must fit its schema.
+  const problems = validateAnswer(event.httpMethod, event.resource, result.statusCode, body);
+  expect(problems ?? []).toEqual([]);
   return {
     statusCode: result.statusCode,
     headers: result.headers as Record<string, string>,
-    body: JSON.parse(result.body),
+    body,
     requestId: event.requestContext.requestId,
   };
 }
