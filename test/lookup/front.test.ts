@@ -1,0 +1,252 @@
+/**
+ * The local front over real HTTP: client → 127.0.0.1 → proxy event → lookup handler → embedded
+ * store, and the proxy events it builds, held to what API Gateway sends.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LookupFront, ProxyHandler } from '../../local/api/front.ts';
+import { startLookupFront } from '../../local/api/front.ts';
+import { cards, merchants, transactions } from '../../shared/definitions.ts';
+import { type LookupStore, startLookupStore } from './storeFixture.ts';
+
+const IDS = ['card/0001', '100%', 'card 0002', 'carte-€-ü-日本', 'a+b'];
+
+let store: LookupStore;
+let front: LookupFront;
+let binaryFront: LookupFront;
+let failingFront: LookupFront;
+const seen: APIGatewayProxyEvent[] = [];
+
+beforeAll(async () => {
+  store = await startLookupStore();
+  process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+  for (const card_id of ['card-1', ...IDS]) {
+    await store.put(cards, {
+      card_id,
+      event_time: new Date(),
+      txn_count_7d: 7,
+      home_country: 'FR',
+    });
+  }
+  await store.put(transactions, { transaction_id: 'tx-1', event_time: new Date(), amount: 3.5 });
+  await store.put(merchants, { merchant_id: 'm-1', event_time: new Date(), mcc: '5411' });
+  const { handler } = (await import('../../functions/lookup/index.ts')) as unknown as {
+    handler: ProxyHandler;
+  };
+  const recording: ProxyHandler = async (event, context) => {
+    seen.push(event);
+    return handler(event, context);
+  };
+  front = await startLookupFront({ port: 0, handler: recording });
+  binaryFront = await startLookupFront({
+    port: 0,
+    handler: recording,
+    binaryMediaTypes: ['application/octet-stream'],
+  });
+  failingFront = await startLookupFront({
+    port: 0,
+    handler: async () => {
+      throw new Error('handler crashed');
+    },
+  });
+});
+
+afterAll(async () => {
+  await Promise.all([front?.close(), binaryFront?.close(), failingFront?.close()]);
+  await store?.close();
+});
+
+async function call(
+  base: LookupFront,
+  path: string,
+  init: RequestInit = {}
+): Promise<{
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+  event?: APIGatewayProxyEvent;
+}> {
+  const before = seen.length;
+  const response = await fetch(`${base.url}${path}`, init);
+  const body = (await response.json()) as Record<string, unknown>;
+  return {
+    status: response.status,
+    headers: response.headers,
+    body,
+    event: seen.length > before ? seen.at(-1) : undefined,
+  };
+}
+
+const recordPath = (id: string) => `/feature-groups/fraud-cards/records/${encodeURIComponent(id)}`;
+
+describe('Function: startLookupFront()', () => {
+  it('listens on 127.0.0.1', () => {
+    expect(front.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('invokes functions/lookup/index.ts when no handler is given (npm start)', async () => {
+    // Prepare
+    const defaultFront = await startLookupFront({ port: 0 });
+    try {
+      // Act
+      const { status, body } = await call(defaultFront, recordPath('card-1'));
+      // Assess
+      expect(status).toBe(200);
+      expect(body.features).toMatchObject({ txn_count_7d: 7 });
+    } finally {
+      await defaultFront.close();
+    }
+  });
+
+  it.each(IDS)(
+    'serves GET for the URL-encoded id %j, decoded once like API Gateway',
+    async (id) => {
+      // Act
+      const { status, body, event } = await call(front, recordPath(id));
+      // Assess
+      expect(status).toBe(200);
+      expect(body.recordId).toBe(id);
+      expect(event?.pathParameters).toEqual({ featureGroup: 'fraud-cards', recordId: id });
+      expect(event?.path).toBe(recordPath(id));
+    }
+  );
+
+  it('builds a real-shape REST proxy event (v1) with multi-value query strings', async () => {
+    // Act
+    const { status, body, headers, event } = await call(
+      front,
+      `${recordPath('card-1')}?features=txn_count_7d&features=home_country&expiration=false`,
+      { headers: { 'X-Custom-Header': 'one', 'User-Agent': 'front-test' } }
+    );
+    // Assess
+    expect(status).toBe(200);
+    expect(body.features).toEqual({ txn_count_7d: 7, home_country: 'FR' });
+    expect(event).toMatchObject({
+      resource: '/feature-groups/{featureGroup}/records/{recordId}',
+      httpMethod: 'GET',
+      queryStringParameters: { features: 'home_country', expiration: 'false' },
+      multiValueQueryStringParameters: {
+        features: ['txn_count_7d', 'home_country'],
+        expiration: ['false'],
+      },
+      stageVariables: null,
+      body: null,
+      isBase64Encoded: false,
+      requestContext: {
+        resourcePath: '/feature-groups/{featureGroup}/records/{recordId}',
+        httpMethod: 'GET',
+        stage: 'v1',
+        path: '/v1/feature-groups/fraud-cards/records/card-1',
+        protocol: 'HTTP/1.1',
+        identity: { sourceIp: '127.0.0.1', userAgent: 'front-test' },
+      },
+    });
+    expect(event?.headers['X-Custom-Header']).toBe('one');
+    expect(event?.multiValueHeaders['X-Custom-Header']).toEqual(['one']);
+    expect(event?.requestContext.requestTimeEpoch).toBeGreaterThan(0);
+    expect(headers.get('x-request-id')).toBe(event?.requestContext.requestId);
+    expect(headers.get('x-amzn-requestid')).toBe(event?.requestContext.requestId);
+  });
+
+  it('gives null query members without a query string, as API Gateway does', async () => {
+    // Act
+    const { event } = await call(front, recordPath('card-1'));
+    // Assess
+    expect(event?.queryStringParameters).toBeNull();
+    expect(event?.multiValueQueryStringParameters).toBeNull();
+  });
+
+  it('accepts the stage prefix of the deployed URL (/v1/...)', async () => {
+    // Act
+    const { status, body } = await call(front, `/v1${recordPath('card-1')}`);
+    // Assess
+    expect(status).toBe(200);
+    expect(body.recordId).toBe('card-1');
+  });
+
+  it('serves batch-get and vectors with JSON bodies', async () => {
+    // Act
+    const batch = await call(front, '/feature-groups/batch-get', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['card-1', 'nobody'] }],
+      }),
+    });
+    const vectors = await call(front, '/feature-sets/fraud_model_v3/vectors', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        entities: [{ transaction_id: 'tx-1', card_id: 'card-1', merchant_id: 'm-1' }],
+      }),
+    });
+    // Assess
+    expect(batch.status).toBe(200);
+    expect(batch.event?.pathParameters).toBeNull();
+    expect(batch.event?.isBase64Encoded).toBe(false);
+    expect((batch.body.records as unknown[]).length).toBe(1);
+    expect(batch.body.notFound).toEqual([{ featureGroup: 'fraud-cards', recordId: 'nobody' }]);
+    expect(vectors.status).toBe(200);
+    expect(vectors.event?.pathParameters).toEqual({ featureSet: 'fraud_model_v3' });
+    const [vector] = vectors.body.vectors as { values: unknown[] }[];
+    expect(vector?.values[0]).toBe(3.5);
+  });
+
+  it('base64-encodes bodies of binary media types, and the handler decodes them', async () => {
+    // Act
+    const { status, body, event } = await call(binaryFront, '/feature-groups/batch-get', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: JSON.stringify({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['a+b'] }] }),
+    });
+    // Assess
+    expect(event?.isBase64Encoded).toBe(true);
+    expect(Buffer.from(event?.body ?? '', 'base64').toString('utf8')).toContain('"a+b"');
+    expect(status).toBe(200);
+    expect((body.records as { recordId: string }[])[0]?.recordId).toBe('a+b');
+  });
+
+  it("passes the handler's errors through with the request id", async () => {
+    // Act
+    const { status, headers, body } = await call(front, recordPath('nobody'));
+    // Assess
+    expect(status).toBe(404);
+    expect(body.requestId).toBe(headers.get('x-request-id'));
+    expect(body.error).toBe('NotFound');
+  });
+
+  it.each([
+    ['an unknown path', 'GET', '/feature-groups'],
+    ['a path with an extra segment', 'GET', '/feature-groups/fraud-cards/records/a/b'],
+    ['a method the route lacks', 'DELETE', '/feature-groups/fraud-cards/records/a'],
+  ])(
+    'answers 403 Missing Authentication Token for %s, as API Gateway does',
+    async (_, method, path) => {
+      // Act
+      const { status, headers, body, event } = await call(front, path, { method });
+      // Assess
+      expect(status).toBe(403);
+      expect(body).toEqual({ message: 'Missing Authentication Token' });
+      expect(headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+      expect(headers.get('x-amzn-requestid')).toBeTruthy();
+      expect(event).toBeUndefined();
+    }
+  );
+
+  it('answers 400 for a path segment that is not valid percent-encoding', async () => {
+    // Act
+    const { status, body } = await call(front, '/feature-groups/fraud-cards/records/%E0%A4%A');
+    // Assess
+    expect(status).toBe(400);
+    expect(body.message).toContain('not valid percent-encoding');
+  });
+
+  it('answers 502 Internal server error when the handler throws, as API Gateway does', async () => {
+    // Act
+    const { status, body, headers } = await call(failingFront, recordPath('card-1'));
+    // Assess
+    expect(status).toBe(502);
+    expect(body).toEqual({ message: 'Internal server error' });
+    expect(headers.get('x-amzn-requestid')).toBeTruthy();
+  });
+});
