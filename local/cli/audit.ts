@@ -1,0 +1,222 @@
+/**
+ * `skewless audit`: the scheduled audit, run once from the terminal against the local stores.
+ * The offline side is the Parquet under the data dir (DuckDB); the online side is a running store
+ * (`--endpoint`, or the running `npm start` found in `<data-dir>/endpoints.json`) or, when none
+ * runs, an embedded store opened on the data dir for the duration of the audit.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { LOCAL_MARGIN_SECONDS } from '../../shared/audit/config.ts';
+import { createOnlineSide } from '../../shared/audit/online.ts';
+import { formatAuditReport, writeReportToFile } from '../../shared/audit/report.ts';
+import { runAudit } from '../../shared/audit/runAudit.ts';
+import type { AuditReport } from '../../shared/audit/types.ts';
+import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { registry } from '../../shared/registry.ts';
+import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
+import { type RunningStore, startStore } from '../store/index.ts';
+import { runningEndpoints } from './endpoints.ts';
+
+interface AuditCliOptions {
+  dataDir: string;
+  endpoint?: string;
+  group?: string;
+  json?: boolean;
+  sample?: number;
+  margin: number;
+  expiringWithin: number;
+  scanOnline: number;
+  examples: number;
+  out?: string;
+  failOnFindings?: boolean;
+}
+
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError('expected a whole number >= 0');
+  }
+  return n;
+}
+
+function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The store's own data dir: the data dir itself when it holds `store.sqlite`, else `<dir>/store`. */
+function storeDataDir(dataDir: string): string {
+  return existsSync(join(dataDir, 'store.sqlite')) ? dataDir : join(dataDir, 'store');
+}
+
+/**
+ * The online endpoint to audit against, and the embedded store opened for it when nothing runs.
+ * @throws Error with a hint when the data dir is held by another process and no endpoint is known
+ */
+async function onlineEndpoint(
+  opts: AuditCliOptions
+): Promise<{ endpoint: string; embedded?: RunningStore }> {
+  if (opts.endpoint !== undefined) return { endpoint: opts.endpoint };
+  const running = runningEndpoints(opts.dataDir);
+  if (running.store !== undefined && isAlive(running.pid)) return { endpoint: running.store };
+  try {
+    const embedded = await startStore({
+      dataDir: storeDataDir(opts.dataDir),
+      port: 0,
+      logLevel: 'warn',
+    });
+    return { endpoint: embedded.endpoint, embedded };
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}; pass --endpoint <url> of the running store to audit it`,
+      { cause: error }
+    );
+  }
+}
+
+/** Runs the audit the options describe; the report is returned, not printed. */
+async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
+  const groups =
+    opts.group === undefined
+      ? [...registry.groups.values()]
+      : opts.group.split(',').map((name) => registry.getGroup(name.trim()));
+  const { endpoint, embedded } = await onlineEndpoint(opts);
+  const client = createFeatureStoreClient(
+    { maxAttempts: 3 },
+    {
+      endpoint,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+      // The embedded store ignores signatures; real credentials are used when present.
+      ...(process.env.AWS_ACCESS_KEY_ID === undefined
+        ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+        : {}),
+    }
+  );
+  try {
+    // Rows still journalled in the embedded store become Parquet before the offline side is read.
+    await embedded?.flush();
+    const engine = await createDuckDbEngine({ dataDir: opts.dataDir });
+    try {
+      return await runAudit(
+        groups,
+        { engine, online: createOnlineSide(client) },
+        {
+          marginSeconds: opts.margin,
+          sampleSize: opts.sample,
+          expiringWithinSeconds: opts.expiringWithin,
+          onlineScanLimit: opts.scanOnline,
+          examplesPerKind: opts.examples,
+        }
+      );
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    client.destroy();
+    await embedded?.close();
+  }
+}
+
+/**
+ * Registers `skewless audit`.
+ *
+ * @example
+ * ```typescript
+ * import { Command } from 'commander';
+ * import { registerAuditCommand } from './audit.ts';
+ *
+ * const program = new Command();
+ * registerAuditCommand(program);
+ * await program.parseAsync(['node', 'skewless', 'audit', '--json']);
+ * ```
+ */
+function registerAuditCommand(program: Command): void {
+  program
+    .command('audit')
+    .description(
+      'Audit freshness, staleness, TTL health and online/offline coherence of every feature group, print a table and write the JSON report.'
+    )
+    .addOption(
+      new Option(
+        '--data-dir <dir>',
+        'data directory: offline Parquet under <dir>/store/offline-store, reports under <dir>/reports'
+      ).default('.skewless')
+    )
+    .option(
+      '--endpoint <url>',
+      'online store endpoint (default: the running npm start, else an embedded store on the data dir)'
+    )
+    .option('--group <names>', 'comma-separated feature groups (default: all)')
+    .option('--json', 'print the JSON report instead of the table')
+    .addOption(
+      new Option(
+        '--sample <n>',
+        'compare a random sample of n identifiers per group (default: all)'
+      ).argParser(wholeNumber)
+    )
+    .addOption(
+      new Option(
+        '--margin <seconds>',
+        'leave event times younger than this out of the coherence check (offline flush delay)'
+      )
+        .default(LOCAL_MARGIN_SECONDS)
+        .argParser(wholeNumber)
+    )
+    .addOption(
+      new Option('--expiring-within <seconds>', 'horizon of "expiring soon"')
+        .default(86_400)
+        .argParser(wholeNumber)
+    )
+    .addOption(
+      new Option(
+        '--scan-online <n>',
+        'list up to n online identifiers per group (ListRecords) to find online-only ones; 0 skips'
+      )
+        .default(100_000)
+        .argParser(wholeNumber)
+    )
+    .addOption(
+      new Option('--examples <n>', 'worst examples kept per finding')
+        .default(20)
+        .argParser(wholeNumber)
+    )
+    .option('--out <file>', 'report path (default: <data-dir>/reports/audit-<time>.json)')
+    .option(
+      '--fail-on-findings',
+      'exit with status 1 when a mismatch, an expired record served or a failed group is found'
+    )
+    .action(async (opts: AuditCliOptions) => {
+      const report = await auditLocally({ ...opts, dataDir: resolve(opts.dataDir) });
+      let path: string;
+      if (opts.out === undefined) {
+        path = await writeReportToFile(join(resolve(opts.dataDir), 'reports'), report);
+      } else {
+        path = resolve(opts.out);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        process.stderr.write(`report written to ${path}\n`);
+      } else {
+        process.stdout.write(`${formatAuditReport(report)}\nreport written to ${path}\n`);
+      }
+      const t = report.totals;
+      if (
+        opts.failOnFindings &&
+        t.coherenceMismatches + t.expiredStillServed + t.failedGroups > 0
+      ) {
+        process.exitCode = 1;
+      }
+    });
+}
+
+export type { AuditCliOptions };
+export { auditLocally, registerAuditCommand };

@@ -1,0 +1,115 @@
+/**
+ * `skewless audit` against an embedded store opened on the data dir, and against a running store
+ * given by `--endpoint`.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { registerAuditCommand } from '../../local/cli/audit.ts';
+import { startStore } from '../../local/store/index.ts';
+import type { AuditReport } from '../../shared/audit/types.ts';
+import { merchants } from '../../shared/definitions.ts';
+import { clients, startTestStore, type TestStore } from '../helpers/store.ts';
+import { createGroups, iso, put } from './fixtures.ts';
+
+function merchant(id: string, atMs: number): Record<string, string> {
+  return { merchant_id: id, event_time: iso(atMs), mcc: '5411', fraud_rate_30d: '0.01' };
+}
+
+async function runCli(args: string[]): Promise<string> {
+  const program = new Command().exitOverride();
+  registerAuditCommand(program);
+  let out = '';
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    await program.parseAsync(['node', 'skewless', 'audit', ...args]);
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+  return out;
+}
+
+describe('Command: skewless audit', () => {
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  it('opens an embedded store on the data dir, prints the JSON report and writes it under reports/', async () => {
+    // Prepare: a data dir laid out like `npm start` (`<dir>/store`), with one coherent merchant
+    // and one written online only; the store is closed again before the audit.
+    const dataDir = mkdtempSync(join(tmpdir(), 'skewless-audit-cli-'));
+    try {
+      const store = await startStore({
+        dataDir: join(dataDir, 'store'),
+        port: 0,
+        logLevel: 'warn',
+      });
+      const { runtime, sagemaker } = clients(store.endpoint);
+      const testStore = { runtime, sagemaker } as unknown as TestStore;
+      await createGroups(testStore, [merchants]);
+      const at = Date.now() - 60 * 60_000;
+      await put(testStore, merchants, merchant('m-1', at));
+      await put(testStore, merchants, merchant('m-2', at), { targets: ['OnlineStore'] });
+      runtime.destroy();
+      sagemaker.destroy();
+      await store.close();
+      // Act
+      const out = await runCli(['--data-dir', dataDir, '--group', merchants.name, '--json']);
+      // Assess
+      const report = JSON.parse(out) as AuditReport;
+      expect(report.totals).toMatchObject({ groups: 1, identifiers: 1, coherenceMismatches: 1 });
+      expect(report.groups[0]?.coherence.examples.onlineOnly.map((e) => e.recordId)).toEqual([
+        'm-2',
+      ]);
+      const reports = readdirSync(join(dataDir, 'reports'));
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatch(/^audit-.*\.json$/);
+      const written = JSON.parse(readFileSync(join(dataDir, 'reports', reports[0] ?? ''), 'utf8'));
+      expect(written).toEqual(report);
+      // The embedded store was closed again: its lock is gone.
+      expect(existsSync(join(dataDir, 'store', 'store.lock'))).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('audits a running store by --endpoint, prints the table and fails on findings when asked', async () => {
+    // Prepare
+    const store = await startTestStore();
+    const out = join(store.dataDir, 'out', 'report.json');
+    try {
+      await createGroups(store, [merchants]);
+      const at = Date.now() - 60 * 60_000;
+      await put(store, merchants, merchant('m-1', at));
+      await put(store, merchants, merchant('m-3', at), { targets: ['OfflineStore'] });
+      await store.store.flush();
+      // Act
+      const text = await runCli([
+        '--data-dir',
+        store.dataDir,
+        '--endpoint',
+        store.store.endpoint,
+        '--group',
+        merchants.name,
+        '--out',
+        out,
+        '--fail-on-findings',
+      ]);
+      // Assess
+      expect(text).toMatch(/\nfraud-merchants\s+2\s+60m\s+2\.0d\s+0 \(0\.0%\)/);
+      expect(text).toContain('  missing online: 1\n    m-3  offline ');
+      expect(text).toContain(`report written to ${out}`);
+      expect(existsSync(out)).toBe(true);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
