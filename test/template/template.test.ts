@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Ajv from 'ajv-draft-04';
+import AjvDraft04 from 'ajv-draft-04';
 import { describe, expect, it } from 'vitest';
 import { loadTemplate, parseTemplate } from '../../scripts/lib/cfnYaml.ts';
 import { functionBuilds } from '../../scripts/lib/esbuildOptions.ts';
@@ -51,7 +51,7 @@ describe('template.yaml', () => {
   it('validates against the official SAM JSON schema', () => {
     const schemaPath = new URL('../../../shared/schemas/sam-schema.json', import.meta.url);
     const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
-    const ajv = new Ajv({ allErrors: true, strict: false });
+    const ajv = new AjvDraft04.default({ allErrors: true, strict: false });
     const validate = ajv.compile(schema);
     const ok = validate(template);
     expect(validate.errors ?? []).toEqual([]);
