@@ -103,14 +103,14 @@ describe('Function: failFastRetryStrategy()', () => {
     const first = await strategy.acquireInitialRetryToken('scope');
     // Act
     const second = await strategy.refreshRetryTokenForRetry(first, {
-      error: reset,
+      error: reset as never,
       errorType: 'TRANSIENT',
     });
     // Assess
     expect(second.getRetryCount()).toBe(1);
     expect(second.getRetryDelay()).toBe(0);
     await expect(
-      strategy.refreshRetryTokenForRetry(second, { error: reset, errorType: 'TRANSIENT' })
+      strategy.refreshRetryTokenForRetry(second, { error: reset as never, errorType: 'TRANSIENT' })
     ).rejects.toBe(reset);
   });
 
@@ -135,9 +135,9 @@ describe('Function: failFastRetryStrategy()', () => {
     const strategy = failFastRetryStrategy(3);
     const token = await strategy.acquireInitialRetryToken('scope');
     // Act / Assess
-    await expect(strategy.refreshRetryTokenForRetry(token, { error, errorType })).rejects.toBe(
-      error
-    );
+    await expect(
+      strategy.refreshRetryTokenForRetry(token, { error: error as never, errorType })
+    ).rejects.toBe(error);
   });
 });
 
