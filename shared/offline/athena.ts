@@ -166,10 +166,13 @@ class AthenaEngine implements OfflineQueryEngine {
   }
 
   /**
-   * Starts a statement and waits for it to finish; returns the final execution.
+   * Starts a statement and waits for it to finish; returns its id and final execution.
    * @throws OfflineQueryError when it fails, is cancelled or times out
    */
-  async run(sql: string, options?: QueryOptions): Promise<QueryExecution> {
+  async run(
+    sql: string,
+    options?: QueryOptions
+  ): Promise<{ readonly queryExecutionId: string; readonly execution: QueryExecution }> {
     const { client } = this.options;
     const signal = options?.signal;
     signal?.throwIfAborted();
@@ -210,7 +213,7 @@ class AthenaEngine implements OfflineQueryEngine {
           elapsedMs: Date.now() - started,
           bytesScanned: execution?.Statistics?.DataScannedInBytes,
         });
-        if (state === 'SUCCEEDED') return execution ?? {};
+        if (state === 'SUCCEEDED') return { queryExecutionId: id, execution: execution ?? {} };
         if (state === 'FAILED' || state === 'CANCELLED') {
           const reason =
             execution?.Status?.AthenaError?.ErrorMessage ??
@@ -260,8 +263,7 @@ class AthenaEngine implements OfflineQueryEngine {
   }
 
   async *query(sql: string, options?: QueryOptions): AsyncIterable<QueryPage> {
-    const execution = await this.run(sql, options);
-    const id = execution.QueryExecutionId ?? '';
+    const { queryExecutionId: id } = await this.run(sql, options);
     let token: string | undefined;
     let first = true;
     do {
