@@ -168,7 +168,8 @@ async function startStack(
 
     const sagemaker = new SageMakerClient({ endpoint: store.endpoint });
     const groups = await ensureFeatureGroups(sagemaker, featureGroups, {
-      offlineS3Uri: `file://${join(dataDir, 'store', 'offline-store')}`,
+      // The embedded store keeps the offline store under its data dir; the URI only has to be valid.
+      offlineS3Uri: 's3://skewless-offline-store/offline-store',
       roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
     });
     sagemaker.destroy();

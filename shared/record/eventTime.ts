@@ -96,8 +96,9 @@ function parseEpochSeconds(text: string): EventTimeResult {
  */
 function parseEventTime(value: unknown): EventTimeResult {
   if (typeof value === 'string') {
-    if (value.includes('T')) return parseIso(value);
-    return parseEpochSeconds(value);
+    // Digits (and a dot) only: epoch seconds; anything else must be ISO-8601.
+    if (/^-?[\d.]+$/.test(value)) return parseEpochSeconds(value);
+    return parseIso(value);
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return { ok: false, reason: 'event time must be a finite number' };

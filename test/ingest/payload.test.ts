@@ -160,7 +160,7 @@ describe('Function: parseIngestPayload()', () => {
     [
       'malformed event time',
       { event_time: 'yesterday' },
-      'event_time="yesterday": epoch seconds must be a decimal number',
+      'event_time="yesterday": event time must be ISO-8601',
     ],
     [
       'impossible event time',
