@@ -1,0 +1,339 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cards } from '../../shared/definitions.ts';
+import { createDuckDbEngine, type DuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { OfflineQueryError } from '../../shared/offline/errors.ts';
+import { findGroupTable } from '../../shared/offline/layout.ts';
+import { type FixtureRow, fixtureDataPath, writeOfflineRows } from '../helpers/offlineFixtures.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'skewless-duck-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const at = new Date('2026-01-02T03:04:05.123Z');
+const cardRow = (
+  id: string,
+  eventTime: string,
+  extra: Record<string, string | number | bigint> = {}
+): FixtureRow => ({
+  values: { card_id: id, event_time: eventTime, ...extra },
+  writeTime: at,
+  apiInvocationTime: at,
+  isDeleted: false,
+});
+
+describe('DuckDbEngine: group tables', () => {
+  let engine: DuckDbEngine | undefined;
+  afterEach(async () => {
+    await engine?.close();
+    engine = undefined;
+  });
+
+  it('reads the newest <group>-<epoch> directory as "sagemaker_featurestore"."<group>-<epoch>"', async () => {
+    const dataDir = tempDir();
+    await writeOfflineRows({
+      dataDir,
+      group: cards,
+      creationEpochSeconds: 1_700_000_000,
+      rows: [cardRow('old', '2026-01-01T00:00:00.000Z')],
+    });
+    await writeOfflineRows({
+      dataDir,
+      group: cards,
+      creationEpochSeconds: 1_767_225_600,
+      rows: [cardRow('new', '2026-01-01T00:00:00.000Z')],
+    });
+    // Another group whose name starts like this one is not a table of it.
+    mkdirSync(
+      join(
+        fixtureDataPath({ dataDir, group: cards }),
+        '..',
+        '..',
+        'fraud-cards-v2-1800000000',
+        'data'
+      ),
+      {
+        recursive: true,
+      }
+    );
+    engine = await createDuckDbEngine({ dataDir });
+    const table = await engine.tableFor(cards);
+    expect(table).toBe('"sagemaker_featurestore"."fraud-cards-1767225600"');
+    const { rows } = await engine.queryAll(`SELECT "card_id" FROM ${table}`);
+    expect(rows).toEqual([{ card_id: 'new' }]);
+  });
+
+  it('types every schema column, nulls where older files lack a feature (union_by_name)', async () => {
+    const dataDir = tempDir();
+    await writeOfflineRows({
+      dataDir,
+      group: cards,
+      features: ['card_id', 'event_time', 'txn_count_7d'],
+      rows: [cardRow('c1', '2026-01-01T10:00:00.000Z', { txn_count_7d: 1n })],
+    });
+    await writeOfflineRows({
+      dataDir,
+      group: cards,
+      rows: [
+        cardRow('c2', '2026-01-01T11:00:00.000Z', {
+          txn_count_7d: 2n,
+          home_country: 'FR',
+          amount_sum_7d: 2.5,
+        }),
+      ],
+    });
+    engine = await createDuckDbEngine({ dataDir });
+    const table = await engine.tableFor(cards);
+    const { columns, rows } = await engine.queryAll(
+      `SELECT "card_id", "txn_count_7d", "home_country", "amount_sum_7d", "is_deleted", "write_time", "year", "month", "day", "hour" FROM ${table} ORDER BY "card_id"`
+    );
+    expect(columns.map((c) => c.type)).toEqual([
+      'varchar',
+      'bigint',
+      'varchar',
+      'double',
+      'boolean',
+      'timestamp',
+      'integer',
+      'integer',
+      'integer',
+      'integer',
+    ]);
+    expect(rows).toEqual([
+      {
+        card_id: 'c1',
+        txn_count_7d: 1n,
+        home_country: null,
+        amount_sum_7d: null,
+        is_deleted: false,
+        write_time: at,
+        year: 2026,
+        month: 1,
+        day: 1,
+        hour: 10,
+      },
+      {
+        card_id: 'c2',
+        txn_count_7d: 2n,
+        home_country: 'FR',
+        amount_sum_7d: 2.5,
+        is_deleted: false,
+        write_time: at,
+        year: 2026,
+        month: 1,
+        day: 1,
+        hour: 11,
+      },
+    ]);
+    const describe = await engine.describe(`SELECT * FROM ${table}`);
+    expect(describe.map((c) => c.name)).toEqual([
+      ...cards.featureNames,
+      'write_time',
+      'api_invocation_time',
+      'is_deleted',
+      'year',
+      'month',
+      'day',
+      'hour',
+    ]);
+  });
+
+  it('gives a group that never wrote offline an empty table with the schema columns', async () => {
+    engine = await createDuckDbEngine({ dataDir: tempDir() });
+    const table = await engine.tableFor(cards);
+    expect(table).toBe('"sagemaker_featurestore"."fraud-cards"');
+    const { rows, columns } = await engine.queryAll(`SELECT * FROM ${table}`);
+    expect(rows).toEqual([]);
+    expect(columns.map((c) => c.name)).toEqual([
+      ...cards.featureNames,
+      'write_time',
+      'api_invocation_time',
+      'is_deleted',
+    ]);
+  });
+
+  it('finds the embedded store under <dataDir>/store when only that exists', async () => {
+    const dataDir = tempDir();
+    await writeOfflineRows({
+      dataDir: join(dataDir, 'store'),
+      group: cards,
+      rows: [cardRow('c9', '2026-01-01T00:00:00.000Z')],
+    });
+    engine = await createDuckDbEngine({ dataDir });
+    const { rows } = await engine.queryAll(`SELECT "card_id" FROM ${await engine.tableFor(cards)}`);
+    expect(rows).toEqual([{ card_id: 'c9' }]);
+  });
+
+  it('reads any Parquet path for a group (groupPaths)', async () => {
+    const dataDir = tempDir();
+    const data = await writeOfflineRows({
+      dataDir,
+      group: cards,
+      rows: [cardRow('p1', '2026-01-01T00:00:00.000Z')],
+    });
+    engine = await createDuckDbEngine({ groupPaths: { 'fraud-cards': data } });
+    const table = await engine.tableFor(cards);
+    expect(table).toBe('"sagemaker_featurestore"."fraud-cards"');
+    expect((await engine.queryAll(`SELECT "card_id" FROM ${table}`)).rows).toEqual([
+      { card_id: 'p1' },
+    ]);
+  });
+});
+
+describe('DuckDbEngine: statements', () => {
+  let engine: DuckDbEngine;
+  beforeEach(async () => {
+    engine = await createDuckDbEngine({ threads: 2 });
+  });
+  afterEach(async () => {
+    await engine.close();
+  });
+
+  it('binds parameters and decodes values by column type', async () => {
+    const { rows, columns } = await engine.queryAll(
+      'SELECT ? AS "s", CAST(? AS BIGINT) AS "b", ? AS "d", ? AS "t", ? AS "f", CAST(? AS VARCHAR) AS "n", CAST(7 AS INTEGER) AS "i", DATE \'2026-01-02\' AS "day", CAST(1.25 AS DECIMAL(5,2)) AS "dec"',
+      { params: ["it's", 9007199254740993n, 1.5, new Date('2026-01-02T03:04:05.006Z'), true, null] }
+    );
+    expect(rows).toEqual([
+      {
+        s: "it's",
+        b: 9007199254740993n,
+        d: 1.5,
+        t: new Date('2026-01-02T03:04:05.006Z'),
+        f: true,
+        n: null,
+        i: 7,
+        day: new Date('2026-01-02T00:00:00Z'),
+        dec: '1.25',
+      },
+    ]);
+    expect(columns.find((c) => c.name === 'dec')?.type).toBe('decimal');
+  });
+
+  it('streams large results page by page and stops early when the reader does', async () => {
+    let pages = 0;
+    let rows = 0;
+    for await (const page of engine.query('SELECT range AS "n" FROM range(10000)')) {
+      pages += 1;
+      rows += page.rows.length;
+    }
+    expect(rows).toBe(10_000);
+    expect(pages).toBeGreaterThan(1);
+    for await (const page of engine.query('SELECT range AS "n" FROM range(1000000)')) {
+      expect(page.rows.length).toBeGreaterThan(0);
+      break;
+    }
+    // The connection is free again.
+    expect((await engine.queryAll('SELECT 1 AS "one"')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('returns the columns of an empty result', async () => {
+    const { rows, columns } = await engine.queryAll('SELECT 1 AS "a" WHERE false');
+    expect(rows).toEqual([]);
+    expect(columns).toEqual([{ name: 'a', type: 'integer' }]);
+  });
+
+  it('fails with OfflineQueryError', async () => {
+    const error = await engine.queryAll('SELECT "nope" FROM range(1)').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OfflineQueryError);
+    expect(error).toMatchObject({ engine: 'duckdb', state: 'FAILED' });
+  });
+
+  it('interrupts a running statement on abort', async () => {
+    const controller = new AbortController();
+    const running = engine.execute(
+      'CREATE TEMP TABLE "slow" AS SELECT a.range * b.range AS "x" FROM range(30000) a, range(30000) b ORDER BY "x" DESC',
+      { signal: controller.signal }
+    );
+    setTimeout(() => controller.abort(), 300);
+    await expect(running).rejects.toMatchObject({ state: 'CANCELLED' });
+    expect((await engine.queryAll('SELECT 2 AS "two"')).rows).toEqual([{ two: 2 }]);
+  });
+
+  it('reports DuckDB progress while a scan runs', async () => {
+    const file = join(tempDir(), 'big.parquet');
+    await engine.execute(
+      `COPY (SELECT range AS "x", range % 1000 AS "g" FROM range(4000000)) TO '${file}' (FORMAT parquet, ROW_GROUP_SIZE 100000)`
+    );
+    const seen: number[] = [];
+    await engine.execute(
+      `CREATE TEMP TABLE "agg" AS SELECT "g", count(DISTINCT "x" % 200000) AS "d" FROM read_parquet('${file}') GROUP BY "g"`,
+      {
+        onProgress: (p) => {
+          if (p.percentage !== undefined) seen.push(p.percentage);
+        },
+      }
+    );
+    expect(seen.length).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeGreaterThan(0);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(100);
+  });
+
+  it('reads label files: Parquet, and CSV with forced column types', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'labels.csv');
+    writeFileSync(
+      csv,
+      'card_id,at,y\n000123,2026-01-02T03:04:05Z,1\n000124,2026-01-02T04:04:05Z,0\n'
+    );
+    const csvTable = await engine.fileTable(csv, {
+      format: 'csv',
+      columnTypes: { card_id: 'VARCHAR' },
+    });
+    expect(
+      (await engine.queryAll(`SELECT "card_id", "y" FROM ${csvTable} ORDER BY 1`)).rows
+    ).toEqual([
+      { card_id: '000123', y: 1n },
+      { card_id: '000124', y: 0n },
+    ]);
+    const parquet = join(dir, 'labels.parquet');
+    await engine.execute(
+      `COPY (SELECT 42 AS "card_id", 1 AS "y") TO '${parquet}' (FORMAT parquet)`
+    );
+    const parquetTable = await engine.fileTable(parquet, {
+      format: 'parquet',
+      columnTypes: { card_id: 'VARCHAR' },
+    });
+    expect((await engine.queryAll(`SELECT * FROM ${parquetTable}`)).rows).toEqual([
+      { card_id: '42', y: 1 },
+    ]);
+  });
+
+  it('materializes a relation and exports Parquet or CSV', async () => {
+    const dir = tempDir();
+    const rel = await engine.materialize('SELECT range AS "n" FROM range(5)');
+    expect(rel.stored).toBe(true);
+    await engine.exportQuery(`SELECT * FROM ${rel.sql}`, {
+      path: join(dir, 'o.csv'),
+      format: 'csv',
+    });
+    await engine.exportQuery(`SELECT * FROM ${rel.sql}`, {
+      path: join(dir, 'o.parquet'),
+      format: 'parquet',
+    });
+    await rel.release();
+    const csv = await engine.queryAll(
+      `SELECT count(*) AS "n" FROM read_csv('${join(dir, 'o.csv')}')`
+    );
+    const pq = await engine.queryAll(
+      `SELECT sum("n") AS "s" FROM read_parquet('${join(dir, 'o.parquet')}')`
+    );
+    expect(csv.rows).toEqual([{ n: 5n }]);
+    expect(pq.rows).toEqual([{ s: 10n }]);
+    await expect(engine.queryAll(`SELECT * FROM ${rel.sql}`)).rejects.toThrow(OfflineQueryError);
+  });
+});
+
+describe('findGroupTable', () => {
+  it('is undefined when the layout is missing', () => {
+    expect(findGroupTable({ root: join(tempDir(), 'nothing') }, 'fraud-cards')).toBeUndefined();
+  });
+});
