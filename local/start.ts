@@ -12,7 +12,7 @@ import { featureGroups } from '../shared/definitions.ts';
 import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
 import { startLookupFront } from './api/front.ts';
-import { DemoProducer } from './demo/producer.ts';
+import { DEMO_TRANSACTION_ID, DemoProducer } from './demo/producer.ts';
 import { seedBatchAggregates } from './demo/seedAggregates.ts';
 import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
 import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts';
@@ -286,10 +286,10 @@ Skewless is running on the embedded default (data in ${relative(e.dataDir)}).
   demo producer     ${demo ? 'on (synthetic payments; --no-demo turns it off)' : 'off'}
 
 Try:
-  curl -s ${e.api}/feature-groups/fraud-cards/records/card-0001
+  curl -s ${e.api}/feature-groups/fraud-transactions/records/${DEMO_TRANSACTION_ID}
   curl -s -X POST ${e.api}/feature-sets/fraud_model_v3/vectors -H 'content-type: application/json' \\
-       -d '{"entities":[{"transaction_id":"none","card_id":"card-0001","merchant_id":"merchant-001"}]}'
-  npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards --s3-endpoint ${e.s3}
+       -d '{"entities":[{"transaction_id":"${DEMO_TRANSACTION_ID}","card_id":"card-0001","merchant_id":"merchant-001"}]}'
+  npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards
 
 Ctrl-C stops everything cleanly (in-flight batches finish, the offline store is flushed).
 `;

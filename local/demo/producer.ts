@@ -10,6 +10,9 @@ interface DemoProducerStats {
   failedPuts: number;
 }
 
+/** The demo's first payment (card-0001 at merchant-001), named in the commands printed at start. */
+const DEMO_TRANSACTION_ID = 'txn-demo-0001';
+
 interface DemoProducerOptions {
   readonly client: KinesisClient;
   readonly streamName: string;
@@ -39,6 +42,28 @@ class DemoProducer {
   }
 
   start(): void {
+    // A known first payment, so the commands printed at start have a transaction to look up.
+    const first = {
+      ...this.generator.payment(Date.now(), 1),
+      transaction_id: DEMO_TRANSACTION_ID,
+      merchant_id: 'merchant-001',
+    };
+    this.inFlight = this.options.client
+      .send(
+        new PutRecordsCommand({
+          StreamName: this.options.streamName,
+          Records: [{ PartitionKey: first.card_id, Data: Buffer.from(JSON.stringify(first)) }],
+        })
+      )
+      .then(
+        () => {
+          this.stats.sent += 1;
+        },
+        (error) =>
+          this.options.logger.warn('PutRecords to the local stream failed', {
+            error: String(error),
+          })
+      );
     const tickMs = 200;
     let carry = 0;
     this.timer = setInterval(() => {
@@ -88,4 +113,4 @@ class DemoProducer {
 }
 
 export type { DemoProducerOptions, DemoProducerStats };
-export { DemoProducer };
+export { DEMO_TRANSACTION_ID, DemoProducer };

@@ -1,0 +1,163 @@
+/**
+ * The whole product as a newcomer runs it: `skewless start` (what `npm start` runs) in a child
+ * process on ephemeral ports, driven only through public interfaces — the Kinesis API, HTTP,
+ * the S3 API and the CLI — then stopped with SIGINT and restarted on the same data directory.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
+import type { Endpoints } from '../../local/start.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const node = join(root, 'node_modules/.bin/node');
+const cli = join(root, 'bin/skewless.ts');
+const dataDir = mkdtempSync(join(tmpdir(), 'skewless-e2e-'));
+
+interface Stack {
+  child: ChildProcess;
+  output: () => string;
+  endpoints: Endpoints;
+  startupMs: number;
+}
+
+async function startStack(): Promise<Stack> {
+  rmSync(join(dataDir, 'endpoints.json'), { force: true });
+  const started = Date.now();
+  const child = spawn(
+    node,
+    [cli, 'start', '--data-dir', dataDir, '--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0', '--no-demo', '--flush-interval', '300', '--audit-interval', '3600'],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined } }
+  );
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('Ctrl-C stops everything')) {
+    if (child.exitCode !== null) throw new Error(`stack exited early:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`stack did not start in 60 s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const endpoints = JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
+  return { child, output: () => output, endpoints, startupMs: Date.now() - started };
+}
+
+async function stopStack(stack: Stack): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => stack.child.once('exit', (code) => resolve(code)));
+  stack.child.kill('SIGINT');
+  return exited;
+}
+
+async function poll<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(node, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const payment = (i: number, eventTime: string) => ({
+  transaction_id: `e2e-txn-${i}`,
+  event_time: eventTime,
+  card_id: `card-${String(1 + (i % 5)).padStart(4, '0')}`,
+  merchant_id: 'merchant-001',
+  amount: 10 + i,
+  currency: 'EUR',
+  channel: 'ecom',
+});
+
+describe('npm start: the whole product on the embedded default', () => {
+  let stack: Stack | undefined;
+  afterAll(async () => {
+    if (stack !== undefined && stack.child.exitCode === null) stack.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('ingests, serves, backfills, audits, builds a training set, stops cleanly and restarts with all state', async () => {
+    stack = await startStack();
+    const { endpoints } = stack;
+    expect(stack.startupMs).toBeLessThan(30_000);
+    expect(stack.output()).toContain('curl -s');
+
+    // Stream 20 payments through the local Kinesis API, partition key = card.
+    const eventTime = '2026-11-01T10:00:00.000Z';
+    const kinesis = createLocalKinesisClient(endpoints.kinesis);
+    await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: endpoints.streamName,
+        Records: Array.from({ length: 20 }, (_, i) => ({
+          PartitionKey: payment(i, eventTime).card_id,
+          Data: Buffer.from(JSON.stringify(payment(i, eventTime))),
+        })),
+      })
+    );
+    kinesis.destroy();
+
+    // Read one back over HTTP from the lookup API.
+    const record = await poll('the streamed payment online', async () => {
+      const response = await fetch(`${endpoints.api}/feature-groups/fraud-transactions/records/e2e-txn-7`);
+      return response.status === 200 ? ((await response.json()) as { features: Record<string, unknown>; eventTime: string }) : undefined;
+    });
+    expect(record.eventTime).toBe(eventTime);
+    expect(record.features.amount).toBe(17);
+
+    // Drop a backfill file through the S3 API; the report lands in the reports bucket.
+    const s3 = new S3Client({ endpoint: endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const csv = readFileSync(join(root, 'examples/backfill/fraud-cards-october.csv'));
+    await s3.send(new PutObjectCommand({ Bucket: endpoints.backfillBucket, Key: 'backfill/fraud-cards/october.csv', Body: csv }));
+    const reportKey = await poll('the backfill report', async () => {
+      const listing = await s3.send(new ListObjectsV2Command({ Bucket: endpoints.reportsBucket, Prefix: 'backfill/fraud-cards/' }));
+      return listing.Contents?.map((o) => o.Key ?? '').find((k) => k.endsWith('report.json'));
+    });
+    const report = JSON.parse(
+      await (await s3.send(new GetObjectCommand({ Bucket: endpoints.reportsBucket, Key: reportKey }))).Body!.transformToString()
+    ) as { rowsRead: number; rowsWritten: number; rowsRejected: number };
+    expect(report).toMatchObject({ rowsRead: 602, rowsWritten: 600, rowsRejected: 2 });
+    s3.destroy();
+
+    // The audit, on demand, against the running stack.
+    const audit = runCli(['audit', '--data-dir', dataDir, '--json']);
+    expect(audit.status, audit.stderr).toBe(0);
+    expect(audit.stdout).toContain('fraud-transactions');
+
+    // A point-in-time training set for the streamed payments.
+    const labels = join(dataDir, 'labels.csv');
+    writeFileSync(labels, `transaction_id,card_id,merchant_id,event_time,is_fraud\n${Array.from({ length: 20 }, (_, i) => `e2e-txn-${i},${payment(i, eventTime).card_id},merchant-001,${eventTime},${i % 7 === 0}`).join('\n')}\n`);
+    const out = join(dataDir, 'training.csv');
+    const dataset = runCli(['dataset', '--labels', labels, '--feature-set', 'fraud_model_v3', '--out', out, '--format', 'csv', '--data-dir', dataDir]);
+    expect(dataset.status, dataset.stderr + dataset.stdout).toBe(0);
+    const rows = readFileSync(out, 'utf8').trim().split('\n');
+    expect(rows).toHaveLength(21);
+
+    // Ctrl-C: a clean stop.
+    expect(await stopStack(stack)).toBe(0);
+    expect(stack.output()).toContain('stopped cleanly');
+
+    // Restart on the same data directory: every bit of state is still there.
+    stack = await startStack();
+    const again = await fetch(`${stack.endpoints.api}/feature-groups/fraud-transactions/records/e2e-txn-7`);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { features: { amount: number } }).features.amount).toBe(17);
+    expect(await stopStack(stack)).toBe(0);
+    // The offline store too: the same training set, built again from what is on disk.
+    const out2 = join(dataDir, 'training-again.csv');
+    const again2 = runCli(['dataset', '--labels', labels, '--feature-set', 'fraud_model_v3', '--out', out2, '--format', 'csv', '--data-dir', dataDir]);
+    expect(again2.status, again2.stderr).toBe(0);
+    expect(readFileSync(out2, 'utf8')).toBe(readFileSync(out, 'utf8'));
+  }, 240_000);
+});
