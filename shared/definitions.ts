@@ -11,6 +11,7 @@
  * one per card and one per merchant (nightly batch aggregates), and the feature set the model
  * reads at inference time.
  */
+import { defineDerivedFeatures, defineDerivedStateGroup } from './derived/define.ts';
 import { defineFeatureGroup, defineFeatureSet, feature, select } from './schema/index.ts';
 
 /** One row per payment, streamed from Kinesis; velocities are computed per card at ingest. */
@@ -38,6 +39,32 @@ export const transactions = defineFeatureGroup({
   online: { ttl: { unit: 'Days', value: 30 } },
   offline: { tableFormat: 'Glue' },
   maxAge: { unit: 'Hours', value: 1 },
+});
+
+/**
+ * The card velocities of each payment, derived from the payments themselves: computed at ingest
+ * from the card's recent payments and replayed identically by the backfill
+ * (docs/derived-features.md). Producers send the raw payment; these five features are written by
+ * the engine, never by a producer.
+ */
+export const cardVelocities = defineDerivedFeatures(transactions, {
+  name: 'card-velocities',
+  description: 'Per-card payment velocities, from the payment events',
+  entity: 'card_id',
+  state: defineDerivedStateGroup({
+    name: 'fraud-card-state',
+    description: 'Recent payments per card: the state of the derived card velocities (internal)',
+    entity: 'card_id',
+    ttl: { unit: 'Days', value: 10 },
+  }),
+  allowedLateness: '1d',
+  features: (f) => ({
+    card_txn_count_60s: f.count('60s'),
+    card_txn_count_1h: f.count('1h'),
+    card_txn_count_1d: f.count('1d'),
+    card_amount_sum_1h: f.sum('amount', '1h'),
+    amount_to_avg_7d_ratio: f.ratio(f.value('amount'), f.mean('amount', '7d')),
+  }),
 });
 
 /** Nightly batch aggregates per card. */
@@ -110,5 +137,7 @@ export const fraudModelV3 = defineFeatureSet({
   ],
 });
 
-export const featureGroups = [transactions, cards, merchants] as const;
+export const featureGroups = [transactions, cards, merchants, cardVelocities.state] as const;
 export const featureSets = [fraudModelV3] as const;
+/** Derived features, one definition per source group (docs/derived-features.md). */
+export const derivedFeatures = [cardVelocities] as const;

@@ -102,7 +102,7 @@ describe('Function: routePayload()', () => {
     if (!result.ok) {
       expect(result.rejection.stage).toBe('route');
       expect(result.rejection.reason).toBe(
-        'unknown feature group: (envelope).featureGroup="fraud-devices": known: fraud-transactions, fraud-cards, fraud-merchants'
+        'unknown feature group: (envelope).featureGroup="fraud-devices": known: fraud-transactions, fraud-cards, fraud-merchants, fraud-card-state'
       );
     }
   });
