@@ -75,9 +75,12 @@ type CommitCallback = (error?: Error) => void;
 const MAX_GROUP_COMMIT = 1000;
 
 class StoreDatabase {
+  readonly path: string;
   readonly sql: DatabaseSync;
   readonly selOnline: StatementSync;
   readonly putOnline: StatementSync;
+  /** Upsert that only replaces a row with an older (or equal) event time, or an expired one. */
+  readonly putOnlineIfNewer: StatementSync;
   readonly delOnline: StatementSync;
   readonly addJournal: StatementSync;
   readonly listIds: StatementSync;
@@ -92,16 +95,28 @@ class StoreDatabase {
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(path: string, options: { fsync?: boolean } = {}) {
+    this.path = path;
     this.sql = new DatabaseSync(path);
     this.sql.exec('PRAGMA journal_mode = WAL');
     this.sql.exec(`PRAGMA synchronous = ${options.fsync === true ? 'FULL' : 'NORMAL'}`);
     this.sql.exec('PRAGMA busy_timeout = 5000');
+    this.sql.exec('PRAGMA cache_size = -65536');
+    // The offline worker checkpoints after every flush; this is only the safety net.
+    this.sql.exec('PRAGMA wal_autocheckpoint = 10000');
     this.sql.exec(SCHEMA);
     this.selOnline = this.sql.prepare(
       'SELECT et_s, et_ns, exp_ms, ttl_s, deleted, rec FROM online WHERE gid = ? AND rid = ?'
     );
     this.putOnline = this.sql.prepare(
       'INSERT OR REPLACE INTO online (gid, rid, et_s, et_ns, exp_ms, ttl_s, deleted, rec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+    );
+    this.putOnlineIfNewer = this.sql.prepare(
+      `INSERT INTO online (gid, rid, et_s, et_ns, exp_ms, ttl_s, deleted, rec) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+       ON CONFLICT (gid, rid) DO UPDATE SET et_s = excluded.et_s, et_ns = excluded.et_ns,
+         exp_ms = excluded.exp_ms, ttl_s = excluded.ttl_s, deleted = 0, rec = excluded.rec
+       WHERE excluded.et_s > online.et_s
+          OR (excluded.et_s = online.et_s AND excluded.et_ns >= online.et_ns)
+          OR (online.exp_ms IS NOT NULL AND online.exp_ms <= ?)`
     );
     this.delOnline = this.sql.prepare('DELETE FROM online WHERE gid = ? AND rid = ?');
     this.addJournal = this.sql.prepare(

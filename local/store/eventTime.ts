@@ -101,10 +101,19 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
+const partitionCache = new Map<number, string>();
+
 /** Hive partition of an event time: `year=YYYY/month=MM/day=DD/hour=HH` (UTC). */
 function partitionOf(t: EventTime): string {
-  const d = new Date(t.s * 1000);
-  return `year=${String(d.getUTCFullYear()).padStart(4, '0')}/month=${pad2(d.getUTCMonth() + 1)}/day=${pad2(d.getUTCDate())}/hour=${pad2(d.getUTCHours())}`;
+  const hour = Math.floor(t.s / 3600);
+  let partition = partitionCache.get(hour);
+  if (partition === undefined) {
+    const d = new Date(hour * 3_600_000);
+    partition = `year=${String(d.getUTCFullYear()).padStart(4, '0')}/month=${pad2(d.getUTCMonth() + 1)}/day=${pad2(d.getUTCDate())}/hour=${pad2(d.getUTCHours())}`;
+    if (partitionCache.size > 10_000) partitionCache.clear();
+    partitionCache.set(hour, partition);
+  }
+  return partition;
 }
 
 /** `yyyyMMddTHHmmssZ`, the timestamp prefix of offline file names. */

@@ -183,6 +183,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
           `final offline flush failed; rows stay journalled for the next start: ${String(error)}`
         );
       }
+      await offline.close();
       database.close();
       openDirs.delete(dataDir);
       rmSync(lockPath, { force: true });

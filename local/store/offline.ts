@@ -14,16 +14,16 @@
  * <yyyyMMddTHHmmssZ of the latest event time>_<16 random alphanumerics>.parquet`, snappy.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import type { StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import type { StoreContext } from './context.ts';
 import type { JournalRow } from './db.ts';
 import { type EventTime, fileStampOf, partitionOf } from './eventTime.ts';
 import type { StoreLogger } from './logger.ts';
-import type { StoredFeatureValue } from './validate.ts';
+import type { WorkerRequest, WorkerResponse } from './offlineWorker.ts';
+import type { OfflineColumn, ParquetJob } from './parquet.ts';
 
-/** At most this many journal rows per batch (bounds memory and event-loop stalls). */
+/** At most this many journal rows per batch (bounds memory and the time a batch takes). */
 const MAX_ROWS_PER_BATCH = 20_000;
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -44,13 +44,6 @@ interface BatchRow {
   files: string;
 }
 
-interface OfflineColumn {
-  /** Feature name. */
-  n: string;
-  /** Feature type. */
-  t: 'String' | 'Integral' | 'Fractional';
-}
-
 function randomSuffix(): string {
   const bytes = randomBytes(16);
   let out = '';
@@ -62,81 +55,72 @@ function fileKey(tid: number, partition: string): string {
   return `${tid}|${partition}`;
 }
 
-type Cell = string | bigint | number | boolean | null;
+type WorkerCall =
+  | { readonly kind: 'file'; readonly job: ParquetJob }
+  | { readonly kind: 'checkpoint' };
 
-/** Builds one Parquet file (snappy) from journal rows of one table and partition. */
-function buildParquet(
-  columns: readonly OfflineColumn[],
-  rows: readonly JournalRow[],
-  writeMicros: number
-): ArrayBuffer {
-  const n = rows.length;
-  const index = new Map<string, number>();
-  const data: Cell[][] = columns.map((c, i) => {
-    index.set(c.n, i);
-    return new Array<Cell>(n).fill(null);
-  });
-  const writeTime = new Array<bigint>(n).fill(BigInt(writeMicros));
-  const apiTime = new Array<bigint>(n);
-  const deleted = new Array<boolean>(n);
-  for (let r = 0; r < n; r++) {
-    const row = rows[r] as JournalRow;
-    apiTime[r] = BigInt(row.api_us);
-    deleted[r] = row.del === 1;
-    for (const fv of JSON.parse(row.rec) as StoredFeatureValue[]) {
-      const c = index.get(fv.FeatureName);
-      if (c === undefined || !('ValueAsString' in fv)) continue;
-      const column = columns[c] as OfflineColumn;
-      const cells = data[c] as Cell[];
-      const v = fv.ValueAsString;
-      cells[r] = column.t === 'Integral' ? BigInt(v) : column.t === 'Fractional' ? Number(v) : v;
-    }
-  }
-  const timestamp = {
-    type: 'INT64',
-    converted_type: 'TIMESTAMP_MICROS',
-    repetition_type: 'OPTIONAL',
-  } as const;
-  return parquetWriteBuffer({
-    columnData: [
-      ...columns.map((c, i) => ({ name: c.n, data: data[i] as Cell[] })),
-      { name: 'write_time', data: writeTime },
-      { name: 'api_invocation_time', data: apiTime },
-      { name: 'is_deleted', data: deleted },
-    ],
-    schema: [
-      { name: 'root', num_children: columns.length + 3 },
-      ...columns.map((c) =>
-        c.t === 'String'
-          ? ({
-              name: c.n,
-              type: 'BYTE_ARRAY',
-              converted_type: 'UTF8',
-              repetition_type: 'OPTIONAL',
-            } as const)
-          : c.t === 'Integral'
-            ? ({ name: c.n, type: 'INT64', repetition_type: 'OPTIONAL' } as const)
-            : ({ name: c.n, type: 'DOUBLE', repetition_type: 'OPTIONAL' } as const)
-      ),
-      { name: 'write_time', ...timestamp },
-      { name: 'api_invocation_time', ...timestamp },
-      { name: 'is_deleted', type: 'BOOLEAN', repetition_type: 'OPTIONAL' },
-    ],
-    codec: 'SNAPPY',
-    createdBy: 'skewless embedded feature store',
-  });
-}
+/** The offline worker thread, started on first use; referenced only while a call is pending. */
+class OfflineWorkerClient {
+  private readonly databasePath: string;
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (written: boolean) => void; reject: (error: Error) => void }
+  >();
 
-async function writeFileDurably(path: string, bytes: ArrayBuffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(new Uint8Array(bytes));
-    await handle.sync();
-  } finally {
-    await handle.close();
+  constructor(databasePath: string) {
+    this.databasePath = databasePath;
   }
-  await rename(tmp, path);
+
+  call(request: WorkerCall): Promise<boolean> {
+    const worker = this.ensure();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) worker.ref();
+      this.pending.set(id, { resolve, reject });
+      const message: WorkerRequest = { id, ...request };
+      const transfer =
+        request.kind === 'file' ? [request.job.apiMicros.buffer, request.job.deleted.buffer] : [];
+      worker.postMessage(message, transfer as ArrayBuffer[]);
+    });
+  }
+
+  /** Starts the thread ahead of the first flush (it takes a moment to load). */
+  warm(): void {
+    this.ensure();
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) await worker.terminate();
+  }
+
+  private ensure(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(new URL('./offlineWorker.ts', import.meta.url), {
+      workerData: { databasePath: this.databasePath },
+    });
+    worker.unref();
+    worker.on('message', (response: WorkerResponse) => {
+      const call = this.pending.get(response.id);
+      this.pending.delete(response.id);
+      if (this.pending.size === 0) worker.unref();
+      if (call === undefined) return;
+      if (response.ok) call.resolve(response.written);
+      else call.reject(new Error(response.error));
+    });
+    const failAll = (error: Error): void => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const call of this.pending.values()) call.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`offline worker exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
 }
 
 /** Test seams of the offline writer. */
@@ -152,6 +136,8 @@ class OfflineWriter {
   private readonly ctx: StoreContext;
   private readonly logger: StoreLogger;
   private readonly hooks: OfflineHooks;
+  private readonly worker: OfflineWorkerClient;
+  private readonly selectFirst: StatementSync;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
@@ -159,6 +145,10 @@ class OfflineWriter {
     this.ctx = ctx;
     this.logger = logger;
     this.hooks = hooks;
+    this.worker = new OfflineWorkerClient(ctx.db.path);
+    this.selectFirst = ctx.db.sql.prepare(
+      'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal ORDER BY seq LIMIT ?'
+    );
   }
 
   /** Flushes every row journalled so far (and finishes an interrupted batch first). */
@@ -169,6 +159,7 @@ class OfflineWriter {
   }
 
   start(intervalMs: number): void {
+    this.worker.warm();
     this.timer = setInterval(() => {
       this.flush().catch((error: unknown) => {
         this.logger.error(
@@ -184,6 +175,11 @@ class OfflineWriter {
     this.timer = undefined;
   }
 
+  /** Stops the worker thread (after the last flush). */
+  close(): Promise<void> {
+    return this.worker.close();
+  }
+
   /** Rows waiting in the journal. */
   pending(): number {
     const row = this.ctx.db.sql.prepare('SELECT count(*) AS n FROM journal').get() as { n: number };
@@ -192,11 +188,17 @@ class OfflineWriter {
 
   private async drain(): Promise<void> {
     this.purgeExpired();
+    let wrote = false;
     for (;;) {
-      const batch = this.openBatch() ?? this.createBatch();
-      if (batch === undefined) return;
-      await this.complete(batch);
+      const open = this.openBatch();
+      const created = open === undefined ? this.createBatch() : undefined;
+      const batch = open ?? created?.batch;
+      if (batch === undefined) break;
+      await this.complete(batch, created?.rows);
+      wrote = true;
     }
+    // Checkpoint the WAL from the worker's connection (PASSIVE), off the request thread.
+    if (wrote) await this.worker.call({ kind: 'checkpoint' });
   }
 
   /** Hard-deletes expired online rows (reads already ignore them). */
@@ -214,22 +216,22 @@ class OfflineWriter {
       .get() as BatchRow | undefined;
   }
 
-  private createBatch(): BatchRow | undefined {
+  private createBatch(): { batch: BatchRow; rows: JournalRow[] } | undefined {
     return this.ctx.db.transaction(() => {
-      const rows = this.ctx.db.sql
-        .prepare('SELECT seq, tid, et_s, et_ns FROM journal ORDER BY seq LIMIT ?')
-        .all(MAX_ROWS_PER_BATCH) as { seq: number; tid: number; et_s: number; et_ns: number }[];
+      const rows = this.selectFirst.all(MAX_ROWS_PER_BATCH) as unknown as JournalRow[];
       const first = rows[0];
       const last = rows[rows.length - 1];
       if (first === undefined || last === undefined) return undefined;
       const latest = new Map<string, { t: number; p: string; et: EventTime }>();
       for (const row of rows) {
-        const et = { s: row.et_s, ns: row.et_ns };
-        const p = partitionOf(et);
+        const p = partitionOf({ s: row.et_s, ns: row.et_ns });
         const key = fileKey(row.tid, p);
         const seen = latest.get(key);
-        if (seen === undefined) latest.set(key, { t: row.tid, p, et });
-        else if (et.s > seen.et.s || (et.s === seen.et.s && et.ns > seen.et.ns)) seen.et = et;
+        if (seen === undefined)
+          latest.set(key, { t: row.tid, p, et: { s: row.et_s, ns: row.et_ns } });
+        else if (row.et_s > seen.et.s || (row.et_s === seen.et.s && row.et_ns > seen.et.ns)) {
+          seen.et = { s: row.et_s, ns: row.et_ns };
+        }
       }
       const files: BatchFile[] = [...latest.values()].map((f) => ({
         t: f.t,
@@ -244,21 +246,26 @@ class OfflineWriter {
         )
         .get(first.seq, last.seq, writeMicros, filesJson) as { id: number };
       return {
-        id: inserted.id,
-        lo: first.seq,
-        hi: last.seq,
-        write_us: writeMicros,
-        files: filesJson,
+        batch: {
+          id: inserted.id,
+          lo: first.seq,
+          hi: last.seq,
+          write_us: writeMicros,
+          files: filesJson,
+        },
+        rows,
       };
     });
   }
 
-  private async complete(batch: BatchRow): Promise<void> {
-    const rows = this.ctx.db.sql
-      .prepare(
-        'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq'
-      )
-      .all(batch.lo, batch.hi) as unknown as JournalRow[];
+  private async complete(batch: BatchRow, claimed: JournalRow[] | undefined): Promise<void> {
+    const rows =
+      claimed ??
+      (this.ctx.db.sql
+        .prepare(
+          'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq'
+        )
+        .all(batch.lo, batch.hi) as unknown as JournalRow[]);
     const byFile = new Map<string, JournalRow[]>();
     for (const row of rows) {
       const key = fileKey(row.tid, partitionOf({ s: row.et_s, ns: row.et_ns }));
@@ -278,14 +285,19 @@ class OfflineWriter {
         this.logger.warn(`offline table ${file.t} is unknown; dropping ${fileRows.length} rows`);
         continue;
       }
-      const dir = `${this.ctx.offlineRoot}/${table.dir}/${file.p}`;
-      const path = `${dir}/${file.n}`;
-      if (existsSync(path)) continue;
-      await mkdir(dir, { recursive: true });
-      const columns = JSON.parse(table.columns) as OfflineColumn[];
-      await writeFileDurably(path, buildParquet(columns, fileRows, batch.write_us));
-      written += fileRows.length;
-      this.hooks.afterOfflineFile?.(path);
+      const path = `${this.ctx.offlineRoot}/${table.dir}/${file.p}/${file.n}`;
+      const job: ParquetJob = {
+        path,
+        columns: JSON.parse(table.columns) as OfflineColumn[],
+        records: fileRows.map((r) => r.rec).join('\n'),
+        apiMicros: Float64Array.from(fileRows, (r) => r.api_us),
+        deleted: Uint8Array.from(fileRows, (r) => r.del),
+        writeMicros: batch.write_us,
+      };
+      if (await this.worker.call({ kind: 'file', job })) {
+        written += fileRows.length;
+        this.hooks.afterOfflineFile?.(path);
+      }
     }
     this.ctx.db.transaction(() => {
       this.ctx.db.sql
@@ -297,5 +309,5 @@ class OfflineWriter {
   }
 }
 
-export type { OfflineColumn, OfflineHooks };
-export { buildParquet, OfflineWriter };
+export type { OfflineHooks };
+export { OfflineWriter };

@@ -161,11 +161,19 @@ function applyPut(
 ): void {
   const json = JSON.stringify(record.values);
   if (targets.online) {
-    const row = ctx.db.selOnline.get(group.id, record.id) as OnlineRow | undefined;
-    // Equal event time overwrites (contract §11.1); an older one is historic: offline only.
-    if (!isLive(row, ctx.clock.now()) || compareEventTimes(record.et, rowTime(row)) >= 0) {
-      writeOnline(ctx, group, record.id, record.et, ttlSeconds, false, json);
-    }
+    // One statement: replaces the row unless it is live with a later event time. Equal event
+    // time overwrites (contract §11.1); an older one is historic: offline only.
+    const et = record.et;
+    ctx.db.putOnlineIfNewer.run(
+      group.id,
+      record.id,
+      et.s,
+      et.ns,
+      ttlSeconds === undefined ? null : eventTimeMillis(et) + ttlSeconds * 1000,
+      ttlSeconds ?? null,
+      json,
+      ctx.clock.now()
+    );
   }
   if (targets.offline) {
     ctx.db.addJournal.run(group.id, record.et.s, record.et.ns, apiMicros, 0, json);

@@ -10,6 +10,8 @@ import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts
 
 const run = promisify(execFile);
 let t: TestStore;
+/** The CLI's real entry point (skips the pyenv shim when there is one). */
+let awsBin = 'aws';
 
 const env = {
   ...process.env,
@@ -32,7 +34,7 @@ interface CliResult {
 async function aws(...args: string[]): Promise<CliResult> {
   try {
     const out = await run(
-      'aws',
+      awsBin,
       [
         'sagemaker-featurestore-runtime',
         ...args,
@@ -51,6 +53,10 @@ async function aws(...args: string[]): Promise<CliResult> {
 }
 
 beforeAll(async () => {
+  awsBin = await run('pyenv', ['which', 'aws']).then(
+    (out) => out.stdout.trim() || 'aws',
+    () => 'aws'
+  );
   t = await startTestStore();
   await createGroup(t.sagemaker, 'cli-group', { amount: 'Integral' });
 });
@@ -59,7 +65,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('AWS CLI (botocore)', () => {
+// Each CLI call starts a Python interpreter: slow on a busy two-core machine.
+describe('AWS CLI (botocore)', { timeout: 120_000 }, () => {
   it('puts, gets, batch-gets and deletes records', async () => {
     const id = 'cli 1/ü';
     const put = await aws(

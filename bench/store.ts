@@ -1,0 +1,379 @@
+/**
+ * Benchmark of the embedded feature store: PutRecord throughput and GetRecord latency on loopback.
+ * The store runs as a child process (`node local/store/main.ts`, the same code as `skewless
+ * store`) so the load generator does not share its event loop. The headline figures come from a
+ * minimal raw HTTP/1.1 client (keep-alive sockets, one request in flight per socket, hand-built
+ * requests): on two cores the AWS SDK's own per-request CPU cost would cap what we measure, so the
+ * SDK figures are reported separately. Every loop is bounded by a request count and a time limit.
+ *
+ * Run alone: `node_modules/.bin/node bench/store.ts`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetRecordCommand,
+  PutRecordCommand,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { Bench, BenchRow, BenchSection } from './types.ts';
+
+const PUT_IN_FLIGHT = 64;
+const PUT_MAX_REQUESTS = 100_000;
+const PUT_MAX_MS = 8_000;
+const DISTINCT_IDS = 20_000;
+const GET_WARMUP = 1_000;
+const GET_MAX_REQUESTS = 10_000;
+const GET_MAX_MS = 6_000;
+const SDK_PUT_MAX_REQUESTS = 10_000;
+const SDK_PUT_MAX_MS = 5_000;
+const SDK_GET_MAX_REQUESTS = 3_000;
+const SDK_GET_MAX_MS = 4_000;
+const FLUSH_INTERVAL_MS = 1_000;
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** One keep-alive HTTP/1.1 connection with at most one request in flight. */
+class RawConnection {
+  private readonly socket: Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: ((status: number) => void) | undefined;
+  private failing: ((error: Error) => void) | undefined;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.failing?.(error));
+    socket.on('close', () => this.failing?.(new Error('connection closed')));
+  }
+
+  static open(port: number): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(new RawConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends a complete request; resolves with the status once the whole answer arrived. */
+  request(bytes: Buffer): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failing = reject;
+      this.socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.failing = undefined;
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const end = this.buffer.indexOf('\r\n\r\n');
+    if (end === -1) return;
+    const head = this.buffer.toString('latin1', 0, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    const total = end + 4 + (length === null ? 0 : Number(length[1]));
+    if (this.buffer.length < total) return;
+    this.buffer = this.buffer.subarray(total);
+    const done = this.waiting;
+    this.waiting = undefined;
+    this.failing = undefined;
+    done?.(Number(head.slice(9, 12)));
+  }
+}
+
+function httpRequest(port: number, method: string, path: string, body = '', extra = ''): Buffer {
+  const headers =
+    body === ''
+      ? `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${extra}\r\n`
+      : `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n`;
+  return Buffer.from(headers + body);
+}
+
+function putBody(i: number): string {
+  const seconds = Math.floor(i / DISTINCT_IDS);
+  const eventTime = new Date(Date.UTC(2024, 0, 1) + seconds * 1000).toISOString();
+  return `{"Record":[{"FeatureName":"id","ValueAsString":"u${i % DISTINCT_IDS}"},{"FeatureName":"event_time","ValueAsString":"${eventTime}"},{"FeatureName":"amount","ValueAsString":"${i}"},{"FeatureName":"score","ValueAsString":"0.${i % 1000}"},{"FeatureName":"country","ValueAsString":"NL"}]}`;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+async function spawnStore(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    join(root, 'node_modules/.bin/node'),
+    [
+      join(root, 'local/store/main.ts'),
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--flush-interval',
+      String(FLUSH_INTERVAL_MS),
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`store did not start: ${out}`)), 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`store exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function createGroup(port: number): Promise<void> {
+  const connection = await RawConnection.open(port);
+  const body = JSON.stringify({
+    FeatureGroupName: 'bench',
+    RecordIdentifierFeatureName: 'id',
+    EventTimeFeatureName: 'event_time',
+    FeatureDefinitions: [
+      { FeatureName: 'id', FeatureType: 'String' },
+      { FeatureName: 'event_time', FeatureType: 'String' },
+      { FeatureName: 'amount', FeatureType: 'Integral' },
+      { FeatureName: 'score', FeatureType: 'Fractional' },
+      { FeatureName: 'country', FeatureType: 'String' },
+    ],
+    OnlineStoreConfig: { EnableOnlineStore: true },
+    OfflineStoreConfig: { S3StorageConfig: { S3Uri: 's3://bench/offline' } },
+  });
+  const status = await connection.request(
+    httpRequest(port, 'POST', '/', body, 'X-Amz-Target: SageMaker.CreateFeatureGroup\r\n')
+  );
+  connection.close();
+  if (status !== 200) throw new Error(`CreateFeatureGroup answered ${status}`);
+}
+
+interface PutResult {
+  perSecond: number;
+  ok: number;
+  failed: number;
+  ms: number;
+  /** Store CPU time per acknowledged PutRecord, in microseconds. */
+  cpuMicros: number;
+}
+
+async function rawPuts(port: number, pid: number | undefined): Promise<PutResult> {
+  const connections = await Promise.all(
+    Array.from({ length: PUT_IN_FLIGHT }, () => RawConnection.open(port))
+  );
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
+  const deadline = started + PUT_MAX_MS;
+  await Promise.all(
+    connections.map(async (connection) => {
+      while (next < PUT_MAX_REQUESTS && performance.now() < deadline) {
+        const i = next++;
+        const status = await connection.request(
+          httpRequest(port, 'PUT', '/FeatureGroup/bench', putBody(i))
+        );
+        if (status === 200) ok++;
+        else failed++;
+      }
+    })
+  );
+  const ms = performance.now() - started;
+  const cpuMicros = ((cpuSeconds(pid) - cpuBefore) / ok) * 1e6;
+  for (const c of connections) c.close();
+  return { perSecond: (ok / ms) * 1000, ok, failed, ms, cpuMicros };
+}
+
+async function rawGets(port: number): Promise<{ p50: number; p99: number; count: number }> {
+  const connection = await RawConnection.open(port);
+  const requests = Array.from({ length: 1000 }, (_, i) =>
+    httpRequest(
+      port,
+      'GET',
+      `/FeatureGroup/bench?RecordIdentifierValueAsString=u${(i * 7919) % DISTINCT_IDS}`
+    )
+  );
+  const latencies: number[] = [];
+  const deadline = performance.now() + GET_MAX_MS;
+  for (let i = 0; i < GET_WARMUP + GET_MAX_REQUESTS && performance.now() < deadline; i++) {
+    const started = performance.now();
+    const status = await connection.request(requests[i % requests.length] as Buffer);
+    if (status !== 200) throw new Error(`GetRecord answered ${status}`);
+    if (i >= GET_WARMUP) latencies.push(performance.now() - started);
+  }
+  connection.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    count: latencies.length,
+  };
+}
+
+async function sdkPuts(
+  client: SageMakerFeatureStoreRuntimeClient
+): Promise<{ perSecond: number; ok: number }> {
+  let next = 0;
+  let ok = 0;
+  const started = performance.now();
+  const deadline = started + SDK_PUT_MAX_MS;
+  await Promise.all(
+    Array.from({ length: PUT_IN_FLIGHT }, async () => {
+      while (next < SDK_PUT_MAX_REQUESTS && performance.now() < deadline) {
+        const i = PUT_MAX_REQUESTS + next++;
+        await client.send(
+          new PutRecordCommand({
+            FeatureGroupName: 'bench',
+            Record: JSON.parse(putBody(i)).Record,
+          })
+        );
+        ok++;
+      }
+    })
+  );
+  return { perSecond: (ok / (performance.now() - started)) * 1000, ok };
+}
+
+async function sdkGets(
+  client: SageMakerFeatureStoreRuntimeClient
+): Promise<{ p50: number; p99: number; count: number }> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + SDK_GET_MAX_MS;
+  for (let i = 0; i < 200 + SDK_GET_MAX_REQUESTS && performance.now() < deadline; i++) {
+    const started = performance.now();
+    await client.send(
+      new GetRecordCommand({
+        FeatureGroupName: 'bench',
+        RecordIdentifierValueAsString: `u${(i * 7919) % DISTINCT_IDS}`,
+      })
+    );
+    if (i >= 200) latencies.push(performance.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    count: latencies.length,
+  };
+}
+
+const bench: Bench = async (): Promise<BenchSection> => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'skewless-bench-store-'));
+  const { child, port } = await spawnStore(dataDir);
+  const client = new SageMakerFeatureStoreRuntimeClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  try {
+    await createGroup(port);
+    const puts = await rawPuts(port, child.pid);
+    // Let the interval flush write the put phase's offline rows before reads are timed.
+    await new Promise((r) => setTimeout(r, FLUSH_INTERVAL_MS * 2.5));
+    const gets = await rawGets(port);
+    const viaSdkPuts = await sdkPuts(client);
+    await new Promise((r) => setTimeout(r, FLUSH_INTERVAL_MS * 1.5));
+    const viaSdkGets = await sdkGets(client);
+    const rows: BenchRow[] = [
+      {
+        metric: `PutRecord throughput (raw HTTP/1.1 keep-alive, ${PUT_IN_FLIGHT} in flight)`,
+        value: `${fmt(puts.perSecond)} req/s`,
+        goal: '>= 10,000 req/s',
+        met: puts.perSecond >= 10_000 && puts.failed === 0,
+      },
+      {
+        metric: 'Store CPU per PutRecord during that phase (user + system, incl. offline flushes)',
+        value: Number.isNaN(puts.cpuMicros)
+          ? 'n/a'
+          : `${fmt(puts.cpuMicros)} µs (≈ ${fmt(1e6 / puts.cpuMicros)} req/s per core)`,
+      },
+      {
+        metric: 'GetRecord p50 (raw HTTP/1.1 keep-alive, 1 in flight)',
+        value: `${fmt(gets.p50, 3)} ms`,
+      },
+      {
+        metric: 'GetRecord p99 (raw HTTP/1.1 keep-alive, 1 in flight)',
+        value: `${fmt(gets.p99, 3)} ms`,
+        goal: '<= 1 ms',
+        met: gets.p99 <= 1,
+      },
+      {
+        metric: `PutRecord throughput (AWS SDK v3 client, ${PUT_IN_FLIGHT} in flight; client-bound)`,
+        value: `${fmt(viaSdkPuts.perSecond)} req/s`,
+      },
+      {
+        metric: 'GetRecord p50 (AWS SDK v3 client, 1 in flight)',
+        value: `${fmt(viaSdkGets.p50, 3)} ms`,
+      },
+      {
+        metric: 'GetRecord p99 (AWS SDK v3 client, 1 in flight)',
+        value: `${fmt(viaSdkGets.p99, 3)} ms`,
+      },
+    ];
+    return {
+      title: 'Embedded feature store (PutRecord / GetRecord on loopback)',
+      method: [
+        'Store in a child process (`node local/store/main.ts`), fresh data dir, offline flush every 1 s, WAL SQLite with group commit; group with 5 features (String id, String event time, Integral, Fractional, String).',
+        `PutRecord: ${PUT_IN_FLIGHT} keep-alive sockets, one request in flight each, hand-built HTTP/1.1 requests (~270-byte JSON bodies), ${fmt(DISTINCT_IDS)} distinct ids with rising event times (online overwrite + offline journal every time); bounded to ${fmt(PUT_MAX_REQUESTS)} requests or ${PUT_MAX_MS / 1000} s. ${fmt(puts.ok)} answered 200 in ${fmt(puts.ms / 1000, 2)} s, ${puts.failed} failed.`,
+        `GetRecord: one keep-alive socket, sequential, ${fmt(GET_WARMUP)} warm-up requests then ${fmt(gets.count)} timed (bounded to ${fmt(GET_MAX_REQUESTS)} or ${GET_MAX_MS / 1000} s), after the put phase's offline rows were flushed; latency = request written → last response byte read.`,
+        `SDK rows: @aws-sdk/client-sagemaker-featurestore-runtime with its default NodeHttpHandler (keep-alive), maxAttempts 1; ${fmt(viaSdkPuts.ok)} PutRecords (${PUT_IN_FLIGHT} in flight, bounded to ${fmt(SDK_PUT_MAX_REQUESTS)} or ${SDK_PUT_MAX_MS / 1000} s) and ${fmt(viaSdkGets.count)} sequential GetRecords. The SDK client (signing, middleware stack) costs more CPU per request than the store, so these rows measure the client.`,
+      ],
+      rows,
+    };
+  } finally {
+    client.destroy();
+    child.kill('SIGTERM');
+    await new Promise((r) => {
+      if (child.exitCode !== null) r(undefined);
+      else child.once('exit', r);
+    });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+};
+
+export default bench;
+
+if (import.meta.main) {
+  const section = await bench();
+  process.stdout.write(`## ${section.title}\n\n`);
+  for (const m of section.method) process.stdout.write(`- ${m}\n`);
+  process.stdout.write('\n| metric | value | goal | met |\n| --- | --- | --- | --- |\n');
+  for (const row of section.rows) {
+    process.stdout.write(
+      `| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |\n`
+    );
+  }
+}
