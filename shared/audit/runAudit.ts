@@ -232,7 +232,7 @@ class GroupAuditor {
     return latest;
   }
 
-  /** Reads the online side of `pairs` and classifies each identifier. */
+  /** Reads the online records of the given identifiers and classifies each one. */
   private async compare(
     offline: readonly OfflineLatest[],
     onlineOnly: readonly string[] = []
@@ -389,7 +389,7 @@ function failedGroup(group: FeatureGroup, error: unknown, options: ResolvedOptio
 /**
  * Audits the given feature groups one after the other and builds the report. A group that cannot
  * be audited (its table is missing, a query failed) is reported with `error` set; the others
- * still run.
+ * still run. Groups without an offline store are skipped: every check starts from it.
  *
  * @example
  * ```typescript
@@ -419,6 +419,11 @@ async function runAudit(
   const nowMs = (deps.now ?? Date.now)();
   const audits: GroupAudit[] = [];
   for (const group of groups) {
+    // Everything starts from the offline store: an online-only group (derived state) has none.
+    if (group.offline === undefined) {
+      deps.logger?.info(`audit skips ${group.name}: it has no offline store`);
+      continue;
+    }
     try {
       audits.push(await new GroupAuditor(group, deps, resolved, nowMs).run());
     } catch (error) {

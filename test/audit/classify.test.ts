@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type ClassifyContext, classify } from '../../shared/audit/classify.ts';
 import type { OfflineLatest } from '../../shared/audit/decode.ts';
 import { decodeOfflineRow, eventTimeNanos } from '../../shared/audit/decode.ts';
+import { runAudit } from '../../shared/audit/runAudit.ts';
 import { WorstExamples } from '../../shared/audit/worst.ts';
 import { fromRecord } from '../../shared/record/codec.ts';
 import type { OnlineRecord } from '../../shared/store/onlineReader.ts';
@@ -183,5 +184,26 @@ describe('Class: WorstExamples', () => {
     for (let i = 0; i < 100; i++) worst.add(i % 10, `item-${i}`);
     // Assess
     expect(worst.list()).toEqual(['item-9', 'item-19', 'item-29']);
+  });
+});
+
+describe('Function: runAudit()', () => {
+  it('skips a group without an offline store, touching neither store', async () => {
+    // Prepare
+    const untouched = () => {
+      throw new Error('must not be called');
+    };
+    const engine = {
+      dialect: { name: 'duckdb' },
+      tableFor: untouched,
+      query: untouched,
+      queryAll: untouched,
+    } as never;
+    const online = { read: untouched, list: untouched };
+    // Act
+    const report = await runAudit([{ ...accounts, offline: undefined }], { engine, online });
+    // Assess
+    expect(report.groups).toEqual([]);
+    expect(report.totals.groups).toBe(0);
   });
 });
