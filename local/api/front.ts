@@ -6,6 +6,11 @@
  * for a path or method with no route, 413 past the 10 MB payload limit, 502 when the handler
  * throws or answers something that is not a proxy result.
  *
+ * Invocations run one at a time, as in one Lambda execution environment: the handler's logger
+ * and metrics are module singletons that hold per-invocation state (context keys, the EMF
+ * buffer), so two interleaved invocations would log each other's request ids and mix metrics.
+ * Requests that arrive meanwhile wait their turn; HTTP parsing and event building still overlap.
+ *
  * SigV4 is not verified locally (the embedded stack has no IAM). Paths may carry the stage
  * (`/v1/feature-groups/...`, as on AWS) or not (as `sam local start-api` serves them).
  */
@@ -128,6 +133,13 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
   const binaryMediaTypes = options.binaryMediaTypes ?? [];
   const timeoutMs = options.timeoutMs ?? 10_000;
   const host = options.host ?? '127.0.0.1';
+  let previous: Promise<unknown> = Promise.resolve();
+  /** Runs after every earlier invocation settled (one execution environment). */
+  const invoke = (event: APIGatewayProxyEvent, context: Context): Promise<unknown> => {
+    const run = previous.then(() => handler(event, context));
+    previous = run.catch(() => undefined);
+    return run;
+  };
 
   async function serve(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
     const target = req.url ?? '/';
@@ -177,7 +189,7 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
     const requestId = event.requestContext.requestId;
     let result: unknown;
     try {
-      result = await handler(event, createLambdaContext('LookupFunction', timeoutMs));
+      result = await invoke(event, createLambdaContext('LookupFunction', timeoutMs));
     } catch {
       // API Gateway's answer to a function error; the handler logged the cause itself.
       gatewayError(res, 502, 'InternalServerErrorException', 'Internal server error', requestId);

@@ -12,6 +12,8 @@ type JsonScalar = string | number | null;
 type JsonValue = JsonScalar | JsonScalar[];
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** `formatIsoEventTime`'s millisecond form, which `Date.parse` reads exactly. */
+const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MIN_SAFE = -MAX_SAFE;
 
 /**
@@ -51,6 +53,9 @@ function eventTimeOf(
   values: Readonly<Record<string, unknown>>
 ): { readonly iso: string; readonly epochMs: number } | undefined {
   const raw = values[plan.eventTimeFeature];
+  // Skewless writers store this exact form; anything else is parsed and normalised.
+  if (typeof raw === 'string' && CANONICAL_ISO.test(raw))
+    return { iso: raw, epochMs: Date.parse(raw) };
   const parsed = parseEventTime(raw);
   if (!parsed.ok) return undefined;
   return {

@@ -241,6 +241,35 @@ describe('Function: startLookupFront()', () => {
     expect(body.message).toContain('not valid percent-encoding');
   });
 
+  it('runs one invocation at a time, as one Lambda execution environment does', async () => {
+    // Prepare
+    let running = 0;
+    let most = 0;
+    const slow = await startLookupFront({
+      port: 0,
+      handler: async () => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running--;
+        return { statusCode: 200, headers: {}, body: '{}' };
+      },
+    });
+    try {
+      // Act
+      const statuses = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          fetch(`${slow.url}${recordPath('x')}`).then((r) => r.status)
+        )
+      );
+      // Assess
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+      expect(most).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('answers 502 Internal server error when the handler throws, as API Gateway does', async () => {
     // Act
     const { status, body, headers } = await call(failingFront, recordPath('card-1'));
