@@ -1,0 +1,455 @@
+/**
+ * Derived features on the ingest path. Around one Kinesis batch:
+ *
+ *   1. plan: read the state record of every entity in the batch (BatchGetRecord), apply the
+ *      entity's events in stream order, and compute the final values of every event whose values
+ *      changed (the new events, and the older events a late one reaches);
+ *   2. write: the ingest pipeline writes, for each Kinesis record, the records planned for it
+ *      (through its transform step), with its own retries, dead letters and partial responses;
+ *   3. commit: save the state of each entity whose records were all written (PutRecord); an
+ *      entity with any failure has all its records reported, so Lambda replays every one of them
+ *      against the state as it was before the batch.
+ *
+ * A replayed batch never double-counts: events are keyed by event id in the state, and a saved
+ * state implies its records were written with their final values. Safe under Kinesis ordering
+ * as long as the producer's partition key is the entity (one entity never in two batches at once).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type {
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+  KinesisStreamRecord,
+} from 'aws-lambda';
+import type { LimitFunction } from 'p-limit';
+import { RecordValidationError } from '../errors.ts';
+import { type IngestOptions, type IngestRuntime, ingestKinesisEvent } from '../ingest/ingest.ts';
+import type { MetricsSink } from '../ingest/metrics.ts';
+import { parseIngestPayload } from '../ingest/payload.ts';
+import type { IngestTransform } from '../ingest/transform.ts';
+import { type EncodedRecord, toRecord } from '../record/codec.ts';
+import { formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
+import type { SchemaRegistry } from '../registry.ts';
+import type { LogSink } from '../runtime/powertools.ts';
+import type { FeatureGroup } from '../schema/index.ts';
+import { batchGetOnline } from '../store/onlineReader.ts';
+import { putEncodedRecord } from '../store/writer.ts';
+import { type DerivedDefinition, STATE_EVENT_TIME, STATE_FEATURE } from './define.ts';
+import { type DerivedEvent, eventOfRecord } from './events.ts';
+import { derivedRecord, withoutDerived } from './records.ts';
+import { type DerivedRegistry, derivedRegistry } from './registry.ts';
+import { ApplyOutcome, DerivedStateError, EntityState } from './state.ts';
+
+/** Metric names of the derived step (EMF, namespace of the ingest function). */
+const DerivedMetric = {
+  /** New events applied to a state. */
+  EventsApplied: 'DerivedEventsApplied',
+  /** Already-written events rewritten because a late event changed their values. */
+  LateRewrites: 'DerivedLateRewrites',
+  /** Redeliveries of applied events (nothing written). */
+  Duplicates: 'DerivedDuplicates',
+  /** Applied event ids arriving with different content (dead-lettered). */
+  Conflicts: 'DerivedConflicts',
+  /** Events beyond the allowed lateness (written without derived values). */
+  TooLate: 'DerivedTooLate',
+  /** Events evicted from a state over its byte budget. */
+  StateEvictions: 'DerivedStateEvictions',
+  /** Unreadable states replaced by an empty one (logged as errors). */
+  StateResets: 'DerivedStateResets',
+  /** Largest state written in the invocation, bytes. */
+  StateBytes: 'DerivedStateMaxBytes',
+} as const;
+type DerivedMetric = (typeof DerivedMetric)[keyof typeof DerivedMetric];
+
+/** What the derived step needs; the ingest runtime provides all of it. */
+interface DerivedDependencies {
+  readonly client: SageMakerFeatureStoreRuntimeClient;
+  readonly registry: SchemaRegistry;
+  readonly defaultFeatureGroup: string | undefined;
+  readonly derived: DerivedRegistry;
+  /** Bounds state writes, shared with the pipeline's PutRecord calls. */
+  readonly limit: LimitFunction;
+  readonly logger: LogSink;
+  readonly metrics: MetricsSink;
+}
+
+/** What the plan says about one Kinesis record of a source group. */
+type PlannedRecord =
+  | { readonly kind: 'write'; readonly outputs: EncodedRecord[] }
+  | { readonly kind: 'reject'; readonly error: RecordValidationError }
+  | { readonly kind: 'retry'; readonly error: Error };
+
+/** One entity's share of the batch. */
+interface EntityBatch {
+  readonly definition: DerivedDefinition;
+  readonly entity: string;
+  /** Undefined when its state could not be read (its records are retried). */
+  state: EntityState | undefined;
+  /** Event time of the stored state record: a new one is never written with an older one. */
+  storedEventTime: bigint | undefined;
+  /** Sequence numbers of its Kinesis records, in batch order. */
+  readonly sequenceNumbers: string[];
+  changed: boolean;
+}
+
+interface PendingEvent {
+  readonly sequenceNumber: string;
+  readonly encoded: EncodedRecord;
+  readonly definition: DerivedDefinition;
+  /** Undefined when the record has no entity value. */
+  readonly event: DerivedEvent | undefined;
+}
+
+function entityKey(definition: DerivedDefinition, entity: string): string {
+  return `${definition.name}\u0000${entity}`;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The plan of one batch: outputs per Kinesis record, then the state commit. */
+class DerivedBatch {
+  private readonly deps: DerivedDependencies;
+  private readonly planned = new Map<string, PlannedRecord>();
+  private readonly entities = new Map<string, EntityBatch>();
+  private readonly order: string[];
+  private readonly counts = new Map<DerivedMetric, number>();
+  /** The definition of each planned Kinesis record. */
+  private readonly definitions = new Map<string, DerivedDefinition>();
+  /** Ids of events applied in this batch (an affected event not among them is a rewrite). */
+  private readonly appliedHere = new Set<string>();
+  /** Ids of events already given to a Kinesis record to write (each is written once). */
+  private readonly owned = new Set<string>();
+
+  constructor(deps: DerivedDependencies, records: readonly KinesisStreamRecord[]) {
+    this.deps = deps;
+    this.order = records.map((r) => r.kinesis.sequenceNumber);
+  }
+
+  /** Build the plan: read states, apply events in stream order, compute final values. */
+  async plan(records: readonly KinesisStreamRecord[]): Promise<this> {
+    const pending = this.collect(records);
+    await this.loadStates();
+    const owners = new Map<string, Map<string, DerivedEvent>>();
+    for (const item of pending) this.applyOne(item, owners);
+    for (const [sequenceNumber, dirty] of owners) {
+      const planned = this.planned.get(sequenceNumber);
+      if (planned?.kind !== 'write') continue;
+      for (const event of dirty.values()) {
+        const entity = this.entities.get(
+          entityKey(this.definitionOf(sequenceNumber), event.entity)
+        );
+        const state = entity?.state as EntityState;
+        planned.outputs.push(derivedRecord(state.definition, event, state.valuesOf(event)));
+      }
+    }
+    return this;
+  }
+
+  /**
+   * The transform for the ingest pipeline: planned outputs for records of a source group, the
+   * fallback (identity) for every other record.
+   */
+  transform(fallback: IngestTransform): IngestTransform {
+    return (record) => {
+      const planned = this.planned.get(record.source.sequenceNumber);
+      if (planned === undefined) return fallback(record);
+      if (planned.kind === 'reject') throw planned.error;
+      if (planned.kind === 'retry') throw planned.error;
+      return planned.outputs;
+    };
+  }
+
+  /**
+   * After the pipeline: save the states of entities whose records were all written, report
+   * every record of any other entity, and publish the step's metrics.
+   */
+  async commit(response: KinesisStreamBatchResponse): Promise<KinesisStreamBatchResponse> {
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    const saves: Promise<void>[] = [];
+    let maxBytes = 0;
+    for (const entity of this.entities.values()) {
+      const state = entity.state;
+      if (state === undefined || entity.sequenceNumbers.some((s) => failed.has(s))) {
+        for (const s of entity.sequenceNumbers) failed.add(s);
+        continue;
+      }
+      if (!entity.changed) continue;
+      const { evicted } = state.compact();
+      const text = state.serialize();
+      maxBytes = Math.max(maxBytes, Buffer.byteLength(text, 'utf8'));
+      if (evicted > 0) {
+        this.count(DerivedMetric.StateEvictions, evicted);
+        this.deps.logger.warn('derived state over its byte budget: oldest events evicted', {
+          definition: entity.definition.name,
+          entity: entity.entity,
+          evicted,
+          kept: state.events.length,
+        });
+      }
+      saves.push(
+        this.deps.limit(async () => {
+          try {
+            await putEncodedRecord(this.deps.client, this.stateRecord(entity, state, text));
+          } catch (error) {
+            this.deps.logger.warn('derived state not saved; its records are retried', {
+              definition: entity.definition.name,
+              entity: entity.entity,
+              error: describeError(error),
+            });
+            for (const s of entity.sequenceNumbers) failed.add(s);
+          }
+        })
+      );
+    }
+    await Promise.all(saves);
+    if (maxBytes > 0)
+      this.deps.metrics.addMetric(DerivedMetric.StateBytes, MetricUnit.Bytes, maxBytes);
+    for (const [metric, value] of this.counts) {
+      if (value > 0) this.deps.metrics.addMetric(metric, MetricUnit.Count, value);
+    }
+    return {
+      batchItemFailures: this.order
+        .filter((s) => failed.has(s))
+        .map((itemIdentifier) => ({ itemIdentifier })),
+    };
+  }
+
+  private count(metric: DerivedMetric, by = 1): void {
+    this.counts.set(metric, (this.counts.get(metric) ?? 0) + by);
+  }
+
+  private definitionOf(sequenceNumber: string): DerivedDefinition {
+    return this.definitions.get(sequenceNumber) as DerivedDefinition;
+  }
+
+  /** Decode and validate exactly as the pipeline will; keep the records of source groups. */
+  private collect(records: readonly KinesisStreamRecord[]): PendingEvent[] {
+    const pending: PendingEvent[] = [];
+    for (const record of records) {
+      const parsed = parseIngestPayload(record.kinesis.data, {
+        registry: this.deps.registry,
+        defaultFeatureGroup: this.deps.defaultFeatureGroup,
+      });
+      // A record that does not validate is dead-lettered by the pipeline; nothing to plan.
+      if (!parsed.ok) continue;
+      const definition = this.deps.derived.forGroup(parsed.value.routed.group.name);
+      if (definition === undefined) continue;
+      const sequenceNumber = record.kinesis.sequenceNumber;
+      const event = eventOfRecord(definition, parsed.value.encoded);
+      this.definitions.set(sequenceNumber, definition);
+      pending.push({ sequenceNumber, encoded: parsed.value.encoded, definition, event });
+      if (event === undefined) continue;
+      const key = entityKey(definition, event.entity);
+      let entity = this.entities.get(key);
+      if (entity === undefined) {
+        entity = {
+          definition,
+          entity: event.entity,
+          state: undefined,
+          storedEventTime: undefined,
+          sequenceNumbers: [],
+          changed: false,
+        };
+        this.entities.set(key, entity);
+      }
+      entity.sequenceNumbers.push(sequenceNumber);
+    }
+    return pending;
+  }
+
+  /** One BatchGetRecord pass per state group; an unread entity is retried, not guessed. */
+  private async loadStates(): Promise<void> {
+    const byGroup = new Map<FeatureGroup, EntityBatch[]>();
+    for (const entity of this.entities.values()) {
+      const list = byGroup.get(entity.definition.state) ?? [];
+      list.push(entity);
+      byGroup.set(entity.definition.state, list);
+    }
+    const requests = [...byGroup].map(([group, list]) => ({
+      group,
+      recordIds: list.map((e) => e.entity),
+    }));
+    if (requests.length === 0) return;
+    const result = await batchGetOnline(this.deps.client, requests, {
+      tolerateChunkFailures: true,
+    });
+    const byKey = new Map<string, EntityBatch>();
+    for (const entity of this.entities.values()) {
+      byKey.set(`${entity.definition.state.name}\u0000${entity.entity}`, entity);
+    }
+    const find = (group: string, id: string) => byKey.get(`${group}\u0000${id}`);
+    for (const { group, recordId } of result.notFound) {
+      const entity = find(group, recordId);
+      if (entity !== undefined) entity.state = EntityState.empty(entity.definition, entity.entity);
+    }
+    for (const found of result.found) {
+      const entity = find(found.group.name, found.recordId);
+      if (entity === undefined) continue;
+      const values = found.values as Record<string, unknown>;
+      const stored = parseEventTime(values[STATE_EVENT_TIME]);
+      entity.storedEventTime = stored.ok ? stored.epochNanos : undefined;
+      try {
+        entity.state = EntityState.parse(
+          entity.definition,
+          entity.entity,
+          String(values[STATE_FEATURE])
+        );
+      } catch (error) {
+        if (!(error instanceof DerivedStateError)) throw error;
+        // An unreadable state would block the entity forever; start over, loudly.
+        this.deps.logger.error('derived state unreadable; starting from an empty state', {
+          definition: entity.definition.name,
+          entity: entity.entity,
+          error: describeError(error),
+        });
+        this.count(DerivedMetric.StateResets);
+        entity.state = EntityState.empty(entity.definition, entity.entity);
+      }
+    }
+    for (const { group, recordId, reason } of result.unprocessed) {
+      this.deps.logger.warn('derived state not read; its records are retried', {
+        stateGroup: group,
+        entity: recordId,
+        reason,
+      });
+    }
+  }
+
+  private applyOne(item: PendingEvent, owners: Map<string, Map<string, DerivedEvent>>): void {
+    const { sequenceNumber, encoded, definition, event } = item;
+    if (event === undefined) {
+      this.planned.set(sequenceNumber, {
+        kind: 'write',
+        outputs: [withoutDerived(definition, encoded)],
+      });
+      return;
+    }
+    const entity = this.entities.get(entityKey(definition, event.entity)) as EntityBatch;
+    if (entity.state === undefined) {
+      this.planned.set(sequenceNumber, {
+        kind: 'retry',
+        error: new Error(`the derived state of "${event.entity}" could not be read`),
+      });
+      return;
+    }
+    const result = entity.state.apply(event);
+    switch (result.outcome) {
+      case ApplyOutcome.Applied: {
+        entity.changed = true;
+        this.count(DerivedMetric.EventsApplied);
+        const outputs: EncodedRecord[] = [];
+        this.planned.set(sequenceNumber, { kind: 'write', outputs });
+        this.appliedHere.add(event.id);
+        const owned = new Map<string, DerivedEvent>();
+        for (const affected of result.affected) {
+          if (this.owned.has(affected.id)) continue;
+          this.owned.add(affected.id);
+          owned.set(affected.id, affected);
+          if (!this.appliedHere.has(affected.id)) this.count(DerivedMetric.LateRewrites);
+        }
+        owners.set(sequenceNumber, owned);
+        return;
+      }
+      case ApplyOutcome.Duplicate:
+        this.count(DerivedMetric.Duplicates);
+        this.planned.set(sequenceNumber, { kind: 'write', outputs: [] });
+        return;
+      case ApplyOutcome.Conflict:
+        this.count(DerivedMetric.Conflicts);
+        this.planned.set(sequenceNumber, {
+          kind: 'reject',
+          error: new RecordValidationError(definition.source.name, [
+            {
+              feature: definition.source.recordIdentifier,
+              value: event.id,
+              reason:
+                'an event with this id was already applied with different content; event ids must identify immutable events',
+            },
+          ]),
+        });
+        return;
+      case ApplyOutcome.TooLate:
+        this.count(DerivedMetric.TooLate);
+        this.planned.set(sequenceNumber, {
+          kind: 'write',
+          outputs: [withoutDerived(definition, encoded)],
+        });
+        return;
+    }
+  }
+
+  private stateRecord(entity: EntityBatch, state: EntityState, text: string): EncodedRecord {
+    const latest = state.maxTime ?? 0n;
+    const time =
+      entity.storedEventTime !== undefined && entity.storedEventTime > latest
+        ? entity.storedEventTime
+        : latest;
+    const group = entity.definition.state;
+    return toRecord(group, {
+      [group.recordIdentifier]: entity.entity,
+      [STATE_EVENT_TIME]: formatIsoEventTime(time),
+      [STATE_FEATURE]: text,
+    } as never);
+  }
+}
+
+/**
+ * Plan the derived features of one Kinesis batch (see the module comment).
+ *
+ * @example
+ * ```typescript
+ * const batch = await planDerivedBatch(event.Records, deps);
+ * const response = await ingestKinesisEvent(event, { ...runtime, transform: batch.transform(runtime.transform) });
+ * return batch.commit(response);
+ * ```
+ */
+function planDerivedBatch(
+  records: readonly KinesisStreamRecord[],
+  deps: DerivedDependencies
+): Promise<DerivedBatch> {
+  return new DerivedBatch(deps, records).plan(records);
+}
+
+/**
+ * `ingestKinesisEvent` with derived features: the entry point of the ingest function. Without
+ * derived definitions it is exactly `ingestKinesisEvent`.
+ *
+ * @example
+ * ```typescript
+ * const runtime = createIngestRuntime(readIngestConfig(), { logger, metrics });
+ * const { batchItemFailures } = await ingestWithDerivedFeatures(event, runtime);
+ * ```
+ */
+async function ingestWithDerivedFeatures(
+  event: KinesisStreamEvent,
+  runtime: IngestRuntime,
+  options: IngestOptions = {},
+  derived: DerivedRegistry = derivedRegistry
+): Promise<KinesisStreamBatchResponse> {
+  if (derived.definitions.length === 0) return ingestKinesisEvent(event, runtime, options);
+  const started = performance.now();
+  const batch = await planDerivedBatch(event.Records, {
+    client: runtime.client,
+    registry: runtime.registry,
+    defaultFeatureGroup: runtime.config.defaultFeatureGroup,
+    derived,
+    limit: runtime.limit,
+    logger: runtime.logger,
+    metrics: runtime.metrics,
+  });
+  const remainingTimeMs =
+    options.remainingTimeMs === undefined
+      ? undefined
+      : Math.max(0, options.remainingTimeMs - (performance.now() - started));
+  const response = await ingestKinesisEvent(
+    event,
+    { ...runtime, transform: batch.transform(runtime.transform) },
+    { ...options, remainingTimeMs }
+  );
+  return batch.commit(response);
+}
+
+export type { DerivedDependencies, PlannedRecord };
+export { DerivedBatch, DerivedMetric, ingestWithDerivedFeatures, planDerivedBatch };

@@ -1,0 +1,191 @@
+/**
+ * Derived features on the ingest path, against the embedded store: values written with the
+ * record, late events rewriting the records they change, replayed batches that never
+ * double-count, the too-late and conflict rules, and the entity-level failure rule that keeps the
+ * state and the written records in step.
+ */
+import {
+  PutRecordCommand,
+  type SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transactions } from '../../shared/definitions.ts';
+import { ingestWithDerivedFeatures } from '../../shared/derived/online.ts';
+import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
+import { kinesisEvent, kinesisRecord } from '../helpers/kinesisEvents.ts';
+import { startTestStore, type TestStore } from '../helpers/store.ts';
+import { createDeploymentGroups, ingestRuntime, type TestRuntime } from './harness.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** A recent base time: the transactions group expires records 30 days after their event time. */
+const BASE = Math.floor(Date.now() / HOUR) * HOUR - 3 * HOUR;
+
+let test: TestStore;
+let sequence = 0;
+
+beforeAll(async () => {
+  test = await startTestStore();
+  await createDeploymentGroups(test.sagemaker);
+});
+
+afterAll(async () => {
+  await test?.close();
+});
+
+function payment(id: string, card: string, offsetMs: number, amount = 10) {
+  return {
+    transaction_id: id,
+    event_time: new Date(BASE + offsetMs).toISOString(),
+    card_id: card,
+    merchant_id: 'merchant-1',
+    amount,
+    currency: 'EUR',
+    channel: 'pos',
+  };
+}
+
+function record(value: unknown, partitionKey: string): KinesisStreamRecord {
+  sequence += 1;
+  return kinesisRecord(Buffer.from(JSON.stringify(value)).toString('base64'), {
+    partitionKey,
+    sequenceNumber: String(10n ** 30n + BigInt(sequence)),
+  });
+}
+
+async function online(client: SageMakerFeatureStoreRuntimeClient, id: string) {
+  const found = await getOnlineRecord(client, transactions, id, undefined);
+  return found?.values as Record<string, unknown> | undefined;
+}
+
+function counts(values: Record<string, unknown> | undefined) {
+  return {
+    n60s: Number(values?.card_txn_count_60s),
+    n1h: Number(values?.card_txn_count_1h),
+    sum1h: values?.card_amount_sum_1h,
+  };
+}
+
+function runtime(): TestRuntime {
+  return ingestRuntime(test.store.endpoint, { maxAttempts: 1 });
+}
+
+describe('Function: ingestWithDerivedFeatures()', () => {
+  it('writes each payment with its velocities, ignoring what the producer put in them', async () => {
+    const { runtime: rt, client } = runtime();
+    const response = await ingestWithDerivedFeatures(
+      kinesisEvent([
+        record(payment('a-1', 'card-a', 0, 10), 'card-a'),
+        record({ ...payment('a-2', 'card-a', 30_000, 20), card_txn_count_60s: 999 }, 'card-a'),
+        record(payment('a-3', 'card-a', 61_000, 40), 'card-a'),
+      ]),
+      rt
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(counts(await online(client, 'a-1'))).toEqual({ n60s: 1, n1h: 1, sum1h: 10 });
+    expect(counts(await online(client, 'a-2'))).toEqual({ n60s: 2, n1h: 2, sum1h: 30 });
+    expect(counts(await online(client, 'a-3'))).toEqual({ n60s: 2, n1h: 3, sum1h: 70 });
+    const ratio = (await online(client, 'a-3'))?.amount_to_avg_7d_ratio;
+    expect(ratio).toBe(40 / (70 / 3));
+  });
+
+  it('rewrites the already-written payments a late one changes, in a later batch', async () => {
+    const { runtime: rt, client, metrics } = runtime();
+    await ingestWithDerivedFeatures(
+      kinesisEvent([
+        record(payment('b-1', 'card-b', 0), 'card-b'),
+        record(payment('b-3', 'card-b', 50_000), 'card-b'),
+      ]),
+      rt
+    );
+    expect(counts(await online(client, 'b-3')).n60s).toBe(2);
+    // b-2 happened between them but arrives a batch later.
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('b-2', 'card-b', 20_000), 'card-b')]),
+      rt
+    );
+    expect(counts(await online(client, 'b-2')).n60s).toBe(2);
+    expect(counts(await online(client, 'b-3')).n60s).toBe(3);
+    expect(metrics.totals.get('DerivedLateRewrites')).toBe(1);
+  });
+
+  it('never double-counts a replayed batch or a duplicate payment', async () => {
+    const { runtime: rt, client, metrics } = runtime();
+    const batch = [
+      record(payment('c-1', 'card-c', 0), 'card-c'),
+      record(payment('c-2', 'card-c', 1000), 'card-c'),
+      record(payment('c-1', 'card-c', 0), 'card-c'),
+    ];
+    await ingestWithDerivedFeatures(kinesisEvent(batch), rt);
+    await ingestWithDerivedFeatures(kinesisEvent(batch), rt);
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('c-3', 'card-c', 2000), 'card-c')]),
+      rt
+    );
+    expect(counts(await online(client, 'c-2')).n60s).toBe(2);
+    expect(counts(await online(client, 'c-3')).n60s).toBe(3);
+    expect(metrics.totals.get('DerivedDuplicates')).toBe(4);
+  });
+
+  it('writes a too-late payment without velocities and dead-letters a conflicting id', async () => {
+    const { runtime: rt, client, deadLetters, metrics } = runtime();
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('d-1', 'card-d', 0), 'card-d')]),
+      rt
+    );
+    const response = await ingestWithDerivedFeatures(
+      kinesisEvent([
+        // Allowed lateness is one day: 25 hours before the card's latest payment is too late.
+        record({ ...payment('d-0', 'card-d', -25 * HOUR), card_txn_count_60s: 7 }, 'card-d'),
+        record(payment('d-1', 'card-d', 0, 99), 'card-d'),
+      ]),
+      rt
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    const late = await online(client, 'd-0');
+    expect(late?.transaction_id).toBe('d-0');
+    expect(late?.card_txn_count_60s).toBeUndefined();
+    expect(metrics.totals.get('DerivedTooLate')).toBe(1);
+    expect(deadLetters.letters).toHaveLength(1);
+    expect(deadLetters.letters[0]?.reason).toContain('already applied with different content');
+    expect((await online(client, 'd-1'))?.amount).toBe(10);
+  });
+
+  it('reports every record of an entity whose state could not be saved, then converges on retry', async () => {
+    const tr = runtime();
+    const original = tr.client.send.bind(tr.client);
+    let failStateWrites = true;
+    tr.client.send = ((command: unknown, options?: unknown) => {
+      if (
+        failStateWrites &&
+        command instanceof PutRecordCommand &&
+        command.input.FeatureGroupName === 'fraud-card-state'
+      ) {
+        return Promise.reject(
+          Object.assign(new Error('throttled'), {
+            name: 'ThrottlingException',
+            $metadata: { httpStatusCode: 429 },
+          })
+        );
+      }
+      return original(command as never, options as never);
+    }) as typeof tr.client.send;
+    const batch = [
+      record(payment('e-1', 'card-e', 0), 'card-e'),
+      record(payment('e-2', 'card-e', 1000), 'card-e'),
+    ];
+    const first = await ingestWithDerivedFeatures(kinesisEvent(batch), tr.runtime);
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      batch.map((r) => r.kinesis.sequenceNumber)
+    );
+    failStateWrites = false;
+    const retry = await ingestWithDerivedFeatures(kinesisEvent(batch), tr.runtime);
+    expect(retry.batchItemFailures).toEqual([]);
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('e-3', 'card-e', 2000), 'card-e')]),
+      tr.runtime
+    );
+    expect(counts(await online(tr.client, 'e-3')).n60s).toBe(3);
+  });
+});
