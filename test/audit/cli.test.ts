@@ -2,7 +2,7 @@
  * `skewless audit` against an embedded store opened on the data dir, and against a running store
  * given by `--endpoint`.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -110,6 +110,29 @@ describe('Command: skewless audit', () => {
       expect(process.exitCode).toBe(1);
     } finally {
       await store.close();
+    }
+  });
+
+  it('finds the running `npm start` through <data-dir>/endpoints.json', async () => {
+    // Prepare: the store holds <dir>/store open, so an embedded store could not be opened there.
+    const dataDir = mkdtempSync(join(tmpdir(), 'skewless-audit-cli-'));
+    const store = await startTestStore({}, join(dataDir, 'store'));
+    try {
+      await createGroups(store, [merchants]);
+      await put(store, merchants, merchant('m-1', Date.now() - 60 * 60_000));
+      await store.store.flush();
+      writeFileSync(
+        join(dataDir, 'endpoints.json'),
+        JSON.stringify({ store: store.store.endpoint, pid: process.pid })
+      );
+      // Act
+      const out = await runCli(['--data-dir', dataDir, '--group', merchants.name, '--json']);
+      // Assess
+      const report = JSON.parse(out) as AuditReport;
+      expect(report.totals).toMatchObject({ identifiers: 1, checked: 1, coherenceMismatches: 0 });
+    } finally {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
