@@ -69,6 +69,8 @@ interface FeatureDef {
   readonly type: FeatureType;
   readonly collection: CollectionType | undefined;
   readonly dimension: number | undefined;
+  /** `feature 'name' (Type)` / `feature 'name' (List of Type)`, for messages. */
+  readonly label: string;
 }
 
 interface Group {
@@ -132,6 +134,7 @@ function buildGroup(
       type: d.FeatureType,
       collection: d.CollectionType,
       dimension: d.CollectionConfig?.VectorConfig.Dimension,
+      label: `feature '${d.FeatureName}' (${d.CollectionType === undefined ? d.FeatureType : `${d.CollectionType} of ${d.FeatureType}`})`,
     });
   }
   const idFeature = features.get(doc.RecordIdentifierFeatureName);

@@ -135,7 +135,7 @@ function checkFeatures(group: Group, list: unknown, member: string): CheckedFeat
     const l = fv.ValueAsStringList;
     const hasS = s !== undefined && s !== null;
     const hasL = l !== undefined && l !== null;
-    const label = `feature '${name}' (${def.collection === undefined ? def.type : `${def.collection} of ${def.type}`})`;
+    const label = def.label;
     if (hasS && hasL) {
       problems.push(`${label}: set either ValueAsString or ValueAsStringList, not both`);
       continue;
@@ -196,13 +196,14 @@ function fail(group: Group, problems: readonly string[]): ServiceError {
 
 /** Problem with a record identifier value, or undefined. */
 function identifierProblem(group: Group, id: string): string | undefined {
-  const label = `record identifier '${group.idFeature.name}' (${group.idFeature.type})`;
-  if (id === '') return `${label}: value must not be empty`;
+  const label = (): string =>
+    `record identifier '${group.idFeature.name}' (${group.idFeature.type})`;
+  if (id === '') return `${label()}: value must not be empty`;
   if (exceeds(id, Limits.maxRecordIdentifierBytes)) {
-    return `${label}: value is larger than ${Limits.maxRecordIdentifierBytes} bytes`;
+    return `${label()}: value is larger than ${Limits.maxRecordIdentifierBytes} bytes`;
   }
   const p = scalarProblem(group.idFeature.type, id);
-  return p === undefined ? undefined : `${label}: ${p}`;
+  return p === undefined ? undefined : `${label()}: ${p}`;
 }
 
 /** Parses an event-time value of the group or throws a ValidationError naming the feature. */
