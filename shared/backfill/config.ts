@@ -1,0 +1,70 @@
+import { getIntegerFromEnv, getOptionalStringFromEnv, getStringFromEnv } from '../runtime/env.ts';
+
+/** S3 refuses multipart parts below 5 MiB (except the last). */
+const MIN_REJECTS_PART_BYTES = 5 * 1024 * 1024;
+
+/** Settings of the backfill function, from its environment (see docs/backfill.md). */
+interface BackfillConfig {
+  /** REPORTS_BUCKET: where state, rejects and reports go. */
+  readonly reportsBucket: string;
+  /** CONTINUATION_QUEUE_URL: SQS queue for continuations; unset = in-process (local) queue. */
+  readonly continuationQueueUrl: string | undefined;
+  /** BACKFILL_CONCURRENCY: PutRecord calls in flight. */
+  readonly concurrency: number;
+  /** BACKFILL_TIME_MARGIN_MS: stop and checkpoint when less than this remains. */
+  readonly timeMarginMs: number;
+  /** BACKFILL_CHECKPOINT_INTERVAL_MS: periodic checkpoints, bounding the work a crash repeats. */
+  readonly checkpointIntervalMs: number;
+  /** BACKFILL_MAX_WRITE_ATTEMPTS: attempts per row on retryable store errors (each an SDK call with its own retries). */
+  readonly maxWriteAttempts: number;
+  /** BACKFILL_MAX_STALLED_INVOCATIONS: invocations in a row with failing writes before the backfill fails. */
+  readonly maxStalledInvocations: number;
+  /** BACKFILL_PROGRESS_ROWS / BACKFILL_PROGRESS_INTERVAL_MS: progress log cadence. */
+  readonly progressEveryRows: number;
+  readonly progressEveryMs: number;
+  /** BACKFILL_FIRST_ERRORS: how many errors the report lists. */
+  readonly firstErrorsLimit: number;
+  /** BACKFILL_WATCHDOG_DELAY_SECONDS: delay of the takeover message sent at start; 0 = none. */
+  readonly watchdogDelaySeconds: number;
+  /** BACKFILL_REJECTS_PART_BYTES: rejects are uploaded in parts of this size (min 5 MiB). */
+  readonly rejectsPartBytes: number;
+  /** BACKFILL_WINDOW_ROWS: rows between the oldest unfinished row and the newest read one. */
+  readonly windowRows: number;
+}
+
+/**
+ * Reads the backfill settings from the environment, failing fast on malformed values.
+ *
+ * @example
+ * ```typescript
+ * import { loadBackfillConfig } from './shared/backfill/config.ts';
+ * process.env.REPORTS_BUCKET = 'skewless-reports';
+ * const config = loadBackfillConfig();
+ * console.log(config.concurrency); // 32 unless BACKFILL_CONCURRENCY says otherwise
+ * ```
+ */
+function loadBackfillConfig(): BackfillConfig {
+  const concurrency = getIntegerFromEnv('BACKFILL_CONCURRENCY', 32, 1, 1024);
+  return {
+    reportsBucket: getStringFromEnv('REPORTS_BUCKET'),
+    continuationQueueUrl: getOptionalStringFromEnv('CONTINUATION_QUEUE_URL'),
+    concurrency,
+    timeMarginMs: getIntegerFromEnv('BACKFILL_TIME_MARGIN_MS', 60_000, 0),
+    checkpointIntervalMs: getIntegerFromEnv('BACKFILL_CHECKPOINT_INTERVAL_MS', 30_000, 100),
+    maxWriteAttempts: getIntegerFromEnv('BACKFILL_MAX_WRITE_ATTEMPTS', 4, 1, 100),
+    maxStalledInvocations: getIntegerFromEnv('BACKFILL_MAX_STALLED_INVOCATIONS', 10, 1),
+    progressEveryRows: getIntegerFromEnv('BACKFILL_PROGRESS_ROWS', 50_000, 1),
+    progressEveryMs: getIntegerFromEnv('BACKFILL_PROGRESS_INTERVAL_MS', 10_000, 1),
+    firstErrorsLimit: getIntegerFromEnv('BACKFILL_FIRST_ERRORS', 20, 0, 1000),
+    watchdogDelaySeconds: getIntegerFromEnv('BACKFILL_WATCHDOG_DELAY_SECONDS', 900, 0, 900),
+    rejectsPartBytes: getIntegerFromEnv(
+      'BACKFILL_REJECTS_PART_BYTES',
+      8 * 1024 * 1024,
+      MIN_REJECTS_PART_BYTES
+    ),
+    windowRows: getIntegerFromEnv('BACKFILL_WINDOW_ROWS', Math.max(1024, concurrency * 32), 1),
+  };
+}
+
+export type { BackfillConfig };
+export { loadBackfillConfig, MIN_REJECTS_PART_BYTES };

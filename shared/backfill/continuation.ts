@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ContinuationMessage } from './types.ts';
+
+/**
+ * How a backfill continues in a new invocation. On AWS: a message on the continuation SQS queue
+ * (the template's `BackfillContinuationQueue`, an event source of the same function). Locally,
+ * when `CONTINUATION_QUEUE_URL` is unset: an in-process queue that invokes the handler again with
+ * an SQS-shaped event, the way the event source mapping would.
+ */
+interface ContinuationQueue {
+  /** Sends a message, delivered after `delaySeconds` (SQS allows 0-900). */
+  send(message: ContinuationMessage, delaySeconds: number): Promise<void>;
+}
+
+const MAX_DELAY_SECONDS = 900;
+
+/**
+ * The SQS continuation queue.
+ *
+ * @example
+ * ```typescript
+ * import { SQSClient } from '@aws-sdk/client-sqs';
+ * import { SqsContinuationQueue } from './shared/backfill/continuation.ts';
+ * const queue = new SqsContinuationQueue(new SQSClient({}), process.env.CONTINUATION_QUEUE_URL ?? '');
+ * ```
+ */
+class SqsContinuationQueue implements ContinuationQueue {
+  private readonly sqs: SQSClient;
+  private readonly queueUrl: string;
+
+  constructor(sqs: SQSClient, queueUrl: string) {
+    this.sqs = sqs;
+    this.queueUrl = queueUrl;
+  }
+
+  async send(message: ContinuationMessage, delaySeconds: number): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: JSON.stringify(message),
+        DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))),
+      })
+    );
+  }
+}
+
+/** Reads a continuation message from an SQS record; undefined when it is not one. */
+function parseContinuationMessage(
+  record: Pick<SQSRecord, 'body'>
+): ContinuationMessage | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    return undefined;
+  }
+  const m = body as Partial<ContinuationMessage> | null;
+  if (m === null || typeof m !== 'object' || m.type !== 'skewless.backfill.continue')
+    return undefined;
+  const s = m.source;
+  if (
+    s === undefined ||
+    typeof s.bucket !== 'string' ||
+    typeof s.key !== 'string' ||
+    typeof s.etag !== 'string' ||
+    typeof s.size !== 'number'
+  ) {
+    return undefined;
+  }
+  return m as ContinuationMessage;
+}
+
+/** An SQS event with one record per message, as the SQS event source delivers them. */
+function sqsEventOf(
+  messages: readonly ContinuationMessage[],
+  queueArn = 'arn:aws:sqs:us-east-1:000000000000:skewless-local-continuation'
+): SQSEvent {
+  return {
+    Records: messages.map((message) => {
+      const now = String(Date.now());
+      return {
+        messageId: randomUUID(),
+        receiptHandle: randomUUID(),
+        body: JSON.stringify(message),
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: now,
+          SenderId: 'LOCAL',
+          ApproximateFirstReceiveTimestamp: now,
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: queueArn,
+        awsRegion: queueArn.split(':')[3] ?? 'us-east-1',
+      };
+    }),
+  };
+}
+
+/** A Lambda `Context` with a real deadline, for handlers invoked in-process. */
+function localContext(timeoutMs: number, functionName = 'BackfillFunction'): Context {
+  const deadline = Date.now() + timeoutMs;
+  const awsRequestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1769',
+    awsRequestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `local/${awsRequestId}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
+
+interface InProcessOptions {
+  /** Budget of each continuation invocation (default 900 000 ms, the function's timeout). */
+  readonly invocationTimeoutMs?: number;
+  /** Caps message delays (retries after failing writes), so local runs do not wait minutes. */
+  readonly maxDelayMs?: number;
+  /** Deliveries of a message before it is dropped, like the queue's maxReceiveCount (5). */
+  readonly maxReceiveCount?: number;
+}
+
+/**
+ * The local stand-in for the continuation queue: each message invokes the handler in this
+ * process with an SQS-shaped event after its delay (capped). A message whose invocation fails
+ * (throws or reports it in `batchItemFailures`) is delivered again, up to `maxReceiveCount`
+ * times. Watchdog messages are dropped: an in-process invocation cannot die on its own while
+ * the process lives on, which is the case the watchdog exists for.
+ */
+class InProcessContinuationQueue implements ContinuationQueue {
+  private handler: SqsHandler | undefined;
+  private options: Required<InProcessOptions> = {
+    invocationTimeoutMs: 900_000,
+    maxDelayMs: 5_000,
+    maxReceiveCount: 5,
+  };
+  private readonly pending = new Set<Promise<void>>();
+  /** Messages dropped after too many failed deliveries (the local dead-letter queue). */
+  readonly deadLetters: ContinuationMessage[] = [];
+
+  /** Sets the handler that receives the messages (the backfill function itself). */
+  deliverTo(handler: SqsHandler): void {
+    this.handler = handler;
+  }
+
+  configure(options: InProcessOptions): void {
+    this.options = { ...this.options, ...options };
+  }
+
+  async send(message: ContinuationMessage, delaySeconds: number): Promise<void> {
+    if (message.reason === 'watchdog') return;
+    this.schedule(message, Math.min(delaySeconds * 1000, this.options.maxDelayMs), 1);
+  }
+
+  private schedule(message: ContinuationMessage, delayMs: number, receiveCount: number): void {
+    const delivery = new Promise<void>((resolve) => setTimeout(resolve, delayMs))
+      .then(() => this.deliver(message, receiveCount))
+      .finally(() => this.pending.delete(delivery));
+    this.pending.add(delivery);
+  }
+
+  private async deliver(message: ContinuationMessage, receiveCount: number): Promise<void> {
+    const handler = this.handler;
+    if (handler === undefined) {
+      this.deadLetters.push(message);
+      return;
+    }
+    let failed: boolean;
+    try {
+      const result = (await handler(
+        sqsEventOf([message]),
+        localContext(this.options.invocationTimeoutMs)
+      )) as { batchItemFailures?: unknown[] } | undefined;
+      failed = (result?.batchItemFailures?.length ?? 0) > 0;
+    } catch {
+      failed = true;
+    }
+    if (!failed) return;
+    if (receiveCount >= this.options.maxReceiveCount) this.deadLetters.push(message);
+    else this.schedule(message, Math.min(1_000, this.options.maxDelayMs), receiveCount + 1);
+  }
+
+  /** Resolves when no delivery is scheduled or running (deliveries may schedule more). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** The in-process queue of this process (used when CONTINUATION_QUEUE_URL is unset). */
+const inProcessContinuations = new InProcessContinuationQueue();
+
+export type { ContinuationQueue, InProcessOptions, SqsHandler };
+export {
+  InProcessContinuationQueue,
+  inProcessContinuations,
+  localContext,
+  parseContinuationMessage,
+  SqsContinuationQueue,
+  sqsEventOf,
+};

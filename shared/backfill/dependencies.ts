@@ -1,0 +1,71 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createFeatureStoreClient, keepAliveHandler } from '../runtime/clients.ts';
+import type { LogSink } from '../runtime/powertools.ts';
+import { type BackfillConfig, loadBackfillConfig } from './config.ts';
+import {
+  type ContinuationQueue,
+  inProcessContinuations,
+  SqsContinuationQueue,
+} from './continuation.ts';
+import type { BackfillDependencies, BackfillProgress, MetricsSink } from './runBackfill.ts';
+
+/**
+ * An S3 client for the backfill. Path-style addressing when an endpoint is configured
+ * (`AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, e.g. the local S3 on loopback), since such
+ * endpoints have no per-bucket host names; AWS itself serves both styles.
+ */
+function createBackfillS3Client(): S3Client {
+  const endpointOverridden =
+    (process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? '') !== '';
+  return new S3Client({
+    forcePathStyle: endpointOverridden,
+    requestHandler: keepAliveHandler({ maxSockets: 16, requestTimeoutMs: 60_000 }),
+  });
+}
+
+/** What a caller may replace when building the dependencies (the CLI, tests). */
+interface DependencyOverrides {
+  readonly config?: BackfillConfig;
+  readonly continuations?: ContinuationQueue;
+  readonly onProgress?: (progress: BackfillProgress) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * Builds the backfill's clients and settings from the environment: S3, the Feature Store
+ * runtime (keep-alive, one socket per write in flight), and the continuation queue (SQS when
+ * `CONTINUATION_QUEUE_URL` is set, else the in-process queue).
+ *
+ * @example
+ * ```typescript
+ * import { createBackfillDependencies } from './shared/backfill/dependencies.ts';
+ * import { logger, metrics } from './shared/runtime/powertools.ts';
+ * const deps = createBackfillDependencies(logger, metrics);
+ * ```
+ */
+function createBackfillDependencies(
+  logger: LogSink,
+  metrics: MetricsSink,
+  overrides: DependencyOverrides = {}
+): BackfillDependencies {
+  const config = overrides.config ?? loadBackfillConfig();
+  const continuations =
+    overrides.continuations ??
+    (config.continuationQueueUrl !== undefined
+      ? new SqsContinuationQueue(new SQSClient({}), config.continuationQueueUrl)
+      : inProcessContinuations);
+  return {
+    s3: createBackfillS3Client(),
+    featureStore: createFeatureStoreClient({ maxSockets: config.concurrency }),
+    continuations,
+    config,
+    logger,
+    metrics,
+    ...(overrides.now !== undefined ? { now: overrides.now } : {}),
+    ...(overrides.onProgress !== undefined ? { onProgress: overrides.onProgress } : {}),
+  };
+}
+
+export type { DependencyOverrides };
+export { createBackfillDependencies, createBackfillS3Client };

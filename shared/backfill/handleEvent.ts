@@ -1,0 +1,125 @@
+import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { parseContinuationMessage } from './continuation.ts';
+import {
+  type BackfillDependencies,
+  type BackfillOutcome,
+  continueBackfill,
+  type InvocationBudget,
+  startBackfill,
+} from './runBackfill.ts';
+import type { SourceObject } from './types.ts';
+
+/**
+ * The backfill function's two triggers in one entry point: S3 `ObjectCreated` notifications
+ * (a new file) and SQS continuation messages (a file resumed from its checkpoint).
+ */
+
+/** The source object of a notification record, with the key decoded as S3 encodes it. */
+function sourceOfRecord(record: S3EventRecord): SourceObject {
+  const { bucket, object } = record.s3;
+  return {
+    bucket: bucket.name,
+    key: decodeURIComponent(object.key.replace(/\+/g, ' ')),
+    ...(object.versionId !== undefined && object.versionId !== ''
+      ? { versionId: object.versionId }
+      : {}),
+    etag: object.eTag.replace(/^"|"$/g, ''),
+    size: object.size,
+  };
+}
+
+function isSqsEvent(event: S3Event | SQSEvent): event is SQSEvent {
+  return event.Records?.[0]?.eventSource === 'aws:sqs';
+}
+
+/** Result of an S3-triggered invocation: one outcome per record (Lambda ignores it; logs and tests read it). */
+interface S3InvocationResult {
+  readonly outcomes: readonly BackfillOutcome[];
+}
+
+/**
+ * Runs the records of an S3 event one after the other. A record that fails does not stop the
+ * others; the invocation then fails so Lambda retries it, which is safe because every record is
+ * claimed per object version.
+ */
+async function handleS3Event(
+  event: S3Event,
+  budget: InvocationBudget,
+  deps: BackfillDependencies
+): Promise<S3InvocationResult> {
+  const outcomes: BackfillOutcome[] = [];
+  let firstError: unknown;
+  for (const record of event.Records ?? []) {
+    if (record.eventSource !== 'aws:s3' || !record.eventName.startsWith('ObjectCreated')) {
+      outcomes.push({ kind: 'ignored', reason: `event ${record.eventName} is not ObjectCreated` });
+      continue;
+    }
+    try {
+      outcomes.push(await startBackfill(deps, sourceOfRecord(record), budget));
+    } catch (error) {
+      deps.logger.error('backfill failed; the event will be retried', {
+        key: record.s3.object.key,
+        error: String(error),
+      });
+      firstError ??= error;
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+  return { outcomes };
+}
+
+/**
+ * Runs continuation messages; a message whose invocation fails is reported in
+ * `batchItemFailures` so SQS delivers it again. Messages that are not continuations are logged
+ * and dropped (retrying them could never succeed).
+ */
+async function handleSqsEvent(
+  event: SQSEvent,
+  budget: InvocationBudget,
+  deps: BackfillDependencies
+): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    const message = parseContinuationMessage(record);
+    if (message === undefined) {
+      deps.logger.error('not a backfill continuation message; dropped', {
+        messageId: record.messageId,
+      });
+      continue;
+    }
+    try {
+      await continueBackfill(deps, message, budget);
+    } catch (error) {
+      deps.logger.error('continuation failed; the message will be delivered again', {
+        messageId: record.messageId,
+        source: message.source,
+        error: String(error),
+      });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}
+
+/**
+ * Dispatches an invocation of the backfill function by its trigger.
+ *
+ * @example
+ * ```typescript
+ * import { handleBackfillEvent } from './shared/backfill/handleEvent.ts';
+ * declare const deps: import('./shared/backfill/runBackfill.ts').BackfillDependencies;
+ * declare const event: import('aws-lambda').S3Event;
+ * await handleBackfillEvent(event, { requestId: 'r1', remainingMs: () => 900_000 }, deps);
+ * ```
+ */
+async function handleBackfillEvent(
+  event: S3Event | SQSEvent,
+  budget: InvocationBudget,
+  deps: BackfillDependencies
+): Promise<S3InvocationResult | SQSBatchResponse> {
+  if (isSqsEvent(event)) return handleSqsEvent(event, budget, deps);
+  return handleS3Event(event, budget, deps);
+}
+
+export type { S3InvocationResult };
+export { handleBackfillEvent, sourceOfRecord };

@@ -1,0 +1,797 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { describeValue, type RecordProblem } from '../errors.ts';
+import { encodeRecord } from '../record/codec.ts';
+import { registry } from '../registry.ts';
+import type { LogSink } from '../runtime/powertools.ts';
+import type { FeatureGroup } from '../schema/index.ts';
+import type { BackfillConfig } from './config.ts';
+import type { ContinuationQueue } from './continuation.ts';
+import { parseBackfillKey, reportKeys } from './objectKey.ts';
+import { writeOffline } from './offlineWriter.ts';
+import { openParquetSource } from './parquetRows.ts';
+import { RejectsWriter } from './rejects.ts';
+import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
+import { RowWindow } from './rowWindow.ts';
+import {
+  headSource,
+  SourceUnavailableError,
+  sourceAsyncBuffer,
+  sourceBytes,
+} from './sourceObject.ts';
+import {
+  createState,
+  readState,
+  replaceState,
+  StateConflictError,
+  type VersionedState,
+  writeReport,
+} from './stateStore.ts';
+import { openCsvSource, openJsonLinesSource } from './textRows.ts';
+import {
+  type BackfillReport,
+  type BackfillState,
+  BackfillStatus,
+  Compression,
+  type ContinuationMessage,
+  type FirstError,
+  type RejectLine,
+  type SourceObject,
+} from './types.ts';
+
+/** Metric names (the template's dashboard reads RowsWritten, RowsRejected and Resumptions). */
+const BackfillMetric = {
+  RowsWritten: 'RowsWritten',
+  RowsRejected: 'RowsRejected',
+  RowsPerSecond: 'RowsPerSecond',
+  Resumptions: 'Resumptions',
+  DuplicateEvents: 'DuplicateEvents',
+  FilesCompleted: 'BackfillFilesCompleted',
+  FilesFailed: 'BackfillFilesFailed',
+} as const;
+
+/** What the backfill needs from Powertools Metrics (a narrow type: tests pass a plain object). */
+interface MetricsSink {
+  addMetric(name: string, unit: 'Count' | 'Count/Second', value: number): void;
+}
+
+/** A progress snapshot, logged every N rows / seconds and given to `onProgress`. */
+interface BackfillProgress {
+  readonly source: SourceObject;
+  readonly featureGroup: string;
+  readonly rowsRead: number;
+  readonly rowsWritten: number;
+  readonly rowsRejected: number;
+  readonly rowsPerSecond: number;
+  readonly invocation: number;
+}
+
+/** Everything the backfill talks to, built once per container by the handler. */
+interface BackfillDependencies {
+  readonly s3: S3Client;
+  readonly featureStore: SageMakerFeatureStoreRuntimeClient;
+  readonly continuations: ContinuationQueue;
+  readonly config: BackfillConfig;
+  readonly logger: LogSink;
+  readonly metrics: MetricsSink;
+  /** Clock (epoch ms); tests inject one. */
+  readonly now?: () => number;
+  /** Called with every progress snapshot (the CLI draws its progress line from it). */
+  readonly onProgress?: (progress: BackfillProgress) => void;
+}
+
+/** The invocation a backfill runs in. */
+interface InvocationBudget {
+  /** Lambda request id: the lease owner. */
+  readonly requestId: string;
+  /** `context.getRemainingTimeInMillis`. */
+  readonly remainingMs: () => number;
+}
+
+/** How an event ended for one file. */
+type BackfillOutcome =
+  | { readonly kind: 'completed' | 'failed'; readonly report: BackfillReport }
+  /** Stopped before the time ran out (or writes kept failing); a continuation was sent. */
+  | { readonly kind: 'checkpointed'; readonly rowsDone: number }
+  /** A repeated event for a version already claimed: nothing written. */
+  | { readonly kind: 'duplicate'; readonly status: string }
+  /** Another invocation holds the lease, or the message is stale: nothing written. */
+  | { readonly kind: 'skipped'; readonly reason: string }
+  /** Not a backfill file (outside `backfill/<group>/`). */
+  | { readonly kind: 'ignored'; readonly reason: string };
+
+/** Leases are taken over only this long after they ran out (clock skew between hosts). */
+const LEASE_GRACE_MS = 5_000;
+const MAX_RETRY_DELAY_SECONDS = 900;
+
+function reportOf(
+  state: BackfillState,
+  status: 'completed' | 'failed',
+  finishedAt: number,
+  reportsBucket: string,
+  error?: string
+): BackfillReport {
+  const rowsRead = state.rowsWritten + state.rowsRejected;
+  return {
+    status,
+    featureGroup: state.featureGroup,
+    format: state.format,
+    compression: state.compression,
+    rowsRead,
+    rowsWritten: state.rowsWritten,
+    rowsRejected: state.rowsRejected,
+    durationMs: Math.max(0, finishedAt - Date.parse(state.startedAt)),
+    activeMs: state.activeMs,
+    rowsPerSecond: state.activeMs > 0 ? Math.round((rowsRead / state.activeMs) * 1000) : 0,
+    firstErrors: state.firstErrors,
+    resumptions: state.resumptions,
+    invocations: state.invocations,
+    source: {
+      bucket: state.source.bucket,
+      key: state.source.key,
+      versionId: state.source.versionId ?? null,
+      etag: state.source.etag,
+    },
+    rejects: { bucket: reportsBucket, key: reportKeys(state.source).rejects },
+    startedAt: state.startedAt,
+    finishedAt: new Date(finishedAt).toISOString(),
+    ...(error !== undefined ? { error } : {}),
+  };
+}
+
+/** zlib's data errors (`Z_DATA_ERROR`, `Z_BUF_ERROR` for a truncated file): the file is bad. */
+function isCorruptGzip(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+function problemText(problems: readonly RecordProblem[]): string {
+  return problems.map((p) => `${p.feature}=${describeValue(p.value)}: ${p.reason}`).join('; ');
+}
+
+/**
+ * One backfill, run by the invocation holding its lease. Holds the state, the row window, the
+ * writes in flight and the rejects, and decides how the invocation ends.
+ */
+class LeasedBackfill {
+  private readonly deps: BackfillDependencies;
+  private readonly now: () => number;
+  private readonly locations: {
+    state: { bucket: string; key: string };
+    report: { bucket: string; key: string };
+  };
+  private state: BackfillState;
+  private etag: string;
+  private readonly startedAt: number;
+  private readonly deadline: number;
+  private readonly writeDeadline: number;
+  private readonly isResumption: boolean;
+  private readonly activeMsBefore: number;
+  private rowsThisInvocation = 0;
+  private writtenThisInvocation = 0;
+  private rejectedThisInvocation = 0;
+
+  constructor(
+    deps: BackfillDependencies,
+    leased: VersionedState,
+    budget: InvocationBudget,
+    isResumption: boolean
+  ) {
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    this.state = leased.state;
+    this.etag = leased.etag;
+    this.isResumption = isResumption;
+    this.activeMsBefore = leased.state.activeMs;
+    this.startedAt = this.now();
+    const remaining = budget.remainingMs();
+    this.deadline = this.startedAt + remaining - deps.config.timeMarginMs;
+    // Retries may run into half of the margin; the other half is for the checkpoint.
+    this.writeDeadline = this.startedAt + remaining - deps.config.timeMarginMs / 2;
+    const keys = reportKeys(this.state.source);
+    this.locations = {
+      state: { bucket: deps.config.reportsBucket, key: keys.state },
+      report: { bucket: deps.config.reportsBucket, key: keys.report },
+    };
+  }
+
+  /** Processing time of earlier invocations plus this one's so far. */
+  private activeMs(): number {
+    return this.activeMsBefore + (this.now() - this.startedAt);
+  }
+
+  private emitMetrics(): void {
+    const { metrics } = this.deps;
+    const seconds = (this.now() - this.startedAt) / 1000;
+    metrics.addMetric(BackfillMetric.RowsWritten, 'Count', this.writtenThisInvocation);
+    metrics.addMetric(BackfillMetric.RowsRejected, 'Count', this.rejectedThisInvocation);
+    metrics.addMetric(
+      BackfillMetric.RowsPerSecond,
+      'Count/Second',
+      seconds > 0 ? this.rowsThisInvocation / seconds : 0
+    );
+    metrics.addMetric(BackfillMetric.Resumptions, 'Count', this.isResumption ? 1 : 0);
+  }
+
+  private async save(next: BackfillState): Promise<void> {
+    this.etag = await replaceState(this.deps.s3, this.locations.state, next, this.etag);
+    this.state = next;
+  }
+
+  /** Ends the backfill with a report; the state keeps the report in case writing it is interrupted. */
+  private async finish(
+    next: BackfillState,
+    status: 'completed' | 'failed',
+    error?: string
+  ): Promise<BackfillOutcome> {
+    const report = reportOf(next, status, this.now(), this.deps.config.reportsBucket, error);
+    await this.save({
+      ...next,
+      status,
+      lease: null,
+      report,
+      ...(error !== undefined ? { lastError: error } : {}),
+    });
+    await writeReport(this.deps.s3, this.locations.report, report);
+    const log = status === 'completed' ? this.deps.logger.info : this.deps.logger.error;
+    log.call(this.deps.logger, `backfill ${status}`, { ...report });
+    this.deps.metrics.addMetric(
+      status === 'completed' ? BackfillMetric.FilesCompleted : BackfillMetric.FilesFailed,
+      'Count',
+      1
+    );
+    this.emitMetrics();
+    return { kind: status, report };
+  }
+
+  /** Fails the whole file (nothing more can be read), keeping whatever was already done. */
+  private async failFile(reason: string, rejects?: RejectsWriter): Promise<BackfillOutcome> {
+    const writer =
+      rejects ??
+      new RejectsWriter(
+        this.deps.s3,
+        { bucket: this.deps.config.reportsBucket, key: reportKeys(this.state.source).rejects },
+        this.deps.config.rejectsPartBytes,
+        this.state.rejects
+      );
+    await writer.finish();
+    return this.finish(
+      { ...this.state, rejects: writer.progress(), activeMs: this.activeMs() },
+      'failed',
+      reason
+    );
+  }
+
+  private async open(group: FeatureGroup): Promise<RowSource> {
+    const { s3 } = this.deps;
+    const facts = await headSource(s3, this.state.source);
+    const source = { ...this.state.source, size: facts.size };
+    const position = this.state.position;
+    if (this.state.format === 'parquet') {
+      return openParquetSource({
+        group,
+        file: sourceAsyncBuffer(s3, source, facts.size),
+        startIndex: position.index,
+      });
+    }
+    const declaredGzip =
+      this.state.compression === Compression.Gzip || /\bgzip\b/i.test(facts.contentEncoding ?? '');
+    const from = position.byteOffset ?? 0;
+    const options = {
+      group,
+      bytes: sourceBytes(s3, source, from),
+      declaredGzip,
+      start: {
+        index: position.index,
+        byteOffset: position.byteOffset,
+        line: position.line,
+        header: this.state.header,
+      },
+    };
+    return this.state.format === 'csv' ? openCsvSource(options) : openJsonLinesSource(options);
+  }
+
+  /** Reads, validates and writes until the file ends, the time runs low or writes keep failing. */
+  async run(): Promise<BackfillOutcome> {
+    const { config, logger } = this.deps;
+    const group = registry.findGroup(this.state.featureGroup);
+    if (group === undefined) {
+      return this.failFile(
+        `unknown feature group "${this.state.featureGroup}" in the key; known: ${[...registry.groups.keys()].join(', ')}`
+      );
+    }
+    if (this.state.format === undefined) {
+      return this.failFile(
+        'unsupported file extension: use .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson or .ndjson.gz'
+      );
+    }
+    let source: RowSource;
+    try {
+      source = await this.open(group);
+    } catch (error) {
+      if (error instanceof FileRejectedError || error instanceof SourceUnavailableError)
+        return this.failFile(error.message);
+      throw error;
+    }
+    logger.info('backfill started', {
+      source: this.state.source,
+      featureGroup: group.name,
+      format: this.state.format,
+      resumeAt: this.state.position.index,
+      invocation: this.state.invocations,
+    });
+
+    const rejects = new RejectsWriter(
+      this.deps.s3,
+      { bucket: config.reportsBucket, key: reportKeys(this.state.source).rejects },
+      config.rejectsPartBytes,
+      this.state.rejects
+    );
+    const window = new RowWindow(
+      Math.max(config.windowRows, config.concurrency),
+      this.state.position
+    );
+    const skip = new Set(this.state.position.doneBeyond);
+    let rowsWritten = this.state.rowsWritten;
+    let rowsRejected = this.state.rowsRejected;
+    const firstErrors: FirstError[] = [...this.state.firstErrors];
+    let inFlight = 0;
+    let failures = 0;
+    let lastFailure: unknown;
+    let wake: (() => void) | undefined;
+    const signal = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const nextCompletion = () => new Promise<void>((resolve) => (wake = resolve));
+
+    const reject = (row: SourceRow, problems: readonly RecordProblem[]) => {
+      const reason = problemText(problems);
+      const line: RejectLine = {
+        row: row.index + 1,
+        ...(row.line !== undefined ? { line: row.line } : {}),
+        reason,
+        problems: problems.map((p) => ({
+          feature: p.feature,
+          value: p.value ?? null,
+          reason: p.reason,
+        })),
+        values: row.original(),
+      };
+      rejects.add(line);
+      rowsRejected += 1;
+      this.rejectedThisInvocation += 1;
+      if (firstErrors.length < config.firstErrorsLimit) {
+        firstErrors.push({
+          row: line.row,
+          ...(row.line !== undefined ? { line: row.line } : {}),
+          reason,
+        });
+      }
+      window.complete(row.index);
+    };
+
+    const snapshot = (): BackfillState => ({
+      ...this.state,
+      position: window.position(),
+      ...(source.header !== undefined && source.seekable ? { header: source.header } : {}),
+      rowsWritten,
+      rowsRejected,
+      firstErrors,
+      rejects: rejects.progress(),
+      activeMs: this.activeMs(),
+    });
+
+    let stop: 'deadline' | 'stalled' | undefined;
+    let lastCheckpoint = this.now();
+    let lastProgress = this.now();
+    let rowsAtLastProgress = 0;
+    const progress = () => {
+      const elapsed = (this.now() - this.startedAt) / 1000;
+      const snapshotProgress: BackfillProgress = {
+        source: this.state.source,
+        featureGroup: group.name,
+        rowsRead: rowsWritten + rowsRejected,
+        rowsWritten,
+        rowsRejected,
+        rowsPerSecond: elapsed > 0 ? Math.round(this.rowsThisInvocation / elapsed) : 0,
+        invocation: this.state.invocations,
+      };
+      logger.info('backfill progress', { ...snapshotProgress });
+      this.deps.onProgress?.(snapshotProgress);
+    };
+
+    /** Waits for room in the window (and for a write slot); false when writes are failing. */
+    const room = async (writeSlot: boolean): Promise<boolean> => {
+      while (failures === 0 && (window.full || (writeSlot && inFlight >= config.concurrency))) {
+        // A full window with nothing in flight only happens behind a failed row.
+        if (inFlight === 0) break;
+        await nextCompletion();
+      }
+      return failures === 0;
+    };
+
+    try {
+      rows: for await (const batch of source.batches()) {
+        for (const row of batch) {
+          if (skip.has(row.index)) {
+            if (!(await room(false))) {
+              stop = 'stalled';
+              break rows;
+            }
+            window.begin(row.index, row.next);
+            window.complete(row.index);
+            continue;
+          }
+          // At least one row per invocation, so a tiny budget still makes progress.
+          if (this.rowsThisInvocation > 0 && this.now() >= this.deadline) {
+            stop = 'deadline';
+            break rows;
+          }
+          if (!(await room(true))) {
+            stop = 'stalled';
+            break rows;
+          }
+          window.begin(row.index, row.next);
+          this.rowsThisInvocation += 1;
+          if (row.problem !== undefined || row.values === undefined) {
+            reject(row, [
+              { feature: '(row)', value: undefined, reason: row.problem ?? 'unreadable row' },
+            ]);
+          } else {
+            const encoded = encodeRecord(group, row.values);
+            if (!encoded.ok) {
+              reject(row, encoded.problems);
+            } else {
+              inFlight += 1;
+              void writeOffline(this.deps.featureStore, encoded.value, {
+                maxAttempts: config.maxWriteAttempts,
+                deadline: this.writeDeadline,
+                now: this.now,
+              }).then((outcome) => {
+                inFlight -= 1;
+                if (outcome.kind === 'written') {
+                  rowsWritten += 1;
+                  this.writtenThisInvocation += 1;
+                  window.complete(row.index);
+                } else if (outcome.kind === 'rejected') {
+                  reject(row, [{ feature: '(record)', value: undefined, reason: outcome.reason }]);
+                } else {
+                  failures += 1;
+                  lastFailure = outcome.error;
+                }
+                signal();
+              });
+            }
+          }
+          if (rejects.partReady) await rejects.uploadPart();
+          const now = this.now();
+          if (
+            this.rowsThisInvocation - rowsAtLastProgress >= config.progressEveryRows ||
+            now - lastProgress >= config.progressEveryMs
+          ) {
+            progress();
+            lastProgress = now;
+            rowsAtLastProgress = this.rowsThisInvocation;
+          }
+          if (now - lastCheckpoint >= config.checkpointIntervalMs) {
+            await this.save(snapshot());
+            lastCheckpoint = this.now();
+          }
+        }
+      }
+    } catch (error) {
+      while (inFlight > 0) await nextCompletion();
+      if (error instanceof StateConflictError) return this.leaseLost();
+      if (
+        error instanceof SourceUnavailableError ||
+        error instanceof FileRejectedError ||
+        isCorruptGzip(error)
+      ) {
+        this.state = snapshot();
+        const reason = isCorruptGzip(error)
+          ? `the gzip data is corrupt: ${(error as Error).message}`
+          : (error as Error).message;
+        return this.failFile(reason, rejects);
+      }
+      // Anything else (S3 unreachable, a bug): keep what is done and retry from the checkpoint.
+      logger.error('backfill interrupted by an error; checkpointing to retry', {
+        source: this.state.source,
+        error: String(error),
+      });
+      try {
+        return await this.checkpointAndContinue(
+          snapshot(),
+          this.state.stalledInvocations + 1,
+          String(error)
+        );
+      } catch {
+        throw error;
+      }
+    }
+    while (inFlight > 0) await nextCompletion();
+    progress();
+
+    try {
+      if (stop === undefined && failures === 0) {
+        await rejects.finish();
+        return await this.finish({ ...snapshot(), stalledInvocations: 0 }, 'completed');
+      }
+      const stalled = failures > 0 ? this.state.stalledInvocations + 1 : 0;
+      const lastError =
+        failures > 0
+          ? `${failures} write(s) still failing after ${config.maxWriteAttempts} attempts: ${String((lastFailure as Error)?.message ?? lastFailure)}`
+          : undefined;
+      if (stalled > config.maxStalledInvocations) {
+        this.state = { ...snapshot(), stalledInvocations: stalled };
+        return await this.failFile(
+          `writes kept failing in ${stalled} invocations in a row; the checkpoint is kept: send a continuation message with "resume": true to retry. Last error: ${lastError}`,
+          rejects
+        );
+      }
+      return await this.checkpointAndContinue(snapshot(), stalled, lastError);
+    } catch (error) {
+      if (error instanceof StateConflictError) return this.leaseLost();
+      throw error;
+    }
+  }
+
+  private async checkpointAndContinue(
+    next: BackfillState,
+    stalled: number,
+    lastError: string | undefined
+  ): Promise<BackfillOutcome> {
+    await this.save({
+      ...next,
+      lease: null,
+      stalledInvocations: stalled,
+      ...(lastError !== undefined ? { lastError } : {}),
+    });
+    const reason = stalled > 0 ? 'retry' : 'checkpoint';
+    const delay = stalled > 0 ? Math.min(MAX_RETRY_DELAY_SECONDS, 15 * 2 ** stalled) : 0;
+    await this.deps.continuations.send(
+      {
+        type: 'skewless.backfill.continue',
+        source: this.state.source,
+        reason,
+        generation: this.state.generation,
+      },
+      delay
+    );
+    const rowsDone = this.state.rowsWritten + this.state.rowsRejected;
+    this.deps.logger.info('backfill checkpointed', {
+      source: this.state.source,
+      reason,
+      resumeAt: this.state.position.index,
+      rowsDone,
+      delaySeconds: delay,
+      ...(lastError !== undefined ? { lastError } : {}),
+    });
+    this.emitMetrics();
+    return { kind: 'checkpointed', rowsDone };
+  }
+
+  private leaseLost(): BackfillOutcome {
+    this.deps.logger.error(
+      'backfill lease lost: another invocation took over; stopping without a checkpoint',
+      {
+        source: this.state.source,
+      }
+    );
+    this.emitMetrics();
+    return { kind: 'skipped', reason: 'lease lost' };
+  }
+}
+
+/** The state a first event creates: the claim, with this invocation holding the lease. */
+function initialState(
+  source: SourceObject,
+  owner: string,
+  leaseUntil: number,
+  startedAt: number
+): BackfillState {
+  const key = parseBackfillKey(source.key);
+  return {
+    schemaVersion: 1,
+    source,
+    featureGroup: key?.featureGroup ?? '',
+    format: key?.format,
+    compression: key?.compression ?? Compression.None,
+    status: BackfillStatus.Running,
+    generation: 1,
+    lease: { owner, until: leaseUntil },
+    position: { index: 0, doneBeyond: [] },
+    rowsWritten: 0,
+    rowsRejected: 0,
+    firstErrors: [],
+    rejects: { parts: [], pending: '' },
+    invocations: 1,
+    resumptions: 0,
+    stalledInvocations: 0,
+    startedAt: new Date(startedAt).toISOString(),
+    activeMs: 0,
+  };
+}
+
+/** Takes the lease of an existing state if it is free (released, or expired), by compare-and-swap. */
+async function acquireLease(
+  deps: BackfillDependencies,
+  current: VersionedState,
+  budget: InvocationBudget,
+  changes: Partial<BackfillState> = {}
+): Promise<VersionedState | undefined> {
+  const now = (deps.now ?? Date.now)();
+  const lease = current.state.lease;
+  if (lease !== null && lease.until + LEASE_GRACE_MS > now && lease.owner !== budget.requestId)
+    return undefined;
+  const next: BackfillState = {
+    ...current.state,
+    ...changes,
+    generation: current.state.generation + 1,
+    lease: { owner: budget.requestId, until: now + budget.remainingMs() },
+    invocations: current.state.invocations + 1,
+    resumptions: current.state.resumptions + 1,
+  };
+  const location = {
+    bucket: deps.config.reportsBucket,
+    key: reportKeys(current.state.source).state,
+  };
+  try {
+    return { state: next, etag: await replaceState(deps.s3, location, next, current.etag) };
+  } catch (error) {
+    if (error instanceof StateConflictError) return undefined;
+    throw error;
+  }
+}
+
+/** A finished backfill met again: make sure its report exists (writing it is idempotent). */
+async function ensureReport(deps: BackfillDependencies, state: BackfillState): Promise<void> {
+  if (state.report === undefined) return;
+  await writeReport(
+    deps.s3,
+    { bucket: deps.config.reportsBucket, key: reportKeys(state.source).report },
+    state.report
+  );
+}
+
+/**
+ * Handles an `ObjectCreated` event for one object: claims the object version (conditional
+ * create of its state), sends the watchdog continuation, and runs the backfill. A repeated
+ * event for the same version finds the claim and writes nothing, unless the lease it finds has
+ * expired, in which case it takes over from the checkpoint.
+ *
+ * @example
+ * ```typescript
+ * import { startBackfill } from './shared/backfill/runBackfill.ts';
+ * declare const deps: import('./shared/backfill/runBackfill.ts').BackfillDependencies;
+ * const outcome = await startBackfill(deps, {
+ *   bucket: 'skewless-backfill', key: 'backfill/fraud-cards/oct.csv', etag: 'abc', size: 1024,
+ * }, { requestId: 'req-1', remainingMs: () => 900_000 });
+ * ```
+ */
+async function startBackfill(
+  deps: BackfillDependencies,
+  source: SourceObject,
+  budget: InvocationBudget
+): Promise<BackfillOutcome> {
+  if (parseBackfillKey(source.key) === undefined) {
+    deps.logger.warn('not a backfill file; expected backfill/<feature-group>/<file>', { source });
+    return { kind: 'ignored', reason: 'not under backfill/<feature-group>/' };
+  }
+  const now = (deps.now ?? Date.now)();
+  const state = initialState(source, budget.requestId, now + budget.remainingMs(), now);
+  const location = { bucket: deps.config.reportsBucket, key: reportKeys(source).state };
+  let etag: string;
+  try {
+    etag = await createState(deps.s3, location, state);
+  } catch (error) {
+    if (!(error instanceof StateConflictError)) throw error;
+    deps.metrics.addMetric(BackfillMetric.DuplicateEvents, 'Count', 1);
+    const existing = await readState(deps.s3, location);
+    if (existing === undefined) return { kind: 'duplicate', status: 'unknown' };
+    if (existing.state.status !== BackfillStatus.Running) {
+      await ensureReport(deps, existing.state);
+      deps.logger.info('duplicate event for a finished backfill ignored', {
+        source,
+        status: existing.state.status,
+      });
+      return { kind: 'duplicate', status: existing.state.status };
+    }
+    const leased = await acquireLease(deps, existing, budget);
+    if (leased === undefined) {
+      deps.logger.info('duplicate event for a running backfill ignored', { source });
+      return { kind: 'duplicate', status: existing.state.status };
+    }
+    deps.logger.warn('duplicate event found an expired lease: taking over from the checkpoint', {
+      source,
+    });
+    return new LeasedBackfill(deps, leased, budget, true).run();
+  }
+  deps.logger.info('backfill claimed', { source, stateKey: location.key });
+  if (deps.config.watchdogDelaySeconds > 0) {
+    try {
+      await deps.continuations.send(
+        { type: 'skewless.backfill.continue', source, reason: 'watchdog', generation: 1 },
+        deps.config.watchdogDelaySeconds
+      );
+    } catch (error) {
+      // The backfill itself can proceed; only crash recovery of this invocation is weaker.
+      deps.logger.warn('could not send the watchdog continuation', {
+        source,
+        error: String(error),
+      });
+    }
+  }
+  return new LeasedBackfill(deps, { state, etag }, budget, false).run();
+}
+
+/**
+ * Handles a continuation message: takes the lease if it is free and continues from the
+ * checkpoint. Stale messages (finished backfill, lease held by a live invocation) do nothing, so
+ * duplicates and out-of-order deliveries are harmless.
+ */
+async function continueBackfill(
+  deps: BackfillDependencies,
+  message: ContinuationMessage,
+  budget: InvocationBudget
+): Promise<BackfillOutcome> {
+  const location = { bucket: deps.config.reportsBucket, key: reportKeys(message.source).state };
+  const current = await readState(deps.s3, location);
+  if (current === undefined) {
+    deps.logger.error('continuation for a backfill without state dropped', {
+      source: message.source,
+    });
+    return { kind: 'skipped', reason: 'no state' };
+  }
+  let changes: Partial<BackfillState> = {};
+  if (current.state.status !== BackfillStatus.Running) {
+    if (
+      !(
+        message.resume === true &&
+        current.state.status === BackfillStatus.Failed &&
+        current.state.format !== undefined
+      )
+    ) {
+      await ensureReport(deps, current.state);
+      return { kind: 'skipped', reason: `backfill already ${current.state.status}` };
+    }
+    deps.logger.warn('resuming a failed backfill on request', { source: message.source });
+    const { report: _report, lastError: _lastError, ...rest } = current.state;
+    changes = { status: BackfillStatus.Running, stalledInvocations: 0 };
+    const leased = await acquireLease(
+      deps,
+      { state: rest as BackfillState, etag: current.etag },
+      budget,
+      changes
+    );
+    if (leased === undefined)
+      return { kind: 'skipped', reason: 'lease held by another invocation' };
+    return new LeasedBackfill(deps, leased, budget, true).run();
+  }
+  const leased = await acquireLease(deps, current, budget, changes);
+  if (leased === undefined) {
+    deps.logger.info('continuation skipped: another invocation holds the lease', {
+      source: message.source,
+      reason: message.reason,
+    });
+    return { kind: 'skipped', reason: 'lease held by another invocation' };
+  }
+  if (current.state.lease !== null) {
+    deps.logger.warn('took over a backfill whose invocation ended without releasing its lease', {
+      source: message.source,
+      reason: message.reason,
+      resumeAt: leased.state.position.index,
+    });
+  }
+  return new LeasedBackfill(deps, leased, budget, true).run();
+}
+
+export type {
+  BackfillDependencies,
+  BackfillOutcome,
+  BackfillProgress,
+  InvocationBudget,
+  MetricsSink,
+};
+export { BackfillMetric, continueBackfill, startBackfill };

@@ -1,0 +1,274 @@
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { FeatureGroup } from '../schema/index.ts';
+import { featureResolver, mapColumns, renameKeys } from './columnMapping.ts';
+import { parseCsvRecord } from './csv.ts';
+import { RecordSplitter, type TextRecord } from './recordSplitter.ts';
+import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
+
+/**
+ * Readers of CSV (with a header row) and JSON Lines over a byte stream, gzip or not. Memory is
+ * one network chunk plus one partial record, whatever the file size.
+ */
+
+/** Where an opened text file starts reading. */
+interface TextStart {
+  /** Index of the first row to return; earlier rows are skipped (gzip resumes). */
+  readonly index: number;
+  /** When set, `bytes` already starts at this offset of the (uncompressed) file. */
+  readonly byteOffset?: number;
+  readonly line?: number;
+  /** The CSV header read by an earlier invocation (required with `byteOffset` > 0 for CSV). */
+  readonly header?: readonly string[];
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+/** Peeks at the first chunk: gzip magic bytes mean gzip, whatever the key and headers say. */
+async function sniffGzip(
+  bytes: AsyncIterable<Buffer>
+): Promise<{ gzip: boolean; bytes: AsyncGenerator<Buffer> }> {
+  const iterator = bytes[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const head: Buffer | undefined = first.done ? undefined : first.value;
+  const gzip = head !== undefined && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+  async function* replay(): AsyncGenerator<Buffer> {
+    try {
+      if (head !== undefined) yield head;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await iterator.return?.();
+    }
+  }
+  return { gzip, bytes: replay() };
+}
+
+/** Decompresses gzip (multi-member files included); errors of either side surface when iterating. */
+function gunzip(bytes: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const inflate = createGunzip();
+  pipeline(Readable.from(bytes), inflate, () => {
+    // Errors are delivered to the consumer through the gunzip stream itself.
+  });
+  return inflate;
+}
+
+async function* recordBatches(
+  bytes: AsyncIterable<Buffer>,
+  splitter: RecordSplitter
+): AsyncGenerator<TextRecord[]> {
+  for await (const chunk of bytes) {
+    const records = splitter.push(chunk);
+    if (records.length > 0) yield records;
+  }
+  const last = splitter.end();
+  if (last.length > 0) yield last;
+}
+
+/**
+ * Bytes as the reader should see them: decompressed when gzip is declared or sniffed (text
+ * resumed by byte offset is known to be uncompressed).
+ */
+async function plainBytes(
+  bytes: AsyncIterable<Buffer>,
+  declaredGzip: boolean,
+  start: TextStart
+): Promise<{ bytes: AsyncIterable<Buffer>; gzip: boolean }> {
+  if (start.byteOffset !== undefined && start.byteOffset > 0) return { bytes, gzip: false };
+  const sniffed = await sniffGzip(bytes);
+  const gzip = declaredGzip || sniffed.gzip;
+  return { bytes: gzip ? gunzip(sniffed.bytes) : sniffed.bytes, gzip };
+}
+
+interface TextSourceOptions {
+  readonly group: FeatureGroup;
+  /** The object's bytes from `start.byteOffset` (or 0). */
+  readonly bytes: AsyncIterable<Buffer>;
+  readonly declaredGzip: boolean;
+  readonly start: TextStart;
+}
+
+/**
+ * Opens a CSV file: reads and maps the header (failing the file when a column is not a
+ * feature), then returns rows. A row whose field count differs from the header's is returned
+ * with a `problem` and goes to the rejects.
+ *
+ * @example
+ * ```typescript
+ * import { openCsvSource } from './shared/backfill/textRows.ts';
+ * import { cards } from './shared/definitions.ts';
+ * const bytes = [Buffer.from('card_id,event_time,txn_count_7d\nc1,2025-01-01T00:00:00Z,3\n')];
+ * const source = await openCsvSource({ group: cards, bytes, declaredGzip: false, start: { index: 0 } });
+ * for await (const batch of source.batches()) console.log(batch[0]?.values);
+ * ```
+ */
+async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
+  const { start } = options;
+  const plain = await plainBytes(options.bytes, options.declaredGzip, start);
+  const resumeAt = plain.gzip ? undefined : start.byteOffset;
+  const splitter = new RecordSplitter({
+    quoteAware: true,
+    startOffset: resumeAt ?? 0,
+    startLine: resumeAt !== undefined ? start.line : 1,
+  });
+  const batches = recordBatches(plain.bytes, splitter);
+  let pending: TextRecord[] = [];
+  let header = resumeAt !== undefined && resumeAt > 0 ? start.header : undefined;
+  if (header === undefined) {
+    const first = await batches.next();
+    if (first.done) {
+      return { header: [], seekable: !plain.gzip, batches: async function* () {} };
+    }
+    const [headerRecord, ...rest] = first.value;
+    pending = rest;
+    const parsed = parseCsvRecord(headerRecord?.text ?? '');
+    if (!parsed.ok) throw new FileRejectedError(`the CSV header cannot be read: ${parsed.reason}`);
+    header = parsed.fields.map((f) => (f ?? '').trim());
+  }
+  const columns = header;
+  const mapping = mapColumns(options.group, columns);
+  if (!mapping.ok) throw new FileRejectedError(mapping.reason);
+  const features = mapping.features;
+  const skipUntil = start.index;
+  // Rows are counted from the resume point when seeking, from the file start otherwise.
+  let index = resumeAt !== undefined && resumeAt > 0 ? start.index : 0;
+
+  const toRow = (record: TextRecord): SourceRow => {
+    const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
+    const parsed = parseCsvRecord(record.text);
+    const rowIndex = index;
+    index += 1;
+    if (!parsed.ok) {
+      return {
+        index: rowIndex,
+        line: record.line,
+        values: undefined,
+        original: () => record.text,
+        problem: `malformed CSV: ${parsed.reason}`,
+        next,
+      };
+    }
+    const fields = parsed.fields;
+    const original = () => {
+      if (fields.length !== columns.length) return record.text;
+      const row: Record<string, string> = {};
+      for (let c = 0; c < columns.length; c++) row[columns[c] as string] = fields[c] ?? '';
+      return row;
+    };
+    if (fields.length !== columns.length) {
+      return {
+        index: rowIndex,
+        line: record.line,
+        values: undefined,
+        original,
+        problem: `the row has ${fields.length} fields, the header has ${columns.length}`,
+        next,
+      };
+    }
+    const values: Record<string, unknown> = {};
+    for (let c = 0; c < features.length; c++) {
+      const value = fields[c];
+      if (value !== null && value !== undefined) values[features[c] as string] = value;
+    }
+    return { index: rowIndex, line: record.line, values, original, next };
+  };
+
+  async function* rows(): AsyncGenerator<SourceRow[]> {
+    try {
+      let records = pending;
+      pending = [];
+      for (;;) {
+        const batch: SourceRow[] = [];
+        for (const record of records) {
+          if (index < skipUntil) {
+            index += 1;
+            continue;
+          }
+          batch.push(toRow(record));
+        }
+        if (batch.length > 0) yield batch;
+        const next = await batches.next();
+        if (next.done) break;
+        records = next.value;
+      }
+    } finally {
+      await batches.return(undefined);
+    }
+  }
+  return { header: columns, seekable: !plain.gzip, batches: rows };
+}
+
+/**
+ * Opens a JSON Lines file: one JSON object per line; keys are matched to features as CSV
+ * columns are, keys that are no feature make that row a reject.
+ */
+async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSource> {
+  const { start } = options;
+  const plain = await plainBytes(options.bytes, options.declaredGzip, start);
+  const resumeAt = plain.gzip ? undefined : start.byteOffset;
+  const splitter = new RecordSplitter({
+    quoteAware: false,
+    startOffset: resumeAt ?? 0,
+    startLine: resumeAt !== undefined ? start.line : 1,
+  });
+  const resolve = featureResolver(options.group);
+  const skipUntil = start.index;
+  let index = resumeAt !== undefined && resumeAt > 0 ? start.index : 0;
+
+  const toRow = (record: TextRecord): SourceRow => {
+    const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
+    const rowIndex = index;
+    index += 1;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(record.text);
+    } catch (error) {
+      return {
+        index: rowIndex,
+        line: record.line,
+        values: undefined,
+        original: () => record.text,
+        problem: `malformed JSON: ${(error as Error).message}`,
+        next,
+      };
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return {
+        index: rowIndex,
+        line: record.line,
+        values: undefined,
+        original: () => parsed,
+        problem: 'the line is not a JSON object',
+        next,
+      };
+    }
+    const values = renameKeys(parsed as Record<string, unknown>, resolve);
+    return { index: rowIndex, line: record.line, values, original: () => parsed, next };
+  };
+
+  async function* rows(): AsyncGenerator<SourceRow[]> {
+    const batches = recordBatches(plain.bytes, splitter);
+    try {
+      for await (const records of batches) {
+        const batch: SourceRow[] = [];
+        for (const record of records) {
+          if (index < skipUntil) {
+            index += 1;
+            continue;
+          }
+          batch.push(toRow(record));
+        }
+        if (batch.length > 0) yield batch;
+      }
+    } finally {
+      await batches.return(undefined);
+    }
+  }
+  return { header: undefined, seekable: !plain.gzip, batches: rows };
+}
+
+export type { TextSourceOptions, TextStart };
+export { openCsvSource, openJsonLinesSource, sniffGzip };

@@ -1,0 +1,179 @@
+/**
+ * The vocabulary of the S3 backfill: what a backfill reads (source formats), what it keeps
+ * between invocations (the state object, which is also the claim), and what it leaves for the
+ * user (rejects lines and the report).
+ */
+
+/** File formats a backfill reads, chosen from the key's extension. */
+const SourceFormat = {
+  Parquet: 'parquet',
+  Csv: 'csv',
+  JsonLines: 'jsonl',
+} as const;
+type SourceFormat = (typeof SourceFormat)[keyof typeof SourceFormat];
+
+/** Compression of text formats: from a `.gz` extension, `Content-Encoding: gzip` or the bytes. */
+const Compression = {
+  None: 'none',
+  Gzip: 'gzip',
+} as const;
+type Compression = (typeof Compression)[keyof typeof Compression];
+
+/** Where the file is and which exact version of it this backfill reads. */
+interface SourceObject {
+  readonly bucket: string;
+  readonly key: string;
+  /** Present when the bucket is versioned (the template's backfill bucket is). */
+  readonly versionId?: string;
+  /** Hex ETag without quotes. */
+  readonly etag: string;
+  readonly size: number;
+}
+
+/** Where in the file a resumed invocation starts. */
+interface ResumePosition {
+  /** 0-based index of the first data row not known to be finished (the watermark). */
+  readonly index: number;
+  /** Byte offset where row `index` starts, for uncompressed text (a ranged GET resumes there). */
+  readonly byteOffset?: number;
+  /** 1-based line where row `index` starts (text formats), so line numbers stay right. */
+  readonly line?: number;
+  /** Rows after `index` that are already finished (written or rejected): skipped on resume. */
+  readonly doneBeyond: readonly number[];
+}
+
+/** A multipart upload of the rejects object that spans invocations. */
+interface RejectsProgress {
+  readonly uploadId?: string;
+  readonly parts: readonly { readonly partNumber: number; readonly etag: string }[];
+  /** Reject lines not yet uploaded (less than one part). */
+  readonly pending: string;
+}
+
+/** One of the first errors, kept for the report. */
+interface FirstError {
+  /** 1-based data row (the header of a CSV file is not a row). */
+  readonly row: number;
+  readonly line?: number;
+  readonly reason: string;
+}
+
+const BackfillStatus = {
+  Running: 'running',
+  Completed: 'completed',
+  Failed: 'failed',
+} as const;
+type BackfillStatus = (typeof BackfillStatus)[keyof typeof BackfillStatus];
+
+/**
+ * The state object of one backfill (`…/state.json` in the reports bucket): created with
+ * `If-None-Match: *` when the first event for an object version arrives (the claim), then only
+ * ever replaced with `If-Match: <its ETag>` by the invocation holding the lease.
+ */
+interface BackfillState {
+  readonly schemaVersion: 1;
+  readonly source: SourceObject;
+  readonly featureGroup: string;
+  readonly format: SourceFormat | undefined;
+  readonly compression: Compression;
+  readonly status: BackfillStatus;
+  /** Incremented by every lease acquisition: tells a stale continuation message from a fresh one. */
+  readonly generation: number;
+  /** Who may write rows now, and until when (epoch ms); null when released at a checkpoint. */
+  readonly lease: { readonly owner: string; readonly until: number } | null;
+  readonly position: ResumePosition;
+  /** CSV header, kept so an invocation resuming mid-file by byte offset knows the columns. */
+  readonly header?: readonly string[];
+  readonly rowsWritten: number;
+  readonly rowsRejected: number;
+  readonly firstErrors: readonly FirstError[];
+  readonly rejects: RejectsProgress;
+  readonly invocations: number;
+  readonly resumptions: number;
+  /** Invocations in a row that ended with writes still failing after their retries. */
+  readonly stalledInvocations: number;
+  readonly startedAt: string;
+  /** Time spent processing, summed over invocations. */
+  readonly activeMs: number;
+  readonly lastError?: string;
+  /** Set when the backfill is finished; re-written if a later event finds it missing. */
+  readonly report?: BackfillReport;
+}
+
+/** The report object written beside the rejects when a file is done. */
+interface BackfillReport {
+  readonly status: 'completed' | 'failed';
+  readonly featureGroup: string;
+  readonly format: SourceFormat | undefined;
+  readonly compression: Compression;
+  /** Rows accounted for: rowsWritten + rowsRejected. */
+  readonly rowsRead: number;
+  readonly rowsWritten: number;
+  readonly rowsRejected: number;
+  /** From the first invocation's start to the end, including time between invocations. */
+  readonly durationMs: number;
+  /** Time spent processing, summed over invocations. */
+  readonly activeMs: number;
+  readonly rowsPerSecond: number;
+  readonly firstErrors: readonly FirstError[];
+  readonly resumptions: number;
+  readonly invocations: number;
+  readonly source: {
+    readonly bucket: string;
+    readonly key: string;
+    readonly versionId: string | null;
+    readonly etag: string;
+  };
+  readonly rejects: { readonly bucket: string; readonly key: string };
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** Why a failed backfill stopped (unknown group, unreadable file, writes failing for good). */
+  readonly error?: string;
+}
+
+/** One problem of a rejected row. */
+interface RejectProblem {
+  readonly feature: string;
+  readonly value: unknown;
+  readonly reason: string;
+}
+
+/** One line of the rejects object (JSON Lines). */
+interface RejectLine {
+  readonly row: number;
+  readonly line?: number;
+  /** Every problem of the row, in one sentence. */
+  readonly reason: string;
+  readonly problems: readonly RejectProblem[];
+  /** The row as read: column → original value (text for CSV, JSON for JSON Lines). */
+  readonly values: unknown;
+}
+
+/** The body of a continuation message on the continuation queue. */
+interface ContinuationMessage {
+  readonly type: 'skewless.backfill.continue';
+  readonly source: SourceObject;
+  /**
+   * `checkpoint`: the previous invocation stopped before its time ran out; `retry`: writes were
+   * failing, try again later; `watchdog`: sent when a backfill starts, delayed beyond the
+   * invocation's timeout, to take over if that invocation died without a checkpoint.
+   */
+  readonly reason: 'checkpoint' | 'retry' | 'watchdog';
+  /** The state generation the sender saw. */
+  readonly generation: number;
+  /** Set by an operator to resume a failed backfill from its checkpoint. */
+  readonly resume?: boolean;
+}
+
+export type {
+  BackfillReport,
+  BackfillState,
+  ContinuationMessage,
+  FirstError,
+  RejectLine,
+  RejectProblem,
+  RejectsProgress,
+  ResumePosition,
+  SourceObject,
+};
+export { BackfillStatus, Compression, SourceFormat };

@@ -1,0 +1,449 @@
+/**
+ * The backfill end to end, over real HTTP: files are put into the local S3 with the real
+ * `@aws-sdk/client-s3` (and `aws s3 cp`), the local S3 raises real-shape `ObjectCreated` events
+ * that invoke the handler, the handler writes to the embedded feature store with the real SDK,
+ * and the offline store's Parquet files are read back after `store.flush()`.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetRecordCommand,
+  type GetRecordCommandOutput,
+  PutRecordCommand,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { Context, S3Event } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
+import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
+import type { SourceObject } from '../../shared/backfill/types.ts';
+import {
+  BACKFILL_BUCKET,
+  lambdaContext,
+  REPORTS_BUCKET,
+  s3PutEvent,
+  startTestS3,
+  type TestS3,
+} from '../helpers/s3Events.ts';
+import { startTestStore, type TestStore } from '../helpers/store.ts';
+import {
+  backfillOutput,
+  type CardFile,
+  cardFile,
+  createSchemaGroups,
+  offlineRows,
+  PARQUET_BAD_VARIANTS,
+  toCsv,
+  toJsonLines,
+  toParquet,
+} from './fixtures.ts';
+
+const run = promisify(execFile);
+type Handler = (event: S3Event, context: Context) => Promise<S3InvocationResult>;
+
+describe('Backfill from S3 to the offline store (integration)', () => {
+  let store: TestStore;
+  let s3: TestS3;
+  let handler: Handler;
+  let createBackfillHandler: typeof import('../../functions/backfill/index.ts').createBackfillHandler;
+  /** Budget of invocations triggered by uploads; the resume tests shrink it. */
+  let uploadBudgetMs = 900_000;
+  const outcomes: S3InvocationResult[] = [];
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    await createSchemaGroups(store);
+    s3 = await startTestS3({
+      onObjectCreated: async (event) => {
+        const record = event.Records[0];
+        if (record?.s3.bucket.name !== BACKFILL_BUCKET) return;
+        outcomes.push(await handler(event, lambdaContext(uploadBudgetMs)));
+      },
+    });
+    // The handler reads its configuration from the environment, as on Lambda.
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
+    process.env.REPORTS_BUCKET = REPORTS_BUCKET;
+    process.env.BACKFILL_TIME_MARGIN_MS = '150';
+    process.env.BACKFILL_CHECKPOINT_INTERVAL_MS = '100';
+    delete process.env.CONTINUATION_QUEUE_URL;
+    const module = await import('../../functions/backfill/index.ts');
+    handler = module.handler as unknown as Handler;
+    createBackfillHandler = module.createBackfillHandler;
+  });
+
+  afterAll(async () => {
+    await inProcessContinuations.idle();
+    await s3?.close();
+    await store?.close();
+  });
+
+  /** Puts a file into the backfill bucket and waits until its backfill (and continuations) are done. */
+  async function upload(
+    key: string,
+    body: string | Buffer,
+    extra: { ContentEncoding?: string } = {}
+  ): Promise<SourceObject> {
+    const out = await s3.client.send(
+      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body, ...extra })
+    );
+    await s3.server.settled();
+    await inProcessContinuations.idle();
+    return {
+      bucket: BACKFILL_BUCKET,
+      key,
+      versionId: out.VersionId,
+      etag: (out.ETag ?? '').replace(/"/g, ''),
+      size: Buffer.byteLength(body),
+    };
+  }
+
+  /** Online records of some ids, written online only before the backfill (what the live model reads). */
+  async function seedOnline(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      await store.runtime.send(
+        new PutRecordCommand({
+          FeatureGroupName: 'fraud-cards',
+          Record: [
+            { FeatureName: 'card_id', ValueAsString: id },
+            { FeatureName: 'event_time', ValueAsString: '2026-11-01T00:00:00.000Z' },
+            { FeatureName: 'txn_count_7d', ValueAsString: '999' },
+            { FeatureName: 'home_country', ValueAsString: 'LIVE' },
+          ],
+          TargetStores: ['OnlineStore'],
+        })
+      );
+    }
+  }
+
+  async function online(
+    ids: readonly string[]
+  ): Promise<(GetRecordCommandOutput['Record'] | undefined)[]> {
+    const out: (GetRecordCommandOutput['Record'] | undefined)[] = [];
+    for (const id of ids) {
+      const got = await store.runtime.send(
+        new GetRecordCommand({ FeatureGroupName: 'fraud-cards', RecordIdentifierValueAsString: id })
+      );
+      out.push(got.Record);
+    }
+    return out;
+  }
+
+  /** Every input row is in the offline store exactly once, or in the rejects; nothing else. */
+  async function expectAccountedFor(
+    file: CardFile,
+    prefix: string,
+    source: SourceObject,
+    extraBadRows: readonly number[] = []
+  ) {
+    const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    const offline = (await offlineRows(store, 'fraud-cards')).filter((r) =>
+      String(r.card_id).startsWith(`${prefix}-`)
+    );
+    const counts = new Map<string, number>();
+    for (const row of offline)
+      counts.set(String(row.card_id), (counts.get(String(row.card_id)) ?? 0) + 1);
+    const expectedBad = [...file.badRows, ...extraBadRows].sort((a, b) => a - b);
+    expect(report.status).toBe('completed');
+    expect([...counts.keys()].sort()).toEqual([...file.good].sort());
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(rejects.map((r) => r.row).sort((a, b) => a - b)).toEqual(expectedBad);
+    expect(report).toMatchObject({
+      rowsRead: file.good.size + expectedBad.length,
+      rowsWritten: file.good.size,
+      rowsRejected: expectedBad.length,
+    });
+    return { report, rejects, offline };
+  }
+
+  it('backfills a CSV file: good rows offline, bad rows in the rejects, the online store untouched', async () => {
+    // Prepare
+    const prefix = 'csv';
+    const file = cardFile(prefix, 150);
+    await seedOnline([`${prefix}-0`, `${prefix}-1`]);
+    const before = await online([`${prefix}-0`, `${prefix}-1`, `${prefix}-2`]);
+    const csv = `${toCsv(file.rows)}${prefix}-extra,2025-01-01T00:00:00Z,1\n"${prefix}-quoted",2025-02-01T00:00:00Z,1,2,3.5,4.5,5,0,10,"Côte d'Ivoire, CI"\n`;
+    // Act
+    const source = await upload(`backfill/fraud-cards/history/${prefix}.csv`, csv);
+    // Assess
+    const good = new Set([...file.good, `${prefix}-quoted`]);
+    const { report, rejects, offline } = await expectAccountedFor(
+      { ...file, good },
+      prefix,
+      source,
+      [151]
+    );
+    expect(await online([`${prefix}-0`, `${prefix}-1`, `${prefix}-2`])).toEqual(before);
+    expect(before[2]).toBeUndefined();
+    const fieldCount = rejects.find((r) => r.row === 151);
+    expect(fieldCount).toMatchObject({
+      line: 152,
+      reason: '(row)=undefined: the row has 3 fields, the header has 10',
+    });
+    const twelve = rejects.find((r) => r.row === 7);
+    expect(twelve?.reason).toContain(
+      'txn_count_7d="twelve": Integral value must be a base-10 integer'
+    );
+    expect(twelve?.values).toMatchObject({ card_id: `${prefix}-6`, txn_count_7d: 'twelve' });
+    const twoProblems = rejects.find((r) => r.row === 14);
+    expect(twoProblems?.problems.map((p) => p.feature).sort()).toEqual([
+      'amount_sum_7d',
+      'event_time',
+    ]);
+    expect(offline.find((r) => r.card_id === `${prefix}-quoted`)?.home_country).toBe(
+      "Côte d'Ivoire, CI"
+    );
+    expect(offline.find((r) => r.card_id === `${prefix}-3`)).toMatchObject({
+      txn_count_7d: 3n,
+      amount_sum_7d: 3.75,
+    });
+    expect(report).toMatchObject({
+      format: 'csv',
+      compression: 'none',
+      resumptions: 0,
+      source: { versionId: source.versionId },
+    });
+    expect(report.firstErrors[0]).toMatchObject({ row: 7, line: 8 });
+  });
+
+  it('backfills a gzip CSV file (.csv.gz)', async () => {
+    // Prepare
+    const file = cardFile('csvgz', 120);
+    // Act
+    const source = await upload('backfill/fraud-cards/csvgz.csv.gz', gzipSync(toCsv(file.rows)));
+    // Assess
+    const { report } = await expectAccountedFor(file, 'csvgz', source);
+    expect(report.compression).toBe('gzip');
+  });
+
+  it('backfills a JSON Lines file, rejecting malformed lines and unknown keys', async () => {
+    // Prepare
+    const prefix = 'jsonl';
+    const file = cardFile(prefix, 100);
+    const extra = `{"card_id":"${prefix}-x1","event_time":"2025-01-01T00:00:00Z","colour":"red"}\nnot json at all\n[1,2,3]\n\n{"CARD_ID":"${prefix}-upper","Event_Time":"2025-03-01T10:00:00.123456Z"}\n`;
+    await seedOnline([`${prefix}-0`]);
+    const before = await online([`${prefix}-0`, `${prefix}-3`]);
+    // Act
+    const source = await upload(
+      `backfill/fraud-cards/${prefix}.jsonl`,
+      toJsonLines(file.rows) + extra
+    );
+    // Assess
+    const good = new Set([...file.good, `${prefix}-upper`]);
+    const { rejects, offline } = await expectAccountedFor(
+      { ...file, good },
+      prefix,
+      source,
+      [101, 102, 103]
+    );
+    expect(rejects.find((r) => r.row === 101)?.reason).toContain('colour="red": unknown feature');
+    expect(rejects.find((r) => r.row === 102)?.reason).toContain('malformed JSON');
+    expect(rejects.find((r) => r.row === 102)?.values).toBe('not json at all');
+    expect(rejects.find((r) => r.row === 103)?.reason).toContain('not a JSON object');
+    expect(rejects.find((r) => r.row === 35)?.reason).toContain('outside the signed 64-bit range');
+    expect(offline.find((r) => r.card_id === `${prefix}-upper`)?.event_time).toBe(
+      '2025-03-01T10:00:00.123456Z'
+    );
+    expect(await online([`${prefix}-0`, `${prefix}-3`])).toEqual(before);
+  });
+
+  it('backfills a gzip JSON Lines file (.jsonl.gz), and gzip sniffed from the bytes of a .ndjson', async () => {
+    // Prepare
+    const file = cardFile('jsonlgz', 120);
+    const sniffed = cardFile('sniffed', 30);
+    // Act
+    const source = await upload(
+      'backfill/fraud-cards/jsonlgz.jsonl.gz',
+      gzipSync(toJsonLines(file.rows))
+    );
+    const sniffedSource = await upload(
+      'backfill/fraud-cards/sniffed.ndjson',
+      gzipSync(toJsonLines(sniffed.rows)),
+      {
+        ContentEncoding: 'gzip',
+      }
+    );
+    // Assess
+    const { report } = await expectAccountedFor(file, 'jsonlgz', source);
+    expect(report).toMatchObject({ format: 'jsonl', compression: 'gzip' });
+    await expectAccountedFor(sniffed, 'sniffed', sniffedSource);
+  });
+
+  it('backfills a Parquet file read by row groups, keeping microsecond event times', async () => {
+    // Prepare
+    const prefix = 'parquet';
+    const file = cardFile(prefix, 300, 9, PARQUET_BAD_VARIANTS);
+    await seedOnline([`${prefix}-0`]);
+    const before = await online([`${prefix}-0`, `${prefix}-1`]);
+    // Act
+    const source = await upload(`backfill/fraud-cards/${prefix}.parquet`, toParquet(file.rows, 64));
+    // Assess
+    const { report, rejects, offline } = await expectAccountedFor(file, prefix, source);
+    expect(report.format).toBe('parquet');
+    expect(rejects.find((r) => r.row === 9)?.reason).toContain('record identifier is required');
+    expect(rejects.find((r) => r.row === 27)?.reason).toContain('Fractional value must not be NaN');
+    expect(rejects.find((r) => r.row === 27)?.values).toMatchObject({
+      card_id: `${prefix}-26`,
+      amount_sum_30d: 'NaN',
+    });
+    expect(offline.find((r) => r.card_id === `${prefix}-5`)).toMatchObject({
+      event_time: '2024-01-01T00:05:00.000Z',
+      card_age_days: 105n,
+    });
+    expect(await online([`${prefix}-0`, `${prefix}-1`])).toEqual(before);
+  });
+
+  it('fails a file whose columns are not features, writing nothing and saying why', async () => {
+    // Prepare
+    const csv = 'card_id,event_time,txn_count_7dd\nbadcol-1,2025-01-01T00:00:00Z,3\n';
+    // Act
+    const source = await upload('backfill/fraud-cards/badcols.csv', csv);
+    // Assess
+    const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({ status: 'failed', rowsRead: 0, rowsWritten: 0 });
+    expect(report.error).toContain('column "txn_count_7dd" is not a feature of "fraud-cards"');
+    expect(rejects).toEqual([]);
+    expect((await offlineRows(store, 'fraud-cards')).some((r) => r.card_id === 'badcol-1')).toBe(
+      false
+    );
+  });
+
+  it('fails a file for a feature group the schema module does not define', async () => {
+    // Act
+    const source = await upload(
+      'backfill/fraud-cardz/x.csv',
+      'card_id,event_time\nc,2025-01-01T00:00:00Z\n'
+    );
+    // Assess
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report.status).toBe('failed');
+    expect(report.error).toContain('unknown feature group "fraud-cardz"');
+  });
+
+  describe.each([
+    {
+      format: 'CSV (resumed by byte offset)',
+      key: 'resume.csv',
+      encode: (f: CardFile) => toCsv(f.rows),
+    },
+    {
+      format: 'JSON Lines gzip (resumed by skipping rows)',
+      key: 'resume.jsonl.gz',
+      encode: (f: CardFile) => gzipSync(toJsonLines(f.rows)),
+    },
+    {
+      format: 'Parquet (resumed inside a row group)',
+      key: 'resume.parquet',
+      encode: (f: CardFile) => toParquet(f.rows, 90),
+      parquet: true,
+    },
+  ])('resume of $format', ({ key, encode, parquet }) => {
+    it('checkpoints mid-file, continues in new invocations and writes every row exactly once', async () => {
+      // Prepare: an injected clock that advances 1 ms each time it is read, so every invocation
+      // (200 ms budget, 150 ms margin) gets through a few dozen rows whatever the machine's speed.
+      const prefix = `resume-${key.replace(/\W/g, '')}`;
+      const file = cardFile(prefix, 400, 11, parquet ? PARQUET_BAD_VARIANTS : undefined);
+      let virtualNow = Date.now();
+      const clocked = createBackfillHandler({ now: () => (virtualNow += 1) }) as unknown as Handler;
+      const original = handler;
+      handler = clocked;
+      uploadBudgetMs = 200;
+      inProcessContinuations.deliverTo(clocked as never);
+      inProcessContinuations.configure({ invocationTimeoutMs: 200 });
+      try {
+        // Act
+        const source = await upload(`backfill/fraud-cards/${key}`, encode(file));
+        // Assess
+        const { report } = await expectAccountedFor(file, prefix, source);
+        expect(report.resumptions).toBeGreaterThanOrEqual(3);
+        expect(report.invocations).toBe(report.resumptions + 1);
+      } finally {
+        handler = original;
+        uploadBudgetMs = 900_000;
+        inProcessContinuations.deliverTo(original as never);
+        inProcessContinuations.configure({ invocationTimeoutMs: 900_000 });
+      }
+    }, 120_000);
+  });
+
+  it('ingests an object version once when its S3 event is delivered again, sequentially or concurrently', async () => {
+    // Prepare: the upload's own event runs the backfill; then the same event arrives again.
+    const prefix = 'dup';
+    const file = cardFile(prefix, 150);
+    outcomes.length = 0;
+    // Act
+    const source = await upload(`backfill/fraud-cards/${prefix}.csv`, toCsv(file.rows));
+    const event = s3PutEvent({
+      key: source.key,
+      size: source.size,
+      eTag: source.etag,
+      versionId: source.versionId,
+    });
+    const again = await Promise.all([
+      handler(event, lambdaContext()),
+      handler(event, lambdaContext()),
+    ]);
+    const later = await handler(event, lambdaContext());
+    await inProcessContinuations.idle();
+    // Assess
+    const { report } = await expectAccountedFor(file, prefix, source);
+    expect(report.invocations).toBe(1);
+    expect([...again, later].map((r) => r.outcomes[0]?.kind)).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+    ]);
+    expect(outcomes.at(-1)?.outcomes[0]?.kind).toBe('completed');
+  });
+
+  it('backfills a file uploaded with the AWS CLI (aws s3 cp)', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'skewless-backfill-cli-'));
+    const path = join(dir, 'october.csv');
+    const file = cardFile('awscli', 60);
+    writeFileSync(path, toCsv(file.rows));
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    };
+    outcomes.length = 0;
+    try {
+      // Act
+      await run(
+        'aws',
+        [
+          's3',
+          'cp',
+          path,
+          `s3://${BACKFILL_BUCKET}/backfill/fraud-cards/cli/october.csv`,
+          '--endpoint-url',
+          s3.server.endpoint,
+          '--only-show-errors',
+        ],
+        { env }
+      );
+      await s3.server.settled();
+      await inProcessContinuations.idle();
+      // Assess
+      const outcome = outcomes[0]?.outcomes[0];
+      expect(outcome?.kind).toBe('completed');
+      const report = outcome?.kind === 'completed' ? outcome.report : undefined;
+      expect(report?.source.key).toBe('backfill/fraud-cards/cli/october.csv');
+      await expectAccountedFor(file, 'awscli', {
+        bucket: BACKFILL_BUCKET,
+        key: 'backfill/fraud-cards/cli/october.csv',
+        versionId: report?.source.versionId ?? undefined,
+        etag: report?.source.etag ?? '',
+        size: 0,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
