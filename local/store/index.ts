@@ -124,6 +124,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
   mkdirSync(dataDir, { recursive: true });
   const lockPath = lock(dataDir);
   let db: StoreDatabase | undefined;
+  let offline: OfflineWriter | undefined;
   try {
     db = new StoreDatabase(`${dataDir}/store.sqlite`, { fsync: options.fsync });
     const clock = options.clock ?? systemClock;
@@ -137,10 +138,11 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       apiMicros: microsCounter(clock),
     };
     loadGroups(ctx);
-    const offline = new OfflineWriter(ctx, logger, options.hooks);
-    const pending = offline.pending();
+    const writer = new OfflineWriter(ctx, logger, options.hooks);
+    offline = writer;
+    const pending = writer.pending();
     if (pending > 0) logger.info(`replaying ${pending} journalled offline rows`);
-    await offline.flush();
+    await writer.flush();
 
     const sockets = new Set<Socket>();
     const server = createServer({ keepAliveTimeout: 60_000 }, createHandler(ctx, faults, logger));
@@ -149,7 +151,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       socket.on('close', () => sockets.delete(socket));
     });
     const port = await listen(server, options.port ?? 0);
-    offline.start(flushIntervalMs);
+    writer.start(flushIntervalMs);
     const endpoint = `http://${HOST}:${port}`;
     const names = ctx.groups
       .list()
@@ -162,7 +164,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
     const database = db;
     let closing: Promise<void> | undefined;
     const close = async (): Promise<void> => {
-      offline.stop();
+      writer.stop();
       await new Promise<void>((done) => {
         const timer = setTimeout(() => {
           for (const s of sockets) s.destroy();
@@ -176,14 +178,14 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       });
       database.commit();
       try {
-        await offline.flush();
+        await writer.flush();
       } catch (error) {
         // Rows stay journalled and are written at the next start.
         logger.error(
           `final offline flush failed; rows stay journalled for the next start: ${String(error)}`
         );
       }
-      await offline.close();
+      await writer.close();
       database.close();
       openDirs.delete(dataDir);
       rmSync(lockPath, { force: true });
@@ -194,7 +196,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       endpoint,
       port,
       dataDir,
-      flush: () => offline.flush(),
+      flush: () => writer.flush(),
       close: () => {
         closing ??= close();
         return closing;
@@ -203,6 +205,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       setFaults: (f) => faults.configure(f),
     };
   } catch (error) {
+    await offline?.close().catch(() => undefined);
     try {
       db?.close();
     } catch {
