@@ -493,7 +493,7 @@ const bench: Bench = async () => {
       },
       { metric: 'Single record via front: sequential rate', value: rate(single.perSecond) },
       {
-        metric: `Single record via front: throughput, ${THROUGHPUT.inFlight} in flight (p99 ${ms(throughput.p99)})`,
+        metric: `Single record via front: throughput of one execution environment (invocations run one at a time), ${THROUGHPUT.inFlight} clients in flight (p99 ${ms(throughput.p99)})`,
         value: rate(throughput.perSecond),
       },
       { metric: '100-id batch via front: p50', value: ms(batch.p50) },
