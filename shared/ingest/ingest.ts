@@ -42,7 +42,10 @@ interface IngestRuntime {
   readonly registry: SchemaRegistry;
   readonly client: SageMakerFeatureStoreRuntimeClient;
   readonly deadLetters: DeadLetterBatcher;
-  /** Bounds PutRecord calls in flight across every invocation of this container. */
+  /**
+   * Bounds the records in progress (and so the PutRecord calls in flight) across every
+   * invocation of this container.
+   */
   readonly limit: LimitFunction;
   readonly transform: IngestTransform;
   readonly logger: LogSink;
@@ -126,6 +129,12 @@ interface Invocation {
   readonly deadline: AbortSignal | undefined;
   /** `performance.now()` after which no write starts. */
   readonly deadlineAt: number;
+  /**
+   * Per shard, the lowest sequence number reported for a retry so far. Lambda redelivers every
+   * record from there on, so a record after it is reported too instead of being written now:
+   * a throttled store is not sent writes that will be repeated anyway.
+   */
+  readonly replayFrom: Map<string, bigint>;
 }
 
 /**
@@ -165,6 +174,7 @@ async function ingestKinesisEvent(
     stats: new IngestStats(),
     deadline: budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs),
     deadlineAt: budgetMs === undefined ? Number.POSITIVE_INFINITY : started + budgetMs,
+    replayFrom: new Map(),
   };
   // One processor per invocation: its state is per batch, and the local runner may run
   // invocations of several shards concurrently in one process.
@@ -187,8 +197,10 @@ async function ingestKinesisEvent(
 }
 
 /**
- * One record through the pipeline. Resolves when the record is written or dead-lettered; throws
- * {@link RetryableIngestError} (or DeadLetterDeliveryError) when it must be retried.
+ * One record through the pipeline, in one slot of the runtime's limiter (so decoding happens
+ * just in time and a record after a failed one is skipped before any work). Resolves when the
+ * record is written or dead-lettered; throws {@link RetryableIngestError} (or
+ * DeadLetterDeliveryError) when it must be retried.
  */
 async function ingestRecord(
   record: KinesisStreamRecord,
@@ -202,57 +214,14 @@ async function ingestRecord(
   };
   const log = withKeys(runtime.logger, keys);
   try {
-    const parsed = parseIngestPayload(record.kinesis.data, {
-      registry: runtime.registry,
-      defaultFeatureGroup: runtime.config.defaultFeatureGroup,
-    });
-    if (!parsed.ok) {
-      if (parsed.rejection.featureGroup !== undefined)
-        keys.featureGroup = parsed.rejection.featureGroup;
-      return await deadLetter(record, source, parsed.rejection, runtime, invocation, log);
-    }
-    const { routed, encoded } = parsed.value;
-    keys.featureGroup = routed.group.name;
-    let outputs: readonly EncodedRecord[];
-    try {
-      outputs = await runtime.transform({
-        group: routed.group,
-        input: routed.input,
-        encoded,
-        source,
-      });
-    } catch (error) {
-      if (!(error instanceof RecordValidationError)) {
-        throw new RetryableIngestError(
-          `transform failed: ${describeError(error)}`,
-          routed.group.name,
-          {
-            cause: error,
-          }
-        );
+    await runtime.limit(async () => {
+      try {
+        await processRecord(record, source, runtime, invocation, keys, log);
+      } catch (error) {
+        // Marked before the slot is released: the limiter starts the next record right away.
+        markForReplay(invocation, source);
+        throw error;
       }
-      const rejected = rejection(
-        IngestStage.Transform,
-        'the transform rejected the record',
-        error.problems,
-        { featureGroup: error.featureGroup, recordIdentifier: encoded.recordIdentifier }
-      );
-      return await deadLetter(record, source, rejected, runtime, invocation, log);
-    }
-    const outcomes = await Promise.all(outputs.map((output) => write(output, runtime, invocation)));
-    const refused = outcomes.filter((o) => o !== undefined);
-    if (refused.length > 0) {
-      const rejected = rejection(
-        IngestStage.Store,
-        `the store rejected the record: ${refused.map(describeError).join('; ')}`,
-        [],
-        { featureGroup: routed.group.name, recordIdentifier: encoded.recordIdentifier }
-      );
-      return await deadLetter(record, source, rejected, runtime, invocation, log);
-    }
-    log.debug('record written', {
-      recordIdentifier: encoded.recordIdentifier,
-      outputs: outputs.length,
     });
   } catch (error) {
     invocation.stats.retried(keys.featureGroup);
@@ -261,40 +230,91 @@ async function ingestRecord(
   }
 }
 
+async function processRecord(
+  record: KinesisStreamRecord,
+  source: KinesisSource,
+  runtime: IngestRuntime,
+  invocation: Invocation,
+  keys: Record<string, string>,
+  log: LogSink
+): Promise<void> {
+  if (performance.now() >= invocation.deadlineAt) {
+    throw new RetryableIngestError(
+      'invocation deadline reached before the record started',
+      undefined
+    );
+  }
+  assertNotReplayed(invocation, source);
+  const parsed = parseIngestPayload(record.kinesis.data, {
+    registry: runtime.registry,
+    defaultFeatureGroup: runtime.config.defaultFeatureGroup,
+  });
+  if (!parsed.ok) {
+    if (parsed.rejection.featureGroup !== undefined)
+      keys.featureGroup = parsed.rejection.featureGroup;
+    return deadLetter(record, source, parsed.rejection, runtime, invocation, log);
+  }
+  const { routed, encoded } = parsed.value;
+  keys.featureGroup = routed.group.name;
+  let outputs: readonly EncodedRecord[];
+  try {
+    outputs = await runtime.transform({
+      group: routed.group,
+      input: routed.input,
+      encoded,
+      source,
+    });
+  } catch (error) {
+    if (!(error instanceof RecordValidationError)) {
+      const message = `transform failed: ${describeError(error)}`;
+      throw new RetryableIngestError(message, routed.group.name, { cause: error });
+    }
+    const rejected = rejection(
+      IngestStage.Transform,
+      'the transform rejected the record',
+      error.problems,
+      { featureGroup: error.featureGroup, recordIdentifier: encoded.recordIdentifier }
+    );
+    return deadLetter(record, source, rejected, runtime, invocation, log);
+  }
+  const outcomes = await Promise.all(outputs.map((output) => write(output, runtime, invocation)));
+  const refused = outcomes.filter((o) => o !== undefined);
+  if (refused.length > 0) {
+    const rejected = rejection(
+      IngestStage.Store,
+      `the store rejected the record: ${refused.map(describeError).join('; ')}`,
+      [],
+      { featureGroup: routed.group.name, recordIdentifier: encoded.recordIdentifier }
+    );
+    return deadLetter(record, source, rejected, runtime, invocation, log);
+  }
+  log.debug('record written', {
+    recordIdentifier: encoded.recordIdentifier,
+    outputs: outputs.length,
+  });
+}
+
 /**
- * PutRecord of one output record under the limiter. Resolves undefined when written, the error
- * when the store rejected the record itself; throws {@link RetryableIngestError} otherwise.
+ * PutRecord of one output record. Resolves undefined when written, the error when the store
+ * rejected the record itself; throws {@link RetryableIngestError} otherwise.
  */
-function write(
+async function write(
   output: EncodedRecord,
   runtime: IngestRuntime,
   invocation: Invocation
 ): Promise<unknown> {
-  return runtime.limit(async () => {
-    if (performance.now() >= invocation.deadlineAt) {
-      throw new RetryableIngestError(
-        'invocation deadline reached before the write started',
-        output.featureGroup
-      );
-    }
-    const started = performance.now();
-    try {
-      await putEncodedRecord(runtime.client, output, { abortSignal: invocation.deadline });
-    } catch (error) {
-      if (classifyStoreError(error) === 'rejected') return error;
-      throw new RetryableIngestError(
-        `PutRecord failed: ${describeError(error)}`,
-        output.featureGroup,
-        {
-          cause: error,
-        }
-      );
-    }
-    const latencyMs = performance.now() - started;
-    const lagMs = runtime.now() - epochNanosToMillis(output.eventTimeEpochNanos);
-    invocation.stats.written(output.featureGroup, latencyMs, lagMs);
-    return undefined;
-  });
+  const started = performance.now();
+  try {
+    await putEncodedRecord(runtime.client, output, { abortSignal: invocation.deadline });
+  } catch (error) {
+    if (classifyStoreError(error) === 'rejected') return error;
+    const message = `PutRecord failed: ${describeError(error)}`;
+    throw new RetryableIngestError(message, output.featureGroup, { cause: error });
+  }
+  const latencyMs = performance.now() - started;
+  const lagMs = runtime.now() - epochNanosToMillis(output.eventTimeEpochNanos);
+  invocation.stats.written(output.featureGroup, latencyMs, lagMs);
+  return undefined;
 }
 
 async function deadLetter(
@@ -313,6 +333,25 @@ async function deadLetter(
     reason: rejected.reason,
     deadLetterDestination: runtime.deadLetters.sink.destination,
   });
+}
+
+function markForReplay(invocation: Invocation, source: KinesisSource): void {
+  const sequence = BigInt(source.sequenceNumber);
+  const current = invocation.replayFrom.get(source.shardId);
+  if (current === undefined || sequence < current) {
+    invocation.replayFrom.set(source.shardId, sequence);
+  }
+}
+
+/** @throws RetryableIngestError when Lambda will redeliver this record anyway */
+function assertNotReplayed(invocation: Invocation, source: KinesisSource): void {
+  const from = invocation.replayFrom.get(source.shardId);
+  if (from !== undefined && BigInt(source.sequenceNumber) > from) {
+    throw new RetryableIngestError(
+      `not processed: an earlier record of ${source.shardId} (sequence number ${from}) failed and Lambda replays from it`,
+      undefined
+    );
+  }
 }
 
 /** A log sink that adds the record's keys (shard, sequence number, group) to every line. */

@@ -199,7 +199,7 @@ describe('Function: ingestKinesisEvent()', () => {
   });
 
   it('sends dead letters in SendMessageBatch calls of at most 10 with payload, reason and source', async () => {
-    // Prepare: 25 bad records between two good ones.
+    // Prepare: 25 bad records between two good ones, all in progress at once.
     const bad = Array.from({ length: 25 }, (_, i) =>
       jsonRecord({ featureGroup: 'nope', record: { i } }, { partitionKey: `p${i}` })
     );
@@ -209,7 +209,7 @@ describe('Function: ingestKinesisEvent()', () => {
       jsonRecord(transaction('b')),
     ]);
     // Act
-    const response = await ingestKinesisEvent(event, runtimeWith());
+    const response = await ingestKinesisEvent(event, runtimeWith({}, config({ concurrency: 32 })));
     // Assess
     expect(response.batchItemFailures).toEqual([]);
     const sends = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input);
@@ -295,6 +295,28 @@ describe('Function: ingestKinesisEvent()', () => {
     expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(0);
   });
 
+  it('reports records after a failed one without writing them, since Lambda replays from it', async () => {
+    // Prepare: one write at a time, the second record fails.
+    const records = ['r0', 'r1', 'r2', 'r3'].map((id) => jsonRecord(transaction(id)));
+    featureStore
+      .on(PutRecordCommand)
+      .callsFake((input: { Record: { ValueAsString: string }[] }) => {
+        if (input.Record.some((f) => f.ValueAsString === 'r1'))
+          throw serviceError('ThrottlingException', 429);
+        return {};
+      });
+    // Act
+    const response = await ingestKinesisEvent(
+      kinesisEvent(records),
+      runtimeWith({}, config({ concurrency: 1 }))
+    );
+    // Assess
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      records.slice(1).map((r) => r.kinesis.sequenceNumber)
+    );
+    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(2);
+  });
+
   it('never has more PutRecord calls in flight than the concurrency', async () => {
     // Prepare
     let inFlight = 0;
@@ -332,12 +354,9 @@ describe('Function: ingestKinesisEvent()', () => {
         toRecord(cards, { card_id: String(input.card_id), event_time: '2026-11-26T00:00:00Z' }),
       ];
     });
-    const flaky = jsonRecord(transaction('flaky'));
-    const event = kinesisEvent([
-      jsonRecord(transaction('ok')),
-      jsonRecord(transaction('reject')),
-      flaky,
-    ]);
+    const records = ['ok', 'reject', 'flaky'].map((id) => jsonRecord(transaction(id)));
+    const flaky = records[2] as (typeof records)[number];
+    const event = kinesisEvent(records);
     // Act
     const response = await ingestKinesisEvent(
       event,
