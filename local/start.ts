@@ -76,6 +76,7 @@ function handlerEnvironment(
     DEFAULT_FEATURE_GROUP: 'fraud-transactions',
     DEAD_LETTER_DIR: join(options.dataDir, 'dead-letters'),
     REPORTS_BUCKET: endpoints.reportsBucket,
+    AUDIT_REPORTS_DIR: join(options.dataDir, 'reports'),
     OFFLINE_ENGINE: 'duckdb',
     SKEWLESS_DATA_DIR: options.dataDir,
     SKEWLESS_STORE_DATA_DIR: join(options.dataDir, 'store'),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerStoreCommand } from '../store/cli.ts';
+import { registerAuditCommand } from './audit.ts';
 import { registerRecordCommands } from './records.ts';
 import { registerStartCommand } from './start.ts';
 
@@ -7,6 +8,7 @@ import { registerStartCommand } from './start.ts';
 async function registerCommands(program: Command): Promise<void> {
   registerStartCommand(program);
   registerStoreCommand(program);
+  registerAuditCommand(program);
   registerRecordCommands(program);
 }
 

@@ -55,6 +55,11 @@ function generatedResources(
     ['sagemaker:GetRecord', 'sagemaker:BatchGetRecord', 'sagemaker:DescribeFeatureGroup'],
     groups
   );
+  resources.FeatureGroupScanPolicy = managedPolicy(
+    'ListRecords on the feature groups of shared/definitions.ts (the audit finds online-only records)',
+    ['sagemaker:ListRecords'],
+    groups
+  );
   return resources;
 }
 

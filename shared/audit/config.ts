@@ -46,6 +46,7 @@ function readAuditConfig(): AuditConfig {
     throw new ConfigurationError('environment variable ATHENA_WORKGROUP is required for athena');
   }
   const dataDir = getOptionalStringFromEnv('SKEWLESS_DATA_DIR') ?? '.skewless';
+  const reportsDirOverride = getOptionalStringFromEnv('AUDIT_REPORTS_DIR');
   const sample = getIntegerFromEnv('AUDIT_SAMPLE_SIZE', 0, 0);
   const groups = getOptionalStringFromEnv('AUDIT_GROUPS')
     ?.split(',')
@@ -55,8 +56,11 @@ function readAuditConfig(): AuditConfig {
     engine: engineName,
     athenaWorkGroup,
     athenaOutputLocation: getOptionalStringFromEnv('ATHENA_OUTPUT_LOCATION'),
-    reportsBucket: getOptionalStringFromEnv('REPORTS_BUCKET'),
-    reportsDir: join(dataDir, 'reports'),
+    // AUDIT_REPORTS_DIR wins: the local stack shares REPORTS_BUCKET with the backfill but keeps
+    // audit reports as files, as the embedded default promises.
+    reportsBucket:
+      reportsDirOverride === undefined ? getOptionalStringFromEnv('REPORTS_BUCKET') : undefined,
+    reportsDir: reportsDirOverride ?? join(dataDir, 'reports'),
     storeDataDir: getOptionalStringFromEnv('SKEWLESS_STORE_DATA_DIR') ?? dataDir,
     groups,
     options: {
