@@ -1,0 +1,391 @@
+/**
+ * `skewless dataset`: builds a point-in-time correct training set from a labels file (DuckDB over
+ * the local offline store) or a labels table (Athena over the Glue tables), with a progress
+ * display on stderr and a summary on stdout.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  buildTrainingSet,
+  type TrainingSetOptions,
+  type TrainingSetProgress,
+  type TrainingSetSummary,
+} from '../../shared/dataset/build.ts';
+import { parseMaxAgeOption } from '../../shared/dataset/resolve.ts';
+import { quoteIdent } from '../../shared/offline/dialect.ts';
+import type { OfflineQueryEngine } from '../../shared/offline/engine.ts';
+import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts';
+import { registry } from '../../shared/registry.ts';
+
+interface DatasetCliOptions {
+  featureSet?: string;
+  features?: string[];
+  labelTimeColumn: string;
+  entityKey: Record<string, string>;
+  strictlyBefore: boolean;
+  maxAge?: ReturnType<typeof parseMaxAgeOption>;
+  asOfWriteTime: boolean;
+  writeTimeCutoff?: Date;
+  deleteRule: 'service' | 'sdk';
+  out: string;
+  format?: 'parquet' | 'csv';
+  columnSeparator: string;
+  dataDir: string;
+  account: string;
+  region: string;
+  engine: 'duckdb' | 'athena';
+  strategy: 'auto' | 'asof' | 'portable';
+  threads?: number;
+  athenaWorkgroup: string;
+  athenaOutput?: string;
+  athenaDatabase: string;
+  athenaCatalog: string;
+  athenaTable: Record<string, string>;
+  progress: boolean;
+  json: boolean;
+  explain: boolean;
+}
+
+/** Where the command writes: replaceable in tests. */
+interface DatasetIo {
+  readonly out: { write(text: string): unknown };
+  readonly err: { write(text: string): unknown; readonly isTTY?: boolean };
+}
+
+function list(value: string, previous: string[] | undefined): string[] {
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  ];
+}
+
+function pairs(value: string, previous: Record<string, string>): Record<string, string> {
+  const out = { ...previous };
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) {
+      throw new InvalidArgumentError(`"${part}" is not name=value`);
+    }
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function maxAge(value: string): ReturnType<typeof parseMaxAgeOption> {
+  try {
+    return parseMaxAgeOption(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+function instant(value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected an ISO-8601 instant');
+  return d;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const PHASE_TEXT: Record<TrainingSetProgress['phase'], string> = {
+  prepare: 'reading labels and resolving tables',
+  join: 'point-in-time join',
+  export: 'writing the output',
+  summary: 'counting nulls',
+};
+
+/**
+ * The progress display: on a terminal one line redrawn in place (spinner, phase, elapsed time,
+ * DuckDB's percentage or Athena's state and bytes scanned); otherwise one line per phase.
+ */
+function progressDisplay(err: DatasetIo['err'], enabled: boolean) {
+  let frame = 0;
+  let lastPhase: string | undefined;
+  let lastDraw = 0;
+  const tty = err.isTTY === true;
+  return {
+    update(p: TrainingSetProgress): void {
+      if (!enabled) return;
+      const seconds = (p.elapsedMs / 1000).toFixed(1);
+      const detail =
+        p.percentage !== undefined
+          ? ` ${p.percentage.toFixed(0)}%`
+          : p.engineState !== undefined && p.engineState !== 'RUNNING'
+            ? ` ${p.engineState}`
+            : '';
+      const scanned =
+        p.bytesScanned === undefined ? '' : `, ${(p.bytesScanned / 1e6).toFixed(1)} MB scanned`;
+      if (tty) {
+        const now = performance.now();
+        if (p.phase === lastPhase && now - lastDraw < 80) return;
+        lastDraw = now;
+        frame = (frame + 1) % SPINNER.length;
+        err.write(
+          `\r\x1b[2K${SPINNER[frame]} ${PHASE_TEXT[p.phase]}${detail}${scanned} (${seconds} s)`
+        );
+      } else if (p.phase !== lastPhase) {
+        err.write(`dataset: ${PHASE_TEXT[p.phase]} (${seconds} s)\n`);
+      }
+      lastPhase = p.phase;
+    },
+    done(): void {
+      if (enabled && tty) err.write('\r\x1b[2K');
+    },
+  };
+}
+
+function formatSummary(summary: TrainingSetSummary): string {
+  const lines: string[] = [];
+  const seconds = summary.elapsedMs / 1000;
+  const rows = summary.rows;
+  lines.push(
+    `Wrote ${rows === undefined ? 'the' : rows.toLocaleString('en-US')} rows to ${summary.output.path} (${summary.output.format}) in ${seconds.toFixed(2)} s` +
+      (rows === undefined || seconds === 0
+        ? ''
+        : ` — ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`) +
+      ` [${summary.strategy}]`
+  );
+  const t = summary.timings;
+  lines.push(
+    `Time: prepare ${(t.prepare / 1000).toFixed(2)} s, join ${(t.join / 1000).toFixed(2)} s, export ${(t.export / 1000).toFixed(2)} s, summary ${(t.summary / 1000).toFixed(2)} s`
+  );
+  if (summary.features.length > 0) {
+    lines.push('', 'Labels without features, per group:');
+    for (const [group, n] of Object.entries(summary.labelsWithoutFeatures)) {
+      lines.push(`  ${group.padEnd(32)} ${n.toLocaleString('en-US')}`);
+    }
+    const width = Math.max(...summary.features.map((f) => f.column.length), 7);
+    lines.push('', `${'feature'.padEnd(width)}  nulls`);
+    for (const f of summary.features) {
+      lines.push(`${f.column.padEnd(width)}  ${(f.nullShare * 100).toFixed(2).padStart(6)}%`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `db.table` or `table` as a quoted table expression. */
+function tableExpression(name: string): string {
+  return name
+    .split('.')
+    .map((part) => quoteIdent(part))
+    .join('.');
+}
+
+async function openEngine(
+  options: DatasetCliOptions,
+  onStatement: (sql: string) => void
+): Promise<OfflineQueryEngine> {
+  if (options.engine === 'duckdb') {
+    const { createDuckDbEngine } = await import('../../shared/offline/duckdb.ts');
+    return createDuckDbEngine({
+      dataDir: options.dataDir,
+      account: options.account,
+      region: options.region,
+      threads: options.threads,
+      onStatement,
+    });
+  }
+  const [{ AthenaClient }, { AthenaEngine }] = await Promise.all([
+    import('@aws-sdk/client-athena'),
+    import('../../shared/offline/athena.ts'),
+  ]);
+  return new AthenaEngine({
+    client: new AthenaClient({ region: options.region }),
+    workGroup: options.athenaWorkgroup,
+    outputLocation: options.athenaOutput,
+    database: options.athenaDatabase,
+    catalog: options.athenaCatalog,
+    tables: Object.keys(options.athenaTable).length > 0 ? options.athenaTable : undefined,
+    onStatement,
+  });
+}
+
+async function runDataset(
+  labels: string,
+  options: DatasetCliOptions,
+  io: DatasetIo
+): Promise<void> {
+  if ((options.featureSet === undefined) === (options.features === undefined)) {
+    throw new InvalidArgumentError('give exactly one of --feature-set or --features');
+  }
+  const statements: string[] = [];
+  const engine = await openEngine(options, (sql) => statements.push(sql));
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  const display = progressDisplay(io.err, options.progress);
+  try {
+    const build: TrainingSetOptions = {
+      engine,
+      labels: options.engine === 'athena' ? { table: tableExpression(labels) } : labels,
+      featureSet: options.featureSet,
+      features: options.features,
+      groups: [...registry.groups.values()],
+      labelTimeColumn: options.labelTimeColumn,
+      entityKeyMap: options.entityKey,
+      strictlyBefore: options.strictlyBefore,
+      maxAge: options.maxAge,
+      asOfWriteTime: options.asOfWriteTime,
+      writeTimeCutoff: options.writeTimeCutoff,
+      deleteRule: options.deleteRule,
+      output: { path: options.out, format: options.format },
+      columnSeparator: options.columnSeparator,
+      strategy: options.strategy,
+      onProgress: (p) => display.update(p),
+      signal: controller.signal,
+    };
+    const summary = await buildTrainingSet(build);
+    display.done();
+    if (options.explain) io.err.write(`${statements.join(';\n\n')};\n`);
+    io.out.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+  } finally {
+    display.done();
+    process.off('SIGINT', onSignal);
+    await engine.close();
+  }
+}
+
+/**
+ * Adds `dataset` to the program.
+ *
+ * @example
+ * ```typescript
+ * const program = new Command();
+ * registerDatasetCommand(program);
+ * await program.parseAsync(['node', 'skewless', 'dataset', 'labels.parquet', '--feature-set', 'fraud_model_v3', '--label-time-column', 'event_time']);
+ * ```
+ */
+function registerDatasetCommand(
+  program: Command,
+  io: DatasetIo = { out: process.stdout, err: process.stderr }
+): void {
+  program
+    .command('dataset')
+    .description(
+      'Build a point-in-time correct training set: for each label row, every selected feature as the offline store knew it at the label time.'
+    )
+    .argument('<labels>', 'labels: a Parquet or CSV file (duckdb), or a [database.]table (athena)')
+    .option(
+      '--feature-set <name>',
+      `a feature set of the schema module (${[...registry.sets.keys()].join(', ')})`
+    )
+    .option(
+      '--features <group.feature,...>',
+      'features to join, comma-separated (repeatable)',
+      list
+    )
+    .requiredOption('--label-time-column <column>', 'label column holding the label event time')
+    .option(
+      '--entity-key <group=column,...>',
+      'label column of a group’s record identifier (default: the identifier’s own name)',
+      pairs,
+      {}
+    )
+    .option('--strictly-before', 'only feature rows strictly older than the label', false)
+    .option(
+      '--max-age <spec>',
+      'no value older than label time − max age: "schema" (the groups’ maxAge), a duration (2d, 12h, 30m, 90s) or group=duration,...',
+      maxAge
+    )
+    .option(
+      '--as-of-write-time',
+      'ignore rows written after the label time (no leakage from backfills)',
+      false
+    )
+    .option(
+      '--write-time-cutoff <instant>',
+      'ignore rows written after this ISO-8601 instant (reproducible rebuilds)',
+      instant
+    )
+    .addOption(
+      new Option(
+        '--delete-rule <rule>',
+        'service: a delete hides the record until a newer put; sdk: it hides all earlier history (Python SDK)'
+      )
+        .choices(['service', 'sdk'])
+        .default('service')
+    )
+    .option(
+      '-o, --out <path>',
+      'output file (duckdb) or empty s3:// prefix (athena)',
+      'training-set.parquet'
+    )
+    .addOption(
+      new Option('--format <format>', 'output format (default: from the extension)').choices([
+        'parquet',
+        'csv',
+      ])
+    )
+    .option(
+      '--column-separator <text>',
+      'output feature columns are <group><separator><feature>',
+      '.'
+    )
+    .option(
+      '-d, --data-dir <dir>',
+      'embedded store data directory (offline store in <dir>/offline-store or <dir>/store/offline-store)',
+      '.skewless'
+    )
+    .option('--account <id>', 'account id of the offline layout', DEFAULT_ACCOUNT)
+    .option(
+      '--region <region>',
+      'region of the offline layout / of Athena',
+      process.env.AWS_REGION ?? DEFAULT_REGION
+    )
+    .addOption(
+      new Option('--engine <engine>', 'SQL engine').choices(['duckdb', 'athena']).default('duckdb')
+    )
+    .addOption(
+      new Option(
+        '--strategy <strategy>',
+        'auto: ASOF on DuckDB unless --as-of-write-time; portable: the SQL Athena runs'
+      )
+        .choices(['auto', 'asof', 'portable'])
+        .default('auto')
+    )
+    .option('--threads <n>', 'DuckDB threads (default: all cores)', positiveInteger)
+    .option('--athena-workgroup <name>', 'Athena work group', 'primary')
+    .option(
+      '--athena-output <s3uri>',
+      'Athena query results location (unless the work group sets one)'
+    )
+    .option('--athena-database <name>', 'Athena session database', 'sagemaker_featurestore')
+    .option('--athena-catalog <name>', 'Athena data catalog', 'AwsDataCatalog')
+    .option(
+      '--athena-table <group=table,...>',
+      'Glue table of a group (default: DescribeFeatureGroup’s DataCatalogConfig)',
+      pairs,
+      {}
+    )
+    .option('--no-progress', 'no progress display on stderr')
+    .option('--json', 'print the summary as JSON', false)
+    .option('--explain', 'print the SQL statements run, on stderr', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  skewless dataset labels.parquet --feature-set fraud_model_v3 --label-time-column event_time -o train.parquet
+  skewless dataset labels.csv --features fraud-cards.txn_count_7d,fraud-merchants.mcc \\
+      --label-time-column label_time --max-age schema --as-of-write-time -o train.csv
+  skewless dataset ml.fraud_labels --engine athena --feature-set fraud_model_v3 --label-time-column event_time \\
+      --athena-output s3://my-bucket/athena/ -o s3://my-bucket/training-sets/2026-11-24/`
+    )
+    .action(async (labels: string, options: DatasetCliOptions) => {
+      try {
+        await runDataset(labels, options, io);
+      } catch (error) {
+        io.err.write(`dataset: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+export type { DatasetIo };
+export { registerDatasetCommand };

@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DatasetIo, registerDatasetCommand } from '../../local/cli/dataset.ts';
+import { cards, merchants } from '../../shared/definitions.ts';
+import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { writeOfflineRows } from '../helpers/offlineFixtures.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'skewless-cli-'));
+  const put = (
+    values: Record<string, string | number | bigint>,
+    iso: string,
+    isDeleted = false
+  ) => ({
+    values,
+    writeTime: new Date(iso),
+    apiInvocationTime: new Date(iso),
+    isDeleted,
+  });
+  await writeOfflineRows({
+    dataDir: dir,
+    group: cards,
+    rows: [
+      put(
+        { card_id: '000123', event_time: '2026-01-01T00:00:00.000Z', txn_count_7d: 1n },
+        '2026-01-01T00:00:00Z'
+      ),
+      put(
+        { card_id: '000123', event_time: '2026-01-02T00:00:00.000Z', txn_count_7d: 2n },
+        '2026-01-02T00:00:00Z'
+      ),
+      put(
+        { card_id: '000124', event_time: '2026-01-01T00:00:00.000Z', txn_count_7d: 9n },
+        '2026-01-01T00:00:00Z'
+      ),
+      put(
+        { card_id: '000124', event_time: '2026-01-01T12:00:00.000Z' },
+        '2026-01-01T12:00:00Z',
+        true
+      ),
+    ],
+  });
+  await writeOfflineRows({
+    dataDir: dir,
+    group: merchants,
+    rows: [
+      put(
+        { merchant_id: 'm1', event_time: '2026-01-01T00:00:00.000Z', mcc: '5411' },
+        '2026-01-01T00:00:00Z'
+      ),
+    ],
+  });
+  writeFileSync(
+    join(dir, 'labels.csv'),
+    'card,merchant_id,label_time,is_fraud\n000123,m1,2026-01-01T06:00:00Z,0\n000123,m1,2026-01-03T00:00:00Z,1\n000124,m2,2026-01-02T00:00:00Z,0\n'
+  );
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
+  let out = '';
+  let err = '';
+  const io: DatasetIo = {
+    out: { write: (t: string) => (out += t) },
+    err: { write: (t: string) => (err += t), isTTY: false },
+  };
+  const program = new Command().exitOverride();
+  registerDatasetCommand(program, io);
+  const before = process.exitCode;
+  process.exitCode = 0;
+  await program.parseAsync(['node', 'skewless', 'dataset', ...args]);
+  const exitCode = Number(process.exitCode ?? 0);
+  process.exitCode = before;
+  return { out, err, exitCode };
+}
+
+describe('skewless dataset', () => {
+  it('builds a CSV training set from CSV labels, with phases on stderr and a summary on stdout', async () => {
+    const outPath = join(dir, 'train.csv');
+    const { out, err, exitCode } = await run([
+      join(dir, 'labels.csv'),
+      '--features',
+      'fraud-cards.txn_count_7d,fraud-merchants.mcc',
+      '--label-time-column',
+      'label_time',
+      '--entity-key',
+      'fraud-cards=card',
+      '--data-dir',
+      dir,
+      '--out',
+      outPath,
+    ]);
+    expect(exitCode).toBe(0);
+    expect(err).toContain('dataset: point-in-time join');
+    expect(err).toContain('dataset: writing the output');
+    expect(out).toMatch(/Wrote 3 rows to .*train\.csv \(csv\)/);
+    expect(out).toMatch(/fraud-cards\s+1/); // 000124 is deleted at label time
+    expect(out).toMatch(/fraud-merchants\s+1/); // m2 has no rows
+    const engine = await createDuckDbEngine();
+    const { rows } = await engine.queryAll(
+      `SELECT * FROM read_csv('${outPath}', all_varchar = true)`
+    );
+    await engine.close();
+    expect(rows).toEqual([
+      {
+        card: '000123',
+        merchant_id: 'm1',
+        label_time: expect.stringMatching(/^2026-01-01[T ]06:00:00/),
+        is_fraud: '0',
+        'fraud-cards.txn_count_7d': '1',
+        'fraud-merchants.mcc': '5411',
+      },
+      {
+        card: '000123',
+        merchant_id: 'm1',
+        label_time: expect.stringMatching(/^2026-01-03/),
+        is_fraud: '1',
+        'fraud-cards.txn_count_7d': '2',
+        'fraud-merchants.mcc': '5411',
+      },
+      {
+        card: '000124',
+        merchant_id: 'm2',
+        label_time: expect.stringMatching(/^2026-01-02/),
+        is_fraud: '0',
+        'fraud-cards.txn_count_7d': null,
+        'fraud-merchants.mcc': null,
+      },
+    ]);
+  });
+
+  it('prints the summary as JSON and the SQL with --explain; max age and strict options apply', async () => {
+    const { out, err, exitCode } = await run([
+      join(dir, 'labels.csv'),
+      '--features',
+      'fraud-cards.txn_count_7d',
+      '--label-time-column',
+      'label_time',
+      '--entity-key',
+      'fraud-cards=card',
+      '--max-age',
+      'fraud-cards=12h',
+      '--strictly-before',
+      '--data-dir',
+      dir,
+      '--out',
+      join(dir, 'train.parquet'),
+      '--json',
+      '--explain',
+      '--no-progress',
+    ]);
+    expect(exitCode).toBe(0);
+    const summary = JSON.parse(out) as {
+      rows: number;
+      labelsWithoutFeatures: Record<string, number>;
+      strategy: string;
+    };
+    expect(summary.rows).toBe(3);
+    // Label 2 (2026-01-03) sees the 2026-01-02 row, 24 h old: beyond 12 h.
+    expect(summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 2 });
+    expect(summary.strategy).toBe('asof');
+    expect(err).toContain('ASOF LEFT JOIN');
+    expect(err).toContain("INTERVAL '43200' SECOND");
+    expect(err).not.toContain('dataset: point-in-time join');
+  });
+
+  it('reports errors on stderr with exit code 1', async () => {
+    const { err, exitCode } = await run([
+      join(dir, 'labels.csv'),
+      '--features',
+      'fraud-cards.nope',
+      '--label-time-column',
+      'label_time',
+      '--data-dir',
+      dir,
+    ]);
+    expect(exitCode).toBe(1);
+    expect(err).toMatch(/dataset: Unknown feature "fraud-cards.nope"/);
+    const both = await run([join(dir, 'labels.csv'), '--label-time-column', 'label_time']);
+    expect(both.exitCode).toBe(1);
+    expect(both.err).toContain('exactly one of --feature-set or --features');
+  });
+});
