@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   GetRecordCommand,
@@ -32,6 +32,7 @@ const SDK_PUT_MAX_MS = 5_000;
 const SDK_GET_MAX_REQUESTS = 3_000;
 const SDK_GET_MAX_MS = 4_000;
 const FLUSH_INTERVAL_MS = 1_000;
+const BASELINE_MAX_MS = 4_000;
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -124,25 +125,16 @@ function fmt(n: number, digits = 0): string {
   });
 }
 
-async function spawnStore(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    join(root, 'node_modules/.bin/node'),
-    [
-      join(root, 'local/store/main.ts'),
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--flush-interval',
-      String(FLUSH_INTERVAL_MS),
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] }
-  );
+/** Starts a server child process and waits for its `listening on http://127.0.0.1:<port>` line. */
+async function spawnServer(
+  args: readonly string[]
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(join(root, 'node_modules/.bin/node'), args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`store did not start: ${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
@@ -151,9 +143,46 @@ async function spawnStore(dataDir: string): Promise<{ child: ChildProcess; port:
         resolve(Number(m[1]));
       }
     });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
   return { child, port };
+}
+
+function spawnStore(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+  return spawnServer([
+    join(root, 'local/store/main.ts'),
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--flush-interval',
+    String(FLUSH_INTERVAL_MS),
+    '--log-level',
+    'info',
+  ]);
+}
+
+/** The floor: a bare node:http server that parses the JSON body and answers an empty 200. */
+const BASELINE_SERVER = `
+import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+const server = createServer({ keepAliveTimeout: 60000 }, (req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0, 'x-amzn-RequestId': randomUUID() });
+    res.end();
+  });
+});
+server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port));
+`;
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 async function createGroup(port: number): Promise<void> {
@@ -188,7 +217,11 @@ interface PutResult {
   cpuMicros: number;
 }
 
-async function rawPuts(port: number, pid: number | undefined): Promise<PutResult> {
+async function rawPuts(
+  port: number,
+  pid: number | undefined,
+  maxMs = PUT_MAX_MS
+): Promise<PutResult> {
   const connections = await Promise.all(
     Array.from({ length: PUT_IN_FLIGHT }, () => RawConnection.open(port))
   );
@@ -197,7 +230,7 @@ async function rawPuts(port: number, pid: number | undefined): Promise<PutResult
   let failed = 0;
   const cpuBefore = cpuSeconds(pid);
   const started = performance.now();
-  const deadline = started + PUT_MAX_MS;
+  const deadline = started + maxMs;
   await Promise.all(
     connections.map(async (connection) => {
       while (next < PUT_MAX_REQUESTS && performance.now() < deadline) {
@@ -290,6 +323,14 @@ async function sdkGets(
 }
 
 const bench: Bench = async (): Promise<BenchSection> => {
+  const load = loadavg()[0] ?? Number.NaN;
+  const baselineServer = await spawnServer(['--input-type=module', '-e', BASELINE_SERVER]);
+  let baseline: PutResult;
+  try {
+    baseline = await rawPuts(baselineServer.port, baselineServer.child.pid, BASELINE_MAX_MS);
+  } finally {
+    await stop(baselineServer.child);
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'skewless-bench-store-'));
   const { child, port } = await spawnStore(dataDir);
   const client = new SageMakerFeatureStoreRuntimeClient({
@@ -321,6 +362,14 @@ const bench: Bench = async (): Promise<BenchSection> => {
           : `${fmt(puts.cpuMicros)} µs (≈ ${fmt(1e6 / puts.cpuMicros)} req/s per core)`,
       },
       {
+        metric: 'Baseline: bare node:http server, same client and requests (JSON.parse, empty 200)',
+        value: `${fmt(baseline.perSecond)} req/s${Number.isNaN(baseline.cpuMicros) ? '' : `, ${fmt(baseline.cpuMicros)} µs CPU per request`}`,
+      },
+      {
+        metric: 'PutRecord throughput ÷ baseline (same run)',
+        value: `${fmt((puts.perSecond / baseline.perSecond) * 100)} %`,
+      },
+      {
         metric: 'GetRecord p50 (raw HTTP/1.1 keep-alive, 1 in flight)',
         value: `${fmt(gets.p50, 3)} ms`,
       },
@@ -346,6 +395,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
     return {
       title: 'Embedded feature store (PutRecord / GetRecord on loopback)',
       method: [
+        `Machine: ${cpus().length} cores, 1-minute load average ${fmt(load, 1)} when the benchmark started (other sessions share the machine; the baseline row shows what bare node:http reaches in the same conditions).`,
         'Store in a child process (`node local/store/main.ts`), fresh data dir, offline flush every 1 s, WAL SQLite with group commit; group with 5 features (String id, String event time, Integral, Fractional, String).',
         `PutRecord: ${PUT_IN_FLIGHT} keep-alive sockets, one request in flight each, hand-built HTTP/1.1 requests (~270-byte JSON bodies), ${fmt(DISTINCT_IDS)} distinct ids with rising event times (online overwrite + offline journal every time); bounded to ${fmt(PUT_MAX_REQUESTS)} requests or ${PUT_MAX_MS / 1000} s. ${fmt(puts.ok)} answered 200 in ${fmt(puts.ms / 1000, 2)} s, ${puts.failed} failed.`,
         `GetRecord: one keep-alive socket, sequential, ${fmt(GET_WARMUP)} warm-up requests then ${fmt(gets.count)} timed (bounded to ${fmt(GET_MAX_REQUESTS)} or ${GET_MAX_MS / 1000} s), after the put phase's offline rows were flushed; latency = request written → last response byte read.`,
@@ -355,11 +405,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
     };
   } finally {
     client.destroy();
-    child.kill('SIGTERM');
-    await new Promise((r) => {
-      if (child.exitCode !== null) r(undefined);
-      else child.once('exit', r);
-    });
+    await stop(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 };
