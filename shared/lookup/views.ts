@@ -47,6 +47,17 @@ interface RecordView {
   expiresAt?: string | null;
 }
 
+/** The event time of a decoded record as ISO-8601 UTC; undefined when absent or invalid. */
+function isoEventTime(
+  plan: GroupPlan,
+  values: Readonly<Record<string, unknown>>
+): string | undefined {
+  const raw = values[plan.eventTimeFeature];
+  if (typeof raw === 'string' && CANONICAL_ISO.test(raw)) return raw;
+  const parsed = parseEventTime(raw);
+  return parsed.ok ? formatIsoEventTime(parsed.epochNanos) : undefined;
+}
+
 /** The event time of a decoded record as epoch ms and ISO-8601; undefined when absent/invalid. */
 function eventTimeOf(
   plan: GroupPlan,
@@ -90,11 +101,10 @@ function recordView(
     if (requested !== undefined && !requested.has(name)) continue;
     features[name] = toJsonValue(values[name]);
   }
-  const eventTime = eventTimeOf(plan, values);
   const view: RecordView = {
     featureGroup: plan.name,
     recordId: record.recordId,
-    eventTime: eventTime?.iso ?? String(values[plan.eventTimeFeature] ?? ''),
+    eventTime: isoEventTime(plan, values) ?? String(values[plan.eventTimeFeature] ?? ''),
     features,
   };
   if (expiration) view.expiresAt = record.expiresAt ?? null;
