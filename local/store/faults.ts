@@ -84,6 +84,12 @@ class FaultInjector {
     this.active = drop + throttle + serverError > 0 || this.latencyShare > 0;
   }
 
+  /** e.g. `throttle 0.1, 5xx 0.05, drop 0, latency 20 ms × 1` or `off`. */
+  describe(): string {
+    if (!this.active) return 'off';
+    return `throttle ${this.throttle}, 5xx ${this.serverError}, drop ${this.drop}, latency ${this.latencyMs} ms × ${this.latencyShare}`;
+  }
+
   decide(): FaultDecision {
     if (!this.active) return NO_FAULT;
     const delayMs = this.latencyShare > 0 && this.random() < this.latencyShare ? this.latencyMs : 0;

@@ -158,7 +158,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       .map((g) => g.name)
       .sort();
     logger.info(
-      `Skewless feature store listening on ${endpoint} | data dir ${dataDir} | account ${account}, region ${region} | ${names.length === 0 ? 'no feature groups yet' : `${names.length} feature group(s): ${names.join(', ')}`} | offline flush every ${flushIntervalMs} ms | faults ${faults.active ? 'ON' : 'off'}`
+      `Skewless feature store listening on ${endpoint} | data dir ${dataDir} | account ${account}, region ${region} | ${names.length === 0 ? 'no feature groups yet' : `${names.length} feature group(s): ${names.join(', ')}`} | offline flush every ${flushIntervalMs} ms | faults ${faults.describe()}`
     );
 
     const database = db;
