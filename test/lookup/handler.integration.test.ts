@@ -633,6 +633,60 @@ describe('store failures', () => {
   });
 });
 
+describe('store failures (vectors)', () => {
+  const entities = Array.from({ length: 60 }, (_, i) => ({
+    transaction_id: `tx-n${i}`,
+    card_id: BATCH_IDS[i] as string,
+    merchant_id: 'm-1',
+  }));
+
+  it('answers 429 when the one batched read is throttled', async () => {
+    // Prepare
+    store.store.setFaults({ throttle: 1 });
+    try {
+      // Act
+      const { statusCode } = await invoke(vectorsEvent('fraud_model_v3', { entities }));
+      // Assess
+      expect(statusCode).toBe(429);
+    } finally {
+      store.store.setFaults({});
+    }
+  });
+
+  it('lists the reads of a throttled chunk as unprocessed and their features as missing', async () => {
+    // Prepare: 121 distinct ids make two calls; with this seed exactly one is throttled.
+    store.store.setFaults({ throttle: 0.5, seed: 1 });
+    try {
+      // Act
+      const { statusCode, body } = await invoke(vectorsEvent('fraud_model_v3', { entities }));
+      // Assess
+      expect(statusCode).toBe(200);
+      const unprocessed = body.unprocessed as {
+        featureGroup: string;
+        recordId: string;
+        reason: string;
+      }[];
+      expect(unprocessed.length).toBeGreaterThan(0);
+      expect(unprocessed.length).toBeLessThan(121);
+      expect(unprocessed[0]?.reason).toMatch(/^ThrottlingException: /);
+      const vectors = body.vectors as { entity: Record<string, string>; missing: string[] }[];
+      for (const { featureGroup, recordId } of unprocessed) {
+        const key = {
+          'fraud-transactions': 'transaction_id',
+          'fraud-cards': 'card_id',
+          'fraud-merchants': 'merchant_id',
+        }[featureGroup] as string;
+        const affected = vectors.filter((v) => v.entity[key] === recordId);
+        expect(affected.length).toBeGreaterThan(0);
+        for (const v of affected)
+          expect(v.missing.some((n) => n.startsWith(`${featureGroup}.`))).toBe(true);
+      }
+    } finally {
+      store.store.setFaults({});
+    }
+  });
+});
+
 describe('routing', () => {
   it('answers 404 for a resource the API does not define', async () => {
     // Act
