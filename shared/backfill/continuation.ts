@@ -129,6 +129,8 @@ interface InProcessOptions {
   readonly maxDelayMs?: number;
   /** Deliveries of a message before it is dropped, like the queue's maxReceiveCount (5). */
   readonly maxReceiveCount?: number;
+  /** Builds each invocation's context (default: a real deadline of `invocationTimeoutMs`). */
+  readonly contextFactory?: (() => Context) | undefined;
 }
 
 /**
@@ -140,10 +142,12 @@ interface InProcessOptions {
  */
 class InProcessContinuationQueue implements ContinuationQueue {
   private handler: SqsHandler | undefined;
-  private options: Required<InProcessOptions> = {
+  private options: Required<Omit<InProcessOptions, 'contextFactory'>> &
+    Pick<InProcessOptions, 'contextFactory'> = {
     invocationTimeoutMs: 900_000,
     maxDelayMs: 5_000,
     maxReceiveCount: 5,
+    contextFactory: undefined,
   };
   private readonly pending = new Set<Promise<void>>();
   /** Messages dropped after too many failed deliveries (the local dead-letter queue). */
@@ -178,10 +182,11 @@ class InProcessContinuationQueue implements ContinuationQueue {
     }
     let failed: boolean;
     try {
-      const result = (await handler(
-        sqsEventOf([message]),
-        localContext(this.options.invocationTimeoutMs)
-      )) as { batchItemFailures?: unknown[] } | undefined;
+      const context =
+        this.options.contextFactory?.() ?? localContext(this.options.invocationTimeoutMs);
+      const result = (await handler(sqsEventOf([message]), context)) as
+        | { batchItemFailures?: unknown[] }
+        | undefined;
       failed = (result?.batchItemFailures?.length ?? 0) > 0;
     } catch {
       failed = true;

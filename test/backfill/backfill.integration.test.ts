@@ -40,6 +40,7 @@ import {
   toCsv,
   toJsonLines,
   toParquet,
+  virtualTime,
 } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -50,8 +51,8 @@ describe('Backfill from S3 to the offline store (integration)', () => {
   let s3: TestS3;
   let handler: Handler;
   let createBackfillHandler: typeof import('../../functions/backfill/index.ts').createBackfillHandler;
-  /** Budget of invocations triggered by uploads; the resume tests shrink it. */
-  let uploadBudgetMs = 900_000;
+  /** Context of invocations triggered by uploads; the resume tests use virtual time. */
+  let uploadContext: () => Context = () => lambdaContext();
   const outcomes: S3InvocationResult[] = [];
 
   beforeAll(async () => {
@@ -61,7 +62,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       onObjectCreated: async (event) => {
         const record = event.Records[0];
         if (record?.s3.bucket.name !== BACKFILL_BUCKET) return;
-        outcomes.push(await handler(event, lambdaContext(uploadBudgetMs)));
+        outcomes.push(await handler(event, uploadContext()));
       },
     });
     // The handler reads its configuration from the environment, as on Lambda.
@@ -343,17 +344,17 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     },
   ])('resume of $format', ({ key, encode, parquet }) => {
     it('checkpoints mid-file, continues in new invocations and writes every row exactly once', async () => {
-      // Prepare: an injected clock that advances 1 ms each time it is read, so every invocation
-      // (200 ms budget, 150 ms margin) gets through a few dozen rows whatever the machine's speed.
+      // Prepare: an injected clock that advances 1 ms per read, for the handler and the contexts:
+      // every invocation (200 ms budget, 150 ms margin) checkpoints after a few dozen rows.
       const prefix = `resume-${key.replace(/\W/g, '')}`;
       const file = cardFile(prefix, 400, 11, parquet ? PARQUET_BAD_VARIANTS : undefined);
-      let virtualNow = Date.now();
-      const clocked = createBackfillHandler({ now: () => (virtualNow += 1) }) as unknown as Handler;
+      const time = virtualTime(1);
+      const clocked = createBackfillHandler({ now: time.now }) as unknown as Handler;
       const original = handler;
       handler = clocked;
-      uploadBudgetMs = 200;
+      uploadContext = () => time.context(200);
       inProcessContinuations.deliverTo(clocked as never);
-      inProcessContinuations.configure({ invocationTimeoutMs: 200 });
+      inProcessContinuations.configure({ contextFactory: () => time.context(200) });
       try {
         // Act
         const source = await upload(`backfill/fraud-cards/${key}`, encode(file));
@@ -363,9 +364,9 @@ describe('Backfill from S3 to the offline store (integration)', () => {
         expect(report.invocations).toBe(report.resumptions + 1);
       } finally {
         handler = original;
-        uploadBudgetMs = 900_000;
+        uploadContext = () => lambdaContext();
         inProcessContinuations.deliverTo(original as never);
-        inProcessContinuations.configure({ invocationTimeoutMs: 900_000 });
+        inProcessContinuations.configure({ contextFactory: undefined });
       }
     }, 120_000);
   });

@@ -10,8 +10,10 @@ import {
   CreateFeatureGroupCommand,
   type CreateFeatureGroupCommandInput,
 } from '@aws-sdk/client-sagemaker';
+import type { Context } from 'aws-lambda';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { localContext } from '../../shared/backfill/continuation.ts';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type { BackfillReport, RejectLine, SourceObject } from '../../shared/backfill/types.ts';
 import { featureGroups } from '../../shared/definitions.ts';
@@ -206,6 +208,34 @@ function toParquet(rows: readonly CardRow[], rowGroupSize = 1000): Buffer {
   return Buffer.from(buffer);
 }
 
+/** A clock for the handler and Lambda contexts that read it, advancing a fixed step per read. */
+interface VirtualTime {
+  readonly now: () => number;
+  /** A context whose remaining time is measured on this clock, not the wall clock. */
+  context(budgetMs: number): Context;
+}
+
+/**
+ * Virtual time: every read of the clock advances it by `stepMs`, and nothing else does. With
+ * contexts on the same clock an invocation's budget is a number of clock reads (about two per
+ * row), so checkpoints happen every few dozen rows however fast or loaded the machine is.
+ */
+function virtualTime(stepMs: number): VirtualTime {
+  let current = Date.now();
+  const now = () => {
+    current += stepMs;
+    return current;
+  };
+  return {
+    now,
+    context: (budgetMs) => {
+      const base = localContext(budgetMs);
+      const deadline = current + budgetMs;
+      return { ...base, getRemainingTimeInMillis: () => Math.max(0, deadline - now()) };
+    },
+  };
+}
+
 /** Creates the schema module's groups in the embedded store. */
 async function createSchemaGroups(store: TestStore): Promise<void> {
   for (const group of featureGroups) {
@@ -265,7 +295,7 @@ async function backfillOutput(
   return { report, rejects };
 }
 
-export type { CardFile, CardRow };
+export type { CardFile, CardRow, VirtualTime };
 export {
   BAD_VARIANTS,
   backfillOutput,
@@ -279,4 +309,5 @@ export {
   toCsv,
   toJsonLines,
   toParquet,
+  virtualTime,
 };

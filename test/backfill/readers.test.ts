@@ -1,0 +1,300 @@
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { featureResolver, mapColumns, renameKeys } from '../../shared/backfill/columnMapping.ts';
+import { parseCsvRecord } from '../../shared/backfill/csv.ts';
+import { parseBackfillKey, reportKeys } from '../../shared/backfill/objectKey.ts';
+import { RecordSplitter, type TextRecord } from '../../shared/backfill/recordSplitter.ts';
+import type { SourceRow } from '../../shared/backfill/rowSource.ts';
+import { RowWindow } from '../../shared/backfill/rowWindow.ts';
+import { openCsvSource, openJsonLinesSource } from '../../shared/backfill/textRows.ts';
+import { cards } from '../../shared/definitions.ts';
+
+function splitAll(input: Buffer, cuts: number[], quoteAware = true): TextRecord[] {
+  const splitter = new RecordSplitter({ quoteAware });
+  const records: TextRecord[] = [];
+  let from = 0;
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
+    records.push(...splitter.push(input.subarray(from, cut)));
+    from = cut;
+  }
+  records.push(...splitter.push(input.subarray(from)), ...splitter.end());
+  return records;
+}
+
+async function* bytesOf(...chunks: Buffer[]): AsyncGenerator<Buffer> {
+  yield* chunks;
+}
+
+async function allRows(batches: AsyncGenerator<SourceRow[]>): Promise<SourceRow[]> {
+  const rows: SourceRow[] = [];
+  for await (const batch of batches) rows.push(...batch);
+  return rows;
+}
+
+describe('Class: RecordSplitter', () => {
+  it('splits lines, keeping CRLF out of the text and quoted newlines inside the record', () => {
+    // Prepare
+    const input = Buffer.from('\uFEFFa,b\r\n"x\r\ny",2\n\n  \nlast,"q""uote"');
+    // Act
+    const records = splitAll(input, []);
+    // Assess
+    expect(records.map((r) => r.text)).toEqual(['a,b', '"x\r\ny",2', 'last,"q""uote"']);
+    expect(records.map((r) => r.line)).toEqual([1, 2, 6]);
+    expect(records[1]).toMatchObject({ start: 8, end: 17, nextLine: 4 });
+  });
+
+  it('gives the same records and offsets wherever the chunks are cut', () => {
+    const text = 'id,note\n1,"multi\nline, with ""quotes"""\n2,plain\n3,"é\u00e8"\r\n4,last';
+    const input = Buffer.from(text);
+    const expected = splitAll(input, []);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: input.length }), { maxLength: 8 }), (cuts) => {
+        expect(splitAll(input, cuts)).toEqual(expected);
+      })
+    );
+    // Every record's byte range is exactly its bytes in the file.
+    for (const r of expected)
+      expect(
+        input
+          .subarray(r.start, r.end)
+          .toString()
+          .replace(/\r?\n$/, '')
+      ).toBe(r.text);
+  });
+
+  it('resumes at a byte offset with the right line numbers', () => {
+    // Prepare
+    const input = Buffer.from('h\na\nb\nc\n');
+    const all = splitAll(input, []);
+    const resumeAt = all[1] as TextRecord;
+    // Act
+    const splitter = new RecordSplitter({
+      quoteAware: true,
+      startOffset: resumeAt.end,
+      startLine: resumeAt.nextLine,
+    });
+    const rest = [...splitter.push(input.subarray(resumeAt.end)), ...splitter.end()];
+    // Assess
+    expect(rest.map((r) => [r.text, r.line, r.start])).toEqual([
+      ['b', 3, 4],
+      ['c', 4, 6],
+    ]);
+  });
+});
+
+describe('Function: parseCsvRecord()', () => {
+  it.each([
+    ['a,b,c', ['a', 'b', 'c']],
+    ['a,,c,', ['a', null, 'c', null]],
+    ['"a,1","",x', ['a,1', '', 'x']],
+    ['"say ""hi""",2', ['say "hi"', '2']],
+    ['"",', ['', null]],
+    ['5"in,x', ['5"in', 'x']],
+  ])('reads %s', (text, fields) => {
+    expect(parseCsvRecord(text)).toEqual({ ok: true, fields });
+  });
+
+  it('explains malformed quoting', () => {
+    expect(parseCsvRecord('"open,1')).toEqual({ ok: false, reason: 'unterminated quoted field' });
+    expect(parseCsvRecord('"a"b,1')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('after a closing quote'),
+    });
+  });
+});
+
+describe('Function: mapColumns()', () => {
+  it('maps columns to features by exact name, then ignoring case and spaces', () => {
+    expect(mapColumns(cards, ['card_id', ' EVENT_TIME ', 'Txn_Count_7d'])).toEqual({
+      ok: true,
+      features: ['card_id', 'event_time', 'txn_count_7d'],
+    });
+  });
+
+  it('fails on unknown columns, two columns for one feature and missing key columns, all at once', () => {
+    const mapping = mapColumns(cards, ['card_id', 'CARD_ID', 'colour', 'size']);
+    expect(mapping.ok).toBe(false);
+    const reason = mapping.ok ? '' : mapping.reason;
+    expect(reason).toContain('columns "card_id" and "CARD_ID" both map to feature card_id');
+    expect(reason).toContain('columns "colour", "size" are not a feature of "fraud-cards"');
+    expect(reason).toContain('no column for the event time "event_time"');
+  });
+
+  it('renames JSON keys to features and leaves unknown keys for the schema module to report', () => {
+    const resolve = featureResolver(cards);
+    expect(renameKeys({ Card_Id: 'c1', event_time: 't', extra: 1 }, resolve)).toEqual({
+      card_id: 'c1',
+      event_time: 't',
+      extra: 1,
+    });
+    const same = { card_id: 'c1' };
+    expect(renameKeys(same, resolve)).toBe(same);
+  });
+});
+
+describe('Function: parseBackfillKey()', () => {
+  it.each([
+    [
+      'backfill/fraud-cards/a.parquet',
+      { featureGroup: 'fraud-cards', file: 'a.parquet', format: 'parquet', compression: 'none' },
+    ],
+    [
+      'backfill/fraud-cards/2025/01/x.CSV.GZ',
+      { featureGroup: 'fraud-cards', file: '2025/01/x.CSV.GZ', format: 'csv', compression: 'gzip' },
+    ],
+    ['backfill/g/x.ndjson', { format: 'jsonl', compression: 'none' }],
+    ['backfill/g/x.jsonl.gzip', { format: 'jsonl', compression: 'gzip' }],
+    ['backfill/g/x.xlsx', { format: undefined }],
+  ])('reads %s', (key, expected) => {
+    expect(parseBackfillKey(key)).toMatchObject(expected);
+  });
+
+  it.each(['other/g/x.csv', 'backfill/x.csv', 'backfill/g/', 'backfill//x.csv'])(
+    'ignores %s',
+    (key) => {
+      expect(parseBackfillKey(key)).toBeUndefined();
+    }
+  );
+
+  it('keeps rejects and report side by side, one folder per object version', () => {
+    const keys = reportKeys({
+      bucket: 'b',
+      key: 'backfill/fraud-cards/oct.csv',
+      versionId: 'V1',
+      etag: 'e',
+      size: 1,
+    });
+    expect(keys).toEqual({
+      prefix: 'backfill/fraud-cards/oct.csv/v-V1/',
+      state: 'backfill/fraud-cards/oct.csv/v-V1/state.json',
+      rejects: 'backfill/fraud-cards/oct.csv/v-V1/rejects.jsonl',
+      report: 'backfill/fraud-cards/oct.csv/v-V1/report.json',
+    });
+    expect(reportKeys({ bucket: 'b', key: 'backfill/g/x.csv', etag: 'abc', size: 1 }).prefix).toBe(
+      'backfill/g/x.csv/e-abc/'
+    );
+  });
+});
+
+describe('Class: RowWindow', () => {
+  it('advances the watermark only over finished rows and lists finished rows beyond it', () => {
+    // Prepare
+    const window = new RowWindow(8, { index: 10, byteOffset: 100, line: 11, doneBeyond: [] });
+    for (let i = 10; i < 15; i++) window.begin(i, { byteOffset: 100 + (i - 9) * 10, line: i + 2 });
+    // Act
+    window.complete(12);
+    window.complete(10);
+    window.complete(14);
+    // Assess
+    expect(window.position()).toEqual({
+      index: 11,
+      byteOffset: 110,
+      line: 12,
+      doneBeyond: [12, 14],
+    });
+    window.complete(11);
+    window.complete(13);
+    expect(window.position()).toEqual({ index: 15, byteOffset: 150, line: 16, doneBeyond: [] });
+  });
+
+  it('is full when the newest row is capacity rows past the watermark', () => {
+    const window = new RowWindow(2, { index: 0, doneBeyond: [] });
+    window.begin(0, {});
+    window.begin(1, {});
+    expect(window.full).toBe(true);
+    expect(() => window.begin(2, {})).toThrow('full');
+    window.complete(0);
+    expect(window.full).toBe(false);
+  });
+});
+
+describe('Function: openCsvSource()', () => {
+  const csv =
+    'card_id,event_time,txn_count_7d\nc1,2025-01-01T00:00:00Z,1\nc2,2025-01-01T00:00:00Z\nc3,2025-01-01T00:00:00Z,\n';
+
+  it('maps the header, reads empty fields as missing and flags wrong field counts', async () => {
+    // Act
+    const source = await openCsvSource({
+      group: cards,
+      bytes: bytesOf(Buffer.from(csv)),
+      declaredGzip: false,
+      start: { index: 0 },
+    });
+    const rows = await allRows(source.batches());
+    // Assess
+    expect(source.header).toEqual(['card_id', 'event_time', 'txn_count_7d']);
+    expect(rows.map((r) => r.values)).toEqual([
+      { card_id: 'c1', event_time: '2025-01-01T00:00:00Z', txn_count_7d: '1' },
+      undefined,
+      { card_id: 'c3', event_time: '2025-01-01T00:00:00Z' },
+    ]);
+    expect(rows[1]).toMatchObject({
+      index: 1,
+      line: 3,
+      problem: 'the row has 2 fields, the header has 3',
+    });
+    expect(rows[1]?.original()).toBe('c2,2025-01-01T00:00:00Z');
+  });
+
+  it('resumes a gzip file by skipping rows, and a plain file at a byte offset with the saved header', async () => {
+    // Prepare
+    const all = await allRows(
+      (
+        await openCsvSource({
+          group: cards,
+          bytes: bytesOf(Buffer.from(csv)),
+          declaredGzip: false,
+          start: { index: 0 },
+        })
+      ).batches()
+    );
+    const second = all[1] as SourceRow;
+    // Act
+    const gz = await openCsvSource({
+      group: cards,
+      bytes: bytesOf(gzipSync(csv)),
+      declaredGzip: false,
+      start: { index: 2 },
+    });
+    const seek = await openCsvSource({
+      group: cards,
+      bytes: bytesOf(Buffer.from(csv).subarray(second.next.byteOffset)),
+      declaredGzip: false,
+      start: {
+        index: 2,
+        byteOffset: second.next.byteOffset,
+        line: second.next.line,
+        header: ['card_id', 'event_time', 'txn_count_7d'],
+      },
+    });
+    // Assess
+    expect((await allRows(gz.batches())).map((r) => [r.index, r.line, r.values?.card_id])).toEqual([
+      [2, 4, 'c3'],
+    ]);
+    expect(gz.seekable).toBe(false);
+    expect(
+      (await allRows(seek.batches())).map((r) => [r.index, r.line, r.values?.card_id])
+    ).toEqual([[2, 4, 'c3']]);
+  });
+});
+
+describe('Function: openJsonLinesSource()', () => {
+  it('reads objects, and reports malformed and non-object lines with their text', async () => {
+    // Prepare
+    const text = '{"card_id":"c1","event_time":"2025-01-01T00:00:00Z"}\n{oops\n"str"\n';
+    // Act
+    const source = await openJsonLinesSource({
+      group: cards,
+      bytes: bytesOf(Buffer.from(text)),
+      declaredGzip: false,
+      start: { index: 0 },
+    });
+    const rows = await allRows(source.batches());
+    // Assess
+    expect(rows[0]?.values).toEqual({ card_id: 'c1', event_time: '2025-01-01T00:00:00Z' });
+    expect(rows[1]?.problem).toMatch(/^malformed JSON/);
+    expect(rows[1]?.original()).toBe('{oops');
+    expect(rows[2]).toMatchObject({ problem: 'the line is not a JSON object', line: 3 });
+  });
+});

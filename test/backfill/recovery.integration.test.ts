@@ -1,0 +1,305 @@
+/**
+ * How the backfill recovers, over real HTTP against the embedded store and the local S3: store
+ * faults, an invocation whose writes all fail, continuation messages delivered twice, a lease
+ * left behind by an invocation that died, and rejects larger than one multipart part.
+ */
+import { gzipSync } from 'node:zlib';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadBackfillConfig } from '../../shared/backfill/config.ts';
+import {
+  type ContinuationQueue,
+  inProcessContinuations,
+} from '../../shared/backfill/continuation.ts';
+import { reportKeys } from '../../shared/backfill/objectKey.ts';
+import type {
+  BackfillState,
+  ContinuationMessage,
+  SourceObject,
+} from '../../shared/backfill/types.ts';
+import {
+  BACKFILL_BUCKET,
+  continuationEvent,
+  lambdaContext,
+  REPORTS_BUCKET,
+  startTestS3,
+  type TestS3,
+} from '../helpers/s3Events.ts';
+import { startTestStore, type TestStore } from '../helpers/store.ts';
+import {
+  backfillOutput,
+  type CardFile,
+  cardFile,
+  createSchemaGroups,
+  goodCard,
+  offlineRows,
+  toCsv,
+  toJsonLines,
+  virtualTime,
+} from './fixtures.ts';
+
+type Handler = (event: S3Event | SQSEvent, context: Context) => Promise<unknown>;
+type HandlerFactory = typeof import('../../functions/backfill/index.ts').createBackfillHandler;
+
+describe('Backfill recovery (integration)', () => {
+  let store: TestStore;
+  let s3: TestS3;
+  let createBackfillHandler: HandlerFactory;
+  /** The handler the local S3 notifications and in-process continuations invoke (per test). */
+  let handler: Handler;
+  let uploadContext: () => Context = () => lambdaContext();
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    await createSchemaGroups(store);
+    s3 = await startTestS3({
+      onObjectCreated: async (event) => {
+        if (event.Records[0]?.s3.bucket.name === BACKFILL_BUCKET)
+          await handler(event, uploadContext());
+      },
+    });
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
+    process.env.REPORTS_BUCKET = REPORTS_BUCKET;
+    process.env.BACKFILL_TIME_MARGIN_MS = '150';
+    delete process.env.CONTINUATION_QUEUE_URL;
+    ({ createBackfillHandler } = await import('../../functions/backfill/index.ts'));
+  });
+
+  afterEach(() => {
+    store.store.setFaults({});
+    uploadContext = () => lambdaContext();
+    inProcessContinuations.configure({ contextFactory: undefined, maxDelayMs: 5_000 });
+  });
+
+  afterAll(async () => {
+    await inProcessContinuations.idle();
+    await s3?.close();
+    await store?.close();
+  });
+
+  function useHandler(next: Handler): void {
+    handler = next;
+    inProcessContinuations.deliverTo(next as never);
+  }
+
+  async function upload(key: string, body: string | Buffer): Promise<SourceObject> {
+    const out = await s3.client.send(
+      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
+    );
+    await s3.server.settled();
+    await inProcessContinuations.idle();
+    return {
+      bucket: BACKFILL_BUCKET,
+      key,
+      versionId: out.VersionId,
+      etag: (out.ETag ?? '').replace(/"/g, ''),
+      size: Buffer.byteLength(body),
+    };
+  }
+
+  async function offlineIds(prefix: string): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const row of await offlineRows(store, 'fraud-cards')) {
+      const id = String(row.card_id);
+      if (id.startsWith(`${prefix}-`)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  async function expectExactlyOnce(file: CardFile, prefix: string, source: SourceObject) {
+    const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    const counts = await offlineIds(prefix);
+    expect(report.status).toBe('completed');
+    expect([...counts.keys()].sort()).toEqual([...file.good].sort());
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(rejects.map((r) => r.row).sort((a, b) => a - b)).toEqual([...file.badRows]);
+    return report;
+  }
+
+  it('writes every row exactly once through throttling, 5xx answers and dropped connections', async () => {
+    // Prepare: faults are decided before the store acts, so each retried request did nothing.
+    useHandler(createBackfillHandler() as unknown as Handler);
+    const file = cardFile('faults', 250);
+    store.store.setFaults({ throttle: 0.15, serverError: 0.15, drop: 0.05, seed: 7 });
+    // Act
+    const source = await upload('backfill/fraud-cards/faults.csv', toCsv(file.rows));
+    // Assess
+    await expectExactlyOnce(file, 'faults', source);
+  });
+
+  it('checkpoints when writes keep failing and finishes in a later invocation once the store is back', async () => {
+    // Prepare: every write fails in the first invocation; the retry message comes 300 ms later.
+    const config = { ...loadBackfillConfig(), maxWriteAttempts: 1 };
+    useHandler(createBackfillHandler({ config }) as unknown as Handler);
+    inProcessContinuations.configure({ maxDelayMs: 300 });
+    const file = cardFile('outage', 80);
+    store.store.setFaults({ serverError: 1 });
+    // Act
+    const put = await s3.client.send(
+      new PutObjectCommand({
+        Bucket: BACKFILL_BUCKET,
+        Key: 'backfill/fraud-cards/outage.csv',
+        Body: toCsv(file.rows),
+      })
+    );
+    await s3.server.settled();
+    store.store.setFaults({});
+    await inProcessContinuations.idle();
+    // Assess
+    const source = {
+      bucket: BACKFILL_BUCKET,
+      key: 'backfill/fraud-cards/outage.csv',
+      versionId: put.VersionId,
+      etag: (put.ETag ?? '').replace(/"/g, ''),
+      size: 0,
+    };
+    const report = await expectExactlyOnce(file, 'outage', source);
+    expect(report.invocations).toBeGreaterThanOrEqual(2);
+  });
+
+  it('writes each row once when every continuation message is delivered twice at the same time', async () => {
+    // Prepare: a queue that duplicates every message (SQS is at-least-once), and a clock that
+    // advances 1 ms per read (handler and contexts) so invocations checkpoint every few dozen rows.
+    const duplicating: ContinuationQueue = {
+      send: async (message: ContinuationMessage, delay: number) => {
+        await inProcessContinuations.send(message, delay);
+        await inProcessContinuations.send(message, delay);
+      },
+    };
+    const time = virtualTime(1);
+    useHandler(
+      createBackfillHandler({ continuations: duplicating, now: time.now }) as unknown as Handler
+    );
+    uploadContext = () => time.context(200);
+    inProcessContinuations.configure({ contextFactory: () => time.context(200) });
+    const file = cardFile('twice', 300);
+    // Act
+    const source = await upload(
+      'backfill/fraud-cards/twice.jsonl.gz',
+      gzipSync(toJsonLines(file.rows))
+    );
+    // Assess
+    const report = await expectExactlyOnce(file, 'twice', source);
+    expect(report.resumptions).toBeGreaterThanOrEqual(3);
+  }, 120_000);
+
+  it('takes over an expired lease and resumes exactly at the checkpoint, skipping rows already done', async () => {
+    // Prepare: a file already claimed by an invocation that died after checkpointing rows 0-39
+    // and row 45 (written out of order); nothing of that is in the store, so what the takeover
+    // writes is exactly what it resumed.
+    useHandler(createBackfillHandler() as unknown as Handler);
+    const rows = Array.from({ length: 60 }, (_, i) => goodCard('takeover', i));
+    const key = 'backfill/fraud-cards/takeover.jsonl';
+    const body = toJsonLines(rows);
+    const source: SourceObject = {
+      bucket: BACKFILL_BUCKET,
+      key,
+      etag: '',
+      size: Buffer.byteLength(body),
+    };
+    const state = (lease: { owner: string; until: number }): BackfillState => ({
+      schemaVersion: 1,
+      source,
+      featureGroup: 'fraud-cards',
+      format: 'jsonl',
+      compression: 'none',
+      status: 'running',
+      generation: 3,
+      lease,
+      position: { index: 40, doneBeyond: [45] },
+      rowsWritten: 41,
+      rowsRejected: 0,
+      firstErrors: [],
+      rejects: { parts: [], pending: '' },
+      invocations: 2,
+      resumptions: 1,
+      stalledInvocations: 0,
+      startedAt: new Date(Date.now() - 3_600_000).toISOString(),
+      activeMs: 1_000,
+    });
+    // The object goes in with the handler detached (no backfill of its own), then the state is
+    // pinned to its version.
+    useHandler(async () => undefined);
+    const uploaded = await s3.client.send(
+      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
+    );
+    await s3.server.settled();
+    useHandler(createBackfillHandler() as unknown as Handler);
+    const pinned: SourceObject = {
+      ...source,
+      versionId: uploaded.VersionId,
+      etag: (uploaded.ETag ?? '').replace(/"/g, ''),
+    };
+    const stateKey = reportKeys(pinned).state;
+    const writeState = (s: BackfillState) =>
+      s3.client.send(
+        new PutObjectCommand({
+          Bucket: REPORTS_BUCKET,
+          Key: stateKey,
+          Body: JSON.stringify({ ...s, source: pinned }),
+        })
+      );
+    const message: ContinuationMessage = {
+      type: 'skewless.backfill.continue',
+      source: pinned,
+      reason: 'watchdog',
+      generation: 1,
+    };
+    // Act 1: the lease is still held (until in the future): the watchdog must leave it alone.
+    await writeState(state({ owner: 'alive', until: Date.now() + 60_000 }));
+    const whileHeld = (await handler(
+      continuationEvent(message),
+      lambdaContext()
+    )) as SQSBatchResponse;
+    const idsWhileHeld = await offlineIds('takeover');
+    // Act 2: the lease has expired: the watchdog takes over from the checkpoint.
+    await writeState(state({ owner: 'dead', until: Date.now() - 60_000 }));
+    await handler(continuationEvent(message), lambdaContext());
+    // Assess
+    expect(whileHeld.batchItemFailures).toEqual([]);
+    expect(idsWhileHeld.size).toBe(0);
+    const counts = await offlineIds('takeover');
+    const expected = Array.from({ length: 20 }, (_, i) => `takeover-${40 + i}`).filter(
+      (id) => id !== 'takeover-45'
+    );
+    expect([...counts.keys()].sort()).toEqual(expected.sort());
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, pinned);
+    expect(report).toMatchObject({
+      status: 'completed',
+      rowsWritten: 60,
+      invocations: 3,
+      resumptions: 2,
+    });
+  });
+
+  it('uploads rejects larger than one part as a multipart object across invocations', async () => {
+    // Prepare: 2,600 rows, all rejected, each reject line about 2.5 KB: more than one 5 MiB part.
+    // The clock advances 0.05 ms per read: about 500 rows per invocation (50 ms past the margin).
+    const time = virtualTime(0.05);
+    const config = { ...loadBackfillConfig(), rejectsPartBytes: 5 * 1024 * 1024 };
+    useHandler(createBackfillHandler({ config, now: time.now }) as unknown as Handler);
+    uploadContext = () => time.context(200);
+    inProcessContinuations.configure({ contextFactory: () => time.context(200) });
+    const note = 'x'.repeat(2_000);
+    const rows = Array.from({ length: 2_600 }, (_, i) => ({
+      ...goodCard('rej', i),
+      txn_count_7d: 'n/a',
+      home_country: note,
+    }));
+    const file: CardFile = { rows, good: new Set(), badRows: rows.map((_, i) => i + 1) };
+    // Act
+    const source = await upload('backfill/fraud-cards/rejects.csv', toCsv(rows));
+    // Assess
+    const report = await expectExactlyOnce(file, 'rej', source);
+    expect(report.rowsRejected).toBe(2_600);
+    expect(report.resumptions).toBeGreaterThanOrEqual(1);
+    const head = await s3.client.send(
+      new HeadObjectCommand({ Bucket: REPORTS_BUCKET, Key: reportKeys(source).rejects })
+    );
+    expect(head.ETag).toMatch(/-\d+"$/);
+    expect(head.ContentLength).toBeGreaterThan(5 * 1024 * 1024);
+  }, 120_000);
+});
