@@ -54,6 +54,17 @@ async function handleS3Event(
       outcomes.push({ kind: 'ignored', reason: `event ${record.eventName} is not ObjectCreated` });
       continue;
     }
+    if (record.s3.bucket.name === deps.config.reportsBucket) {
+      // A notification on the reports bucket would make every state write a new "file": refuse.
+      deps.logger.error(
+        'ObjectCreated from the reports bucket ignored; notify only on the backfill bucket',
+        {
+          bucket: record.s3.bucket.name,
+        }
+      );
+      outcomes.push({ kind: 'ignored', reason: 'event from the reports bucket' });
+      continue;
+    }
     try {
       outcomes.push(await startBackfill(deps, sourceOfRecord(record), budget));
     } catch (error) {

@@ -1,0 +1,361 @@
+/**
+ * `skewless backfill <file> --group <g>`: backfills a local file into the offline store the way
+ * production does. The file is put into an S3 bucket (the real `@aws-sdk/client-s3`) under
+ * `backfill/<group>/<name>`, and the bucket's `ObjectCreated` notification invokes the backfill
+ * handler with the real S3 event; the command shows progress and prints the report.
+ *
+ * - With a running `npm start` (found in `<data dir>/endpoints.json`, or `--s3-endpoint`): the
+ *   file goes into that stack's local S3 and the stack's handler does the work; progress comes
+ *   from the backfill's checkpoints.
+ * - Otherwise the command runs the stack it needs in-process: the embedded store on
+ *   `<data dir>/store` (or `--endpoint`), a local S3 on `<data dir>/s3`, and the handler, with
+ *   continuations delivered in-process; progress comes from the handler itself.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { type Command, InvalidArgumentError } from 'commander';
+import { reportKeys } from '../../shared/backfill/objectKey.ts';
+import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
+import { readState } from '../../shared/backfill/stateStore.ts';
+import type { BackfillReport, SourceObject } from '../../shared/backfill/types.ts';
+import { featureGroups } from '../../shared/definitions.ts';
+import { registry } from '../../shared/registry.ts';
+import { type LocalS3, startLocalS3 } from '../s3/index.ts';
+import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
+import { START_DEFAULTS } from '../startDefaults.ts';
+import { type RunningStore, startStore } from '../store/index.ts';
+import { runningEndpoints } from './endpoints.ts';
+
+interface BackfillCliOptions {
+  readonly group: string;
+  readonly key?: string;
+  readonly dataDir: string;
+  readonly s3Endpoint?: string;
+  readonly endpoint?: string;
+  readonly bucket: string;
+  readonly reportsBucket: string;
+  readonly timeout: number;
+  readonly json: boolean;
+  readonly progress: boolean;
+}
+
+/** Where the command writes: replaceable in tests. */
+interface BackfillIo {
+  readonly out: { write(text: string): unknown };
+  readonly err: { write(text: string): unknown; readonly isTTY?: boolean };
+}
+
+const POLL_INTERVAL_MS = 500;
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+function s3Client(endpoint: string): Promise<S3Client> {
+  return import('../../shared/backfill/dependencies.ts').then(({ createBackfillS3Client }) => {
+    process.env.AWS_ENDPOINT_URL_S3 = endpoint;
+    return createBackfillS3Client();
+  });
+}
+
+/** The progress display: one line redrawn in place on a terminal, a line per update otherwise. */
+function progressDisplay(io: BackfillIo, enabled: boolean) {
+  const started = performance.now();
+  return {
+    update(rowsRead: number, rowsWritten: number, rowsRejected: number, note = ''): void {
+      if (!enabled) return;
+      const seconds = (performance.now() - started) / 1000;
+      const rate = seconds > 0 ? Math.round(rowsRead / seconds) : 0;
+      const line = `backfill: ${rowsRead.toLocaleString('en-US')} rows read, ${rowsWritten.toLocaleString('en-US')} written, ${rowsRejected.toLocaleString('en-US')} rejected (${rate.toLocaleString('en-US')} rows/s, ${seconds.toFixed(1)} s)${note}`;
+      io.err.write(io.err.isTTY === true ? `\r\x1b[2K${line}` : `${line}\n`);
+    },
+    done(): void {
+      if (enabled && io.err.isTTY === true) io.err.write('\n');
+    },
+  };
+}
+
+function summary(report: BackfillReport, reportsEndpoint: string): string {
+  const rejectsHint =
+    report.rowsRejected > 0
+      ? `\n  rejects: s3://${report.rejects.bucket}/${report.rejects.key}\n    aws s3 cp s3://${report.rejects.bucket}/${report.rejects.key} - --endpoint-url ${reportsEndpoint}`
+      : '';
+  const head =
+    report.status === 'completed'
+      ? `Backfilled ${report.source.key} into the offline store of ${report.featureGroup}: ${report.rowsWritten.toLocaleString('en-US')} rows written, ${report.rowsRejected.toLocaleString('en-US')} rejected of ${report.rowsRead.toLocaleString('en-US')} (${(report.durationMs / 1000).toFixed(1)} s, ${report.resumptions} resumptions)`
+      : `Backfill of ${report.source.key} FAILED: ${report.error ?? 'unknown error'}`;
+  const errors = report.firstErrors
+    .slice(0, 5)
+    .map((e) => `\n  row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''}: ${e.reason}`)
+    .join('');
+  return `${head}${errors}${rejectsHint}\n  report: s3://${report.rejects.bucket}/${reportKeys({ ...report.source, versionId: report.source.versionId ?? undefined, size: 0 }).report}\n`;
+}
+
+/** Puts the file under `backfill/<group>/<name>` and returns the exact version written. */
+async function uploadFile(
+  s3: S3Client,
+  path: string,
+  bucket: string,
+  key: string
+): Promise<SourceObject> {
+  const size = statSync(path).size;
+  const out = await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(path),
+      ContentLength: size,
+    })
+  );
+  return {
+    bucket,
+    key,
+    ...(out.VersionId !== undefined ? { versionId: out.VersionId } : {}),
+    etag: (out.ETag ?? '').replace(/"/g, ''),
+    size,
+  };
+}
+
+/** Polls the backfill's state (checkpoints) until its report is there. */
+async function waitForReport(
+  s3: S3Client,
+  reportsBucket: string,
+  source: SourceObject,
+  timeoutMs: number,
+  display: ReturnType<typeof progressDisplay>
+): Promise<BackfillReport | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  const location = { bucket: reportsBucket, key: reportKeys(source).state };
+  while (Date.now() < deadline) {
+    const current = await readState(s3, location);
+    if (current?.state.report !== undefined) return current.state.report;
+    if (current !== undefined) {
+      const { rowsWritten, rowsRejected } = current.state;
+      display.update(
+        rowsWritten + rowsRejected,
+        rowsWritten,
+        rowsRejected,
+        ' (at the last checkpoint)'
+      );
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+  return undefined;
+}
+
+/** True when a running stack's S3 answers for the backfill bucket. */
+async function reachable(s3: S3Client, bucket: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the backfill through a running stack's S3. */
+async function viaRunningStack(
+  file: string,
+  key: string,
+  options: BackfillCliOptions,
+  s3: S3Client,
+  io: BackfillIo
+): Promise<BackfillReport | undefined> {
+  const display = progressDisplay(io, options.progress);
+  const source = await uploadFile(s3, file, options.bucket, key);
+  io.err.write(`uploaded to s3://${options.bucket}/${key}; the running stack is backfilling it\n`);
+  const report = await waitForReport(
+    s3,
+    options.reportsBucket,
+    source,
+    options.timeout * 1000,
+    display
+  );
+  display.done();
+  return report;
+}
+
+/** Runs the store (unless given), a local S3 and the handler in this process. */
+async function inProcess(
+  file: string,
+  key: string,
+  options: BackfillCliOptions,
+  io: BackfillIo
+): Promise<{ report: BackfillReport | undefined; s3Endpoint: string }> {
+  const credentials = {
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: 'us-east-1',
+  };
+  for (const [name, value] of Object.entries(credentials)) process.env[name] ??= value;
+  let store: RunningStore | undefined;
+  let s3: LocalS3 | undefined;
+  const display = progressDisplay(io, options.progress);
+  try {
+    let storeEndpoint = options.endpoint;
+    if (storeEndpoint === undefined) {
+      store = await startStore({
+        port: 0,
+        dataDir: join(options.dataDir, 'store'),
+        logLevel: 'warn',
+      });
+      storeEndpoint = store.endpoint;
+    }
+    const sagemaker = new SageMakerClient({ endpoint: storeEndpoint });
+    await ensureFeatureGroups(sagemaker, featureGroups, {
+      // The embedded store keeps offline files under its data dir, whatever the URI says.
+      offlineS3Uri: 's3://skewless-local-offline-store/offline-store',
+      roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
+    });
+    sagemaker.destroy();
+
+    // The handler reads its configuration from the environment, as on Lambda.
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = storeEndpoint;
+    process.env.REPORTS_BUCKET = options.reportsBucket;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    delete process.env.CONTINUATION_QUEUE_URL;
+    const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
+    const { loadBackfillConfig, inProcessContinuations, localContext } = await import(
+      '../../shared/backfill/index.ts'
+    );
+    const onProgress = (p: BackfillProgress) =>
+      display.update(p.rowsRead, p.rowsWritten, p.rowsRejected);
+    let handler: ReturnType<typeof createBackfillHandler> | undefined;
+    let invocationError: unknown;
+    s3 = await startLocalS3({
+      port: 0,
+      dataDir: join(options.dataDir, 's3'),
+      buckets: [{ name: options.bucket, versioning: true }, options.reportsBucket],
+      onObjectCreated: async (event) => {
+        const record = event.Records[0];
+        if (handler === undefined || record?.s3.bucket.name !== options.bucket) return;
+        try {
+          await handler(event, localContext(900_000));
+        } catch (error) {
+          invocationError = error;
+        }
+      },
+    });
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+    handler = createBackfillHandler({
+      config: { ...loadBackfillConfig(), progressEveryMs: 500 },
+      onProgress,
+    });
+    inProcessContinuations.deliverTo(handler as never);
+
+    const client = await s3Client(s3.endpoint);
+    const source = await uploadFile(client, file, options.bucket, key);
+    await s3.settled();
+    await inProcessContinuations.idle();
+    display.done();
+    if (invocationError !== undefined) throw invocationError;
+    const report = await waitForReport(
+      client,
+      options.reportsBucket,
+      source,
+      1_000,
+      progressDisplay(io, false)
+    );
+    client.destroy();
+    return { report, s3Endpoint: s3.endpoint };
+  } finally {
+    await s3?.close();
+    await store?.close();
+  }
+}
+
+/**
+ * The command's work, separated from commander for tests. Returns the exit code: 0 when the file
+ * was backfilled (rejected rows included), 1 when the backfill failed, 2 when it did not finish
+ * within `--timeout`.
+ */
+async function runBackfillCommand(
+  file: string,
+  options: BackfillCliOptions,
+  io: BackfillIo
+): Promise<number> {
+  const group = registry.getGroup(options.group);
+  if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
+  const key = `backfill/${group.name}/${options.key ?? basename(file)}`;
+  const running = runningEndpoints(options.dataDir);
+  const endpoint = options.s3Endpoint ?? running.s3;
+  let report: BackfillReport | undefined;
+  let s3Endpoint = endpoint ?? '';
+  const client = endpoint === undefined ? undefined : await s3Client(endpoint);
+  if (client !== undefined && (await reachable(client, options.bucket))) {
+    report = await viaRunningStack(file, key, options, client, io);
+  } else {
+    if (options.s3Endpoint !== undefined) {
+      throw new InvalidArgumentError(
+        `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
+      );
+    }
+    ({ report, s3Endpoint } = await inProcess(file, key, options, io));
+  }
+  client?.destroy();
+  if (report === undefined) {
+    io.err.write(
+      `backfill of ${key} did not finish within ${options.timeout} s; it goes on in the running stack\n`
+    );
+    return 2;
+  }
+  io.out.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, s3Endpoint));
+  return report.status === 'completed' ? 0 : 1;
+}
+
+/**
+ * Registers `skewless backfill`.
+ *
+ * @example
+ * ```typescript
+ * import { Command } from 'commander';
+ * import { registerBackfillCommand } from './local/cli/backfill.ts';
+ * const program = new Command();
+ * registerBackfillCommand(program);
+ * await program.parseAsync(['node', 'skewless', 'backfill', 'cards.csv', '--group', 'fraud-cards']);
+ * ```
+ */
+function registerBackfillCommand(program: Command): void {
+  program
+    .command('backfill')
+    .description(
+      "Backfill a Parquet / CSV / JSON Lines file (gzip for text) into a feature group's offline store only, through S3 as in production"
+    )
+    .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
+    .requiredOption('--group <name>', 'feature group (shared/definitions.ts)')
+    .option('--key <name>', 'object name under backfill/<group>/ (default: the file name)')
+    .option('--data-dir <dir>', 'data directory of the local stack', START_DEFAULTS.dataDir)
+    .option(
+      '--s3-endpoint <url>',
+      'S3 of a running npm start (default: found in <data dir>/endpoints.json)'
+    )
+    .option(
+      '--endpoint <url>',
+      'feature store endpoint when running in-process (default: the embedded store)'
+    )
+    .option('--bucket <name>', 'backfill bucket', START_DEFAULTS.backfillBucket)
+    .option('--reports-bucket <name>', 'reports bucket', START_DEFAULTS.reportsBucket)
+    .option(
+      '--timeout <seconds>',
+      'how long to wait for a running stack to finish',
+      positiveInteger,
+      3600
+    )
+    .option('--json', 'print the report as JSON', false)
+    .option('--no-progress', 'no progress display on stderr')
+    .action(async (file: string, opts: BackfillCliOptions) => {
+      process.exitCode = await runBackfillCommand(file, opts, {
+        out: process.stdout,
+        err: process.stderr,
+      });
+    });
+}
+
+export type { BackfillCliOptions, BackfillIo };
+export { registerBackfillCommand, runBackfillCommand };

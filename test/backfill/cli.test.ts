@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context, S3Event } from 'aws-lambda';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BackfillCliOptions,
+  registerBackfillCommand,
+  runBackfillCommand,
+} from '../../local/cli/backfill.ts';
+import { startStore } from '../../local/store/index.ts';
+import {
+  BACKFILL_BUCKET,
+  lambdaContext,
+  REPORTS_BUCKET,
+  startTestS3,
+} from '../helpers/s3Events.ts';
+import { startTestStore } from '../helpers/store.ts';
+import { cardFile, createSchemaGroups, toCsv } from './fixtures.ts';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: {
+      out: { write: (t: string) => out.push(t) },
+      err: { write: (t: string) => err.push(t), isTTY: false },
+    },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+describe('Command: skewless backfill', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'skewless-backfill-cli-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('registers its arguments and options', () => {
+    // Prepare
+    const program = new Command();
+    // Act
+    registerBackfillCommand(program);
+    // Assess
+    const command = program.commands.find((c) => c.name() === 'backfill');
+    expect(command?.registeredArguments.map((a) => a.name())).toEqual(['file']);
+    expect(command?.options.map((o) => o.long)).toEqual(
+      expect.arrayContaining([
+        '--group',
+        '--key',
+        '--data-dir',
+        '--s3-endpoint',
+        '--endpoint',
+        '--json',
+        '--no-progress',
+      ])
+    );
+  });
+
+  it('backfills a file through a local S3 in-process, showing progress and the report', async () => {
+    // Prepare
+    const file = cardFile('cli', 60);
+    const path = join(dir, 'october.csv');
+    writeFileSync(path, toCsv(file.rows));
+    const dataDir = join(dir, 'data');
+    const options: BackfillCliOptions = {
+      group: 'fraud-cards',
+      dataDir,
+      bucket: 'skewless-backfill',
+      reportsBucket: 'skewless-reports',
+      timeout: 60,
+      json: false,
+      progress: true,
+    };
+    const output = capture();
+    // Act
+    const code = await runBackfillCommand(path, options, output.io);
+    // Assess
+    expect(code).toBe(0);
+    expect(output.out()).toContain(
+      `Backfilled backfill/fraud-cards/october.csv into the offline store of fraud-cards: ${file.good.size} rows written, ${file.badRows.length} rejected of 60`
+    );
+    expect(output.out()).toContain(
+      'rejects: s3://skewless-reports/backfill/fraud-cards/october.csv/'
+    );
+    expect(output.out()).toContain('row 7 (line 8): txn_count_7d="twelve"');
+    expect(output.err()).toMatch(/backfill: 60 rows read, 52 written, 8 rejected/);
+    // The embedded store on the data dir now holds the rows offline.
+    const store = await startStore({ port: 0, dataDir: join(dataDir, 'store'), logLevel: 'warn' });
+    const { asyncBufferFromFile, parquetReadObjects } = await import('hyparquet');
+    const { readdirSync } = await import('node:fs');
+    const offlineDir = store.offlineDataPath('fraud-cards') ?? '';
+    const files = readdirSync(offlineDir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.parquet'));
+    const rows = (
+      await Promise.all(
+        files.map(async (f) =>
+          parquetReadObjects({ file: await asyncBufferFromFile(join(offlineDir, f)) })
+        )
+      )
+    ).flat();
+    await store.close();
+    expect(new Set(rows.map((r) => r.card_id))).toEqual(file.good);
+  }, 60_000);
+
+  it('backfills through the S3 of a running stack and waits for the report', async () => {
+    // Prepare: a stack as npm start runs it: store, local S3 whose notifications invoke the handler.
+    const store = await startTestStore();
+    await createSchemaGroups(store);
+    let handler: ((event: S3Event, context: Context) => Promise<unknown>) | undefined;
+    const s3 = await startTestS3({
+      onObjectCreated: async (event) => {
+        if (event.Records[0]?.s3.bucket.name === BACKFILL_BUCKET)
+          await handler?.(event, lambdaContext());
+      },
+    });
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
+    process.env.REPORTS_BUCKET = REPORTS_BUCKET;
+    const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
+    handler = createBackfillHandler() as never;
+    const file = cardFile('stack', 30);
+    const path = join(dir, 'stack.csv');
+    writeFileSync(path, toCsv(file.rows));
+    const output = capture();
+    try {
+      // Act
+      const code = await runBackfillCommand(
+        path,
+        {
+          group: 'fraud-cards',
+          key: 'from-cli/stack.csv',
+          dataDir: join(dir, 'no-stack-here'),
+          s3Endpoint: s3.server.endpoint,
+          bucket: BACKFILL_BUCKET,
+          reportsBucket: REPORTS_BUCKET,
+          timeout: 30,
+          json: true,
+          progress: false,
+        },
+        output.io
+      );
+      // Assess
+      expect(code).toBe(0);
+      expect(JSON.parse(output.out())).toMatchObject({
+        status: 'completed',
+        rowsWritten: file.good.size,
+        rowsRejected: file.badRows.length,
+        source: { key: 'backfill/fraud-cards/from-cli/stack.csv' },
+      });
+      expect(output.err()).toContain('the running stack is backfilling it');
+    } finally {
+      await s3.close();
+      await store.close();
+    }
+  }, 60_000);
+
+  it('fails with a message for an unknown feature group', async () => {
+    // Prepare
+    const output = capture();
+    const options = {
+      group: 'nope',
+      dataDir: dir,
+      bucket: 'b',
+      reportsBucket: 'r',
+      timeout: 1,
+      json: false,
+      progress: false,
+    };
+    // Act
+    const run = runBackfillCommand(join(dir, 'october.csv'), options, output.io);
+    // Assess
+    await expect(run).rejects.toThrow('Unknown feature group "nope"');
+  });
+});
