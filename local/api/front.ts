@@ -202,9 +202,9 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
     writeResult(res, result, requestId);
   }
 
+  let listeningPort = 0;
   const server = createServer((req, res) => {
-    const port = (server.address() as AddressInfo).port;
-    serve(req, res, port).catch(() => {
+    serve(req, res, listeningPort).catch(() => {
       if (!res.headersSent) {
         gatewayError(res, 500, 'InternalServerErrorException', 'Internal server error', '');
       } else res.destroy();
@@ -216,6 +216,7 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
     server.listen(options.port, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  listeningPort = port;
   return {
     url: `http://${host}:${port}`,
     port,
