@@ -8,7 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
 import type { Endpoints } from '../../local/start.ts';
@@ -30,8 +35,30 @@ async function startStack(): Promise<Stack> {
   const started = Date.now();
   const child = spawn(
     node,
-    [cli, 'start', '--data-dir', dataDir, '--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0', '--no-demo', '--flush-interval', '300', '--audit-interval', '3600'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined } }
+    [
+      cli,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--api-port',
+      '0',
+      '--store-port',
+      '0',
+      '--kinesis-port',
+      '0',
+      '--s3-port',
+      '0',
+      '--no-demo',
+      '--flush-interval',
+      '300',
+      '--audit-interval',
+      '3600',
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined },
+    }
   );
   let output = '';
   child.stdout?.on('data', (d) => {
@@ -51,12 +78,18 @@ async function startStack(): Promise<Stack> {
 }
 
 async function stopStack(stack: Stack): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => stack.child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    stack.child.once('exit', (code) => resolve(code))
+  );
   stack.child.kill('SIGINT');
   return exited;
 }
 
-async function poll<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function poll<T>(
+  what: string,
+  attempt: () => Promise<T | undefined>,
+  timeoutMs = 30_000
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await attempt();
@@ -110,22 +143,44 @@ describe('npm start: the whole product on the embedded default', () => {
 
     // Read one back over HTTP from the lookup API.
     const record = await poll('the streamed payment online', async () => {
-      const response = await fetch(`${endpoints.api}/feature-groups/fraud-transactions/records/e2e-txn-7`);
-      return response.status === 200 ? ((await response.json()) as { features: Record<string, unknown>; eventTime: string }) : undefined;
+      const response = await fetch(
+        `${endpoints.api}/feature-groups/fraud-transactions/records/e2e-txn-7`
+      );
+      return response.status === 200
+        ? ((await response.json()) as { features: Record<string, unknown>; eventTime: string })
+        : undefined;
     });
     expect(record.eventTime).toBe(eventTime);
     expect(record.features.amount).toBe(17);
 
     // Drop a backfill file through the S3 API; the report lands in the reports bucket.
-    const s3 = new S3Client({ endpoint: endpoints.s3, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const s3 = new S3Client({
+      endpoint: endpoints.s3,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     const csv = readFileSync(join(root, 'examples/backfill/fraud-cards-october.csv'));
-    await s3.send(new PutObjectCommand({ Bucket: endpoints.backfillBucket, Key: 'backfill/fraud-cards/october.csv', Body: csv }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: endpoints.backfillBucket,
+        Key: 'backfill/fraud-cards/october.csv',
+        Body: csv,
+      })
+    );
     const reportKey = await poll('the backfill report', async () => {
-      const listing = await s3.send(new ListObjectsV2Command({ Bucket: endpoints.reportsBucket, Prefix: 'backfill/fraud-cards/' }));
+      const listing = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: endpoints.reportsBucket,
+          Prefix: 'backfill/fraud-cards/',
+        })
+      );
       return listing.Contents?.map((o) => o.Key ?? '').find((k) => k.endsWith('report.json'));
     });
     const report = JSON.parse(
-      await (await s3.send(new GetObjectCommand({ Bucket: endpoints.reportsBucket, Key: reportKey }))).Body!.transformToString()
+      await (
+        await s3.send(new GetObjectCommand({ Bucket: endpoints.reportsBucket, Key: reportKey }))
+      ).Body!.transformToString()
     ) as { rowsRead: number; rowsWritten: number; rowsRejected: number };
     expect(report).toMatchObject({ rowsRead: 602, rowsWritten: 600, rowsRejected: 2 });
     s3.destroy();
@@ -137,12 +192,41 @@ describe('npm start: the whole product on the embedded default', () => {
 
     // A point-in-time training set for the streamed payments.
     const labels = join(dataDir, 'labels.csv');
-    writeFileSync(labels, `transaction_id,card_id,merchant_id,event_time,is_fraud\n${Array.from({ length: 20 }, (_, i) => `e2e-txn-${i},${payment(i, eventTime).card_id},merchant-001,${eventTime},${i % 7 === 0}`).join('\n')}\n`);
+    writeFileSync(
+      labels,
+      `transaction_id,card_id,merchant_id,event_time,is_fraud\n${Array.from({ length: 20 }, (_, i) => `e2e-txn-${i},${payment(i, eventTime).card_id},merchant-001,${eventTime},${i % 7 === 0}`).join('\n')}\n`
+    );
     const out = join(dataDir, 'training.csv');
-    const dataset = runCli(['dataset', '--labels', labels, '--feature-set', 'fraud_model_v3', '--out', out, '--format', 'csv', '--data-dir', dataDir]);
+    const dataset = runCli([
+      'dataset',
+      labels,
+      '--feature-set',
+      'fraud_model_v3',
+      '--label-time-column',
+      'event_time',
+      '--out',
+      out,
+      '--format',
+      'csv',
+      '--data-dir',
+      dataDir,
+      '--no-progress',
+    ]);
     expect(dataset.status, dataset.stderr + dataset.stdout).toBe(0);
     const rows = readFileSync(out, 'utf8').trim().split('\n');
     expect(rows).toHaveLength(21);
+    // Point in time: the streamed payment itself, and the card aggregate of 2026-10-30 (the
+    // latest backfilled row not after the label time).
+    const header = (rows[0] ?? '').split(',');
+    const row7 = (rows.find((r) => r.startsWith('e2e-txn-7,')) ?? '').split(',');
+    const column = (name: string) => row7[header.indexOf(name)];
+    expect(column('fraud-transactions.amount')).toBe('17.0');
+    const cardRow = csv
+      .toString()
+      .split('\n')
+      .find((line) => line.startsWith('card-0003,2026-10-30T00:00:00Z,'))
+      ?.split(',');
+    expect(column('fraud-cards.txn_count_7d')).toBe(cardRow?.[2]);
 
     // Ctrl-C: a clean stop.
     expect(await stopStack(stack)).toBe(0);
@@ -150,13 +234,29 @@ describe('npm start: the whole product on the embedded default', () => {
 
     // Restart on the same data directory: every bit of state is still there.
     stack = await startStack();
-    const again = await fetch(`${stack.endpoints.api}/feature-groups/fraud-transactions/records/e2e-txn-7`);
+    const again = await fetch(
+      `${stack.endpoints.api}/feature-groups/fraud-transactions/records/e2e-txn-7`
+    );
     expect(again.status).toBe(200);
     expect(((await again.json()) as { features: { amount: number } }).features.amount).toBe(17);
     expect(await stopStack(stack)).toBe(0);
     // The offline store too: the same training set, built again from what is on disk.
     const out2 = join(dataDir, 'training-again.csv');
-    const again2 = runCli(['dataset', '--labels', labels, '--feature-set', 'fraud_model_v3', '--out', out2, '--format', 'csv', '--data-dir', dataDir]);
+    const again2 = runCli([
+      'dataset',
+      labels,
+      '--feature-set',
+      'fraud_model_v3',
+      '--label-time-column',
+      'event_time',
+      '--out',
+      out2,
+      '--format',
+      'csv',
+      '--data-dir',
+      dataDir,
+      '--no-progress',
+    ]);
     expect(again2.status, again2.stderr).toBe(0);
     expect(readFileSync(out2, 'utf8')).toBe(readFileSync(out, 'utf8'));
   }, 240_000);
