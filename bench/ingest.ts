@@ -1,0 +1,337 @@
+/**
+ * Benchmark of the ingest function: records/s through the Kinesis handler (decode, validate,
+ * Powertools batch, bounded concurrent PutRecord) against two baselines measured in the same
+ * run on the same store: a raw concurrent SDK PutRecord loop at the same concurrency with the
+ * records already encoded (the ceiling the handler can reach), and a sequential `await` loop
+ * (what a naive consumer does). The embedded store runs as a child process (`node
+ * local/store/main.ts`), so it does not share the event loop of the code measured. Raw and
+ * handler phases alternate over rounds, and each figure sums its rounds, to spread the noise of
+ * a shared machine evenly. Every loop is bounded by a record count and a time limit.
+ *
+ * Run alone: `node_modules/.bin/node bench/ingest.ts`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateFeatureGroupCommand,
+  type CreateFeatureGroupCommandInput,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import pLimit from 'p-limit';
+import { featureGroups, transactions } from '../shared/definitions.ts';
+import { type EncodedRecord, encodeRecord } from '../shared/record/codec.ts';
+import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
+import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
+import { putEncodedRecord } from '../shared/store/writer.ts';
+import {
+  type IngestHandler,
+  jsonData,
+  kinesisEvent,
+  lambdaContext,
+  shardRecords,
+  transaction,
+} from '../test/helpers/kinesisEvents.ts';
+import type { Bench, BenchRow, BenchSection } from './types.ts';
+
+const CONCURRENCY = 32;
+/** The template's default IngestBatchSize. */
+const BATCH_SIZE = 500;
+const ROUNDS = 2;
+/** Added to every store request in the second scenario: about a PutRecord round trip on AWS. */
+const SERVICE_LATENCY_MS = 10;
+const RECORDS_PER_PHASE = 3_000;
+const MAX_MS_PER_PHASE = 10_000;
+const SEQUENTIAL_MAX_RECORDS = 600;
+const SEQUENTIAL_MAX_MS = 6_000;
+
+const root = new URL('..', import.meta.url).pathname;
+
+interface Phase {
+  records: number;
+  ms: number;
+  failures: number;
+  cpuMs: number;
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+async function spawnStore(
+  dataDir: string,
+  latencyMs: number
+): Promise<{ child: ChildProcess; endpoint: string }> {
+  const child = spawn(
+    join(root, 'node_modules/.bin/node'),
+    [
+      join(root, 'local/store/main.ts'),
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      '--fault-latency-ms',
+      String(latencyMs),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  );
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`store did not start: ${out}`));
+    }, 30_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`store exited with ${code}: ${out}`)));
+  });
+  return { child, endpoint };
+}
+
+/** Distinct transactions of one phase; the event time is recent (the group's TTL is 30 days). */
+function phaseRecords(prefix: string, count: number): Record<string, unknown>[] {
+  const eventTime = new Date(Date.now() - 60_000).toISOString();
+  return Array.from({ length: count }, (_, i) =>
+    transaction(`${prefix}-${i}`, { amount: i + 0.5, event_time: eventTime })
+  );
+}
+
+function encoded(records: readonly Record<string, unknown>[]): EncodedRecord[] {
+  return records.map((r) => {
+    const result = encodeRecord(transactions, r);
+    if (!result.ok) throw new Error(`bench record invalid: ${JSON.stringify(result.problems)}`);
+    return result.value;
+  });
+}
+
+async function timed(run: () => Promise<{ records: number; failures: number }>): Promise<Phase> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const { records, failures } = await run();
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { records, ms, failures, cpuMs: (used.user + used.system) / 1000 };
+}
+
+/** Batches of BATCH_SIZE through the handler, one at a time (one shard, one container). */
+function handlerPhase(handler: IngestHandler, prefix: string): Promise<Phase> {
+  const payloads = phaseRecords(prefix, RECORDS_PER_PHASE).map(jsonData);
+  const records = shardRecords('shardId-000000000000', payloads);
+  return timed(async () => {
+    const deadline = performance.now() + MAX_MS_PER_PHASE;
+    let done = 0;
+    let failures = 0;
+    while (done < records.length && performance.now() < deadline) {
+      const batch = records.slice(done, done + BATCH_SIZE);
+      const response = await handler(kinesisEvent(batch), lambdaContext());
+      failures += response?.batchItemFailures.length ?? 0;
+      done += batch.length;
+    }
+    return { records: done, failures };
+  });
+}
+
+/** The same writes straight through the SDK, CONCURRENCY in flight, records pre-encoded. */
+function rawPhase(prefix: string): Promise<Phase> {
+  const client = createFeatureStoreClient({ maxSockets: CONCURRENCY });
+  const records = encoded(phaseRecords(prefix, RECORDS_PER_PHASE));
+  const limit = pLimit(CONCURRENCY);
+  return timed(async () => {
+    const deadline = performance.now() + MAX_MS_PER_PHASE;
+    let done = 0;
+    let failures = 0;
+    await Promise.all(
+      records.map((record) =>
+        limit(async () => {
+          if (performance.now() >= deadline) return;
+          try {
+            await putEncodedRecord(client, record);
+          } catch {
+            failures++;
+          }
+          done++;
+        })
+      )
+    );
+    client.destroy();
+    return { records: done, failures };
+  });
+}
+
+/** One `await client.send(PutRecord)` after the other. */
+function sequentialPhase(prefix: string): Promise<Phase> {
+  const client = createFeatureStoreClient({ maxSockets: 1 });
+  const records = encoded(phaseRecords(prefix, SEQUENTIAL_MAX_RECORDS));
+  return timed(async () => {
+    const deadline = performance.now() + SEQUENTIAL_MAX_MS;
+    let done = 0;
+    let failures = 0;
+    for (const record of records) {
+      if (performance.now() >= deadline) break;
+      try {
+        await putEncodedRecord(client, record);
+      } catch {
+        failures++;
+      }
+      done++;
+    }
+    client.destroy();
+    return { records: done, failures };
+  });
+}
+
+function sum(phases: readonly Phase[]): Phase {
+  return phases.reduce(
+    (a, p) => ({
+      records: a.records + p.records,
+      ms: a.ms + p.ms,
+      failures: a.failures + p.failures,
+      cpuMs: a.cpuMs + p.cpuMs,
+    }),
+    { records: 0, ms: 0, failures: 0, cpuMs: 0 }
+  );
+}
+
+const perSecond = (p: Phase) => p.records / (p.ms / 1000);
+const cpuPerRecord = (p: Phase) => (p.cpuMs * 1000) / p.records;
+
+interface Scenario {
+  readonly latencyMs: number;
+  readonly handler: Phase;
+  readonly raw: Phase;
+  readonly sequential: Phase | undefined;
+}
+
+/**
+ * One store (child process) with `latencyMs` added to every runtime request, the handler loaded
+ * against it as on a cold start, then warm-up, alternating raw / handler rounds and optionally
+ * the sequential loop.
+ */
+async function runScenario(latencyMs: number, withSequential: boolean): Promise<Scenario> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'skewless-bench-ingest-'));
+  const deadLetterDir = mkdtempSync(join(tmpdir(), 'skewless-bench-dead-letters-'));
+  const { child, endpoint } = await spawnStore(dataDir, latencyMs);
+  try {
+    const sagemaker = new SageMakerClient({ endpoint });
+    for (const group of featureGroups) {
+      const input = createFeatureGroupInput(group, {
+        offlineS3Uri: 's3://skewless-bench/offline-store',
+        roleArn: 'arn:aws:iam::000000000000:role/skewless-offline',
+      });
+      await sagemaker.send(
+        new CreateFeatureGroupCommand(input as unknown as CreateFeatureGroupCommandInput)
+      );
+    }
+    sagemaker.destroy();
+    // The handler reads its configuration at import, as on a cold start; a query string gives
+    // each scenario its own module instance (its own client, pointed at its own store).
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: endpoint,
+      DEFAULT_FEATURE_GROUP: transactions.name,
+      DEAD_LETTER_DIR: deadLetterDir,
+      INGEST_CONCURRENCY: String(CONCURRENCY),
+    });
+    const { handler } = (await import(`../functions/ingest/index.ts?latency=${latencyMs}`)) as {
+      handler: IngestHandler;
+    };
+    await rawPhase('warm-raw');
+    await handlerPhase(handler, 'warm-handler');
+    const raw: Phase[] = [];
+    const viaHandler: Phase[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      raw.push(await rawPhase(`raw-${round}`));
+      viaHandler.push(await handlerPhase(handler, `handler-${round}`));
+    }
+    const sequential = withSequential ? await sequentialPhase('sequential') : undefined;
+    return { latencyMs, handler: sum(viaHandler), raw: sum(raw), sequential };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(deadLetterDir, { recursive: true, force: true });
+  }
+}
+
+const bench: Bench = async (): Promise<BenchSection> => {
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'bench';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'bench';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  // EMF lines would interleave with the bench output; their cost is one line per batch.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  delete process.env.DEAD_LETTER_QUEUE_URL;
+  const loopback = await runScenario(0, false);
+  const service = await runScenario(SERVICE_LATENCY_MS, true);
+  const sequential = service.sequential as Phase;
+  const rows: BenchRow[] = [];
+  for (const s of [loopback, service]) {
+    const label = s.latencyMs === 0 ? 'loopback' : `+${s.latencyMs} ms per request`;
+    const toRaw = perSecond(s.handler) / perSecond(s.raw);
+    rows.push(
+      { metric: `Handler throughput (${label})`, value: `${fmt(perSecond(s.handler))} records/s` },
+      { metric: `Raw concurrent SDK loop (${label})`, value: `${fmt(perSecond(s.raw))} records/s` },
+      {
+        metric: `Handler / raw concurrent (${label})`,
+        value: `${fmt(toRaw * 100, 1)} %`,
+        goal: '>= 90 %',
+        met: toRaw >= 0.9,
+      },
+      {
+        metric: `Client CPU per record, handler / raw (${label})`,
+        value: `${fmt(cpuPerRecord(s.handler))} µs / ${fmt(cpuPerRecord(s.raw))} µs`,
+      }
+    );
+  }
+  const toSequential = perSecond(service.handler) / perSecond(sequential);
+  const failures =
+    loopback.handler.failures +
+    loopback.raw.failures +
+    service.handler.failures +
+    service.raw.failures +
+    sequential.failures;
+  rows.push(
+    {
+      metric: `Sequential await loop (+${SERVICE_LATENCY_MS} ms per request)`,
+      value: `${fmt(perSecond(sequential))} records/s`,
+    },
+    {
+      metric: `Handler / sequential (+${SERVICE_LATENCY_MS} ms per request)`,
+      value: `${fmt(toSequential, 1)} ×`,
+      goal: '>= 25 ×',
+      met: toSequential >= 25,
+    },
+    {
+      metric: 'Failed records (all phases)',
+      value: String(failures),
+      goal: '0',
+      met: failures === 0,
+    }
+  );
+  return {
+    title: 'Ingest function: Kinesis handler throughput',
+    method: [
+      `Embedded store in a child process on 127.0.0.1 (${featureGroups.length} groups created through CreateFeatureGroup), two scenarios: loopback as is (the client is CPU-bound, so the handler's own cost shows fully), and +${SERVICE_LATENCY_MS} ms per runtime request (store --fault-latency-ms), a PutRecord round trip of the order of the service's, without which a sequential loop on loopback is CPU-bound too and concurrency cannot show.`,
+      `Handler: functions/ingest/index.ts (Middy + Powertools), batches of ${BATCH_SIZE} real-shape Kinesis records (base64 JSON) one at a time, INGEST_CONCURRENCY=${CONCURRENCY}, up to ${fmt(RECORDS_PER_PHASE)} records or ${MAX_MS_PER_PHASE / 1000} s per round.`,
+      `Raw: the same records pre-encoded, PutRecord through the SDK (keep-alive client), ${CONCURRENCY} in flight (p-limit), same bounds.`,
+      `Raw and handler alternate over ${ROUNDS} rounds after a warm-up; each figure is records / time summed over its rounds.`,
+      `Sequential: one awaited PutRecord after the other, up to ${SEQUENTIAL_MAX_RECORDS} records or ${SEQUENTIAL_MAX_MS / 1000} s.`,
+    ],
+    rows,
+  };
+};
+
+export default bench;
+
+if (import.meta.main) console.log(JSON.stringify(await bench(), null, 2));
