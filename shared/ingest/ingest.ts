@@ -169,7 +169,7 @@ async function ingestKinesisEvent(
   const budgetMs =
     options.remainingTimeMs === undefined
       ? undefined
-      : Math.max(0, options.remainingTimeMs - runtime.config.deadlineMarginMs);
+      : Math.max(0, Math.floor(options.remainingTimeMs - runtime.config.deadlineMarginMs));
   const invocation: Invocation = {
     stats: new IngestStats(),
     deadline: budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs),

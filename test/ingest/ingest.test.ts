@@ -317,6 +317,18 @@ describe('Function: ingestKinesisEvent()', () => {
     expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(2);
   });
 
+  it('accepts a fractional remaining time (a caller that subtracts its own elapsed time)', async () => {
+    // Act
+    const response = await ingestKinesisEvent(
+      kinesisEvent([jsonRecord(transaction('a'))]),
+      runtimeWith(),
+      { remainingTimeMs: 27_947.17 }
+    );
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(1);
+  });
+
   it('never has more PutRecord calls in flight than the concurrency', async () => {
     // Prepare
     let inFlight = 0;
