@@ -131,7 +131,12 @@ class LookupCatalog {
     return plan;
   }
 
-  /** @throws UnknownNameError (a 400 at the edge) naming the known feature sets */
+  /**
+   * The plan of a feature set.
+   *
+   * @throws UnknownNameError (a 400 at the edge) naming the known feature sets
+   * @throws BadRequestError when a selected group has no online store
+   */
   set(name: string): SetPlan {
     const plan = this.#sets.get(name);
     if (plan === undefined) throw new UnknownNameError('feature set', name, [...this.#sets.keys()]);
