@@ -171,6 +171,13 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     report();
   };
   const queryOptions = { signal: options.signal, onProgress: report };
+  const wanted = options.strategy ?? 'auto';
+  if (wanted === 'asof' && !engine.dialect.supportsAsofJoin) {
+    throw new Error(`the ${engine.dialect.name} engine has no ASOF JOIN; use strategy portable`);
+  }
+  if (wanted === 'asof' && options.asOfWriteTime === true) {
+    throw new Error('asOfWriteTime needs the portable strategy (ASOF takes one inequality)');
+  }
   report();
 
   // Selections and groups.
@@ -253,13 +260,6 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     writeTimeCutoff: options.writeTimeCutoff,
     deleteRule: options.deleteRule ?? 'service',
   };
-  const wanted = options.strategy ?? 'auto';
-  if (wanted === 'asof' && !engine.dialect.supportsAsofJoin) {
-    throw new Error(`the ${engine.dialect.name} engine has no ASOF JOIN; use strategy portable`);
-  }
-  if (wanted === 'asof' && plan.asOfWriteTime) {
-    throw new Error('asOfWriteTime needs the portable strategy (ASOF takes one inequality)');
-  }
   const strategy: 'asof' | 'portable' =
     wanted === 'portable' || plan.asOfWriteTime || !engine.dialect.supportsAsofJoin
       ? 'portable'

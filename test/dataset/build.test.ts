@@ -1,0 +1,259 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTrainingSet } from '../../shared/dataset/build.ts';
+import {
+  parseDuration,
+  parseMaxAgeOption,
+  resolveMaxAgeSeconds,
+  resolveSelections,
+} from '../../shared/dataset/resolve.ts';
+import { labelTimeExpression } from '../../shared/dataset/sql.ts';
+import {
+  cards,
+  featureGroups,
+  fraudModelV3,
+  merchants,
+  transactions,
+} from '../../shared/definitions.ts';
+import { AthenaEngine } from '../../shared/offline/athena.ts';
+import { athenaDialect, duckDbDialect } from '../../shared/offline/dialect.ts';
+import { createDuckDbEngine, type DuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { defineFeatureSet, select } from '../../shared/schema/index.ts';
+import { writeOfflineRows } from '../helpers/offlineFixtures.ts';
+
+describe('resolving what the user names', () => {
+  it('groups group.feature names by group, in first-seen order', () => {
+    const s = resolveSelections(
+      {
+        features: [
+          'fraud-cards.txn_count_7d',
+          'fraud-merchants.mcc',
+          'fraud-cards.card_age_days',
+          'fraud-cards.txn_count_7d',
+        ],
+      },
+      featureGroups
+    );
+    expect(s.map((x) => [x.group.name, x.features])).toEqual([
+      ['fraud-cards', ['txn_count_7d', 'card_age_days']],
+      ['fraud-merchants', ['mcc']],
+    ]);
+    expect(
+      resolveSelections({ featureSet: fraudModelV3 }, featureGroups).map((x) => x.group.name)
+    ).toEqual(['fraud-transactions', 'fraud-cards', 'fraud-merchants']);
+  });
+
+  it('rejects unknown groups and features, bad names, and both or neither source', () => {
+    expect(() => resolveSelections({ features: ['fraud-dogs.x'] }, featureGroups)).toThrow(
+      /Unknown feature group "fraud-dogs"/
+    );
+    expect(() => resolveSelections({ features: ['fraud-cards.nope'] }, featureGroups)).toThrow(
+      /Unknown feature "fraud-cards.nope"/
+    );
+    expect(() => resolveSelections({ features: ['fraud-cards'] }, featureGroups)).toThrow(
+      /not group.feature/
+    );
+    expect(() => resolveSelections({ features: [] }, featureGroups)).toThrow(/at least one/);
+    expect(() =>
+      resolveSelections(
+        { featureSet: fraudModelV3, features: ['fraud-cards.txn_count_7d'] },
+        featureGroups
+      )
+    ).toThrow(/not both/);
+  });
+
+  it('parses durations and --max-age', () => {
+    expect(parseDuration('90s')).toEqual({ unit: 'Seconds', value: 90 });
+    expect(parseDuration('2d')).toEqual({ unit: 'Days', value: 2 });
+    expect(() => parseDuration('2 days')).toThrow();
+    expect(() => parseDuration('0h')).toThrow();
+    expect(parseMaxAgeOption('schema')).toBe('schema');
+    expect(parseMaxAgeOption('12h')).toEqual({ unit: 'Hours', value: 12 });
+    expect(parseMaxAgeOption('fraud-cards=1w, fraud-merchants=schema')).toEqual({
+      'fraud-cards': { unit: 'Weeks', value: 1 },
+      'fraud-merchants': 'schema',
+    });
+  });
+
+  it('takes max ages from the option, the feature set or the group', () => {
+    expect(resolveMaxAgeSeconds(undefined, cards, undefined)).toBeUndefined();
+    expect(resolveMaxAgeSeconds('schema', cards, undefined)).toBe(2 * 86_400);
+    expect(resolveMaxAgeSeconds('schema', transactions, fraudModelV3)).toBe(3600);
+    const withSetAge = defineFeatureSet({
+      name: 'short',
+      description: 'x',
+      selections: [select(cards, ['txn_count_7d'])],
+      maxAge: { unit: 'Minutes', value: 5 },
+    });
+    expect(resolveMaxAgeSeconds('schema', cards, withSetAge)).toBe(300);
+    expect(resolveMaxAgeSeconds({ unit: 'Hours', value: 3 }, merchants, undefined)).toBe(10_800);
+    expect(resolveMaxAgeSeconds({ 'fraud-cards': 'schema' }, cards, undefined)).toBe(172_800);
+    expect(resolveMaxAgeSeconds({ 'fraud-cards': 'schema' }, merchants, undefined)).toBeUndefined();
+  });
+
+  it('converts every label time type to a UTC timestamp expression', () => {
+    expect(labelTimeExpression('"t"', 'varchar', athenaDialect)).toBe(
+      'from_iso8601_timestamp("t")'
+    );
+    expect(labelTimeExpression('"t"', 'bigint', athenaDialect)).toBe('from_unixtime("t")');
+    expect(labelTimeExpression('"t"', 'double', duckDbDialect)).toBe('from_unixtime("t")');
+    expect(labelTimeExpression('"t"', 'timestamp', athenaDialect)).toBe('"t"');
+    expect(labelTimeExpression('"t"', 'timestamp with time zone', athenaDialect)).toBe('"t"');
+    expect(labelTimeExpression('"t"', 'timestamp with time zone', duckDbDialect)).toBe(
+      'make_timestamp(epoch_us("t"))'
+    );
+    expect(labelTimeExpression('"t"', 'date', duckDbDialect)).toBe('CAST("t" AS TIMESTAMP)');
+    expect(labelTimeExpression('"t"', 'timestamp_ns', duckDbDialect)).toBe(
+      'CAST("t" AS TIMESTAMP)'
+    );
+    expect(() => labelTimeExpression('"t"', 'boolean', duckDbDialect)).toThrow(/not a timestamp/);
+  });
+});
+
+describe('buildTrainingSet', () => {
+  let dir: string;
+  let engine: DuckDbEngine;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skewless-build-'));
+    const at = (iso: string) => new Date(iso);
+    await writeOfflineRows({
+      dataDir: dir,
+      group: cards,
+      rows: [
+        {
+          values: {
+            card_id: 'c1',
+            event_time: '2026-01-01T00:00:00.000Z',
+            txn_count_7d: 5n,
+            home_country: 'DE',
+          },
+          writeTime: at('2026-01-01T00:00:00Z'),
+          apiInvocationTime: at('2026-01-01T00:00:00Z'),
+          isDeleted: false,
+        },
+        {
+          values: { card_id: 'c2', event_time: '2026-01-01T00:00:00.000Z', txn_count_7d: 6n },
+          writeTime: at('2026-01-01T00:00:00Z'),
+          apiInvocationTime: at('2026-01-01T00:00:00Z'),
+          isDeleted: false,
+        },
+      ],
+    });
+    engine = await createDuckDbEngine({ dataDir: dir });
+  });
+  afterAll(async () => {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads Parquet labels, maps entity keys, names columns with the separator, keeps label order', async () => {
+    const labels = join(dir, 'labels.parquet');
+    await engine.execute(
+      `COPY (SELECT * FROM (VALUES ('c2', '2026-01-02T00:00:00Z', 1), ('c1', '2026-01-02T00:00:00Z', 2), ('c3', '2026-01-02T00:00:00Z', 3)) AS v("card", "at", "n")) TO '${labels}' (FORMAT parquet)`
+    );
+    const out = join(dir, 'out.parquet');
+    const summary = await buildTrainingSet({
+      engine,
+      labels,
+      features: ['fraud-cards.txn_count_7d', 'fraud-cards.home_country'],
+      labelTimeColumn: 'at',
+      entityKeyMap: { 'fraud-cards': 'card' },
+      columnSeparator: '__',
+      output: { path: out },
+    });
+    expect(summary.columns).toEqual([
+      'card',
+      'at',
+      'n',
+      'fraud-cards__txn_count_7d',
+      'fraud-cards__home_country',
+    ]);
+    expect(summary.rows).toBe(3);
+    expect(summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 1 });
+    expect(summary.features).toEqual([
+      {
+        column: 'fraud-cards__txn_count_7d',
+        group: 'fraud-cards',
+        feature: 'txn_count_7d',
+        nulls: 1,
+        nullShare: 1 / 3,
+      },
+      {
+        column: 'fraud-cards__home_country',
+        group: 'fraud-cards',
+        feature: 'home_country',
+        nulls: 2,
+        nullShare: 2 / 3,
+      },
+    ]);
+    const { rows } = await engine.queryAll(
+      `SELECT "card", "fraud-cards__txn_count_7d" AS "x" FROM read_parquet('${out}')`
+    );
+    expect(rows).toEqual([
+      { card: 'c2', x: 6n },
+      { card: 'c1', x: 5n },
+      { card: 'c3', x: null },
+    ]);
+  });
+
+  it('reports progress phases in order and can skip the summary', async () => {
+    writeFileSync(join(dir, 'l.csv'), 'card_id,t\nc1,2026-01-05T00:00:00Z\n');
+    const phases: string[] = [];
+    const summary = await buildTrainingSet({
+      engine,
+      labels: join(dir, 'l.csv'),
+      features: ['fraud-cards.txn_count_7d'],
+      labelTimeColumn: 't',
+      output: { path: join(dir, 'o.csv') },
+      summary: false,
+      onProgress: (p) => {
+        if (phases.at(-1) !== p.phase) phases.push(p.phase);
+      },
+    });
+    expect(phases).toEqual(['prepare', 'join', 'export']);
+    expect(summary.rows).toBeUndefined();
+    expect(summary.output).toEqual({ path: join(dir, 'o.csv'), format: 'csv' });
+  });
+
+  it('refuses missing columns, colliding names and impossible strategies', async () => {
+    const base = {
+      engine,
+      labels: {
+        table:
+          '(SELECT \'c1\' AS "card_id", TIMESTAMP \'2026-01-02 00:00:00\' AS "t", 1 AS "fraud-cards.txn_count_7d")',
+      },
+      output: { path: join(dir, 'x.parquet') },
+    };
+    await expect(
+      buildTrainingSet({ ...base, features: ['fraud-cards.txn_count_7d'], labelTimeColumn: 'nope' })
+    ).rejects.toThrow(/no column "nope"/);
+    await expect(
+      buildTrainingSet({ ...base, features: ['fraud-merchants.mcc'], labelTimeColumn: 't' })
+    ).rejects.toThrow(/no column "merchant_id"/);
+    await expect(
+      buildTrainingSet({ ...base, features: ['fraud-cards.txn_count_7d'], labelTimeColumn: 't' })
+    ).rejects.toThrow(/collide/);
+    await expect(
+      buildTrainingSet({
+        ...base,
+        features: ['fraud-cards.card_age_days'],
+        labelTimeColumn: 't',
+        asOfWriteTime: true,
+        strategy: 'asof',
+      })
+    ).rejects.toThrow(/portable/);
+    const athena = new AthenaEngine({ client: new AthenaClient({ region: 'us-east-1' }) });
+    await expect(
+      buildTrainingSet({
+        ...base,
+        engine: athena,
+        features: ['fraud-cards.card_age_days'],
+        labelTimeColumn: 't',
+        strategy: 'asof',
+      })
+    ).rejects.toThrow(/no ASOF JOIN/);
+  });
+});
