@@ -160,12 +160,20 @@ class OfflineWriter {
 
   start(intervalMs: number): void {
     this.worker.warm();
+    let running = false;
     this.timer = setInterval(() => {
-      this.flush().catch((error: unknown) => {
-        this.logger.error(
-          `offline flush failed (rows stay journalled, retrying): ${String(error)}`
-        );
-      });
+      // A flush slower than the interval must not queue up more flushes behind it.
+      if (running) return;
+      running = true;
+      this.flush()
+        .catch((error: unknown) => {
+          this.logger.error(
+            `offline flush failed (rows stay journalled, retrying): ${String(error)}`
+          );
+        })
+        .finally(() => {
+          running = false;
+        });
     }, intervalMs);
     this.timer.unref();
   }
