@@ -2,6 +2,7 @@
  * IngestFunction — trigger: Kinesis event source mapping (`ReportBatchItemFailures`).
  * Writes each record to the online and offline stores (PutRecord), dead-letters records that can
  * never be written, and reports the rest by sequence number for a retry. See docs/ingest.md.
+ * Records of a group with derived features get them computed on the way (docs/derived-features.md).
  *
  * Thin wiring only: the pipeline lives in shared/ingest.
  */
@@ -9,6 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { derivedFeaturesEnabled, ingestWithDerivedFeatures } from '../../shared/derived/online.ts';
 import {
   createIngestRuntime,
   type IngestRuntime,
@@ -32,12 +34,23 @@ const runtime: IngestRuntime | Error = (() => {
   }
 })();
 
+/** Derived features (docs/derived-features.md) on unless `DERIVED_FEATURES=off`. */
+const ingest: typeof ingestKinesisEvent | Error = (() => {
+  try {
+    return derivedFeaturesEnabled() ? ingestWithDerivedFeatures : ingestKinesisEvent;
+  } catch (error) {
+    logger.error('ingest configuration is invalid', { error });
+    return error as Error;
+  }
+})();
+
 const ingestHandler = async (
   event: KinesisStreamEvent,
   context: Context
 ): Promise<KinesisStreamBatchResponse> => {
   if (runtime instanceof Error) throw runtime;
-  return ingestKinesisEvent(event, runtime, {
+  if (ingest instanceof Error) throw ingest;
+  return ingest(event, runtime, {
     remainingTimeMs: context.getRemainingTimeInMillis?.(),
   });
 };

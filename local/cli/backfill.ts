@@ -22,6 +22,8 @@ import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import { readState } from '../../shared/backfill/stateStore.ts';
 import type { BackfillReport, SourceObject } from '../../shared/backfill/types.ts';
 import { featureGroups } from '../../shared/definitions.ts';
+import { DERIVE_FOLDER } from '../../shared/derived/backfillSource.ts';
+import { derivedRegistry } from '../../shared/derived/registry.ts';
 import { registry } from '../../shared/registry.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
@@ -40,6 +42,8 @@ interface BackfillCliOptions {
   readonly timeout: number;
   readonly json: boolean;
   readonly progress: boolean;
+  /** Derived mode: the file is the group's raw event history (docs/derived-features.md). */
+  readonly derive?: boolean;
 }
 
 /** Where the command writes: replaceable in tests. */
@@ -282,7 +286,13 @@ async function runBackfillCommand(
 ): Promise<number> {
   const group = registry.getGroup(options.group);
   if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
-  const key = `backfill/${group.name}/${options.key ?? basename(file)}`;
+  if (options.derive === true && derivedRegistry.forGroup(group.name) === undefined) {
+    throw new InvalidArgumentError(
+      `${group.name} has no derived features in shared/definitions.ts`
+    );
+  }
+  const folder = options.derive === true ? DERIVE_FOLDER : '';
+  const key = `backfill/${group.name}/${folder}${options.key ?? basename(file)}`;
   const running = runningEndpoints(options.dataDir);
   const endpoint = options.s3Endpoint ?? running.s3;
   let report: BackfillReport | undefined;
@@ -348,6 +358,11 @@ function registerBackfillCommand(program: Command): void {
       3600
     )
     .option('--json', 'print the report as JSON', false)
+    .option(
+      '--derive',
+      "the file is the group's raw event history: compute its derived features in event-time order (uploaded under backfill/<group>/derive/)",
+      false
+    )
     .option('--no-progress', 'no progress display on stderr')
     .action(async (file: string, opts: BackfillCliOptions) => {
       process.exitCode = await runBackfillCommand(file, opts, {

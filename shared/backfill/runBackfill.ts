@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { derivedDefinitionOf, derivedRowSource } from '../derived/backfillSource.ts';
 import { describeValue, type RecordProblem } from '../errors.ts';
 import { encodeRecord } from '../record/codec.ts';
 import { registry } from '../registry.ts';
@@ -263,10 +264,20 @@ class LeasedBackfill {
   }
 
   private async open(group: FeatureGroup): Promise<RowSource> {
+    // Derived mode (`backfill/<group>/derive/…`, docs/derived-features.md): the file is replayed
+    // whole, so it is read from its start and the derived rows are skipped up to the checkpoint.
+    const derive = derivedDefinitionOf(this.state.source.key, group);
+    const opened = await this.openFile(group, derive !== undefined);
+    return derive === undefined
+      ? opened
+      : derivedRowSource(opened, derive, this.state.position.index);
+  }
+
+  private async openFile(group: FeatureGroup, fromStart: boolean): Promise<RowSource> {
     const { s3 } = this.deps;
     const facts = await headSource(s3, this.state.source);
     const source = { ...this.state.source, size: facts.size };
-    const position = this.state.position;
+    const position = fromStart ? { index: 0, doneBeyond: [] } : this.state.position;
     if (this.state.format === 'parquet') {
       return openParquetSource({
         group,
@@ -285,7 +296,7 @@ class LeasedBackfill {
         index: position.index,
         byteOffset: position.byteOffset,
         line: position.line,
-        header: this.state.header,
+        header: fromStart ? undefined : this.state.header,
       },
     };
     return this.state.format === 'csv' ? openCsvSource(options) : openJsonLinesSource(options);

@@ -30,6 +30,7 @@ import type { IngestTransform } from '../ingest/transform.ts';
 import { type EncodedRecord, toRecord } from '../record/codec.ts';
 import { formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
 import type { SchemaRegistry } from '../registry.ts';
+import { ConfigurationError, getOptionalStringFromEnv } from '../runtime/env.ts';
 import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { batchGetOnline } from '../store/onlineReader.ts';
@@ -451,5 +452,27 @@ async function ingestWithDerivedFeatures(
   return batch.commit(response);
 }
 
+/**
+ * Whether the ingest function computes derived features: `DERIVED_FEATURES` is `on` (default) or
+ * `off` (records are written as sent, e.g. to test the pipeline alone).
+ *
+ * @throws ConfigurationError for any other value
+ */
+function derivedFeaturesEnabled(): boolean {
+  const value = getOptionalStringFromEnv('DERIVED_FEATURES') ?? 'on';
+  if (value !== 'on' && value !== 'off') {
+    throw new ConfigurationError(
+      `environment variable DERIVED_FEATURES must be on or off, not "${value}"`
+    );
+  }
+  return value === 'on';
+}
+
 export type { DerivedDependencies, PlannedRecord };
-export { DerivedBatch, DerivedMetric, ingestWithDerivedFeatures, planDerivedBatch };
+export {
+  DerivedBatch,
+  DerivedMetric,
+  derivedFeaturesEnabled,
+  ingestWithDerivedFeatures,
+  planDerivedBatch,
+};

@@ -29,6 +29,8 @@ interface ReplayStats {
 interface ReplayResult {
   /** One record per distinct event, per entity in event order. */
   readonly records: EncodedRecord[];
+  /** Input records not written: repeated ids, as duplicates or conflicts, in input order. */
+  readonly skipped: { readonly record: EncodedRecord; readonly reason: 'duplicate' | 'conflict' }[];
   readonly stats: ReplayStats;
 }
 
@@ -60,6 +62,7 @@ function replayDerived(
     entities: 0,
   };
   const out: EncodedRecord[] = [];
+  const skipped: ReplayResult['skipped'] = [];
   const byEntity = new Map<string, DerivedEvent[]>();
   const byId = new Map<string, DerivedEvent>();
   for (const record of records) {
@@ -72,8 +75,10 @@ function replayDerived(
     }
     const first = byId.get(event.id);
     if (first !== undefined) {
-      if (sameEvent(first, event)) stats.duplicates++;
+      const reason = sameEvent(first, event) ? 'duplicate' : 'conflict';
+      if (reason === 'duplicate') stats.duplicates++;
       else stats.conflicts++;
+      skipped.push({ record, reason });
       continue;
     }
     byId.set(event.id, event);
@@ -100,7 +105,7 @@ function replayDerived(
       stats.evicted += state.compact().evicted;
     }
   }
-  return { records: out, stats };
+  return { records: out, skipped, stats };
 }
 
 export type { ReplayResult, ReplayStats };

@@ -1,0 +1,135 @@
+/**
+ * The derived mode of the S3 backfill: a file under `backfill/<group>/derive/` is the raw event
+ * history of a group with derived features. This row source wraps the file's reader: it reads
+ * every row, validates it with the schema module, replays the valid ones with `replayDerived`
+ * (event-time order per entity, the same state and `computeDerived` as ingest) and hands the
+ * backfill the derived records as rows, which it then writes offline-only as usual.
+ *
+ * Rows it hands out, in a fixed order (so a checkpoint's row index resumes exactly, by replaying
+ * the file again and skipping that many): rows the reader could not read or the schema module
+ * rejects (the backfill rejects them, with their line), events whose id repeats with different
+ * content (rejected, the first in file order wins), then one row per distinct event. Exact
+ * repeats are written once.
+ */
+import type { FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { parseBackfillKey } from '../backfill/objectKey.ts';
+import { FileRejectedError, type RowSource, type SourceRow } from '../backfill/rowSource.ts';
+import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
+import type { FeatureGroup } from '../schema/index.ts';
+import type { DerivedDefinition } from './define.ts';
+import { derivedRegistry } from './registry.ts';
+import { replayDerived } from './replay.ts';
+
+/** The folder below `backfill/<group>/` that selects the derived mode. */
+const DERIVE_FOLDER = 'derive/';
+
+/** Rows per batch handed to the backfill. */
+const BATCH_ROWS = 1000;
+
+/**
+ * Whether a backfill file (its key below `backfill/<group>/`) asks for derived features.
+ *
+ * @example
+ * ```typescript
+ * isDeriveFile('derive/payments-2025.jsonl'); // true
+ * isDeriveFile('payments-2025.jsonl'); // false
+ * ```
+ */
+function isDeriveFile(file: string): boolean {
+  return file.startsWith(DERIVE_FOLDER);
+}
+
+/**
+ * The derived definition a backfill object asks for: undefined for a plain backfill, the group's
+ * definition for a key under `backfill/<group>/derive/`.
+ *
+ * @throws FileRejectedError when the key asks for derived features the group does not have
+ */
+function derivedDefinitionOf(key: string, group: FeatureGroup): DerivedDefinition | undefined {
+  const file = parseBackfillKey(key)?.file;
+  if (file === undefined || !isDeriveFile(file)) return undefined;
+  const definition = derivedRegistry.forGroup(group.name);
+  if (definition === undefined) {
+    throw new FileRejectedError(
+      `"${group.name}" has no derived features (shared/definitions.ts); backfill its rows outside ${DERIVE_FOLDER}`
+    );
+  }
+  return definition;
+}
+
+function valuesOf(record: EncodedRecord): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const fv of record.record as FeatureValue[]) {
+    if (fv.FeatureName !== undefined)
+      values[fv.FeatureName] = fv.ValueAsString ?? fv.ValueAsStringList;
+  }
+  return values;
+}
+
+/**
+ * Wraps a reader opened at the start of the file. `skip` rows of the derived sequence are left
+ * out (a resumed backfill's row index).
+ *
+ * @example
+ * ```typescript
+ * const source = derivedRowSource(await openJsonLinesSource({ ... start: { index: 0 } }), cardVelocities, 0);
+ * for await (const batch of source.batches()) for (const row of batch) write(row.values);
+ * ```
+ */
+function derivedRowSource(
+  source: RowSource,
+  definition: DerivedDefinition,
+  skip: number
+): RowSource {
+  async function* batches(): AsyncGenerator<SourceRow[]> {
+    const passThrough: SourceRow[] = [];
+    const valid: EncodedRecord[] = [];
+    const lineOf = new Map<EncodedRecord, SourceRow>();
+    for await (const batch of source.batches()) {
+      for (const row of batch) {
+        const encoded =
+          row.values === undefined ? undefined : encodeRecord(definition.source, row.values);
+        if (encoded === undefined || !encoded.ok) {
+          passThrough.push(row);
+          continue;
+        }
+        valid.push(encoded.value);
+        lineOf.set(encoded.value, row);
+      }
+    }
+    const { records, skipped } = replayDerived(definition, valid);
+    const rows: Omit<SourceRow, 'index' | 'next'>[] = passThrough.map((row) => ({
+      line: row.line,
+      values: row.values,
+      original: row.original,
+      ...(row.problem !== undefined ? { problem: row.problem } : {}),
+    }));
+    for (const { record, reason } of skipped) {
+      if (reason !== 'conflict') continue;
+      const row = lineOf.get(record);
+      rows.push({
+        line: row?.line,
+        values: undefined,
+        original: row?.original ?? (() => valuesOf(record)),
+        problem: `event id "${record.recordIdentifier}" appears earlier in the file with different content; the first is kept`,
+      });
+    }
+    for (const record of records) {
+      const values = valuesOf(record);
+      rows.push({ values, original: () => values });
+    }
+    let batch: SourceRow[] = [];
+    for (let index = skip; index < rows.length; index++) {
+      batch.push({ ...(rows[index] as Omit<SourceRow, 'index' | 'next'>), index, next: {} });
+      if (batch.length === BATCH_ROWS) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+  // Positions carry no byte offsets: a resumption replays the file from its start.
+  return { header: undefined, seekable: false, batches };
+}
+
+export { DERIVE_FOLDER, derivedDefinitionOf, derivedRowSource, isDeriveFile };

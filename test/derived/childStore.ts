@@ -1,0 +1,87 @@
+/**
+ * The embedded store in its own process (`local/store/main.ts`), so that on a 2-core machine the
+ * store and the code under test each get a core. SIGTERM flushes the offline store and exits.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+
+interface ChildStoreOptions {
+  readonly flushIntervalMs?: number;
+  /** Share of runtime requests answered 500/503 (the store's fault injection). */
+  readonly serverErrorShare?: number;
+  readonly faultSeed?: number;
+}
+
+interface ChildStore {
+  readonly endpoint: string;
+  readonly dataDir: string;
+  /** SIGTERM: in-flight requests answered, offline rows flushed to Parquet, process gone. */
+  stop(): Promise<void>;
+  /** Stops if needed and deletes the data directory. */
+  dispose(): Promise<void>;
+}
+
+async function startChildStore(options: ChildStoreOptions = {}): Promise<ChildStore> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'skewless-derived-'));
+  const args = [
+    join(root, 'local/store/main.ts'),
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--flush-interval',
+    String(options.flushIntervalMs ?? 600_000),
+    '--log-level',
+    'info',
+  ];
+  if (options.serverErrorShare !== undefined) {
+    args.push('--fault-5xx', String(options.serverErrorShare));
+    if (options.faultSeed !== undefined) args.push('--fault-seed', String(options.faultSeed));
+  }
+  const child: ChildProcess = spawn(join(root, 'node_modules/.bin/node'), args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const port = await new Promise<number>((done, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`store did not start: ${out}`)), 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (match !== null) {
+        clearTimeout(timer);
+        // Keep draining stdout so the child never blocks on a full pipe.
+        child.stdout?.removeAllListeners('data');
+        child.stdout?.resume();
+        done(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`store exited with ${code}: ${out}`));
+    });
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    dataDir,
+    stop,
+    dispose: async () => {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type { ChildStore, ChildStoreOptions };
+export { startChildStore };

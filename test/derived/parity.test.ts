@@ -1,0 +1,285 @@
+/**
+ * THE proof of issue 10: one definition, computed identically online and in backfill.
+ *
+ * ≥ 100,000 synthetic payment messages (hot cards, bursts with equal event times, late and
+ * out-of-order events, producer duplicates, bad records) are streamed as real-shape Kinesis events,
+ * partition key = card, through the ingest path with derived features, against an embedded store
+ * that fails a share of requests (so Lambda-style partial-batch retries replay records). The same
+ * raw history is then backfilled offline-only into a second, empty store, and the point-in-time
+ * training set is built from that offline store with the training-set builder (DuckDB).
+ *
+ * For every distinct valid payment: the values the online store returns (BatchGetRecord after
+ * ingestion) must equal the training set's, feature by feature, bit for bit. Zero mismatches.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildTrainingSet } from '../../shared/dataset/build.ts';
+import { cardVelocities, transactions } from '../../shared/definitions.ts';
+import type { DeadLetter } from '../../shared/ingest/deadLetter.ts';
+import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
+import { metrics } from '../../shared/runtime/powertools.ts';
+import { batchGetOnline } from '../../shared/store/onlineReader.ts';
+import { driveLikeLambda, type IngestHandler, lambdaContext } from '../helpers/kinesisEvents.ts';
+import { type ChildStore, startChildStore } from './childStore.ts';
+import { createDeploymentGroups, toShards } from './harness.ts';
+import { paymentsStream } from './paymentsStream.ts';
+
+const EVENTS = Number(process.env.SKEWLESS_PARITY_EVENTS ?? 100_000);
+const SHARDS = 4;
+const BATCH_SIZE = 5000;
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const outputs = cardVelocities.outputs.map((o) => o.feature);
+
+let online: ChildStore;
+let offline: ChildStore;
+let work: string;
+let handler: IngestHandler;
+const metricTotals = new Map<string, number>();
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'skewless-parity-'));
+  // The ingest store fails 0.005% of runtime requests: partial batch responses, replays.
+  [online, offline] = await Promise.all([
+    startChildStore({ serverErrorShare: 0.00005, faultSeed: 10 }),
+    startChildStore(),
+  ]);
+  for (const store of [online, offline]) {
+    const sagemaker = new SageMakerClient({
+      endpoint: store.endpoint,
+      region: 'us-east-1',
+      credentials,
+    });
+    await createDeploymentGroups(sagemaker);
+    sagemaker.destroy();
+  }
+  // THE ingest handler (functions/ingest), configured from its environment as on Lambda, with
+  // one SDK attempt per call so every store fault reaches the pipeline as a Lambda retry.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: online.endpoint,
+    DEFAULT_FEATURE_GROUP: transactions.name,
+    DEAD_LETTER_DIR: join(work, 'dead-letters'),
+    INGEST_CONCURRENCY: '64',
+    INGEST_MAX_ATTEMPTS: '1',
+  });
+  vi.spyOn(metrics, 'addMetric').mockImplementation((name: string, _unit, value: number) => {
+    metricTotals.set(name, (metricTotals.get(name) ?? 0) + value);
+    return metrics;
+  });
+  ({ handler } = await import('../../functions/ingest/index.ts'));
+});
+
+afterAll(async () => {
+  await Promise.all([online?.dispose(), offline?.dispose()]);
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+type Values = Record<string, number | null>;
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * `skewless backfill --derive <file> --group fraud-transactions` in its own process, against the
+ * offline store's endpoint: the file goes through a local S3 and the backfill function.
+ */
+function backfillCli(file: string, endpoint: string, dataDir: string): Promise<CliResult> {
+  const root = resolve(import.meta.dirname, '../..');
+  const child = spawn(
+    join(root, 'node_modules/.bin/node'),
+    [
+      join(root, 'test/derived/backfillCli.ts'),
+      'backfill',
+      '--derive',
+      file,
+      '--group',
+      transactions.name,
+      '--endpoint',
+      endpoint,
+      '--data-dir',
+      dataDir,
+      '--json',
+      '--no-progress',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BACKFILL_CONCURRENCY: '64', POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    }
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((done) => child.once('exit', (code) => done({ code, stdout, stderr })));
+}
+
+function normalise(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'bigint' ? Number(value) : (value as number);
+}
+
+async function readOnline(
+  client: SageMakerFeatureStoreRuntimeClient,
+  ids: readonly string[]
+): Promise<Map<string, Values>> {
+  const out = new Map<string, Values>();
+  for (let i = 0; i < ids.length; i += 5000) {
+    const result = await batchGetOnline(client, [
+      { group: transactions, recordIds: ids.slice(i, i + 5000), features: outputs },
+    ]);
+    expect(result.unprocessed).toEqual([]);
+    for (const found of result.found) {
+      const values = found.values as Record<string, unknown>;
+      out.set(found.recordId, Object.fromEntries(outputs.map((f) => [f, normalise(values[f])])));
+    }
+  }
+  return out;
+}
+
+describe('Derived features: online equals backfill', () => {
+  it(`streams ${EVENTS.toLocaleString('en-US')} events through ingest, backfills the same history, zero mismatches`, async () => {
+    const started = performance.now();
+    const messages = paymentsStream({ messages: EVENTS, endMs: Date.now() - 10 * 60_000 });
+    const kinds = Object.groupBy(messages, (m) => m.kind);
+    const payments = new Map<string, { event_time: string }>();
+    for (const m of messages) {
+      if (m.kind === 'bad') continue;
+      const p = JSON.parse(m.data) as { transaction_id: string; event_time: string };
+      payments.set(p.transaction_id, p);
+    }
+
+    // (b) Backfill, in its own process while the stream is ingested: the raw history as a file.
+    const historyPath = join(work, 'payments.jsonl');
+    writeFileSync(historyPath, `${messages.map((m) => m.data).join('\n')}\n`);
+    const backfillRun = backfillCli(historyPath, offline.endpoint, join(work, 'backfill'));
+
+    // (a) Online: Kinesis batches per shard, partition key = card, Lambda's retry semantics.
+    const drive = await driveLikeLambda(
+      (event) => handler(event, lambdaContext(900_000)),
+      toShards(messages, SHARDS),
+      { batchSize: BATCH_SIZE, maxInvocationsPerShard: 5000 }
+    );
+    expect(drive.stuckShards).toEqual([]);
+    const ingested = performance.now();
+    const reader = createFeatureStoreClient(
+      { maxSockets: 16, maxAttempts: 5 },
+      { endpoint: online.endpoint, region: 'us-east-1', credentials }
+    );
+    const ids = [...payments.keys()];
+    const onlineValues = await readOnline(reader, ids);
+    reader.destroy();
+    expect(onlineValues.size).toBe(payments.size);
+
+    const backfillResult = await backfillRun;
+    expect(backfillResult.code, backfillResult.stderr).toBe(0);
+    const backfill = JSON.parse(backfillResult.stdout) as {
+      rowsWritten: number;
+      rowsRejected: number;
+      durationMs: number;
+    };
+    expect(backfill.rowsWritten).toBe(payments.size);
+    expect(backfill.rowsRejected).toBe(kinds.bad?.length ?? 0);
+    await offline.stop();
+    const backfilled = performance.now();
+
+    // The point-in-time training set from the backfilled offline store.
+    const labelsPath = join(work, 'labels.csv');
+    writeFileSync(
+      labelsPath,
+      `transaction_id,event_time\n${[...payments].map(([id, p]) => `${id},${p.event_time}`).join('\n')}\n`
+    );
+    const engine = await createDuckDbEngine({ dataDir: offline.dataDir, threads: 2 });
+    const outputPath = join(work, 'training.parquet');
+    const summary = await buildTrainingSet({
+      engine,
+      labels: labelsPath,
+      features: outputs.map((f) => `${transactions.name}.${f}`),
+      labelTimeColumn: 'event_time',
+      output: { path: outputPath },
+    });
+    const { rows } = await engine.queryAll(`SELECT * FROM read_parquet('${outputPath}')`);
+    await engine.close();
+    const built = performance.now();
+
+    const deadLetterDir = join(work, 'dead-letters');
+    const deadLetters = readdirSync(deadLetterDir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .flatMap((f) =>
+        readFileSync(join(deadLetterDir, f), 'utf8')
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map((line) => JSON.parse(line) as DeadLetter)
+      );
+
+    // Compare, feature by feature.
+    let mismatches = 0;
+    const examples: unknown[] = [];
+    let nonTrivial = 0;
+    for (const row of rows) {
+      const id = String(row.transaction_id);
+      const got = onlineValues.get(id);
+      for (const f of outputs) {
+        const want = normalise(row[`${transactions.name}.${f}`]);
+        const have = got?.[f] ?? null;
+        if (!Object.is(want, have)) {
+          mismatches++;
+          if (examples.length < 5) examples.push({ id, feature: f, online: have, offline: want });
+        }
+      }
+      if ((got?.card_txn_count_60s ?? 0) > 1) nonTrivial++;
+    }
+    const report = {
+      messages: messages.length,
+      kinds: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, v?.length ?? 0])),
+      distinctPayments: payments.size,
+      invocations: drive.invocations,
+      replayedInvocations: drive.retries,
+      deliveries: drive.deliveries,
+      applied: metricTotals.get('DerivedEventsApplied') ?? 0,
+      lateRewrites: metricTotals.get('DerivedLateRewrites') ?? 0,
+      duplicatesSkipped: metricTotals.get('DerivedDuplicates') ?? 0,
+      tooLate: metricTotals.get('DerivedTooLate') ?? 0,
+      evictions: metricTotals.get('DerivedStateEvictions') ?? 0,
+      deadLetters: deadLetters.length,
+      deadLetteredMessages: new Set(deadLetters.map((l) => l.kinesis.sequenceNumber)).size,
+      backfill: {
+        rowsWritten: backfill.rowsWritten,
+        rowsRejected: backfill.rowsRejected,
+        seconds: Math.round(backfill.durationMs / 1000),
+      },
+      trainingRows: rows.length,
+      paymentsWithBurst60s: nonTrivial,
+      mismatches,
+      seconds: {
+        ingest: Math.round((ingested - started) / 1000),
+        readOnlineAndWaitForBackfill: Math.round((backfilled - ingested) / 1000),
+        trainingSet: Math.round((built - backfilled) / 1000),
+        total: Math.round((built - started) / 1000),
+      },
+    };
+    console.log(`derived parity: ${JSON.stringify(report)}`);
+    expect(examples).toEqual([]);
+    expect(mismatches).toBe(0);
+    expect(rows).toHaveLength(payments.size);
+    expect(summary.labelsWithoutFeatures[transactions.name] ?? 0).toBe(0);
+    expect(drive.retries).toBeGreaterThan(0);
+    expect(report.lateRewrites).toBeGreaterThan(0);
+    expect(report.duplicatesSkipped).toBeGreaterThan(0);
+    expect(report.tooLate).toBe(0);
+    expect(report.evictions).toBe(0);
+    expect(report.deadLetteredMessages).toBe(kinds.bad?.length ?? 0);
+    expect(nonTrivial).toBeGreaterThan(100);
+  }, 900_000);
+});
