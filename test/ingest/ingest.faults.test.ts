@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('Ingest function (bundled) under store faults', () => {
   it('accounts for every one of 10,000 records with 20% throttling and 5% 5xx: zero lost', {
-    timeout: 180_000,
+    timeout: 300_000,
   }, async () => {
     // Prepare
     const eventTime = new Date(Date.now() - 60_000).toISOString();
