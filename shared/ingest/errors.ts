@@ -95,6 +95,18 @@ class RetryableIngestError extends SkewlessError {
   }
 }
 
+/**
+ * A record reported for a retry without being attempted: the invocation deadline was near, or
+ * an earlier record of its shard failed and Lambda will redeliver it anyway. Expected under
+ * throttling, so it is logged at debug level, not as a warning per record.
+ */
+class NotAttemptedError extends RetryableIngestError {
+  constructor(message: string) {
+    super(message, undefined);
+    this.name = 'NotAttemptedError';
+  }
+}
+
 /** The dead-letter destination did not take a record; the record must be retried, not dropped. */
 class DeadLetterDeliveryError extends SkewlessError {
   constructor(message: string, options?: ErrorOptions) {
@@ -107,6 +119,7 @@ export type { Rejection, RejectionProblem };
 export {
   DeadLetterDeliveryError,
   IngestStage,
+  NotAttemptedError,
   RetryableIngestError,
   rejection,
   toRejectionProblems,

@@ -14,7 +14,12 @@ export {
 export type { DeadLetterSink, FileSinkOptions, SqsSinkOptions } from './deadLetterSinks.ts';
 export { DeadLetterBatcher, FileDeadLetterSink, SqsDeadLetterSink } from './deadLetterSinks.ts';
 export type { Rejection, RejectionProblem } from './errors.ts';
-export { DeadLetterDeliveryError, IngestStage, RetryableIngestError } from './errors.ts';
+export {
+  DeadLetterDeliveryError,
+  IngestStage,
+  NotAttemptedError,
+  RetryableIngestError,
+} from './errors.ts';
 export type { IngestOptions, IngestRuntime, IngestRuntimeOverrides } from './ingest.ts';
 export { createIngestRuntime, ingestKinesisEvent } from './ingest.ts';
 export type { KinesisSource } from './kinesisRecord.ts';

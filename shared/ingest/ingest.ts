@@ -29,7 +29,13 @@ import {
   FileDeadLetterSink,
   SqsDeadLetterSink,
 } from './deadLetterSinks.ts';
-import { IngestStage, type Rejection, RetryableIngestError, rejection } from './errors.ts';
+import {
+  IngestStage,
+  NotAttemptedError,
+  type Rejection,
+  RetryableIngestError,
+  rejection,
+} from './errors.ts';
 import { type KinesisSource, kinesisSourceOf } from './kinesisRecord.ts';
 import { IngestMetric, IngestStats, type MetricsSink } from './metrics.ts';
 import { parseIngestPayload } from './payload.ts';
@@ -103,6 +109,7 @@ function createIngestRuntime(
   };
 }
 
+/** The sink the configuration names: SQS (with a keep-alive client) or JSONL files. */
 function createDeadLetterSink(config: IngestConfig, sqsClient?: SQSClient): DeadLetterSink {
   if (config.deadLetter.kind === 'file')
     return new FileDeadLetterSink({ dir: config.deadLetter.dir });
@@ -225,7 +232,9 @@ async function ingestRecord(
     });
   } catch (error) {
     invocation.stats.retried(keys.featureGroup);
-    log.warn('record reported for retry', { error: describeError(error) });
+    if (error instanceof NotAttemptedError)
+      log.debug('record reported for retry', { reason: error.message });
+    else log.warn('record reported for retry', { error: describeError(error) });
     throw error;
   }
 }
@@ -239,10 +248,7 @@ async function processRecord(
   log: LogSink
 ): Promise<void> {
   if (performance.now() >= invocation.deadlineAt) {
-    throw new RetryableIngestError(
-      'invocation deadline reached before the record started',
-      undefined
-    );
+    throw new NotAttemptedError('invocation deadline reached before the record started');
   }
   assertNotReplayed(invocation, source);
   const parsed = parseIngestPayload(record.kinesis.data, {
@@ -335,21 +341,27 @@ async function deadLetter(
   });
 }
 
+/** Kinesis sequence numbers are decimal strings (`0|([1-9]\d{0,128})`); others are not compared. */
+function sequenceOf(source: KinesisSource): bigint | undefined {
+  return /^\d{1,129}$/.test(source.sequenceNumber) ? BigInt(source.sequenceNumber) : undefined;
+}
+
 function markForReplay(invocation: Invocation, source: KinesisSource): void {
-  const sequence = BigInt(source.sequenceNumber);
+  const sequence = sequenceOf(source);
+  if (sequence === undefined) return;
   const current = invocation.replayFrom.get(source.shardId);
   if (current === undefined || sequence < current) {
     invocation.replayFrom.set(source.shardId, sequence);
   }
 }
 
-/** @throws RetryableIngestError when Lambda will redeliver this record anyway */
+/** @throws NotAttemptedError when Lambda will redeliver this record anyway */
 function assertNotReplayed(invocation: Invocation, source: KinesisSource): void {
   const from = invocation.replayFrom.get(source.shardId);
-  if (from !== undefined && BigInt(source.sequenceNumber) > from) {
-    throw new RetryableIngestError(
-      `not processed: an earlier record of ${source.shardId} (sequence number ${from}) failed and Lambda replays from it`,
-      undefined
+  const sequence = sequenceOf(source);
+  if (from !== undefined && sequence !== undefined && sequence > from) {
+    throw new NotAttemptedError(
+      `not processed: an earlier record of ${source.shardId} (sequence number ${from}) failed and Lambda replays from it`
     );
   }
 }
