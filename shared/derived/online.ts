@@ -57,6 +57,8 @@ const DerivedMetric = {
   StateEvictions: 'DerivedStateEvictions',
   /** Unreadable states replaced by an empty one (logged as errors). */
   StateResets: 'DerivedStateResets',
+  /** State records written. */
+  StateWrites: 'DerivedStateWrites',
   /** Largest state written in the invocation, bytes. */
   StateBytes: 'DerivedStateMaxBytes',
 } as const;
@@ -193,6 +195,7 @@ class DerivedBatch {
         this.deps.limit(async () => {
           try {
             await putEncodedRecord(this.deps.client, this.stateRecord(entity, state, text));
+            this.count(DerivedMetric.StateWrites);
           } catch (error) {
             this.deps.logger.warn('derived state not saved; its records are retried', {
               definition: entity.definition.name,

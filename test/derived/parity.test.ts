@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { buildTrainingSet } from '../../shared/dataset/build.ts';
 import { cardVelocities, transactions } from '../../shared/definitions.ts';
 import type { DeadLetter } from '../../shared/ingest/deadLetter.ts';
@@ -40,7 +40,14 @@ let online: ChildStore;
 let offline: ChildStore;
 let work: string;
 let handler: IngestHandler;
-const metricTotals = new Map<string, number>();
+let addMetric: MockInstance<typeof metrics.addMetric>;
+
+/** Sum of a metric over every invocation so far. */
+function metricTotal(name: string): number {
+  return addMetric.mock.calls
+    .filter(([metric]) => metric === name)
+    .reduce((sum, [, , value]) => sum + value, 0);
+}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'skewless-parity-'));
@@ -67,10 +74,7 @@ beforeAll(async () => {
     INGEST_CONCURRENCY: '64',
     INGEST_MAX_ATTEMPTS: '1',
   });
-  vi.spyOn(metrics, 'addMetric').mockImplementation((name: string, _unit, value: number) => {
-    metricTotals.set(name, (metricTotals.get(name) ?? 0) + value);
-    return metrics;
-  });
+  addMetric = vi.spyOn(metrics, 'addMetric');
   ({ handler } = await import('../../functions/ingest/index.ts'));
 });
 
@@ -247,11 +251,11 @@ describe('Derived features: online equals backfill', () => {
       invocations: drive.invocations,
       replayedInvocations: drive.retries,
       deliveries: drive.deliveries,
-      applied: metricTotals.get('DerivedEventsApplied') ?? 0,
-      lateRewrites: metricTotals.get('DerivedLateRewrites') ?? 0,
-      duplicatesSkipped: metricTotals.get('DerivedDuplicates') ?? 0,
-      tooLate: metricTotals.get('DerivedTooLate') ?? 0,
-      evictions: metricTotals.get('DerivedStateEvictions') ?? 0,
+      applied: metricTotal('DerivedEventsApplied'),
+      lateRewrites: metricTotal('DerivedLateRewrites'),
+      duplicatesSkipped: metricTotal('DerivedDuplicates'),
+      tooLate: metricTotal('DerivedTooLate'),
+      evictions: metricTotal('DerivedStateEvictions'),
       deadLetters: deadLetters.length,
       deadLetteredMessages: new Set(deadLetters.map((l) => l.kinesis.sequenceNumber)).size,
       backfill: {

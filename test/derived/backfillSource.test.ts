@@ -1,0 +1,113 @@
+/**
+ * The derived mode of the S3 backfill: which keys select it, and the rows it hands the backfill
+ * (rejects first, then conflicts, then one derived record per event) in an order fixed enough for
+ * a checkpoint's row index to resume exactly.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  FileRejectedError,
+  type RowSource,
+  type SourceRow,
+} from '../../shared/backfill/rowSource.ts';
+import { cards, cardVelocities, transactions } from '../../shared/definitions.ts';
+import {
+  derivedDefinitionOf,
+  derivedRowSource,
+  isDeriveFile,
+} from '../../shared/derived/backfillSource.ts';
+import { replayDerived } from '../../shared/derived/replay.ts';
+import { toRecord } from '../../shared/record/codec.ts';
+
+const BASE = Date.parse('2026-11-20T10:00:00.000Z');
+
+function payment(id: string, card: string, seconds: number, amount = 10) {
+  return {
+    transaction_id: id,
+    event_time: new Date(BASE + seconds * 1000).toISOString(),
+    card_id: card,
+    merchant_id: 'm-1',
+    amount,
+    currency: 'EUR',
+    channel: 'pos',
+  };
+}
+
+/** A reader over in-memory rows, in batches of two. */
+function rowsOf(values: (Record<string, unknown> | string)[]): RowSource {
+  const rows: SourceRow[] = values.map((v, index) => ({
+    index,
+    line: index + 1,
+    values: typeof v === 'string' ? undefined : v,
+    original: () => v,
+    ...(typeof v === 'string' ? { problem: v } : {}),
+    next: { line: index + 2 },
+  }));
+  return {
+    header: undefined,
+    seekable: true,
+    async *batches() {
+      for (let i = 0; i < rows.length; i += 2) yield rows.slice(i, i + 2);
+    },
+  };
+}
+
+async function collect(source: RowSource): Promise<SourceRow[]> {
+  const out: SourceRow[] = [];
+  for await (const batch of source.batches()) out.push(...batch);
+  return out;
+}
+
+const history = [
+  payment('t-3', 'card-a', 30, 30),
+  'malformed JSON: unexpected end',
+  payment('t-1', 'card-a', 10, 10),
+  { ...payment('t-bad', 'card-a', 5), amount: 'lots' },
+  payment('t-2', 'card-b', 20, 20),
+  payment('t-1', 'card-a', 10, 10),
+  payment('t-2', 'card-b', 20, 99),
+  payment('t-4', 'card-a', 40, 40),
+];
+
+describe('derived backfill rows', () => {
+  it('selects the derived mode for keys under derive/ of a group with derived features', () => {
+    expect(isDeriveFile('derive/2026/payments.jsonl')).toBe(true);
+    expect(isDeriveFile('payments.jsonl')).toBe(false);
+    expect(derivedDefinitionOf('backfill/fraud-transactions/derive/p.jsonl', transactions)).toBe(
+      cardVelocities
+    );
+    expect(
+      derivedDefinitionOf('backfill/fraud-transactions/p.jsonl', transactions)
+    ).toBeUndefined();
+    expect(() => derivedDefinitionOf('backfill/fraud-cards/derive/c.csv', cards)).toThrow(
+      FileRejectedError
+    );
+  });
+
+  it('hands out rejects, then conflicts, then one derived record per distinct event', async () => {
+    const rows = await collect(derivedRowSource(rowsOf(history), cardVelocities, 0));
+    expect(rows.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(rows[0]).toMatchObject({ line: 2, problem: 'malformed JSON: unexpected end' });
+    expect(rows[1]).toMatchObject({ line: 4, values: { amount: 'lots' } });
+    expect(rows[2]?.line).toBe(7);
+    expect(rows[2]?.problem).toContain('"t-2" appears earlier in the file with different content');
+    const written = rows.slice(3).map((r) => r.values as Record<string, unknown>);
+    const valid = [history[0], history[2], history[4], history[7]].map((p) =>
+      toRecord(transactions, p as never)
+    );
+    const expected = replayDerived(cardVelocities, valid).records.map((r) =>
+      Object.fromEntries(r.record.map((fv) => [fv.FeatureName, fv.ValueAsString]))
+    );
+    expect(written).toEqual(expected);
+    expect(written.find((w) => w.transaction_id === 't-4')).toMatchObject({
+      card_txn_count_60s: '3',
+      card_amount_sum_1h: '80',
+    });
+  });
+
+  it('resumes at a row index by replaying the file and skipping that many rows', async () => {
+    const all = await collect(derivedRowSource(rowsOf(history), cardVelocities, 0));
+    const resumed = await collect(derivedRowSource(rowsOf(history), cardVelocities, 4));
+    expect(resumed.map((r) => r.index)).toEqual([4, 5, 6]);
+    expect(resumed.map((r) => r.values)).toEqual(all.slice(4).map((r) => r.values));
+  });
+});
