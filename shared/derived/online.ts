@@ -124,6 +124,8 @@ class DerivedBatch {
   private readonly appliedHere = new Set<string>();
   /** Ids of events already given to a Kinesis record to write (each is written once). */
   private readonly owned = new Set<string>();
+  /** Too-late records by sequence number (checked against the online store). */
+  private readonly tooLate = new Map<string, EncodedRecord>();
 
   constructor(deps: DerivedDependencies, records: readonly KinesisStreamRecord[]) {
     this.deps = deps;
@@ -144,10 +146,67 @@ class DerivedBatch {
           entityKey(this.definitionOf(sequenceNumber), event.entity)
         );
         const state = entity?.state as EntityState;
-        planned.outputs.push(derivedRecord(state.definition, event, state.valuesOf(event)));
+        try {
+          planned.outputs.push(derivedRecord(state.definition, event, state.valuesOf(event)));
+        } catch (error) {
+          if (!(error instanceof RecordValidationError)) throw error;
+          this.planned.set(sequenceNumber, { kind: 'reject', error });
+          break;
+        }
       }
     }
+    await this.keepWrittenTooLate();
     return this;
+  }
+
+  /**
+   * A too-late event may be a redelivery of one applied long ago (its id pruned from the state):
+   * when the online store already has its record at the same event time, nothing is written, so
+   * the values written back then are not replaced by a record without them.
+   */
+  private async keepWrittenTooLate(): Promise<void> {
+    const byGroup = new Map<FeatureGroup, { sequenceNumber: string; encoded: EncodedRecord }[]>();
+    for (const [sequenceNumber, late] of this.tooLate) {
+      const group = this.definitionOf(sequenceNumber).source;
+      if (group.online === undefined) continue;
+      const list = byGroup.get(group) ?? [];
+      list.push({ sequenceNumber, encoded: late });
+      byGroup.set(group, list);
+    }
+    for (const [group, list] of byGroup) {
+      const result = await batchGetOnline(
+        this.deps.client,
+        [
+          {
+            group,
+            recordIds: [...new Set(list.map((l) => l.encoded.recordIdentifier))],
+            features: [group.eventTime],
+          },
+        ],
+        { tolerateChunkFailures: true }
+      );
+      const written = new Map(
+        result.found.map((f) => [
+          f.recordId,
+          String((f.values as Record<string, unknown>)[group.eventTime]),
+        ])
+      );
+      const unread = new Set(result.unprocessed.map((u) => u.recordId));
+      for (const { sequenceNumber, encoded } of list) {
+        if (unread.has(encoded.recordIdentifier)) {
+          this.planned.set(sequenceNumber, {
+            kind: 'retry',
+            error: new Error(
+              `the online record of too-late "${encoded.recordIdentifier}" could not be read`
+            ),
+          });
+        } else if (written.get(encoded.recordIdentifier) === encoded.eventTime) {
+          this.count(DerivedMetric.TooLate, -1);
+          this.count(DerivedMetric.Duplicates);
+          this.planned.set(sequenceNumber, { kind: 'write', outputs: [] });
+        }
+      }
+    }
   }
 
   /**
@@ -376,6 +435,7 @@ class DerivedBatch {
         return;
       case ApplyOutcome.TooLate:
         this.count(DerivedMetric.TooLate);
+        this.tooLate.set(sequenceNumber, encoded);
         this.planned.set(sequenceNumber, {
           kind: 'write',
           outputs: [withoutDerived(definition, encoded)],

@@ -152,6 +152,26 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     expect((await online(client, 'd-1'))?.amount).toBe(10);
   });
 
+  it('leaves a redelivered event alone once its id has aged out of the state', async () => {
+    const { runtime: rt, client, metrics } = runtime();
+    const DAY = 24 * HOUR;
+    const old = payment('f-1', 'card-f', -10 * DAY);
+    await ingestWithDerivedFeatures(kinesisEvent([record(old, 'card-f')]), rt);
+    // Nine days later: f-1 is beyond window + lateness (8 d) and leaves the state.
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('f-2', 'card-f', -DAY), 'card-f')]),
+      rt
+    );
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(old, 'card-f'), record(payment('f-0', 'card-f', -5 * DAY), 'card-f')]),
+      rt
+    );
+    expect(counts(await online(client, 'f-1')).n60s).toBe(1);
+    expect((await online(client, 'f-0'))?.card_txn_count_60s).toBeUndefined();
+    expect(metrics.totals.get('DerivedTooLate')).toBe(1);
+    expect(metrics.totals.get('DerivedDuplicates')).toBe(1);
+  });
+
   it('reports every record of an entity whose state could not be saved, then converges on retry', async () => {
     const tr = runtime();
     const original = tr.client.send.bind(tr.client);
