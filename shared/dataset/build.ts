@@ -9,6 +9,7 @@ import { registry } from '../registry.ts';
 import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
 import { type MaxAgeOption, resolveMaxAgeSeconds, resolveSelections } from './resolve.ts';
 import {
+  type AsofSqlOptions,
   asofTrainingSetSql,
   type DeleteRule,
   type GroupPlan,
@@ -88,6 +89,8 @@ interface TrainingSetOptions {
   readonly summary?: boolean;
   readonly onProgress?: (progress: TrainingSetProgress) => void;
   readonly signal?: AbortSignal;
+  /** Test seam of the ASOF strategy (see `AsofSqlOptions`); leave unset. */
+  readonly asofSql?: AsofSqlOptions;
 }
 
 /** Nulls of one output feature column. */
@@ -266,7 +269,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
       : 'asof';
   const sql =
     strategy === 'asof'
-      ? asofTrainingSetSql(plan, engine.dialect)
+      ? asofTrainingSetSql(plan, engine.dialect, options.asofSql)
       : portableTrainingSetSql(plan, engine.dialect);
 
   // Join, export, summary.

@@ -8,8 +8,9 @@
  *   rank by (event time, api_invocation_time, write_time) within the record identifier; labels and
  *   feature rows are merged per identifier and ordered by visibility time; a running `max(ord)`
  *   gives every label the newest row visible at its time; one join fetches that row.
- * - **asof** (DuckDB only): `ASOF LEFT JOIN` on (event time, api_invocation_time, write_time) as
- *   one tuple, so ties on event time resolve exactly as the portable query does. Not used with
+ * - **asof** (DuckDB only): `ASOF LEFT JOIN` partitioned by a hash of the identifier, on
+ *   (identifier, event time, api_invocation_time, write_time) as one tuple, so ties on event time
+ *   resolve exactly as the portable query does and hash collisions cannot mix keys. Not used with
  *   the as-of-write-time cutoff (two inequalities).
  *
  * In both, the row found is the record's state at label time: if it is a delete marker, or older
@@ -229,13 +230,22 @@ function portableTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): str
   return `WITH ${ctes.join(', ')} SELECT ${select} FROM ${q(LABELS)} AS ${q('l')} ${joins.join(' ')}`;
 }
 
+interface AsofSqlOptions {
+  /** The DuckDB expression hashing an identifier; default `hash(x)`. Tests force collisions. */
+  readonly keyHash?: (expression: string) => string;
+}
+
 /**
  * The DuckDB fast path: one `ASOF LEFT JOIN` per group. Same columns and result as
  * {@link portableTrainingSetSql}; not available with `asOfWriteTime`.
  *
  * @throws Error when the plan asks for the as-of-write-time cutoff
  */
-function asofTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string {
+function asofTrainingSetSql(
+  plan: TrainingSetPlan,
+  dialect: SqlDialect,
+  options: AsofSqlOptions = {}
+): string {
   if (plan.asOfWriteTime) {
     throw new Error('the ASOF formulation cannot apply the as-of-write-time cutoff; use portable');
   }
@@ -243,19 +253,27 @@ function asofTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string 
   const joins: string[] = [];
   const outputs: string[] = [];
   const flags: string[] = [];
-  // (label time, +∞, +∞) >= (et, api, wt): the newest row at or before the label, ties on event
-  // time resolved by api_invocation_time then write_time. (t, -∞, -∞) > (…) is strictly before.
+  // Partitioned by a 64-bit hash of the identifier (sorting and matching integers is ~25% cheaper
+  // than strings), ordered by (identifier, event time, api time, write time):
+  // (key, label time, +∞, +∞) >= (k, et, api, wt) finds the newest row of the key at or before
+  // the label, ties on event time resolved by api_invocation_time then write_time
+  // ((key, t, -∞, -∞) > (…) when strictly before). Within a hash partition a colliding key sorts
+  // apart, so the row found is the key's own or, when the key has none, another key's: rejected
+  // by `k = key`. Exact whatever the hash.
   const bound = plan.strictlyBefore ? MIN_TIMESTAMP : MAX_TIMESTAMP;
   const op = plan.strictlyBefore ? '>' : '>=';
+  const hash = options.keyHash ?? ((e: string) => `hash(${e})`);
   plan.groups.forEach((g, i) => {
     const { ctes: rowCtes, rows } = groupRowsCtes(plan, g, i);
     ctes.push(...rowCtes);
     const a = q(`g${i}`);
     const lk = labelKeyExpression(g, q('l'));
+    const hashed = `g${i}_hashed`;
+    ctes.push(`${q(hashed)} AS (SELECT ${hash(q('k'))} AS ${q('h')}, * FROM ${q(rows)})`);
     joins.push(
-      `ASOF LEFT JOIN ${q(rows)} AS ${a} ON ${a}.${q('k')} = ${lk} AND (${q('l')}.${q(LABEL_TIME)}, ${bound}, ${bound}) ${op} (${a}.${q('et')}, ${a}.${q('api')}, ${a}.${q('wt')})`
+      `ASOF LEFT JOIN ${q(hashed)} AS ${a} ON ${a}.${q('h')} = ${hash(lk)} AND (${lk}, ${q('l')}.${q(LABEL_TIME)}, ${bound}, ${bound}) ${op} (${a}.${q('k')}, ${a}.${q('et')}, ${a}.${q('api')}, ${a}.${q('wt')})`
     );
-    const delivered = `${a}.${q('k')} IS NOT NULL AND ${deliveredCondition(g, a)}`;
+    const delivered = `${a}.${q('k')} = ${lk} AND ${deliveredCondition(g, a)}`;
     g.outputNames.forEach((name, j) => {
       outputs.push(`CASE WHEN ${delivered} THEN ${a}.${q(`v${j}`)} END AS ${q(name)}`);
     });
@@ -266,7 +284,7 @@ function asofTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string 
   return `WITH ${ctes.join(', ')} SELECT ${select} FROM ${q(LABELS)} AS ${q('l')} ${joins.join(' ')}`;
 }
 
-export type { DeleteRule, GroupPlan, TrainingSetPlan };
+export type { AsofSqlOptions, DeleteRule, GroupPlan, TrainingSetPlan };
 export {
   asofTrainingSetSql,
   keyTypeOf,

@@ -213,11 +213,13 @@ describe('point-in-time training sets (property)', () => {
               maxAge['pt-a'] = { unit: 'Seconds', value: opts.maxAgeA };
             if (opts.maxAgeB !== undefined)
               maxAge['pt-b'] = { unit: 'Seconds', value: opts.maxAgeB };
-            const strategies = opts.asOfWriteTime
+            // `asof-collide` partitions the ASOF join by a 1-bit hash: every key collides.
+            const runs = opts.asOfWriteTime
               ? (['portable'] as const)
-              : (['portable', 'asof'] as const);
-            for (const strategy of strategies) {
-              const out = join(dataDir, `out-${strategy}.parquet`);
+              : (['portable', 'asof', 'asof-collide'] as const);
+            for (const run of runs) {
+              const strategy = run === 'portable' ? 'portable' : 'asof';
+              const out = join(dataDir, `out-${run}.parquet`);
               const summary = await buildTrainingSet({
                 engine,
                 labels: { table: '"labels_in"' },
@@ -231,6 +233,8 @@ describe('point-in-time training sets (property)', () => {
                 writeTimeCutoff: cutoff === undefined ? undefined : new Date(cutoff),
                 output: { path: out },
                 strategy,
+                asofSql:
+                  run === 'asof-collide' ? { keyHash: (e) => `(hash(${e}) % 2)` } : undefined,
               });
               const { rows } = await engine.queryAll(
                 `SELECT * FROM read_parquet(${quoteString(out)})`
@@ -245,7 +249,7 @@ describe('point-in-time training sets (property)', () => {
                 'pt-a.event_time': r['pt-a.event_time'],
                 'pt-b.z': r['pt-b.z'],
               }));
-              expect(actual, strategy).toEqual(
+              expect(actual, run).toEqual(
                 expected.map(({ matchedA: _a, matchedB: _b, ...rest }) => rest)
               );
               expect(summary.rows).toBe(labels.length);
