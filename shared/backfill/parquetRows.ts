@@ -1,6 +1,7 @@
 import {
   type AsyncBuffer,
   type ColumnData,
+  type DecodedArray,
   type FileMetaData,
   type ParquetParsers,
   parquetMetadataAsync,
@@ -21,7 +22,7 @@ import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.t
  */
 
 /** Rows per batch handed to the backfill (row objects exist for one batch at a time). */
-const BATCH_ROWS = 1024;
+const BATCH_ROWS = 128;
 const NANOS_PER_MICRO = 1000n;
 const NANOS_PER_MILLI = 1_000_000n;
 
@@ -50,15 +51,43 @@ async function readMetadata(file: AsyncBuffer): Promise<FileMetaData> {
   }
 }
 
-/** Reads one row group's columns into plain arrays indexed from the group's first row. */
+/**
+ * One column of a row group as hyparquet decoded it: its chunks (pages) in row order, kept as
+ * they are (typed arrays for numbers), never copied into one array, so a row group costs its
+ * decoded size once. Rows are read in increasing order, so a cursor finds each row's chunk.
+ */
+class DecodedColumn {
+  private readonly chunks: { rowStart: number; rowEnd: number; data: DecodedArray }[] = [];
+  private cursor = 0;
+
+  add(chunk: ColumnData): void {
+    this.chunks.push({ rowStart: chunk.rowStart, rowEnd: chunk.rowEnd, data: chunk.columnData });
+  }
+
+  /** The value of absolute row `row` (null when the column has no value there). */
+  at(row: number): unknown {
+    let chunk = this.chunks[this.cursor];
+    if (chunk === undefined || row < chunk.rowStart || row >= chunk.rowEnd) {
+      this.cursor = this.chunks.findIndex((c) => row >= c.rowStart && row < c.rowEnd);
+      chunk = this.chunks[this.cursor];
+      if (chunk === undefined) {
+        this.cursor = 0;
+        return null;
+      }
+    }
+    return chunk.data[row - chunk.rowStart] ?? null;
+  }
+}
+
+/** Reads one row group's columns (only their column chunks are fetched). */
 async function readRowGroup(
   file: AsyncBuffer,
   metadata: FileMetaData,
   columns: readonly string[],
   groupStart: number,
   groupRows: number
-): Promise<unknown[][]> {
-  const data = columns.map(() => new Array<unknown>(groupRows).fill(null));
+): Promise<DecodedColumn[]> {
+  const decoded = columns.map(() => new DecodedColumn());
   const position = new Map(columns.map((c, i) => [c, i]));
   await parquetRead({
     file,
@@ -67,17 +96,9 @@ async function readRowGroup(
     rowStart: groupStart,
     rowEnd: groupStart + groupRows,
     parsers: PARSERS,
-    onChunk: (chunk: ColumnData) => {
-      const target = data[position.get(chunk.columnName) ?? -1];
-      if (target === undefined) return;
-      const values = chunk.columnData;
-      for (let i = 0; i < values.length; i++) {
-        const row = chunk.rowStart - groupStart + i;
-        if (row >= 0 && row < groupRows) target[row] = values[i];
-      }
-    },
+    onChunk: (chunk: ColumnData) => decoded[position.get(chunk.columnName) ?? -1]?.add(chunk),
   });
-  return data;
+  return decoded;
 }
 
 /**
@@ -113,20 +134,21 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
       }
       const data = await readRowGroup(file, metadata, columns, groupStart, groupRows);
       const rowOf = (r: number): SourceRow => {
+        const index = groupStart + r;
         const values: Record<string, unknown> = {};
         for (let c = 0; c < columns.length; c++) {
-          const cell = (data[c] as unknown[])[r];
+          const cell = data[c]?.at(index);
           if (cell !== null && cell !== undefined)
             values[features[c] as string] = normalizeCell(cell);
         }
         const original = () => {
           const row: Record<string, unknown> = {};
           for (let c = 0; c < columns.length; c++) {
-            row[columns[c] as string] = jsonSafe((data[c] as unknown[])[r]);
+            row[columns[c] as string] = jsonSafe(data[c]?.at(index) ?? null);
           }
           return row;
         };
-        return { index: groupStart + r, values, original, next: {} };
+        return { index, values, original, next: {} };
       };
       // Row objects are built a slice at a time; the group itself stays columnar.
       for (let from = Math.max(0, startIndex - groupStart); from < groupRows; from += BATCH_ROWS) {

@@ -137,6 +137,7 @@ function reportOf(
     startedAt: state.startedAt,
     finishedAt: new Date(finishedAt).toISOString(),
     ...(error !== undefined ? { error } : {}),
+    ...(state.resumable === true ? { resumable: true } : {}),
   };
 }
 
@@ -535,10 +536,11 @@ class LeasedBackfill {
           ? `${failures} write(s) still failing after ${config.maxWriteAttempts} attempts: ${String((lastFailure as Error)?.message ?? lastFailure)}`
           : undefined;
       if (stalled > config.maxStalledInvocations) {
-        this.state = { ...snapshot(), stalledInvocations: stalled };
-        return await this.failFile(
-          `writes kept failing in ${stalled} invocations in a row; the checkpoint is kept: send a continuation message with "resume": true to retry. Last error: ${lastError}`,
-          rejects
+        // Resumable: the rejects upload stays open in the checkpoint, to be completed by the resume.
+        return await this.finish(
+          { ...snapshot(), stalledInvocations: stalled, resumable: true },
+          'failed',
+          `writes kept failing in ${stalled} invocations in a row; the checkpoint is kept: send a continuation message with "resume": true to go on (the rejects so far are written when it completes). Last error: ${lastError}`
         );
       }
       return await this.checkpointAndContinue(snapshot(), stalled, lastError);
@@ -656,6 +658,26 @@ async function acquireLease(
   }
 }
 
+/**
+ * A watchdog that finds the first invocation's lease still running (its deadline plus the grace
+ * is later than the longest SQS delay) comes back when that lease has expired. A lease of a later
+ * generation belongs to a continuation invocation, which SQS redelivery already protects.
+ */
+async function rearmWatchdog(
+  deps: BackfillDependencies,
+  state: BackfillState,
+  message: ContinuationMessage
+): Promise<void> {
+  const lease = state.lease;
+  if (lease === null || state.generation !== message.generation) return;
+  const now = (deps.now ?? Date.now)();
+  const delaySeconds = Math.ceil((lease.until + LEASE_GRACE_MS - now) / 1000) + 1;
+  await deps.continuations.send(
+    message,
+    Math.min(MAX_RETRY_DELAY_SECONDS, Math.max(1, delaySeconds))
+  );
+}
+
 /** A finished backfill met again: make sure its report exists (writing it is idempotent). */
 async function ensureReport(deps: BackfillDependencies, state: BackfillState): Promise<void> {
   if (state.report === undefined) return;
@@ -761,14 +783,19 @@ async function continueBackfill(
       !(
         message.resume === true &&
         current.state.status === BackfillStatus.Failed &&
-        current.state.format !== undefined
+        current.state.resumable === true
       )
     ) {
       await ensureReport(deps, current.state);
       return { kind: 'skipped', reason: `backfill already ${current.state.status}` };
     }
     deps.logger.warn('resuming a failed backfill on request', { source: message.source });
-    const { report: _report, lastError: _lastError, ...rest } = current.state;
+    const {
+      report: _report,
+      lastError: _lastError,
+      resumable: _resumable,
+      ...rest
+    } = current.state;
     changes = { status: BackfillStatus.Running, stalledInvocations: 0 };
     const leased = await acquireLease(
       deps,
@@ -781,6 +808,10 @@ async function continueBackfill(
     return new LeasedBackfill(deps, leased, budget, true).run();
   }
   const leased = await acquireLease(deps, current, budget, changes);
+  if (leased === undefined && message.reason === 'watchdog') {
+    await rearmWatchdog(deps, current.state, message);
+    return { kind: 'skipped', reason: 'lease held by another invocation' };
+  }
   if (leased === undefined) {
     deps.logger.info('continuation skipped: another invocation holds the lease', {
       source: message.source,

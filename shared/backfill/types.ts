@@ -96,6 +96,11 @@ interface BackfillState {
   /** Time spent processing, summed over invocations. */
   readonly activeMs: number;
   readonly lastError?: string;
+  /**
+   * A failed backfill that can go on from its checkpoint (writes kept failing); its rejects upload
+   * is still open. A continuation message with `resume: true` resumes it.
+   */
+  readonly resumable?: boolean;
   /** Set when the backfill is finished; re-written if a later event finds it missing. */
   readonly report?: BackfillReport;
 }
@@ -129,6 +134,8 @@ interface BackfillReport {
   readonly finishedAt: string;
   /** Why a failed backfill stopped (unknown group, unreadable file, writes failing for good). */
   readonly error?: string;
+  /** True when a failed backfill can be resumed from its checkpoint (see docs/backfill.md). */
+  readonly resumable?: boolean;
 }
 
 /** One problem of a rejected row. */

@@ -33,6 +33,7 @@ import {
   cardFile,
   createSchemaGroups,
   goodCard,
+  objectText,
   offlineRows,
   toCsv,
   toJsonLines,
@@ -273,6 +274,95 @@ describe('Backfill recovery (integration)', () => {
       invocations: 3,
       resumptions: 2,
     });
+  });
+
+  it('fails a backfill whose writes keep failing, keeps its checkpoint, and resumes it on request', async () => {
+    // Prepare: one attempt per row, one stalled invocation allowed: the second one fails the file.
+    const config = { ...loadBackfillConfig(), maxWriteAttempts: 1, maxStalledInvocations: 1 };
+    useHandler(createBackfillHandler({ config }) as unknown as Handler);
+    inProcessContinuations.configure({ maxDelayMs: 20 });
+    const file = cardFile('stalled', 40);
+    store.store.setFaults({ serverError: 1 });
+    const source = await upload('backfill/fraud-cards/stalled.csv', toCsv(file.rows));
+    // The rejects of a resumable failure stay in the checkpoint: only the report exists yet.
+    const failed = {
+      report: JSON.parse(await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report)),
+    };
+    store.store.setFaults({});
+    const resume: ContinuationMessage = {
+      type: 'skewless.backfill.continue',
+      source,
+      reason: 'retry',
+      generation: 0,
+      resume: true,
+    };
+    // Act
+    await handler(continuationEvent(resume), lambdaContext());
+    // Assess
+    expect(failed.report).toMatchObject({ status: 'failed', resumable: true, rowsWritten: 0 });
+    expect(failed.report.error).toContain('writes kept failing in 2 invocations in a row');
+    const report = await expectExactlyOnce(file, 'stalled', source);
+    expect(report.resumable).toBeUndefined();
+    expect(report.invocations).toBe(3);
+  });
+
+  it('re-arms a watchdog that arrives while the first invocation still holds its lease', async () => {
+    // Prepare: a queue that records what the handler sends.
+    const sent: { message: ContinuationMessage; delay: number }[] = [];
+    const recording: ContinuationQueue = {
+      send: async (message, delay) => void sent.push({ message, delay }),
+    };
+    useHandler(createBackfillHandler({ continuations: recording }) as unknown as Handler);
+    const source: SourceObject = {
+      bucket: BACKFILL_BUCKET,
+      key: 'backfill/fraud-cards/held.csv',
+      etag: 'held',
+      size: 1,
+    };
+    const state = (generation: number): BackfillState => ({
+      schemaVersion: 1,
+      source,
+      featureGroup: 'fraud-cards',
+      format: 'csv',
+      compression: 'none',
+      status: 'running',
+      generation,
+      lease: { owner: 'first-invocation', until: Date.now() + 10_000 },
+      position: { index: 0, doneBeyond: [] },
+      rowsWritten: 0,
+      rowsRejected: 0,
+      firstErrors: [],
+      rejects: { parts: [], pending: '' },
+      invocations: 1,
+      resumptions: 0,
+      stalledInvocations: 0,
+      startedAt: new Date().toISOString(),
+      activeMs: 0,
+    });
+    const put = (s: BackfillState) =>
+      s3.client.send(
+        new PutObjectCommand({
+          Bucket: REPORTS_BUCKET,
+          Key: reportKeys(source).state,
+          Body: JSON.stringify(s),
+        })
+      );
+    const watchdog: ContinuationMessage = {
+      type: 'skewless.backfill.continue',
+      source,
+      reason: 'watchdog',
+      generation: 1,
+    };
+    // Act
+    await put(state(1));
+    await handler(continuationEvent(watchdog), lambdaContext());
+    await put(state(2));
+    await handler(continuationEvent(watchdog), lambdaContext());
+    // Assess: re-armed for after the lease (10 s + 5 s grace), only while generation 1 holds it.
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.message).toEqual(watchdog);
+    expect(sent[0]?.delay).toBeGreaterThanOrEqual(15);
+    expect(sent[0]?.delay).toBeLessThanOrEqual(17);
   });
 
   it('uploads rejects larger than one part as a multipart object across invocations', async () => {
