@@ -21,6 +21,11 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import pLimit from 'p-limit';
 import { featureGroups, transactions } from '../shared/definitions.ts';
+import {
+  createIngestRuntime,
+  type IngestRuntime,
+  ingestKinesisEvent,
+} from '../shared/ingest/index.ts';
 import { type EncodedRecord, encodeRecord } from '../shared/record/codec.ts';
 import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
 import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
@@ -45,6 +50,8 @@ const RECORDS_PER_PHASE = 1_500;
 const MAX_MS_PER_PHASE = 10_000;
 const SEQUENTIAL_MAX_RECORDS = 600;
 const SEQUENTIAL_MAX_MS = 6_000;
+const PIPELINE_WARMUP_BATCHES = 5;
+const PIPELINE_BATCHES = 20;
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -170,6 +177,36 @@ function rawPhase(prefix: string): Promise<Phase> {
   });
 }
 
+/**
+ * The pipeline's own CPU cost: the same batches through `ingestKinesisEvent` with a client whose
+ * `send` resolves at once, so neither the SDK nor the store is measured. Far less sensitive to
+ * the machine's load than throughput.
+ */
+async function pipelineCpuPerRecord(): Promise<number> {
+  // Imported here, after bench() set the Powertools environment (level, metrics off).
+  const { logger, metrics } = await import('../shared/runtime/powertools.ts');
+  const runtime = createIngestRuntime(
+    {
+      defaultFeatureGroup: transactions.name,
+      concurrency: CONCURRENCY,
+      maxAttempts: 1,
+      retryBaseDelayMs: undefined,
+      deadlineMarginMs: 2_000,
+      deadLetter: { kind: 'file', dir: tmpdir() },
+    },
+    { logger, metrics, client: { send: async () => ({}) } as unknown as IngestRuntime['client'] }
+  );
+  const payloads = phaseRecords('pipeline', BATCH_SIZE).map(jsonData);
+  const event = kinesisEvent(shardRecords('shardId-000000000000', payloads));
+  for (let i = 0; i < PIPELINE_WARMUP_BATCHES; i++) await ingestKinesisEvent(event, runtime);
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < PIPELINE_BATCHES; i++) {
+    await ingestKinesisEvent(event, runtime, { remainingTimeMs: 30_000 });
+  }
+  const used = process.cpuUsage(cpu);
+  return (used.user + used.system) / (PIPELINE_BATCHES * BATCH_SIZE);
+}
+
 /** One `await client.send(PutRecord)` after the other. */
 function sequentialPhase(prefix: string): Promise<Phase> {
   const client = createFeatureStoreClient({ maxSockets: 1 });
@@ -286,6 +323,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
   // The ingest pipeline itself: derived features add state reads and writes per entity that the
   // raw loop does not do (bench/derived.ts measures them).
   process.env.DERIVED_FEATURES = 'off';
+  const pipelineCpu = await pipelineCpuPerRecord();
   const loopback = await runScenario(0, false);
   const service = await runScenario(SERVICE_LATENCY_MS, true);
   const sequential = service.sequential as Phase;
@@ -325,6 +363,10 @@ const bench: Bench = async (): Promise<BenchSection> => {
       value: `${fmt(toSequential, 1)} ×`,
       goal: '>= 25 ×',
       met: toSequential >= 25,
+    },
+    {
+      metric: 'Pipeline CPU per record, SDK and store excluded (no-op client)',
+      value: `${fmt(pipelineCpu)} µs`,
     },
     {
       metric: 'Failed records (all phases)',
