@@ -3,7 +3,7 @@
  * store and the code under test each get a core. SIGTERM flushes the offline store and exits.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -19,6 +19,8 @@ interface ChildStoreOptions {
 interface ChildStore {
   readonly endpoint: string;
   readonly dataDir: string;
+  /** CPU seconds the store process has used so far (Linux), NaN elsewhere. */
+  cpuSeconds(): number;
   /** SIGTERM: in-flight requests answered, offline rows flushed to Parquet, process gone. */
   stop(): Promise<void>;
   /** Stops if needed and deletes the data directory. */
@@ -75,6 +77,7 @@ async function startChildStore(options: ChildStoreOptions = {}): Promise<ChildSt
   return {
     endpoint: `http://127.0.0.1:${port}`,
     dataDir,
+    cpuSeconds: () => processCpuSeconds(child.pid),
     stop,
     dispose: async () => {
       await stop();
@@ -83,5 +86,15 @@ async function startChildStore(options: ChildStoreOptions = {}): Promise<ChildSt
   };
 }
 
+/** utime + stime of a process from /proc (Linux), in seconds; NaN when unavailable. */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export type { ChildStore, ChildStoreOptions };
-export { startChildStore };
+export { processCpuSeconds, startChildStore };

@@ -26,7 +26,7 @@ import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { metrics } from '../../shared/runtime/powertools.ts';
 import { batchGetOnline } from '../../shared/store/onlineReader.ts';
 import { driveLikeLambda, type IngestHandler, lambdaContext } from '../helpers/kinesisEvents.ts';
-import { type ChildStore, startChildStore } from './childStore.ts';
+import { type ChildStore, processCpuSeconds, startChildStore } from './childStore.ts';
 import { createDeploymentGroups, toShards } from './harness.ts';
 import { paymentsStream } from './paymentsStream.ts';
 
@@ -89,6 +89,8 @@ interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** CPU seconds the process used (sampled, Linux). */
+  readonly cpuSeconds: number;
 }
 
 /**
@@ -120,13 +122,24 @@ function backfillCli(file: string, endpoint: string, dataDir: string): Promise<C
   );
   let stdout = '';
   let stderr = '';
+  let cpuSeconds = Number.NaN;
+  // Sampled while the process lives; its last sample is its total.
+  const sampler = setInterval(() => {
+    const sample = processCpuSeconds(child.pid);
+    if (!Number.isNaN(sample)) cpuSeconds = sample;
+  }, 200);
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
   });
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  return new Promise((done) => child.once('exit', (code) => done({ code, stdout, stderr })));
+  return new Promise((done) =>
+    child.once('exit', (code) => {
+      clearInterval(sampler);
+      done({ code, stdout, stderr, cpuSeconds });
+    })
+  );
 }
 
 function normalise(value: unknown): number | null {
@@ -155,6 +168,7 @@ async function readOnline(
 describe('Derived features: online equals backfill', () => {
   it(`streams ${EVENTS.toLocaleString('en-US')} events through ingest, backfills the same history, zero mismatches`, async () => {
     const started = performance.now();
+    const cpuAtStart = process.cpuUsage();
     const messages = paymentsStream({ messages: EVENTS, endMs: Date.now() - 10 * 60_000 });
     const kinds = Object.groupBy(messages, (m) => m.kind);
     const payments = new Map<string, { event_time: string }>();
@@ -177,6 +191,8 @@ describe('Derived features: online equals backfill', () => {
     );
     expect(drive.stuckShards).toEqual([]);
     const ingested = performance.now();
+    const ingestCpu = process.cpuUsage(cpuAtStart);
+    const onlineStoreCpu = online.cpuSeconds();
     const reader = createFeatureStoreClient(
       { maxSockets: 16, maxAttempts: 5 },
       { endpoint: online.endpoint, region: 'us-east-1', credentials }
@@ -195,6 +211,7 @@ describe('Derived features: online equals backfill', () => {
     };
     expect(backfill.rowsWritten).toBe(payments.size);
     expect(backfill.rowsRejected).toBe(kinds.bad?.length ?? 0);
+    const offlineStoreCpu = offline.cpuSeconds();
     await offline.stop();
     const backfilled = performance.now();
 
@@ -272,6 +289,12 @@ describe('Derived features: online equals backfill', () => {
         trainingSet: Math.round((built - backfilled) / 1000),
         total: Math.round((built - started) / 1000),
       },
+      cpuSeconds: {
+        testProcessDuringIngest: Math.round((ingestCpu.user + ingestCpu.system) / 1e6),
+        ingestStore: Math.round(onlineStoreCpu),
+        backfillProcess: Math.round(backfillResult.cpuSeconds),
+        backfillStore: Math.round(offlineStoreCpu),
+      },
     };
     console.log(`derived parity: ${JSON.stringify(report)}`);
     expect(examples).toEqual([]);
@@ -285,5 +308,5 @@ describe('Derived features: online equals backfill', () => {
     expect(report.evictions).toBe(0);
     expect(report.deadLetteredMessages).toBe(kinds.bad?.length ?? 0);
     expect(nonTrivial).toBeGreaterThan(100);
-  }, 900_000);
+  }, 1_800_000);
 });
