@@ -13,6 +13,7 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** One record: its text (without the line terminator) and where it is in the file. */
 interface TextRecord {
+  /** Decoded when read (records of a chunk are cut at once, but decoded one by one). */
   readonly text: string;
   /** Byte offset of the record's first byte. */
   readonly start: number;
@@ -153,13 +154,54 @@ class RecordSplitter {
     this.newlinesInRecord = 0;
     this.insideQuotes = false;
     if (isBlank(buffer, start, end)) return;
-    records.push({
-      text: buffer.toString('utf8', start, end),
-      start: this.bufferOffset + start,
-      end: this.bufferOffset + next,
-      line,
-      nextLine: this.line,
-    });
+    records.push(
+      new ChunkRecord(
+        buffer,
+        start,
+        end,
+        this.bufferOffset + start,
+        this.bufferOffset + next,
+        line,
+        this.line
+      )
+    );
+  }
+}
+
+/**
+ * A record that decodes its text only when asked: a 64 KiB chunk holds hundreds of records, and
+ * decoding them all up front keeps them alive together, which makes the GC promote them (memory
+ * then grows with the run's length instead of staying flat).
+ */
+class ChunkRecord implements TextRecord {
+  readonly #buffer: Buffer;
+  readonly #from: number;
+  readonly #to: number;
+  readonly start: number;
+  readonly end: number;
+  readonly line: number;
+  readonly nextLine: number;
+
+  constructor(
+    buffer: Buffer,
+    from: number,
+    to: number,
+    start: number,
+    end: number,
+    line: number,
+    nextLine: number
+  ) {
+    this.#buffer = buffer;
+    this.#from = from;
+    this.#to = to;
+    this.start = start;
+    this.end = end;
+    this.line = line;
+    this.nextLine = nextLine;
+  }
+
+  get text(): string {
+    return this.#buffer.toString('utf8', this.#from, this.#to);
   }
 }
 

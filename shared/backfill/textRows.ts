@@ -162,7 +162,8 @@ async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
 
   const toRow = (record: TextRecord): SourceRow => {
     const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
-    const parsed = parseCsvRecord(record.text);
+    const text = record.text;
+    const parsed = parseCsvRecord(text);
     const rowIndex = index;
     index += 1;
     if (!parsed.ok) {
@@ -170,14 +171,14 @@ async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
         index: rowIndex,
         line: record.line,
         values: undefined,
-        original: () => record.text,
+        original: () => text,
         problem: `malformed CSV: ${parsed.reason}`,
         next,
       };
     }
     const fields = parsed.fields;
     const original = () => {
-      if (fields.length !== columns.length) return record.text;
+      if (fields.length !== columns.length) return text;
       const row: Record<string, string> = {};
       for (let c = 0; c < columns.length; c++) row[columns[c] as string] = fields[c] ?? '';
       return row;
@@ -245,15 +246,16 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
     const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
     const rowIndex = index;
     index += 1;
+    const text = record.text;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(record.text);
+      parsed = JSON.parse(text);
     } catch (error) {
       return {
         index: rowIndex,
         line: record.line,
         values: undefined,
-        original: () => record.text,
+        original: () => text,
         problem: `malformed JSON: ${(error as Error).message}`,
         next,
       };
