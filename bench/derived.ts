@@ -21,7 +21,6 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { featureGroups, transactions } from '../shared/definitions.ts';
-import { metrics } from '../shared/runtime/powertools.ts';
 import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
 import { toShards } from '../test/derived/harness.ts';
 import { paymentsStream } from '../test/derived/paymentsStream.ts';
@@ -144,6 +143,8 @@ const bench: Bench = async (): Promise<BenchSection> => {
   const dataDir = mkdtempSync(join(tmpdir(), 'skewless-bench-derived-'));
   const deadLetterDir = mkdtempSync(join(tmpdir(), 'skewless-bench-derived-dlq-'));
   const { child, endpoint } = await spawnStore(dataDir);
+  // Imported after the environment is set: Powertools reads it when the module loads.
+  const { metrics } = await import('../shared/runtime/powertools.ts');
   const counted = new Map<string, number>();
   const addMetric = metrics.addMetric.bind(metrics);
   metrics.addMetric = ((name: string, unit: never, value: number) => {
