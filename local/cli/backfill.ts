@@ -11,10 +11,15 @@
  *   `<data dir>/store` (or `--endpoint`), a local S3 on `<data dir>/s3`, and the handler, with
  *   continuations delivered in-process; progress comes from the handler itself.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { type Command, InvalidArgumentError } from 'commander';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
@@ -84,11 +89,13 @@ function progressDisplay(io: BackfillIo, enabled: boolean) {
   };
 }
 
-function summary(report: BackfillReport, reportsEndpoint: string): string {
-  const rejectsHint =
-    report.rowsRejected > 0
-      ? `\n  rejects: s3://${report.rejects.bucket}/${report.rejects.key}\n    aws s3 cp s3://${report.rejects.bucket}/${report.rejects.key} - --endpoint-url ${reportsEndpoint}`
-      : '';
+/** Where the user finds the rejects and the report. */
+interface OutputLocations {
+  readonly rejects: string;
+  readonly report: string;
+}
+
+function summary(report: BackfillReport, where: OutputLocations): string {
   const head =
     report.status === 'completed'
       ? `Backfilled ${report.source.key} into the offline store of ${report.featureGroup}: ${report.rowsWritten.toLocaleString('en-US')} rows written, ${report.rowsRejected.toLocaleString('en-US')} rejected of ${report.rowsRead.toLocaleString('en-US')} (${(report.durationMs / 1000).toFixed(1)} s, ${report.resumptions} resumptions)`
@@ -97,7 +104,49 @@ function summary(report: BackfillReport, reportsEndpoint: string): string {
     .slice(0, 5)
     .map((e) => `\n  row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''}: ${e.reason}`)
     .join('');
-  return `${head}${errors}${rejectsHint}\n  report: s3://${report.rejects.bucket}/${reportKeys({ ...report.source, versionId: report.source.versionId ?? undefined, size: 0 }).report}\n`;
+  const rejects = report.rowsRejected > 0 ? `\n  rejects: ${where.rejects}` : '';
+  return `${head}${errors}${rejects}\n  report: ${where.report}\n`;
+}
+
+/** The rejects and report in a stack's S3, with the command that reads them. */
+function s3Locations(
+  source: SourceObject,
+  reportsBucket: string,
+  endpoint: string
+): OutputLocations {
+  const keys = reportKeys(source);
+  const read = (key: string) =>
+    `aws s3 cp s3://${reportsBucket}/${key} - --endpoint-url ${endpoint}`;
+  return { rejects: read(keys.rejects), report: read(keys.report) };
+}
+
+/**
+ * Copies the rejects and report out of the in-process S3 (which stops with the command) into
+ * `<data dir>/reports/<same prefix>/`, where `npm start` keeps local reports too.
+ */
+async function copyOutputs(
+  s3: S3Client,
+  source: SourceObject,
+  reportsBucket: string,
+  dataDir: string
+): Promise<OutputLocations> {
+  const keys = reportKeys(source);
+  const dir = join(dataDir, 'reports', keys.prefix);
+  mkdirSync(dir, { recursive: true });
+  const copy = async (key: string, name: string): Promise<string> => {
+    const path = join(dir, name);
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: reportsBucket, Key: key }));
+      writeFileSync(path, (await out.Body?.transformToString()) ?? '');
+    } catch {
+      // A resumable failure has no rejects object yet.
+    }
+    return path;
+  };
+  return {
+    rejects: await copy(keys.rejects, 'rejects.jsonl'),
+    report: await copy(keys.report, 'report.json'),
+  };
 }
 
 /** Puts the file under `backfill/<group>/<name>` and returns the exact version written. */
@@ -190,7 +239,7 @@ async function inProcess(
   key: string,
   options: BackfillCliOptions,
   io: BackfillIo
-): Promise<{ report: BackfillReport | undefined; s3Endpoint: string }> {
+): Promise<{ report: BackfillReport | undefined; where: OutputLocations }> {
   const credentials = {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -266,8 +315,9 @@ async function inProcess(
       1_000,
       progressDisplay(io, false)
     );
+    const where = await copyOutputs(client, source, options.reportsBucket, options.dataDir);
     client.destroy();
-    return { report, s3Endpoint: s3.endpoint };
+    return { report, where };
   } finally {
     await s3?.close();
     await store?.close();
@@ -296,17 +346,24 @@ async function runBackfillCommand(
   const running = runningEndpoints(options.dataDir);
   const endpoint = options.s3Endpoint ?? running.s3;
   let report: BackfillReport | undefined;
-  let s3Endpoint = endpoint ?? '';
+  let where: OutputLocations = { rejects: '', report: '' };
   const client = endpoint === undefined ? undefined : await s3Client(endpoint);
-  if (client !== undefined && (await reachable(client, options.bucket))) {
+  if (client !== undefined && endpoint !== undefined && (await reachable(client, options.bucket))) {
     report = await viaRunningStack(file, key, options, client, io);
+    if (report !== undefined) {
+      where = s3Locations(
+        { ...report.source, versionId: report.source.versionId ?? undefined, size: 0 },
+        options.reportsBucket,
+        endpoint
+      );
+    }
   } else {
     if (options.s3Endpoint !== undefined) {
       throw new InvalidArgumentError(
         `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
       );
     }
-    ({ report, s3Endpoint } = await inProcess(file, key, options, io));
+    ({ report, where } = await inProcess(file, key, options, io));
   }
   client?.destroy();
   if (report === undefined) {
@@ -315,7 +372,7 @@ async function runBackfillCommand(
     );
     return 2;
   }
-  io.out.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, s3Endpoint));
+  io.out.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, where));
   return report.status === 'completed' ? 0 : 1;
 }
 

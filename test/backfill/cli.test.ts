@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, S3Event } from 'aws-lambda';
@@ -86,9 +86,11 @@ describe('Command: skewless backfill', () => {
     expect(output.out()).toContain(
       `Backfilled backfill/fraud-cards/october.csv into the offline store of fraud-cards: ${file.good.size} rows written, ${file.badRows.length} rejected of 60`
     );
-    expect(output.out()).toContain(
-      'rejects: s3://skewless-reports/backfill/fraud-cards/october.csv/'
-    );
+    const rejectsPath = /rejects: (\S+)/.exec(output.out())?.[1] ?? '';
+    expect(
+      rejectsPath.startsWith(join(dataDir, 'reports', 'backfill/fraud-cards/october.csv/v-'))
+    ).toBe(true);
+    expect(readFileSync(rejectsPath, 'utf8').trim().split('\n')).toHaveLength(file.badRows.length);
     expect(output.out()).toContain('row 7 (line 8): txn_count_7d="twelve"');
     expect(output.err()).toMatch(/backfill: 60 rows read, 52 written, 8 rejected/);
     // The embedded store on the data dir now holds the rows offline.
