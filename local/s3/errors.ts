@@ -24,6 +24,7 @@ class S3Error extends Error {
   }
 }
 
+/** The errors S3 answers most, with its own codes and messages. */
 const noSuchBucket = (bucket: string) =>
   new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { bucket });
 const noSuchKey = (bucket: string, key: string) =>

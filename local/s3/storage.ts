@@ -108,6 +108,7 @@ interface MultipartUpload {
   readonly parts: Map<number, UploadPart>;
 }
 
+/** An ETag without its quotes (and without a weak `W/` marker). */
 function unquote(etag: string): string {
   const trimmed = etag.trim();
   return trimmed.startsWith('W/') ? unquote(trimmed.slice(2)) : trimmed.replace(/^"|"$/g, '');
@@ -518,6 +519,7 @@ class LocalS3Storage {
   }
 }
 
+/** S3's key order: UTF-8 bytes, not UTF-16 code units. */
 function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

@@ -58,6 +58,7 @@ interface FirstError {
   readonly reason: string;
 }
 
+/** Lifecycle of a backfill: running (claimed, maybe between invocations), then completed or failed. */
 const BackfillStatus = {
   Running: 'running',
   Completed: 'completed',
