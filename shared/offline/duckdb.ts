@@ -388,11 +388,16 @@ class DuckDbEngine implements OfflineQueryEngine {
     }
     let existing = new Map<string, string>();
     let source: string | undefined;
-    if (glob !== undefined && (await this.hasFiles(glob))) {
-      const hiveTypes = layout
-        ? `, hive_types = {${PARTITION_COLUMNS.map((c) => `'${c}': 'INTEGER'`).join(', ')}}`
-        : '';
-      source = `read_parquet(${quoteString(glob)}, hive_partitioning = true, union_by_name = true${hiveTypes})`;
+    const files = glob === undefined ? { count: 0, hourly: false } : await this.listFiles(glob);
+    if (glob !== undefined && files.count > 0) {
+      // The service layout: hourly partitions, typed as integers. Files outside it (a copy, a
+      // flat export) are read without partition columns rather than failing the whole table.
+      const hive = !layout
+        ? ''
+        : files.hourly
+          ? `, hive_partitioning = true, hive_types = {${PARTITION_COLUMNS.map((c) => `'${c}': 'INTEGER'`).join(', ')}}`
+          : ', hive_partitioning = false';
+      source = `read_parquet(${quoteString(glob)}, union_by_name = true${hive})`;
       const described = await this.queryAll(`DESCRIBE SELECT * FROM ${source}`);
       existing = new Map(
         described.rows.map((r) => [String(r.column_name), String(r.column_type).toUpperCase()])
@@ -428,9 +433,13 @@ class DuckDbEngine implements OfflineQueryEngine {
     return qualified;
   }
 
-  private async hasFiles(glob: string): Promise<boolean> {
-    const { rows } = await this.queryAll(`SELECT count(*) AS "n" FROM glob(${quoteString(glob)})`);
-    return Number(rows[0]?.n ?? 0) > 0;
+  /** How many files a glob matches, and whether all sit in `year=/month=/day=/hour=` dirs. */
+  private async listFiles(glob: string): Promise<{ count: number; hourly: boolean }> {
+    const { rows } = await this.queryAll(
+      `SELECT count(*) AS "n", count(*) FILTER (WHERE NOT regexp_matches("file", 'year=[0-9]+/month=[0-9]+/day=[0-9]+/hour=[0-9]+/[^/]*$')) AS "odd" FROM glob(${quoteString(glob)})`
+    );
+    const count = Number(rows[0]?.n ?? 0);
+    return { count, hourly: count > 0 && Number(rows[0]?.odd ?? 0) === 0 };
   }
 
   /** DuckDB's own progress of the running statement (for displays polling on their own). */

@@ -146,6 +146,22 @@ describe('DuckDbEngine: group tables', () => {
     ]);
   });
 
+  it('still reads a table whose files are not all in hourly partitions', async () => {
+    const dataDir = tempDir();
+    const data = await writeOfflineRows({
+      dataDir,
+      group: cards,
+      rows: [cardRow('h1', '2026-01-01T00:00:00.000Z')],
+    });
+    engine = await createDuckDbEngine({ dataDir });
+    await engine.execute(
+      `COPY (SELECT 'flat' AS "card_id", '2026-01-01T01:00:00.000Z' AS "event_time", TIMESTAMP '2026-01-01 01:00:00' AS "write_time", TIMESTAMP '2026-01-01 01:00:00' AS "api_invocation_time", false AS "is_deleted") TO '${join(data, 'stray.parquet')}' (FORMAT parquet)`
+    );
+    const table = await engine.tableFor(cards);
+    const { rows } = await engine.queryAll(`SELECT "card_id" FROM ${table} ORDER BY 1`);
+    expect(rows).toEqual([{ card_id: 'flat' }, { card_id: 'h1' }]);
+  });
+
   it('gives a group that never wrote offline an empty table with the schema columns', async () => {
     engine = await createDuckDbEngine({ dataDir: tempDir() });
     const table = await engine.tableFor(cards);
