@@ -19,6 +19,14 @@ interface GroupSelection {
  */
 type MaxAgeOption = 'schema' | Duration | Readonly<Record<string, Duration | 'schema'>>;
 
+/**
+ * Whether a max-age option is one duration (not a per-group map).
+ *
+ * @example
+ * ```typescript
+ * isDuration({ unit: 'Days', value: 2 }); // true
+ * ```
+ */
 function isDuration(value: unknown): value is Duration {
   return (
     typeof value === 'object' &&
@@ -123,6 +131,12 @@ function parseDuration(text: string): Duration {
 /**
  * Parses the CLI's `--max-age`: `schema`, one duration (`2d`) or per group
  * (`fraud-cards=2d,fraud-transactions=schema`).
+ *
+ * @example
+ * ```typescript
+ * parseMaxAgeOption('fraud-cards=2d'); // { 'fraud-cards': { unit: 'Days', value: 2 } }
+ * ```
+ * @throws Error for text that is none of these
  */
 function parseMaxAgeOption(text: string): MaxAgeOption {
   const trimmed = text.trim();

@@ -63,17 +63,33 @@ interface TrainingSetPlan {
   readonly deleteRule: DeleteRule;
 }
 
-/** Hidden columns of the generated SELECT (dropped on export). */
+/** Hidden column of the generated SELECT: the label's row number (output order). */
 const LABEL_ID = '__skewless_lid';
 /** The CTE of normalised labels (named so it cannot shadow a user's `labels` table). */
 const LABELS = 'skewless_labels';
+/** Hidden column of the labels CTE: the label time as a UTC timestamp. */
 const LABEL_TIME = '__skewless_t';
+/**
+ * Hidden column of the generated SELECT: whether group `i` delivered features to the label.
+ *
+ * @example
+ * ```typescript
+ * matchedColumn(0); // __skewless_m0
+ * ```
+ */
 const matchedColumn = (i: number): string => `__skewless_m${i}`;
 
 const MAX_TIMESTAMP = "TIMESTAMP '9999-12-31 23:59:59.999'";
 const MIN_TIMESTAMP = "TIMESTAMP '0001-01-01 00:00:00.000'";
 
-/** The SQL type a record identifier is compared as. */
+/**
+ * The SQL type a record identifier is compared as (label keys are cast to it).
+ *
+ * @example
+ * ```typescript
+ * keyTypeOf(cards); // VARCHAR
+ * ```
+ */
 function keyTypeOf(group: FeatureGroup): 'VARCHAR' | 'BIGINT' | 'DOUBLE' {
   const type = group.features[group.recordIdentifier]?.type;
   return type === 'Integral' ? 'BIGINT' : type === 'Fractional' ? 'DOUBLE' : 'VARCHAR';
@@ -239,6 +255,10 @@ interface AsofSqlOptions {
  * The DuckDB fast path: one `ASOF LEFT JOIN` per group. Same columns and result as
  * {@link portableTrainingSetSql}; not available with `asOfWriteTime`.
  *
+ * @example
+ * ```typescript
+ * const sql = asofTrainingSetSql(plan, duckDbDialect);
+ * ```
  * @throws Error when the plan asks for the as-of-write-time cutoff
  */
 function asofTrainingSetSql(

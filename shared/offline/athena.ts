@@ -84,7 +84,16 @@ function parseTimestamp(text: string): Date | string {
   return Number.isNaN(parsed.getTime()) ? text : parsed;
 }
 
-/** An Athena cell (always text) as the value its column type says. */
+/**
+ * An Athena cell (always text) as the value its column type says: `bigint` → bigint, other
+ * integers and floats → number, `boolean`, `timestamp*`/`date` → Date (milliseconds), else text;
+ * a missing cell is null.
+ *
+ * @example
+ * ```typescript
+ * parseAthenaValue('2026-01-02 03:04:05.123', 'timestamp'); // Date 2026-01-02T03:04:05.123Z
+ * ```
+ */
 function parseAthenaValue(text: string | undefined, type: string): SqlValue {
   if (text === undefined) return null;
   if (type === 'bigint') return BigInt(text);

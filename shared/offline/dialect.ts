@@ -32,12 +32,26 @@ interface SqlDialect {
   literal(value: SqlParam): string;
 }
 
-/** `"name"`, with embedded quotes doubled. Identical in both dialects. */
+/**
+ * `"name"`, with embedded quotes doubled. Identical in both dialects.
+ *
+ * @example
+ * ```typescript
+ * quoteIdent('fraud-cards.txn_count_7d'); // "fraud-cards.txn_count_7d"
+ * ```
+ */
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** `'text'`, with embedded quotes doubled. Identical in both dialects. */
+/**
+ * `'text'`, with embedded quotes doubled. Identical in both dialects.
+ *
+ * @example
+ * ```typescript
+ * quoteString("it's"); // 'it''s'
+ * ```
+ */
 function quoteString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
@@ -46,14 +60,29 @@ function pad(n: number, width = 2): string {
   return String(n).padStart(width, '0');
 }
 
-/** `TIMESTAMP 'yyyy-MM-dd HH:mm:ss.SSS'` (UTC). Identical in both dialects. */
+/**
+ * `TIMESTAMP 'yyyy-MM-dd HH:mm:ss.SSS'` (UTC, millisecond precision). Identical in both dialects.
+ *
+ * @example
+ * ```typescript
+ * timestampLiteral(new Date('2026-01-02T03:04:05.006Z')); // TIMESTAMP '2026-01-02 03:04:05.006'
+ * ```
+ */
 function timestampLiteral(date: Date): string {
   return `TIMESTAMP '${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ${pad(
     date.getUTCHours()
   )}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}.${pad(date.getUTCMilliseconds(), 3)}'`;
 }
 
-/** `INTERVAL 'n' SECOND`. Identical in both dialects. */
+/**
+ * `INTERVAL 'n' SECOND` for a whole number of seconds. Identical in both dialects.
+ *
+ * @example
+ * ```typescript
+ * intervalSeconds(3600); // INTERVAL '3600' SECOND
+ * ```
+ * @throws RangeError for a negative or fractional number
+ */
 function intervalSeconds(seconds: number): string {
   if (!Number.isSafeInteger(seconds) || seconds < 0) {
     throw new RangeError(`interval must be a whole number of seconds >= 0 (got ${seconds})`);
@@ -61,12 +90,26 @@ function intervalSeconds(seconds: number): string {
   return `INTERVAL '${seconds}' SECOND`;
 }
 
-/** The SQL type of an offline column of a feature type. Identical in both dialects. */
+/**
+ * The SQL type of an offline column of a feature type. Identical in both dialects.
+ *
+ * @example
+ * ```typescript
+ * sqlTypeOf('Integral'); // BIGINT
+ * ```
+ */
 function sqlTypeOf(type: FeatureType): 'VARCHAR' | 'BIGINT' | 'DOUBLE' {
   return type === 'String' ? 'VARCHAR' : type === 'Integral' ? 'BIGINT' : 'DOUBLE';
 }
 
-/** An event time column as a UTC `timestamp`: ISO-8601 text or epoch seconds. Shared text. */
+/**
+ * An event time column as a UTC `timestamp`: ISO-8601 text or epoch seconds. Shared text.
+ *
+ * @example
+ * ```typescript
+ * eventTimeExpression('"event_time"', 'String'); // from_iso8601_timestamp("event_time")
+ * ```
+ */
 function eventTimeExpression(column: string, type: FeatureType): string {
   return type === 'String' ? `from_iso8601_timestamp(${column})` : `from_unixtime(${column})`;
 }
@@ -88,12 +131,18 @@ function literal(value: SqlParam): string {
  * `from_iso8601_timestamp(text)` and `from_unixtime(seconds)`, both returning a UTC `TIMESTAMP`
  * (Trino returns `timestamp(3) with time zone`; comparisons agree, precision is finer in DuckDB).
  * `CAST(... AS TIMESTAMPTZ)` honours offsets (`+02:00`), which a plain `TIMESTAMP` cast ignores.
+ *
+ * @example
+ * ```typescript
+ * for (const sql of DUCKDB_TRINO_MACROS) await connection.run(sql);
+ * ```
  */
 const DUCKDB_TRINO_MACROS: readonly string[] = [
   'CREATE OR REPLACE MACRO from_iso8601_timestamp(s) AS make_timestamp(epoch_us(CAST(s AS TIMESTAMPTZ)))',
   'CREATE OR REPLACE MACRO from_unixtime(x) AS make_timestamp(CAST(round(CAST(x AS DOUBLE) * 1000000) AS BIGINT))',
 ];
 
+/** DuckDB: `COPY … TO` a local file, ASOF joins, zoned timestamps converted. */
 const duckDbDialect: SqlDialect = Object.freeze({
   name: 'duckdb',
   supportsAsofJoin: true,
@@ -110,6 +159,7 @@ const duckDbDialect: SqlDialect = Object.freeze({
   literal,
 });
 
+/** Athena (Trino): `UNLOAD … TO 's3://…'`, no ASOF, zoned timestamps compared as they are. */
 const athenaDialect: SqlDialect = Object.freeze({
   name: 'athena',
   supportsAsofJoin: false,

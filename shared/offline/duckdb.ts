@@ -75,7 +75,14 @@ const SERVICE_COLUMNS = [
   ['is_deleted', 'BOOLEAN'],
 ] as const;
 
-/** `VARCHAR(10)` → `varchar`, `TIMESTAMP WITH TIME ZONE` → `timestamp with time zone`. */
+/**
+ * A DuckDB type name as {@link ColumnInfo} reports it: lower case, without precision.
+ *
+ * @example
+ * ```typescript
+ * normaliseTypeName('DECIMAL(18,3)'); // decimal
+ * ```
+ */
 function normaliseTypeName(type: string): string {
   return type
     .toLowerCase()

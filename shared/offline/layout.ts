@@ -27,7 +27,15 @@ interface GroupTableDirectory {
   readonly dataPath: string;
 }
 
-/** `<root>/<account>/sagemaker/<region>/offline-store`. */
+/**
+ * The directory holding every group's table directory.
+ *
+ * @example
+ * ```typescript
+ * offlineGroupsDirectory({ root: '.skewless/offline-store' });
+ * // .skewless/offline-store/000000000000/sagemaker/us-east-1/offline-store
+ * ```
+ */
 function offlineGroupsDirectory(location: OfflineLocation): string {
   return join(
     location.root,
