@@ -3,6 +3,8 @@
  * the local offline store) or a labels table (Athena over the Glue tables), with a progress
  * display on stderr and a summary on stdout.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   buildTrainingSet,
@@ -215,6 +217,7 @@ async function runDataset(
   if ((options.featureSet === undefined) === (options.features === undefined)) {
     throw new InvalidArgumentError('give exactly one of --feature-set or --features');
   }
+  if (options.engine === 'duckdb') mkdirSync(dirname(resolve(options.out)), { recursive: true });
   const statements: string[] = [];
   const engine = await openEngine(options, (sql) => statements.push(sql));
   const controller = new AbortController();

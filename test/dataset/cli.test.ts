@@ -150,7 +150,7 @@ describe('skewless dataset', () => {
       '--data-dir',
       dir,
       '--out',
-      join(dir, 'train.parquet'),
+      join(dir, 'new-dir', 'train.parquet'),
       '--json',
       '--explain',
       '--no-progress',
