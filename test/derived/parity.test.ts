@@ -51,9 +51,9 @@ function metricTotal(name: string): number {
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'skewless-parity-'));
-  // The ingest store fails 0.005% of runtime requests: partial batch responses, replays.
+  // The ingest store fails 0.002% of runtime requests: partial batch responses, replays.
   [online, offline] = await Promise.all([
-    startChildStore({ serverErrorShare: 0.00005, faultSeed: 10 }),
+    startChildStore({ serverErrorShare: 0.00002, faultSeed: 10 }),
     startChildStore(),
   ]);
   for (const store of [online, offline]) {
