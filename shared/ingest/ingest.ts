@@ -132,8 +132,12 @@ interface IngestOptions {
 /** Per-invocation state shared by the records of one batch. */
 interface Invocation {
   readonly stats: IngestStats;
-  /** Aborts writes in flight at the deadline. */
-  readonly deadline: AbortSignal | undefined;
+  /**
+   * With a deadline, one controller per PutRecord in flight, all aborted when it passes. Per
+   * request rather than one shared signal: the SDK adds listeners to the signal of every
+   * request, and they would pile up on a signal shared by every request in flight.
+   */
+  readonly inFlight: Set<AbortController> | undefined;
   /** `performance.now()` after which no write starts. */
   readonly deadlineAt: number;
   /**
@@ -179,19 +183,30 @@ async function ingestKinesisEvent(
       : Math.max(0, Math.floor(options.remainingTimeMs - runtime.config.deadlineMarginMs));
   const invocation: Invocation = {
     stats: new IngestStats(),
-    deadline: budgetMs === undefined ? undefined : AbortSignal.timeout(budgetMs),
+    inFlight: budgetMs === undefined ? undefined : new Set(),
     deadlineAt: budgetMs === undefined ? Number.POSITIVE_INFINITY : started + budgetMs,
     replayFrom: new Map(),
   };
+  const deadlineTimer =
+    budgetMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          for (const controller of invocation.inFlight ?? []) controller.abort();
+        }, budgetMs);
   // One processor per invocation: its state is per batch, and the local runner may run
   // invocations of several shards concurrently in one process.
   const processor = new BatchProcessor(EventType.KinesisDataStreams);
-  const response = (await processPartialResponse(
-    event,
-    (record: KinesisStreamRecord) => ingestRecord(record, runtime, invocation),
-    processor,
-    { throwOnFullBatchFailure: false }
-  )) as KinesisStreamBatchResponse;
+  let response: KinesisStreamBatchResponse;
+  try {
+    response = (await processPartialResponse(
+      event,
+      (record: KinesisStreamRecord) => ingestRecord(record, runtime, invocation),
+      processor,
+      { throwOnFullBatchFailure: false }
+    )) as KinesisStreamBatchResponse;
+  } finally {
+    clearTimeout(deadlineTimer);
+  }
   invocation.stats.publish(runtime.metrics);
   runtime.metrics.addMetric(IngestMetric.BatchSize, MetricUnit.Count, event.Records.length);
   runtime.logger.info('Kinesis batch ingested', {
@@ -209,34 +224,31 @@ async function ingestKinesisEvent(
  * record is written or dead-lettered; throws {@link RetryableIngestError} (or
  * DeadLetterDeliveryError) when it must be retried.
  */
-async function ingestRecord(
+function ingestRecord(
   record: KinesisStreamRecord,
   runtime: IngestRuntime,
   invocation: Invocation
 ): Promise<void> {
-  const source = kinesisSourceOf(record);
-  const keys: Record<string, string> = {
-    shardId: source.shardId,
-    sequenceNumber: source.sequenceNumber,
-  };
-  const log = withKeys(runtime.logger, keys);
-  try {
-    await runtime.limit(async () => {
-      try {
-        await processRecord(record, source, runtime, invocation, keys, log);
-      } catch (error) {
-        // Marked before the slot is released: the limiter starts the next record right away.
-        markForReplay(invocation, source);
-        throw error;
-      }
-    });
-  } catch (error) {
-    invocation.stats.retried(keys.featureGroup);
-    if (error instanceof NotAttemptedError)
-      log.debug('record reported for retry', { reason: error.message });
-    else log.warn('record reported for retry', { error: describeError(error) });
-    throw error;
-  }
+  // Everything per record is built inside the slot: a record waiting for one holds no state.
+  return runtime.limit(async () => {
+    const source = kinesisSourceOf(record);
+    const keys: Record<string, string> = {
+      shardId: source.shardId,
+      sequenceNumber: source.sequenceNumber,
+    };
+    const log = withKeys(runtime.logger, keys);
+    try {
+      await processRecord(record, source, runtime, invocation, keys, log);
+    } catch (error) {
+      // Marked before the slot is released: the limiter starts the next record right away.
+      markForReplay(invocation, source);
+      invocation.stats.retried(keys.featureGroup);
+      if (error instanceof NotAttemptedError) {
+        log.debug('record reported for retry', { reason: error.message });
+      } else log.warn('record reported for retry', { error: describeError(error) });
+      throw error;
+    }
+  });
 }
 
 async function processRecord(
@@ -310,12 +322,16 @@ async function write(
   invocation: Invocation
 ): Promise<unknown> {
   const started = performance.now();
+  const controller = invocation.inFlight === undefined ? undefined : new AbortController();
+  if (controller !== undefined) invocation.inFlight?.add(controller);
   try {
-    await putEncodedRecord(runtime.client, output, { abortSignal: invocation.deadline });
+    await putEncodedRecord(runtime.client, output, { abortSignal: controller?.signal });
   } catch (error) {
     if (classifyStoreError(error) === 'rejected') return error;
     const message = `PutRecord failed: ${describeError(error)}`;
     throw new RetryableIngestError(message, output.featureGroup, { cause: error });
+  } finally {
+    if (controller !== undefined) invocation.inFlight?.delete(controller);
   }
   const latencyMs = performance.now() - started;
   const lagMs = runtime.now() - epochNanosToMillis(output.eventTimeEpochNanos);

@@ -317,6 +317,34 @@ describe('Function: ingestKinesisEvent()', () => {
     expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(2);
   });
 
+  it('aborts writes still in flight at the deadline and reports their records', async () => {
+    // Prepare: a store that never answers, and 50 ms left before the margin.
+    const signals: AbortSignal[] = [];
+    const hanging = {
+      send: (_command: unknown, options: { abortSignal?: AbortSignal }) =>
+        new Promise((_resolve, reject) => {
+          const signal = options.abortSignal as AbortSignal;
+          signals.push(signal);
+          signal.addEventListener('abort', () =>
+            reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))
+          );
+        }),
+    } as unknown as SageMakerFeatureStoreRuntimeClient;
+    const records = [jsonRecord(transaction('a')), jsonRecord(transaction('b'))];
+    // Act
+    const response = await ingestKinesisEvent(
+      kinesisEvent(records),
+      runtimeWith({ client: hanging }),
+      {
+        remainingTimeMs: 1_050,
+      }
+    );
+    // Assess
+    expect(response.batchItemFailures).toHaveLength(2);
+    expect(signals).toHaveLength(2);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+  });
+
   it('accepts a fractional remaining time (a caller that subtracts its own elapsed time)', async () => {
     // Act
     const response = await ingestKinesisEvent(
