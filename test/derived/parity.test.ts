@@ -3,13 +3,17 @@
  *
  * ≥ 100,000 synthetic payment messages (hot cards, bursts with equal event times, late and
  * out-of-order events, producer duplicates, bad records) are streamed as real-shape Kinesis events,
- * partition key = card, through the ingest path with derived features, against an embedded store
- * that fails a share of requests (so Lambda-style partial-batch retries replay records). The same
- * raw history is then backfilled offline-only into a second, empty store, and the point-in-time
- * training set is built from that offline store with the training-set builder (DuckDB).
+ * partition key = card, through the ingest handler (functions/ingest) with derived features,
+ * against an embedded store that fails a share of requests (so Lambda-style partial-batch retries
+ * replay records). Meanwhile, in its own process, `skewless backfill --derive` backfills the same
+ * raw history offline-only into a second, empty store (through a local S3 and the backfill
+ * function), and the point-in-time training set is built from that offline store with the
+ * training-set builder (DuckDB).
  *
  * For every distinct valid payment: the values the online store returns (BatchGetRecord after
  * ingestion) must equal the training set's, feature by feature, bit for bit. Zero mismatches.
+ * The training set built from the ingest store's own offline rows (first writes, late rewrites,
+ * replays) must equal them too: both stores converge to the event-time replay.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -165,6 +169,27 @@ async function readOnline(
   return out;
 }
 
+/** The point-in-time training set of the derived features over one store's offline data. */
+async function trainingSet(dataDir: string, labels: string, output: string) {
+  const engine = await createDuckDbEngine({ dataDir, threads: 2 });
+  try {
+    const summary = await buildTrainingSet({
+      engine,
+      labels,
+      features: outputs.map((f) => `${transactions.name}.${f}`),
+      labelTimeColumn: 'event_time',
+      output: { path: output },
+    });
+    const { rows } = await engine.queryAll(`SELECT * FROM read_parquet('${output}')`);
+    return {
+      rows: rows as Record<string, unknown>[],
+      labelsWithoutFeatures: summary.labelsWithoutFeatures[transactions.name] ?? 0,
+    };
+  } finally {
+    await engine.close();
+  }
+}
+
 describe('Derived features: online equals backfill', () => {
   it(`streams ${EVENTS.toLocaleString('en-US')} events through ingest, backfills the same history, zero mismatches`, async () => {
     const started = performance.now();
@@ -201,6 +226,8 @@ describe('Derived features: online equals backfill', () => {
     const onlineValues = await readOnline(reader, ids);
     reader.destroy();
     expect(onlineValues.size).toBe(payments.size);
+    // The stream's own offline rows (first writes, rewrites, replays), flushed to Parquet.
+    await online.stop();
 
     const backfillResult = await backfillRun;
     expect(backfillResult.code, backfillResult.stderr).toBe(0);
@@ -221,17 +248,13 @@ describe('Derived features: online equals backfill', () => {
       labelsPath,
       `transaction_id,event_time\n${[...payments].map(([id, p]) => `${id},${p.event_time}`).join('\n')}\n`
     );
-    const engine = await createDuckDbEngine({ dataDir: offline.dataDir, threads: 2 });
-    const outputPath = join(work, 'training.parquet');
-    const summary = await buildTrainingSet({
-      engine,
-      labels: labelsPath,
-      features: outputs.map((f) => `${transactions.name}.${f}`),
-      labelTimeColumn: 'event_time',
-      output: { path: outputPath },
-    });
-    const { rows } = await engine.queryAll(`SELECT * FROM read_parquet('${outputPath}')`);
-    await engine.close();
+    const backfillTraining = await trainingSet(
+      offline.dataDir,
+      labelsPath,
+      join(work, 'b.parquet')
+    );
+    const streamTraining = await trainingSet(online.dataDir, labelsPath, join(work, 's.parquet'));
+    const rows = backfillTraining.rows;
     const built = performance.now();
 
     const deadLetterDir = join(work, 'dead-letters');
@@ -245,22 +268,28 @@ describe('Derived features: online equals backfill', () => {
       );
 
     // Compare, feature by feature.
-    let mismatches = 0;
-    const examples: unknown[] = [];
-    let nonTrivial = 0;
-    for (const row of rows) {
-      const id = String(row.transaction_id);
-      const got = onlineValues.get(id);
-      for (const f of outputs) {
-        const want = normalise(row[`${transactions.name}.${f}`]);
-        const have = got?.[f] ?? null;
-        if (!Object.is(want, have)) {
-          mismatches++;
-          if (examples.length < 5) examples.push({ id, feature: f, online: have, offline: want });
+    const compare = (training: readonly Record<string, unknown>[]) => {
+      let mismatches = 0;
+      const examples: unknown[] = [];
+      for (const row of training) {
+        const id = String(row.transaction_id);
+        const got = onlineValues.get(id);
+        for (const f of outputs) {
+          const want = normalise(row[`${transactions.name}.${f}`]);
+          const have = got?.[f] ?? null;
+          if (!Object.is(want, have)) {
+            mismatches++;
+            if (examples.length < 5) examples.push({ id, feature: f, online: have, offline: want });
+          }
         }
       }
-      if ((got?.card_txn_count_60s ?? 0) > 1) nonTrivial++;
-    }
+      return { mismatches, examples };
+    };
+    const { mismatches, examples } = compare(rows);
+    const stream = compare(streamTraining.rows);
+    const nonTrivial = [...onlineValues.values()].filter(
+      (v) => (v.card_txn_count_60s ?? 0) > 1
+    ).length;
     const report = {
       messages: messages.length,
       kinds: Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, v?.length ?? 0])),
@@ -283,6 +312,7 @@ describe('Derived features: online equals backfill', () => {
       trainingRows: rows.length,
       paymentsWithBurst60s: nonTrivial,
       mismatches,
+      streamOfflineMismatches: stream.mismatches,
       seconds: {
         ingest: Math.round((ingested - started) / 1000),
         readOnlineAndWaitForBackfill: Math.round((backfilled - ingested) / 1000),
@@ -299,10 +329,16 @@ describe('Derived features: online equals backfill', () => {
     console.log(`derived parity: ${JSON.stringify(report)}`);
     expect(examples).toEqual([]);
     expect(mismatches).toBe(0);
+    expect(stream.examples).toEqual([]);
     expect(rows).toHaveLength(payments.size);
-    expect(summary.labelsWithoutFeatures[transactions.name] ?? 0).toBe(0);
-    expect(drive.retries).toBeGreaterThan(0);
-    expect(report.lateRewrites).toBeGreaterThan(0);
+    expect(streamTraining.rows).toHaveLength(payments.size);
+    expect(backfillTraining.labelsWithoutFeatures).toBe(0);
+    if (EVENTS >= 100_000) {
+      // At full scale the run must have exercised Lambda replays and cross-batch late rewrites
+      // (smaller runs, via SKEWLESS_PARITY_EVENTS, may not reach them).
+      expect(drive.retries).toBeGreaterThan(0);
+      expect(report.lateRewrites).toBeGreaterThan(0);
+    }
     expect(report.duplicatesSkipped).toBeGreaterThan(0);
     expect(report.tooLate).toBe(0);
     expect(report.evictions).toBe(0);
