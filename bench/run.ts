@@ -26,7 +26,9 @@ for (const name of names) {
     const section = await bench();
     sections.push({ name, section, seconds: (performance.now() - started) / 1000 });
     for (const row of section.rows) {
-      process.stderr.write(`  ${row.metric}: ${row.value}${row.goal ? ` (goal ${row.goal}: ${row.met ? 'met' : 'NOT met'})` : ''}\n`);
+      process.stderr.write(
+        `  ${row.metric}: ${row.value}${row.goal ? ` (goal ${row.goal}: ${row.met ? 'met' : 'NOT met'})` : ''}\n`
+      );
     }
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -54,7 +56,9 @@ for (const { name, section, error, seconds } of sections) {
   for (const m of section.method) lines.push(`- ${m}`);
   lines.push('', '| metric | value | goal | met |', '| --- | --- | --- | --- |');
   for (const row of section.rows) {
-    lines.push(`| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |`);
+    lines.push(
+      `| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |`
+    );
   }
   lines.push('', `_${name}: ${seconds.toFixed(1)} s_`, '');
 }

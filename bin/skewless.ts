@@ -7,7 +7,9 @@ import { Command } from 'commander';
 
 const program = new Command()
   .name('skewless')
-  .description('One feature definition, two stores, zero skew - SageMaker Feature Store, locally and on AWS.')
+  .description(
+    'One feature definition, two stores, zero skew - SageMaker Feature Store, locally and on AWS.'
+  )
   .showHelpAfterError();
 
 program.addHelpText(

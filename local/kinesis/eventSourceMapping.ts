@@ -26,7 +26,7 @@ interface FailedBatch {
 type KinesisHandler = (
   event: KinesisStreamEvent,
   context: Context
-) => Promise<{ batchItemFailures?: { itemIdentifier?: string }[] } | undefined | void>;
+) => Promise<{ batchItemFailures?: { itemIdentifier?: string }[] } | undefined>;
 
 interface EventSourceMappingOptions {
   readonly client: KinesisClient;

@@ -57,7 +57,7 @@ describe('Function: encodeRecord() / fromRecord()', () => {
           const encoded = toRecord(scalars, { id, ts, n, x, s });
           const decoded = fromRecord(scalars, encoded.record);
           // -0 is written as "0": one canonical text per value, so it reads back as 0.
-        expect(decoded).toEqual({ id, ts, n, x: x === 0 ? 0 : x, s });
+          expect(decoded).toEqual({ id, ts, n, x: x === 0 ? 0 : x, s });
         }
       ),
       { numRuns: 300 }

@@ -46,7 +46,10 @@ describe('Function: parseEventTime()', () => {
     ['2026-01-01 00:00:00Z', 'event time must be ISO-8601'],
     ['1.2.3', 'epoch seconds must be a decimal number'],
     ['2026-01-01T00:00:00.1234567891Z', 'event time must be ISO-8601'],
-    ['yesterday', 'event time must be ISO-8601 (yyyy-MM-ddTHH:mm:ss[.fraction] with Z or ±HH:MM) or epoch seconds'],
+    [
+      'yesterday',
+      'event time must be ISO-8601 (yyyy-MM-ddTHH:mm:ss[.fraction] with Z or ±HH:MM) or epoch seconds',
+    ],
     [Number.NaN, 'event time must be a finite number'],
     [Number.POSITIVE_INFINITY, 'event time must be a finite number'],
     [null, 'event time must be a string, number or Date, not null'],
