@@ -23,6 +23,19 @@ Quick start:
 Every command takes --help.`
 );
 
+// The local commands talk to loopback stand-ins that ignore signatures, but the SDK still wants
+// a region and credentials. Only `--engine athena` reaches AWS: leave its credential chain alone.
+process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+const reachesAws = process.argv.includes('athena') || process.argv.includes('--engine=athena');
+if (
+  !reachesAws &&
+  process.env.AWS_ACCESS_KEY_ID === undefined &&
+  process.env.AWS_PROFILE === undefined
+) {
+  process.env.AWS_ACCESS_KEY_ID = 'local';
+  process.env.AWS_SECRET_ACCESS_KEY = 'local';
+}
+
 const { registerCommands } = await import('../local/cli/commands.ts');
 await registerCommands(program);
 await program.parseAsync(process.argv);
