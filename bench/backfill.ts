@@ -37,15 +37,12 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import {
-  CreateFeatureGroupCommand,
-  type CreateFeatureGroupCommandInput,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, S3Event } from 'aws-lambda';
 import type { AsyncBuffer } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
 import { startLocalS3 } from '../local/s3/index.ts';
+import { ensureFeatureGroups } from '../local/setup/ensureFeatureGroups.ts';
 import { localContext } from '../shared/backfill/continuation.ts';
 import { parseBackfillKey } from '../shared/backfill/objectKey.ts';
 import { openParquetSource } from '../shared/backfill/parquetRows.ts';
@@ -54,7 +51,6 @@ import { sourceAsyncBuffer, sourceBytes } from '../shared/backfill/sourceObject.
 import { openCsvSource, openJsonLinesSource } from '../shared/backfill/textRows.ts';
 import { cards, featureGroups } from '../shared/definitions.ts';
 import { encodeRecord } from '../shared/record/codec.ts';
-import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
@@ -281,15 +277,10 @@ async function endToEnd(rowsOut: BenchRow[], workDir: string): Promise<void> {
     region: 'us-east-1',
     credentials,
   });
-  for (const group of featureGroups) {
-    const input = createFeatureGroupInput(group, {
-      offlineS3Uri: 's3://bench/offline',
-      roleArn: 'arn:aws:iam::000000000000:role/bench',
-    });
-    await sagemaker.send(
-      new CreateFeatureGroupCommand(input as unknown as CreateFeatureGroupCommandInput)
-    );
-  }
+  await ensureFeatureGroups(sagemaker, featureGroups, {
+    offlineS3Uri: 's3://bench/offline',
+    roleArn: 'arn:aws:iam::000000000000:role/bench',
+  });
   sagemaker.destroy();
   type Handler = (event: S3Event, context: Context) => Promise<unknown>;
   let handler: Handler | undefined;

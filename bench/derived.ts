@@ -14,14 +14,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateFeatureGroupCommand,
-  type CreateFeatureGroupCommandInput,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { KinesisStreamRecord } from 'aws-lambda';
+import { ensureFeatureGroups } from '../local/setup/ensureFeatureGroups.ts';
 import { featureGroups, transactions } from '../shared/definitions.ts';
-import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
 import { toShards } from '../test/derived/harness.ts';
 import { paymentsStream } from '../test/derived/paymentsStream.ts';
 import { type IngestHandler, kinesisEvent, lambdaContext } from '../test/helpers/kinesisEvents.ts';
@@ -153,15 +149,10 @@ const bench: Bench = async (): Promise<BenchSection> => {
   }) as typeof metrics.addMetric;
   try {
     const sagemaker = new SageMakerClient({ endpoint });
-    for (const group of featureGroups) {
-      const input = createFeatureGroupInput(group, {
-        offlineS3Uri: 's3://skewless-bench/offline-store',
-        roleArn: 'arn:aws:iam::000000000000:role/skewless-offline',
-      });
-      await sagemaker.send(
-        new CreateFeatureGroupCommand(input as unknown as CreateFeatureGroupCommandInput)
-      );
-    }
+    await ensureFeatureGroups(sagemaker, featureGroups, {
+      offlineS3Uri: 's3://skewless-bench/offline-store',
+      roleArn: 'arn:aws:iam::000000000000:role/skewless-offline',
+    });
     sagemaker.destroy();
     Object.assign(process.env, {
       AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: endpoint,

@@ -14,13 +14,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CreateFeatureGroupCommand,
-  type CreateFeatureGroupCommandInput,
-  SageMakerClient,
-} from '@aws-sdk/client-sagemaker';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import pLimit from 'p-limit';
+import { ensureFeatureGroups } from '../local/setup/ensureFeatureGroups.ts';
 import { featureGroups, transactions } from '../shared/definitions.ts';
 import {
   createIngestRuntime,
@@ -29,7 +26,6 @@ import {
 } from '../shared/ingest/index.ts';
 import { type EncodedRecord, encodeRecord } from '../shared/record/codec.ts';
 import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
-import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
 import { putEncodedRecord } from '../shared/store/writer.ts';
 import {
   type IngestHandler,
@@ -274,15 +270,10 @@ async function runScenario(latencyMs: number, withSequential: boolean): Promise<
   const { child, endpoint } = await spawnStore(dataDir, latencyMs);
   try {
     const sagemaker = new SageMakerClient({ endpoint });
-    for (const group of featureGroups) {
-      const input = createFeatureGroupInput(group, {
-        offlineS3Uri: 's3://skewless-bench/offline-store',
-        roleArn: 'arn:aws:iam::000000000000:role/skewless-offline',
-      });
-      await sagemaker.send(
-        new CreateFeatureGroupCommand(input as unknown as CreateFeatureGroupCommandInput)
-      );
-    }
+    await ensureFeatureGroups(sagemaker, featureGroups, {
+      offlineS3Uri: 's3://skewless-bench/offline-store',
+      roleArn: 'arn:aws:iam::000000000000:role/skewless-offline',
+    });
     sagemaker.destroy();
     // The handler reads its configuration at import, as on a cold start; a query string gives
     // each scenario its own module instance (its own client, pointed at its own store).
