@@ -1,3 +1,4 @@
+// calendar-fixed: offline history generated around a fixed origin; no TTL offline.
 /**
  * Training-set throughput: 1M labels × 10M offline rows of the fraud domain, DuckDB over the
  * offline layout (hourly hive partitions), feature set `fraud_model_v3` (16 features, 3 groups).

@@ -1,3 +1,4 @@
+// calendar-fixed: audit SQL text with an injected "now".
 /**
  * The Athena path of the audit, with `aws-sdk-client-mock`: every statement is started in the
  * work group, polled until it succeeds, and its paginated results parsed; failures surface in the

@@ -1,3 +1,4 @@
+// calendar-fixed: audit classification with an injected "now".
 import { describe, expect, it } from 'vitest';
 import { type ClassifyContext, classify } from '../../shared/audit/classify.ts';
 import type { OfflineLatest } from '../../shared/audit/decode.ts';

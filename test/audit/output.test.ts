@@ -1,3 +1,4 @@
+// calendar-fixed: audit classification with an injected "now".
 /**
  * The audit's outputs: metrics (names the template's alarms and dashboard use), the JSON report's
  * S3 key and file, and the terminal table.

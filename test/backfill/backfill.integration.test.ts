@@ -1,3 +1,4 @@
+// calendar-fixed: backfilled rows are offline-only history (no TTL offline); online seeds are clock-relative.
 /**
  * The backfill end to end, over real HTTP: files are put into the local S3 with the real
  * `@aws-sdk/client-s3` (and `aws s3 cp`), the local S3 raises real-shape `ObjectCreated` events
@@ -111,7 +112,11 @@ describe('Backfill from S3 to the offline store (integration)', () => {
           FeatureGroupName: 'fraud-cards',
           Record: [
             { FeatureName: 'card_id', ValueAsString: id },
-            { FeatureName: 'event_time', ValueAsString: '2026-11-01T00:00:00.000Z' },
+            // Relative to the clock: fraud-cards has a 90-day online TTL.
+            {
+              FeatureName: 'event_time',
+              ValueAsString: new Date(Date.now() - 86_400_000).toISOString(),
+            },
             { FeatureName: 'txn_count_7d', ValueAsString: '999' },
             { FeatureName: 'home_country', ValueAsString: 'LIVE' },
           ],
@@ -119,6 +124,8 @@ describe('Backfill from S3 to the offline store (integration)', () => {
         })
       );
     }
+    // Seeded records must be served, or "unchanged by the backfill" would hold vacuously.
+    expect((await online(ids)).every((r) => r !== undefined)).toBe(true);
   }
 
   async function online(

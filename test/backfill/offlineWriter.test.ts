@@ -1,3 +1,4 @@
+// calendar-fixed: offline writes of fixed instants; no TTL offline.
 import {
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,

@@ -1,3 +1,4 @@
+// calendar-fixed: file parsing of fixed instants; no clock involved.
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+// calendar-fixed: offline history generated around a fixed origin; no TTL offline.
 /**
  * Property tests: random offline histories (ties on event time, duplicates, late arrivals,
  * deletes, backfills with old event times but late write times) and random labels, built into

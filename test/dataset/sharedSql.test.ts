@@ -1,3 +1,4 @@
+// calendar-fixed: offline history: no TTL offline, label times fixed against their own rows.
 /**
  * One SQL text: the portable training-set query the Athena engine sends is byte for byte the
  * query DuckDB ran (and whose result the property tests checked against the oracle).

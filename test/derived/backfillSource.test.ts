@@ -1,3 +1,4 @@
+// calendar-fixed: derived values are functions of event times only (replay, no clock).
 /**
  * The derived mode of the S3 backfill: which keys select it, and the rows it hands the backfill
  * (rejects first, then conflicts, then one derived record per event) in an order fixed enough for

@@ -1,3 +1,4 @@
+// calendar-fixed: derived values are functions of event times only; lateness uses an injected clock.
 /**
  * A test group with one derived feature per aggregation (several windows, ties, excludeCurrent,
  * row-level arithmetic, Integral widening), random histories for fast-check, and a brute-force

@@ -1,3 +1,4 @@
+// calendar-fixed: offline history: no TTL offline, label times fixed against their own rows.
 /**
  * Writes offline-store fixtures exactly as the service and the embedded store lay them out:
  * `<dataDir>/offline-store/<account>/sagemaker/<region>/offline-store/<group>-<epoch>/data/

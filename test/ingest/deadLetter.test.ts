@@ -1,3 +1,4 @@
+// calendar-fixed: dead letters built with an injected clock.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// calendar-fixed: mocked store and injected clock; past event times are never compared with a TTL.
 /**
  * The pipeline with the store and SQS mocked (aws-sdk-client-mock): failure classification,
  * dead-letter delivery and its failure path, deadline, transform and metrics. The product is

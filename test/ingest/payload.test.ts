@@ -1,3 +1,4 @@
+// calendar-fixed: payload parsing of fixed instants; no clock involved.
 import { describe, expect, it } from 'vitest';
 import {
   decodeKinesisData,

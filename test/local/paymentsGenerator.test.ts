@@ -1,3 +1,4 @@
+// calendar-fixed: the generator takes "now" as an argument.
 import { describe, expect, it } from 'vitest';
 import { PaymentsGenerator } from '../../local/demo/paymentsGenerator.ts';
 import { transactions } from '../../shared/definitions.ts';

@@ -1,3 +1,4 @@
+// calendar-fixed: mocked store responses; no clock involved.
 /**
  * The lookup handler against a mocked Feature Store client (aws-sdk-client-mock): the failures
  * the embedded store cannot produce (an unexpected error, a record that breaks the schema, a

@@ -1,3 +1,4 @@
+// calendar-fixed: Athena SQL text and mocked results of fixed instants.
 import 'aws-sdk-client-mock-vitest/extend';
 import {
   AthenaClient,

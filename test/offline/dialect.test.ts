@@ -1,3 +1,4 @@
+// calendar-fixed: SQL text of fixed instants.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   athenaDialect,

@@ -1,3 +1,4 @@
+// calendar-fixed: offline history: no TTL offline, label times fixed against their own rows.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

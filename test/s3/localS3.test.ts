@@ -1,3 +1,4 @@
+// calendar-fixed: a file body for a CLI upload; the time is data.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// calendar-fixed: test group without online TTL; the time is data.
 /**
  * botocore compatibility: the real AWS CLI (v1, botocore) against the embedded store, including
  * error decoding; and the `skewless store` command line itself.

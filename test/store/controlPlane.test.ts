@@ -1,3 +1,4 @@
+// calendar-fixed: test groups without online TTL; the time is data.
 /**
  * The feature-group control plane through the real `@aws-sdk/client-sagemaker` client.
  */

@@ -1,3 +1,4 @@
+// calendar-fixed: test group without online TTL; the times are data.
 /**
  * Durability: the store runs as a child process (`node local/store/main.ts`), is SIGKILLed in the
  * middle of concurrent writes (with offline flushes running every few milliseconds), restarted on

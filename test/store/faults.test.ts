@@ -1,3 +1,4 @@
+// calendar-fixed: test group without online TTL; the time is data.
 /**
  * Fault injection: the configured shares are honoured, faults hit the runtime API only, and a
  * faulted request changes nothing in either store.

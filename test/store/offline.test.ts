@@ -1,3 +1,4 @@
+// calendar-fixed: test groups without online TTL; event times are partition data.
 /**
  * The offline store: Parquet files in the service's key layout, read back by DuckDB with hive
  * partitioning, typed as the service types them; flushed on demand, on an interval and at

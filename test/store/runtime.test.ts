@@ -1,3 +1,4 @@
+// calendar-fixed: test groups without online TTL; event times are data compared with each other, never with the clock.
 /**
  * The runtime API through the real `@aws-sdk/client-sagemaker-featurestore-runtime` client over
  * HTTP against the embedded store: online/offline semantics (contract §5), validation and errors.

@@ -1,3 +1,4 @@
+// calendar-fixed: parsing and formatting of fixed instants; no clock involved.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
