@@ -7,11 +7,18 @@ import type { FeatureGroup, FeatureSet } from './schema/index.ts';
  * (`arn:aws:sagemaker:<region>:<account>:feature-group/<name>`), as the service allows.
  */
 class SchemaRegistry {
+  /** Every group, internal ones included (the store and the template create them all). */
   readonly groups: ReadonlyMap<string, FeatureGroup>;
+  /**
+   * The groups users may address: served by the lookup API, accepted as backfill and batch
+   * targets. Internal groups (`internal: true`, e.g. derived-feature state) are left out.
+   */
+  readonly externalGroups: ReadonlyMap<string, FeatureGroup>;
   readonly sets: ReadonlyMap<string, FeatureSet>;
 
   constructor(groups: readonly FeatureGroup[], sets: readonly FeatureSet[]) {
     this.groups = new Map(groups.map((g) => [g.name, g]));
+    this.externalGroups = new Map(groups.filter((g) => !g.internal).map((g) => [g.name, g]));
     this.sets = new Map(sets.map((s) => [s.name, s]));
     if (this.groups.size !== groups.length) throw new Error('feature group names must be unique');
     if (this.sets.size !== sets.length) throw new Error('feature set names must be unique');
@@ -27,6 +34,24 @@ class SchemaRegistry {
     const group = this.findGroup(nameOrArn);
     if (group === undefined)
       throw new UnknownNameError('feature group', nameOrArn, [...this.groups.keys()]);
+    return group;
+  }
+
+  /** Like {@link findGroup}, but an internal group is not found. */
+  findExternalGroup(nameOrArn: string): FeatureGroup | undefined {
+    const group = this.findGroup(nameOrArn);
+    return group === undefined || group.internal ? undefined : group;
+  }
+
+  /**
+   * Like {@link getGroup}, but an internal group is unknown, and the error names only the
+   * external groups (an internal group's name never reaches a user through it).
+   * @throws UnknownNameError naming the external groups
+   */
+  getExternalGroup(nameOrArn: string): FeatureGroup {
+    const group = this.findExternalGroup(nameOrArn);
+    if (group === undefined)
+      throw new UnknownNameError('feature group', nameOrArn, [...this.externalGroups.keys()]);
     return group;
   }
 

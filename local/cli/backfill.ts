@@ -334,7 +334,7 @@ async function runBackfillCommand(
   options: BackfillCliOptions,
   io: BackfillIo
 ): Promise<number> {
-  const group = registry.getGroup(options.group);
+  const group = registry.getExternalGroup(options.group);
   if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
   if (options.derive === true && derivedRegistry.forGroup(group.name) === undefined) {
     throw new InvalidArgumentError(

@@ -306,10 +306,11 @@ class LeasedBackfill {
   /** Reads, validates and writes until the file ends, the time runs low or writes keep failing. */
   async run(): Promise<BackfillOutcome> {
     const { config, logger } = this.deps;
-    const group = registry.findGroup(this.state.featureGroup);
+    // Internal groups (derived-feature state) are not backfill targets: unknown here.
+    const group = registry.findExternalGroup(this.state.featureGroup);
     if (group === undefined) {
       return this.failFile(
-        `unknown feature group "${this.state.featureGroup}" in the key; known: ${[...registry.groups.keys()].join(', ')}`
+        `unknown feature group "${this.state.featureGroup}" in the key; known: ${[...registry.externalGroups.keys()].join(', ')}`
       );
     }
     if (this.state.format === undefined) {

@@ -474,6 +474,8 @@ function defineDerivedStateGroup(config: DerivedStateGroupConfig): FeatureGroup 
       [STATE_FEATURE]: feature.string('Recent events of the entity, compact JSON (internal)'),
     },
     online: { ttl: config.ttl },
+    // State is Skewless' own bookkeeping: never served by lookup nor written by backfill/batch.
+    internal: true,
   }) as FeatureGroup;
 }
 

@@ -107,7 +107,10 @@ class LookupCatalog {
 
   constructor(registry: SchemaRegistry) {
     this.#registry = registry;
-    this.#groups = new Map([...registry.groups.values()].map((g) => [g.name, planGroup(g)]));
+    // Internal groups (derived-feature state) are not served: not planned, never named.
+    this.#groups = new Map(
+      [...registry.externalGroups.values()].map((g) => [g.name, planGroup(g)])
+    );
     this.#sets = new Map(
       [...registry.sets.values()].map((s) => [s.name, planSet(s, this.#groups)])
     );
@@ -116,12 +119,14 @@ class LookupCatalog {
   /**
    * The plan of a group named by name or ARN.
    *
-   * @throws UnknownNameError (a 400 at the edge) naming the known groups
+   * @throws UnknownNameError (a 400 at the edge) naming the known groups; an internal group is
+   *   unknown here
    * @throws BadRequestError when the group has no online store
    */
   group(nameOrArn: string): GroupPlan {
     const plan =
-      this.#groups.get(nameOrArn) ?? this.#groups.get(this.#registry.getGroup(nameOrArn).name);
+      this.#groups.get(nameOrArn) ??
+      this.#groups.get(this.#registry.getExternalGroup(nameOrArn).name);
     if (plan === undefined) throw new UnknownNameError('feature group', nameOrArn, []);
     if (!plan.online) {
       throw new BadRequestError(

@@ -50,6 +50,12 @@ interface FeatureGroupConfig<
    * training-set max age). Unlike `online.ttl` it never deletes anything.
    */
   readonly maxAge?: Duration;
+  /**
+   * Internal to Skewless (such as the derived-feature state `fraud-card-state`): the store and the
+   * template create it, but the lookup API does not serve it nor name it in its errors, and
+   * backfill and batch do not accept it as a target. Default false.
+   */
+  readonly internal?: boolean;
 }
 
 /** A checked, frozen feature group definition. */
@@ -72,6 +78,8 @@ interface FeatureGroup<
   readonly maxAge: Duration | undefined;
   /** The stores a write reaches by default (`TargetStores` left out). */
   readonly stores: readonly TargetStore[];
+  /** Not served by the lookup API, not a backfill or batch target (see the config's `internal`). */
+  readonly internal: boolean;
 }
 
 /** The decoded record of a group: identifier and event time always present, the rest optional. */
@@ -259,6 +267,9 @@ function defineFeatureGroup<
       'an InMemory online store does not replicate to an offline store; drop offline or use Standard'
     );
   }
+  if (config.internal !== undefined && typeof config.internal !== 'boolean') {
+    problems.push(`internal must be true or false (got ${JSON.stringify(config.internal)})`);
+  }
   checkDuration('online.ttl', config.online?.ttl, problems);
   checkDuration('maxAge', config.maxAge, problems);
   const tableFormat = config.offline?.tableFormat ?? 'Glue';
@@ -297,6 +308,7 @@ function defineFeatureGroup<
     offline: config.offline === undefined ? undefined : Object.freeze({ tableFormat }),
     maxAge: config.maxAge,
     stores: Object.freeze(stores),
+    internal: config.internal === true,
   });
 }
 

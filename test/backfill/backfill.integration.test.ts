@@ -332,6 +332,20 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(report.error).toContain('unknown feature group "fraud-cardz"');
   });
 
+  it('fails a file for an internal group (derived-feature state): not a backfill target', async () => {
+    // Act
+    const source = await upload(
+      'backfill/fraud-card-state/x.csv',
+      `card_id,event_time\nc,${new Date().toISOString()}\n`
+    );
+    // Assess
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report.status).toBe('failed');
+    expect(report.error).toBe(
+      'unknown feature group "fraud-card-state" in the key; known: fraud-transactions, fraud-cards, fraud-merchants'
+    );
+  });
+
   describe.each([
     {
       format: 'CSV (resumed by byte offset)',

@@ -181,4 +181,24 @@ describe('Command: skewless backfill', () => {
     // Assess
     await expect(run).rejects.toThrow('Unknown feature group "nope"');
   });
+
+  it('refuses an internal group (derived-feature state) as a target', async () => {
+    // Prepare
+    const output = capture();
+    const options = {
+      group: 'fraud-card-state',
+      dataDir: dir,
+      bucket: 'b',
+      reportsBucket: 'r',
+      timeout: 1,
+      json: false,
+      progress: false,
+    };
+    // Act
+    const run = runBackfillCommand(join(dir, 'october.csv'), options, output.io);
+    // Assess
+    await expect(run).rejects.toThrow(
+      'Unknown feature group "fraud-card-state"; known: fraud-transactions, fraud-cards, fraud-merchants'
+    );
+  });
 });

@@ -242,6 +242,11 @@ describe('GET /feature-groups/{featureGroup}/records/{recordId}', () => {
   it.each([
     ['an unknown group', getRecordEvent('fraud-cardz', 'x'), 'Unknown feature group "fraud-cardz"'],
     [
+      'an internal group (derived-feature state)',
+      getRecordEvent('fraud-card-state', 'card-1'),
+      'Unknown feature group "fraud-card-state"; known: fraud-transactions, fraud-cards, fraud-merchants',
+    ],
+    [
       'an unknown feature',
       getRecordEvent('fraud-cards', 'card-1', { features: 'txn_count_7d,nope' }),
       'Unknown feature "nope" in feature group "fraud-cards"',
@@ -390,6 +395,11 @@ describe('POST /feature-groups/batch-get', () => {
       'an unknown group',
       { identifiers: [{ featureGroup: 'nope', recordIds: ['a'] }] },
       'Unknown feature group "nope"',
+    ],
+    [
+      'an internal group (derived-feature state)',
+      { identifiers: [{ featureGroup: 'fraud-card-state', recordIds: ['card-1'] }] },
+      'Unknown feature group "fraud-card-state"; known: fraud-transactions, fraud-cards, fraud-merchants',
     ],
     [
       'an unknown feature',

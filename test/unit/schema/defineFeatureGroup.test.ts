@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { cards, featureGroups, fraudModelV3, transactions } from '../../../shared/definitions.ts';
+import {
+  cards,
+  cardVelocities,
+  featureGroups,
+  fraudModelV3,
+  transactions,
+} from '../../../shared/definitions.ts';
 import { DefinitionError } from '../../../shared/errors.ts';
 import { registry } from '../../../shared/registry.ts';
 import {
@@ -45,6 +51,18 @@ describe('Function: defineFeatureGroup()', () => {
     expect(group.stores).toEqual(['OnlineStore', 'OfflineStore']);
     expect(group.online).toEqual({ ttl: { unit: 'Days', value: 1 }, storageType: 'Standard' });
     expect(group.offline).toEqual({ tableFormat: 'Glue' });
+    expect(group.internal).toBe(false);
+  });
+
+  it('marks a group internal only when asked, and the derived-state group always', () => {
+    expect(defineFeatureGroup({ ...base, internal: true }).internal).toBe(true);
+    expect(cardVelocities.state.internal).toBe(true);
+    expect(featureGroups.filter((g) => g.internal).map((g) => g.name)).toEqual([
+      'fraud-card-state',
+    ]);
+    expect(problemsOf({ internal: 'yes' as never })).toContain(
+      'internal must be true or false (got "yes")'
+    );
   });
 
   it.each([
@@ -194,5 +212,15 @@ describe('Class: SchemaRegistry', () => {
       'Unknown feature group "nope"; known: fraud-transactions, fraud-cards, fraud-merchants'
     );
     expect(registry.groups.size).toBe(featureGroups.length);
+  });
+
+  it('hides internal groups from the external look-ups and their error messages', () => {
+    expect(registry.findGroup('fraud-card-state')).toBe(cardVelocities.state);
+    expect(registry.findExternalGroup('fraud-card-state')).toBeUndefined();
+    expect(registry.getExternalGroup('fraud-cards')).toBe(cards);
+    expect(() => registry.getExternalGroup('fraud-card-state')).toThrow(
+      'Unknown feature group "fraud-card-state"; known: fraud-transactions, fraud-cards, fraud-merchants'
+    );
+    expect([...registry.externalGroups.keys()]).not.toContain('fraud-card-state');
   });
 });
