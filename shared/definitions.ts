@@ -67,7 +67,7 @@ export const cardVelocities = defineDerivedFeatures(transactions, {
   }),
 });
 
-/** Nightly batch aggregates per card. */
+/** Nightly batch aggregates per card (a batch-fed group: `batch/fraud-cards/` drops). */
 export const cards = defineFeatureGroup({
   name: 'fraud-cards',
   description: 'Per-card batch aggregates, recomputed nightly',
@@ -88,9 +88,12 @@ export const cards = defineFeatureGroup({
   online: { ttl: { unit: 'Days', value: 90 } },
   offline: { tableFormat: 'Glue' },
   maxAge: { unit: 'Days', value: 2 },
+  // Fed by the nightly job through batch/<group>/ (docs/batch.md); the audit alarms when a
+  // night's drop has not landed 6 hours after the end of its window.
+  batch: { cadence: { unit: 'Days', value: 1 }, maxDelay: { unit: 'Hours', value: 6 } },
 });
 
-/** Nightly batch aggregates per merchant. */
+/** Nightly batch aggregates per merchant (a batch-fed group: `batch/fraud-merchants/` drops). */
 export const merchants = defineFeatureGroup({
   name: 'fraud-merchants',
   description: 'Per-merchant risk aggregates, recomputed nightly',
@@ -109,6 +112,9 @@ export const merchants = defineFeatureGroup({
   online: { ttl: { unit: 'Days', value: 90 } },
   offline: { tableFormat: 'Glue' },
   maxAge: { unit: 'Days', value: 2 },
+  // Fed by the nightly job through batch/<group>/ (docs/batch.md); the audit alarms when a
+  // night's drop has not landed 6 hours after the end of its window.
+  batch: { cadence: { unit: 'Days', value: 1 }, maxDelay: { unit: 'Hours', value: 6 } },
 });
 
 /** What fraud model v3 reads at inference time, in vector order. */

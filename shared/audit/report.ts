@@ -141,7 +141,9 @@ function formatAuditReport(report: AuditReport): string {
     if (g.error !== undefined) details.push(`  error: ${g.error}`);
     if (g.freshness.breached) {
       details.push(
-        `  freshness: newest event time ${g.freshness.newestEventTime} is ${duration(g.freshness.seconds)} old (max age ${duration(g.freshness.maxAgeSeconds)})`
+        g.freshness.boundFrom === 'batch'
+          ? `  freshness: newest event time ${g.freshness.newestEventTime} is ${duration(g.freshness.seconds)} old: a batch drop is overdue (cadence + max delay ${duration(g.freshness.boundSeconds)})`
+          : `  freshness: newest event time ${g.freshness.newestEventTime} is ${duration(g.freshness.seconds)} old (max age ${duration(g.freshness.boundSeconds)})`
       );
     }
     for (const kind of MISMATCH_KINDS) {

@@ -6,7 +6,7 @@
 import type { OfflineQueryEngine, SqlValue } from '../offline/engine.ts';
 import { epochNanosToMillis } from '../record/eventTime.ts';
 import type { LogSink } from '../runtime/powertools.ts';
-import { durationSeconds, type FeatureGroup } from '../schema/index.ts';
+import { durationSeconds, type FeatureGroup, freshnessBound } from '../schema/index.ts';
 import type { OnlineRecord } from '../store/onlineReader.ts';
 import { type ClassifyContext, classify } from './classify.ts';
 import { cellText, decodeOfflineRow, eventTimeNanos, type OfflineLatest } from './decode.ts';
@@ -152,6 +152,8 @@ class GroupAuditor {
       newestEventTime === null ? undefined : eventTimeNanos(summary[SummaryColumn.newestEventTime]);
     const freshnessSeconds =
       newestNanos === undefined ? null : (nowMs - epochNanosToMillis(newestNanos)) / 1000;
+    // A batch-fed group is fresh while its drops keep landing on cadence (schema module).
+    const bound = freshnessBound(group);
 
     const staleExamples: StaleExample[] = [];
     if (staleBefore !== undefined && stale > 0 && options.examplesPerKind > 0) {
@@ -185,10 +187,10 @@ class GroupAuditor {
         newestEventTime,
         seconds: freshnessSeconds,
         maxAgeSeconds: maxAgeSeconds ?? null,
+        boundSeconds: bound?.seconds ?? null,
+        boundFrom: bound?.from ?? null,
         breached:
-          freshnessSeconds !== null &&
-          maxAgeSeconds !== undefined &&
-          freshnessSeconds > maxAgeSeconds,
+          freshnessSeconds !== null && bound !== undefined && freshnessSeconds > bound.seconds,
       },
       staleness: {
         maxAgeSeconds: maxAgeSeconds ?? null,
@@ -357,7 +359,14 @@ function failedGroup(group: FeatureGroup, error: unknown, options: ResolvedOptio
   return {
     group: group.name,
     offline: { identifiers: 0, live: 0, deleted: 0 },
-    freshness: { newestEventTime: null, seconds: null, maxAgeSeconds: null, breached: false },
+    freshness: {
+      newestEventTime: null,
+      seconds: null,
+      maxAgeSeconds: null,
+      boundSeconds: null,
+      boundFrom: null,
+      breached: false,
+    },
     staleness: { maxAgeSeconds: null, stale: 0, share: 0, examples: [] },
     ttl: {
       ttlSeconds: null,

@@ -91,7 +91,13 @@ interface GroupAudit {
     /** now − newestEventTime; null when the group has no offline rows. */
     readonly seconds: number | null;
     readonly maxAgeSeconds: number | null;
-    /** seconds > maxAgeSeconds (false when either is unknown). */
+    /**
+     * What `seconds` is held against: `batch.cadence + batch.maxDelay` for a batch-fed group (a
+     * drop did not land), else `maxAge`; null when the group declares neither.
+     */
+    readonly boundSeconds: number | null;
+    readonly boundFrom: 'batch' | 'maxAge' | null;
+    /** seconds > boundSeconds (false when either is unknown). */
     readonly breached: boolean;
   };
   readonly staleness: {

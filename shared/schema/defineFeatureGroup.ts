@@ -28,6 +28,22 @@ interface OfflineStoreOptions {
   readonly tableFormat?: OfflineTableFormat;
 }
 
+/**
+ * Declares a group as fed by a scheduled batch job (nightly aggregates and the like): only such
+ * groups accept `batch/<group>/` drops, which write both stores (docs/batch.md). The cadence is
+ * also what the audit's freshness check expects of the group.
+ */
+interface BatchFeedOptions {
+  /** How often the job delivers a drop, e.g. `{ unit: 'Days', value: 1 }` for a nightly job. */
+  readonly cadence: Duration;
+  /**
+   * How long after its event time a drop may land at the latest (the job's own run time and
+   * queueing). Default 0. The audit raises a freshness breach when the newest event time is
+   * older than `cadence + maxDelay`: one drop did not land.
+   */
+  readonly maxDelay?: Duration;
+}
+
 /** What a user writes in the definitions file. */
 interface FeatureGroupConfig<
   F extends Features,
@@ -56,6 +72,8 @@ interface FeatureGroupConfig<
    * backfill and batch do not accept it as a target. Default false.
    */
   readonly internal?: boolean;
+  /** Omit unless a batch job feeds the group through `batch/<group>/` (see {@link BatchFeedOptions}). */
+  readonly batch?: BatchFeedOptions;
 }
 
 /** A checked, frozen feature group definition. */
@@ -76,6 +94,10 @@ interface FeatureGroup<
     | undefined;
   readonly offline: { readonly tableFormat: OfflineTableFormat } | undefined;
   readonly maxAge: Duration | undefined;
+  /** Present on batch-fed groups only: the only ones accepting `batch/<group>/` drops. */
+  readonly batch:
+    | { readonly cadence: Duration; readonly maxDelay: Duration | undefined }
+    | undefined;
   /** The stores a write reaches by default (`TargetStores` left out). */
   readonly stores: readonly TargetStore[];
   /** Not served by the lookup API, not a backfill or batch target (see the config's `internal`). */
@@ -111,6 +133,48 @@ function checkDuration(label: string, duration: Duration | undefined, problems: 
   }
   if (!Number.isSafeInteger(duration.value) || duration.value < 1) {
     problems.push(`${label}.value must be an integer >= 1 (got ${duration.value})`);
+  }
+}
+
+function isValidDuration(duration: Duration | undefined): boolean {
+  const problems: string[] = [];
+  checkDuration('', duration, problems);
+  return problems.length === 0;
+}
+
+function checkBatchFeed(
+  config: FeatureGroupConfig<Features, string, string>,
+  problems: string[]
+): void {
+  const batch = config.batch;
+  if (batch === undefined) return;
+  if (typeof batch !== 'object' || batch === null || batch.cadence === undefined) {
+    problems.push('batch.cadence is required: how often the batch job delivers a drop');
+    return;
+  }
+  const before = problems.length;
+  checkDuration('batch.cadence', batch.cadence, problems);
+  checkDuration('batch.maxDelay', batch.maxDelay, problems);
+  const durationsValid = problems.length === before && isValidDuration(config.maxAge);
+  if (config.internal === true) {
+    problems.push(
+      'an internal group cannot be batch-fed: only Skewless itself writes it (drop batch or internal)'
+    );
+  }
+  if (config.online === undefined) {
+    problems.push(
+      'a batch-fed group needs an online store: batch drops write both stores (an offline-only group takes backfill/ drops)'
+    );
+  }
+  if (config.maxAge !== undefined && durationsValid) {
+    const expected =
+      durationSeconds(batch.cadence) +
+      (batch.maxDelay === undefined ? 0 : durationSeconds(batch.maxDelay));
+    if (durationSeconds(config.maxAge) < expected) {
+      problems.push(
+        `maxAge (${config.maxAge.value} ${config.maxAge.unit}) is shorter than batch.cadence + batch.maxDelay (${expected} s): values would go stale before the next drop lands`
+      );
+    }
   }
 }
 
@@ -272,6 +336,7 @@ function defineFeatureGroup<
   }
   checkDuration('online.ttl', config.online?.ttl, problems);
   checkDuration('maxAge', config.maxAge, problems);
+  checkBatchFeed(config, problems);
   const tableFormat = config.offline?.tableFormat ?? 'Glue';
   if (config.offline !== undefined && tableFormat !== 'Glue' && tableFormat !== 'Iceberg') {
     problems.push(`offline.tableFormat "${tableFormat}" is not Glue or Iceberg`);
@@ -307,12 +372,39 @@ function defineFeatureGroup<
         : Object.freeze({ ttl: config.online.ttl, storageType }),
     offline: config.offline === undefined ? undefined : Object.freeze({ tableFormat }),
     maxAge: config.maxAge,
+    batch:
+      config.batch === undefined
+        ? undefined
+        : Object.freeze({ cadence: config.batch.cadence, maxDelay: config.batch.maxDelay }),
     stores: Object.freeze(stores),
     internal: config.internal === true,
   });
 }
 
+/**
+ * The freshness bound of a group, in seconds: `batch.cadence + batch.maxDelay` for a batch-fed
+ * group (a drop is overdue), else `maxAge`; undefined when the group declares neither.
+ *
+ * @example
+ * ```typescript
+ * import { cards } from './shared/definitions.ts';
+ * import { freshnessBound } from './shared/schema/index.ts';
+ * freshnessBound(cards); // { seconds: 108000, from: 'batch' } (1 day + 6 hours)
+ * ```
+ */
+function freshnessBound(
+  group: FeatureGroup
+): { readonly seconds: number; readonly from: 'batch' | 'maxAge' } | undefined {
+  if (group.batch !== undefined) {
+    const delay = group.batch.maxDelay === undefined ? 0 : durationSeconds(group.batch.maxDelay);
+    return { seconds: durationSeconds(group.batch.cadence) + delay, from: 'batch' };
+  }
+  if (group.maxAge !== undefined) return { seconds: durationSeconds(group.maxAge), from: 'maxAge' };
+  return undefined;
+}
+
 export type {
+  BatchFeedOptions,
   FeatureGroup,
   FeatureGroupConfig,
   InputRecordOf,
@@ -320,4 +412,4 @@ export type {
   OnlineStoreOptions,
   RecordOf,
 };
-export { defineFeatureGroup, durationSeconds };
+export { defineFeatureGroup, durationSeconds, freshnessBound };

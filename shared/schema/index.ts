@@ -1,4 +1,5 @@
 export type {
+  BatchFeedOptions,
   FeatureGroup,
   FeatureGroupConfig,
   InputRecordOf,
@@ -6,7 +7,7 @@ export type {
   OnlineStoreOptions,
   RecordOf,
 } from './defineFeatureGroup.ts';
-export { defineFeatureGroup, durationSeconds } from './defineFeatureGroup.ts';
+export { defineFeatureGroup, durationSeconds, freshnessBound } from './defineFeatureGroup.ts';
 export type { FeatureSelection, FeatureSet, FeatureSetConfig } from './defineFeatureSet.ts';
 export { defineFeatureSet, select } from './defineFeatureSet.ts';
 export { feature } from './feature.ts';

@@ -43,6 +43,8 @@ const cardsAudit: GroupAudit = {
     newestEventTime: '2026-03-01T09:00:00.000Z',
     seconds: 10_800,
     maxAgeSeconds: 172_800,
+    boundSeconds: 108_000,
+    boundFrom: 'batch',
     breached: false,
   },
   staleness: {

@@ -14,6 +14,7 @@ import {
   type FeatureGroupConfig,
   type Features,
   feature,
+  freshnessBound,
   select,
 } from '../../../shared/schema/index.ts';
 
@@ -124,6 +125,40 @@ describe('Function: defineFeatureGroup()', () => {
       { features: { ...base.features, value: { ...feature.fractional(''), description: '' } } },
       'feature "value": a description is required',
     ],
+    ['a batch feed without a cadence', { batch: {} as never }, 'batch.cadence is required'],
+    [
+      'a batch cadence of zero',
+      { batch: { cadence: { unit: 'Days', value: 0 } } },
+      'batch.cadence.value must be an integer >= 1 (got 0)',
+    ],
+    [
+      'a batch delay with a bad unit',
+      {
+        batch: {
+          cadence: { unit: 'Days', value: 1 },
+          maxDelay: { unit: 'Years' as never, value: 1 },
+        },
+      },
+      'batch.maxDelay.unit "Years"',
+    ],
+    [
+      'a batch feed on an internal group',
+      { internal: true, batch: { cadence: { unit: 'Days', value: 1 } } },
+      'an internal group cannot be batch-fed',
+    ],
+    [
+      'a batch feed on an offline-only group',
+      { online: undefined, batch: { cadence: { unit: 'Days', value: 1 } } },
+      'a batch-fed group needs an online store',
+    ],
+    [
+      'a max age shorter than the batch cadence and delay',
+      {
+        maxAge: { unit: 'Hours', value: 25 },
+        batch: { cadence: { unit: 'Days', value: 1 }, maxDelay: { unit: 'Hours', value: 2 } },
+      },
+      'maxAge (25 Hours) is shorter than batch.cadence + batch.maxDelay (93600 s)',
+    ],
   ])('rejects %s', (_, config, message) => {
     const problems = problemsOf(config as never);
     expect(
@@ -175,6 +210,34 @@ describe('Function: defineFeatureGroup()', () => {
       offline: undefined,
     });
     expect(group.stores).toEqual(['OnlineStore']);
+  });
+
+  it('keeps a batch feed and bounds freshness by cadence + delay, else by max age', () => {
+    const nightly = defineFeatureGroup({
+      ...base,
+      maxAge: { unit: 'Hours', value: 26 },
+      batch: { cadence: { unit: 'Days', value: 1 }, maxDelay: { unit: 'Hours', value: 2 } },
+    });
+    expect(nightly.batch).toEqual({
+      cadence: { unit: 'Days', value: 1 },
+      maxDelay: { unit: 'Hours', value: 2 },
+    });
+    expect(Object.isFrozen(nightly.batch)).toBe(true);
+    expect(freshnessBound(nightly)).toEqual({ seconds: 93_600, from: 'batch' });
+    const hourly = defineFeatureGroup({ ...base, batch: { cadence: { unit: 'Hours', value: 1 } } });
+    expect(freshnessBound(hourly)).toEqual({ seconds: 3600, from: 'batch' });
+    const streamed = defineFeatureGroup({ ...base, maxAge: { unit: 'Minutes', value: 5 } });
+    expect(streamed.batch).toBeUndefined();
+    expect(freshnessBound(streamed)).toEqual({ seconds: 300, from: 'maxAge' });
+    expect(freshnessBound(defineFeatureGroup(base))).toBeUndefined();
+  });
+
+  it('declares exactly the nightly aggregate groups of the definitions batch-fed', () => {
+    expect(featureGroups.filter((g) => g.batch !== undefined).map((g) => g.name)).toEqual([
+      'fraud-cards',
+      'fraud-merchants',
+    ]);
+    expect(freshnessBound(cards)).toEqual({ seconds: 86_400 + 6 * 3600, from: 'batch' });
   });
 
   it('reports every problem at once', () => {
