@@ -44,6 +44,8 @@ interface StoreCliOptions {
   faultDrop: number;
   faultLatencyMs: number;
   faultLatencyShare: number;
+  faultEntryThrottle: number;
+  faultEntryUnprocessed: number;
   faultSeed?: number;
   logLevel: LogLevel;
   fsync: boolean;
@@ -124,6 +126,22 @@ function registerStoreCommand(program: Command): void {
     )
     .addOption(
       new Option(
+        '--fault-entry-throttle <share>',
+        'share (0-1) of BatchWriteRecord entries answered as a ThrottlingException Errors item'
+      )
+        .default(0)
+        .argParser(fraction)
+    )
+    .addOption(
+      new Option(
+        '--fault-entry-unprocessed <share>',
+        'share (0-1) of BatchWriteRecord entries returned in UnprocessedEntries'
+      )
+        .default(0)
+        .argParser(fraction)
+    )
+    .addOption(
+      new Option(
         '--fault-seed <n>',
         'seed for reproducible fault draws (default: random)'
       ).argParser(integer(0, 2 ** 32 - 1))
@@ -159,6 +177,8 @@ function registerStoreCommand(program: Command): void {
           drop: opts.faultDrop,
           latencyMs: opts.faultLatencyMs,
           latencyShare: opts.faultLatencyShare,
+          entryThrottle: opts.faultEntryThrottle,
+          entryUnprocessed: opts.faultEntryUnprocessed,
           ...(opts.faultSeed === undefined ? {} : { seed: opts.faultSeed }),
         },
       });

@@ -5,6 +5,11 @@
  *   5xx (500 InternalFailure or 503 ServiceUnavailable, half each) | none.
  * Independently, `latencyMs` is added to a `latencyShare` of requests. Faults are decided after
  * the request body is read and before the operation runs: a faulted request changes nothing.
+ *
+ * BatchWriteRecord entries get their own draw each (only in calls that were not faulted whole):
+ *   throttled entry (an `Errors` item with ErrorCode ThrottlingException) |
+ *   unprocessed entry (listed in `UnprocessedEntries`) | none.
+ * A faulted entry is not written; the other entries of the call are.
  */
 
 interface FaultOptions {
@@ -18,9 +23,16 @@ interface FaultOptions {
   readonly latencyMs?: number;
   /** Share (0-1) of requests that get `latencyMs` (default 1 when latencyMs > 0). */
   readonly latencyShare?: number;
+  /** Share (0-1) of BatchWriteRecord entries answered as an `Errors` item ThrottlingException. */
+  readonly entryThrottle?: number;
+  /** Share (0-1) of BatchWriteRecord entries returned in `UnprocessedEntries`. */
+  readonly entryUnprocessed?: number;
   /** Seed for a deterministic sequence of draws (default: Math.random). */
   readonly seed?: number;
 }
+
+/** What happens to one BatchWriteRecord entry. */
+type EntryFault = 'none' | 'throttle' | 'unprocessed';
 
 type FaultDecision =
   | { readonly kind: 'none'; readonly delayMs: number }
@@ -58,6 +70,8 @@ class FaultInjector {
   private serverError = 0;
   private latencyMs = 0;
   private latencyShare = 0;
+  private entryThrottle = 0;
+  private entryUnprocessed = 0;
   private random: () => number = Math.random;
   active = false;
 
@@ -72,6 +86,11 @@ class FaultInjector {
     if (drop + throttle + serverError > 1) {
       throw new RangeError('drop + throttle + serverError shares must not exceed 1');
     }
+    const entryThrottle = share(options.entryThrottle, 'entryThrottle');
+    const entryUnprocessed = share(options.entryUnprocessed, 'entryUnprocessed');
+    if (entryThrottle + entryUnprocessed > 1) {
+      throw new RangeError('entryThrottle + entryUnprocessed shares must not exceed 1');
+    }
     const latencyMs = options.latencyMs ?? 0;
     if (!Number.isFinite(latencyMs) || latencyMs < 0)
       throw new RangeError('latencyMs must be >= 0');
@@ -80,14 +99,30 @@ class FaultInjector {
     this.serverError = serverError;
     this.latencyMs = latencyMs;
     this.latencyShare = latencyMs > 0 ? share(options.latencyShare ?? 1, 'latencyShare') : 0;
+    this.entryThrottle = entryThrottle;
+    this.entryUnprocessed = entryUnprocessed;
     this.random = options.seed === undefined ? Math.random : seeded(options.seed);
-    this.active = drop + throttle + serverError > 0 || this.latencyShare > 0;
+    this.active =
+      drop + throttle + serverError + entryThrottle + entryUnprocessed > 0 || this.latencyShare > 0;
   }
 
   /** e.g. `throttle 0.1, 5xx 0.05, drop 0, latency 20 ms × 1` or `off`. */
   describe(): string {
     if (!this.active) return 'off';
-    return `throttle ${this.throttle}, 5xx ${this.serverError}, drop ${this.drop}, latency ${this.latencyMs} ms × ${this.latencyShare}`;
+    const entries =
+      this.entryThrottle + this.entryUnprocessed > 0
+        ? `, entry throttle ${this.entryThrottle}, entry unprocessed ${this.entryUnprocessed}`
+        : '';
+    return `throttle ${this.throttle}, 5xx ${this.serverError}, drop ${this.drop}, latency ${this.latencyMs} ms × ${this.latencyShare}${entries}`;
+  }
+
+  /** The fault of one BatchWriteRecord entry (its own draw). */
+  decideEntry(): EntryFault {
+    if (this.entryThrottle + this.entryUnprocessed === 0) return 'none';
+    const r = this.random();
+    if (r < this.entryThrottle) return 'throttle';
+    if (r < this.entryThrottle + this.entryUnprocessed) return 'unprocessed';
+    return 'none';
   }
 
   decide(): FaultDecision {
@@ -108,5 +143,5 @@ class FaultInjector {
   }
 }
 
-export type { FaultDecision, FaultOptions };
+export type { EntryFault, FaultDecision, FaultOptions };
 export { FaultInjector };

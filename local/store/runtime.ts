@@ -14,6 +14,7 @@ import {
   eventTimeMillis,
   formatExpiresAt,
 } from './eventTime.ts';
+import type { EntryFault } from './faults.ts';
 import { type Group, StorageType, ttlSecondsOf } from './group.ts';
 import {
   checkFeatures,
@@ -392,7 +393,17 @@ function batchGetRecord(ctx: StoreContext, body: unknown): string {
   return `{"Records":[${records.join(',')}],"Errors":[${errors.join(',')}],"UnprocessedIdentifiers":[]}`;
 }
 
-function batchWriteRecord(ctx: StoreContext, body: unknown, apiMicros: () => number): string {
+/**
+ * BatchWriteRecord: each entry is written or reported on its own (contract §3.5). `entryFault`
+ * (fault injection) may answer an entry as throttled or unprocessed instead; such an entry is
+ * not written.
+ */
+function batchWriteRecord(
+  ctx: StoreContext,
+  body: unknown,
+  apiMicros: () => number,
+  entryFault: () => EntryFault = () => 'none'
+): string {
   const input = asObject(body);
   const entries = input.Entries;
   if (
@@ -405,7 +416,19 @@ function batchWriteRecord(ctx: StoreContext, body: unknown, apiMicros: () => num
   const requestTtl = input.TtlDuration;
   if (requestTtl !== undefined && requestTtl !== null) ttlSecondsOf(requestTtl, 'TtlDuration');
   const errors: string[] = [];
+  const unprocessed: string[] = [];
   for (const entry of entries as unknown[]) {
+    const fault = entryFault();
+    if (fault === 'unprocessed') {
+      unprocessed.push(JSON.stringify(entry));
+      continue;
+    }
+    if (fault === 'throttle') {
+      errors.push(
+        `{"Entry":${JSON.stringify(entry)},"ErrorCode":"ThrottlingException","ErrorMessage":"Rate exceeded (injected fault)"}`
+      );
+      continue;
+    }
     try {
       ctx.db.write(() => {
         const e = asObject(entry);
@@ -422,7 +445,7 @@ function batchWriteRecord(ctx: StoreContext, body: unknown, apiMicros: () => num
       );
     }
   }
-  return `{"Errors":[${errors.join(',')}],"UnprocessedEntries":[]}`;
+  return `{"Errors":[${errors.join(',')}],"UnprocessedEntries":[${unprocessed.join(',')}]}`;
 }
 
 function updateRecord(

@@ -225,8 +225,11 @@ function createHandler(ctx: StoreContext, faults: FaultInjector, logger: StoreLo
                   apiMicros
                 );
               default:
-                return batchWriteRecord(ctx, parseBody(body, ErrorCode.ValidationError), () =>
-                  ctx.apiMicros()
+                return batchWriteRecord(
+                  ctx,
+                  parseBody(body, ErrorCode.ValidationError),
+                  () => ctx.apiMicros(),
+                  () => faults.decideEntry()
                 );
             }
           });

@@ -4,19 +4,35 @@ import {
   SageMakerFeatureStoreRuntimeClient,
   type SageMakerFeatureStoreRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  ConfiguredRetryStrategy,
+  MAXIMUM_RETRY_DELAY,
+  StandardRetryStrategy,
+} from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /**
  * SDK clients, built once per container (module scope) and reused across invocations.
- * Keep-alive agents sized for the concurrency the handlers use, so PutRecord calls in flight
- * reuse connections instead of paying a TLS handshake each. The endpoint comes from the SDK's
- * own configuration (AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME for the embedded store).
+ * Keep-alive agents sized for the concurrency the handlers use, so calls in flight reuse
+ * connections instead of paying a TLS handshake each. The endpoint comes from the SDK's own
+ * configuration (AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME for the embedded store).
+ *
+ * Retries: this module is the project's one retry layer (issue 15). Every Feature Store client
+ * gets the SDK's own retry strategy from {@link featureStoreRetryStrategy}; nothing retries on
+ * top of it. The BatchWriteRecord writer (`shared/store/batchWriter.ts`) re-sends throttled and
+ * unprocessed entries under the same strategy object (same attempts, backoff and retry quota).
  */
 interface ClientOptions {
   /** Sockets per host; match the number of requests in flight. */
   readonly maxSockets?: number;
-  /** Total attempts per call including the first (SDK standard retry mode with backoff). */
+  /** Total attempts per call including the first (default 3, the SDK's). */
   readonly maxAttempts?: number;
+  /**
+   * Base of the exponential backoff with full jitter, in ms (retry n waits a uniform draw in
+   * [0, base × 2^(n-1)), capped at 20 s). Undefined keeps the SDK's standard delays
+   * (50 ms base, 1 s for throttling).
+   */
+  readonly retryBaseDelayMs?: number;
   /** Per-request timeout in ms. */
   readonly requestTimeoutMs?: number;
 }
@@ -31,17 +47,41 @@ function keepAliveHandler(options: ClientOptions): NodeHttpHandler {
   });
 }
 
+/**
+ * The SDK retry strategy every Feature Store client uses: the standard mode (throttling, 5xx,
+ * network errors and timeouts retried; a client-wide retry quota so a failing store is not
+ * hammered), with its delays replaced by jittered exponential backoff from `retryBaseDelayMs`
+ * when one is given.
+ *
+ * @example
+ * ```typescript
+ * import { featureStoreRetryStrategy } from './clients.ts';
+ *
+ * const strategy = featureStoreRetryStrategy({ maxAttempts: 5, retryBaseDelayMs: 20 });
+ * ```
+ */
+function featureStoreRetryStrategy(
+  options: Pick<ClientOptions, 'maxAttempts' | 'retryBaseDelayMs'> = {}
+): StandardRetryStrategy {
+  const maxAttempts = options.maxAttempts ?? 3;
+  const base = options.retryBaseDelayMs;
+  if (base === undefined) return new StandardRetryStrategy(maxAttempts);
+  // `attempt` is the attempt about to be made (2 for the first retry).
+  return new ConfiguredRetryStrategy(maxAttempts, (attempt) =>
+    Math.floor(Math.random() * Math.min(MAXIMUM_RETRY_DELAY, base * 2 ** (attempt - 2)))
+  );
+}
+
 function createFeatureStoreClient(
   options: ClientOptions = {},
   config: SageMakerFeatureStoreRuntimeClientConfig = {}
 ): SageMakerFeatureStoreRuntimeClient {
   return new SageMakerFeatureStoreRuntimeClient({
     requestHandler: keepAliveHandler(options),
-    maxAttempts: options.maxAttempts ?? 3,
-    retryMode: 'standard',
+    retryStrategy: featureStoreRetryStrategy(options),
     ...config,
   });
 }
 
 export type { ClientOptions };
-export { createFeatureStoreClient, keepAliveHandler };
+export { createFeatureStoreClient, featureStoreRetryStrategy, keepAliveHandler };

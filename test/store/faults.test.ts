@@ -164,3 +164,53 @@ describe('fault injection', () => {
     }
   });
 });
+
+describe('BatchWriteRecord entry faults', () => {
+  it('answers the configured shares of entries as throttled or unprocessed and writes none of them', async () => {
+    const { BatchWriteRecordCommand } = await import(
+      '@aws-sdk/client-sagemaker-featurestore-runtime'
+    );
+    t.store.setFaults({ entryThrottle: 0.25, entryUnprocessed: 0.25, seed: 3 });
+    const throttled: string[] = [];
+    const unprocessed: string[] = [];
+    const sent: string[] = [];
+    try {
+      for (let call = 0; call < 24; call++) {
+        const entries = Array.from({ length: 25 }, (_, k) => {
+          const id = `e${call}-${k}`;
+          sent.push(id);
+          return {
+            FeatureGroupName: 'faulty',
+            Record: [
+              { FeatureName: 'id', ValueAsString: id },
+              { FeatureName: 'event_time', ValueAsString: '2024-01-01T00:00:00Z' },
+            ],
+          };
+        });
+        const out = await t.runtime.send(new BatchWriteRecordCommand({ Entries: entries }));
+        const idOf = (e: { Record?: { ValueAsString?: string }[] } | undefined) =>
+          e?.Record?.[0]?.ValueAsString ?? '';
+        for (const e of out.Errors ?? []) {
+          expect(e.ErrorCode).toBe('ThrottlingException');
+          throttled.push(idOf(e.Entry));
+        }
+        for (const e of out.UnprocessedEntries ?? []) unprocessed.push(idOf(e));
+      }
+    } finally {
+      t.store.setFaults({});
+    }
+    expect(throttled.length / sent.length).toBeCloseTo(0.25, 1);
+    expect(unprocessed.length / sent.length).toBeCloseTo(0.25, 1);
+    for (const id of [...throttled.slice(0, 10), ...unprocessed.slice(0, 10)]) {
+      const got = await t.runtime.send(
+        new GetRecordCommand({ FeatureGroupName: 'faulty', RecordIdentifierValueAsString: id })
+      );
+      expect(got.Record).toBeUndefined();
+    }
+    const written = sent.find((id) => !throttled.includes(id) && !unprocessed.includes(id));
+    const got = await t.runtime.send(
+      new GetRecordCommand({ FeatureGroupName: 'faulty', RecordIdentifierValueAsString: written })
+    );
+    expect(got.Record).toBeDefined();
+  });
+});

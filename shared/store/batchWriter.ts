@@ -1,0 +1,437 @@
+/**
+ * BatchWriteRecord writer: the one way Skewless writes many records (ingest, derived state,
+ * backfill fallback, batch features).
+ *
+ * Entries (feature group, encoded record, optional TargetStores / TTL, and a caller reference)
+ * are packed into calls of ≤ 25 entries and ≤ `maxRequestBytes`, run with bounded concurrency,
+ * and every entry comes back with exactly one outcome, keyed by its caller reference:
+ *
+ * - `written` — the store accepted it;
+ * - `rejected` — the store said the record itself is wrong (`ValidationError`,
+ *   `ConflictException`): retrying can never succeed, it belongs in a dead letter / reject file;
+ * - `retry` — not written yet: throttled or failed entry, `UnprocessedEntries`, or a whole call that
+ *   failed (throttling, 5xx, network, abort) after the SDK's retries. The caller retries later
+ *   (Kinesis: `batchItemFailures`).
+ *
+ * Retries: one layer, the client's own SDK retry strategy (`shared/runtime/clients.ts`). A whole
+ * call is retried by the SDK inside `client.send`. Entries the store answered one by one
+ * (throttled `Errors` items, `UnprocessedEntries`) are re-sent by this writer, in fresh calls,
+ * under a token of that same strategy object: same max attempts, same backoff, same client-wide
+ * retry quota. Once the strategy refuses (attempts or quota exhausted), they end as `retry`.
+ * A call that failed whole after the SDK's retries is not re-sent.
+ *
+ * Whole-call rejections (a `ValidationError` for the request) cannot be attributed to one entry,
+ * so a rejected multi-entry call is split into single-entry calls, which name the bad entry.
+ */
+import {
+  BatchWriteRecordCommand,
+  type BatchWriteRecordCommandOutput,
+  type BatchWriteRecordEntry,
+  type SageMakerFeatureStoreRuntimeClient,
+  type TargetStore,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { EncodedRecord } from '../record/codec.ts';
+import type { Duration } from '../schema/index.ts';
+import { Limits } from '../schema/limits.ts';
+import { classifyStoreError } from './storeErrors.ts';
+
+/** One record to write. */
+interface BatchWriteEntry<Ref> {
+  /** The caller's handle for this entry (a Kinesis sequence number, a row number…). */
+  readonly ref: Ref;
+  /** A record validated and encoded by the schema module (it names its feature group). */
+  readonly record: EncodedRecord;
+  /** Default: every store of the group. `['OfflineStore']` for backfills. */
+  readonly targetStores?: readonly TargetStore[];
+  /** Overrides the group's default TTL for this record. */
+  readonly ttl?: Duration;
+}
+
+const BatchWriteStatus = {
+  Written: 'written',
+  Rejected: 'rejected',
+  Retry: 'retry',
+} as const;
+type BatchWriteStatus = (typeof BatchWriteStatus)[keyof typeof BatchWriteStatus];
+
+/** What happened to one entry. */
+type BatchWriteOutcome<Ref> =
+  | { readonly status: 'written'; readonly ref: Ref; readonly record: EncodedRecord }
+  | {
+      readonly status: 'rejected' | 'retry';
+      readonly ref: Ref;
+      readonly record: EncodedRecord;
+      /** The store's error code (`ValidationError`, `ThrottlingException`, `Unprocessed`…). */
+      readonly code: string;
+      /** Why, in words: the store's message or the call's error. */
+      readonly message: string;
+    };
+
+interface BatchWriterOptions {
+  /**
+   * Bounds the BatchWriteRecord calls in flight; pass one limiter to share the bound with other
+   * calls of the same client (default: a fresh limiter of `concurrency`).
+   */
+  readonly limit?: LimitFunction;
+  /** Calls in flight when no `limit` is given (default 8). */
+  readonly concurrency?: number;
+  /** Entries per call, 1-25 (default 25, the service maximum). */
+  readonly maxEntriesPerCall?: number;
+  /**
+   * Estimated request body bytes per call (default 5 MiB). The service documents 25 entries of
+   * ≤ 350 KB each but no request-size figure; this keeps a call of large records from growing to
+   * ~9 MB. A single entry larger than this still goes alone in its own call.
+   */
+  readonly maxRequestBytes?: number;
+  /** Aborts every call (e.g. the Lambda deadline); aborted entries end as `retry`. */
+  readonly abortSignal?: AbortSignal;
+  /**
+   * Re-send throttled / unprocessed entries under the client's retry strategy (default true).
+   * False reports them as `retry` at once.
+   */
+  readonly retryEntries?: boolean;
+}
+
+const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024;
+/** JSON around one FeatureValue (`{"FeatureName":"","ValueAsString":""},`). */
+const FEATURE_VALUE_OVERHEAD = 40;
+/** JSON around one entry (group name key, TargetStores, TtlDuration, braces). */
+const ENTRY_OVERHEAD = 160;
+
+/** Error codes of per-entry `Errors` items that mean "the record is wrong, never retry". */
+function entryErrorKind(code: string): 'rejected' | 'retry' {
+  return classifyStoreError({ name: code }) === 'rejected' ? 'rejected' : 'retry';
+}
+
+/** Estimated request bytes of one entry, from the record's own size estimate. */
+function entryBytes(entry: BatchWriteEntry<unknown>): number {
+  return (
+    entry.record.sizeBytes +
+    entry.record.record.length * FEATURE_VALUE_OVERHEAD +
+    entry.record.featureGroup.length +
+    ENTRY_OVERHEAD
+  );
+}
+
+/**
+ * Pack entries, in order, into calls of ≤ `maxEntries` and ≤ `maxBytes` (estimated).
+ *
+ * @example
+ * ```typescript
+ * const calls = packBatchWriteCalls(entries, 25, 5 * 1024 * 1024); // [[e0…e24], [e25…]]
+ * ```
+ */
+function packBatchWriteCalls<E>(
+  entries: readonly E[],
+  maxEntries: number = Limits.batchWriteMaxEntries,
+  maxBytes: number = DEFAULT_MAX_REQUEST_BYTES,
+  entryOf: (item: E) => BatchWriteEntry<unknown> = (item) => item as BatchWriteEntry<unknown>
+): E[][] {
+  const calls: E[][] = [];
+  let current: E[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = entryBytes(entryOf(entry));
+    if (current.length > 0 && (current.length >= maxEntries || bytes + size > maxBytes)) {
+      calls.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) calls.push(current);
+  return calls;
+}
+
+function requestEntry(entry: BatchWriteEntry<unknown>): BatchWriteRecordEntry {
+  return {
+    FeatureGroupName: entry.record.featureGroup,
+    Record: entry.record.record,
+    TargetStores: entry.targetStores === undefined ? undefined : [...entry.targetStores],
+    TtlDuration:
+      entry.ttl === undefined ? undefined : { Unit: entry.ttl.unit, Value: entry.ttl.value },
+  };
+}
+
+function describeError(error: unknown): { code: string; message: string } {
+  if (error instanceof Error) return { code: error.name, message: error.message };
+  return { code: 'Error', message: String(error) };
+}
+
+/** Minimal view of the SDK's retry strategy (RetryStrategyV2). */
+interface RetryToken {
+  getRetryCount(): number;
+  getRetryDelay(): number;
+}
+interface EntryRetryStrategy {
+  acquireInitialRetryToken(scope: string): Promise<RetryToken>;
+  refreshRetryTokenForRetry(
+    token: RetryToken,
+    errorInfo: { errorType: 'THROTTLING' | 'TRANSIENT'; error?: unknown }
+  ): Promise<RetryToken>;
+  recordSuccess(token: RetryToken): void;
+}
+
+/** The client's configured retry strategy, when it is a token-based (V2) one. */
+async function retryStrategyOf(
+  client: SageMakerFeatureStoreRuntimeClient
+): Promise<EntryRetryStrategy | undefined> {
+  const provider = (client.config as { retryStrategy?: unknown }).retryStrategy;
+  const strategy = typeof provider === 'function' ? await provider() : provider;
+  const s = strategy as Partial<EntryRetryStrategy> | undefined;
+  return typeof s?.acquireInitialRetryToken === 'function' &&
+    typeof s.refreshRetryTokenForRetry === 'function'
+    ? (s as EntryRetryStrategy)
+    : undefined;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * One call. Per-call AbortController linked to the caller's signal, so the SDK's listeners sit on
+ * a signal that lives as long as the call (a signal shared by hundreds of calls would pile them up).
+ */
+async function sendCall(
+  client: SageMakerFeatureStoreRuntimeClient,
+  entries: readonly BatchWriteEntry<unknown>[],
+  signal: AbortSignal | undefined
+): Promise<BatchWriteRecordCommandOutput> {
+  const controller = signal === undefined ? undefined : new AbortController();
+  const forward = (): void => controller?.abort(signal?.reason);
+  if (signal?.aborted) forward();
+  signal?.addEventListener('abort', forward, { once: true });
+  try {
+    return await client.send(new BatchWriteRecordCommand({ Entries: entries.map(requestEntry) }), {
+      abortSignal: controller?.signal,
+    });
+  } finally {
+    signal?.removeEventListener('abort', forward);
+  }
+}
+
+type Pending<Ref> = { readonly index: number; readonly entry: BatchWriteEntry<Ref> };
+
+/** The outcome of one call's entries: index → outcome, plus the entries to re-send. */
+interface CallResult<Ref> {
+  readonly settled: [number, BatchWriteOutcome<Ref>][];
+  readonly again: [Pending<Ref>, { code: string; message: string }][];
+}
+
+interface WireEntry {
+  FeatureGroupName?: string;
+  Record?: { FeatureName?: string; ValueAsString?: string; ValueAsStringList?: string[] }[];
+}
+
+/**
+ * The identity of an entry as the store echoes it in `Errors` / `UnprocessedEntries`: its group
+ * and its feature values, in any order.
+ */
+function wireKey(entry: WireEntry | undefined): string {
+  const values = (entry?.Record ?? []).map(
+    (v) =>
+      `${v.FeatureName ?? ''}\u0001${v.ValueAsString ?? ''}\u0001${(v.ValueAsStringList ?? []).join('\u0002')}`
+  );
+  return `${entry?.FeatureGroupName ?? ''}\u0000${values.sort().join('\u0000')}`;
+}
+
+/**
+ * Map a BatchWriteRecord answer back to its entries: an entry not listed in `Errors` nor in
+ * `UnprocessedEntries` was written. Listed entries are matched by content (identical copies in
+ * one call are interchangeable and matched in order).
+ */
+function mapCallOutput<Ref>(
+  call: readonly Pending<Ref>[],
+  output: BatchWriteRecordCommandOutput
+): CallResult<Ref> {
+  const settled: [number, BatchWriteOutcome<Ref>][] = [];
+  const again: CallResult<Ref>['again'] = [];
+  const errors = output.Errors ?? [];
+  const unprocessed = output.UnprocessedEntries ?? [];
+  if (errors.length > 0 || unprocessed.length > 0) {
+    const byKey = new Map<string, Pending<Ref>[]>();
+    for (const p of call) {
+      const key = wireKey(requestEntry(p.entry) as WireEntry);
+      const list = byKey.get(key);
+      if (list === undefined) byKey.set(key, [p]);
+      else list.push(p);
+    }
+    const listed = new Set<Pending<Ref>>();
+    let unmatched = 0;
+    const take = (entry: WireEntry | undefined): Pending<Ref> | undefined => {
+      const exact = byKey.get(wireKey(entry))?.shift();
+      if (exact !== undefined) return exact;
+      // Echo not byte-identical (e.g. normalised values): same group, identifier and event time.
+      const echoed = new Set((entry?.Record ?? []).map((v) => v.ValueAsString));
+      const near = call.find(
+        (p) =>
+          !listed.has(p) &&
+          p.entry.record.featureGroup === entry?.FeatureGroupName &&
+          echoed.has(p.entry.record.recordIdentifier) &&
+          echoed.has(p.entry.record.eventTime)
+      );
+      if (near === undefined) unmatched++;
+      return near;
+    };
+    for (const error of errors) {
+      const p = take(error.Entry as WireEntry | undefined);
+      if (p === undefined) continue;
+      listed.add(p);
+      const code = error.ErrorCode ?? 'Unknown';
+      const message = error.ErrorMessage ?? 'the store reported an error for this entry';
+      if (entryErrorKind(code) === 'rejected') {
+        settled.push([
+          p.index,
+          { status: 'rejected', ref: p.entry.ref, record: p.entry.record, code, message },
+        ]);
+      } else again.push([p, { code, message }]);
+    }
+    for (const entry of unprocessed) {
+      const p = take(entry as WireEntry);
+      if (p === undefined) continue;
+      listed.add(p);
+      again.push([
+        p,
+        { code: 'Unprocessed', message: 'listed in UnprocessedEntries by the store' },
+      ]);
+    }
+    for (const p of call) {
+      if (listed.has(p)) continue;
+      if (unmatched === 0) {
+        settled.push([p.index, { status: 'written', ref: p.entry.ref, record: p.entry.record }]);
+      } else {
+        // The answer lists entries we cannot attribute: an unlisted entry may be one of them.
+        settled.push([
+          p.index,
+          {
+            status: 'retry',
+            ref: p.entry.ref,
+            record: p.entry.record,
+            code: 'Unattributed',
+            message: `the store listed ${unmatched} entr${unmatched === 1 ? 'y' : 'ies'} matching none sent; outcome unknown`,
+          },
+        ]);
+      }
+    }
+    return { settled, again };
+  }
+  for (const p of call) {
+    settled.push([p.index, { status: 'written', ref: p.entry.ref, record: p.entry.record }]);
+  }
+  return { settled, again };
+}
+
+/**
+ * Write entries with BatchWriteRecord. Resolves with one outcome per entry, in the order given
+ * (`outcomes[i]` is for `entries[i]`); never rejects for a store failure — failures are outcomes.
+ *
+ * @example
+ * ```typescript
+ * import { writeBatch } from './shared/store/batchWriter.ts';
+ *
+ * const outcomes = await writeBatch(client, rows.map((row) => ({
+ *   ref: row.line, record: row.encoded, targetStores: ['OfflineStore'],
+ * })), { concurrency: 4 });
+ * for (const o of outcomes) {
+ *   if (o.status === 'rejected') reject(o.ref, `${o.code}: ${o.message}`); // never retry
+ *   else if (o.status === 'retry') retryLater(o.ref);                     // throttled, 5xx…
+ * }
+ * ```
+ */
+async function writeBatch<Ref>(
+  client: SageMakerFeatureStoreRuntimeClient,
+  entries: readonly BatchWriteEntry<Ref>[],
+  options: BatchWriterOptions = {}
+): Promise<BatchWriteOutcome<Ref>[]> {
+  const outcomes = new Array<BatchWriteOutcome<Ref>>(entries.length);
+  if (entries.length === 0) return outcomes;
+  const limit = options.limit ?? pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const maxEntries = Math.min(
+    Limits.batchWriteMaxEntries,
+    Math.max(1, options.maxEntriesPerCall ?? Limits.batchWriteMaxEntries)
+  );
+  const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  const signal = options.abortSignal;
+  const strategy = options.retryEntries === false ? undefined : await retryStrategyOf(client);
+  let token = await strategy?.acquireInitialRetryToken('sagemaker-featurestore:BatchWriteRecord');
+
+  const runCall = async (call: Pending<Ref>[]): Promise<CallResult<Ref>> => {
+    try {
+      const output = await sendCall(
+        client,
+        call.map((p) => p.entry),
+        signal
+      );
+      return mapCallOutput(call, output);
+    } catch (error) {
+      const { code, message } = describeError(error);
+      if (classifyStoreError(error) === 'rejected' && call.length > 1) {
+        // One bad entry can fail the whole request: find it with one call per entry.
+        const parts = await Promise.all(call.map((p) => runCall([p])));
+        return {
+          settled: parts.flatMap((r) => r.settled),
+          again: parts.flatMap((r) => r.again),
+        };
+      }
+      const status = classifyStoreError(error) === 'rejected' ? 'rejected' : 'retry';
+      return {
+        settled: call.map((p) => [
+          p.index,
+          { status, ref: p.entry.ref, record: p.entry.record, code, message },
+        ]),
+        again: [],
+      };
+    }
+  };
+
+  let pending: Pending<Ref>[] = entries.map((entry, index) => ({ index, entry }));
+  for (;;) {
+    const calls = packBatchWriteCalls(pending, maxEntries, maxBytes, (p) => p.entry);
+    const results = await Promise.all(calls.map((call) => limit(() => runCall(call))));
+    const again: CallResult<Ref>['again'] = [];
+    for (const result of results) {
+      for (const [index, outcome] of result.settled) outcomes[index] = outcome;
+      again.push(...result.again);
+    }
+    if (again.length === 0) {
+      if (token !== undefined) strategy?.recordSuccess(token);
+      break;
+    }
+    let retryToken: RetryToken | undefined;
+    if (strategy !== undefined && token !== undefined && !signal?.aborted) {
+      try {
+        retryToken = await strategy.refreshRetryTokenForRetry(token, {
+          errorType: 'THROTTLING',
+        });
+      } catch {
+        retryToken = undefined; // attempts or the retry quota exhausted
+      }
+    }
+    if (retryToken === undefined || signal?.aborted) {
+      for (const [p, why] of again) {
+        outcomes[p.index] = { status: 'retry', ref: p.entry.ref, record: p.entry.record, ...why };
+      }
+      break;
+    }
+    token = retryToken;
+    await sleep(retryToken.getRetryDelay(), signal);
+    pending = again.map(([p]) => p).sort((a, b) => a.index - b.index);
+  }
+  return outcomes;
+}
+
+export type { BatchWriteEntry, BatchWriteOutcome, BatchWriterOptions };
+export { BatchWriteStatus, packBatchWriteCalls, writeBatch };

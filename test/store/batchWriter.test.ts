@@ -1,0 +1,186 @@
+/**
+ * BatchWriteRecord writer with the store mocked (aws-sdk-client-mock): packing, per-entry outcome
+ * mapping, re-sends under the client's retry strategy, whole-call failures. The same writer is
+ * proven over HTTP against the embedded store in batchWriter.integration.test.ts.
+ */
+import {
+  BatchWriteRecordCommand,
+  type BatchWriteRecordCommandInput,
+  SageMakerFeatureStoreRuntimeClient,
+  ServiceUnavailable,
+  ValidationError,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { cards } from '../../shared/definitions.ts';
+import { toRecord } from '../../shared/record/codec.ts';
+import { featureStoreRetryStrategy } from '../../shared/runtime/clients.ts';
+import {
+  type BatchWriteEntry,
+  packBatchWriteCalls,
+  writeBatch,
+} from '../../shared/store/batchWriter.ts';
+
+const store = mockClient(SageMakerFeatureStoreRuntimeClient);
+
+function client(maxAttempts = 3): SageMakerFeatureStoreRuntimeClient {
+  return new SageMakerFeatureStoreRuntimeClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    retryStrategy: featureStoreRetryStrategy({ maxAttempts, retryBaseDelayMs: 1 }),
+  });
+}
+
+const now = new Date();
+function entry(i: number, extra: Partial<BatchWriteEntry<number>> = {}): BatchWriteEntry<number> {
+  return {
+    ref: i,
+    record: toRecord(cards, {
+      card_id: `card-${i}`,
+      event_time: now.toISOString(),
+      txn_count_7d: i,
+    } as never),
+    ...extra,
+  };
+}
+
+/** The wire entry the writer sends for `e` (what the store echoes back). */
+function wire(e: BatchWriteEntry<number>) {
+  return { FeatureGroupName: e.record.featureGroup, Record: e.record.record };
+}
+
+beforeEach(() => {
+  store.reset();
+});
+
+describe('packBatchWriteCalls', () => {
+  it('cuts at 25 entries and at the request byte bound, in order, never an empty call', () => {
+    const entries = Array.from({ length: 60 }, (_, i) => entry(i));
+    expect(packBatchWriteCalls(entries).map((c) => c.length)).toEqual([25, 25, 10]);
+    expect(packBatchWriteCalls(entries, 10).map((c) => c.length)).toEqual([10, 10, 10, 10, 10, 10]);
+    const oneEach = packBatchWriteCalls(entries.slice(0, 3), 25, 1);
+    expect(oneEach.map((c) => c.map((e) => e.ref))).toEqual([[0], [1], [2]]);
+    expect(packBatchWriteCalls([])).toEqual([]);
+  });
+});
+
+describe('writeBatch', () => {
+  it('maps success, validation errors and unprocessed entries back to their refs', async () => {
+    const entries = Array.from({ length: 30 }, (_, i) => entry(i));
+    const seen: number[] = [];
+    store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+      const sent = input.Entries ?? [];
+      seen.push(sent.length);
+      const ids = sent.map(
+        (e) => e.Record?.find((v) => v.FeatureName === 'card_id')?.ValueAsString
+      );
+      // First round: card-3 is invalid, card-4 throttled, card-5 unprocessed; re-sends succeed.
+      return {
+        Errors: sent
+          .filter((_, k) => ids[k] === 'card-3' || (ids[k] === 'card-4' && seen.length <= 2))
+          .map((e) => ({
+            Entry: e,
+            ErrorCode: e.Record?.some((v) => v.ValueAsString === 'card-3')
+              ? 'ValidationError'
+              : 'ThrottlingException',
+            ErrorMessage: 'per entry',
+          })),
+        UnprocessedEntries: sent.filter((_, k) => ids[k] === 'card-5' && seen.length <= 2),
+      };
+    });
+    const outcomes = await writeBatch(client(), entries);
+    expect(seen).toEqual([25, 5, 2]);
+    expect(outcomes.map((o) => o.ref)).toEqual(entries.map((e) => e.ref));
+    expect(outcomes[3]).toMatchObject({ status: 'rejected', code: 'ValidationError' });
+    expect(outcomes.filter((o) => o.status === 'written')).toHaveLength(29);
+    expect(outcomes[4]?.status).toBe('written');
+    expect(outcomes[5]?.status).toBe('written');
+  });
+
+  it('reports entries the store keeps throttling as retry once the strategy gives up', async () => {
+    const entries = [entry(0), entry(1)];
+    let calls = 0;
+    store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+      calls++;
+      return { Errors: [], UnprocessedEntries: input.Entries?.slice(0, 1) };
+    });
+    const outcomes = await writeBatch(client(3), entries);
+    // One first call, then 2 re-sends of the unprocessed entry: 3 attempts in all.
+    expect(calls).toBe(3);
+    expect(outcomes[0]).toMatchObject({ status: 'retry', code: 'Unprocessed' });
+    expect(outcomes[1]?.status).toBe('written');
+  });
+
+  it('does not re-send entries when retryEntries is false', async () => {
+    store.on(BatchWriteRecordCommand).resolves({
+      Errors: [{ Entry: wire(entry(0)), ErrorCode: 'InternalFailure', ErrorMessage: 'oops' }],
+    });
+    const outcomes = await writeBatch(client(), [entry(0)], { retryEntries: false });
+    expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ status: 'retry', code: 'InternalFailure' });
+  });
+
+  it('a whole call failing with 5xx makes every entry of that call retry, others written', async () => {
+    const entries = Array.from({ length: 30 }, (_, i) => entry(i));
+    store
+      .on(BatchWriteRecordCommand)
+      .rejectsOnce(new ServiceUnavailable({ message: 'down', $metadata: {} }))
+      .resolves({ Errors: [], UnprocessedEntries: [] });
+    const outcomes = await writeBatch(client(), entries, { concurrency: 1 });
+    expect(outcomes.slice(0, 25).every((o) => o.status === 'retry')).toBe(true);
+    expect(outcomes[0]).toMatchObject({ code: 'ServiceUnavailable', message: 'down' });
+    expect(outcomes.slice(25).every((o) => o.status === 'written')).toBe(true);
+  });
+
+  it('a whole call rejected with ValidationError is split to name the bad entry', async () => {
+    const entries = [entry(0), entry(1), entry(2)];
+    store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+      const bad = input.Entries?.some((e) => e.Record?.some((v) => v.ValueAsString === 'card-1'));
+      if (bad) throw new ValidationError({ message: 'card-1 is wrong', $metadata: {} });
+      return { Errors: [], UnprocessedEntries: [] };
+    });
+    const outcomes = await writeBatch(client(), entries);
+    expect(outcomes.map((o) => o.status)).toEqual(['written', 'rejected', 'written']);
+    expect(outcomes[1]).toMatchObject({ code: 'ValidationError', message: 'card-1 is wrong' });
+    expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(4);
+  });
+
+  it('sends TargetStores and TTL per entry', async () => {
+    store.on(BatchWriteRecordCommand).resolves({ Errors: [], UnprocessedEntries: [] });
+    await writeBatch(client(), [
+      entry(0, { targetStores: ['OfflineStore'] }),
+      entry(1, { ttl: { unit: 'Days', value: 2 } }),
+    ]);
+    const sent = store.commandCalls(BatchWriteRecordCommand)[0]?.args[0].input.Entries;
+    expect(sent?.[0]?.TargetStores).toEqual(['OfflineStore']);
+    expect(sent?.[0]?.TtlDuration).toBeUndefined();
+    expect(sent?.[1]?.TtlDuration).toEqual({ Unit: 'Days', Value: 2 });
+  });
+
+  it('an aborted signal ends every entry as retry without waiting', async () => {
+    const controller = new AbortController();
+    store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+      controller.abort();
+      return { Errors: [], UnprocessedEntries: input.Entries };
+    });
+    const outcomes = await writeBatch(client(10), [entry(0), entry(1)], {
+      abortSignal: controller.signal,
+    });
+    expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry']);
+  });
+
+  it('an answer listing an entry that matches none sent leaves the others unknown (retry)', async () => {
+    store.on(BatchWriteRecordCommand).resolves({
+      Errors: [
+        {
+          Entry: { FeatureGroupName: 'other', Record: [] },
+          ErrorCode: 'ValidationError',
+          ErrorMessage: '?',
+        },
+      ],
+    });
+    const outcomes = await writeBatch(client(), [entry(0)]);
+    expect(outcomes[0]).toMatchObject({ status: 'retry', code: 'Unattributed' });
+  });
+});
