@@ -9,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LOCAL_MARGIN_SECONDS } from '../../shared/audit/config.ts';
+import { FileLedger, ledgerPathIn } from '../../shared/audit/inFlight.ts';
 import { createOnlineSide } from '../../shared/audit/online.ts';
 import { formatAuditReport, writeReportToFile } from '../../shared/audit/report.ts';
 import { runAudit } from '../../shared/audit/runAudit.ts';
@@ -106,7 +107,14 @@ async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
     try {
       return await runAudit(
         groups,
-        { engine, online: createOnlineSide(client) },
+        {
+          engine,
+          online: createOnlineSide(client),
+          // Shared with the stack's scheduled audit (same reports directory).
+          inFlight: new FileLedger(ledgerPathIn(join(opts.dataDir, 'reports'))),
+          // A store this command opened and flushed has nothing in flight: nobody else writes.
+          offlineComplete: embedded !== undefined,
+        },
         {
           marginSeconds: opts.margin,
           sampleSize: opts.sample,
@@ -164,7 +172,7 @@ function registerAuditCommand(program: Command): void {
     .addOption(
       new Option(
         '--margin <seconds>',
-        'leave event times younger than this out of the coherence check (offline flush delay)'
+        'offline delivery delay: an online write missing offline is reported once seen missing this long (runs share <data-dir>/reports/in-flight-ledger.json)'
       )
         .default(LOCAL_MARGIN_SECONDS)
         .argParser(wholeNumber)

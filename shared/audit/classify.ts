@@ -2,6 +2,7 @@
  * The coherence verdict for one identifier: its latest offline state against its online record.
  * Pure and synchronous, so every rule is unit-testable without a store.
  */
+import { createHash } from 'node:crypto';
 import { epochNanosToMillis } from '../record/eventTime.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { OnlineRecord } from '../store/onlineReader.ts';
@@ -12,33 +13,50 @@ import { type MismatchExample, MismatchKind } from './types.ts';
 interface ClassifyContext {
   /** Now, epoch ms. */
   readonly nowMs: number;
-  /** Event times after this (epoch ms) may still be on their way to the offline store. */
-  readonly recentAfterMs: number;
   /** The group's default online TTL, if any. */
   readonly ttlSeconds: number | undefined;
+}
+
+/** A disagreement: its kind, what each side holds and how bad it is. */
+interface Disagreement {
+  readonly mismatch: MismatchKind;
+  readonly example: MismatchExample;
+  /** Larger is worse; examples are kept worst first. */
+  readonly severity: number;
 }
 
 /** What the comparison found for one identifier. */
 type Verdict =
   | { readonly kind: 'coherent' }
-  /** An event time inside the margin: not compared. */
-  | { readonly kind: 'skippedRecent' }
   /** Online returned a record whose ExpiresAt has passed: a TTL failure, not a coherence one. */
   | { readonly kind: 'expiredStillServed'; readonly expiresAt: string; readonly overdueMs: number }
   /** Absent online, as it should be. */
-  | { readonly kind: 'expectedAbsent'; readonly reason: 'deleted' | 'expired' }
+  | { readonly kind: 'expectedAbsent'; readonly reason: 'deleted' | 'expired' | 'offlineOnly' }
   /** Neither store has anything to compare (a listed identifier gone by the time it was read). */
   | { readonly kind: 'nothing' }
-  | {
-      readonly kind: 'mismatch';
-      readonly mismatch: MismatchKind;
-      readonly example: MismatchExample;
-      /** Larger is worse; examples are kept worst first. */
-      readonly severity: number;
-    };
+  /** The offline store is ahead of, or disagrees with, what online serves: a mismatch now. */
+  | ({ readonly kind: 'mismatch' } & Disagreement)
+  /**
+   * The online version is not in the offline store: a write on its way there (in flight) or one
+   * that reached only the online store. Which one depends on when it was written, which only
+   * time tells: the caller confirms it once it has been missing for the margin. `version` names
+   * the online version (identifier, event time and values), so a rewrite starts the clock again.
+   */
+  | ({ readonly kind: 'onlineAhead'; readonly version: string } & Disagreement);
 
 function onlineEventTimeText(group: FeatureGroup, online: OnlineRecord): string {
   return String((online.values as Record<string, unknown>)[group.eventTime] ?? '');
+}
+
+/** A stable name of the online version: a digest of its decoded values. */
+function versionOf(online: OnlineRecord): string {
+  const canonical = Object.entries(online.values as Record<string, unknown>)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => [k, typeof v === 'bigint' ? `${v}n` : v]);
+  return createHash('sha256')
+    .update(JSON.stringify([online.recordId, canonical]))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 function mismatch(
@@ -49,20 +67,34 @@ function mismatch(
   return { kind: 'mismatch', mismatch: kind, severity, example };
 }
 
+function onlineAhead(
+  online: OnlineRecord,
+  kind: MismatchKind,
+  severity: number,
+  example: MismatchExample
+): Extract<Verdict, { kind: 'onlineAhead' }> {
+  return { kind: 'onlineAhead', mismatch: kind, severity, example, version: versionOf(online) };
+}
+
 /**
- * Compares the latest offline state of an identifier with its online record.
+ * Compares the latest offline state of an identifier with its online record, under the group's
+ * semantics: online holds the latest write by event time (a put at an equal event time
+ * overwrites; a delete applies only when strictly newer), the offline store holds every write,
+ * including offline-only ones, and its latest row is the first by event time DESC, then live
+ * before deleted, then `api_invocation_time` DESC, then `write_time` DESC.
  *
- * Rules, in order: an online record past its `ExpiresAt` is `expiredStillServed`; an event time
- * (either side) after `recentAfterMs` skips the identifier; an identifier only online is
- * `onlineOnly`; a delete marker expects nothing online (else `onlineNewer` when the online record
- * is newer than the delete, `deletedButOnline` otherwise); a live row absent online is expected
- * when event time + TTL has passed and `missingOnline` otherwise; then event times are compared
- * (`onlineOlder` / `onlineNewer`) and, when equal, the decoded values (`valueMismatch`).
+ * Rules, in order: an online record past its `ExpiresAt` is `expiredStillServed`. Absent online:
+ * expected after a delete, past the TTL, or for offline-only history (a backfill is offline-only
+ * by design). The offline store strictly ahead of online is a mismatch now (a write cannot reach
+ * the offline store before the online one): `onlineOlder` (a newer live row), `deletedButOnline`
+ * (a newer delete). The online version missing offline is `onlineAhead` (`onlineOnly`,
+ * `onlineNewer`, or `valueMismatch` at an equal event time): in flight or online-only, for the
+ * caller to judge by write time.
  *
  * @param group - the feature group both sides belong to
  * @param offline - the latest offline state, or undefined when the offline store has no row
  * @param online - the online record read with expiration, or undefined when absent
- * @param context - now, the margin and the TTL
+ * @param context - now and the TTL
  */
 function classify(
   group: FeatureGroup,
@@ -80,18 +112,11 @@ function classify(
       };
     }
   }
-  const recentAfterNanos = BigInt(Math.floor(context.recentAfterMs)) * 1_000_000n;
   const onlineText = online === undefined ? undefined : onlineEventTimeText(group, online);
   const onlineNanos = onlineText === undefined ? undefined : eventTimeNanos(onlineText);
-  if (
-    (offline !== undefined && offline.eventTimeNanos > recentAfterNanos) ||
-    (onlineNanos !== undefined && onlineNanos > recentAfterNanos)
-  ) {
-    return { kind: 'skippedRecent' };
-  }
   if (offline === undefined) {
     if (online === undefined) return { kind: 'nothing' };
-    return mismatch(MismatchKind.onlineOnly, epochNanosToMillis(onlineNanos ?? 0n), {
+    return onlineAhead(online, MismatchKind.onlineOnly, epochNanosToMillis(onlineNanos ?? 0n), {
       recordId: online.recordId,
       onlineEventTime: onlineText,
     });
@@ -106,31 +131,40 @@ function classify(
     if (expiresMs !== undefined && expiresMs <= context.nowMs) {
       return { kind: 'expectedAbsent', reason: 'expired' };
     }
-    // The most recent missing values hurt most: they are what the model should be reading now.
-    return mismatch(MismatchKind.missingOnline, epochNanosToMillis(offline.eventTimeNanos), base);
+    // Offline-only history (a backfill), never written online: not a mismatch.
+    return { kind: 'expectedAbsent', reason: 'offlineOnly' };
   }
   const example = { ...base, onlineEventTime: onlineText };
   const onlineAt = onlineNanos ?? 0n;
   const gapMs = Math.abs(epochNanosToMillis(onlineAt - offline.eventTimeNanos));
+  if (onlineAt > offline.eventTimeNanos) {
+    return onlineAhead(online, MismatchKind.onlineNewer, gapMs, example);
+  }
   if (offline.deleted) {
-    return onlineAt > offline.eventTimeNanos
-      ? mismatch(MismatchKind.onlineNewer, gapMs, example)
-      : mismatch(
-          MismatchKind.deletedButOnline,
-          epochNanosToMillis(offline.eventTimeNanos),
-          example
-        );
+    // A delete at the online record's own event time does not apply (the record stands), so the
+    // offline store must also hold that record at that time, ranked before the marker: the
+    // online version is missing offline.
+    if (onlineAt === offline.eventTimeNanos) {
+      return onlineAhead(online, MismatchKind.valueMismatch, 1, example);
+    }
+    return mismatch(
+      MismatchKind.deletedButOnline,
+      epochNanosToMillis(offline.eventTimeNanos),
+      example
+    );
   }
   if (onlineAt < offline.eventTimeNanos) return mismatch(MismatchKind.onlineOlder, gapMs, example);
-  if (onlineAt > offline.eventTimeNanos) return mismatch(MismatchKind.onlineNewer, gapMs, example);
   const features = differingFeatures(
     group,
     offline.values,
     online.values as Record<string, unknown>
   );
   if (features.length === 0) return { kind: 'coherent' };
-  return mismatch(MismatchKind.valueMismatch, features.length, { ...example, features });
+  return onlineAhead(online, MismatchKind.valueMismatch, features.length, {
+    ...example,
+    features,
+  });
 }
 
-export type { ClassifyContext, Verdict };
+export type { ClassifyContext, Disagreement, Verdict };
 export { classify };

@@ -59,8 +59,7 @@ async function writeReportToFile(dir: string, report: AuditReport): Promise<stri
 }
 
 const KIND_LABELS: Record<MismatchKind, string> = {
-  missingOnline: 'missing online',
-  onlineOlder: 'online older',
+  onlineOlder: 'online older (offline has a newer write)',
   onlineNewer: 'online newer (offline missing the write)',
   deletedButOnline: 'deleted offline, served online',
   valueMismatch: 'values differ',
@@ -112,7 +111,7 @@ function formatAuditReport(report: AuditReport): string {
     'expiring',
     'expired served',
     'checked',
-    'skipped',
+    'in flight',
     'mismatches',
   ];
   const rows = report.groups.map((g) =>
@@ -127,7 +126,7 @@ function formatAuditReport(report: AuditReport): string {
           String(g.ttl.expiringSoon),
           String(g.ttl.expiredStillServed),
           `${g.coherence.checked}${g.coherence.sampled ? ' (sample)' : ''}`,
-          String(g.coherence.skippedRecent),
+          String(g.coherence.inFlight),
           String(g.coherence.total),
         ]
   );

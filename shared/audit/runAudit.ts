@@ -10,6 +10,13 @@ import { durationSeconds, type FeatureGroup, freshnessBound } from '../schema/in
 import type { OnlineRecord } from '../store/onlineReader.ts';
 import { type ClassifyContext, classify } from './classify.ts';
 import { cellText, decodeOfflineRow, eventTimeNanos, type OfflineLatest } from './decode.ts';
+import {
+  candidateKey,
+  candidateOf,
+  type FirstSeen,
+  type InFlightLedger,
+  MemoryLedger,
+} from './inFlight.ts';
 import type { OnlineSide } from './online.ts';
 import {
   latestRowsOfSql,
@@ -39,6 +46,23 @@ interface AuditDependencies {
   /** Epoch ms; default `Date.now`. */
   readonly now?: () => number;
   readonly logger?: Pick<LogSink, 'info' | 'warn'>;
+  /**
+   * When earlier runs first saw each online version missing offline. Default: a fresh in-memory
+   * ledger (nothing seen before, so every such version is in flight this run).
+   */
+  readonly inFlight?: InFlightLedger;
+  /**
+   * The caller guarantees that nothing is in flight: every write the online store holds has
+   * reached the offline store (e.g. it flushed an embedded store nobody else writes to). Online
+   * versions missing offline are then mismatches at once.
+   */
+  readonly offlineComplete?: boolean;
+}
+
+/** The first-seen instants of earlier runs, and those of this run as it goes. */
+interface InFlightRun {
+  readonly previous: FirstSeen;
+  readonly next: Map<string, number>;
 }
 
 type ResolvedOptions = Required<Omit<AuditOptions, 'sampleSize'>> & {
@@ -76,11 +100,12 @@ class CoherenceTally {
   readonly examples: Record<MismatchKind, WorstExamples<MismatchExample>>;
   readonly expired: WorstExamples<ExpiredExample>;
   checked = 0;
-  skippedRecent = 0;
+  inFlight = 0;
   unread = 0;
   expiredStillServed = 0;
   absentDeleted = 0;
   absentExpired = 0;
+  absentOfflineOnly = 0;
 
   constructor(examplesPerKind: number) {
     this.examples = Object.fromEntries(
@@ -98,22 +123,24 @@ class GroupAuditor {
   private readonly tally: CoherenceTally;
   private readonly problems: string[] = [];
   private readonly context: ClassifyContext;
+  private readonly inFlight: InFlightRun;
 
   constructor(
     group: FeatureGroup,
     deps: AuditDependencies,
     options: ResolvedOptions,
-    nowMs: number
+    nowMs: number,
+    inFlight: InFlightRun
   ) {
     this.group = group;
     this.deps = deps;
     this.options = options;
     this.nowMs = nowMs;
+    this.inFlight = inFlight;
     this.tally = new CoherenceTally(options.examplesPerKind);
     const ttl = group.online?.ttl;
     this.context = {
       nowMs,
-      recentAfterMs: nowMs - options.marginSeconds * 1000,
       ttlSeconds: ttl === undefined ? undefined : durationSeconds(ttl),
     };
   }
@@ -139,7 +166,6 @@ class GroupAuditor {
               ttlSeconds === undefined
                 ? undefined
                 : nowMs + (options.expiringWithinSeconds - ttlSeconds) * 1000,
-            recentAfter: this.context.recentAfterMs,
           })
         )
       ).rows[0] ?? {};
@@ -173,10 +199,7 @@ class GroupAuditor {
 
     const sampled = options.sampleSize !== undefined && group.online !== undefined;
     let scannedOnline = 0;
-    if (group.online !== undefined) {
-      scannedOnline = await this.checkCoherence(table);
-      if (sampled) this.tally.skippedRecent += count(summary[SummaryColumn.recent]);
-    }
+    if (group.online !== undefined) scannedOnline = await this.checkCoherence(table);
 
     const t = this.tally;
     const total = MISMATCH_KINDS.reduce((sum, k) => sum + t.mismatches[k], 0);
@@ -209,9 +232,13 @@ class GroupAuditor {
       coherence: {
         sampled,
         checked: t.checked,
-        skippedRecent: t.skippedRecent,
+        inFlight: t.inFlight,
         unread: t.unread,
-        expectedAbsent: { deleted: t.absentDeleted, expired: t.absentExpired },
+        expectedAbsent: {
+          deleted: t.absentDeleted,
+          expired: t.absentExpired,
+          offlineOnly: t.absentOfflineOnly,
+        },
         scannedOnline,
         mismatches: { ...t.mismatches },
         total,
@@ -264,9 +291,6 @@ class GroupAuditor {
     switch (verdict.kind) {
       case 'nothing':
         return;
-      case 'skippedRecent':
-        t.skippedRecent += 1;
-        return;
       case 'expiredStillServed':
         t.expiredStillServed += 1;
         t.expired.add(verdict.overdueMs, {
@@ -278,7 +302,8 @@ class GroupAuditor {
       case 'expectedAbsent':
         t.checked += 1;
         if (verdict.reason === 'deleted') t.absentDeleted += 1;
-        else t.absentExpired += 1;
+        else if (verdict.reason === 'expired') t.absentExpired += 1;
+        else t.absentOfflineOnly += 1;
         return;
       case 'coherent':
         t.checked += 1;
@@ -288,20 +313,52 @@ class GroupAuditor {
         t.mismatches[verdict.mismatch] += 1;
         t.examples[verdict.mismatch].add(verdict.severity, verdict.example);
         return;
+      case 'onlineAhead': {
+        // Judged by write time: the version was written before it was first seen missing.
+        t.checked += 1;
+        const key = candidateKey(this.group.name, recordId, verdict.mismatch, verdict.version);
+        const firstSeen = this.inFlight.previous.get(key) ?? this.nowMs;
+        this.inFlight.next.set(key, firstSeen);
+        const confirmed =
+          this.deps.offlineComplete === true ||
+          this.nowMs - firstSeen >= this.options.marginSeconds * 1000;
+        if (!confirmed) {
+          t.inFlight += 1;
+          return;
+        }
+        t.mismatches[verdict.mismatch] += 1;
+        t.examples[verdict.mismatch].add(verdict.severity, verdict.example);
+        return;
+      }
     }
+  }
+
+  /** Identifiers of this group that earlier runs saw in flight: compared again whatever the sample. */
+  private earlierCandidates(): Set<string> {
+    const ids = new Set<string>();
+    for (const key of this.inFlight.previous.keys()) {
+      const candidate = candidateOf(key);
+      if (candidate?.group === this.group.name) ids.add(candidate.recordId);
+    }
+    return ids;
   }
 
   /**
    * Compares every identifier (streamed page by page, `onlineSliceSize` at a time) or a sample;
-   * with the online scan on, also the listed identifiers the offline side did not cover.
+   * then the identifiers earlier runs saw in flight that this pass did not cover, and, with the
+   * online scan on, the listed identifiers the offline side did not cover.
    * @returns how many identifiers the scan listed
    */
   private async checkCoherence(table: string): Promise<number> {
     const { group, options } = this;
     const { engine } = this.deps;
     const seen = options.onlineScanLimit > 0 ? new Set<string>() : undefined;
+    const earlier = this.earlierCandidates();
     const remember = (latest: readonly OfflineLatest[]) => {
-      if (seen !== undefined) for (const o of latest) seen.add(o.recordId);
+      for (const o of latest) {
+        seen?.add(o.recordId);
+        earlier.delete(o.recordId);
+      }
     };
     if (options.sampleSize === undefined) {
       let pending: OfflineLatest[] = [];
@@ -325,18 +382,17 @@ class GroupAuditor {
       await Promise.all(inFlight);
     } else {
       const { rows } = await engine.queryAll(
-        latestRowsSql(group, table, {
-          size: options.sampleSize,
-          recentAfter: this.context.recentAfterMs,
-        })
+        latestRowsSql(group, table, { size: options.sampleSize })
       );
       const latest = this.decode(rows);
       remember(latest);
       await this.compare(latest);
     }
-    if (seen === undefined) return 0;
-    const listed = await this.deps.online.list(group, options.onlineScanLimit);
-    const unknown = listed.filter((id) => !seen.has(id));
+    const listed =
+      seen === undefined ? [] : await this.deps.online.list(group, options.onlineScanLimit);
+    const unknown = listed.filter((id) => !seen?.has(id));
+    const listedUnknown = new Set(unknown);
+    for (const id of earlier) if (!listedUnknown.has(id)) unknown.push(id);
     for (let i = 0; i < unknown.length; i += LOOKUP_BATCH) {
       const ids = unknown.slice(i, i + LOOKUP_BATCH);
       // A full pass already saw every offline identifier: the rest has no offline row at all.
@@ -351,6 +407,14 @@ class GroupAuditor {
       );
     }
     return listed.length;
+  }
+}
+
+/** Earlier first-seen entries of groups this run did not audit (failed or left out): kept. */
+function carryOver(previous: FirstSeen, next: Map<string, number>, audited: Set<string>): void {
+  for (const [key, firstSeen] of previous) {
+    const group = candidateOf(key)?.group;
+    if (group !== undefined && !audited.has(group) && !next.has(key)) next.set(key, firstSeen);
   }
 }
 
@@ -379,9 +443,9 @@ function failedGroup(group: FeatureGroup, error: unknown, options: ResolvedOptio
     coherence: {
       sampled: false,
       checked: 0,
-      skippedRecent: 0,
+      inFlight: 0,
       unread: 0,
-      expectedAbsent: { deleted: 0, expired: 0 },
+      expectedAbsent: { deleted: 0, expired: 0, offlineOnly: 0 },
       scannedOnline: 0,
       mismatches: zeroByKind(),
       total: 0,
@@ -426,6 +490,9 @@ async function runAudit(
   const resolved = resolveAuditOptions(options);
   const started = performance.now();
   const nowMs = (deps.now ?? Date.now)();
+  const ledger = deps.inFlight ?? new MemoryLedger();
+  const inFlight: InFlightRun = { previous: await ledger.load(), next: new Map() };
+  const audited = new Set<string>();
   const audits: GroupAudit[] = [];
   for (const group of groups) {
     // Everything starts from the offline store: an online-only group (derived state) has none.
@@ -434,12 +501,15 @@ async function runAudit(
       continue;
     }
     try {
-      audits.push(await new GroupAuditor(group, deps, resolved, nowMs).run());
+      audits.push(await new GroupAuditor(group, deps, resolved, nowMs, inFlight).run());
+      audited.add(group.name);
     } catch (error) {
       deps.logger?.warn(`audit of ${group.name} failed`, { error });
       audits.push(failedGroup(group, error, resolved));
     }
   }
+  carryOver(inFlight.previous, inFlight.next, audited);
+  await ledger.save(inFlight.next);
   const mismatches = zeroByKind();
   for (const a of audits)
     for (const k of MISMATCH_KINDS) mismatches[k] += a.coherence.mismatches[k];

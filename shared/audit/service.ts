@@ -13,6 +13,7 @@ import { createFeatureStoreClient } from '../runtime/clients.ts';
 import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { AuditConfig } from './config.ts';
+import { FileLedger, type InFlightLedger, ledgerPathIn, S3Ledger } from './inFlight.ts';
 import { addAuditMetrics, type MetricsSink } from './metrics.ts';
 import { createOnlineSide } from './online.ts';
 import { writeReportToFile, writeReportToS3 } from './report.ts';
@@ -25,6 +26,8 @@ interface AuditRuntime {
   readonly groups: readonly FeatureGroup[];
   readonly featureStore: SageMakerFeatureStoreRuntimeClient;
   readonly s3: S3Client | undefined;
+  /** Where runs keep the first-seen instants of online writes missing offline (next to the reports). */
+  readonly inFlight: InFlightLedger;
   /**
    * Opens the offline engine for one run. Athena's is shared (it keeps nothing but table names);
    * DuckDB's is opened per run so files and columns written since the last run are seen.
@@ -53,15 +56,20 @@ function createAuditRuntime(config: AuditConfig): AuditRuntime {
       ? [...registry.groups.values()]
       : config.groups.map((name) => registry.getGroup(name));
   let athena: AthenaEngine | undefined;
+  const s3 =
+    config.reportsBucket === undefined
+      ? undefined
+      : // A custom endpoint (the local S3 of `skewless start`) needs path-style addressing.
+        new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined });
   return {
     config,
     groups,
     featureStore: createFeatureStoreClient({ maxSockets: 32 }),
-    s3:
-      config.reportsBucket === undefined
-        ? undefined
-        : // A custom endpoint (the local S3 of `skewless start`) needs path-style addressing.
-          new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined }),
+    s3,
+    inFlight:
+      s3 !== undefined && config.reportsBucket !== undefined
+        ? new S3Ledger(s3, config.reportsBucket)
+        : new FileLedger(ledgerPathIn(config.reportsDir)),
     async openEngine() {
       if (config.engine === 'athena') {
         athena ??= new AthenaEngine({
@@ -100,6 +108,7 @@ async function runScheduledAudit(
       {
         engine,
         online: createOnlineSide(runtime.featureStore),
+        inFlight: runtime.inFlight,
         now: deps.now,
         logger: deps.logger,
       },

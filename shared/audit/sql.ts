@@ -6,9 +6,10 @@
  * margin cut-offs) are computed in TypeScript and written as `TIMESTAMP` literals, so no interval
  * arithmetic differs between the dialects.
  *
- * The latest row per identifier is the first by event time, then `api_invocation_time`, then
- * `write_time`, all descending. Delete markers take part: a delete that is the latest row makes the
- * identifier deleted.
+ * The latest row per identifier is the first by event time DESC, then live rows before delete
+ * markers (`is_deleted` ASC: a delete at the record's own event time does not apply, the record
+ * stands), then `api_invocation_time` DESC, then `write_time` DESC — the order of the online store
+ * and of the training-set SQL. A delete marker that is the latest row makes the identifier deleted.
  */
 import {
   eventTimeExpression as offlineEventTime,
@@ -57,7 +58,7 @@ function latestRows(
     'WITH ranked AS (',
     `  SELECT ${columns.join(', ')},`,
     `    ${eventTimeExpression(group)} AS ${EVENT_TIME},`,
-    `    row_number() OVER (PARTITION BY ${quoteIdent(group.recordIdentifier)} ORDER BY ${eventTimeExpression(group)} DESC, "api_invocation_time" DESC, "write_time" DESC) AS ${RANK}`,
+    `    row_number() OVER (PARTITION BY ${quoteIdent(group.recordIdentifier)} ORDER BY ${eventTimeExpression(group)} DESC, "is_deleted" ASC, "api_invocation_time" DESC, "write_time" DESC) AS ${RANK}`,
     `  FROM ${table}`,
     ...(where === undefined ? [] : [`  WHERE ${where}`]),
     '),',
@@ -73,8 +74,6 @@ interface SummaryCutoffs {
   readonly expiredAtOrBefore?: number;
   /** Live rows after `expiredAtOrBefore` and at or before this expire soon (now + horizon − ttl). */
   readonly expiringAtOrBefore?: number;
-  /** Rows after this are inside the margin (now − margin). */
-  readonly recentAfter: number;
 }
 
 /** Columns of the summary row. */
@@ -84,7 +83,6 @@ const SummaryColumn = {
   stale: 'stale',
   expiredOffline: 'expired_offline',
   expiringSoon: 'expiring_soon',
-  recent: 'recent',
   newestEventTime: 'newest_event_time',
 } as const;
 
@@ -96,7 +94,7 @@ function countWhen(condition: string | undefined, alias: string): string {
 
 /**
  * One row of counts over the latest rows: identifiers, deleted, stale, past TTL, expiring soon,
- * inside the margin, and the newest event time (as stored).
+ * and the newest event time (as stored).
  */
 function summarySql(group: FeatureGroup, table: string, cutoffs: SummaryCutoffs): string {
   const live = 'NOT "is_deleted"';
@@ -121,7 +119,6 @@ function summarySql(group: FeatureGroup, table: string, cutoffs: SummaryCutoffs)
     `  ${countWhen(stale, SummaryColumn.stale)},`,
     `  ${countWhen(expired, SummaryColumn.expiredOffline)},`,
     `  ${countWhen(expiring, SummaryColumn.expiringSoon)},`,
-    `  ${countWhen(`${EVENT_TIME} > ${at(cutoffs.recentAfter)}`, SummaryColumn.recent)},`,
     `  max_by(${quoteIdent(group.eventTime)}, ${EVENT_TIME}) AS ${SummaryColumn.newestEventTime}`,
     'FROM latest',
   ].join('\n');
@@ -146,12 +143,12 @@ function staleExamplesSql(
 
 /**
  * The latest row of every identifier (scalar features and `is_deleted`), or, with a sample size,
- * a uniform random sample of those outside the margin (`recentAfter`).
+ * a uniform random sample of them.
  */
 function latestRowsSql(
   group: FeatureGroup,
   table: string,
-  sample?: { readonly size: number; readonly recentAfter: number }
+  sample?: { readonly size: number }
 ): string {
   const select = `SELECT ${[...offlineFeatureNames(group).map(quoteIdent), '"is_deleted"'].join(', ')}`;
   if (sample === undefined)
@@ -160,7 +157,6 @@ function latestRowsSql(
     latestRows(group, table, true),
     select,
     'FROM latest',
-    `WHERE ${EVENT_TIME} <= ${instantLiteral(sample.recentAfter)}`,
     'ORDER BY random()',
     `LIMIT ${sample.size}`,
   ].join('\n');

@@ -4,15 +4,19 @@
  * written to S3 or a file as is and read back by any tool.
  */
 
-/** How the online record of an identifier can disagree with the latest offline row. */
+/**
+ * How the online record of an identifier can disagree with the offline store. An identifier with
+ * offline rows and nothing online is not among them: offline-only history (a backfill) is normal.
+ * The kinds where the online store is ahead (`onlineNewer`, `valueMismatch`, `onlineOnly`) may be
+ * a write still on its way to the offline store; they count only once the same online version has
+ * been missing offline for at least the margin (judged by write time, see `InFlightLedger`).
+ */
 const MismatchKind = {
-  /** The latest offline row is live and not past its TTL, but the online store has nothing. */
-  missingOnline: 'missingOnline',
-  /** The online record's event time is older than the latest offline row's. */
+  /** The latest offline row is live and newer than the online record: an offline-only newer write. */
   onlineOlder: 'onlineOlder',
   /** The online record is newer than every offline row: a write that reached only the online store. */
   onlineNewer: 'onlineNewer',
-  /** The latest offline row is a delete marker, yet the online store still serves the record. */
+  /** The latest offline row is a delete marker newer than the online record, which is still served. */
   deletedButOnline: 'deletedButOnline',
   /** Same event time on both sides, but feature values differ (compared decoded). */
   valueMismatch: 'valueMismatch',
@@ -27,9 +31,10 @@ const MISMATCH_KINDS: readonly MismatchKind[] = Object.values(MismatchKind);
 /** Options of one audit run; every member has a default (see `resolveAuditOptions`). */
 interface AuditOptions {
   /**
-   * Seconds before now during which rows may still be on their way to the offline store (the
-   * offline flush delay): identifiers with an offline or online event time inside this window are
-   * left out of the coherence check. Default 900 (15 min, the AWS offline delivery delay).
+   * How long a write may take to reach the offline store (the offline delivery delay), in
+   * seconds. An online version missing offline is a mismatch only once it has been seen missing
+   * for at least this long (it was written at least this long ago); before, it is in flight.
+   * Default 900 (15 min, the AWS offline delivery delay).
    */
   readonly marginSeconds?: number;
   /**
@@ -57,7 +62,7 @@ interface MismatchExample {
   readonly recordId: string;
   /** Event time of the latest offline row, as stored (absent for `onlineOnly`). */
   readonly offlineEventTime?: string;
-  /** Event time of the online record (absent for `missingOnline`). */
+  /** Event time of the online record. */
   readonly onlineEventTime?: string;
   /** For `valueMismatch`: each differing feature, decoded values rendered as text. */
   readonly features?: readonly { name: string; offline: string | null; online: string | null }[];
@@ -125,12 +130,22 @@ interface GroupAudit {
     readonly sampled: boolean;
     /** Identifiers compared with the online store. */
     readonly checked: number;
-    /** Identifiers left out because an event time falls inside the margin. */
-    readonly skippedRecent: number;
+    /**
+     * Identifiers whose online version is not (yet) offline but was first seen missing less than
+     * the margin ago: writes on their way to the offline store, not mismatches (yet).
+     */
+    readonly inFlight: number;
     /** Identifiers the online store did not answer for (throttled or failed calls). */
     readonly unread: number;
-    /** Absent online as expected: deleted offline, or past their TTL. */
-    readonly expectedAbsent: { readonly deleted: number; readonly expired: number };
+    /**
+     * Absent online as expected: deleted offline, past their TTL, or offline-only history (live
+     * offline rows never written online, e.g. a backfill).
+     */
+    readonly expectedAbsent: {
+      readonly deleted: number;
+      readonly expired: number;
+      readonly offlineOnly: number;
+    };
     /** Identifiers found online by the ListRecords scan (0 when the scan is off). */
     readonly scannedOnline: number;
     readonly mismatches: Readonly<Record<MismatchKind, number>>;

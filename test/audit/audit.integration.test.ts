@@ -4,6 +4,7 @@
  * identifiers, and a healthy store must report nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type InFlightLedger, MemoryLedger } from '../../shared/audit/inFlight.ts';
 import { createOnlineSide } from '../../shared/audit/online.ts';
 import { runAudit } from '../../shared/audit/runAudit.ts';
 import type { AuditReport, GroupAudit, MismatchKind } from '../../shared/audit/types.ts';
@@ -18,15 +19,23 @@ const MARGIN_SECONDS = 60;
 async function audit(
   store: TestStore,
   now: () => number,
-  options: { sampleSize?: number; onlineScanLimit?: number } = {}
+  options: {
+    sampleSize?: number;
+    onlineScanLimit?: number;
+    /** Shared by runs that must remember what earlier ones saw in flight (default: fresh). */
+    ledger?: InFlightLedger;
+    /** False leaves journalled rows unflushed: writes still on their way offline. */
+    flush?: boolean;
+  } = {}
 ): Promise<AuditReport> {
-  await store.store.flush();
+  const { ledger, flush, ...auditOptions } = options;
+  if (flush !== false) await store.store.flush();
   const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
   try {
     return await runAudit(
       [accounts, devices],
-      { engine, online: createOnlineSide(store.runtime), now },
-      { marginSeconds: MARGIN_SECONDS, onlineScanLimit: 1000, ...options }
+      { engine, online: createOnlineSide(store.runtime), now, inFlight: ledger },
+      { marginSeconds: MARGIN_SECONDS, onlineScanLimit: 1000, ...auditOptions }
     );
   } finally {
     await engine.close();
@@ -66,7 +75,7 @@ describe('Function: runAudit() on the embedded store', () => {
     await put(store, accounts, account('acc-online-only', now - 20 * MINUTE), {
       targets: ['OnlineStore'],
     });
-    // Offline only: missing online.
+    // Offline only (a backfill): history, not a mismatch.
     await put(store, accounts, account('acc-offline-only', now - 20 * MINUTE), {
       targets: ['OfflineStore'],
     });
@@ -95,7 +104,7 @@ describe('Function: runAudit() on the embedded store', () => {
     await put(store, accounts, account('acc-format', now - 25 * MINUTE, '10.0'), {
       targets: ['OnlineStore'],
     });
-    // Inside the margin: on its way to the offline store, not a mismatch.
+    // Online only, with an event time of a few seconds ago: as much a fault as acc-online-only.
     await put(store, accounts, account('acc-recent', now - 5_000), { targets: ['OnlineStore'] });
     // A stale group: every device last seen three hours ago.
     for (const id of ['dev-1', 'dev-2']) {
@@ -111,27 +120,39 @@ describe('Function: runAudit() on the embedded store', () => {
     await store.close();
   });
 
-  it('reports each planted coherence fault with exactly its identifier', async () => {
-    // Act
-    const report = await audit(store, () => now);
+  it('reports offline-ahead faults at once and online-ahead ones once missing offline for the margin', async () => {
+    // Prepare
+    const ledger = new MemoryLedger();
+    // Act: the first run cannot tell an online-only write from one on its way offline; the next
+    // one, a margin later, can: they were written before the first run saw them.
+    const first = await audit(store, () => now, { ledger });
+    const second = await audit(store, () => now + MARGIN_SECONDS * 1000, { ledger });
     // Assess
-    const group = groupOf(report, accounts.name);
-    expect(group.error).toBeUndefined();
+    const before = groupOf(first, accounts.name);
+    expect(before.error).toBeUndefined();
+    expect(before.coherence.mismatches).toEqual({
+      onlineOlder: 1,
+      onlineNewer: 0,
+      deletedButOnline: 1,
+      valueMismatch: 0,
+      onlineOnly: 0,
+    });
+    expect(before.coherence.inFlight).toBe(4);
+    const group = groupOf(second, accounts.name);
     expect(group.coherence.mismatches).toEqual({
-      missingOnline: 1,
       onlineOlder: 1,
       onlineNewer: 1,
       deletedButOnline: 1,
       valueMismatch: 1,
-      onlineOnly: 1,
+      onlineOnly: 2,
     });
+    expect(group.coherence.inFlight).toBe(0);
     expect(group.coherence.total).toBe(6);
-    expect(idsOf(group, 'missingOnline')).toEqual(['acc-offline-only']);
     expect(idsOf(group, 'onlineOlder')).toEqual(['acc-online-older']);
     expect(idsOf(group, 'onlineNewer')).toEqual(['acc-online-newer']);
     expect(idsOf(group, 'deletedButOnline')).toEqual(['acc-deleted-offline']);
     expect(idsOf(group, 'valueMismatch')).toEqual(['acc-values']);
-    expect(idsOf(group, 'onlineOnly')).toEqual(['acc-online-only']);
+    expect(idsOf(group, 'onlineOnly')).toEqual(['acc-online-only', 'acc-recent']);
     expect(group.coherence.examples.valueMismatch[0]?.features).toEqual([
       { name: 'balance', offline: '10', online: '99.5' },
       { name: 'txn_count', offline: '3', online: '4' },
@@ -143,19 +164,17 @@ describe('Function: runAudit() on the embedded store', () => {
     });
   });
 
-  it('counts expired and deleted records absent online as expected, not as mismatches', async () => {
+  it('counts expired, deleted and offline-only identifiers absent online as expected', async () => {
     // Act
     const report = await audit(store, () => now);
     // Assess
     const group = groupOf(report, accounts.name);
-    expect(group.coherence.expectedAbsent).toEqual({ deleted: 1, expired: 1 });
+    expect(group.coherence.expectedAbsent).toEqual({ deleted: 1, expired: 1, offlineOnly: 1 });
     expect(group.ttl.expiredOffline).toBe(1);
     expect(group.ttl.expiredStillServed).toBe(0);
-    // acc-recent is inside the margin; the scan lists it but it is not compared.
-    expect(group.coherence.skippedRecent).toBe(1);
     // ok ×3, format, online-newer, offline-only, online-older, expired, deleted,
-    // deleted-offline, values, online-only.
-    expect(group.coherence.checked).toBe(12);
+    // deleted-offline, values, online-only, recent.
+    expect(group.coherence.checked).toBe(13);
     expect(group.offline).toEqual({ identifiers: 11, live: 9, deleted: 2 });
   });
 
@@ -179,7 +198,7 @@ describe('Function: runAudit() on the embedded store', () => {
       failedGroups: 0,
       stale: 3,
       freshnessBreaches: 1,
-      coherenceMismatches: 6,
+      coherenceMismatches: 2,
       expiredStillServed: 0,
     });
   });
@@ -211,7 +230,7 @@ describe('Function: runAudit() on the embedded store', () => {
     expect(report.totals.expiredStillServed).toBe(1);
   });
 
-  it('samples: compares at most the sample size of identifiers outside the margin', async () => {
+  it('samples: compares at most the sample size of identifiers', async () => {
     // Act
     const report = await audit(store, () => now, { sampleSize: 3, onlineScanLimit: 0 });
     // Assess
@@ -273,10 +292,140 @@ describe('Function: runAudit() on a healthy embedded store', () => {
       expect(groupOf(report, accounts.name).coherence.expectedAbsent).toEqual({
         deleted: 1,
         expired: 0,
+        offlineOnly: 0,
       });
       expect(groupOf(report, devices.name).freshness.seconds).toBeCloseTo(300, 0);
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('Function: runAudit() after streaming, offline-only backfills and deletes', () => {
+  let store: TestStore;
+  let clock: TestClock;
+  let now: number;
+  const ledger = new MemoryLedger();
+  const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+  beforeAll(async () => {
+    // Prepare: a healthy history: every write went where it was sent, nothing was lost.
+    clock = testClock();
+    store = await startTestStore({ clock });
+    await createGroups(store, [accounts, devices]);
+    now = clock.now();
+    // Streaming in order.
+    for (const id of ids('s', 20)) await put(store, accounts, account(id, now - 60 * MINUTE));
+    // Out of order: the older event arrives second and stays offline history.
+    for (const id of ids('o', 5)) {
+      await put(store, accounts, account(id, now - 20 * MINUTE, '2'));
+      await put(store, accounts, account(id, now - 40 * MINUTE, '4'));
+    }
+    // Duplicates, and a rewrite at the same event time (the later call wins on both sides).
+    for (const id of ids('d', 5)) {
+      await put(store, accounts, account(id, now - 30 * MINUTE));
+      await put(store, accounts, account(id, now - 30 * MINUTE));
+    }
+    for (const id of ids('r', 5)) {
+      await put(store, accounts, account(id, now - 30 * MINUTE, '1'));
+      await put(store, accounts, account(id, now - 30 * MINUTE, '2'));
+    }
+    // Deletes: newer soft and hard deletes apply; one at the record's own event time does not
+    // (the record stands, online and in the offline order); a put at the tombstone's time revives.
+    for (const id of ids('x', 3)) {
+      await put(store, accounts, account(id, now - 50 * MINUTE));
+      await softDelete(store, accounts, id, iso(now - 45 * MINUTE));
+    }
+    await put(store, accounts, account('h-0', now - 50 * MINUTE));
+    await softDelete(store, accounts, 'h-0', iso(now - 45 * MINUTE), undefined, 'HardDelete');
+    for (const id of ids('tie', 3)) {
+      await put(store, accounts, account(id, now - 50 * MINUTE));
+      await softDelete(store, accounts, id, iso(now - 50 * MINUTE));
+    }
+    await put(store, accounts, account('revived', now - 50 * MINUTE));
+    await softDelete(store, accounts, 'revived', iso(now - 45 * MINUTE));
+    await put(store, accounts, account('revived', now - 45 * MINUTE, '9'));
+    // Offline-only backfills: new identifiers, history older than what is online, history of a
+    // deleted identifier, and rows old enough to be past the TTL.
+    const offlineOnly = { targets: ['OfflineStore' as const] };
+    for (const id of ids('b', 10)) {
+      await put(store, accounts, account(id, now - 3 * 60 * MINUTE), offlineOnly);
+    }
+    for (const id of ids('s', 10)) {
+      await put(store, accounts, account(id, now - 5 * 60 * MINUTE, '77'), offlineOnly);
+    }
+    await put(store, accounts, account('x-0', now - 55 * MINUTE, '5'), offlineOnly);
+    for (const id of ids('old', 3)) {
+      await put(store, accounts, account(id, now - 3 * 24 * 60 * MINUTE), offlineOnly);
+    }
+    await store.store.flush();
+  });
+
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('audits to 0 mismatches, with late events not yet offline counted in flight', async () => {
+    // Prepare: late events written now (old event times), not flushed to the offline store yet.
+    for (const id of ids('late', 3)) await put(store, accounts, account(id, now - 3 * 60 * MINUTE));
+    for (const id of ['s-10', 's-11']) await put(store, accounts, account(id, now - 50 * MINUTE));
+    await put(store, accounts, account('r-0', now - 30 * MINUTE, '3'));
+    await put(store, accounts, account('s-12', now - 90 * MINUTE, '0'));
+    // Act: before the flush, then a margin later once it happened.
+    const inFlight = await audit(store, () => now, { ledger, flush: false });
+    const settled = await audit(store, () => now + MARGIN_SECONDS * 1000, { ledger });
+    // Assess
+    const before = groupOf(inFlight, accounts.name);
+    expect(inFlight.totals.coherenceMismatches).toBe(0);
+    expect(before.coherence.inFlight).toBe(6);
+    const after = groupOf(settled, accounts.name);
+    expect(settled.totals.coherenceMismatches).toBe(0);
+    expect(after.coherence.inFlight).toBe(0);
+    expect(after.coherence.expectedAbsent).toEqual({ deleted: 4, expired: 3, offlineOnly: 10 });
+    expect(after.coherence.unread).toBe(0);
+    // s ×20, o ×5, d ×5, r ×5, x ×3, h, tie ×3, revived, b ×10, old ×3, late ×3.
+    expect(after.coherence.checked).toBe(59);
+  });
+
+  it('still finds every planted fault: online-only writes, offline-only newer values and deletes, expired served', async () => {
+    // Prepare
+    await put(store, accounts, account('planted-online-only', now - 30 * MINUTE), {
+      targets: ['OnlineStore'],
+    });
+    await put(store, accounts, account('s-16', now - 10 * MINUTE, '1'), {
+      targets: ['OnlineStore'],
+    });
+    await put(store, accounts, account('s-17', now - 10 * MINUTE, '1'), {
+      targets: ['OfflineStore'],
+    });
+    await softDelete(store, accounts, 's-18', iso(now - 10 * MINUTE), ['OfflineStore']);
+    await put(store, accounts, account('planted-overdue', now - 30_000), {
+      ttl: { Unit: 'Minutes', Value: 1 },
+    });
+    // Act: two runs a margin apart, with an audit clock two minutes ahead of the store's (a store
+    // that serves a record past its ExpiresAt looks exactly like this).
+    const at = now + 2 * MINUTE;
+    const first = await audit(store, () => at, { ledger });
+    const second = await audit(store, () => at + MARGIN_SECONDS * 1000, { ledger });
+    // Assess
+    expect(groupOf(first, accounts.name).coherence.mismatches).toMatchObject({
+      onlineOlder: 1,
+      deletedButOnline: 1,
+    });
+    const group = groupOf(second, accounts.name);
+    expect(group.coherence.mismatches).toEqual({
+      onlineOlder: 1,
+      onlineNewer: 1,
+      deletedButOnline: 1,
+      valueMismatch: 0,
+      onlineOnly: 1,
+    });
+    expect(idsOf(group, 'onlineOlder')).toEqual(['s-17']);
+    expect(idsOf(group, 'onlineNewer')).toEqual(['s-16']);
+    expect(idsOf(group, 'deletedButOnline')).toEqual(['s-18']);
+    expect(idsOf(group, 'onlineOnly')).toEqual(['planted-online-only']);
+    expect(group.ttl.expiredStillServedExamples.map((e) => e.recordId)).toEqual([
+      'planted-overdue',
+    ]);
   });
 });

@@ -13,7 +13,6 @@ const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const MINUTE = 60_000;
 const context: ClassifyContext = {
   nowMs: NOW,
-  recentAfterMs: NOW - MINUTE,
   ttlSeconds: 86_400,
 };
 
@@ -49,10 +48,10 @@ describe('Function: classify()', () => {
       expected: { kind: 'coherent' },
     },
     {
-      description: 'a live row absent online is missing online',
+      description: 'a live row absent online is offline-only history (a backfill), expected',
       off: offline('a', NOW - 10 * MINUTE),
       on: undefined,
-      expected: { kind: 'mismatch', mismatch: 'missingOnline' },
+      expected: { kind: 'expectedAbsent', reason: 'offlineOnly' },
     },
     {
       description: 'a live row past its TTL absent online is expected',
@@ -67,40 +66,41 @@ describe('Function: classify()', () => {
       expected: { kind: 'expectedAbsent', reason: 'deleted' },
     },
     {
-      description: 'a delete marker served online is deletedButOnline',
+      description: 'a newer delete marker with the record still served is deletedButOnline',
       off: offline('a', NOW - 10 * MINUTE, '10', true),
       on: online('a', NOW - 20 * MINUTE),
       expected: { kind: 'mismatch', mismatch: 'deletedButOnline' },
     },
     {
-      description: 'an online write newer than the delete marker is onlineNewer',
-      off: offline('a', NOW - 20 * MINUTE, '10', true),
+      description:
+        'a delete marker at the online event time (the record stands) with the put missing offline is online ahead',
+      off: offline('a', NOW - 10 * MINUTE, '10', true),
       on: online('a', NOW - 10 * MINUTE),
-      expected: { kind: 'mismatch', mismatch: 'onlineNewer' },
+      expected: { kind: 'onlineAhead', mismatch: 'valueMismatch' },
     },
     {
-      description: 'an older online event time is onlineOlder',
+      description: 'an online write newer than the delete marker is online ahead (onlineNewer)',
+      off: offline('a', NOW - 20 * MINUTE, '10', true),
+      on: online('a', NOW - 10 * MINUTE),
+      expected: { kind: 'onlineAhead', mismatch: 'onlineNewer' },
+    },
+    {
+      description: 'a newer offline row (an offline-only newer write) is onlineOlder at once',
       off: offline('a', NOW - 10 * MINUTE),
       on: online('a', NOW - 20 * MINUTE),
       expected: { kind: 'mismatch', mismatch: 'onlineOlder', severity: 600_000 },
     },
     {
-      description: 'an identifier only online is onlineOnly',
+      description: 'an identifier only online is online ahead (onlineOnly)',
       off: undefined,
       on: online('a', NOW - 20 * MINUTE),
-      expected: { kind: 'mismatch', mismatch: 'onlineOnly' },
+      expected: { kind: 'onlineAhead', mismatch: 'onlineOnly' },
     },
     {
-      description: 'an online event time inside the margin is skipped',
-      off: offline('a', NOW - 10 * MINUTE),
-      on: online('a', NOW - 30_000),
-      expected: { kind: 'skippedRecent' },
-    },
-    {
-      description: 'an offline event time inside the margin is skipped',
-      off: offline('a', NOW - 30_000),
-      on: undefined,
-      expected: { kind: 'skippedRecent' },
+      description: 'a late event (old event time) online and not offline yet is online ahead',
+      off: offline('a', NOW - 3 * 60 * MINUTE),
+      on: online('a', NOW - 2 * 60 * MINUTE),
+      expected: { kind: 'onlineAhead', mismatch: 'onlineNewer' },
     },
     {
       description: 'an online record past ExpiresAt is expiredStillServed, whatever else',
@@ -115,7 +115,7 @@ describe('Function: classify()', () => {
     expect(verdict).toMatchObject(expected);
   });
 
-  it('lists each differing feature of a value mismatch, decoded', () => {
+  it('lists each differing feature of a value mismatch, decoded, and names the online version', () => {
     // Act
     const verdict = classify(
       accounts,
@@ -123,11 +123,18 @@ describe('Function: classify()', () => {
       online('a', NOW - 10 * MINUTE, '10.5'),
       context
     );
+    const rewritten = classify(
+      accounts,
+      offline('a', NOW - 10 * MINUTE, '10'),
+      online('a', NOW - 10 * MINUTE, '10.75'),
+      context
+    );
     // Assess
     expect(verdict).toEqual({
-      kind: 'mismatch',
+      kind: 'onlineAhead',
       mismatch: 'valueMismatch',
       severity: 1,
+      version: expect.any(String),
       example: {
         recordId: 'a',
         offlineEventTime: iso(NOW - 10 * MINUTE),
@@ -135,6 +142,11 @@ describe('Function: classify()', () => {
         features: [{ name: 'balance', offline: '10', online: '10.5' }],
       },
     });
+    // A rewrite at the same event time is another version: its clock starts again.
+    expect(rewritten).toMatchObject({ kind: 'onlineAhead' });
+    expect((rewritten as { version: string }).version).not.toBe(
+      (verdict as { version: string }).version
+    );
   });
 });
 

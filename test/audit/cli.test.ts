@@ -43,7 +43,8 @@ describe('Command: skewless audit', () => {
 
   it('opens an embedded store on the data dir, prints the JSON report and writes it under reports/', async () => {
     // Prepare: a data dir laid out like `npm start` (`<dir>/store`), with one coherent merchant
-    // and one written online only; the store is closed again before the audit.
+    // and one written online only; the store is closed again before the audit, so nothing can be
+    // in flight: the online-only write is a mismatch at once.
     const dataDir = mkdtempSync(join(tmpdir(), 'skewless-audit-cli-'));
     try {
       const store = await startStore({
@@ -68,7 +69,7 @@ describe('Command: skewless audit', () => {
       expect(report.groups[0]?.coherence.examples.onlineOnly.map((e) => e.recordId)).toEqual([
         'm-2',
       ]);
-      const reports = readdirSync(join(dataDir, 'reports'));
+      const reports = readdirSync(join(dataDir, 'reports')).filter((f) => f.startsWith('audit-'));
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatch(/^audit-.*\.json$/);
       const written = JSON.parse(readFileSync(join(dataDir, 'reports', reports[0] ?? ''), 'utf8'));
@@ -88,7 +89,10 @@ describe('Command: skewless audit', () => {
       await createGroups(store, [merchants]);
       const at = Date.now() - 60 * 60_000;
       await put(store, merchants, merchant('m-1', at));
-      await put(store, merchants, merchant('m-3', at), { targets: ['OfflineStore'] });
+      await put(store, merchants, merchant('m-3', at));
+      await put(store, merchants, merchant('m-3', at + 30 * 60_000), { targets: ['OfflineStore'] });
+      // Offline-only history (a backfill) is not a finding.
+      await put(store, merchants, merchant('m-4', at), { targets: ['OfflineStore'] });
       await store.store.flush();
       // Act
       const text = await runCli([
@@ -103,8 +107,9 @@ describe('Command: skewless audit', () => {
         '--fail-on-findings',
       ]);
       // Assess
-      expect(text).toMatch(/\nfraud-merchants\s+2\s+60m\s+2\.0d\s+0 \(0\.0%\)/);
-      expect(text).toContain('  missing online: 1\n    m-3  offline ');
+      expect(text).toMatch(/\nfraud-merchants\s+3\s+30m\s+2\.0d\s+0 \(0\.0%\)/);
+      expect(text).toContain('  online older (offline has a newer write): 1\n    m-3  offline ');
+      expect(text).toContain('1 mismatch(es) in 3 identifier(s) checked');
       expect(text).toContain(`report written to ${out}`);
       expect(existsSync(out)).toBe(true);
       expect(process.exitCode).toBe(1);

@@ -112,14 +112,15 @@ async function softDelete(
   group: FeatureGroup,
   recordId: string,
   eventTime: string,
-  targets?: TargetStore[]
+  targets?: TargetStore[],
+  mode: 'SoftDelete' | 'HardDelete' = 'SoftDelete'
 ): Promise<void> {
   await store.runtime.send(
     new DeleteRecordCommand({
       FeatureGroupName: group.name,
       RecordIdentifierValueAsString: recordId,
       EventTime: eventTime,
-      DeletionMode: 'SoftDelete',
+      DeletionMode: mode,
       TargetStores: targets,
     })
   );

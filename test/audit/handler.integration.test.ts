@@ -26,10 +26,12 @@ describe('Function: handler (functions/audit)', () => {
   const saved = { ...process.env };
 
   beforeAll(async () => {
-    // Prepare: fraud-cards with one coherent card and one written to the offline store only.
+    // Prepare: fraud-cards with one coherent card, one whose newer value reached only the offline
+    // store, and one backfilled (offline only).
     store = await startTestStore();
     await createGroups(store, [cards]);
     const at = iso(Date.now() - 60 * 60_000);
+    const newer = iso(Date.now() - 30 * 60_000);
     const card = (id: string) => ({
       card_id: id,
       event_time: at,
@@ -37,7 +39,16 @@ describe('Function: handler (functions/audit)', () => {
       home_country: 'NL',
     });
     await put(store, cards, card('card-1'));
-    await put(store, cards, card('card-2'), { targets: ['OfflineStore'] });
+    // A newer value written to the offline store only: the online store serves an older one.
+    await put(store, cards, card('card-2'));
+    await put(
+      store,
+      cards,
+      { ...card('card-2'), event_time: newer },
+      { targets: ['OfflineStore'] }
+    );
+    // Offline-only history (a backfill): not a mismatch.
+    await put(store, cards, card('card-3'), { targets: ['OfflineStore'] });
     dataDir = mkdtempSync(join(tmpdir(), 'skewless-audit-handler-'));
     Object.assign(process.env, {
       OFFLINE_ENGINE: 'duckdb',
@@ -67,15 +78,20 @@ describe('Function: handler (functions/audit)', () => {
     expect(summary.totals).toMatchObject({
       groups: 1,
       failedGroups: 0,
-      identifiers: 2,
-      checked: 2,
+      identifiers: 3,
+      checked: 3,
       coherenceMismatches: 1,
     });
     const report = JSON.parse(readFileSync(summary.reportLocation, 'utf8')) as AuditReport;
     expect(report.engine).toBe('duckdb');
     expect(report.options.marginSeconds).toBe(10);
-    expect(report.groups[0]?.coherence.examples.missingOnline).toEqual([
-      { recordId: 'card-2', offlineEventTime: expect.any(String) },
+    expect(report.groups[0]?.coherence.examples.onlineOlder).toEqual([
+      {
+        recordId: 'card-2',
+        offlineEventTime: expect.any(String),
+        onlineEventTime: expect.any(String),
+      },
     ]);
+    expect(report.groups[0]?.coherence.expectedAbsent.offlineOnly).toBe(1);
   });
 });

@@ -20,7 +20,6 @@ import {
 import type { AuditReport, GroupAudit } from '../../shared/audit/types.ts';
 
 const noMismatches = {
-  missingOnline: 0,
   onlineOlder: 0,
   onlineNewer: 0,
   deletedButOnline: 0,
@@ -28,7 +27,6 @@ const noMismatches = {
   onlineOnly: 0,
 };
 const noExamples = {
-  missingOnline: [],
   onlineOlder: [],
   onlineNewer: [],
   deletedButOnline: [],
@@ -66,17 +64,25 @@ const cardsAudit: GroupAudit = {
   coherence: {
     sampled: false,
     checked: 98,
-    skippedRecent: 2,
+    inFlight: 2,
     unread: 0,
-    expectedAbsent: { deleted: 2, expired: 0 },
+    expectedAbsent: { deleted: 2, expired: 0, offlineOnly: 5 },
     scannedOnline: 0,
-    mismatches: { ...noMismatches, missingOnline: 2, valueMismatch: 1 },
+    mismatches: { ...noMismatches, onlineOlder: 2, valueMismatch: 1 },
     total: 3,
     examples: {
       ...noExamples,
-      missingOnline: [
-        { recordId: 'card-1', offlineEventTime: '2026-03-01T09:00:00.000Z' },
-        { recordId: 'card-2', offlineEventTime: '2026-03-01T08:00:00.000Z' },
+      onlineOlder: [
+        {
+          recordId: 'card-1',
+          offlineEventTime: '2026-03-01T09:00:00.000Z',
+          onlineEventTime: '2026-03-01T08:00:00.000Z',
+        },
+        {
+          recordId: 'card-2',
+          offlineEventTime: '2026-03-01T08:00:00.000Z',
+          onlineEventTime: '2026-03-01T07:30:00.000Z',
+        },
       ],
       valueMismatch: [
         {
@@ -113,7 +119,7 @@ const report: AuditReport = {
     expiringSoon: 3,
     checked: 98,
     coherenceMismatches: 3,
-    mismatches: { ...noMismatches, missingOnline: 2, valueMismatch: 1 },
+    mismatches: { ...noMismatches, onlineOlder: 2, valueMismatch: 1 },
   },
   groups: [
     cardsAudit,
@@ -176,9 +182,9 @@ describe('Function: addAuditMetrics()', () => {
       },
     });
     const byKind = metrics.published.slice(1);
-    expect(byKind).toHaveLength(6);
+    expect(byKind).toHaveLength(5);
     expect(byKind).toContainEqual({
-      dimensions: { featureGroup: 'fraud-cards', kind: 'missingOnline' },
+      dimensions: { featureGroup: 'fraud-cards', kind: 'onlineOlder' },
       metrics: { CoherenceMismatches: ['Count', 2] },
     });
     expect(metrics.pending()).toEqual({
@@ -268,7 +274,10 @@ describe('Function: formatAuditReport()', () => {
       /^fraud-cards\s+100\s+3\.0h\s+2\.0d\s+49 \(50\.0%\)\s+3\s+1\s+98\s+2\s+3$/
     );
     expect(lines[4]).toMatch(/^fraud-merchants\s+FAILED$/);
-    expect(text).toContain('  missing online: 2\n    card-1  offline 2026-03-01T09:00:00.000Z');
+    expect(lines[2]).toMatch(/\s+checked\s+in flight\s+mismatches$/);
+    expect(text).toContain(
+      '  online older (offline has a newer write): 2\n    card-1  offline 2026-03-01T09:00:00.000Z, online 2026-03-01T08:00:00.000Z'
+    );
     expect(text).toContain(
       '    card-3  offline 2026-03-01T07:00:00.000Z, online 2026-03-01T07:00:00.000Z  [txn_count_7d: 4 != 5]'
     );
