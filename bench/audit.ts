@@ -21,7 +21,6 @@ import { join } from 'node:path';
 import {
   CreateFeatureGroupCommand,
   type CreateFeatureGroupCommandInput,
-  DescribeFeatureGroupCommand,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import {
@@ -34,6 +33,7 @@ import { runAudit } from '../shared/audit/runAudit.ts';
 import type { AuditOptions, GroupAudit } from '../shared/audit/types.ts';
 import { cards, merchants } from '../shared/definitions.ts';
 import { createDuckDbEngine } from '../shared/offline/duckdb.ts';
+import { findGroupTable } from '../shared/offline/layout.ts';
 import { formatIsoEventTime } from '../shared/record/eventTime.ts';
 import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
@@ -184,7 +184,11 @@ function rate(count: number, ms: number): string {
 }
 
 /** Creates the group in the store and returns its offline `data` directory. */
-async function createGroup(sagemaker: SageMakerClient, group: FeatureGroup): Promise<string> {
+async function createGroup(
+  sagemaker: SageMakerClient,
+  group: FeatureGroup,
+  storeDir: string
+): Promise<string> {
   await sagemaker.send(
     new CreateFeatureGroupCommand(
       createFeatureGroupInput(group, {
@@ -193,13 +197,9 @@ async function createGroup(sagemaker: SageMakerClient, group: FeatureGroup): Pro
       }) as unknown as CreateFeatureGroupCommandInput
     )
   );
-  const described = await sagemaker.send(
-    new DescribeFeatureGroupCommand({ FeatureGroupName: group.name })
-  );
-  return (described.OfflineStoreConfig?.S3StorageConfig?.ResolvedOutputS3Uri ?? '').replace(
-    /^file:\/\//,
-    ''
-  );
+  const table = findGroupTable({ root: join(storeDir, 'offline-store') }, group.name);
+  if (table === undefined) throw new Error(`no offline table directory for ${group.name}`);
+  return table.dataPath;
 }
 
 /** The latest version of identifiers 0..count-1 into the online store only (25 per call). */
@@ -250,11 +250,16 @@ const bench: Bench = async (): Promise<BenchSection> => {
   try {
     const nowSeconds = Math.floor(Date.now() / 1000);
     let started = performance.now();
-    await writeOfflineParquet(cards, IDENTIFIERS, await createGroup(sagemaker, cards), nowSeconds);
+    await writeOfflineParquet(
+      cards,
+      IDENTIFIERS,
+      await createGroup(sagemaker, cards, storeDir),
+      nowSeconds
+    );
     await writeOfflineParquet(
       merchants,
       FULL_PASS_IDENTIFIERS,
-      await createGroup(sagemaker, merchants),
+      await createGroup(sagemaker, merchants, storeDir),
       nowSeconds
     );
     const generateMs = performance.now() - started;

@@ -21,7 +21,7 @@ import { createConsoleLog, type LogLevel } from './runtime/consoleLog.ts';
 import { createLambdaContext } from './runtime/lambdaContext.ts';
 import { startLocalS3 } from './s3/index.ts';
 import { ensureFeatureGroups } from './setup/ensureFeatureGroups.ts';
-import { START_DEFAULTS } from './startDefaults.ts';
+import { offlineStoreMounts, START_DEFAULTS } from './startDefaults.ts';
 import { startStore } from './store/index.ts';
 
 interface StartOptions {
@@ -137,6 +137,7 @@ async function startStack(
         { name: START_DEFAULTS.backfillBucket, versioning: true },
         { name: START_DEFAULTS.reportsBucket },
       ],
+      mounts: offlineStoreMounts(join(dataDir, 'store')),
       onObjectCreated: async (event: S3Event) => {
         const key = event.Records[0]?.s3.object.key ?? '';
         if (
@@ -169,8 +170,8 @@ async function startStack(
 
     const sagemaker = new SageMakerClient({ endpoint: store.endpoint });
     const groups = await ensureFeatureGroups(sagemaker, featureGroups, {
-      // The embedded store keeps the offline store under its data dir; the URI only has to be valid.
-      offlineS3Uri: 's3://skewless-offline-store/offline-store',
+      // Served by the local S3 from the store's offline files (offlineStoreMounts).
+      offlineS3Uri: START_DEFAULTS.offlineS3Uri,
       roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
     });
     sagemaker.destroy();

@@ -32,7 +32,7 @@ import { derivedRegistry } from '../../shared/derived/registry.ts';
 import { registry } from '../../shared/registry.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
-import { START_DEFAULTS } from '../startDefaults.ts';
+import { offlineStoreMounts, START_DEFAULTS } from '../startDefaults.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { runningEndpoints } from './endpoints.ts';
 
@@ -261,14 +261,15 @@ async function inProcess(
     }
     const sagemaker = new SageMakerClient({ endpoint: storeEndpoint });
     await ensureFeatureGroups(sagemaker, featureGroups, {
-      // The embedded store keeps offline files under its data dir, whatever the URI says.
-      offlineS3Uri: 's3://skewless-local-offline-store/offline-store',
+      // Served by the local S3 below from the store's offline files (offlineStoreMounts).
+      offlineS3Uri: START_DEFAULTS.offlineS3Uri,
       roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
     });
     sagemaker.destroy();
 
     // The handler reads its configuration from the environment, as on Lambda.
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = storeEndpoint;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = storeEndpoint;
     process.env.REPORTS_BUCKET = options.reportsBucket;
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
@@ -285,6 +286,10 @@ async function inProcess(
       port: 0,
       dataDir: join(options.dataDir, 's3'),
       buckets: [{ name: options.bucket, versioning: true }, options.reportsBucket],
+      // With the embedded store in this process, its offline files are writable through S3.
+      ...(store !== undefined
+        ? { mounts: offlineStoreMounts(join(options.dataDir, 'store')) }
+        : {}),
       onObjectCreated: async (event) => {
         const record = event.Records[0];
         if (handler === undefined || record?.s3.bucket.name !== options.bucket) return;

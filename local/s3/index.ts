@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import type { S3Event } from 'aws-lambda';
 import { objectCreatedEvent, sequencerFrom } from './notification.ts';
 import { createS3RequestListener, type ObjectCreatedNotice } from './server.ts';
-import { LocalS3Storage } from './storage.ts';
+import { type BucketMount, LocalS3Storage } from './storage.ts';
 
 const HOST = '127.0.0.1';
 
@@ -37,6 +37,11 @@ interface LocalS3Options {
    * (as the template's backfill bucket has).
    */
   readonly buckets?: readonly (string | { name: string; versioning?: boolean })[];
+  /**
+   * Buckets served from a directory another component writes (the embedded store's offline
+   * files), keys under `prefix` only: see `BucketMount` in storage.ts.
+   */
+  readonly mounts?: readonly ({ bucket: string } & BucketMount)[];
 }
 
 interface LocalS3 {
@@ -78,6 +83,7 @@ async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     storage.createBucket(bucket.name);
     if (bucket.versioning === true) storage.setVersioning(bucket.name, 'Enabled');
   }
+  for (const { bucket, ...mount } of options.mounts ?? []) storage.mountBucket(bucket, mount);
   const pending = new Set<Promise<void>>();
   // Sequencers must grow across restarts too: start from the clock.
   let sequence = BigInt(Date.now()) * 1000n;

@@ -15,17 +15,21 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
+  copyFileSync,
   createReadStream,
   createWriteStream,
+  type Dirent,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  type Stats,
+  statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -70,6 +74,21 @@ interface Bucket {
   readonly createdAt: string;
   versioning: Versioning | undefined;
   readonly objects: Map<string, StoredObject>;
+  /** Set for a bucket whose objects are the plain files of a directory (see {@link BucketMount}). */
+  readonly mount?: BucketMount;
+}
+
+/**
+ * A bucket (or a prefix of it) served from a directory that another component writes too: the
+ * embedded feature store's offline files, so that `s3://<bucket>/<prefix>…` (the group's
+ * `ResolvedOutputS3Uri`) reads and writes the very files DuckDB and the audit read. Keys map to
+ * paths (`<prefix>a/b.parquet` → `<directory>/a/b.parquet`); keys outside the prefix are refused
+ * (403), files ending in `.tmp` (writes in progress) are not listed. Unversioned; the ETag is
+ * derived from size and modification time, as the files are not indexed.
+ */
+interface BucketMount {
+  readonly prefix: string;
+  readonly directory: string;
 }
 
 /** Attributes a writer gives an object. */
@@ -232,6 +251,55 @@ class LocalS3Storage {
     return true;
   }
 
+  /** Serves `name` (under `prefix`) from `directory`; not persisted (re-declared at each start). */
+  mountBucket(name: string, mount: BucketMount): void {
+    mkdirSync(mount.directory, { recursive: true });
+    this.buckets.set(name, {
+      name,
+      createdAt: new Date().toISOString(),
+      versioning: undefined,
+      objects: new Map(),
+      mount: { prefix: mount.prefix, directory: resolve(mount.directory) },
+    });
+  }
+
+  /** The file of a key in a mounted bucket; keys outside the prefix, or escaping it, are refused. */
+  private mountedPath(bucket: Bucket, key: string): string {
+    const mount = bucket.mount as BucketMount;
+    const rest = key.startsWith(mount.prefix) ? key.slice(mount.prefix.length) : undefined;
+    const path = rest === undefined || rest === '' ? undefined : resolve(mount.directory, rest);
+    if (path === undefined || !path.startsWith(`${mount.directory}${sep}`)) {
+      throw new S3Error('AccessDenied', 403, 'Access Denied', { bucket: bucket.name, key });
+    }
+    return path;
+  }
+
+  private mountedVersion(bucket: Bucket, key: string): StoredVersion | undefined {
+    let path: string;
+    try {
+      path = this.mountedPath(bucket, key);
+    } catch {
+      return undefined;
+    }
+    let stats: Stats;
+    try {
+      stats = statSync(path);
+    } catch {
+      return undefined;
+    }
+    if (!stats.isFile()) return undefined;
+    return {
+      versionId: 'null',
+      etag: createHash('md5').update(`${key}:${stats.size}:${stats.mtimeMs}`).digest('hex'),
+      size: stats.size,
+      lastModified: stats.mtime.toISOString(),
+      contentType: undefined,
+      contentEncoding: undefined,
+      metadata: {},
+      dataFile: path,
+    };
+  }
+
   bucket(name: string): Bucket {
     const bucket = this.buckets.get(name);
     if (bucket === undefined) throw noSuchBucket(name);
@@ -240,7 +308,7 @@ class LocalS3Storage {
 
   deleteBucket(name: string): void {
     const bucket = this.bucket(name);
-    if (bucket.objects.size > 0) {
+    if (bucket.mount !== undefined || bucket.objects.size > 0) {
       throw new S3Error('BucketNotEmpty', 409, 'The bucket you tried to delete is not empty', {
         bucket: name,
       });
@@ -251,6 +319,8 @@ class LocalS3Storage {
 
   setVersioning(name: string, status: Versioning): void {
     const bucket = this.bucket(name);
+    if (bucket.mount !== undefined)
+      throw new S3Error('NotImplemented', 501, 'A mounted bucket is not versioned');
     bucket.versioning = status;
     this.saveBucket(bucket);
   }
@@ -319,6 +389,8 @@ class LocalS3Storage {
       throw new S3Error('KeyTooLongError', 400, 'Your key is too long');
     }
     const bucket = this.bucket(bucketName);
+    if (bucket.mount !== undefined)
+      return this.commitMounted(bucket, key, staged, etag, conditions);
     const existing = bucket.objects.get(key);
     try {
       this.checkConditions(bucketName, key, existing?.versions.at(-1), conditions);
@@ -349,9 +421,46 @@ class LocalS3Storage {
     return version;
   }
 
+  /** A write into a mounted directory: the staged file is renamed into place (atomic for readers). */
+  private commitMounted(
+    bucket: Bucket,
+    key: string,
+    staged: StagedBody,
+    etag: string,
+    conditions: WriteConditions
+  ): StoredVersion {
+    let path: string;
+    try {
+      path = this.mountedPath(bucket, key);
+      this.checkConditions(bucket.name, key, this.mountedVersion(bucket, key), conditions);
+    } catch (error) {
+      this.discard(staged);
+      throw error;
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      renameSync(staged.path, path);
+    } catch (error) {
+      // Staging and the mounted directory on different file systems.
+      if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      copyFileSync(staged.path, `${path}.tmp`);
+      renameSync(`${path}.tmp`, path);
+      this.discard(staged);
+    }
+    const version = this.mountedVersion(bucket, key) as StoredVersion;
+    return { ...version, etag };
+  }
+
   /** The current version, or the one asked for. */
   version(bucketName: string, key: string, versionId?: string): StoredVersion {
-    const object = this.bucket(bucketName).objects.get(key);
+    const bucket = this.bucket(bucketName);
+    if (bucket.mount !== undefined) {
+      const found = this.mountedVersion(bucket, key);
+      if (found === undefined || (versionId !== undefined && versionId !== 'null'))
+        throw noSuchKey(bucketName, key);
+      return found;
+    }
+    const object = bucket.objects.get(key);
     if (versionId === undefined) {
       const current = object?.versions.at(-1);
       if (current === undefined) throw noSuchKey(bucketName, key);
@@ -368,6 +477,7 @@ class LocalS3Storage {
 
   /** Path of a version's bytes on disk. */
   dataPath(bucketName: string, key: string, version: StoredVersion): string {
+    if (this.bucket(bucketName).mount !== undefined) return version.dataFile;
     return join(this.objectDir(bucketName, key), version.dataFile);
   }
 
@@ -382,6 +492,11 @@ class LocalS3Storage {
    */
   deleteObject(bucketName: string, key: string, versionId?: string): void {
     const bucket = this.bucket(bucketName);
+    if (bucket.mount !== undefined) {
+      const found = this.mountedVersion(bucket, key);
+      if (found !== undefined) rmSync(found.dataFile, { force: true });
+      return;
+    }
     const object = bucket.objects.get(key);
     if (object === undefined) return;
     const removed =
@@ -396,7 +511,14 @@ class LocalS3Storage {
 
   /** Keys of a bucket in S3's order (UTF-8 binary). */
   sortedKeys(bucketName: string): string[] {
-    return [...this.bucket(bucketName).objects.keys()].sort(compareKeys);
+    const bucket = this.bucket(bucketName);
+    if (bucket.mount !== undefined) {
+      const { prefix, directory } = bucket.mount;
+      return listFiles(directory)
+        .map((relative) => `${prefix}${relative}`)
+        .sort(compareKeys);
+    }
+    return [...bucket.objects.keys()].sort(compareKeys);
   }
 
   createUpload(bucketName: string, key: string, attributes: ObjectAttributes): string {
@@ -524,6 +646,14 @@ function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
+/** Files under a directory (relative, `/`-separated), without writes in progress (`*.tmp`). */
+function listFiles(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  return (readdirSync(directory, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp'))
+    .map((entry) => relative(directory, join(entry.parentPath, entry.name)).split(sep).join('/'));
+}
+
 function writeAtomically(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
@@ -532,6 +662,7 @@ function writeAtomically(path: string, text: string): void {
 
 export type {
   Bucket,
+  BucketMount,
   MultipartUpload,
   ObjectAttributes,
   StagedBody,

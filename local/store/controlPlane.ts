@@ -394,8 +394,10 @@ function describe(ctx: StoreContext, group: Group): Json {
       ...doc.OfflineStoreConfig,
       S3StorageConfig: {
         ...doc.OfflineStoreConfig.S3StorageConfig,
-        // Points at the local files: file://<dataDir>/offline-store/<account>/sagemaker/…/data.
-        ResolvedOutputS3Uri: `file://${group.offlineDataPath}`,
+        // The service's form, `<S3Uri>/<account>/sagemaker/<region>/offline-store/<group>-<epoch>/data`.
+        // The files are at `<dataDir>/offline-store/<account>/…/data`: a local S3 mounting
+        // `<dataDir>/offline-store` at S3Uri (as `npm start` does) serves them at this very URI.
+        ResolvedOutputS3Uri: `${doc.OfflineStoreConfig.S3StorageConfig.S3Uri.replace(/\/+$/, '')}/${doc.offlineDir}`,
       },
       DisableGlueTableCreation: doc.OfflineStoreConfig.DisableGlueTableCreation ?? false,
     };

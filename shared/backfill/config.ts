@@ -9,14 +9,20 @@ interface BackfillConfig {
   readonly reportsBucket: string;
   /** CONTINUATION_QUEUE_URL: SQS queue for continuations; unset = in-process (local) queue. */
   readonly continuationQueueUrl: string | undefined;
-  /** BACKFILL_CONCURRENCY: PutRecord calls in flight. */
+  /** BACKFILL_CONCURRENCY: record writes in flight (records mode). */
   readonly concurrency: number;
   /** BACKFILL_TIME_MARGIN_MS: stop and checkpoint when less than this remains. */
   readonly timeMarginMs: number;
   /** BACKFILL_CHECKPOINT_INTERVAL_MS: periodic checkpoints, bounding the work a crash repeats. */
   readonly checkpointIntervalMs: number;
-  /** BACKFILL_MAX_WRITE_ATTEMPTS: attempts per row on retryable store errors (each an SDK call with its own retries). */
-  readonly maxWriteAttempts: number;
+  /** BACKFILL_WRITE_MODE: `auto` (direct for Glue groups in S3, else records), `direct`, `records`. */
+  readonly writeMode: 'auto' | 'direct' | 'records';
+  /** BACKFILL_PART_BYTES: direct mode writes a part when its rows reach this many record bytes. */
+  readonly partBytes: number;
+  /** BACKFILL_PART_MAX_ROWS: …or this many rows. */
+  readonly partMaxRows: number;
+  /** BACKFILL_PUT_CONCURRENCY: direct mode's objects written at once. */
+  readonly putConcurrency: number;
   /** BACKFILL_MAX_STALLED_INVOCATIONS: invocations in a row with failing writes before the backfill fails. */
   readonly maxStalledInvocations: number;
   /** BACKFILL_PROGRESS_ROWS / BACKFILL_PROGRESS_INTERVAL_MS: progress log cadence. */
@@ -30,6 +36,12 @@ interface BackfillConfig {
   readonly rejectsPartBytes: number;
   /** BACKFILL_WINDOW_ROWS: rows between the oldest unfinished row and the newest read one. */
   readonly windowRows: number;
+}
+
+function writeModeFromEnv(): BackfillConfig['writeMode'] {
+  const value = getOptionalStringFromEnv('BACKFILL_WRITE_MODE') ?? 'auto';
+  if (value === 'auto' || value === 'direct' || value === 'records') return value;
+  throw new Error(`BACKFILL_WRITE_MODE must be auto, direct or records (got "${value}")`);
 }
 
 /**
@@ -51,7 +63,10 @@ function loadBackfillConfig(): BackfillConfig {
     concurrency,
     timeMarginMs: getIntegerFromEnv('BACKFILL_TIME_MARGIN_MS', 60_000, 0),
     checkpointIntervalMs: getIntegerFromEnv('BACKFILL_CHECKPOINT_INTERVAL_MS', 30_000, 100),
-    maxWriteAttempts: getIntegerFromEnv('BACKFILL_MAX_WRITE_ATTEMPTS', 4, 1, 100),
+    writeMode: writeModeFromEnv(),
+    partBytes: getIntegerFromEnv('BACKFILL_PART_BYTES', 24 * 1024 * 1024, 1024),
+    partMaxRows: getIntegerFromEnv('BACKFILL_PART_MAX_ROWS', 250_000, 1, 2_000_000),
+    putConcurrency: getIntegerFromEnv('BACKFILL_PUT_CONCURRENCY', 8, 1, 64),
     maxStalledInvocations: getIntegerFromEnv('BACKFILL_MAX_STALLED_INVOCATIONS', 10, 1),
     progressEveryRows: getIntegerFromEnv('BACKFILL_PROGRESS_ROWS', 50_000, 1),
     progressEveryMs: getIntegerFromEnv('BACKFILL_PROGRESS_INTERVAL_MS', 10_000, 1),

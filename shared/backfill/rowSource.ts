@@ -26,6 +26,8 @@ interface SourceRow {
   readonly original: () => unknown;
   /** Why the row could not even be read (malformed JSON, wrong number of CSV fields…). */
   readonly problem?: string;
+  /** Set when the row exactly repeats an earlier one that is written instead (derived replay). */
+  readonly duplicate?: string;
   readonly next: NextPosition;
 }
 

@@ -8,12 +8,20 @@ import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { BackfillConfig } from './config.ts';
 import type { ContinuationQueue } from './continuation.ts';
+import { DirectOfflineSink, OfflineStoreNotWritableError } from './directSink.ts';
 import { parseBackfillKey, reportKeys } from './objectKey.ts';
-import { writeOffline } from './offlineWriter.ts';
+import {
+  chooseOfflineTarget,
+  type DescribedGroup,
+  describeFeatureGroup,
+  type OfflineTarget,
+} from './offlineTarget.ts';
 import { openParquetSource } from './parquetRows.ts';
+import { OfflineRecordSink } from './recordSink.ts';
 import { RejectsWriter } from './rejects.ts';
 import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
 import { RowWindow } from './rowWindow.ts';
+import { type RowSink, type SinkEvents, WriteMode } from './sink.ts';
 import {
   headSource,
   SourceUnavailableError,
@@ -63,6 +71,8 @@ interface BackfillProgress {
   readonly rowsRead: number;
   readonly rowsWritten: number;
   readonly rowsRejected: number;
+  /** Exact repeats of an earlier row (derived backfills write each event once). */
+  readonly rowsDuplicate: number;
   readonly rowsPerSecond: number;
   readonly invocation: number;
 }
@@ -79,6 +89,8 @@ interface BackfillDependencies {
   readonly now?: () => number;
   /** Called with every progress snapshot (the CLI draws its progress line from it). */
   readonly onProgress?: (progress: BackfillProgress) => void;
+  /** DescribeFeatureGroup (default: the SageMaker control plane); tests inject answers. */
+  readonly describeGroup?: (name: string) => Promise<DescribedGroup>;
 }
 
 /** The invocation a backfill runs in. */
@@ -112,7 +124,8 @@ function reportOf(
   reportsBucket: string,
   error?: string
 ): BackfillReport {
-  const rowsRead = state.rowsWritten + state.rowsRejected;
+  const rowsDuplicate = state.rowsDuplicate ?? 0;
+  const rowsRead = state.rowsWritten + state.rowsRejected + rowsDuplicate;
   return {
     status,
     featureGroup: state.featureGroup,
@@ -121,6 +134,8 @@ function reportOf(
     rowsRead,
     rowsWritten: state.rowsWritten,
     rowsRejected: state.rowsRejected,
+    ...(rowsDuplicate > 0 ? { rowsDuplicate } : {}),
+    ...(state.writeMode !== undefined ? { writeMode: state.writeMode } : {}),
     durationMs: Math.max(0, finishedAt - Date.parse(state.startedAt)),
     activeMs: state.activeMs,
     rowsPerSecond: state.activeMs > 0 ? Math.round((rowsRead / state.activeMs) * 1000) : 0,
@@ -164,9 +179,9 @@ class LeasedBackfill {
   };
   private state: BackfillState;
   private etag: string;
+  private saving: Promise<void> = Promise.resolve();
   private readonly startedAt: number;
   private readonly deadline: number;
-  private readonly writeDeadline: number;
   private readonly isResumption: boolean;
   private readonly activeMsBefore: number;
   private rowsThisInvocation = 0;
@@ -188,8 +203,6 @@ class LeasedBackfill {
     this.startedAt = this.now();
     const remaining = budget.remainingMs();
     this.deadline = this.startedAt + remaining - deps.config.timeMarginMs;
-    // Retries may run into half of the margin; the other half is for the checkpoint.
-    this.writeDeadline = this.startedAt + remaining - deps.config.timeMarginMs / 2;
     const keys = reportKeys(this.state.source);
     this.locations = {
       state: { bucket: deps.config.reportsBucket, key: keys.state },
@@ -215,9 +228,20 @@ class LeasedBackfill {
     metrics.addMetric(BackfillMetric.Resumptions, 'Count', this.isResumption ? 1 : 0);
   }
 
-  private async save(next: BackfillState): Promise<void> {
-    this.etag = await replaceState(this.deps.s3, this.locations.state, next, this.etag);
-    this.state = next;
+  /**
+   * Replaces the state (compare-and-swap on its ETag). Saves are queued: a direct-mode part's
+   * intent and a periodic checkpoint never race each other's ETag. A function is evaluated when
+   * its turn comes, so the snapshot is current.
+   */
+  private save(next: BackfillState | (() => BackfillState)): Promise<void> {
+    const run = async (): Promise<void> => {
+      const state = typeof next === 'function' ? next() : next;
+      this.etag = await replaceState(this.deps.s3, this.locations.state, state, this.etag);
+      this.state = state;
+    };
+    const saved = this.saving.then(run);
+    this.saving = saved.catch(() => undefined);
+    return saved;
   }
 
   /** Ends the backfill with a report; the state keeps the report in case writing it is interrupted. */
@@ -340,26 +364,22 @@ class LeasedBackfill {
       config.rejectsPartBytes,
       this.state.rejects
     );
-    const window = new RowWindow(
-      Math.max(config.windowRows, config.concurrency),
-      this.state.position
-    );
-    const skip = new Set(this.state.position.doneBeyond);
     let rowsWritten = this.state.rowsWritten;
     let rowsRejected = this.state.rowsRejected;
+    let rowsDuplicate = this.state.rowsDuplicate ?? 0;
     const firstErrors: FirstError[] = [...this.state.firstErrors];
-    let inFlight = 0;
     let failures = 0;
     let lastFailure: unknown;
-    let wake: (() => void) | undefined;
-    const signal = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const nextCompletion = () => new Promise<void>((resolve) => (wake = resolve));
+    /** Rows handed to a sink that may reject them, for their reject line (records mode only). */
+    const handedOut = new Map<number, SourceRow>();
+    // The window holds every row not finished: in direct mode, the part being written and the
+    // one being filled.
+    let window: RowWindow;
 
-    const reject = (row: SourceRow, problems: readonly RecordProblem[]) => {
+    const reject = (
+      row: Pick<SourceRow, 'index' | 'line' | 'original'>,
+      problems: readonly RecordProblem[]
+    ) => {
       const reason = problemText(problems);
       const line: RejectLine = {
         row: row.index + 1,
@@ -385,16 +405,54 @@ class LeasedBackfill {
       window.complete(row.index);
     };
 
-    const snapshot = (): BackfillState => ({
-      ...this.state,
-      position: window.position(),
-      ...(source.header !== undefined && source.seekable ? { header: source.header } : {}),
-      rowsWritten,
-      rowsRejected,
-      firstErrors,
-      rejects: rejects.progress(),
-      activeMs: this.activeMs(),
-    });
+    const events: SinkEvents = {
+      written: (indices) => {
+        for (const index of indices) {
+          window.complete(index);
+          handedOut.delete(index);
+        }
+        rowsWritten += indices.length;
+        this.writtenThisInvocation += indices.length;
+      },
+      rejected: (index, reason) => {
+        const row = handedOut.get(index) ?? { index, original: () => null };
+        handedOut.delete(index);
+        reject(row, [{ feature: '(record)', value: undefined, reason }]);
+      },
+      failed: (indices, error) => {
+        for (const index of indices) handedOut.delete(index);
+        failures += indices.length;
+        lastFailure = error;
+      },
+    };
+
+    let sink: RowSink;
+    const snapshot = (): BackfillState => {
+      const { pendingPart: _pendingPart, ...rest } = this.state;
+      return {
+        ...rest,
+        ...sink.checkpoint(),
+        position: window.position(),
+        ...(source.header !== undefined && source.seekable ? { header: source.header } : {}),
+        rowsWritten,
+        rowsRejected,
+        ...(rowsDuplicate > 0 ? { rowsDuplicate } : {}),
+        firstErrors,
+        rejects: rejects.progress(),
+        activeMs: this.activeMs(),
+      };
+    };
+    try {
+      sink = await this.createSink(group, events, () => this.save(snapshot));
+    } catch (error) {
+      return this.failFile(`cannot choose how to write "${group.name}": ${String(error)}`, rejects);
+    }
+    const direct = sink.checkpoint().writeMode === WriteMode.Direct;
+    window = new RowWindow(
+      Math.max(config.windowRows, config.concurrency, direct ? 2 * config.partMaxRows : 0),
+      this.state.position
+    );
+    const skip = new Set(this.state.position.doneBeyond);
 
     let stop: 'deadline' | 'stalled' | undefined;
     let lastCheckpoint = this.now();
@@ -405,9 +463,10 @@ class LeasedBackfill {
       const snapshotProgress: BackfillProgress = {
         source: this.state.source,
         featureGroup: group.name,
-        rowsRead: rowsWritten + rowsRejected,
+        rowsRead: rowsWritten + rowsRejected + rowsDuplicate + sink.pending,
         rowsWritten,
         rowsRejected,
+        rowsDuplicate,
         rowsPerSecond: elapsed > 0 ? Math.round(this.rowsThisInvocation / elapsed) : 0,
         invocation: this.state.invocations,
       };
@@ -415,12 +474,12 @@ class LeasedBackfill {
       this.deps.onProgress?.(snapshotProgress);
     };
 
-    /** Waits for room in the window (and for a write slot); false when writes are failing. */
-    const room = async (writeSlot: boolean): Promise<boolean> => {
-      while (failures === 0 && (window.full || (writeSlot && inFlight >= config.concurrency))) {
-        // A full window with nothing in flight only happens behind a failed row.
-        if (inFlight === 0) break;
-        await nextCompletion();
+    /** Waits for room in the window; false when writes are failing. */
+    const room = async (): Promise<boolean> => {
+      while (failures === 0 && window.full) {
+        // A full window with nothing pending only happens behind a failed row.
+        if (sink.pending === 0) break;
+        await sink.makeRoom();
       }
       return failures === 0;
     };
@@ -429,7 +488,7 @@ class LeasedBackfill {
       rows: for await (const batch of source.batches()) {
         for (const row of batch) {
           if (skip.has(row.index)) {
-            if (!(await room(false))) {
+            if (!(await room())) {
               stop = 'stalled';
               break rows;
             }
@@ -437,18 +496,27 @@ class LeasedBackfill {
             window.complete(row.index);
             continue;
           }
-          // At least one row per invocation, so a tiny budget still makes progress.
-          if (this.rowsThisInvocation > 0 && this.now() >= this.deadline) {
+          // At least one row per invocation, so a tiny budget still makes progress; a part
+          // being replayed is finished first.
+          if (
+            this.rowsThisInvocation > 0 &&
+            this.now() >= this.deadline &&
+            sink.canStopBefore(row.index)
+          ) {
             stop = 'deadline';
             break rows;
           }
-          if (!(await room(true))) {
+          if (!(await room())) {
             stop = 'stalled';
             break rows;
           }
           window.begin(row.index, row.next);
           this.rowsThisInvocation += 1;
-          if (row.problem !== undefined || row.values === undefined) {
+          if (row.duplicate !== undefined) {
+            // An exact repeat the derived replay writes once: counted, not written again.
+            rowsDuplicate += 1;
+            window.complete(row.index);
+          } else if (row.problem !== undefined || row.values === undefined) {
             reject(row, [
               { feature: '(row)', value: undefined, reason: row.problem ?? 'unreadable row' },
             ]);
@@ -457,25 +525,8 @@ class LeasedBackfill {
             if (!encoded.ok) {
               reject(row, encoded.problems);
             } else {
-              inFlight += 1;
-              void writeOffline(this.deps.featureStore, encoded.value, {
-                maxAttempts: config.maxWriteAttempts,
-                deadline: this.writeDeadline,
-                now: this.now,
-              }).then((outcome) => {
-                inFlight -= 1;
-                if (outcome.kind === 'written') {
-                  rowsWritten += 1;
-                  this.writtenThisInvocation += 1;
-                  window.complete(row.index);
-                } else if (outcome.kind === 'rejected') {
-                  reject(row, [{ feature: '(record)', value: undefined, reason: outcome.reason }]);
-                } else {
-                  failures += 1;
-                  lastFailure = outcome.error;
-                }
-                signal();
-              });
+              if (!direct) handedOut.set(row.index, row);
+              await sink.add(row.index, encoded.value);
             }
           }
           if (rejects.partReady) await rejects.uploadPart();
@@ -489,14 +540,15 @@ class LeasedBackfill {
             rowsAtLastProgress = this.rowsThisInvocation;
           }
           if (now - lastCheckpoint >= config.checkpointIntervalMs) {
-            await this.save(snapshot());
+            await this.save(snapshot);
             lastCheckpoint = this.now();
           }
         }
       }
     } catch (error) {
-      while (inFlight > 0) await nextCompletion();
-      if (error instanceof StateConflictError) return this.leaseLost();
+      await sink.drain();
+      if (error instanceof StateConflictError || lastFailure instanceof StateConflictError)
+        return this.leaseLost();
       if (
         error instanceof SourceUnavailableError ||
         error instanceof FileRejectedError ||
@@ -523,18 +575,27 @@ class LeasedBackfill {
         throw error;
       }
     }
-    while (inFlight > 0) await nextCompletion();
+    await sink.drain();
     progress();
+    if (lastFailure instanceof StateConflictError) return this.leaseLost();
 
     try {
       if (stop === undefined && failures === 0) {
         await rejects.finish();
         return await this.finish({ ...snapshot(), stalledInvocations: 0 }, 'completed');
       }
+      if (lastFailure instanceof OfflineStoreNotWritableError) {
+        // Nothing was written directly: the next invocation goes on in records mode at once.
+        logger.warn('offline store not writable; switching to offline-only record writes', {
+          source: this.state.source,
+          error: lastFailure.message,
+        });
+        return await this.checkpointAndContinue(snapshot(), 0, undefined);
+      }
       const stalled = failures > 0 ? this.state.stalledInvocations + 1 : 0;
       const lastError =
         failures > 0
-          ? `${failures} write(s) still failing after ${config.maxWriteAttempts} attempts: ${String((lastFailure as Error)?.message ?? lastFailure)}`
+          ? `${failures} row(s) not written after the SDK's retries: ${String((lastFailure as Error)?.message ?? lastFailure)}`
           : undefined;
       if (stalled > config.maxStalledInvocations) {
         // Resumable: the rejects upload stays open in the checkpoint, to be completed by the resume.
@@ -549,6 +610,68 @@ class LeasedBackfill {
       if (error instanceof StateConflictError) return this.leaseLost();
       throw error;
     }
+  }
+
+  /**
+   * The sink of this backfill. The write mode is chosen once, by the first invocation, and kept
+   * in the state: `BACKFILL_WRITE_MODE=records` forces record writes; otherwise
+   * DescribeFeatureGroup decides (direct for Glue tables in S3, see offlineTarget.ts).
+   */
+  private async createSink(
+    group: FeatureGroup,
+    events: SinkEvents,
+    saveIntent: () => Promise<void>
+  ): Promise<RowSink> {
+    const { config, logger } = this.deps;
+    if (this.state.writeMode === undefined) {
+      let chosen: OfflineTarget;
+      if (config.writeMode === 'records') {
+        chosen = { mode: WriteMode.Records, reason: 'BACKFILL_WRITE_MODE=records' };
+      } else {
+        try {
+          chosen = chooseOfflineTarget(
+            await (this.deps.describeGroup ?? describeFeatureGroup)(group.name)
+          );
+        } catch (error) {
+          if (config.writeMode === 'direct') throw error;
+          chosen = {
+            mode: WriteMode.Records,
+            reason: `DescribeFeatureGroup failed (${String(error)})`,
+          };
+        }
+        if (chosen.mode === WriteMode.Records && config.writeMode === 'direct') {
+          throw new Error(`BACKFILL_WRITE_MODE=direct, but ${chosen.reason}`);
+        }
+      }
+      logger.info('backfill write mode', {
+        source: this.state.source,
+        writeMode: chosen.mode,
+        ...(chosen.mode === WriteMode.Direct
+          ? { location: `s3://${chosen.target.bucket}/${chosen.target.prefix}` }
+          : { reason: chosen.reason }),
+      });
+      this.state = {
+        ...this.state,
+        writeMode: chosen.mode,
+        ...(chosen.mode === WriteMode.Direct ? { directTarget: chosen.target } : {}),
+      };
+    }
+    if (this.state.writeMode === WriteMode.Direct && this.state.directTarget !== undefined) {
+      return new DirectOfflineSink({
+        s3: this.deps.s3,
+        target: this.state.directTarget,
+        source: this.state.source,
+        events,
+        partBytes: config.partBytes,
+        partMaxRows: config.partMaxRows,
+        putConcurrency: config.putConcurrency,
+        now: this.now,
+        ...(this.state.pendingPart !== undefined ? { pendingPart: this.state.pendingPart } : {}),
+        directParts: this.state.directParts ?? 0,
+        saveIntent,
+      });
+    }
+    return new OfflineRecordSink(this.deps.featureStore, config.concurrency, events);
   }
 
   private async checkpointAndContinue(
@@ -573,7 +696,8 @@ class LeasedBackfill {
       },
       delay
     );
-    const rowsDone = this.state.rowsWritten + this.state.rowsRejected;
+    const rowsDone =
+      this.state.rowsWritten + this.state.rowsRejected + (this.state.rowsDuplicate ?? 0);
     this.deps.logger.info('backfill checkpointed', {
       source: this.state.source,
       reason,

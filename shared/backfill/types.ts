@@ -1,3 +1,6 @@
+import type { DirectTarget } from './offlineTarget.ts';
+import type { PendingPart, WriteMode } from './sink.ts';
+
 /**
  * The vocabulary of the S3 backfill: what a backfill reads (source formats), what it keeps
  * between invocations (the state object, which is also the claim), and what it leaves for the
@@ -87,8 +90,18 @@ interface BackfillState {
   readonly header?: readonly string[];
   readonly rowsWritten: number;
   readonly rowsRejected: number;
+  /** Exact repeats counted and not written again (derived backfills). */
+  readonly rowsDuplicate?: number;
   readonly firstErrors: readonly FirstError[];
   readonly rejects: RejectsProgress;
+  /** How rows are written, chosen by the first invocation (see docs/backfill.md, "Writes"). */
+  readonly writeMode?: WriteMode;
+  /** Direct mode: the offline store location and columns, as described at the claim. */
+  readonly directTarget?: DirectTarget;
+  /** Direct mode: the part whose objects were being written at this checkpoint. */
+  readonly pendingPart?: PendingPart;
+  /** Direct mode: parts written. */
+  readonly directParts?: number;
   readonly invocations: number;
   readonly resumptions: number;
   /** Invocations in a row that ended with writes still failing after their retries. */
@@ -112,10 +125,14 @@ interface BackfillReport {
   readonly featureGroup: string;
   readonly format: SourceFormat | undefined;
   readonly compression: Compression;
-  /** Rows accounted for: rowsWritten + rowsRejected. */
+  /** Rows accounted for: rowsWritten + rowsRejected + rowsDuplicate. */
   readonly rowsRead: number;
   readonly rowsWritten: number;
   readonly rowsRejected: number;
+  /** Exact repeats of earlier rows, written once (derived backfills); absent when 0. */
+  readonly rowsDuplicate?: number;
+  /** `direct` (Parquet into the offline store location) or `records` (offline-only API writes). */
+  readonly writeMode?: WriteMode;
   /** From the first invocation's start to the end, including time between invocations. */
   readonly durationMs: number;
   /** Time spent processing, summed over invocations. */

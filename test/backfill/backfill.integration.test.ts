@@ -36,6 +36,7 @@ import {
   type CardFile,
   cardFile,
   createSchemaGroups,
+  offlineMount,
   offlineRows,
   PARQUET_BAD_VARIANTS,
   toCsv,
@@ -60,6 +61,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     store = await startTestStore();
     await createSchemaGroups(store);
     s3 = await startTestS3({
+      mounts: [offlineMount(store)],
       onObjectCreated: async (event) => {
         const record = event.Records[0];
         if (record?.s3.bucket.name !== BACKFILL_BUCKET) return;
@@ -68,6 +70,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     });
     // The handler reads its configuration from the environment, as on Lambda.
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = store.store.endpoint;
     process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
     process.env.REPORTS_BUCKET = REPORTS_BUCKET;
     process.env.BACKFILL_TIME_MARGIN_MS = '150';
@@ -157,6 +160,8 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       counts.set(String(row.card_id), (counts.get(String(row.card_id)) ?? 0) + 1);
     const expectedBad = [...file.badRows, ...extraBadRows].sort((a, b) => a - b);
     expect(report.status).toBe('completed');
+    // The default for a Glue group whose offline store the function can write through S3.
+    expect(report.writeMode).toBe('direct');
     expect([...counts.keys()].sort()).toEqual([...file.good].sort());
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
     expect(rejects.map((r) => r.row).sort((a, b) => a - b)).toEqual(expectedBad);

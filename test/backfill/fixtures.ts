@@ -236,13 +236,29 @@ function virtualTime(stepMs: number): VirtualTime {
   };
 }
 
+/** The groups' offline `S3Uri` in the tests. */
+const OFFLINE_BUCKET = 'skewless-offline';
+const OFFLINE_S3_URI = `s3://${OFFLINE_BUCKET}/offline-store`;
+
+/**
+ * The local S3 mount that serves the store's offline files at {@link OFFLINE_S3_URI}, as
+ * `npm start` does: the backfill's direct mode writes the store's offline store through S3.
+ */
+function offlineMount(store: TestStore) {
+  return {
+    bucket: OFFLINE_BUCKET,
+    prefix: 'offline-store/',
+    directory: join(store.dataDir, 'offline-store'),
+  };
+}
+
 /** Creates the schema module's groups in the embedded store. */
 async function createSchemaGroups(store: TestStore): Promise<void> {
   for (const group of featureGroups) {
     await store.sagemaker.send(
       new CreateFeatureGroupCommand(
         createFeatureGroupInput(group, {
-          offlineS3Uri: 's3://skewless-offline/offline-store',
+          offlineS3Uri: OFFLINE_S3_URI,
           roleArn: 'arn:aws:iam::000000000000:role/skewless-offline',
         }) as unknown as CreateFeatureGroupCommandInput
       )
@@ -303,7 +319,9 @@ export {
   cardFile,
   createSchemaGroups,
   goodCard,
+  OFFLINE_S3_URI,
   objectText,
+  offlineMount,
   offlineRows,
   PARQUET_BAD_VARIANTS,
   toCsv,

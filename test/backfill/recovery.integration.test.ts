@@ -64,6 +64,9 @@ describe('Backfill recovery (integration)', () => {
     process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
     process.env.REPORTS_BUCKET = REPORTS_BUCKET;
     process.env.BACKFILL_TIME_MARGIN_MS = '150';
+    // These tests inject faults into the store's record writes (records mode); direct mode's
+    // recovery is in direct.integration.test.ts.
+    process.env.BACKFILL_WRITE_MODE = 'records';
     delete process.env.CONTINUATION_QUEUE_URL;
     ({ createBackfillHandler } = await import('../../functions/backfill/index.ts'));
   });
@@ -75,6 +78,7 @@ describe('Backfill recovery (integration)', () => {
   });
 
   afterAll(async () => {
+    delete process.env.BACKFILL_WRITE_MODE;
     await inProcessContinuations.idle();
     await s3?.close();
     await store?.close();
@@ -132,7 +136,7 @@ describe('Backfill recovery (integration)', () => {
 
   it('checkpoints when writes keep failing and finishes in a later invocation once the store is back', async () => {
     // Prepare: every write fails in the first invocation; the retry message comes 300 ms later.
-    const config = { ...loadBackfillConfig(), maxWriteAttempts: 1 };
+    const config = loadBackfillConfig();
     useHandler(createBackfillHandler({ config }) as unknown as Handler);
     inProcessContinuations.configure({ maxDelayMs: 300 });
     const file = cardFile('outage', 80);
@@ -278,7 +282,7 @@ describe('Backfill recovery (integration)', () => {
 
   it('fails a backfill whose writes keep failing, keeps its checkpoint, and resumes it on request', async () => {
     // Prepare: one attempt per row, one stalled invocation allowed: the second one fails the file.
-    const config = { ...loadBackfillConfig(), maxWriteAttempts: 1, maxStalledInvocations: 1 };
+    const config = { ...loadBackfillConfig(), maxStalledInvocations: 1 };
     useHandler(createBackfillHandler({ config }) as unknown as Handler);
     inProcessContinuations.configure({ maxDelayMs: 20 });
     const file = cardFile('stalled', 40);

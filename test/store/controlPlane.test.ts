@@ -129,7 +129,7 @@ describe('CreateFeatureGroup', () => {
 });
 
 describe('DescribeFeatureGroup', () => {
-  it('describes everything a caller needs, with a file:// ResolvedOutputS3Uri', async () => {
+  it('describes everything a caller needs, with the service-shaped ResolvedOutputS3Uri (a local S3 mount serves it from the data dir)', async () => {
     const before = Date.now();
     await createGroup(
       t.sagemaker,
@@ -169,7 +169,7 @@ describe('DescribeFeatureGroup', () => {
     const dataPath = `${t.dataDir}/offline-store/123456789012/sagemaker/eu-west-1/offline-store/described-${epoch}/data`;
     expect(d.OfflineStoreConfig?.S3StorageConfig).toEqual({
       S3Uri: 's3://local-bucket/offline',
-      ResolvedOutputS3Uri: `file://${dataPath}`,
+      ResolvedOutputS3Uri: `s3://local-bucket/offline/123456789012/sagemaker/eu-west-1/offline-store/described-${epoch}/data`,
     });
     expect(d.OfflineStoreConfig?.DataCatalogConfig).toEqual({
       TableName: `described-${epoch}`,

@@ -1,0 +1,69 @@
+import type { EncodedRecord } from '../record/codec.ts';
+
+/**
+ * The write side of a backfill, pluggable: the pipeline (readers, validation, row window,
+ * checkpoints, rejects, report) hands every validated row to a sink and learns each row's fate
+ * through {@link SinkEvents}. Shipped sinks: direct offline Parquet (`directSink.ts`, the default
+ * for Glue groups) and offline-only record writes (`recordSink.ts`, Iceberg groups and offline
+ * stores the function cannot write). A both-stores writer plugs in the same way.
+ */
+
+/** How rows end, reported by the sink (each row exactly once). */
+interface SinkEvents {
+  /** These rows are durably written. */
+  written(indices: readonly number[]): void;
+  /** The store refused this row (never retried): it goes to the rejects. */
+  rejected(index: number, reason: string): void;
+  /** These rows could not be written now (throttling, 5xx, network): retried from the checkpoint. */
+  failed(indices: readonly number[], error: unknown): void;
+}
+
+/** A part whose objects are being written: replayed identically if the invocation stops. */
+interface PendingPart {
+  /** First and one-past-last row index of the part. */
+  readonly start: number;
+  readonly end: number;
+  /** `write_time` (and `api_invocation_time`) of its rows, epoch ms. */
+  readonly writeTimeMs: number;
+}
+
+/** How the rows of a backfill are written; chosen at the claim and kept in the state. */
+const WriteMode = {
+  /** Parquet objects written into the group's offline store location (Glue tables). */
+  Direct: 'direct',
+  /** Offline-only record writes through the Feature Store API (Iceberg, or not writable). */
+  Records: 'records',
+} as const;
+type WriteMode = (typeof WriteMode)[keyof typeof WriteMode];
+
+/** What the checkpoint keeps of the sink. */
+interface SinkCheckpoint {
+  readonly writeMode: WriteMode;
+  /** Direct mode: the part being written, if any (its intent is saved before its objects). */
+  readonly pendingPart?: PendingPart;
+  /** Direct mode: parts committed so far (a fallback to records is allowed only before any). */
+  readonly directParts?: number;
+}
+
+interface RowSink {
+  /** Rows taken and not yet reported. */
+  readonly pending: number;
+  /**
+   * Takes one validated row (rows come in file order). Resolves when the sink can take another:
+   * the pipeline's backpressure.
+   */
+  add(index: number, record: EncodedRecord): Promise<void>;
+  /** Frees room: waits for an outcome, or writes what a buffering sink holds. */
+  makeRoom(): Promise<void>;
+  /** Writes everything taken; resolves when every row taken has an outcome. */
+  drain(): Promise<void>;
+  /**
+   * False while the invocation must go on reading up to and including row `index` even past its
+   * deadline: a part being replayed must be rebuilt whole, or its objects would differ.
+   */
+  canStopBefore(index: number): boolean;
+  checkpoint(): SinkCheckpoint;
+}
+
+export type { PendingPart, RowSink, SinkCheckpoint, SinkEvents };
+export { WriteMode };
