@@ -9,7 +9,7 @@ interface BackfillConfig {
   readonly reportsBucket: string;
   /** CONTINUATION_QUEUE_URL: SQS queue for continuations; unset = in-process (local) queue. */
   readonly continuationQueueUrl: string | undefined;
-  /** BACKFILL_CONCURRENCY: record writes in flight (records mode). */
+  /** BACKFILL_CONCURRENCY: BatchWriteRecord calls in flight (records mode, 25 rows each). */
   readonly concurrency: number;
   /** BACKFILL_TIME_MARGIN_MS: stop and checkpoint when less than this remains. */
   readonly timeMarginMs: number;
@@ -52,11 +52,11 @@ function writeModeFromEnv(): BackfillConfig['writeMode'] {
  * import { loadBackfillConfig } from './shared/backfill/config.ts';
  * process.env.REPORTS_BUCKET = 'skewless-reports';
  * const config = loadBackfillConfig();
- * console.log(config.concurrency); // 32 unless BACKFILL_CONCURRENCY says otherwise
+ * console.log(config.concurrency); // 8 unless BACKFILL_CONCURRENCY says otherwise
  * ```
  */
 function loadBackfillConfig(): BackfillConfig {
-  const concurrency = getIntegerFromEnv('BACKFILL_CONCURRENCY', 32, 1, 1024);
+  const concurrency = getIntegerFromEnv('BACKFILL_CONCURRENCY', 8, 1, 256);
   return {
     reportsBucket: getStringFromEnv('REPORTS_BUCKET'),
     continuationQueueUrl: getOptionalStringFromEnv('CONTINUATION_QUEUE_URL'),
@@ -77,7 +77,7 @@ function loadBackfillConfig(): BackfillConfig {
       8 * 1024 * 1024,
       MIN_REJECTS_PART_BYTES
     ),
-    windowRows: getIntegerFromEnv('BACKFILL_WINDOW_ROWS', Math.max(1024, concurrency * 32), 1),
+    windowRows: getIntegerFromEnv('BACKFILL_WINDOW_ROWS', Math.max(1024, concurrency * 64), 1),
   };
 }
 

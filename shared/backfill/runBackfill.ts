@@ -449,7 +449,7 @@ class LeasedBackfill {
     }
     const direct = sink.checkpoint().writeMode === WriteMode.Direct;
     window = new RowWindow(
-      Math.max(config.windowRows, config.concurrency, direct ? 2 * config.partMaxRows : 0),
+      Math.max(config.windowRows, 2 * 25 * config.concurrency, direct ? 2 * config.partMaxRows : 0),
       this.state.position
     );
     const skip = new Set(this.state.position.doneBeyond);

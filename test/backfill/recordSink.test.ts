@@ -1,9 +1,8 @@
 // calendar-fixed: offline writes of fixed instants; no TTL offline.
 import {
-  PutRecordCommand,
+  BatchWriteRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
   ServiceUnavailable,
-  ValidationError,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -14,11 +13,6 @@ import { toRecord } from '../../shared/record/codec.ts';
 
 const store = mockClient(SageMakerFeatureStoreRuntimeClient);
 const client = new SageMakerFeatureStoreRuntimeClient({ maxAttempts: 1 });
-const encoded = toRecord(cards, {
-  card_id: 'c1',
-  event_time: '2025-01-01T00:00:00Z',
-  txn_count_7d: 3,
-});
 
 const unavailable = () =>
   new ServiceUnavailable({ message: 'try later', $metadata: { httpStatusCode: 503 } });
@@ -38,66 +32,69 @@ function recordingEvents() {
   return { seen, events };
 }
 
+const encodedOf = (i: number) =>
+  toRecord(cards, { card_id: `c${i}`, event_time: '2025-01-01T00:00:00Z', txn_count_7d: i });
+
 describe('Class: OfflineRecordSink', () => {
   beforeEach(() => {
     store.reset();
   });
 
-  it('writes to the offline store only, one outcome per row', async () => {
+  it('writes offline only with BatchWriteRecord, 25 rows per call, one outcome per row', async () => {
     // Prepare
-    store.on(PutRecordCommand).resolves({});
+    store.on(BatchWriteRecordCommand).resolves({ Errors: [], UnprocessedEntries: [] });
     const { seen, events } = recordingEvents();
     const sink = new OfflineRecordSink(client, 4, events);
     // Act
-    for (let i = 0; i < 10; i++) await sink.add(i, encoded);
+    for (let i = 0; i < 60; i++) await sink.add(i, encodedOf(i));
     await sink.drain();
     // Assess
-    expect(seen.written.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(seen.written.sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
     expect(sink.pending).toBe(0);
-    const calls = store.commandCalls(PutRecordCommand);
-    expect(calls).toHaveLength(10);
-    expect(calls[0]?.args[0].input).toMatchObject({
+    const calls = store.commandCalls(BatchWriteRecordCommand);
+    expect(calls.map((c) => c.args[0].input.Entries?.length)).toEqual([25, 25, 10]);
+    expect(calls[0]?.args[0].input.Entries?.[0]).toMatchObject({
       FeatureGroupName: 'fraud-cards',
       TargetStores: ['OfflineStore'],
-      Record: encoded.record,
+      Record: encodedOf(0).record,
     });
   });
 
-  it('turns a ValidationError into a reject and anything else into a failure, with no retry loop of its own', async () => {
+  it('turns a per-entry ValidationError into a reject and a failed call into failures, with no retry loop of its own', async () => {
     // Prepare
+    const bad = encodedOf(1);
     store
-      .on(PutRecordCommand)
-      .rejectsOnce(new ValidationError({ message: 'bad record', $metadata: {} }))
+      .on(BatchWriteRecordCommand)
+      .resolvesOnce({
+        Errors: [
+          {
+            Entry: {
+              FeatureGroupName: 'fraud-cards',
+              Record: bad.record,
+              TargetStores: ['OfflineStore'],
+            },
+            ErrorCode: 'ValidationError',
+            ErrorMessage: 'bad record',
+          },
+        ],
+        UnprocessedEntries: [],
+      })
       .rejectsOnce(unavailable());
     const { seen, events } = recordingEvents();
     const sink = new OfflineRecordSink(client, 1, events);
     // Act
-    await sink.add(0, encoded);
-    await sink.add(1, encoded);
+    await sink.add(0, encodedOf(0));
+    await sink.add(1, bad);
+    await sink.makeRoom();
+    await sink.makeRoom();
+    await sink.add(2, encodedOf(2));
     await sink.drain();
-    // Assess: one call per row; retries belong to the SDK's retry strategy (shared/runtime/clients.ts).
-    expect(seen.rejected).toEqual([[0, 'the store rejected the record: bad record']]);
-    expect(seen.failed).toEqual([1]);
-    expect(store.commandCalls(PutRecordCommand)).toHaveLength(2);
-  });
-
-  it('keeps at most `concurrency` writes in flight', async () => {
-    // Prepare
-    let inFlight = 0;
-    let most = 0;
-    store.on(PutRecordCommand).callsFake(async () => {
-      inFlight += 1;
-      most = Math.max(most, inFlight);
-      await new Promise((r) => setTimeout(r, 2));
-      inFlight -= 1;
-      return {};
-    });
-    const { events } = recordingEvents();
-    const sink = new OfflineRecordSink(client, 3, events);
-    // Act
-    for (let i = 0; i < 20; i++) await sink.add(i, encoded);
-    await sink.drain();
-    // Assess
-    expect(most).toBe(3);
+    // Assess: retries belong to the SDK's retry strategy (shared/runtime/clients.ts), not the sink.
+    expect(seen.written).toEqual([0]);
+    expect(seen.rejected).toEqual([
+      [1, 'the store rejected the record: ValidationError: bad record'],
+    ]);
+    expect(seen.failed).toEqual([2]);
+    expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(2);
   });
 });
