@@ -9,7 +9,6 @@ import { registry } from '../registry.ts';
 import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
 import { type MaxAgeOption, resolveMaxAgeSeconds, resolveSelections } from './resolve.ts';
 import {
-  type AsofSqlOptions,
   asofTrainingSetSql,
   type DeleteRule,
   type GroupPlan,
@@ -89,8 +88,6 @@ interface TrainingSetOptions {
   readonly summary?: boolean;
   readonly onProgress?: (progress: TrainingSetProgress) => void;
   readonly signal?: AbortSignal;
-  /** Test seam of the ASOF strategy (see `AsofSqlOptions`); leave unset. */
-  readonly asofSql?: AsofSqlOptions;
 }
 
 /** Nulls of one output feature column. */
@@ -130,8 +127,9 @@ function formatOf(path: string, given: OutputFormat | undefined): OutputFormat {
  *
  * For each label row and each selected group, the group's features are those of the record's
  * state at the label time: the newest row (put or delete marker) with event time ≤ label time
- * (< with `strictlyBefore`), ties on event time broken by `api_invocation_time` then
- * `write_time` (newest wins). The features are null when that state is a delete marker, when
+ * (< with `strictlyBefore`), ties on event time broken by puts before delete markers (a delete
+ * at a put's own event time leaves the put standing, as GetRecord does), then
+ * `api_invocation_time`, then `write_time` (newest wins). The features are null when that state is a delete marker, when
  * there is no such row, or when it is older than the max age; the label row is kept either way.
  * Output columns: every label column, then `<group>.<feature>` per selected feature.
  *
@@ -269,7 +267,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
       : 'asof';
   const sql =
     strategy === 'asof'
-      ? asofTrainingSetSql(plan, engine.dialect, options.asofSql)
+      ? asofTrainingSetSql(plan, engine.dialect)
       : portableTrainingSetSql(plan, engine.dialect);
 
   // Join, export, summary.

@@ -2,16 +2,21 @@
  * SQL of point-in-time training sets. Pure text generation, no engine calls, so every query can
  * be read, tested and compared.
  *
+ * The state of a record at label time T is its newest row (put or delete marker) with event
+ * time ≤ T, "newest" ordered by event time, then puts before delete markers (a delete at the same
+ * event time as a put does not remove it: GetRecord keeps serving the put, issue 13 §4), then
+ * `api_invocation_time`, then `write_time`.
+ *
  * Two formulations with the same result (the property tests hold both to one oracle):
  *
  * - **portable** (Trino/Athena and DuckDB, one text): per group, feature rows get `ord`, their
- *   rank by (event time, api_invocation_time, write_time) within the record identifier; labels and
- *   feature rows are merged per identifier and ordered by visibility time; a running `max(ord)`
- *   gives every label the newest row visible at its time; one join fetches that row.
- * - **asof** (DuckDB only): `ASOF LEFT JOIN` partitioned by a hash of the identifier, on
- *   (identifier, event time, api_invocation_time, write_time) as one tuple, so ties on event time
- *   resolve exactly as the portable query does and hash collisions cannot mix keys. Not used with
- *   the as-of-write-time cutoff (two inequalities).
+ *   rank in that order within the record identifier; labels and feature rows are merged per
+ *   identifier and ordered by visibility time; a running `max(ord)` gives every label the newest
+ *   row visible at its time; one join fetches that row.
+ * - **asof** (DuckDB only): `ASOF LEFT JOIN` on the identifier (equality) and the order above as
+ *   one tuple (event time, not deleted, api_invocation_time, write_time): DuckDB's own ASOF
+ *   ordering resolves ties, with no window function and no extra partitioning column. Not used
+ *   with the as-of-write-time cutoff (two inequalities).
  *
  * In both, the row found is the record's state at label time: if it is a delete marker, or older
  * than the max age, the group's features are null and the label counts as without features.
@@ -78,6 +83,13 @@ const LABEL_TIME = '__skewless_t';
  * ```
  */
 const matchedColumn = (i: number): string => `__skewless_m${i}`;
+
+/**
+ * Ranks a put above a delete marker of the same event time (0 = marker, 1 = put): at equal event
+ * time the record stands, as the store keeps it online (issue 13 §4). Plain CASE, so Trino and
+ * DuckDB order it alike.
+ */
+const PUT_AFTER_DELETE = `CASE WHEN ${q('del')} THEN 0 ELSE 1 END`;
 
 const MAX_TIMESTAMP = "TIMESTAMP '9999-12-31 23:59:59.999'";
 const MIN_TIMESTAMP = "TIMESTAMP '0001-01-01 00:00:00.000'";
@@ -227,7 +239,7 @@ function portableTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): str
         : '2';
     const lk = labelKeyExpression(g, q('l'));
     ctes.push(
-      `${q(ord)} AS (SELECT *, row_number() OVER (PARTITION BY ${q('k')} ORDER BY ${q('et')}, ${q('api')}, ${q('wt')}) AS ${q('ord')} FROM ${q(rows)})`,
+      `${q(ord)} AS (SELECT *, row_number() OVER (PARTITION BY ${q('k')} ORDER BY ${q('et')}, ${PUT_AFTER_DELETE}, ${q('api')}, ${q('wt')}) AS ${q('ord')} FROM ${q(rows)})`,
       `${q(seq)} AS (SELECT ${q('k')}, ${vis} AS ${q('v')}, ${tb} AS ${q('tb')}, ${q('ord')}, CAST(NULL AS BIGINT) AS ${q('lid')} FROM ${q(ord)} UNION ALL SELECT ${lk} AS ${q('k')}, ${q('l')}.${q(LABEL_TIME)} AS ${q('v')}, 1 AS ${q('tb')}, CAST(NULL AS BIGINT) AS ${q('ord')}, ${q('l')}.${q(LABEL_ID)} AS ${q('lid')} FROM ${q(LABELS)} AS ${q('l')} WHERE ${q('l')}.${q(LABEL_TIME)} IS NOT NULL)`,
       `${q(pick)} AS (SELECT ${q('lid')}, ${q('k')}, max(${q('ord')}) OVER (PARTITION BY ${q('k')} ORDER BY ${q('v')}, ${q('tb')} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ${q('ord')} FROM ${q(seq)})`,
       `${q(found)} AS (SELECT ${q('p')}.${q('lid')}, ${q('o')}.* FROM ${q(pick)} AS ${q('p')} JOIN ${q(ord)} AS ${q('o')} ON ${q('o')}.${q('k')} = ${q('p')}.${q('k')} AND ${q('o')}.${q('ord')} = ${q('p')}.${q('ord')} WHERE ${q('p')}.${q('lid')} IS NOT NULL)`
@@ -246,11 +258,6 @@ function portableTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): str
   return `WITH ${ctes.join(', ')} SELECT ${select} FROM ${q(LABELS)} AS ${q('l')} ${joins.join(' ')}`;
 }
 
-interface AsofSqlOptions {
-  /** The DuckDB expression hashing an identifier; default `hash(x)`. Tests force collisions. */
-  readonly keyHash?: (expression: string) => string;
-}
-
 /**
  * The DuckDB fast path: one `ASOF LEFT JOIN` per group. Same columns and result as
  * {@link portableTrainingSetSql}; not available with `asOfWriteTime`.
@@ -261,11 +268,7 @@ interface AsofSqlOptions {
  * ```
  * @throws Error when the plan asks for the as-of-write-time cutoff
  */
-function asofTrainingSetSql(
-  plan: TrainingSetPlan,
-  dialect: SqlDialect,
-  options: AsofSqlOptions = {}
-): string {
+function asofTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string {
   if (plan.asOfWriteTime) {
     throw new Error('the ASOF formulation cannot apply the as-of-write-time cutoff; use portable');
   }
@@ -273,27 +276,22 @@ function asofTrainingSetSql(
   const joins: string[] = [];
   const outputs: string[] = [];
   const flags: string[] = [];
-  // Partitioned by a 64-bit hash of the identifier (sorting and matching integers is ~25% cheaper
-  // than strings), ordered by (identifier, event time, api time, write time):
-  // (key, label time, +∞, +∞) >= (k, et, api, wt) finds the newest row of the key at or before
-  // the label, ties on event time resolved by api_invocation_time then write_time
-  // ((key, t, -∞, -∞) > (…) when strictly before). Within a hash partition a colliding key sorts
-  // apart, so the row found is the key's own or, when the key has none, another key's: rejected
-  // by `k = key`. Exact whatever the hash.
+  // Matched on the identifier, ordered by (event time, put over delete, api time, write time):
+  // (T, 1, +∞, +∞) >= (et, put, api, wt) finds the newest row at or before the label, ties on
+  // event time resolved as the portable query does; (T, 0, −∞, −∞) > (…) when strictly before.
   const bound = plan.strictlyBefore ? MIN_TIMESTAMP : MAX_TIMESTAMP;
+  const rank = plan.strictlyBefore ? '0' : '1';
   const op = plan.strictlyBefore ? '>' : '>=';
-  const hash = options.keyHash ?? ((e: string) => `hash(${e})`);
   plan.groups.forEach((g, i) => {
     const { ctes: rowCtes, rows } = groupRowsCtes(plan, g, i);
     ctes.push(...rowCtes);
     const a = q(`g${i}`);
     const lk = labelKeyExpression(g, q('l'));
-    const hashed = `g${i}_hashed`;
-    ctes.push(`${q(hashed)} AS (SELECT ${hash(q('k'))} AS ${q('h')}, * FROM ${q(rows)})`);
+    const col = (c: string): string => `${a}.${q(c)}`;
     joins.push(
-      `ASOF LEFT JOIN ${q(hashed)} AS ${a} ON ${a}.${q('h')} = ${hash(lk)} AND (${lk}, ${q('l')}.${q(LABEL_TIME)}, ${bound}, ${bound}) ${op} (${a}.${q('k')}, ${a}.${q('et')}, ${a}.${q('api')}, ${a}.${q('wt')})`
+      `ASOF LEFT JOIN ${q(rows)} AS ${a} ON ${col('k')} = ${lk} AND (${q('l')}.${q(LABEL_TIME)}, ${rank}, ${bound}, ${bound}) ${op} (${col('et')}, CASE WHEN ${col('del')} THEN 0 ELSE 1 END, ${col('api')}, ${col('wt')})`
     );
-    const delivered = `${a}.${q('k')} = ${lk} AND ${deliveredCondition(g, a)}`;
+    const delivered = deliveredCondition(g, a);
     g.outputNames.forEach((name, j) => {
       outputs.push(`CASE WHEN ${delivered} THEN ${a}.${q(`v${j}`)} END AS ${q(name)}`);
     });
@@ -304,7 +302,7 @@ function asofTrainingSetSql(
   return `WITH ${ctes.join(', ')} SELECT ${select} FROM ${q(LABELS)} AS ${q('l')} ${joins.join(' ')}`;
 }
 
-export type { AsofSqlOptions, DeleteRule, GroupPlan, TrainingSetPlan };
+export type { DeleteRule, GroupPlan, TrainingSetPlan };
 export {
   asofTrainingSetSql,
   keyTypeOf,

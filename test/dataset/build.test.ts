@@ -20,7 +20,7 @@ import {
   transactions,
 } from '../../shared/definitions.ts';
 import { AthenaEngine } from '../../shared/offline/athena.ts';
-import { athenaDialect, duckDbDialect } from '../../shared/offline/dialect.ts';
+import { athenaDialect, duckDbDialect, timestampLiteral } from '../../shared/offline/dialect.ts';
 import { createDuckDbEngine, type DuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { defineFeatureSet, select } from '../../shared/schema/index.ts';
 import { writeOfflineRows } from '../helpers/offlineFixtures.ts';
@@ -257,4 +257,74 @@ describe('buildTrainingSet', () => {
       })
     ).rejects.toThrow(/no ASOF JOIN/);
   });
+});
+
+describe('delete at the same event time as a put (issue 13 §4)', () => {
+  let dir: string;
+  let engine: DuckDbEngine;
+  const E = '2026-01-03T00:00:00.000Z';
+  const ms = (iso: string, plusSeconds: number) => new Date(Date.parse(iso) + plusSeconds * 1000);
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skewless-tie-'));
+    const put = (card: string, api: Date, txn: bigint) => ({
+      values: { card_id: card, event_time: E, txn_count_7d: txn },
+      writeTime: ms(api.toISOString(), 60),
+      apiInvocationTime: api,
+      isDeleted: false,
+    });
+    const marker = (card: string, eventTime: string, api: Date) => ({
+      values: { card_id: card, event_time: eventTime },
+      writeTime: ms(api.toISOString(), 60),
+      apiInvocationTime: api,
+      isDeleted: true,
+    });
+    await writeOfflineRows({
+      dataDir: dir,
+      group: cards,
+      rows: [
+        // t1: put at E, then a delete at E (later call, later write): the put stands.
+        put('t1', ms(E, 0), 7n),
+        marker('t1', E, ms(E, 5)),
+        // t2: the delete at E was called before the put at E: the put stands as well.
+        marker('t2', E, ms(E, 0)),
+        put('t2', ms(E, 5), 8n),
+        // t3: a strictly newer delete applies.
+        put('t3', ms(E, 0), 9n),
+        marker('t3', ms(E, 1).toISOString(), ms(E, 1)),
+      ],
+    });
+    engine = await createDuckDbEngine({ dataDir: dir });
+  });
+  afterAll(async () => {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const strategy of ['asof', 'portable'] as const) {
+    it(`serves the put at and after E, as GetRecord does (${strategy})`, async () => {
+      const labels = `(SELECT * FROM (VALUES (1, 't1', ${timestampLiteral(ms(E, 0))}), (2, 't1', ${timestampLiteral(ms(E, 3600))}), (3, 't2', ${timestampLiteral(ms(E, 0))}), (4, 't2', ${timestampLiteral(ms(E, 3600))}), (5, 't3', ${timestampLiteral(ms(E, 0))}), (6, 't3', ${timestampLiteral(ms(E, 1))})) AS v("n", "card_id", "t"))`;
+      const run = async (strictlyBefore: boolean) => {
+        const out = join(dir, `${strategy}-${strictlyBefore}.parquet`);
+        const summary = await buildTrainingSet({
+          engine,
+          labels: { table: labels },
+          features: ['fraud-cards.txn_count_7d'],
+          labelTimeColumn: 't',
+          strictlyBefore,
+          output: { path: out },
+          strategy,
+        });
+        const { rows } = await engine.queryAll(
+          `SELECT "n", "fraud-cards.txn_count_7d" AS "x" FROM read_parquet('${out}')`
+        );
+        return { summary, values: rows.map((r) => r.x) };
+      };
+      const atOrBefore = await run(false);
+      expect(atOrBefore.values).toEqual([7n, 7n, 8n, 8n, 9n, null]);
+      expect(atOrBefore.summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 1 });
+      // Strictly before E nothing exists yet; strictly before E + 1 s the delete is not seen.
+      const strict = await run(true);
+      expect(strict.values).toEqual([null, 7n, null, 8n, null, 9n]);
+    });
+  }
 });

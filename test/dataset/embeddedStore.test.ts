@@ -1,6 +1,7 @@
 /**
  * End to end through the embedded store: records written with the real SDK (puts, a re-put at the
- * same event time, a soft delete, a put after the delete), the offline store flushed to Parquet by
+ * same event time, a soft delete, a put after the delete, a delete at a put's own event time), the
+ * offline store flushed to Parquet by
  * the store itself, then a training set built for those events' times must equal what GetRecord
  * returned at each of them — on both SQL formulations.
  */
@@ -32,6 +33,8 @@ const iso = (ms: number): string => formatIsoEventTime(BigInt(ms) * 1_000_000n);
 let store: TestStore;
 /** Per label (card, time): the features GetRecord returned once every event up to that time was in. */
 const expected: { card: string; at: number; txn: string | null; amount: string | null }[] = [];
+/** Event time of the first step; the others are hours after it. */
+let origin = 0;
 
 beforeAll(async () => {
   store = await startTestStore();
@@ -45,6 +48,7 @@ beforeAll(async () => {
   );
   // Within the group's 90-day TTL, so GetRecord serves every live record.
   const t = Math.floor((Date.now() - 10 * 24 * HOUR) / 1000) * 1000;
+  origin = t;
   const steps: Step[] = [
     { kind: 'put', card: 'c1', at: t, txn: '1', amount: '1.5' },
     { kind: 'put', card: 'c2', at: t + HOUR, txn: '10', amount: '10.25' },
@@ -53,6 +57,11 @@ beforeAll(async () => {
     { kind: 'delete', card: 'c1', at: t + 3 * HOUR },
     { kind: 'put', card: 'c2', at: t + 4 * HOUR, txn: '11', amount: '11.75' },
     { kind: 'put', card: 'c1', at: t + 5 * HOUR + 123, txn: '4', amount: '4.5' }, // back after the delete
+    // A delete at the put's own event time: GetRecord keeps serving the put (issue 13 §4), so
+    // every label from then on must get the put's values although the marker came later.
+    { kind: 'put', card: 'c3', at: t + 6 * HOUR, txn: '30', amount: '30.5' },
+    { kind: 'delete', card: 'c3', at: t + 6 * HOUR },
+    { kind: 'put', card: 'c2', at: t + 7 * HOUR, txn: '12', amount: '12.5' },
   ];
   const snapshots: { card: string; at: number; txn: string | null; amount: string | null }[] = [];
   for (const step of steps) {
@@ -79,7 +88,7 @@ beforeAll(async () => {
       );
     }
     // What a reader asking at this moment gets, for both cards.
-    for (const card of ['c1', 'c2']) {
+    for (const card of ['c1', 'c2', 'c3']) {
       const got = await store.runtime.send(
         new GetRecordCommand({ FeatureGroupName: cards.name, RecordIdentifierValueAsString: card })
       );
@@ -138,6 +147,9 @@ describe('training sets over the embedded store', () => {
         ).toEqual(expected.map((e) => ({ card: e.card, txn: e.txn, amount: e.amount })));
         // The delete is seen: c1 has no features at the delete's time.
         expect(expected.some((e) => e.card === 'c1' && e.txn === null)).toBe(true);
+        // The tie: c3 keeps the put at and after the delete of equal event time.
+        const c3 = expected.filter((e) => e.card === 'c3' && e.at >= origin + 6 * HOUR);
+        expect(c3.map((e) => e.txn)).toEqual(['30', '30']);
         expect(summary.labelsWithoutFeatures['fraud-cards']).toBe(
           expected.filter((e) => e.txn === null).length
         );

@@ -5,8 +5,9 @@
  * for each label and group, among the identifier's rows (written by the cutoff, if any; with the
  * SDK rule only rows after the identifier's latest delete marker, markers dropped) whose event
  * time is ≤ the label time (< when strict) and, with as-of-write-time, whose write time is ≤ the
- * label time, take the newest by (event time, api time, write time). Features are delivered when
- * that row exists, is not a delete marker and is not older than label time − max age.
+ * label time, take the newest by (event time, put over delete marker, api time, write time): at
+ * equal event time a put stands against a delete (issue 13 §4). Features are delivered when that
+ * row exists, is not a delete marker and is not older than label time − max age.
  */
 
 type OracleValue = string | number | bigint | null;
@@ -38,12 +39,19 @@ interface OracleResult {
   readonly values: Readonly<Record<string, OracleValue>> | undefined;
 }
 
-/** -1, 0, 1 comparing (et, api, wt). */
+/** -1, 0, 1 comparing (et, api, wt): the SDK's order, used against its delete markers. */
 function compareTuple(a: OracleRow, b: OracleRow): number {
   if (a.et !== b.et) return a.et < b.et ? -1 : 1;
   if (a.api !== b.api) return a.api < b.api ? -1 : 1;
   if (a.wt !== b.wt) return a.wt < b.wt ? -1 : 1;
   return 0;
+}
+
+/** -1, 0, 1 comparing the state order (et, put over delete, api, wt). */
+function compareState(a: OracleRow, b: OracleRow): number {
+  if (a.et !== b.et) return a.et < b.et ? -1 : 1;
+  if (a.del !== b.del) return a.del ? -1 : 1;
+  return compareTuple(a, b);
 }
 
 function pointInTime(
@@ -70,7 +78,7 @@ function pointInTime(
     const timeOk = options.strictlyBefore ? r.et < labelTime : r.et <= labelTime;
     if (!timeOk) continue;
     if (options.asOfWriteTime && r.wt > labelTime) continue;
-    if (best === undefined || compareTuple(r, best) > 0) best = r;
+    if (best === undefined || compareState(r, best) > 0) best = r;
   }
   if (best === undefined || best.del) return { values: undefined };
   if (options.maxAgeSeconds !== undefined && best.et < labelTime - options.maxAgeSeconds * 1000) {
@@ -80,4 +88,4 @@ function pointInTime(
 }
 
 export type { OracleOptions, OracleResult, OracleRow, OracleValue };
-export { compareTuple, pointInTime };
+export { compareState, compareTuple, pointInTime };
