@@ -4,7 +4,7 @@ import type { FeatureGroup } from '../../shared/schema/index.ts';
 
 /**
  * The part of template.yaml derived from the schema module: one `AWS::SageMaker::FeatureGroup`
- * per group, and the two managed policies that name exactly those groups (least privilege
+ * per group, and the managed policies that name exactly those groups (least privilege
  * without a second list of group names to keep in sync).
  */
 
@@ -54,6 +54,12 @@ function generatedResources(
     'GetRecord, BatchGetRecord and DescribeFeatureGroup on the feature groups of shared/definitions.ts',
     ['sagemaker:GetRecord', 'sagemaker:BatchGetRecord', 'sagemaker:DescribeFeatureGroup'],
     groups
+  );
+  // The backfill's targets: never an internal group (derived-feature state).
+  resources.BackfillTargetPolicy = managedPolicy(
+    'DescribeFeatureGroup (write mode, offline store location) and BatchWriteRecord (records mode, OfflineStore only) on the groups a backfill may target',
+    ['sagemaker:DescribeFeatureGroup', 'sagemaker:BatchWriteRecord'],
+    groups.filter((g) => !g.internal)
   );
   resources.FeatureGroupScanPolicy = managedPolicy(
     'ListRecords on the feature groups of shared/definitions.ts (the audit finds online-only records)',

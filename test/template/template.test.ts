@@ -101,6 +101,40 @@ describe('template.yaml', () => {
     expect(offending).toEqual([]);
   });
 
+  it('lets the backfill write only Parquet data of offline tables, and target only non-internal groups', () => {
+    const backfill = template.Resources.BackfillFunction?.Properties as {
+      Policies: (
+        | { Statement?: { Sid?: string; Action: unknown; Resource: unknown }[] }
+        | unknown
+      )[];
+    };
+    const statements = backfill.Policies.flatMap(
+      (p) =>
+        (p as { Statement?: { Sid?: string; Action: unknown; Resource: unknown }[] }).Statement ??
+        []
+    );
+    const offline = statements.filter((s) =>
+      JSON.stringify(s.Resource).includes('OfflineStoreBucket')
+    );
+    expect(offline).toEqual([
+      {
+        Sid: 'WriteOfflineStoreData',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: {
+          'Fn::Sub':
+            '${OfflineStoreBucket.Arn}/offline-store/${AWS::AccountId}/sagemaker/${AWS::Region}/offline-store/*/data/*',
+        },
+      },
+    ]);
+    expect(backfill.Policies).toContainEqual({ Ref: 'BackfillTargetPolicy' });
+    expect(backfill.Policies).not.toContainEqual({ Ref: 'FeatureGroupWritePolicy' });
+    const targets = JSON.stringify(template.Resources.BackfillTargetPolicy);
+    expect(targets).toContain('sagemaker:BatchWriteRecord');
+    expect(targets).toContain('FraudCardsFeatureGroup');
+    expect(targets).not.toContain('FraudCardStateFeatureGroup');
+  });
+
   it('keeps the lookup API private (IAM auth) and CORS off by default', () => {
     const api = template.Resources.LookupApi?.Properties as { Auth: { DefaultAuthorizer: string } };
     expect(api.Auth.DefaultAuthorizer).toBe('AWS_IAM');
