@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createFeatureStoreClient, keepAliveHandler } from '../runtime/clients.ts';
 import type { LogSink } from '../runtime/powertools.ts';
@@ -27,6 +28,9 @@ function createBackfillS3Client(): S3Client {
 /** What a caller may replace when building the dependencies (the CLI, tests). */
 interface DependencyOverrides {
   readonly config?: BackfillConfig;
+  readonly s3?: S3Client;
+  readonly featureStore?: SageMakerFeatureStoreRuntimeClient;
+  readonly describeGroup?: BackfillDependencies['describeGroup'];
   readonly continuations?: ContinuationQueue;
   readonly onProgress?: (progress: BackfillProgress) => void;
   readonly now?: () => number;
@@ -56,8 +60,10 @@ function createBackfillDependencies(
       ? new SqsContinuationQueue(new SQSClient({}), config.continuationQueueUrl)
       : inProcessContinuations);
   return {
-    s3: createBackfillS3Client(),
-    featureStore: createFeatureStoreClient({ maxSockets: config.concurrency }),
+    s3: overrides.s3 ?? createBackfillS3Client(),
+    featureStore:
+      overrides.featureStore ?? createFeatureStoreClient({ maxSockets: config.concurrency }),
+    ...(overrides.describeGroup !== undefined ? { describeGroup: overrides.describeGroup } : {}),
     continuations,
     config,
     logger,

@@ -1,0 +1,467 @@
+// calendar-fixed: backfilled rows are offline-only history (no TTL offline); labels follow the rows.
+/**
+ * Direct offline mode through the real SDK: files put into the local S3, real-shape S3 events and
+ * SQS continuations, the handler writing Parquet objects into the group's `ResolvedOutputS3Uri`
+ * (the local S3 serves the embedded store's offline files there), DuckDB / the training set and
+ * the audit reading the result. Exactly once under redelivery and under an invocation that dies
+ * between a part's objects and its checkpoint; the same rows as records mode, read the same way.
+ */
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { Context, S3Event } from 'aws-lambda';
+import { parquetMetadata, parquetSchema } from 'hyparquet';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOnlineSide } from '../../shared/audit/online.ts';
+import { runAudit } from '../../shared/audit/runAudit.ts';
+import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
+import { loadBackfillConfig } from '../../shared/backfill/index.ts';
+import { reportKeys } from '../../shared/backfill/objectKey.ts';
+import type {
+  BackfillState,
+  ContinuationMessage,
+  SourceObject,
+} from '../../shared/backfill/types.ts';
+import { buildTrainingSet } from '../../shared/dataset/build.ts';
+import { cards } from '../../shared/definitions.ts';
+import { quoteString } from '../../shared/offline/dialect.ts';
+import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { featureDefinitions } from '../../shared/schema/awsDefinitions.ts';
+import {
+  BACKFILL_BUCKET,
+  continuationEvent,
+  lambdaContext,
+  REPORTS_BUCKET,
+  s3ClientFor,
+  s3PutEvent,
+  startTestS3,
+  type TestS3,
+} from '../helpers/s3Events.ts';
+import { startTestStore, type TestStore } from '../helpers/store.ts';
+import {
+  backfillOutput,
+  cardFile,
+  createSchemaGroups,
+  objectText,
+  offlineMount,
+  offlineRows,
+  toCsv,
+} from './fixtures.ts';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+type HandlerFactory = typeof import('../../functions/backfill/index.ts').createBackfillHandler;
+
+const OFFLINE_FILE =
+  /\/year=\d{4}\/month=\d\d\/day=\d\d\/hour=\d\d\/\d{8}T\d{6}Z_[A-Za-z0-9]{16}\.parquet$/;
+
+describe('Backfill direct offline mode (integration)', () => {
+  let store: TestStore;
+  let s3: TestS3;
+  let createBackfillHandler: HandlerFactory;
+  let handler: Handler = async () => undefined;
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    await createSchemaGroups(store);
+    s3 = await startTestS3({
+      mounts: [offlineMount(store)],
+      onObjectCreated: async (event) => {
+        if (event.Records[0]?.s3.bucket.name === BACKFILL_BUCKET)
+          await handler(event, lambdaContext());
+      },
+    });
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
+    process.env.REPORTS_BUCKET = REPORTS_BUCKET;
+    process.env.BACKFILL_TIME_MARGIN_MS = '150';
+    delete process.env.CONTINUATION_QUEUE_URL;
+    delete process.env.BACKFILL_WRITE_MODE;
+    ({ createBackfillHandler } = await import('../../functions/backfill/index.ts'));
+  });
+
+  afterAll(async () => {
+    await inProcessContinuations.idle();
+    await s3?.close();
+    await store?.close();
+  });
+
+  function useHandler(next: Handler): void {
+    handler = next;
+    inProcessContinuations.deliverTo(next as never);
+  }
+
+  /** Puts a file with no handler attached; returns the exact version and its S3 event. */
+  async function putQuietly(
+    key: string,
+    body: string
+  ): Promise<{ source: SourceObject; event: S3Event }> {
+    const previous = handler;
+    handler = async () => undefined;
+    const out = await s3.client.send(
+      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
+    );
+    await s3.server.settled();
+    handler = previous;
+    const source: SourceObject = {
+      bucket: BACKFILL_BUCKET,
+      key,
+      versionId: out.VersionId,
+      etag: (out.ETag ?? '').replace(/"/g, ''),
+      size: Buffer.byteLength(body),
+    };
+    const event = s3PutEvent({
+      key,
+      size: source.size,
+      eTag: source.etag,
+      versionId: source.versionId,
+    });
+    return { source, event };
+  }
+
+  /** The offline table's object keys, listed through S3 at the group's ResolvedOutputS3Uri. */
+  async function offlineKeys(): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await s3.client.send(
+        new ListObjectsV2Command({
+          Bucket: 'skewless-offline',
+          Prefix: 'offline-store/',
+          ContinuationToken: token,
+        })
+      );
+      for (const o of page.Contents ?? []) if (o.Key?.includes('/fraud-cards-')) keys.push(o.Key);
+      token = page.NextContinuationToken;
+    } while (token !== undefined);
+    return keys.sort();
+  }
+
+  async function countsOf(prefix: string): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const row of await offlineRows(store, 'fraud-cards')) {
+      const id = String(row.card_id);
+      if (id.startsWith(`${prefix}-`)) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  it("writes the service's layout and types into ResolvedOutputS3Uri, readable through S3", async () => {
+    // Prepare
+    useHandler(createBackfillHandler() as unknown as Handler);
+    const file = cardFile('layout', 300);
+    const before = new Set(await offlineKeys());
+    // Act
+    const { source, event } = await putQuietly('backfill/fraud-cards/layout.csv', toCsv(file.rows));
+    await handler(event, lambdaContext());
+    await inProcessContinuations.idle();
+    // Assess
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({
+      status: 'completed',
+      writeMode: 'direct',
+      rowsWritten: file.good.size,
+    });
+    const written = (await offlineKeys()).filter((k) => !before.has(k));
+    // 300 rows a minute apart: 5 hourly partitions, one object each.
+    expect(written).toHaveLength(5);
+    for (const key of written) expect(key).toMatch(OFFLINE_FILE);
+    const object = await s3.client.send(
+      new GetObjectCommand({ Bucket: 'skewless-offline', Key: written[0] })
+    );
+    const bytes = await object.Body?.transformToByteArray();
+    const metadata = parquetMetadata((bytes as Uint8Array).buffer as ArrayBuffer);
+    const columns = parquetSchema(metadata).children.map((c) => [
+      c.element.name,
+      c.element.type,
+      c.element.converted_type ?? null,
+    ]);
+    expect(columns).toEqual([
+      ['card_id', 'BYTE_ARRAY', 'UTF8'],
+      ['event_time', 'BYTE_ARRAY', 'UTF8'],
+      ['txn_count_7d', 'INT64', null],
+      ['txn_count_30d', 'INT64', null],
+      ['amount_sum_7d', 'DOUBLE', null],
+      ['amount_sum_30d', 'DOUBLE', null],
+      ['distinct_merchants_30d', 'INT64', null],
+      ['chargebacks_365d', 'INT64', null],
+      ['card_age_days', 'INT64', null],
+      ['home_country', 'BYTE_ARRAY', 'UTF8'],
+      ['write_time', 'INT64', 'TIMESTAMP_MICROS'],
+      ['api_invocation_time', 'INT64', 'TIMESTAMP_MICROS'],
+      ['is_deleted', 'BOOLEAN', null],
+    ]);
+    const rows = (await offlineRows(store, 'fraud-cards')).filter((r) =>
+      String(r.card_id).startsWith('layout-')
+    );
+    expect(rows.every((r) => r.is_deleted === false)).toBe(true);
+    // Direct ingestion has no API call: both service timestamps are the write time.
+    expect(rows.every((r) => String(r.write_time) === String(r.api_invocation_time))).toBe(true);
+  });
+
+  it('writes each row once when the S3 event is delivered twice more, together', async () => {
+    // Prepare
+    useHandler(createBackfillHandler() as unknown as Handler);
+    const file = cardFile('redeliver', 1_000);
+    const { source, event } = await putQuietly(
+      'backfill/fraud-cards/redeliver.csv',
+      toCsv(file.rows)
+    );
+    await handler(event, lambdaContext());
+    await inProcessContinuations.idle();
+    const keysAfterFirst = await offlineKeys();
+    // Act: S3 delivers the same notification again, twice, concurrently.
+    await Promise.all([handler(event, lambdaContext()), handler(event, lambdaContext())]);
+    await inProcessContinuations.idle();
+    // Assess
+    const counts = await countsOf('redeliver');
+    expect([...counts.keys()].sort()).toEqual([...file.good].sort());
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(await offlineKeys()).toEqual(keysAfterFirst);
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({
+      status: 'completed',
+      invocations: 1,
+      rowsWritten: file.good.size,
+    });
+  });
+
+  it('resumes mid-file after an invocation died between a part’s objects and its checkpoint, without duplicates', async () => {
+    // Prepare: parts of 400 rows; the invocation's S3 dies after the 10th offline object, i.e.
+    // in the middle of the second part (7 hourly partitions per part).
+    const config = { ...loadBackfillConfig(), partMaxRows: 400, watchdogDelaySeconds: 0 };
+    let offlinePuts = 0;
+    let dead = false;
+    const dying = s3ClientFor(s3.server.endpoint);
+    dying.middlewareStack.add(
+      (next) => async (args) => {
+        if (dead) throw new Error('the invocation died');
+        const out = await next(args);
+        if ((args.input as { Bucket?: string }).Bucket === 'skewless-offline') {
+          offlinePuts += 1;
+          if (offlinePuts === 10) dead = true;
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'dieAfterTenOfflineObjects' }
+    );
+    const file = cardFile('crash', 2_400);
+    const { source, event } = await putQuietly('backfill/fraud-cards/crash.csv', toCsv(file.rows));
+    useHandler(createBackfillHandler({ config, s3: dying }) as unknown as Handler);
+    const keysBefore = new Set(await offlineKeys());
+    // Act 1: the invocation dies; its state keeps the second part's intent and a held lease.
+    await handler(event, lambdaContext()).catch(() => undefined);
+    await inProcessContinuations.idle();
+    const stateKey = reportKeys(source).state;
+    const died = JSON.parse(await objectText(s3.client, REPORTS_BUCKET, stateKey)) as BackfillState;
+    const keysAtDeath = (await offlineKeys()).filter((k) => !keysBefore.has(k));
+    // Act 2: time passes (the lease expires) and the watchdog takes over with a healthy S3.
+    await s3.client.send(
+      new PutObjectCommand({
+        Bucket: REPORTS_BUCKET,
+        Key: stateKey,
+        Body: JSON.stringify({ ...died, lease: { owner: 'dead', until: Date.now() - 60_000 } }),
+      })
+    );
+    useHandler(createBackfillHandler({ config }) as unknown as Handler);
+    const watchdog: ContinuationMessage = {
+      type: 'skewless.backfill.continue',
+      source,
+      reason: 'watchdog',
+      generation: died.generation,
+    };
+    await handler(continuationEvent(watchdog), lambdaContext());
+    await inProcessContinuations.idle();
+    // Assess
+    expect(died.status).toBe('running');
+    // The second part (400 valid rows each, so beyond row 400 of the file) was being written.
+    expect(died.pendingPart?.start).toBeGreaterThan(400);
+    expect(died.position.index).toBe(died.pendingPart?.start);
+    // The first part and some of the second (puts in flight when it died finished too).
+    expect(keysAtDeath.length).toBeGreaterThanOrEqual(10);
+    const keysAfter = (await offlineKeys()).filter((k) => !keysBefore.has(k));
+    // The dead invocation's objects were replaced (same names), not added to.
+    for (const key of keysAtDeath) expect(keysAfter).toContain(key);
+    const counts = await countsOf('crash');
+    expect([...counts.keys()].sort()).toEqual([...file.good].sort());
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+    const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({
+      status: 'completed',
+      writeMode: 'direct',
+      rowsWritten: file.good.size,
+      rowsRejected: file.badRows.length,
+    });
+    expect(rejects.map((r) => r.row).sort((a, b) => a - b)).toEqual(file.badRows);
+  });
+
+  it('falls back to offline-only BatchWriteRecord when the offline location is not writable', async () => {
+    // Prepare: the group is described with a location in a bucket nobody serves.
+    useHandler(
+      createBackfillHandler({
+        describeGroup: async () => ({
+          FeatureDefinitions: featureDefinitions(cards),
+          OfflineStoreConfig: {
+            S3StorageConfig: { ResolvedOutputS3Uri: 's3://no-such-offline-bucket/x/data' },
+            TableFormat: 'Glue',
+          },
+        }),
+      }) as unknown as Handler
+    );
+    const file = cardFile('fallback', 200);
+    // Act
+    const { source, event } = await putQuietly(
+      'backfill/fraud-cards/fallback.csv',
+      toCsv(file.rows)
+    );
+    await handler(event, lambdaContext());
+    await inProcessContinuations.idle();
+    // Assess
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({
+      status: 'completed',
+      writeMode: 'records',
+      rowsWritten: file.good.size,
+    });
+    const counts = await countsOf('fallback');
+    expect([...counts.keys()].sort()).toEqual([...file.good].sort());
+    expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+  });
+});
+
+describe('Backfill direct mode vs records mode on the same file', () => {
+  let direct: TestStore;
+  let records: TestStore;
+  let s3: TestS3;
+
+  beforeAll(async () => {
+    [direct, records] = await Promise.all([startTestStore(), startTestStore()]);
+    await createSchemaGroups(direct);
+    await createSchemaGroups(records);
+    s3 = await startTestS3({ mounts: [offlineMount(direct)] });
+    process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
+    process.env.REPORTS_BUCKET = REPORTS_BUCKET;
+    delete process.env.CONTINUATION_QUEUE_URL;
+  });
+
+  afterAll(async () => {
+    await s3?.close();
+    await direct?.close();
+    await records?.close();
+  });
+
+  it('gives the same offline rows, training set and audit', async () => {
+    // Prepare: one file (good and bad rows), backfilled into two stores, one per mode.
+    const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
+    const file = cardFile('same', 1_500);
+    const body = toCsv(file.rows);
+    const runtime = (store: TestStore) =>
+      new SageMakerFeatureStoreRuntimeClient({
+        endpoint: store.store.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+    const modes = [
+      { store: direct, writeMode: 'auto' as const, key: 'backfill/fraud-cards/same-direct.csv' },
+      {
+        store: records,
+        writeMode: 'records' as const,
+        key: 'backfill/fraud-cards/same-records.csv',
+      },
+    ];
+    // Act
+    for (const mode of modes) {
+      process.env.AWS_ENDPOINT_URL_SAGEMAKER = mode.store.store.endpoint;
+      const handler = createBackfillHandler({
+        config: { ...loadBackfillConfig(), writeMode: mode.writeMode },
+        featureStore: runtime(mode.store),
+      });
+      const out = await s3.client.send(
+        new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: mode.key, Body: body })
+      );
+      await handler(
+        s3PutEvent({
+          key: mode.key,
+          size: Buffer.byteLength(body),
+          eTag: (out.ETag ?? '').replace(/"/g, ''),
+          versionId: out.VersionId,
+        }),
+        lambdaContext()
+      );
+    }
+    // Assess: the rows, feature by feature.
+    const features = (row: Record<string, unknown>) =>
+      JSON.stringify(
+        Object.fromEntries(
+          Object.entries(row)
+            .filter(([k]) => k !== 'write_time' && k !== 'api_invocation_time')
+            .map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])
+        )
+      );
+    const byCard = (rows: Record<string, unknown>[]) => rows.map(features).sort();
+    const directRows = byCard(await offlineRows(direct, 'fraud-cards'));
+    const recordRows = byCard(await offlineRows(records, 'fraud-cards'));
+    expect(directRows).toHaveLength(file.good.size);
+    expect(directRows).toEqual(recordRows);
+    // The training set: one label per good card, an hour after its row.
+    const labels = file.rows
+      .filter((r) => file.good.has(r.card_id as string))
+      .map(
+        (r, i) =>
+          `(${i}, ${quoteString(r.card_id as string)}, ${quoteString(new Date(Date.parse(r.event_time as string) + 3_600_000).toISOString())})`
+      );
+    const trainingSet = async (store: TestStore) => {
+      const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+      try {
+        await engine.execute(
+          `CREATE TABLE "labels_in" AS SELECT * FROM (VALUES ${labels.join(', ')}) AS v("n", "card_id", "label_time")`
+        );
+        const out = `${store.dataDir}/train.parquet`;
+        await buildTrainingSet({
+          engine,
+          labels: { table: '"labels_in"' },
+          features: [
+            'fraud-cards.txn_count_7d',
+            'fraud-cards.amount_sum_30d',
+            'fraud-cards.home_country',
+          ],
+          labelTimeColumn: 'label_time',
+          output: { path: out },
+        });
+        const { rows } = await engine.queryAll(
+          `SELECT * FROM read_parquet(${quoteString(out)}) ORDER BY "n"`
+        );
+        return rows.map((r) =>
+          JSON.stringify(r, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
+        );
+      } finally {
+        await engine.close();
+      }
+    };
+    const directSet = await trainingSet(direct);
+    expect(directSet).toHaveLength(file.good.size);
+    expect(directSet).toEqual(await trainingSet(records));
+    // The audit: the same figures, and no false alarm for offline-only history.
+    const audit = async (store: TestStore) => {
+      const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+      try {
+        const report = await runAudit(
+          [cards],
+          { engine, online: createOnlineSide(runtime(store)) },
+          { marginSeconds: 10 }
+        );
+        const group = report.groups[0];
+        return {
+          offline: group?.offline,
+          coherence: group?.coherence.mismatches,
+          total: group?.coherence.total,
+        };
+      } finally {
+        await engine.close();
+      }
+    };
+    const directAudit = await audit(direct);
+    expect(directAudit.offline?.identifiers).toBe(file.good.size);
+    expect(directAudit.total).toBe(0);
+    expect(directAudit).toEqual(await audit(records));
+  }, 120_000);
+});
