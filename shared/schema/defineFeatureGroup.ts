@@ -161,9 +161,9 @@ function checkBatchFeed(
       'an internal group cannot be batch-fed: only Skewless itself writes it (drop batch or internal)'
     );
   }
-  if (config.online === undefined) {
+  if (config.online === undefined || config.offline === undefined) {
     problems.push(
-      'a batch-fed group needs an online store: batch drops write both stores (an offline-only group takes backfill/ drops)'
+      'a batch-fed group needs both stores: batch drops write the online store (latest by event time) and the offline store (every row); an offline-only group takes backfill/ drops'
     );
   }
   if (config.maxAge !== undefined && durationsValid) {

@@ -149,7 +149,12 @@ describe('Function: defineFeatureGroup()', () => {
     [
       'a batch feed on an offline-only group',
       { online: undefined, batch: { cadence: { unit: 'Days', value: 1 } } },
-      'a batch-fed group needs an online store',
+      'a batch-fed group needs both stores',
+    ],
+    [
+      'a batch feed on an online-only group',
+      { offline: undefined, batch: { cadence: { unit: 'Days', value: 1 } } },
+      'a batch-fed group needs both stores',
     ],
     [
       'a max age shorter than the batch cadence and delay',
