@@ -1,0 +1,171 @@
+/**
+ * Writes validated rows of a batch drop to both stores with BatchWriteRecord (the one writer,
+ * `shared/store/batchWriter.ts`), after reading the online values of their identifiers to know
+ * what each row does online (`onlineEffect.ts`): the row that ends up online for an identifier
+ * goes to both stores, every other row to the offline store only.
+ *
+ * Runs of rows may be written concurrently; runs sharing an identifier are serialised on it, so a
+ * later run reads the online value an earlier run wrote and the counts stay exact.
+ */
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { LimitFunction } from 'p-limit';
+import type { FeatureGroup } from '../schema/index.ts';
+import { writeBatch } from '../store/batchWriter.ts';
+import { batchGetOnline } from '../store/onlineReader.ts';
+import {
+  type BatchRow,
+  OnlineEffect,
+  type OnlineVersion,
+  planBatchWrites,
+  versionOfOnline,
+} from './onlineEffect.ts';
+
+/** What happened to one row. */
+type BatchRowOutcome<Ref> =
+  | { readonly status: 'written'; readonly ref: Ref; readonly effect: OnlineEffect }
+  | {
+      readonly status: 'rejected' | 'retry';
+      readonly ref: Ref;
+      readonly code: string;
+      readonly message: string;
+    };
+
+interface BothStoresSinkOptions {
+  /** Bounds the BatchWriteRecord / BatchGetRecord calls in flight (shared by every run). */
+  readonly limit: LimitFunction;
+  /**
+   * Dry run: read online, count, write nothing. The online versions the drop would leave are
+   * kept in memory (one entry per identifier seen) so repeated identifiers count as in a real run.
+   */
+  readonly dryRun?: boolean;
+  /** Aborts store calls (the invocation's deadline); aborted rows end as `retry`. */
+  readonly abortSignal?: AbortSignal;
+}
+
+/**
+ * The both-stores sink of one drop (one feature group).
+ *
+ * @example
+ * ```typescript
+ * import pLimit from 'p-limit';
+ * const sink = new BothStoresSink(client, cards, { limit: pLimit(8) });
+ * const outcomes = await sink.write(rows); // [{ status: 'written', ref, effect: 'changed' }, …]
+ * ```
+ */
+class BothStoresSink {
+  private readonly client: SageMakerFeatureStoreRuntimeClient;
+  private readonly group: FeatureGroup;
+  private readonly options: BothStoresSinkOptions;
+  /** Identifier → the run writing it now. */
+  private readonly busy = new Map<string, Promise<void>>();
+  /** Dry run only: identifier → the online version the drop has led to so far. */
+  private readonly simulated = new Map<string, OnlineVersion | undefined>();
+
+  constructor(
+    client: SageMakerFeatureStoreRuntimeClient,
+    group: FeatureGroup,
+    options: BothStoresSinkOptions
+  ) {
+    this.client = client;
+    this.group = group;
+    this.options = options;
+  }
+
+  /**
+   * Writes a run of rows (in file order; every row of this group) and resolves with one outcome
+   * per row, in the same order. Never rejects for a store failure: failures are outcomes.
+   */
+  async write<Ref>(rows: readonly BatchRow<Ref>[]): Promise<BatchRowOutcome<Ref>[]> {
+    const ids = [...new Set(rows.map((r) => r.record.recordIdentifier))];
+    const waitFor = ids.map((id) => this.busy.get(id)).filter((p) => p !== undefined);
+    let release = (): void => {};
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    for (const id of ids) this.busy.set(id, mine);
+    try {
+      await Promise.all(waitFor);
+      return await this.writeRun(rows, ids);
+    } finally {
+      for (const id of ids) if (this.busy.get(id) === mine) this.busy.delete(id);
+      release();
+    }
+  }
+
+  private async readOnline(ids: readonly string[]): Promise<{
+    current: Map<string, OnlineVersion | undefined>;
+    unread: Map<string, string>;
+  }> {
+    const current = new Map<string, OnlineVersion | undefined>();
+    const unread = new Map<string, string>();
+    const toRead = this.options.dryRun ? ids.filter((id) => !this.simulated.has(id)) : ids;
+    if (this.options.dryRun) for (const id of ids) current.set(id, this.simulated.get(id));
+    if (toRead.length === 0) return { current, unread };
+    try {
+      const read = await this.options.limit(() =>
+        batchGetOnline(this.client, [{ group: this.group, recordIds: toRead }], {
+          tolerateChunkFailures: true,
+          abortSignal: this.options.abortSignal,
+        })
+      );
+      for (const r of read.found) {
+        current.set(
+          r.recordId,
+          versionOfOnline(this.group, r.values as Readonly<Record<string, unknown>>)
+        );
+      }
+      for (const r of read.notFound) current.set(r.recordId, undefined);
+      for (const r of read.unprocessed) unread.set(r.recordId, r.reason);
+    } catch (error) {
+      const reason = `${(error as Error).name ?? 'Error'}: ${(error as Error).message}`;
+      for (const id of toRead) unread.set(id, reason);
+    }
+    return { current, unread };
+  }
+
+  private async writeRun<Ref>(
+    rows: readonly BatchRow<Ref>[],
+    ids: readonly string[]
+  ): Promise<BatchRowOutcome<Ref>[]> {
+    const { current, unread } = await this.readOnline(ids);
+    // Rows whose identifier could not be read are not written: their effect is unknown.
+    const readable = rows
+      .map((row, index) => ({ ref: index, record: row.record }))
+      .filter((r) => !unread.has(r.record.recordIdentifier));
+    const { planned, after } = planBatchWrites(this.group, readable, current);
+    const outcomes: BatchRowOutcome<Ref>[] = rows.map((r) => ({
+      status: 'retry',
+      ref: r.ref,
+      code: 'OnlineReadFailed',
+      message: `the online value of "${r.record.recordIdentifier}" could not be read: ${unread.get(r.record.recordIdentifier) ?? 'unknown'}`,
+    }));
+    const refOf = (index: number): Ref => (rows[index] as BatchRow<Ref>).ref;
+    if (this.options.dryRun) {
+      for (const [id, version] of after) this.simulated.set(id, version);
+      for (const p of planned) {
+        outcomes[p.ref] = { status: 'written', ref: refOf(p.ref), effect: p.effect };
+      }
+      return outcomes;
+    }
+    const written = await writeBatch(
+      this.client,
+      planned.map((p) => ({
+        ref: p,
+        record: p.record,
+        ...(p.targetStores === undefined ? {} : { targetStores: p.targetStores }),
+      })),
+      { limit: this.options.limit, abortSignal: this.options.abortSignal }
+    );
+    for (const o of written) {
+      const ref = refOf(o.ref.ref);
+      outcomes[o.ref.ref] =
+        o.status === 'written'
+          ? { status: 'written', ref, effect: o.ref.effect }
+          : { status: o.status, ref, code: o.code, message: o.message };
+    }
+    return outcomes;
+  }
+}
+
+export type { BatchRowOutcome, BothStoresSinkOptions };
+export { BothStoresSink, OnlineEffect };

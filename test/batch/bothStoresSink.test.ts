@@ -1,0 +1,128 @@
+/**
+ * The both-stores sink against the embedded store, through the real SDK over HTTP: what it
+ * writes online and offline for rows newer, older and equal to the online values, repeated
+ * identifiers across concurrent runs, and a dry run that writes nothing.
+ */
+import { GetRecordCommand, PutRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import pLimit from 'p-limit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BothStoresSink } from '../../shared/batch/bothStoresSink.ts';
+import { cards } from '../../shared/definitions.ts';
+import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
+import { createSchemaGroups, offlineRows } from '../backfill/fixtures.ts';
+import { startTestStore, type TestStore } from '../helpers/store.ts';
+
+const HOUR = 3_600_000;
+
+function card(id: string, atMs: number, txnCount7d: number): EncodedRecord {
+  const encoded = encodeRecord(cards, {
+    card_id: id,
+    event_time: new Date(atMs),
+    txn_count_7d: txnCount7d,
+  });
+  if (!encoded.ok) throw new Error(JSON.stringify(encoded.problems));
+  return encoded.value;
+}
+
+describe('Class: BothStoresSink (embedded store)', () => {
+  let store: TestStore;
+  let now: number;
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    await createSchemaGroups(store);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  beforeEach(() => {
+    now = Date.now();
+  });
+
+  async function seed(record: EncodedRecord): Promise<void> {
+    await store.runtime.send(
+      new PutRecordCommand({ FeatureGroupName: cards.name, Record: record.record })
+    );
+  }
+
+  async function onlineOf(id: string): Promise<Record<string, string> | undefined> {
+    const out = await store.runtime.send(
+      new GetRecordCommand({ FeatureGroupName: cards.name, RecordIdentifierValueAsString: id })
+    );
+    if (out.Record === undefined) return undefined;
+    return Object.fromEntries(out.Record.map((v) => [v.FeatureName, v.ValueAsString]));
+  }
+
+  it('keeps the newest online, writes every row offline and counts each row by its effect', async () => {
+    // Prepare
+    const prefix = `s${now}`;
+    await seed(card(`${prefix}-a`, now - 24 * HOUR, 1));
+    await seed(card(`${prefix}-b`, now - 24 * HOUR, 1));
+    const offlineBefore = (await offlineRows(store, cards.name)).length;
+    const sink = new BothStoresSink(store.runtime, cards, { limit: pLimit(4) });
+    const runA = [
+      card(`${prefix}-a`, now - 2 * HOUR, 2), // newer: changed
+      card(`${prefix}-b`, now - 48 * HOUR, 9), // older: stays
+      card(`${prefix}-c`, now - HOUR, 3), // new identifier: changed
+    ].map((record, i) => ({ ref: `A${i}`, record }));
+    const runB = [
+      card(`${prefix}-a`, now - 3 * HOUR, 7), // older than run A's: stays
+      card(`${prefix}-a`, now - HOUR, 4), // newest: changed
+      card(`${prefix}-c`, now - HOUR, 3), // same as run A's: unchanged
+    ].map((record, i) => ({ ref: `B${i}`, record }));
+    // Act: both runs at once; they share identifiers, so B reads what A wrote.
+    const [a, b] = await Promise.all([sink.write(runA), sink.write(runB)]);
+    // Assess
+    expect(a).toEqual([
+      { status: 'written', ref: 'A0', effect: 'changed' },
+      { status: 'written', ref: 'A1', effect: 'older' },
+      { status: 'written', ref: 'A2', effect: 'changed' },
+    ]);
+    expect(b).toEqual([
+      { status: 'written', ref: 'B0', effect: 'older' },
+      { status: 'written', ref: 'B1', effect: 'changed' },
+      { status: 'written', ref: 'B2', effect: 'unchanged' },
+    ]);
+    expect(await onlineOf(`${prefix}-a`)).toMatchObject({ txn_count_7d: '4' });
+    expect(await onlineOf(`${prefix}-b`)).toMatchObject({ txn_count_7d: '1' });
+    expect(await onlineOf(`${prefix}-c`)).toMatchObject({ txn_count_7d: '3' });
+    const offline = (await offlineRows(store, cards.name)).filter((r) =>
+      String(r.card_id).startsWith(prefix)
+    );
+    // The two seeds, then all six rows of the drop.
+    expect(offline).toHaveLength(8);
+    expect((await offlineRows(store, cards.name)).length - offlineBefore).toBe(6);
+    expect(
+      offline
+        .filter((r) => r.card_id === `${prefix}-a`)
+        .map((r) => String(r.txn_count_7d))
+        .sort()
+    ).toEqual(['1', '2', '4', '7']);
+  });
+
+  it('dry run: counts what a real run would do and writes nothing', async () => {
+    // Prepare
+    const prefix = `d${now}`;
+    await seed(card(`${prefix}-a`, now - 24 * HOUR, 1));
+    const offlineBefore = (await offlineRows(store, cards.name)).length;
+    const sink = new BothStoresSink(store.runtime, cards, { limit: pLimit(4), dryRun: true });
+    // Act: the repeated identifier falls in two runs, the second one after the first.
+    const first = await sink.write([
+      { ref: 0, record: card(`${prefix}-a`, now - HOUR, 2) },
+      { ref: 1, record: card(`${prefix}-b`, now - HOUR, 2) },
+    ]);
+    const second = await sink.write([
+      { ref: 2, record: card(`${prefix}-a`, now - 2 * HOUR, 3) },
+      { ref: 3, record: card(`${prefix}-b`, now - HOUR, 2) },
+    ]);
+    // Assess
+    expect(
+      [...first, ...second].map((o) => (o.status === 'written' ? o.effect : o.status))
+    ).toEqual(['changed', 'changed', 'older', 'unchanged']);
+    expect(await onlineOf(`${prefix}-a`)).toMatchObject({ txn_count_7d: '1' });
+    expect(await onlineOf(`${prefix}-b`)).toBeUndefined();
+    expect((await offlineRows(store, cards.name)).length).toBe(offlineBefore);
+  });
+});
