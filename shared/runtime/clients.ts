@@ -5,6 +5,7 @@ import {
   type SageMakerFeatureStoreRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import {
+  AdaptiveRetryStrategy,
   ConfiguredRetryStrategy,
   MAXIMUM_RETRY_DELAY,
   StandardRetryStrategy,
@@ -33,6 +34,13 @@ interface ClientOptions {
    * (50 ms base, 1 s for throttling).
    */
   readonly retryBaseDelayMs?: number;
+  /**
+   * The SDK's adaptive mode: the standard retries plus a client-side rate limiter that slows
+   * every call of the client down when the store throttles, and speeds up again as calls
+   * succeed. For bulk writers that would otherwise spend a table's on-demand throughput in
+   * retries (batch features). Ignores `retryBaseDelayMs`.
+   */
+  readonly adaptive?: boolean;
   /** Per-request timeout in ms. */
   readonly requestTimeoutMs?: number;
 }
@@ -61,9 +69,10 @@ function keepAliveHandler(options: ClientOptions): NodeHttpHandler {
  * ```
  */
 function featureStoreRetryStrategy(
-  options: Pick<ClientOptions, 'maxAttempts' | 'retryBaseDelayMs'> = {}
-): StandardRetryStrategy {
+  options: Pick<ClientOptions, 'maxAttempts' | 'retryBaseDelayMs' | 'adaptive'> = {}
+): StandardRetryStrategy | AdaptiveRetryStrategy {
   const maxAttempts = options.maxAttempts ?? 3;
+  if (options.adaptive === true) return new AdaptiveRetryStrategy(maxAttempts);
   const base = options.retryBaseDelayMs;
   if (base === undefined) return new StandardRetryStrategy(maxAttempts);
   // `attempt` is the attempt about to be made (2 for the first retry).

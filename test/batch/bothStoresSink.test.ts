@@ -1,14 +1,19 @@
 /**
  * The both-stores sink against the embedded store, through the real SDK over HTTP: what it
  * writes online and offline for rows newer, older and equal to the online values, repeated
- * identifiers across concurrent runs, and a dry run that writes nothing.
+ * identifiers across concurrent runs, a dry run that writes nothing, and injected throttling.
  */
-import { GetRecordCommand, PutRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  GetRecordCommand,
+  PutRecordCommand,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BothStoresSink } from '../../shared/batch/bothStoresSink.ts';
 import { cards } from '../../shared/definitions.ts';
 import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
+import { featureStoreRetryStrategy } from '../../shared/runtime/clients.ts';
 import { createSchemaGroups, offlineRows } from '../backfill/fixtures.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
@@ -125,4 +130,49 @@ describe('Class: BothStoresSink (embedded store)', () => {
     expect(await onlineOf(`${prefix}-b`)).toBeUndefined();
     expect((await offlineRows(store, cards.name)).length).toBe(offlineBefore);
   });
+
+  it('under throttling (adaptive retries): every row ends written or retry, and a retry pass completes the drop exactly once', async () => {
+    // Prepare: a tenth of the entries throttled one by one, 2% of the calls throttled whole;
+    // the client in the SDK's adaptive mode, as the batch function builds it.
+    const prefix = `t${now}`;
+    const client = new SageMakerFeatureStoreRuntimeClient({
+      endpoint: store.store.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      retryStrategy: featureStoreRetryStrategy({ maxAttempts: 2, adaptive: true }),
+    });
+    const rows = Array.from({ length: 80 }, (_, i) => ({
+      ref: i,
+      // 40 identifiers twice: the second row of each is the newer one.
+      record: card(`${prefix}-${i % 40}`, now - (i < 40 ? 2 : 1) * HOUR, i),
+    }));
+    const sink = new BothStoresSink(client, cards, { limit: pLimit(4) });
+    store.store.setFaults({ entryThrottle: 0.1, throttle: 0.02, seed: 7 });
+    let first: Awaited<ReturnType<typeof sink.write<number>>>;
+    try {
+      // Act: first pass under faults, in runs of 20 rows.
+      const runs = [0, 20, 40, 60].map((at) => sink.write(rows.slice(at, at + 20)));
+      first = (await Promise.all(runs)).flat();
+    } finally {
+      store.store.setFaults({});
+    }
+    const retries = first.filter((o) => o.status === 'retry').map((o) => o.ref);
+    const second = await sink.write(rows.filter((r) => retries.includes(r.ref)));
+    client.destroy();
+    // Assess
+    expect(retries.length).toBeGreaterThan(0);
+    expect(first.filter((o) => o.status === 'rejected')).toEqual([]);
+    expect(second.every((o) => o.status === 'written')).toBe(true);
+    expect(first.length + second.length - retries.length).toBe(rows.length);
+    const offline = (await offlineRows(store, cards.name)).filter((r) =>
+      String(r.card_id).startsWith(`${prefix}-`)
+    );
+    expect(offline.map((r) => Number(r.txn_count_7d)).sort((a, b) => a - b)).toEqual(
+      rows.map((r) => r.ref)
+    );
+    for (const i of [0, 17, 39]) {
+      expect(await onlineOf(`${prefix}-${i}`)).toMatchObject({ txn_count_7d: String(i + 40) });
+    }
+    // The adaptive rate limiter slows the client after throttles: ~10 s here, by design.
+  }, 60_000);
 });
