@@ -204,10 +204,13 @@ class InProcessContinuationQueue implements ContinuationQueue {
 
 /** The in-process queue of this process (used when CONTINUATION_QUEUE_URL is unset). */
 const inProcessContinuations = new InProcessContinuationQueue();
+/** The batch function's own in-process queue: continuations never reach the other function. */
+const inProcessBatchContinuations = new InProcessContinuationQueue();
 
 export type { ContinuationQueue, InProcessOptions, SqsHandler };
 export {
   InProcessContinuationQueue,
+  inProcessBatchContinuations,
   inProcessContinuations,
   localContext,
   parseContinuationMessage,

@@ -6,9 +6,11 @@ import type { LogSink } from '../runtime/powertools.ts';
 import { type BackfillConfig, loadBackfillConfig } from './config.ts';
 import {
   type ContinuationQueue,
+  inProcessBatchContinuations,
   inProcessContinuations,
   SqsContinuationQueue,
 } from './continuation.ts';
+import { DropKind } from './objectKey.ts';
 import type { BackfillDependencies, BackfillProgress, MetricsSink } from './runBackfill.ts';
 
 /**
@@ -34,6 +36,10 @@ interface DependencyOverrides {
   readonly continuations?: ContinuationQueue;
   readonly onProgress?: (progress: BackfillProgress) => void;
   readonly now?: () => number;
+  /** `batch` for the batch function (both stores, batch-fed groups only); default `backfill`. */
+  readonly kind?: DropKind;
+  /** Batch only: count, write nothing (the CLI's `--dry-run`). */
+  readonly dryRun?: boolean;
 }
 
 /**
@@ -54,20 +60,31 @@ function createBackfillDependencies(
   overrides: DependencyOverrides = {}
 ): BackfillDependencies {
   const config = overrides.config ?? loadBackfillConfig();
+  const kind = overrides.kind ?? DropKind.Backfill;
   const continuations =
     overrides.continuations ??
     (config.continuationQueueUrl !== undefined
       ? new SqsContinuationQueue(new SQSClient({}), config.continuationQueueUrl)
-      : inProcessContinuations);
+      : kind === DropKind.Batch
+        ? inProcessBatchContinuations
+        : inProcessContinuations);
   return {
     s3: overrides.s3 ?? createBackfillS3Client(),
+    // Batch drops write the online store of serving groups: the SDK's adaptive mode slows the
+    // whole client down when the store throttles instead of spending its throughput on retries.
     featureStore:
-      overrides.featureStore ?? createFeatureStoreClient({ maxSockets: config.concurrency }),
+      overrides.featureStore ??
+      createFeatureStoreClient({
+        maxSockets: config.concurrency,
+        ...(kind === DropKind.Batch ? { adaptive: true } : {}),
+      }),
     ...(overrides.describeGroup !== undefined ? { describeGroup: overrides.describeGroup } : {}),
     continuations,
     config,
     logger,
     metrics,
+    kind,
+    ...(overrides.dryRun === true ? { dryRun: true } : {}),
     ...(overrides.now !== undefined ? { now: overrides.now } : {}),
     ...(overrides.onProgress !== undefined ? { onProgress: overrides.onProgress } : {}),
   };

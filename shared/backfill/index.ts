@@ -3,6 +3,7 @@ export { loadBackfillConfig } from './config.ts';
 export type { ContinuationQueue, InProcessOptions, SqsHandler } from './continuation.ts';
 export {
   InProcessContinuationQueue,
+  inProcessBatchContinuations,
   inProcessContinuations,
   localContext,
   parseContinuationMessage,
@@ -14,7 +15,15 @@ export { createBackfillDependencies, createBackfillS3Client } from './dependenci
 export type { S3InvocationResult } from './handleEvent.ts';
 export { handleBackfillEvent, sourceOfRecord } from './handleEvent.ts';
 export type { BackfillKey, ReportKeys } from './objectKey.ts';
-export { BACKFILL_PREFIX, parseBackfillKey, reportKeys, versionTag } from './objectKey.ts';
+export {
+  BACKFILL_PREFIX,
+  DROP_PREFIX,
+  DropKind,
+  parseBackfillKey,
+  parseDropKey,
+  reportKeys,
+  versionTag,
+} from './objectKey.ts';
 export type {
   BackfillDependencies,
   BackfillOutcome,
@@ -22,7 +31,7 @@ export type {
   InvocationBudget,
   MetricsSink,
 } from './runBackfill.ts';
-export { BackfillMetric, continueBackfill, startBackfill } from './runBackfill.ts';
+export { BackfillMetric, BatchMetric, continueBackfill, startBackfill } from './runBackfill.ts';
 export type {
   BackfillReport,
   BackfillState,

@@ -3,6 +3,23 @@ import { Compression, type SourceFormat, type SourceObject } from './types.ts';
 /** Every backfill file lives under this prefix: `backfill/<featureGroup>/<anything>.<ext>`. */
 const BACKFILL_PREFIX = 'backfill/';
 
+/**
+ * The two kinds of drop the same pipeline reads, each under its own prefix and served by its own
+ * function: `backfill/<group>/` writes the offline store only (history), `batch/<group>/` writes
+ * both stores (batch features of batch-fed groups, docs/batch.md). A function handles the keys
+ * of its own kind only, so a drop can never change kind by accident.
+ */
+const DropKind = {
+  Backfill: 'backfill',
+  Batch: 'batch',
+} as const;
+type DropKind = (typeof DropKind)[keyof typeof DropKind];
+
+const DROP_PREFIX: Readonly<Record<DropKind, string>> = {
+  backfill: BACKFILL_PREFIX,
+  batch: 'batch/',
+};
+
 /** Extensions (lower case, without compression suffix) and the format they select. */
 const FORMAT_BY_EXTENSION: Readonly<Record<string, SourceFormat>> = {
   parquet: 'parquet',
@@ -37,8 +54,24 @@ interface BackfillKey {
  * ```
  */
 function parseBackfillKey(key: string): BackfillKey | undefined {
-  if (!key.startsWith(BACKFILL_PREFIX) || key.endsWith('/')) return undefined;
-  const rest = key.slice(BACKFILL_PREFIX.length);
+  return parseDropKey(key, DropKind.Backfill);
+}
+
+/**
+ * Like {@link parseBackfillKey} for the drops of one kind: undefined for keys outside that kind's
+ * prefix (`batch/fraud-cards/…` is no backfill file, `backfill/fraud-cards/…` no batch drop).
+ *
+ * @example
+ * ```typescript
+ * import { parseDropKey } from './shared/backfill/objectKey.ts';
+ * parseDropKey('batch/fraud-cards/nightly.parquet', 'batch');
+ * // { featureGroup: 'fraud-cards', file: 'nightly.parquet', format: 'parquet', compression: 'none' }
+ * ```
+ */
+function parseDropKey(key: string, kind: DropKind): BackfillKey | undefined {
+  const prefix = DROP_PREFIX[kind];
+  if (!key.startsWith(prefix) || key.endsWith('/')) return undefined;
+  const rest = key.slice(prefix.length);
   const slash = rest.indexOf('/');
   if (slash <= 0 || slash === rest.length - 1) return undefined;
   const featureGroup = rest.slice(0, slash);
@@ -78,13 +111,11 @@ interface ReportKeys {
 
 /**
  * `backfill/<featureGroup>/<file>/<version tag>/{state.json,rejects.jsonl,report.json}`: the
- * rejects and report side by side, one folder per object version.
+ * rejects and report side by side, one folder per object version (`batch/…` for batch drops).
  */
 function reportKeys(source: SourceObject): ReportKeys {
-  const below = source.key.startsWith(BACKFILL_PREFIX)
-    ? source.key.slice(BACKFILL_PREFIX.length)
-    : source.key;
-  const prefix = `${BACKFILL_PREFIX}${below}/${versionTag(source)}/`;
+  const kindPrefixed = Object.values(DROP_PREFIX).some((p) => source.key.startsWith(p));
+  const prefix = `${kindPrefixed ? '' : BACKFILL_PREFIX}${source.key}/${versionTag(source)}/`;
   return {
     prefix,
     state: `${prefix}state.json`,
@@ -94,4 +125,12 @@ function reportKeys(source: SourceObject): ReportKeys {
 }
 
 export type { BackfillKey, ReportKeys };
-export { BACKFILL_PREFIX, parseBackfillKey, reportKeys, versionTag };
+export {
+  BACKFILL_PREFIX,
+  DROP_PREFIX,
+  DropKind,
+  parseBackfillKey,
+  parseDropKey,
+  reportKeys,
+  versionTag,
+};

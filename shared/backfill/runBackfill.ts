@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { BatchRowSink } from '../batch/batchRowSink.ts';
 import { derivedDefinitionOf, derivedRowSource } from '../derived/backfillSource.ts';
 import { describeValue, type RecordProblem } from '../errors.ts';
 import { encodeRecord } from '../record/codec.ts';
@@ -9,7 +10,7 @@ import type { FeatureGroup } from '../schema/index.ts';
 import type { BackfillConfig } from './config.ts';
 import type { ContinuationQueue } from './continuation.ts';
 import { DirectOfflineSink, OfflineStoreNotWritableError } from './directSink.ts';
-import { parseBackfillKey, reportKeys } from './objectKey.ts';
+import { DROP_PREFIX, DropKind, parseDropKey, reportKeys } from './objectKey.ts';
 import {
   chooseOfflineTarget,
   type DescribedGroup,
@@ -59,6 +60,27 @@ const BackfillMetric = {
   FilesFailed: 'BackfillFilesFailed',
 } as const;
 
+/**
+ * The same metrics for batch drops, named apart: both functions publish to one namespace, and
+ * the dashboard and alarms must not mix backfill rows with rows that reached the online store.
+ */
+const BatchMetric = {
+  RowsWritten: 'BatchRowsWritten',
+  RowsRejected: 'BatchRowsRejected',
+  RowsPerSecond: 'BatchRowsPerSecond',
+  Resumptions: 'BatchResumptions',
+  DuplicateEvents: 'BatchDuplicateEvents',
+  FilesCompleted: 'BatchFilesCompleted',
+  FilesFailed: 'BatchFilesFailed',
+  OnlineChanged: 'BatchOnlineValuesChanged',
+  OnlineUnchanged: 'BatchOnlineValuesUnchanged',
+  OnlineStayed: 'BatchOnlineValuesStayed',
+} as const;
+
+function metricNames(deps: BackfillDependencies): Record<keyof typeof BackfillMetric, string> {
+  return deps.kind === DropKind.Batch ? BatchMetric : BackfillMetric;
+}
+
 /** What the backfill needs from Powertools Metrics (a narrow type: tests pass a plain object). */
 interface MetricsSink {
   addMetric(name: string, unit: 'Count' | 'Count/Second', value: number): void;
@@ -91,6 +113,14 @@ interface BackfillDependencies {
   readonly onProgress?: (progress: BackfillProgress) => void;
   /** DescribeFeatureGroup (default: the SageMaker control plane); tests inject answers. */
   readonly describeGroup?: (name: string) => Promise<DescribedGroup>;
+  /**
+   * The drops this function takes (default `backfill`): `batch` for the batch function, which
+   * writes both stores and accepts batch-fed groups only. Fixed by the function's code, never
+   * by configuration, so neither function can take the other's drops.
+   */
+  readonly kind?: DropKind;
+  /** Batch drops only: read and count, write nothing (`skewless batch --dry-run`). */
+  readonly dryRun?: boolean;
 }
 
 /** The invocation a backfill runs in. */
@@ -122,7 +152,8 @@ function reportOf(
   status: 'completed' | 'failed',
   finishedAt: number,
   reportsBucket: string,
-  error?: string
+  error?: string,
+  dryRun = false
 ): BackfillReport {
   const rowsDuplicate = state.rowsDuplicate ?? 0;
   const rowsRead = state.rowsWritten + state.rowsRejected + rowsDuplicate;
@@ -136,6 +167,8 @@ function reportOf(
     rowsRejected: state.rowsRejected,
     ...(rowsDuplicate > 0 ? { rowsDuplicate } : {}),
     ...(state.writeMode !== undefined ? { writeMode: state.writeMode } : {}),
+    ...(state.onlineValues !== undefined ? { onlineValues: state.onlineValues } : {}),
+    ...(dryRun ? { dryRun: true } : {}),
     durationMs: Math.max(0, finishedAt - Date.parse(state.startedAt)),
     activeMs: state.activeMs,
     rowsPerSecond: state.activeMs > 0 ? Math.round((rowsRead / state.activeMs) * 1000) : 0,
@@ -184,6 +217,7 @@ class LeasedBackfill {
   private readonly deadline: number;
   private readonly isResumption: boolean;
   private readonly activeMsBefore: number;
+  private readonly onlineValuesBefore: { changed: number; unchanged: number; stayed: number };
   private rowsThisInvocation = 0;
   private writtenThisInvocation = 0;
   private rejectedThisInvocation = 0;
@@ -200,6 +234,7 @@ class LeasedBackfill {
     this.etag = leased.etag;
     this.isResumption = isResumption;
     this.activeMsBefore = leased.state.activeMs;
+    this.onlineValuesBefore = leased.state.onlineValues ?? { changed: 0, unchanged: 0, stayed: 0 };
     this.startedAt = this.now();
     const remaining = budget.remainingMs();
     this.deadline = this.startedAt + remaining - deps.config.timeMarginMs;
@@ -217,15 +252,24 @@ class LeasedBackfill {
 
   private emitMetrics(): void {
     const { metrics } = this.deps;
+    const names = metricNames(this.deps);
     const seconds = (this.now() - this.startedAt) / 1000;
-    metrics.addMetric(BackfillMetric.RowsWritten, 'Count', this.writtenThisInvocation);
-    metrics.addMetric(BackfillMetric.RowsRejected, 'Count', this.rejectedThisInvocation);
+    metrics.addMetric(names.RowsWritten, 'Count', this.writtenThisInvocation);
+    metrics.addMetric(names.RowsRejected, 'Count', this.rejectedThisInvocation);
     metrics.addMetric(
-      BackfillMetric.RowsPerSecond,
+      names.RowsPerSecond,
       'Count/Second',
       seconds > 0 ? this.rowsThisInvocation / seconds : 0
     );
-    metrics.addMetric(BackfillMetric.Resumptions, 'Count', this.isResumption ? 1 : 0);
+    metrics.addMetric(names.Resumptions, 'Count', this.isResumption ? 1 : 0);
+    const online = this.state.onlineValues;
+    if (online !== undefined) {
+      // This invocation's share: the checkpointed counts minus those it started from.
+      const before = this.onlineValuesBefore;
+      metrics.addMetric(BatchMetric.OnlineChanged, 'Count', online.changed - before.changed);
+      metrics.addMetric(BatchMetric.OnlineUnchanged, 'Count', online.unchanged - before.unchanged);
+      metrics.addMetric(BatchMetric.OnlineStayed, 'Count', online.stayed - before.stayed);
+    }
   }
 
   /**
@@ -250,7 +294,14 @@ class LeasedBackfill {
     status: 'completed' | 'failed',
     error?: string
   ): Promise<BackfillOutcome> {
-    const report = reportOf(next, status, this.now(), this.deps.config.reportsBucket, error);
+    const report = reportOf(
+      next,
+      status,
+      this.now(),
+      this.deps.config.reportsBucket,
+      error,
+      this.deps.dryRun === true
+    );
     await this.save({
       ...next,
       status,
@@ -261,8 +312,9 @@ class LeasedBackfill {
     await writeReport(this.deps.s3, this.locations.report, report);
     const log = status === 'completed' ? this.deps.logger.info : this.deps.logger.error;
     log.call(this.deps.logger, `backfill ${status}`, { ...report });
+    const names = metricNames(this.deps);
     this.deps.metrics.addMetric(
-      status === 'completed' ? BackfillMetric.FilesCompleted : BackfillMetric.FilesFailed,
+      status === 'completed' ? names.FilesCompleted : names.FilesFailed,
       'Count',
       1
     );
@@ -335,6 +387,16 @@ class LeasedBackfill {
     if (group === undefined) {
       return this.failFile(
         `unknown feature group "${this.state.featureGroup}" in the key; known: ${[...registry.externalGroups.keys()].join(', ')}`
+      );
+    }
+    if (this.deps.kind === DropKind.Batch && group.batch === undefined) {
+      return this.failFile(
+        `feature group "${group.name}" is not batch-fed, so batch/ drops cannot write its online store: declare batch: { cadence } on it in shared/definitions.ts, or drop the file under backfill/${group.name}/ for the offline store only; batch-fed groups: ${
+          [...registry.externalGroups.values()]
+            .filter((g) => g.batch !== undefined)
+            .map((g) => g.name)
+            .join(', ') || 'none'
+        }`
       );
     }
     if (this.state.format === undefined) {
@@ -448,8 +510,14 @@ class LeasedBackfill {
       return this.failFile(`cannot choose how to write "${group.name}": ${String(error)}`, rejects);
     }
     const direct = sink.checkpoint().writeMode === WriteMode.Direct;
+    // Both-stores mode keeps up to three runs of 25 rows per call slot (two written, one filling).
+    const bothStores = sink.checkpoint().writeMode === WriteMode.BothStores;
     window = new RowWindow(
-      Math.max(config.windowRows, 2 * 25 * config.concurrency, direct ? 2 * config.partMaxRows : 0),
+      Math.max(
+        config.windowRows,
+        (bothStores ? 3 : 2) * 25 * config.concurrency,
+        direct ? 2 * config.partMaxRows : 0
+      ),
       this.state.position
     );
     const skip = new Set(this.state.position.doneBeyond);
@@ -623,6 +691,18 @@ class LeasedBackfill {
     saveIntent: () => Promise<void>
   ): Promise<RowSink> {
     const { config, logger } = this.deps;
+    if (this.deps.kind === DropKind.Batch) {
+      // Batch drops always write both stores; no configuration chooses otherwise.
+      this.state = { ...this.state, writeMode: WriteMode.BothStores };
+      return new BatchRowSink({
+        client: this.deps.featureStore,
+        group,
+        events,
+        concurrency: config.concurrency,
+        ...(this.state.onlineValues !== undefined ? { onlineValues: this.state.onlineValues } : {}),
+        ...(this.deps.dryRun === true ? { dryRun: true } : {}),
+      });
+    }
     if (this.state.writeMode === undefined) {
       let chosen: OfflineTarget;
       if (config.writeMode === 'records') {
@@ -725,11 +805,12 @@ class LeasedBackfill {
 /** The state a first event creates: the claim, with this invocation holding the lease. */
 function initialState(
   source: SourceObject,
+  kind: DropKind,
   owner: string,
   leaseUntil: number,
   startedAt: number
 ): BackfillState {
-  const key = parseBackfillKey(source.key);
+  const key = parseDropKey(source.key, kind);
   return {
     schemaVersion: 1,
     source,
@@ -833,19 +914,21 @@ async function startBackfill(
   source: SourceObject,
   budget: InvocationBudget
 ): Promise<BackfillOutcome> {
-  if (parseBackfillKey(source.key) === undefined) {
-    deps.logger.warn('not a backfill file; expected backfill/<feature-group>/<file>', { source });
-    return { kind: 'ignored', reason: 'not under backfill/<feature-group>/' };
+  const kind = deps.kind ?? DropKind.Backfill;
+  if (parseDropKey(source.key, kind) === undefined) {
+    const expected = `${DROP_PREFIX[kind]}<feature-group>/`;
+    deps.logger.warn(`not a ${kind} file; expected ${expected}<file>`, { source });
+    return { kind: 'ignored', reason: `not under ${expected}` };
   }
   const now = (deps.now ?? Date.now)();
-  const state = initialState(source, budget.requestId, now + budget.remainingMs(), now);
+  const state = initialState(source, kind, budget.requestId, now + budget.remainingMs(), now);
   const location = { bucket: deps.config.reportsBucket, key: reportKeys(source).state };
   let etag: string;
   try {
     etag = await createState(deps.s3, location, state);
   } catch (error) {
     if (!(error instanceof StateConflictError)) throw error;
-    deps.metrics.addMetric(BackfillMetric.DuplicateEvents, 'Count', 1);
+    deps.metrics.addMetric(metricNames(deps).DuplicateEvents, 'Count', 1);
     const existing = await readState(deps.s3, location);
     if (existing === undefined) return { kind: 'duplicate', status: 'unknown' };
     if (existing.state.status !== BackfillStatus.Running) {
@@ -894,6 +977,15 @@ async function continueBackfill(
   message: ContinuationMessage,
   budget: InvocationBudget
 ): Promise<BackfillOutcome> {
+  const kind = deps.kind ?? DropKind.Backfill;
+  if (parseDropKey(message.source.key, kind) === undefined) {
+    // Another kind's continuation (a misrouted queue): taking it would write the other kind's
+    // stores, e.g. a backfill into the online store. Left alone.
+    deps.logger.error(`continuation for a drop outside ${DROP_PREFIX[kind]} dropped`, {
+      source: message.source,
+    });
+    return { kind: 'skipped', reason: `not a ${kind} drop` };
+  }
   const location = { bucket: deps.config.reportsBucket, key: reportKeys(message.source).state };
   const current = await readState(deps.s3, location);
   if (current === undefined) {
@@ -961,4 +1053,4 @@ export type {
   InvocationBudget,
   MetricsSink,
 };
-export { BackfillMetric, continueBackfill, startBackfill };
+export { BackfillMetric, BatchMetric, continueBackfill, startBackfill };

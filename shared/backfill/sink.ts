@@ -33,6 +33,8 @@ const WriteMode = {
   Direct: 'direct',
   /** Offline-only record writes through the Feature Store API (Iceberg, or not writable). */
   Records: 'records',
+  /** Batch drops (`batch/<group>/`): record writes to both stores, latest online (docs/batch.md). */
+  BothStores: 'both-stores',
 } as const;
 type WriteMode = (typeof WriteMode)[keyof typeof WriteMode];
 
@@ -43,6 +45,18 @@ interface SinkCheckpoint {
   readonly pendingPart?: PendingPart;
   /** Direct mode: parts committed so far (a fallback to records is allowed only before any). */
   readonly directParts?: number;
+  /** Both-stores mode: what the rows written so far did to the online values. */
+  readonly onlineValues?: OnlineValueCounts;
+}
+
+/** Rows written by a batch drop, by their effect on the online value of their identifier. */
+interface OnlineValueCounts {
+  /** Newer than the online value (or none yet), or equal event time with other values. */
+  readonly changed: number;
+  /** Same event time and values as the online value. */
+  readonly unchanged: number;
+  /** Older than the online value, which stayed: written to the offline store only. */
+  readonly stayed: number;
 }
 
 interface RowSink {
@@ -65,5 +79,5 @@ interface RowSink {
   checkpoint(): SinkCheckpoint;
 }
 
-export type { PendingPart, RowSink, SinkCheckpoint, SinkEvents };
+export type { OnlineValueCounts, PendingPart, RowSink, SinkCheckpoint, SinkEvents };
 export { WriteMode };

@@ -1,5 +1,5 @@
 import type { DirectTarget } from './offlineTarget.ts';
-import type { PendingPart, WriteMode } from './sink.ts';
+import type { OnlineValueCounts, PendingPart, WriteMode } from './sink.ts';
 
 /**
  * The vocabulary of the S3 backfill: what a backfill reads (source formats), what it keeps
@@ -102,6 +102,8 @@ interface BackfillState {
   readonly pendingPart?: PendingPart;
   /** Direct mode: parts written. */
   readonly directParts?: number;
+  /** Both-stores mode (batch drops): the written rows by their effect on the online values. */
+  readonly onlineValues?: OnlineValueCounts;
   readonly invocations: number;
   readonly resumptions: number;
   /** Invocations in a row that ended with writes still failing after their retries. */
@@ -131,8 +133,18 @@ interface BackfillReport {
   readonly rowsRejected: number;
   /** Exact repeats of earlier rows, written once (derived backfills); absent when 0. */
   readonly rowsDuplicate?: number;
-  /** `direct` (Parquet into the offline store location) or `records` (offline-only API writes). */
+  /**
+   * `direct` (Parquet into the offline store location), `records` (offline-only API writes) or
+   * `both-stores` (a batch drop).
+   */
   readonly writeMode?: WriteMode;
+  /**
+   * Batch drops only: the rows written, by what each did to the online value of its identifier,
+   * counted in file order: `changed` + `unchanged` + `stayed` = rowsWritten (docs/batch.md).
+   */
+  readonly onlineValues?: OnlineValueCounts;
+  /** Batch dry run (`skewless batch --dry-run`): nothing was written; the counts say what would be. */
+  readonly dryRun?: boolean;
   /** From the first invocation's start to the end, including time between invocations. */
   readonly durationMs: number;
   /** Time spent processing, summed over invocations. */

@@ -28,7 +28,7 @@ const OnlineEffect = {
   /** Same event time and same values as the online value: nothing changes. */
   Unchanged: 'unchanged',
   /** Older than the online value: the online value stays, the row goes offline only. */
-  Older: 'older',
+  Stayed: 'stayed',
 } as const;
 type OnlineEffect = (typeof OnlineEffect)[keyof typeof OnlineEffect];
 
@@ -92,7 +92,7 @@ function versionOfOnline(
 function effectOf(current: OnlineVersion | undefined, next: OnlineVersion): OnlineEffect {
   if (current === undefined || next.eventTimeNanos > current.eventTimeNanos)
     return OnlineEffect.Changed;
-  if (next.eventTimeNanos < current.eventTimeNanos) return OnlineEffect.Older;
+  if (next.eventTimeNanos < current.eventTimeNanos) return OnlineEffect.Stayed;
   return isDeepStrictEqual(current.values, next.values)
     ? OnlineEffect.Unchanged
     : OnlineEffect.Changed;
@@ -110,7 +110,7 @@ function effectOf(current: OnlineVersion | undefined, next: OnlineVersion): Onli
  * @example
  * ```typescript
  * const { planned } = planBatchWrites(cards, rows, new Map([['card-1', online]]));
- * planned.map((p) => p.effect); // ['changed', 'older', …]
+ * planned.map((p) => p.effect); // ['changed', 'stayed', …]
  * ```
  */
 function planBatchWrites<Ref>(
@@ -137,7 +137,7 @@ function planBatchWrites<Ref>(
   });
   const planned = rows.map((row, index) => ({
     ...row,
-    effect: effects[index] ?? OnlineEffect.Older,
+    effect: effects[index] ?? OnlineEffect.Stayed,
     targetStores: onlineRow.get(row.record.recordIdentifier) === index ? undefined : OFFLINE_ONLY,
   }));
   return { planned, after };

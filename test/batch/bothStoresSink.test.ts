@@ -82,11 +82,11 @@ describe('Class: BothStoresSink (embedded store)', () => {
     // Assess
     expect(a).toEqual([
       { status: 'written', ref: 'A0', effect: 'changed' },
-      { status: 'written', ref: 'A1', effect: 'older' },
+      { status: 'written', ref: 'A1', effect: 'stayed' },
       { status: 'written', ref: 'A2', effect: 'changed' },
     ]);
     expect(b).toEqual([
-      { status: 'written', ref: 'B0', effect: 'older' },
+      { status: 'written', ref: 'B0', effect: 'stayed' },
       { status: 'written', ref: 'B1', effect: 'changed' },
       { status: 'written', ref: 'B2', effect: 'unchanged' },
     ]);
@@ -125,7 +125,7 @@ describe('Class: BothStoresSink (embedded store)', () => {
     // Assess
     expect(
       [...first, ...second].map((o) => (o.status === 'written' ? o.effect : o.status))
-    ).toEqual(['changed', 'changed', 'older', 'unchanged']);
+    ).toEqual(['changed', 'changed', 'stayed', 'unchanged']);
     expect(await onlineOf(`${prefix}-a`)).toMatchObject({ txn_count_7d: '1' });
     expect(await onlineOf(`${prefix}-b`)).toBeUndefined();
     expect((await offlineRows(store, cards.name)).length).toBe(offlineBefore);

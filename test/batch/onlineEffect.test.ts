@@ -61,14 +61,14 @@ describe('Function: planBatchWrites()', () => {
     // Assess
     expect(planned.map((p) => [p.ref, p.effect, p.targetStores])).toEqual([
       [0, OnlineEffect.Changed, undefined],
-      [1, OnlineEffect.Older, ['OfflineStore']],
+      [1, OnlineEffect.Stayed, ['OfflineStore']],
       [2, OnlineEffect.Unchanged, ['OfflineStore']],
       [3, OnlineEffect.Changed, undefined],
       // card-twice: -2h changes it, -3h is older than that, -1h changes it again and is the one
       // written online; the exact repeat of -1h changes nothing.
       [4, OnlineEffect.Changed, ['OfflineStore']],
       [5, OnlineEffect.Changed, undefined],
-      [6, OnlineEffect.Older, ['OfflineStore']],
+      [6, OnlineEffect.Stayed, ['OfflineStore']],
       [7, OnlineEffect.Changed, undefined],
       [8, OnlineEffect.Unchanged, ['OfflineStore']],
     ]);
