@@ -46,8 +46,8 @@ function generatedResources(
     });
   }
   resources.FeatureGroupWritePolicy = managedPolicy(
-    'PutRecord on the feature groups of shared/definitions.ts',
-    ['sagemaker:PutRecord'],
+    'BatchWriteRecord and PutRecord on the feature groups of shared/definitions.ts',
+    ['sagemaker:BatchWriteRecord', 'sagemaker:PutRecord'],
     groups
   );
   resources.FeatureGroupReadPolicy = managedPolicy(

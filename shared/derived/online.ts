@@ -5,10 +5,16 @@
  *      entity's events in stream order, and compute the final values of every event whose values
  *      changed (the new events, and the older events a late one reaches);
  *   2. write: the ingest pipeline writes, for each Kinesis record, the records planned for it
- *      (through its transform step), with its own retries, dead letters and partial responses;
- *   3. commit: save the state of each entity whose records were all written (PutRecord); an
- *      entity with any failure has all its records reported, so Lambda replays every one of them
- *      against the state as it was before the batch.
+ *      (through its transform step, with BatchWriteRecord), with its own dead letters and partial
+ *      responses;
+ *   3. commit: save each entity's state (BatchWriteRecord) holding exactly the events of its
+ *      records up to its first failed one; that record and the entity's later records are
+ *      reported, so Lambda replays them against the saved state. Records before an entity's first
+ *      failure are never reported: the shard's checkpoint advances under partial failures. A
+ *      state that could not be read, or not saved, has all the entity's records reported.
+ *
+ * Throttling or 5xx on a state read or write is a partial batch failure of the records that
+ * needed it, never a function error.
  *
  * A replayed batch never double-counts: events are keyed by event id in the state, and a saved
  * state implies its records were written with their final values. Safe under Kinesis ordering
@@ -23,7 +29,12 @@ import type {
 } from 'aws-lambda';
 import type { LimitFunction } from 'p-limit';
 import { RecordValidationError } from '../errors.ts';
-import { type IngestOptions, type IngestRuntime, ingestKinesisEvent } from '../ingest/ingest.ts';
+import {
+  type IngestOptions,
+  type IngestRuntime,
+  ingestBatch,
+  ingestKinesisEvent,
+} from '../ingest/ingest.ts';
 import type { MetricsSink } from '../ingest/metrics.ts';
 import { parseIngestPayload } from '../ingest/payload.ts';
 import type { IngestTransform } from '../ingest/transform.ts';
@@ -33,8 +44,8 @@ import type { SchemaRegistry } from '../registry.ts';
 import { ConfigurationError, getOptionalStringFromEnv } from '../runtime/env.ts';
 import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
+import { writeBatch } from '../store/batchWriter.ts';
 import { batchGetOnline } from '../store/onlineReader.ts';
-import { putEncodedRecord } from '../store/writer.ts';
 import { type DerivedDefinition, STATE_EVENT_TIME, STATE_FEATURE } from './define.ts';
 import { type DerivedEvent, eventOfRecord } from './events.ts';
 import { derivedRecord, withoutDerived } from './records.ts';
@@ -70,7 +81,7 @@ interface DerivedDependencies {
   readonly registry: SchemaRegistry;
   readonly defaultFeatureGroup: string | undefined;
   readonly derived: DerivedRegistry;
-  /** Bounds state writes, shared with the pipeline's PutRecord calls. */
+  /** Bounds state writes, shared with the pipeline's BatchWriteRecord calls. */
   readonly limit: LimitFunction;
   readonly logger: LogSink;
   readonly metrics: MetricsSink;
@@ -88,6 +99,10 @@ interface EntityBatch {
   readonly entity: string;
   /** Undefined when its state could not be read (its records are retried). */
   state: EntityState | undefined;
+  /** The state text as read (undefined: none stored, or unreadable and reset to empty). */
+  storedText: string | undefined;
+  /** Its events by sequence number (to rebuild the state up to a failed record). */
+  readonly events: Map<string, DerivedEvent>;
   /** Event time of the stored state record: a new one is never written with an older one. */
   storedEventTime: bigint | undefined;
   /** Sequence numbers of its Kinesis records, in batch order. */
@@ -183,7 +198,7 @@ class DerivedBatch {
             features: [group.eventTime],
           },
         ],
-        { tolerateChunkFailures: true }
+        { tolerateChunkFailures: true, evenWhenAllFail: true }
       );
       const written = new Map(
         result.found.map((f) => [
@@ -224,20 +239,27 @@ class DerivedBatch {
   }
 
   /**
-   * After the pipeline: save the states of entities whose records were all written, report
-   * every record of any other entity, and publish the step's metrics.
+   * After the pipeline: save each entity's state up to its first failed record, report that
+   * record and the entity's later ones (and every record of an entity whose state could not be
+   * read or saved), and publish the step's metrics. Records of other groups keep the pipeline's
+   * verdict.
    */
   async commit(response: KinesisStreamBatchResponse): Promise<KinesisStreamBatchResponse> {
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-    const saves: Promise<void>[] = [];
+    const saves: { entity: EntityBatch; record: EncodedRecord }[] = [];
     let maxBytes = 0;
     for (const entity of this.entities.values()) {
-      const state = entity.state;
-      if (state === undefined || entity.sequenceNumbers.some((s) => failed.has(s))) {
+      if (entity.state === undefined) {
         for (const s of entity.sequenceNumbers) failed.add(s);
         continue;
       }
-      if (!entity.changed) continue;
+      const firstFailed = entity.sequenceNumbers.findIndex((s) => failed.has(s));
+      let state: EntityState | undefined = entity.state;
+      if (firstFailed !== -1) {
+        for (const s of entity.sequenceNumbers.slice(firstFailed)) failed.add(s);
+        state = this.stateBefore(entity, firstFailed);
+        if (state === undefined) continue;
+      } else if (!entity.changed) continue;
       const { evicted } = state.compact();
       const text = state.serialize();
       maxBytes = Math.max(maxBytes, Buffer.byteLength(text, 'utf8'));
@@ -250,23 +272,27 @@ class DerivedBatch {
           kept: state.events.length,
         });
       }
-      saves.push(
-        this.deps.limit(async () => {
-          try {
-            await putEncodedRecord(this.deps.client, this.stateRecord(entity, state, text));
-            this.count(DerivedMetric.StateWrites);
-          } catch (error) {
-            this.deps.logger.warn('derived state not saved; its records are retried', {
-              definition: entity.definition.name,
-              entity: entity.entity,
-              error: describeError(error),
-            });
-            for (const s of entity.sequenceNumbers) failed.add(s);
-          }
-        })
-      );
+      saves.push({ entity, record: this.stateRecord(entity, state, text) });
     }
-    await Promise.all(saves);
+    const outcomes = await writeBatch(
+      this.deps.client,
+      saves.map((save, index) => ({ ref: index, record: save.record })),
+      { limit: this.deps.limit }
+    );
+    for (const outcome of outcomes) {
+      const { entity } = saves[outcome.ref] as { entity: EntityBatch };
+      if (outcome.status === 'written') {
+        this.count(DerivedMetric.StateWrites);
+        continue;
+      }
+      const log = outcome.status === 'rejected' ? this.deps.logger.error : this.deps.logger.warn;
+      log.call(this.deps.logger, 'derived state not saved; its records are retried', {
+        definition: entity.definition.name,
+        entity: entity.entity,
+        error: `${outcome.code}: ${outcome.message}`,
+      });
+      for (const s of entity.sequenceNumbers) failed.add(s);
+    }
     if (maxBytes > 0)
       this.deps.metrics.addMetric(DerivedMetric.StateBytes, MetricUnit.Bytes, maxBytes);
     for (const [metric, value] of this.counts) {
@@ -277,6 +303,25 @@ class DerivedBatch {
         .filter((s) => failed.has(s))
         .map((itemIdentifier) => ({ itemIdentifier })),
     };
+  }
+
+  /**
+   * The entity's state as read plus the events of its first `count` records, in batch order;
+   * undefined when none of them changes it (nothing to save).
+   */
+  private stateBefore(entity: EntityBatch, count: number): EntityState | undefined {
+    if (count === 0) return undefined;
+    const state =
+      entity.storedText === undefined
+        ? EntityState.empty(entity.definition, entity.entity)
+        : EntityState.parse(entity.definition, entity.entity, entity.storedText);
+    let changed = false;
+    for (const sequenceNumber of entity.sequenceNumbers.slice(0, count)) {
+      const event = entity.events.get(sequenceNumber);
+      if (event === undefined) continue;
+      if (state.apply(event).outcome === ApplyOutcome.Applied) changed = true;
+    }
+    return changed ? state : undefined;
   }
 
   private count(metric: DerivedMetric, by = 1): void {
@@ -311,6 +356,8 @@ class DerivedBatch {
           definition,
           entity: event.entity,
           state: undefined,
+          storedText: undefined,
+          events: new Map(),
           storedEventTime: undefined,
           sequenceNumbers: [],
           changed: false,
@@ -318,6 +365,7 @@ class DerivedBatch {
         this.entities.set(key, entity);
       }
       entity.sequenceNumbers.push(sequenceNumber);
+      entity.events.set(sequenceNumber, event);
     }
     return pending;
   }
@@ -337,6 +385,7 @@ class DerivedBatch {
     if (requests.length === 0) return;
     const result = await batchGetOnline(this.deps.client, requests, {
       tolerateChunkFailures: true,
+      evenWhenAllFail: true,
     });
     const byKey = new Map<string, EntityBatch>();
     for (const entity of this.entities.values()) {
@@ -354,11 +403,9 @@ class DerivedBatch {
       const stored = parseEventTime(values[STATE_EVENT_TIME]);
       entity.storedEventTime = stored.ok ? stored.epochNanos : undefined;
       try {
-        entity.state = EntityState.parse(
-          entity.definition,
-          entity.entity,
-          String(values[STATE_FEATURE])
-        );
+        const text = String(values[STATE_FEATURE]);
+        entity.state = EntityState.parse(entity.definition, entity.entity, text);
+        entity.storedText = text;
       } catch (error) {
         if (!(error instanceof DerivedStateError)) throw error;
         // An unreadable state would block the entity forever; start over, loudly.
@@ -507,12 +554,14 @@ async function ingestWithDerivedFeatures(
     options.remainingTimeMs === undefined
       ? undefined
       : Math.max(0, options.remainingTimeMs - (performance.now() - started));
-  const response = await ingestKinesisEvent(
+  const { response, done } = await ingestBatch(
     event,
     { ...runtime, transform: batch.transform(runtime.transform) },
     { ...options, remainingTimeMs }
   );
-  return batch.commit(response);
+  const committed = await batch.commit(response);
+  runtime.writtenAhead.remember(event.Records, committed, done);
+  return committed;
 }
 
 /**

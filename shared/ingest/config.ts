@@ -18,13 +18,16 @@ type DeadLetterConfig =
 interface IngestConfig {
   /** Group of bare records (`DEFAULT_FEATURE_GROUP`); undefined accepts envelopes only. */
   readonly defaultFeatureGroup: string | undefined;
-  /** PutRecord calls in flight per container (`INGEST_CONCURRENCY`, default 32). */
+  /** BatchWriteRecord calls in flight per container (`INGEST_CONCURRENCY`, default 32). */
   readonly concurrency: number;
-  /** SDK attempts per PutRecord, first included (`INGEST_MAX_ATTEMPTS`, default 3). */
+  /**
+   * Attempts per write, first included (`INGEST_MAX_ATTEMPTS`, default 3): the SDK retry
+   * strategy's max attempts, for whole calls and for throttled / unprocessed entries alike.
+   */
   readonly maxAttempts: number;
   /**
    * When set (`INGEST_RETRY_BASE_DELAY_MS`), retries back off with full jitter from this base
-   * instead of the SDK's standard delays (see retry.ts); undefined keeps the SDK's standard mode.
+   * instead of the SDK's standard delays (shared/runtime/clients.ts); undefined keeps them.
    */
   readonly retryBaseDelayMs: number | undefined;
   /**

@@ -20,15 +20,20 @@ export {
   NotAttemptedError,
   RetryableIngestError,
 } from './errors.ts';
-export type { IngestOptions, IngestRuntime, IngestRuntimeOverrides } from './ingest.ts';
-export { createIngestRuntime, ingestKinesisEvent } from './ingest.ts';
+export type {
+  IngestBatchResult,
+  IngestOptions,
+  IngestRuntime,
+  IngestRuntimeOverrides,
+} from './ingest.ts';
+export { createIngestRuntime, ingestBatch, ingestKinesisEvent } from './ingest.ts';
 export type { KinesisSource } from './kinesisRecord.ts';
 export { kinesisSourceOf } from './kinesisRecord.ts';
 export type { MetricsSink } from './metrics.ts';
 export { FEATURE_GROUP_DIMENSION, IngestMetric, IngestStats } from './metrics.ts';
 export type { RoutedPayload, RouteOptions } from './payload.ts';
 export { decodeKinesisData, parseIngestPayload, routePayload, validatePayload } from './payload.ts';
-export type { BackoffOptions } from './retry.ts';
-export { jitteredBackoff } from './retry.ts';
 export type { IngestTransform, ValidatedRecord } from './transform.ts';
 export { identityTransform } from './transform.ts';
+export type { DoneRecord } from './writtenAhead.ts';
+export { WrittenAhead } from './writtenAhead.ts';

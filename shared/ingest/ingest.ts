@@ -19,8 +19,7 @@ import { epochNanosToMillis } from '../record/eventTime.ts';
 import { registry as defaultRegistry, type SchemaRegistry } from '../registry.ts';
 import { createFeatureStoreClient, keepAliveHandler } from '../runtime/clients.ts';
 import type { LogSink } from '../runtime/powertools.ts';
-import { classifyStoreError } from '../store/storeErrors.ts';
-import { putEncodedRecord } from '../store/writer.ts';
+import { type BatchWriteOutcome, BatchWriteQueue } from '../store/batchWriter.ts';
 import type { IngestConfig } from './config.ts';
 import { buildDeadLetter } from './deadLetter.ts';
 import {
@@ -39,8 +38,8 @@ import {
 import { type KinesisSource, kinesisSourceOf } from './kinesisRecord.ts';
 import { IngestMetric, IngestStats, type MetricsSink } from './metrics.ts';
 import { parseIngestPayload } from './payload.ts';
-import { jitteredBackoff } from './retry.ts';
 import { type IngestTransform, identityTransform } from './transform.ts';
+import { WrittenAhead } from './writtenAhead.ts';
 
 /** Everything the pipeline uses, built once per container. */
 interface IngestRuntime {
@@ -49,10 +48,15 @@ interface IngestRuntime {
   readonly client: SageMakerFeatureStoreRuntimeClient;
   readonly deadLetters: DeadLetterBatcher;
   /**
-   * Bounds the records in progress (and so the PutRecord calls in flight) across every
-   * invocation of this container.
+   * Bounds the BatchWriteRecord calls in flight across every invocation of this container
+   * (`INGEST_CONCURRENCY`).
    */
   readonly limit: LimitFunction;
+  /**
+   * Records this container wrote after a record reported for a retry (Lambda redelivers them):
+   * a redelivery that brings the same record with the same outputs is not written twice.
+   */
+  readonly writtenAhead: WrittenAhead;
   readonly transform: IngestTransform;
   readonly logger: LogSink;
   readonly metrics: MetricsSink;
@@ -61,7 +65,9 @@ interface IngestRuntime {
 }
 
 /** Parts of the runtime a caller may supply (tests, the local runner, a later transform). */
-type IngestRuntimeOverrides = Partial<Omit<IngestRuntime, 'config' | 'deadLetters'>> & {
+type IngestRuntimeOverrides = Partial<
+  Omit<IngestRuntime, 'config' | 'deadLetters' | 'writtenAhead'>
+> & {
   readonly deadLetterSink?: DeadLetterSink;
   readonly sqsClient?: SQSClient;
 };
@@ -84,17 +90,11 @@ function createIngestRuntime(
 ): IngestRuntime {
   const client =
     overrides.client ??
-    createFeatureStoreClient(
-      { maxSockets: config.concurrency, maxAttempts: config.maxAttempts },
-      config.retryBaseDelayMs === undefined
-        ? {}
-        : {
-            retryStrategy: jitteredBackoff({
-              maxAttempts: config.maxAttempts,
-              baseDelayMs: config.retryBaseDelayMs,
-            }),
-          }
-    );
+    createFeatureStoreClient({
+      maxSockets: config.concurrency,
+      maxAttempts: config.maxAttempts,
+      retryBaseDelayMs: config.retryBaseDelayMs,
+    });
   const sink = overrides.deadLetterSink ?? createDeadLetterSink(config, overrides.sqsClient);
   return {
     config,
@@ -102,6 +102,7 @@ function createIngestRuntime(
     client,
     deadLetters: new DeadLetterBatcher(sink),
     limit: overrides.limit ?? pLimit(config.concurrency),
+    writtenAhead: new WrittenAhead(),
     transform: overrides.transform ?? identityTransform,
     logger: overrides.logger,
     metrics: overrides.metrics,
@@ -123,7 +124,7 @@ function createDeadLetterSink(config: IngestConfig, sqsClient?: SQSClient): Dead
 interface IngestOptions {
   /**
    * Milliseconds left in the invocation (`context.getRemainingTimeInMillis()`). When given, no
-   * write starts and in-flight writes are aborted `deadlineMarginMs` before it, and those
+   * record starts and in-flight writes are aborted `deadlineMarginMs` before it, and those
    * records are reported for a retry.
    */
   readonly remainingTimeMs?: number;
@@ -132,30 +133,39 @@ interface IngestOptions {
 /** Per-invocation state shared by the records of one batch. */
 interface Invocation {
   readonly stats: IngestStats;
-  /**
-   * With a deadline, one controller per PutRecord in flight, all aborted when it passes. Per
-   * request rather than one shared signal: the SDK adds listeners to the signal of every
-   * request, and they would pile up on a signal shared by every request in flight.
-   */
-  readonly inFlight: Set<AbortController> | undefined;
-  /** `performance.now()` after which no write starts. */
+  /** Coalesces the records' writes into BatchWriteRecord calls. */
+  readonly writes: BatchWriteQueue;
+  /** `performance.now()` after which no record starts. */
   readonly deadlineAt: number;
   /**
-   * Per shard, the lowest sequence number reported for a retry so far. Lambda redelivers every
-   * record from there on, so a record after it is reported too instead of being written now:
-   * a throttled store is not sent writes that will be repeated anyway.
+   * Records that are done (written, or dead-lettered) by sequence number, with what was done:
+   * the candidates for {@link WrittenAhead} once the reported set is known.
    */
-  readonly replayFrom: Map<string, bigint>;
+  readonly done: Map<string, { shardId: string; key: () => string }>;
+}
+
+/**
+ * What one invocation of the pipeline leaves for the caller: the partial batch response and the
+ * records it completed (so a caller that adds failures of its own, like the derived step, can
+ * still record which completed records Lambda will redeliver).
+ */
+interface IngestBatchResult {
+  readonly response: KinesisStreamBatchResponse;
+  readonly done: Invocation['done'];
 }
 
 /**
  * Ingest one Kinesis event and return the partial batch response Lambda expects
- * (`ReportBatchItemFailures`). Records are processed in parallel (Powertools `BatchProcessor`);
- * PutRecord calls are bounded by the runtime's limiter.
+ * (`ReportBatchItemFailures`). Records are decoded, validated and transformed in parallel
+ * (Powertools `BatchProcessor`); their writes are coalesced into BatchWriteRecord calls of ≤ 25
+ * entries, bounded by the runtime's limiter (see shared/store/batchWriter.ts).
  *
  * - Written records and dead-lettered records succeed.
- * - A retryable failure (throttling or 5xx after the SDK's retries, network, dead-letter
- *   delivery, deadline) is listed in `batchItemFailures`; Lambda retries from the lowest one.
+ * - A record the store rejected (an `Errors` item with ValidationError) is dead-lettered with the
+ *   store's message.
+ * - A retryable failure (throttling, 5xx, UnprocessedEntries or a failed call, after the SDK's
+ *   retry strategy; network; dead-letter delivery; deadline) is listed in `batchItemFailures`;
+ *   Lambda retries from the lowest one.
  * - `throwOnFullBatchFailure` is off: when every record fails the response lists them all,
  *   exactly as for a partial failure, instead of a function error (which would bisect a
  *   throttled batch and multiply calls against a store that is already throttling).
@@ -176,23 +186,37 @@ async function ingestKinesisEvent(
   runtime: IngestRuntime,
   options: IngestOptions = {}
 ): Promise<KinesisStreamBatchResponse> {
+  const { response, done } = await ingestBatch(event, runtime, options);
+  runtime.writtenAhead.remember(event.Records, response, done);
+  return response;
+}
+
+/**
+ * {@link ingestKinesisEvent} without the final bookkeeping: the caller must pass the response it
+ * finally returns to `runtime.writtenAhead.remember(event.Records, response, result.done)`.
+ */
+async function ingestBatch(
+  event: KinesisStreamEvent,
+  runtime: IngestRuntime,
+  options: IngestOptions = {}
+): Promise<IngestBatchResult> {
   const started = performance.now();
   const budgetMs =
     options.remainingTimeMs === undefined
       ? undefined
       : Math.max(0, Math.floor(options.remainingTimeMs - runtime.config.deadlineMarginMs));
+  const deadline = budgetMs === undefined ? undefined : new AbortController();
   const invocation: Invocation = {
     stats: new IngestStats(),
-    inFlight: budgetMs === undefined ? undefined : new Set(),
+    writes: new BatchWriteQueue(runtime.client, {
+      limit: runtime.limit,
+      abortSignal: deadline?.signal,
+    }),
     deadlineAt: budgetMs === undefined ? Number.POSITIVE_INFINITY : started + budgetMs,
-    replayFrom: new Map(),
+    done: new Map(),
   };
   const deadlineTimer =
-    budgetMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          for (const controller of invocation.inFlight ?? []) controller.abort();
-        }, budgetMs);
+    budgetMs === undefined ? undefined : setTimeout(() => deadline?.abort(), budgetMs);
   // One processor per invocation: its state is per batch, and the local runner may run
   // invocations of several shards concurrently in one process.
   const processor = new BatchProcessor(EventType.KinesisDataStreams);
@@ -215,40 +239,33 @@ async function ingestKinesisEvent(
     byGroup: invocation.stats.byGroup(),
     durationMs: Math.round(performance.now() - started),
   });
-  return response;
+  return { response, done: invocation.done };
 }
 
 /**
- * One record through the pipeline, in one slot of the runtime's limiter (so decoding happens
- * just in time and a record after a failed one is skipped before any work). Resolves when the
- * record is written or dead-lettered; throws {@link RetryableIngestError} (or
- * DeadLetterDeliveryError) when it must be retried.
+ * One record through the pipeline. Resolves when the record is written or dead-lettered; throws
+ * {@link RetryableIngestError} (or DeadLetterDeliveryError) when it must be retried.
  */
-function ingestRecord(
+async function ingestRecord(
   record: KinesisStreamRecord,
   runtime: IngestRuntime,
   invocation: Invocation
 ): Promise<void> {
-  // Everything per record is built inside the slot: a record waiting for one holds no state.
-  return runtime.limit(async () => {
-    const source = kinesisSourceOf(record);
-    const keys: Record<string, string> = {
-      shardId: source.shardId,
-      sequenceNumber: source.sequenceNumber,
-    };
-    const log = withKeys(runtime.logger, keys);
-    try {
-      await processRecord(record, source, runtime, invocation, keys, log);
-    } catch (error) {
-      // Marked before the slot is released: the limiter starts the next record right away.
-      markForReplay(invocation, source);
-      invocation.stats.retried(keys.featureGroup);
-      if (error instanceof NotAttemptedError) {
-        log.debug('record reported for retry', { reason: error.message });
-      } else log.warn('record reported for retry', { error: describeError(error) });
-      throw error;
-    }
-  });
+  const source = kinesisSourceOf(record);
+  const keys: Record<string, string> = {
+    shardId: source.shardId,
+    sequenceNumber: source.sequenceNumber,
+  };
+  const log = withKeys(runtime.logger, keys);
+  try {
+    await processRecord(record, source, runtime, invocation, keys, log);
+  } catch (error) {
+    invocation.stats.retried(keys.featureGroup);
+    if (error instanceof NotAttemptedError) {
+      log.debug('record reported for retry', { reason: error.message });
+    } else log.warn('record reported for retry', { error: describeError(error) });
+    throw error;
+  }
 }
 
 async function processRecord(
@@ -262,7 +279,13 @@ async function processRecord(
   if (performance.now() >= invocation.deadlineAt) {
     throw new NotAttemptedError('invocation deadline reached before the record started');
   }
-  assertNotReplayed(invocation, source);
+  const deadLetterKey = () => WrittenAhead.keyOfDeadLetter(record.kinesis.data);
+  if (runtime.writtenAhead.has(source, deadLetterKey)) {
+    // Dead-lettered by an earlier delivery of this very record, after a record that failed.
+    invocation.done.set(source.sequenceNumber, { shardId: source.shardId, key: deadLetterKey });
+    log.debug('record already dead-lettered by an earlier delivery; not sent again');
+    return;
+  }
   const parsed = parseIngestPayload(record.kinesis.data, {
     registry: runtime.registry,
     defaultFeatureGroup: runtime.config.defaultFeatureGroup,
@@ -295,48 +318,52 @@ async function processRecord(
     );
     return deadLetter(record, source, rejected, runtime, invocation, log);
   }
-  const outcomes = await Promise.all(outputs.map((output) => write(output, runtime, invocation)));
-  const refused = outcomes.filter((o) => o !== undefined);
+  const outputsKey = () => WrittenAhead.keyOfOutputs(outputs);
+  if (runtime.writtenAhead.has(source, outputsKey)) {
+    // Written by an earlier delivery of this very record, after a record that failed.
+    invocation.done.set(source.sequenceNumber, { shardId: source.shardId, key: outputsKey });
+    invocation.stats.written(routed.group.name, 0, runtime.now() - millisOf(encoded));
+    log.debug('record already written by an earlier delivery; not written again');
+    return;
+  }
+  const started = performance.now();
+  const outcomes = await Promise.all(
+    outputs.map((output) => invocation.writes.write({ ref: source.sequenceNumber, record: output }))
+  );
+  const refused = outcomes.filter((o) => o.status === 'rejected');
   if (refused.length > 0) {
     const rejected = rejection(
       IngestStage.Store,
-      `the store rejected the record: ${refused.map(describeError).join('; ')}`,
+      `the store rejected the record: ${refused.map(describeOutcome).join('; ')}`,
       [],
       { featureGroup: routed.group.name, recordIdentifier: encoded.recordIdentifier }
     );
     return deadLetter(record, source, rejected, runtime, invocation, log);
   }
+  const failed = outcomes.find((o) => o.status === 'retry');
+  if (failed !== undefined) {
+    throw new RetryableIngestError(
+      `BatchWriteRecord did not write ${failed.record.featureGroup}/${failed.record.recordIdentifier}: ${describeOutcome(failed)}`,
+      routed.group.name
+    );
+  }
+  const latencyMs = performance.now() - started;
+  for (const output of outputs) {
+    invocation.stats.written(output.featureGroup, latencyMs, runtime.now() - millisOf(output));
+  }
+  invocation.done.set(source.sequenceNumber, { shardId: source.shardId, key: outputsKey });
   log.debug('record written', {
     recordIdentifier: encoded.recordIdentifier,
     outputs: outputs.length,
   });
 }
 
-/**
- * PutRecord of one output record. Resolves undefined when written, the error when the store
- * rejected the record itself; throws {@link RetryableIngestError} otherwise.
- */
-async function write(
-  output: EncodedRecord,
-  runtime: IngestRuntime,
-  invocation: Invocation
-): Promise<unknown> {
-  const started = performance.now();
-  const controller = invocation.inFlight === undefined ? undefined : new AbortController();
-  if (controller !== undefined) invocation.inFlight?.add(controller);
-  try {
-    await putEncodedRecord(runtime.client, output, { abortSignal: controller?.signal });
-  } catch (error) {
-    if (classifyStoreError(error) === 'rejected') return error;
-    const message = `PutRecord failed: ${describeError(error)}`;
-    throw new RetryableIngestError(message, output.featureGroup, { cause: error });
-  } finally {
-    if (controller !== undefined) invocation.inFlight?.delete(controller);
-  }
-  const latencyMs = performance.now() - started;
-  const lagMs = runtime.now() - epochNanosToMillis(output.eventTimeEpochNanos);
-  invocation.stats.written(output.featureGroup, latencyMs, lagMs);
-  return undefined;
+function millisOf(record: EncodedRecord): number {
+  return epochNanosToMillis(record.eventTimeEpochNanos);
+}
+
+function describeOutcome(outcome: BatchWriteOutcome<unknown>): string {
+  return outcome.status === 'written' ? 'written' : `${outcome.code}: ${outcome.message}`;
 }
 
 async function deadLetter(
@@ -347,39 +374,17 @@ async function deadLetter(
   invocation: Invocation,
   log: LogSink
 ): Promise<void> {
-  const letter = buildDeadLetter(record.kinesis.data, source, rejected, new Date(runtime.now()));
+  const data = record.kinesis.data;
+  const key = () => WrittenAhead.keyOfDeadLetter(data);
+  const letter = buildDeadLetter(data, source, rejected, new Date(runtime.now()));
   await runtime.deadLetters.send(letter);
   invocation.stats.deadLettered(rejected.featureGroup);
+  invocation.done.set(source.sequenceNumber, { shardId: source.shardId, key });
   log.warn('record dead-lettered', {
     stage: rejected.stage,
     reason: rejected.reason,
     deadLetterDestination: runtime.deadLetters.sink.destination,
   });
-}
-
-/** Kinesis sequence numbers are decimal strings (`0|([1-9]\d{0,128})`); others are not compared. */
-function sequenceOf(source: KinesisSource): bigint | undefined {
-  return /^\d{1,129}$/.test(source.sequenceNumber) ? BigInt(source.sequenceNumber) : undefined;
-}
-
-function markForReplay(invocation: Invocation, source: KinesisSource): void {
-  const sequence = sequenceOf(source);
-  if (sequence === undefined) return;
-  const current = invocation.replayFrom.get(source.shardId);
-  if (current === undefined || sequence < current) {
-    invocation.replayFrom.set(source.shardId, sequence);
-  }
-}
-
-/** @throws NotAttemptedError when Lambda will redeliver this record anyway */
-function assertNotReplayed(invocation: Invocation, source: KinesisSource): void {
-  const from = invocation.replayFrom.get(source.shardId);
-  const sequence = sequenceOf(source);
-  if (from !== undefined && sequence !== undefined && sequence > from) {
-    throw new NotAttemptedError(
-      `not processed: an earlier record of ${source.shardId} (sequence number ${from}) failed and Lambda replays from it`
-    );
-  }
 }
 
 /** A log sink that adds the record's keys (shard, sequence number, group) to every line. */
@@ -402,5 +407,5 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
-export type { IngestOptions, IngestRuntime, IngestRuntimeOverrides };
-export { createDeadLetterSink, createIngestRuntime, ingestKinesisEvent, ingestRecord };
+export type { IngestBatchResult, IngestOptions, IngestRuntime, IngestRuntimeOverrides };
+export { createDeadLetterSink, createIngestRuntime, ingestBatch, ingestKinesisEvent, ingestRecord };

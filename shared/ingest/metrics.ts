@@ -10,7 +10,7 @@ const IngestMetric = {
   RecordsWritten: 'RecordsWritten',
   RecordsDeadLettered: 'RecordsDeadLettered',
   RecordsRetried: 'RecordsRetried',
-  PutRecordLatency: 'PutRecordLatency',
+  StoreWriteLatency: 'StoreWriteLatency',
   IngestionLag: 'IngestionLag',
   BatchSize: 'BatchSize',
 } as const;
@@ -124,7 +124,7 @@ class IngestStats {
       metrics.addMetric(IngestMetric.RecordsDeadLettered, MetricUnit.Count, s.deadLettered);
       metrics.addMetric(IngestMetric.RecordsRetried, MetricUnit.Count, s.retried);
       for (const v of s.latencyMs.values()) {
-        metrics.addMetric(IngestMetric.PutRecordLatency, MetricUnit.Milliseconds, v);
+        metrics.addMetric(IngestMetric.StoreWriteLatency, MetricUnit.Milliseconds, v);
       }
       for (const v of s.lagMs.values()) {
         metrics.addMetric(IngestMetric.IngestionLag, MetricUnit.Milliseconds, v);

@@ -179,7 +179,7 @@ interface EntryRetryStrategy {
 async function retryStrategyOf(
   client: SageMakerFeatureStoreRuntimeClient
 ): Promise<EntryRetryStrategy | undefined> {
-  const provider = (client.config as { retryStrategy?: unknown }).retryStrategy;
+  const provider = (client.config as { retryStrategy?: unknown } | undefined)?.retryStrategy;
   const strategy = typeof provider === 'function' ? await provider() : provider;
   const s = strategy as Partial<EntryRetryStrategy> | undefined;
   return typeof s?.acquireInitialRetryToken === 'function' &&
@@ -433,5 +433,68 @@ async function writeBatch<Ref>(
   return outcomes;
 }
 
+/**
+ * Coalesces single writes into {@link writeBatch} runs: every entry given during one turn of the
+ * event loop goes out in the same run (packed into calls of ≤ 25), and each caller gets its own
+ * entry's outcome. Lets per-record code (one Kinesis record at a time) write with
+ * BatchWriteRecord without knowing about its neighbours.
+ *
+ * @example
+ * ```typescript
+ * const queue = new BatchWriteQueue(client, { limit, abortSignal });
+ * const outcomes = await Promise.all(records.map((record, i) => queue.write({ ref: i, record })));
+ * ```
+ */
+class BatchWriteQueue {
+  readonly #client: SageMakerFeatureStoreRuntimeClient;
+  readonly #options: BatchWriterOptions;
+  #pending: {
+    entry: BatchWriteEntry<unknown>;
+    resolve: (outcome: BatchWriteOutcome<unknown>) => void;
+  }[] = [];
+
+  constructor(client: SageMakerFeatureStoreRuntimeClient, options: BatchWriterOptions = {}) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  /** Resolves with the entry's outcome; never rejects (failures are outcomes). */
+  write<Ref>(entry: BatchWriteEntry<Ref>): Promise<BatchWriteOutcome<Ref>> {
+    return new Promise((resolve) => {
+      if (this.#pending.length === 0) setImmediate(() => void this.#flush());
+      this.#pending.push({
+        entry,
+        resolve: resolve as (outcome: BatchWriteOutcome<unknown>) => void,
+      });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = [];
+    let outcomes: BatchWriteOutcome<unknown>[];
+    try {
+      outcomes = await writeBatch(
+        this.#client,
+        batch.map((p) => p.entry),
+        this.#options
+      );
+    } catch (error) {
+      // writeBatch turns store failures into outcomes; anything else still must not strand callers.
+      const { code, message } = describeError(error);
+      outcomes = batch.map((p) => ({
+        status: 'retry',
+        ref: p.entry.ref,
+        record: p.entry.record,
+        code,
+        message,
+      }));
+    }
+    batch.forEach((p, i) => {
+      p.resolve(outcomes[i] as BatchWriteOutcome<unknown>);
+    });
+  }
+}
+
 export type { BatchWriteEntry, BatchWriteOutcome, BatchWriterOptions };
-export { BatchWriteStatus, packBatchWriteCalls, writeBatch };
+export { BatchWriteQueue, BatchWriteStatus, packBatchWriteCalls, writeBatch };

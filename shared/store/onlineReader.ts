@@ -25,9 +25,15 @@ interface ReadOptions {
   /**
    * batchGetOnline only: a chunk whose call fails reports its ids as `unprocessed` (reason: the
    * error) instead of failing the whole read, so one throttled chunk of ten still answers the
-   * other nine. The read still throws when every chunk fails.
+   * other nine. The read still throws when every chunk fails, unless `evenWhenAllFail`.
    */
   readonly tolerateChunkFailures?: boolean;
+  /**
+   * With `tolerateChunkFailures`: never throw for a failed call, even when every chunk fails;
+   * every id is then `unprocessed`. For callers that turn a throttled read into a retry of the
+   * records that needed it (the derived step of ingest) rather than a function error.
+   */
+  readonly evenWhenAllFail?: boolean;
 }
 
 /**
@@ -130,7 +136,12 @@ async function batchGetOnline(
   if (options.tolerateChunkFailures) {
     const settled = await Promise.allSettled(calls);
     const failed = settled.find((s) => s.status === 'rejected');
-    if (failed !== undefined && settled.every((s) => s.status === 'rejected')) throw failed.reason;
+    if (
+      failed !== undefined &&
+      !options.evenWhenAllFail &&
+      settled.every((s) => s.status === 'rejected')
+    )
+      throw failed.reason;
     outputs = [];
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') outputs.push(s.value);

@@ -5,7 +5,8 @@
  * state and the written records in step.
  */
 import {
-  PutRecordCommand,
+  BatchGetRecordCommand,
+  BatchWriteRecordCommand,
   type SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { KinesisStreamRecord } from 'aws-lambda';
@@ -179,8 +180,8 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     tr.client.send = ((command: unknown, options?: unknown) => {
       if (
         failStateWrites &&
-        command instanceof PutRecordCommand &&
-        command.input.FeatureGroupName === 'fraud-card-state'
+        command instanceof BatchWriteRecordCommand &&
+        command.input.Entries?.some((e) => e.FeatureGroupName === 'fraud-card-state')
       ) {
         return Promise.reject(
           Object.assign(new Error('throttled'), {
@@ -207,5 +208,79 @@ describe('Function: ingestWithDerivedFeatures()', () => {
       tr.runtime
     );
     expect(counts(await online(tr.client, 'e-3')).n60s).toBe(3);
+  });
+  it('reports an entity only from its first failed record, saves the state before it, and converges', async () => {
+    const tr = runtime();
+    const original = tr.client.send.bind(tr.client);
+    let failG2 = true;
+    // g-2's write is throttled once (an Errors item); g-1 and g-3 are written.
+    tr.client.send = (async (command: unknown, options?: unknown) => {
+      const output = await original(command as never, options as never);
+      if (failG2 && command instanceof BatchWriteRecordCommand) {
+        const entry = command.input.Entries?.find((e) =>
+          e.Record?.some((v) => v.ValueAsString === 'g-2')
+        );
+        if (entry !== undefined) {
+          failG2 = false;
+          return {
+            ...(output as object),
+            Errors: [{ Entry: entry, ErrorCode: 'ThrottlingException', ErrorMessage: 'slow' }],
+          };
+        }
+      }
+      return output;
+    }) as typeof tr.client.send;
+    const other = record(payment('h-1', 'card-h', 0), 'card-h');
+    const batch = [
+      record(payment('g-1', 'card-g', 0), 'card-g'),
+      other,
+      record(payment('g-2', 'card-g', 1000), 'card-g'),
+      record(payment('g-3', 'card-g', 2000), 'card-g'),
+    ];
+    const first = await ingestWithDerivedFeatures(kinesisEvent(batch), tr.runtime);
+    // g-1 (before the failure) and h-1 (another entity) are not reported: the checkpoint moves.
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      [batch[2], batch[3]].map((r) => r?.kinesis.sequenceNumber)
+    );
+    // Lambda redelivers from g-2: the saved state holds g-1 only, so nothing is double-counted.
+    const retry = await ingestWithDerivedFeatures(kinesisEvent(batch.slice(2)), tr.runtime);
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(counts(await online(tr.client, 'g-1')).n60s).toBe(1);
+    expect(counts(await online(tr.client, 'g-2')).n60s).toBe(2);
+    expect(counts(await online(tr.client, 'g-3')).n60s).toBe(3);
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('g-4', 'card-g', 3000), 'card-g')]),
+      tr.runtime
+    );
+    expect(counts(await online(tr.client, 'g-4')).n60s).toBe(4);
+  });
+
+  it('turns a throttled state read into a retry of that batch, never a function error', async () => {
+    const tr = runtime();
+    const original = tr.client.send.bind(tr.client);
+    let failReads = true;
+    tr.client.send = ((command: unknown, options?: unknown) => {
+      if (failReads && command instanceof BatchGetRecordCommand) {
+        return Promise.reject(
+          Object.assign(new Error('throttled'), {
+            name: 'ThrottlingException',
+            $metadata: { httpStatusCode: 429 },
+          })
+        );
+      }
+      return original(command as never, options as never);
+    }) as typeof tr.client.send;
+    const batch = [
+      record(payment('k-1', 'card-k', 0), 'card-k'),
+      record(payment('k-2', 'card-k', 1000), 'card-k'),
+    ];
+    const first = await ingestWithDerivedFeatures(kinesisEvent(batch), tr.runtime);
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      batch.map((r) => r.kinesis.sequenceNumber)
+    );
+    failReads = false;
+    const retry = await ingestWithDerivedFeatures(kinesisEvent(batch), tr.runtime);
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(counts(await online(tr.client, 'k-2')).n60s).toBe(2);
   });
 });

@@ -143,6 +143,10 @@ interface DriveStats {
   deliveries: number;
   /** Shards whose records were not all checkpointed within the invocation bound. */
   stuckShards: string[];
+  /** Invocations that threw (a function error: Lambda redelivers the whole batch). */
+  functionErrors: number;
+  /** Invocations after which the shard's checkpoint did not move. */
+  stalledInvocations: number;
 }
 
 /**
@@ -156,7 +160,14 @@ async function driveLikeLambda(
   shards: ReadonlyMap<string, readonly KinesisStreamRecord[]>,
   options: DriveOptions
 ): Promise<DriveStats> {
-  const stats: DriveStats = { invocations: 0, retries: 0, deliveries: 0, stuckShards: [] };
+  const stats: DriveStats = {
+    invocations: 0,
+    retries: 0,
+    deliveries: 0,
+    stuckShards: [],
+    functionErrors: 0,
+    stalledInvocations: 0,
+  };
   await Promise.all(
     [...shards].map(async ([shardId, records]) => {
       let checkpoint = 0;
@@ -171,6 +182,8 @@ async function driveLikeLambda(
         try {
           response = await handler(kinesisEvent(batch), lambdaContext());
         } catch {
+          stats.functionErrors++;
+          stats.stalledInvocations++;
           continue;
         }
         const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
@@ -184,6 +197,7 @@ async function driveLikeLambda(
           throw new Error(`handler reported unknown sequence numbers ${unknown}`);
         // The batch is in sequence order: its first failed record has the lowest number.
         const index = batch.findIndex((r) => failed.has(r.kinesis.sequenceNumber));
+        if (index === 0) stats.stalledInvocations++;
         checkpoint += index;
       }
       if (checkpoint < records.length) stats.stuckShards.push(shardId);

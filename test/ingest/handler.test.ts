@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  PutRecordCommand,
+  BatchWriteRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -31,7 +31,7 @@ describe('Function: handler (functions/ingest)', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'skewless-handler-'));
     featureStore.reset();
-    featureStore.on(PutRecordCommand).resolves({});
+    featureStore.on(BatchWriteRecordCommand).resolves({ Errors: [], UnprocessedEntries: [] });
   });
   afterEach(() => {
     vi.unstubAllEnvs();
@@ -49,7 +49,7 @@ describe('Function: handler (functions/ingest)', () => {
     await expect(invocation).rejects.toThrow(
       /exactly one of the environment variables DEAD_LETTER_QUEUE_URL \(SQS\) and DEAD_LETTER_DIR/
     );
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(0);
+    expect(featureStore.commandCalls(BatchWriteRecordCommand)).toHaveLength(0);
   });
 
   it('writes good records, dead-letters bad ones to the local directory and reports nothing', async () => {
@@ -70,7 +70,9 @@ describe('Function: handler (functions/ingest)', () => {
     );
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(2);
+    const calls = featureStore.commandCalls(BatchWriteRecordCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input.Entries).toHaveLength(2);
     expect(readdirSync(dir)).toEqual([`ingest-${new Date().toISOString().slice(0, 10)}.jsonl`]);
   });
 });

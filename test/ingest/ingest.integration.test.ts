@@ -4,15 +4,24 @@
  * events keep the latest by event time, and every kind of bad input is dead-lettered with its
  * reason while the rest of the batch is written.
  */
+import {
+  CreateFeatureGroupCommand,
+  type CreateFeatureGroupCommandInput,
+  DeleteFeatureGroupCommand,
+  DescribeFeatureGroupCommand,
+} from '@aws-sdk/client-sagemaker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cards, transactions } from '../../shared/definitions.ts';
+import { cards, merchants, transactions } from '../../shared/definitions.ts';
+import { createFeatureGroupInput } from '../../shared/schema/awsDefinitions.ts';
 import { batchGetOnline, getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import {
+  driveLikeLambda,
   jsonData,
   jsonRecord,
   kinesisEvent,
   kinesisRecord,
   lambdaContext,
+  shardRecords,
   transaction,
 } from '../helpers/kinesisEvents.ts';
 import { offlineRows } from '../store/duck.ts';
@@ -21,7 +30,9 @@ import { type IngestFixture, startIngestFixture } from './fixture.ts';
 let fx: IngestFixture;
 
 beforeAll(async () => {
-  fx = await startIngestFixture();
+  // Short jittered backoff instead of the SDK's standard delays (1 s base for throttling), so the
+  // test that injects entry throttling stays fast; the retry strategy is the same.
+  fx = await startIngestFixture({ INGEST_RETRY_BASE_DELAY_MS: '5' });
 });
 afterAll(async () => {
   await fx?.close();
@@ -280,4 +291,106 @@ describe('Ingest function (bundled) against the embedded store', () => {
       'extra',
     ]);
   });
+  it('maps a BatchWriteRecord answer mixing written, rejected and unprocessed entries back to the records; redelivery writes each record once', async () => {
+    // Prepare: the deployed fraud-merchants group lacks a feature the definitions have (drift),
+    // so the store itself rejects records that carry it (ValidationError per entry).
+    await recreateWithout(merchants, 'chargeback_rate_90d');
+    const eventTime = minutesAgo(2);
+    const good = Array.from({ length: 60 }, (_, i) => `mixed-${i}`);
+    const payloads = [
+      ...good.map((id) => jsonData(transaction(id, { event_time: eventTime }))),
+      ...Array.from({ length: 10 }, (_, i) =>
+        jsonData({
+          featureGroup: 'fraud-merchants',
+          record: {
+            merchant_id: `m-mixed-${i}`,
+            event_time: eventTime,
+            country: 'FR',
+            ...(i % 2 === 0 ? { chargeback_rate_90d: 0.01 } : {}),
+          },
+        })
+      ),
+    ];
+    const records = shardRecords('shardId-000000000009', payloads);
+    const rejected = new Set(
+      records
+        .slice(60)
+        .filter((_, i) => i % 2 === 0)
+        .map((r) => r.kinesis.sequenceNumber)
+    );
+    // 30 % of entries answered throttled, 30 % unprocessed, 10 % of calls throttled whole.
+    fx.store.store.setFaults({ entryThrottle: 0.3, entryUnprocessed: 0.3, throttle: 0.1, seed: 5 });
+    // Act
+    let stats: Awaited<ReturnType<typeof driveLikeLambda>>;
+    try {
+      stats = await driveLikeLambda(fx.handler, new Map([['shardId-000000000009', records]]), {
+        batchSize: 100,
+        maxInvocationsPerShard: 30,
+      });
+    } finally {
+      fx.store.store.setFaults({});
+    }
+    await fx.store.store.flush();
+    // Assess: Lambda had to redeliver, and got through.
+    expect(stats.retries).toBeGreaterThan(0);
+    expect(stats.stuckShards).toEqual([]);
+    expect(stats.functionErrors).toBe(0);
+    // The store's rejections are dead-lettered once each, with the store's reason.
+    const letters = fx.deadLetters().filter((l) => l.kinesis.shardId === 'shardId-000000000009');
+    expect(new Set(letters.map((l) => l.kinesis.sequenceNumber))).toEqual(rejected);
+    expect(letters).toHaveLength(rejected.size);
+    expect(letters[0]).toMatchObject({
+      stage: 'store',
+      featureGroup: 'fraud-merchants',
+      reason: expect.stringMatching(
+        /^the store rejected the record: ValidationError: .*chargeback_rate_90d/
+      ),
+    });
+    // Every other record is online and offline exactly once, redeliveries notwithstanding.
+    const read = await batchGetOnline(fx.store.runtime, [
+      { group: transactions, recordIds: good },
+      { group: merchants, recordIds: [1, 3, 5, 7, 9].map((i) => `m-mixed-${i}`) },
+    ]);
+    expect(read.found).toHaveLength(65);
+    const rows = (await offlineRows(fx.store.store.offlineDataPath('fraud-transactions'))).filter(
+      (r) => String(r.transaction_id).startsWith('mixed-')
+    );
+    expect(rows.map((r) => r.transaction_id).sort()).toEqual([...good].sort());
+    const merchantRows = await offlineRows(fx.store.store.offlineDataPath('fraud-merchants'));
+    expect(merchantRows.filter((r) => String(r.merchant_id).startsWith('m-mixed-'))).toHaveLength(
+      5
+    );
+  });
 });
+
+/** Replace a group in the store by one without `feature` (a deployment that drifted). */
+async function recreateWithout(group: typeof merchants, feature: string): Promise<void> {
+  const sagemaker = fx.store.sagemaker;
+  await sagemaker.send(new DeleteFeatureGroupCommand({ FeatureGroupName: group.name }));
+  // Wait until the name is free (a store with a realistic lifecycle deletes asynchronously).
+  for (let i = 0; i < 200; i++) {
+    try {
+      await sagemaker.send(new DescribeFeatureGroupCommand({ FeatureGroupName: group.name }));
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const input = createFeatureGroupInput(group, {
+    offlineS3Uri: 's3://skewless-local/offline-store',
+    roleArn: 'arn:aws:iam::000000000000:role/skewless-offline',
+  }) as unknown as CreateFeatureGroupCommandInput;
+  await sagemaker.send(
+    new CreateFeatureGroupCommand({
+      ...input,
+      FeatureDefinitions: input.FeatureDefinitions?.filter((d) => d.FeatureName !== feature),
+    })
+  );
+  for (let i = 0; i < 200; i++) {
+    const out = await sagemaker.send(
+      new DescribeFeatureGroupCommand({ FeatureGroupName: group.name })
+    );
+    if (out.FeatureGroupStatus === 'Created') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -8,13 +8,13 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   AccessForbidden,
-  ConflictException,
+  BatchWriteRecordCommand,
+  type BatchWriteRecordCommandInput,
+  type BatchWriteRecordEntry,
   InternalFailure,
-  PutRecordCommand,
   ResourceNotFound,
   SageMakerFeatureStoreRuntimeClient,
   ServiceUnavailable,
-  ValidationError,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -31,6 +31,7 @@ import {
 } from '../../shared/ingest/ingest.ts';
 import type { MetricsSink } from '../../shared/ingest/metrics.ts';
 import { toRecord } from '../../shared/record/codec.ts';
+import { featureStoreRetryStrategy } from '../../shared/runtime/clients.ts';
 import type { LogSink } from '../../shared/runtime/powertools.ts';
 import { jsonRecord, kinesisEvent, kinesisRecord, transaction } from '../helpers/kinesisEvents.ts';
 
@@ -78,12 +79,46 @@ class MemorySink implements DeadLetterSink {
 
 function runtimeWith(overrides: Partial<IngestRuntimeOverrides> = {}, cfg = config()) {
   return createIngestRuntime(cfg, {
-    client: new SageMakerFeatureStoreRuntimeClient({}),
+    // One attempt: every injected store answer reaches the pipeline as is.
+    client: new SageMakerFeatureStoreRuntimeClient({
+      retryStrategy: featureStoreRetryStrategy({ maxAttempts: 1 }),
+    }),
     sqsClient: new SQSClient({}),
     logger: silent,
     metrics: noMetrics,
     ...overrides,
   });
+}
+
+/** What the mocked store answers for one entry, decided from its values. */
+type EntryAnswer = 'ok' | 'unprocessed' | { readonly code: string; readonly message?: string };
+
+/** BatchWriteRecord answered entry by entry (`Errors` items, `UnprocessedEntries`). */
+function answerEntries(decide: (values: string[]) => EntryAnswer): void {
+  featureStore.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+    const Errors: { Entry: BatchWriteRecordEntry; ErrorCode: string; ErrorMessage: string }[] = [];
+    const UnprocessedEntries: BatchWriteRecordEntry[] = [];
+    for (const entry of input.Entries ?? []) {
+      const answer = decide((entry.Record ?? []).map((v) => v.ValueAsString ?? ''));
+      if (answer === 'unprocessed') UnprocessedEntries.push(entry);
+      else if (answer !== 'ok')
+        Errors.push({ Entry: entry, ErrorCode: answer.code, ErrorMessage: answer.message ?? '' });
+    }
+    return { Errors, UnprocessedEntries };
+  });
+}
+
+/** Every entry sent in BatchWriteRecord calls so far. */
+function sentEntries(): BatchWriteRecordEntry[] {
+  return featureStore
+    .commandCalls(BatchWriteRecordCommand)
+    .flatMap((c) => c.args[0].input.Entries ?? []);
+}
+
+function sentIds(): string[] {
+  return sentEntries().map(
+    (e) => e.Record?.find((v) => v.FeatureName === 'transaction_id')?.ValueAsString ?? ''
+  );
 }
 
 function serviceError(name: string, status: number): Error {
@@ -97,7 +132,7 @@ describe('Function: ingestKinesisEvent()', () => {
   beforeEach(() => {
     featureStore.reset();
     sqs.reset();
-    featureStore.on(PutRecordCommand).resolves({});
+    answerEntries(() => 'ok');
     sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: { Id: string }[] }) => ({
       Successful: input.Entries.map((e) => ({
         Id: e.Id,
@@ -121,13 +156,58 @@ describe('Function: ingestKinesisEvent()', () => {
     const response = await ingestKinesisEvent(event, runtimeWith());
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
-    const calls = featureStore.commandCalls(PutRecordCommand).map((c) => c.args[0].input);
+    expect(featureStore.commandCalls(BatchWriteRecordCommand)).toHaveLength(1);
+    const calls = sentEntries();
     expect(calls).toHaveLength(2);
     expect(calls.find((c) => c.FeatureGroupName === 'fraud-transactions')?.Record).toContainEqual({
       FeatureName: 'event_time',
       ValueAsString: '2026-11-26T09:00:00.000Z',
     });
     expect(calls.find((c) => c.FeatureGroupName === 'fraud-cards')?.TargetStores).toBeUndefined();
+  });
+
+  it.each([
+    ['ThrottlingException'],
+    ['InternalFailure'],
+    ['ServiceUnavailable'],
+    ['AccessForbidden'],
+    ['ResourceNotFound'],
+  ])(
+    'reports the record for a retry on a %s entry error and dead-letters nothing',
+    async (code) => {
+      // Prepare
+      const sink = new MemorySink();
+      const failing = jsonRecord(transaction('bad'));
+      const event = kinesisEvent([
+        jsonRecord(transaction('a')),
+        failing,
+        jsonRecord(transaction('b')),
+      ]);
+      answerEntries((values) => (values.includes('bad') ? { code, message: 'per entry' } : 'ok'));
+      // Act
+      const response = await ingestKinesisEvent(event, runtimeWith({ deadLetterSink: sink }));
+      // Assess: one call of three entries; the failed entry is not re-sent (1 attempt configured).
+      expect(response.batchItemFailures).toEqual([
+        { itemIdentifier: failing.kinesis.sequenceNumber },
+      ]);
+      expect(sink.letters).toEqual([]);
+      expect(featureStore.commandCalls(BatchWriteRecordCommand)).toHaveLength(1);
+      expect(sentIds()).toEqual(['a', 'bad', 'b']);
+    }
+  );
+
+  it('reports an entry listed in UnprocessedEntries for a retry', async () => {
+    const sink = new MemorySink();
+    const records = ['a', 'skipped', 'b'].map((id) => jsonRecord(transaction(id)));
+    answerEntries((values) => (values.includes('skipped') ? 'unprocessed' : 'ok'));
+    const response = await ingestKinesisEvent(
+      kinesisEvent(records),
+      runtimeWith({ deadLetterSink: sink })
+    );
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: records[1]?.kinesis.sequenceNumber },
+    ]);
+    expect(sink.letters).toEqual([]);
   });
 
   it.each([
@@ -146,57 +226,61 @@ describe('Function: ingestKinesisEvent()', () => {
       'ResourceNotFound (configuration)',
       new ResourceNotFound({ message: 'no group', $metadata: {} }),
     ],
-  ])('reports the record for a retry on %s and dead-letters nothing', async (_case, error) => {
+  ])('reports every record of a call that failed whole with %s', async (_case, error) => {
     // Prepare
     const sink = new MemorySink();
-    const failing = jsonRecord(transaction('bad'));
-    const event = kinesisEvent([
-      jsonRecord(transaction('a')),
-      failing,
-      jsonRecord(transaction('b')),
-    ]);
-    featureStore.callsFake(
-      (input: { Record: { FeatureName: string; ValueAsString: string }[] }) => {
-        if (input.Record.some((f) => f.ValueAsString === 'bad')) throw error;
-        return {};
-      }
-    );
-    // Act
-    const response = await ingestKinesisEvent(event, runtimeWith({ deadLetterSink: sink }));
-    // Assess
-    expect(response.batchItemFailures).toEqual([
-      { itemIdentifier: failing.kinesis.sequenceNumber },
-    ]);
-    expect(sink.letters).toEqual([]);
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(3);
-  });
-
-  it.each([
-    [
-      'ValidationError',
-      new ValidationError({ message: 'feature amount is not Fractional', $metadata: {} }),
-    ],
-    ['ConflictException', new ConflictException({ message: 'conflict', $metadata: {} })],
-  ])('dead-letters a record the store rejects with %s', async (name, error) => {
-    // Prepare
-    const sink = new MemorySink();
-    featureStore.on(PutRecordCommand).rejects(error);
-    const record = jsonRecord(transaction('t1'));
+    const records = ['a', 'b', 'c'].map((id) => jsonRecord(transaction(id)));
+    featureStore.on(BatchWriteRecordCommand).rejects(error);
     // Act
     const response = await ingestKinesisEvent(
-      kinesisEvent([record]),
+      kinesisEvent(records),
       runtimeWith({ deadLetterSink: sink })
     );
     // Assess
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      records.map((r) => r.kinesis.sequenceNumber)
+    );
+    expect(sink.letters).toEqual([]);
+  });
+
+  it.each([
+    ['ValidationError', 'feature amount is not Fractional'],
+    ['ConflictException', 'conflict'],
+  ])(
+    'dead-letters a record the store rejects with %s, writes the others',
+    async (code, message) => {
+      // Prepare
+      const sink = new MemorySink();
+      answerEntries((values) => (values.includes('t1') ? { code, message } : 'ok'));
+      const record = jsonRecord(transaction('t1'));
+      const other = jsonRecord(transaction('t2'));
+      // Act
+      const response = await ingestKinesisEvent(
+        kinesisEvent([record, other]),
+        runtimeWith({ deadLetterSink: sink })
+      );
+      // Assess
+      expect(response.batchItemFailures).toEqual([]);
+      expect(sink.letters).toHaveLength(1);
+      expect(sink.letters[0]).toMatchObject({
+        stage: 'store',
+        featureGroup: 'fraud-transactions',
+        recordIdentifier: 't1',
+        reason: `the store rejected the record: ${code}: ${message}`,
+        payload: { data: record.kinesis.data, encoding: 'base64', truncated: false },
+      });
+    }
+  );
+
+  it('groups a batch into BatchWriteRecord calls of at most 25 entries', async () => {
+    const records = Array.from({ length: 60 }, (_, i) => jsonRecord(transaction(`t${i}`)));
+    const response = await ingestKinesisEvent(kinesisEvent(records), runtimeWith());
     expect(response.batchItemFailures).toEqual([]);
-    expect(sink.letters).toHaveLength(1);
-    expect(sink.letters[0]).toMatchObject({
-      stage: 'store',
-      featureGroup: 'fraud-transactions',
-      recordIdentifier: 't1',
-      reason: `the store rejected the record: ${name}: ${error.message}`,
-      payload: { data: record.kinesis.data, encoding: 'base64', truncated: false },
-    });
+    const sizes = featureStore
+      .commandCalls(BatchWriteRecordCommand)
+      .map((c) => c.args[0].input.Entries?.length);
+    expect(sizes).toEqual([25, 25, 10]);
+    expect(sentIds()).toEqual(records.map((_, i) => `t${i}`));
   });
 
   it('sends dead letters in SendMessageBatch calls of at most 10 with payload, reason and source', async () => {
@@ -229,7 +313,7 @@ describe('Function: ingestKinesisEvent()', () => {
       payload: { encoding: 'base64', data: bad[0]?.kinesis.data },
     });
     expect(sends[0]?.Entries?.[0]?.MessageAttributes?.stage?.StringValue).toBe('route');
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(2);
+    expect(sentIds()).toEqual(['a', 'b']);
   });
 
   it('reports a bad record for a retry when the dead-letter queue cannot be reached', async () => {
@@ -243,7 +327,7 @@ describe('Function: ingestKinesisEvent()', () => {
     const response = await ingestKinesisEvent(event, runtimeWith());
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: bad.kinesis.sequenceNumber }]);
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(2);
+    expect(sentIds()).toEqual(['a', 'b']);
   });
 
   it('reports only the entries SQS lists as Failed', async () => {
@@ -274,7 +358,7 @@ describe('Function: ingestKinesisEvent()', () => {
 
   it('lists every record instead of throwing when the whole batch fails (throwOnFullBatchFailure off)', async () => {
     // Prepare
-    featureStore.on(PutRecordCommand).rejects(serviceError('ThrottlingException', 429));
+    featureStore.on(BatchWriteRecordCommand).rejects(serviceError('ThrottlingException', 429));
     const records = [jsonRecord(transaction('a')), jsonRecord(transaction('b'))];
     // Act
     const response = await ingestKinesisEvent(kinesisEvent(records), runtimeWith());
@@ -293,29 +377,53 @@ describe('Function: ingestKinesisEvent()', () => {
     });
     // Assess
     expect(response.batchItemFailures).toHaveLength(2);
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(0);
+    expect(featureStore.commandCalls(BatchWriteRecordCommand)).toHaveLength(0);
   });
 
-  it('reports records after a failed one without writing them, since Lambda replays from it', async () => {
-    // Prepare: one write at a time, the second record fails.
+  it('a redelivery from the first reported record does not write the records after it again', async () => {
+    // Prepare: r1 is throttled the first time only.
     const records = ['r0', 'r1', 'r2', 'r3'].map((id) => jsonRecord(transaction(id)));
-    featureStore
-      .on(PutRecordCommand)
-      .callsFake((input: { Record: { ValueAsString: string }[] }) => {
-        if (input.Record.some((f) => f.ValueAsString === 'r1'))
-          throw serviceError('ThrottlingException', 429);
-        return {};
-      });
-    // Act
-    const response = await ingestKinesisEvent(
-      kinesisEvent(records),
-      runtimeWith({}, config({ concurrency: 1 }))
+    let throttled = false;
+    answerEntries((values) => {
+      if (values.includes('r1') && !throttled) {
+        throttled = true;
+        return { code: 'ThrottlingException', message: 'slow down' };
+      }
+      return 'ok';
+    });
+    const runtime = runtimeWith();
+    // Act: the first delivery, then Lambda's redelivery from the reported sequence number.
+    const first = await ingestKinesisEvent(kinesisEvent(records), runtime);
+    const from = records.findIndex(
+      (r) => r.kinesis.sequenceNumber === first.batchItemFailures[0]?.itemIdentifier
     );
-    // Assess
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
-      records.slice(1).map((r) => r.kinesis.sequenceNumber)
+    const second = await ingestKinesisEvent(kinesisEvent(records.slice(from)), runtime);
+    // Assess: only r1 was reported; r2 and r3 were written once, r1 twice (the failed attempt).
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      records[1]?.kinesis.sequenceNumber,
+    ]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(sentIds()).toEqual(['r0', 'r1', 'r2', 'r3', 'r1']);
+  });
+
+  it('writes a redelivered record again when its outputs changed since the first delivery', async () => {
+    const records = ['r0', 'r1', 'r2'].map((id) => jsonRecord(transaction(id)));
+    let calls = 0;
+    answerEntries((values) =>
+      values.includes('r0') && calls++ === 0 ? { code: 'ThrottlingException' } : 'ok'
     );
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(2);
+    let version = 0;
+    const transform = vi.fn(({ encoded }) => [
+      {
+        ...encoded,
+        record: [...encoded.record, { FeatureName: 'currency', ValueAsString: `v${version}` }],
+      },
+    ]);
+    const runtime = runtimeWith({ transform });
+    await ingestKinesisEvent(kinesisEvent(records), runtime);
+    version = 1;
+    await ingestKinesisEvent(kinesisEvent(records), runtime);
+    expect(sentIds()).toEqual(['r0', 'r1', 'r2', 'r0', 'r1', 'r2']);
   });
 
   it('aborts writes still in flight at the deadline and reports their records', async () => {
@@ -342,7 +450,7 @@ describe('Function: ingestKinesisEvent()', () => {
     );
     // Assess
     expect(response.batchItemFailures).toHaveLength(2);
-    expect(signals).toHaveLength(2);
+    expect(signals).toHaveLength(1);
     expect(signals.every((s) => s.aborted)).toBe(true);
   });
 
@@ -355,21 +463,21 @@ describe('Function: ingestKinesisEvent()', () => {
     );
     // Assess
     expect(response.batchItemFailures).toEqual([]);
-    expect(featureStore.commandCalls(PutRecordCommand)).toHaveLength(1);
+    expect(featureStore.commandCalls(BatchWriteRecordCommand)).toHaveLength(1);
   });
 
-  it('never has more PutRecord calls in flight than the concurrency', async () => {
+  it('never has more BatchWriteRecord calls in flight than the concurrency', async () => {
     // Prepare
     let inFlight = 0;
     let peak = 0;
-    featureStore.on(PutRecordCommand).callsFake(async () => {
+    featureStore.on(BatchWriteRecordCommand).callsFake(async () => {
       inFlight++;
       peak = Math.max(peak, inFlight);
       await new Promise((r) => setTimeout(r, 2));
       inFlight--;
-      return {};
+      return { Errors: [], UnprocessedEntries: [] };
     });
-    const records = Array.from({ length: 60 }, (_, i) => jsonRecord(transaction(`t${i}`)));
+    const records = Array.from({ length: 300 }, (_, i) => jsonRecord(transaction(`t${i}`)));
     // Act
     const response = await ingestKinesisEvent(
       kinesisEvent(records),
@@ -408,9 +516,7 @@ describe('Function: ingestKinesisEvent()', () => {
     expect(sink.letters.map((l) => [l.stage, l.reason])).toEqual([
       ['transform', 'the transform rejected the record: card_txn_count_60s=-1: negative count'],
     ]);
-    const groups = featureStore
-      .commandCalls(PutRecordCommand)
-      .map((c) => c.args[0].input.FeatureGroupName);
+    const groups = sentEntries().map((e) => e.FeatureGroupName);
     expect(groups.sort()).toEqual(['fraud-cards', 'fraud-transactions']);
   });
 
@@ -425,13 +531,7 @@ describe('Function: ingestKinesisEvent()', () => {
         lines.push(line);
       }
     );
-    featureStore
-      .on(PutRecordCommand)
-      .callsFake((input: { Record: { ValueAsString: string }[] }) => {
-        if (input.Record.some((f) => f.ValueAsString === 'slow'))
-          throw serviceError('ThrottlingException', 429);
-        return {};
-      });
+    answerEntries((values) => (values.includes('slow') ? { code: 'ThrottlingException' } : 'ok'));
     const event = kinesisEvent([
       jsonRecord(transaction('a')),
       jsonRecord(transaction('slow')),
@@ -467,7 +567,7 @@ describe('Function: ingestKinesisEvent()', () => {
       ['service'],
     ]);
     expect(typeof byGroup['fraud-cards']?.IngestionLag).toBe('number');
-    expect(typeof byGroup['fraud-cards']?.PutRecordLatency).toBe('number');
+    expect(typeof byGroup['fraud-cards']?.StoreWriteLatency).toBe('number');
     expect(emf.at(-1)).toMatchObject({ BatchSize: 4 });
   });
 });
