@@ -61,6 +61,33 @@ function generatedResources(
     ['sagemaker:DescribeFeatureGroup', 'sagemaker:BatchWriteRecord'],
     groups.filter((g) => !g.internal)
   );
+  // Batch drops write the online store: only the groups declared batch-fed, never an internal one.
+  const batchFed = groups.filter((g) => g.batch !== undefined && !g.internal);
+  resources.BatchFeedPolicy =
+    batchFed.length > 0
+      ? managedPolicy(
+          'BatchWriteRecord and PutRecord (both stores), BatchGetRecord and GetRecord (the online values a drop is compared with) on the batch-fed groups of shared/definitions.ts',
+          [
+            'sagemaker:BatchWriteRecord',
+            'sagemaker:PutRecord',
+            'sagemaker:BatchGetRecord',
+            'sagemaker:GetRecord',
+          ],
+          batchFed
+        )
+      : {
+          // No group is batch-fed: a valid policy that grants nothing.
+          Type: 'AWS::IAM::ManagedPolicy',
+          Properties: {
+            Description: 'No feature group of shared/definitions.ts is batch-fed',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Deny', Action: ['sagemaker:BatchWriteRecord'], Resource: '*' },
+              ],
+            },
+          },
+        };
   resources.FeatureGroupScanPolicy = managedPolicy(
     'ListRecords on the feature groups of shared/definitions.ts (the audit finds online-only records)',
     ['sagemaker:ListRecords'],

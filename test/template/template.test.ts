@@ -60,7 +60,13 @@ describe('template.yaml', () => {
 
   it('gives every function an esbuild bundle whose entry point exists and exports handler', async () => {
     const builds = functionBuilds(template);
-    expect(builds.map((b) => b.name).sort()).toEqual(['audit', 'backfill', 'ingest', 'lookup']);
+    expect(builds.map((b) => b.name).sort()).toEqual([
+      'audit',
+      'backfill',
+      'batch',
+      'ingest',
+      'lookup',
+    ]);
     for (const build of builds) {
       expect(build.handler).toBe('index.handler');
       const entry = (build.options.entryPoints as string[])[0] as string;
@@ -133,6 +139,45 @@ describe('template.yaml', () => {
     expect(targets).toContain('sagemaker:BatchWriteRecord');
     expect(targets).toContain('FraudCardsFeatureGroup');
     expect(targets).not.toContain('FraudCardStateFeatureGroup');
+  });
+
+  it('keeps backfill/ offline-only and batch/ on its own function, filter and batch-fed groups', () => {
+    type Fn = {
+      Policies: unknown[];
+      Events: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    };
+    const backfill = template.Resources.BackfillFunction?.Properties as Fn;
+    const batch = template.Resources.BatchFunction?.Properties as Fn;
+    const s3Prefixes = (fn: Fn) =>
+      Object.values(fn.Events)
+        .filter((e) => e.Type === 'S3')
+        .map((e) => JSON.stringify(e.Properties.Filter));
+    // One notification filter per prefix, each on its own function.
+    expect(s3Prefixes(backfill)).toEqual([
+      JSON.stringify({ S3Key: { Rules: [{ Name: 'prefix', Value: 'backfill/' }] } }),
+    ]);
+    expect(s3Prefixes(batch)).toEqual([
+      JSON.stringify({ S3Key: { Rules: [{ Name: 'prefix', Value: 'batch/' }] } }),
+    ]);
+    // Only the batch function may write both stores, and only of the batch-fed groups.
+    expect(batch.Policies).toContainEqual({ Ref: 'BatchFeedPolicy' });
+    expect(backfill.Policies).not.toContainEqual({ Ref: 'BatchFeedPolicy' });
+    for (const [name, resource] of Object.entries(template.Resources)) {
+      if (name === 'BatchFunction' || resource.Type !== 'AWS::Serverless::Function') continue;
+      expect(JSON.stringify(resource), name).not.toContain('BatchFeedPolicy');
+    }
+    const feed = JSON.stringify(template.Resources.BatchFeedPolicy);
+    for (const action of ['BatchWriteRecord', 'PutRecord', 'BatchGetRecord', 'GetRecord']) {
+      expect(feed).toContain(`"sagemaker:${action}"`);
+    }
+    expect(feed).toContain('FraudCardsFeatureGroup');
+    expect(feed).toContain('FraudMerchantsFeatureGroup');
+    expect(feed).not.toContain('FraudTransactionsFeatureGroup');
+    expect(feed).not.toContain('FraudCardStateFeatureGroup');
+    // The batch function reads batch/ drops only and keeps its own continuation queue.
+    expect(JSON.stringify(batch.Policies)).toContain('/batch/*');
+    expect(JSON.stringify(batch.Policies)).not.toContain('/backfill/*');
+    expect(JSON.stringify(batch.Events.Continuation)).toContain('BatchContinuationQueue');
   });
 
   it('keeps the lookup API private (IAM auth) and CORS off by default', () => {
