@@ -180,12 +180,28 @@ class DirectOfflineSink implements RowSink {
       };
       this.part.partitions.set(hour, rows);
     }
-    const r = rows.rows;
-    for (const column of rows.cells) column.push(null);
-    for (const fv of record.record) {
+    // The schema module encodes features in definition order, which is the columns' order: walk
+    // both together (no lookups); a feature out of that order is placed by name.
+    const values = record.record;
+    let k = 0;
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c] as DirectTarget['columns'][number];
+      const fv = values[k];
+      if (fv !== undefined && fv.FeatureName === column.n) {
+        k += 1;
+        (rows.cells[c] as OfflineCell[]).push(
+          fv.ValueAsString === undefined ? null : offlineCell(column.t, fv.ValueAsString)
+        );
+      } else {
+        (rows.cells[c] as OfflineCell[]).push(null);
+      }
+    }
+    for (; k < values.length; k++) {
+      const fv = values[k] as (typeof values)[number];
       const c = this.columnIndex.get(fv.FeatureName as string);
       if (c === undefined || fv.ValueAsString === undefined) continue;
-      (rows.cells[c] as OfflineCell[])[r] = offlineCell(
+      const cells = rows.cells[c] as OfflineCell[];
+      cells[cells.length - 1] = offlineCell(
         (columns[c] as DirectTarget['columns'][number]).t,
         fv.ValueAsString
       );
