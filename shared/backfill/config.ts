@@ -1,4 +1,9 @@
-import { getIntegerFromEnv, getOptionalStringFromEnv, getStringFromEnv } from '../runtime/env.ts';
+import {
+  getIntegerFromEnv,
+  getOptionalStringFromEnv,
+  getStringFromEnv,
+  readMaxEventTimeSkewSeconds,
+} from '../runtime/env.ts';
 
 /** S3 refuses multipart parts below 5 MiB (except the last). */
 const MIN_REJECTS_PART_BYTES = 5 * 1024 * 1024;
@@ -36,6 +41,8 @@ interface BackfillConfig {
   readonly rejectsPartBytes: number;
   /** BACKFILL_WINDOW_ROWS: rows between the oldest unfinished row and the newest read one. */
   readonly windowRows: number;
+  /** MAX_EVENT_TIME_SKEW_SECONDS: rows dated more than this ahead of the backfill's start are rejected. */
+  readonly maxEventTimeSkewSeconds?: number;
 }
 
 function writeModeFromEnv(): BackfillConfig['writeMode'] {
@@ -78,6 +85,7 @@ function loadBackfillConfig(): BackfillConfig {
       MIN_REJECTS_PART_BYTES
     ),
     windowRows: getIntegerFromEnv('BACKFILL_WINDOW_ROWS', Math.max(1024, concurrency * 64), 1),
+    maxEventTimeSkewSeconds: readMaxEventTimeSkewSeconds(),
   };
 }
 

@@ -4,6 +4,7 @@ import { BatchRowSink } from '../batch/batchRowSink.ts';
 import { derivedDefinitionOf, derivedRowSource } from '../derived/backfillSource.ts';
 import { describeValue, type RecordProblem } from '../errors.ts';
 import { encodeRecord } from '../record/codec.ts';
+import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS, type EventTimeBound } from '../record/eventTime.ts';
 import { registry } from '../registry.ts';
 import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
@@ -218,6 +219,11 @@ class LeasedBackfill {
   private readonly isResumption: boolean;
   private readonly activeMsBefore: number;
   private readonly onlineValuesBefore: { changed: number; unchanged: number; stayed: number };
+  /**
+   * Far-future event times are rejected against the backfill's start (`state.startedAt`), not the
+   * invocation's clock: every invocation, and the derived replay, reject the same rows.
+   */
+  private readonly eventTimeBound: EventTimeBound;
   private rowsThisInvocation = 0;
   private writtenThisInvocation = 0;
   private rejectedThisInvocation = 0;
@@ -236,6 +242,11 @@ class LeasedBackfill {
     this.activeMsBefore = leased.state.activeMs;
     this.onlineValuesBefore = leased.state.onlineValues ?? { changed: 0, unchanged: 0, stayed: 0 };
     this.startedAt = this.now();
+    const backfillStart = Date.parse(leased.state.startedAt);
+    this.eventTimeBound = {
+      maxSkewSeconds: deps.config.maxEventTimeSkewSeconds ?? DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS,
+      now: () => (Number.isFinite(backfillStart) ? backfillStart : this.startedAt),
+    };
     const remaining = budget.remainingMs();
     this.deadline = this.startedAt + remaining - deps.config.timeMarginMs;
     const keys = reportKeys(this.state.source);
@@ -347,7 +358,7 @@ class LeasedBackfill {
     const opened = await this.openFile(group, derive !== undefined);
     return derive === undefined
       ? opened
-      : derivedRowSource(opened, derive, this.state.position.index);
+      : derivedRowSource(opened, derive, this.state.position.index, this.eventTimeBound);
   }
 
   private async openFile(group: FeatureGroup, fromStart: boolean): Promise<RowSource> {
@@ -589,7 +600,9 @@ class LeasedBackfill {
               { feature: '(row)', value: undefined, reason: row.problem ?? 'unreadable row' },
             ]);
           } else {
-            const encoded = encodeRecord(group, row.values);
+            const encoded = encodeRecord(group, row.values, {
+              eventTimeBound: this.eventTimeBound,
+            });
             if (!encoded.ok) {
               reject(row, encoded.problems);
             } else {

@@ -15,6 +15,7 @@ import type { FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtim
 import { parseBackfillKey } from '../backfill/objectKey.ts';
 import { FileRejectedError, type RowSource, type SourceRow } from '../backfill/rowSource.ts';
 import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
+import type { EventTimeBound } from '../record/eventTime.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { DerivedDefinition } from './define.ts';
 import { derivedRegistry } from './registry.ts';
@@ -79,7 +80,8 @@ function valuesOf(record: EncodedRecord): Record<string, unknown> {
 function derivedRowSource(
   source: RowSource,
   definition: DerivedDefinition,
-  skip: number
+  skip: number,
+  eventTimeBound?: EventTimeBound
 ): RowSource {
   async function* batches(): AsyncGenerator<SourceRow[]> {
     const passThrough: SourceRow[] = [];
@@ -88,7 +90,9 @@ function derivedRowSource(
     for await (const batch of source.batches()) {
       for (const row of batch) {
         const encoded =
-          row.values === undefined ? undefined : encodeRecord(definition.source, row.values);
+          row.values === undefined
+            ? undefined
+            : encodeRecord(definition.source, row.values, { eventTimeBound });
         if (encoded === undefined || !encoded.ok) {
           passThrough.push(row);
           continue;

@@ -30,6 +30,7 @@ import type {
 import type { LimitFunction } from 'p-limit';
 import { RecordValidationError } from '../errors.ts';
 import {
+  eventTimeBoundOf,
   type IngestOptions,
   type IngestRuntime,
   ingestBatch,
@@ -39,7 +40,7 @@ import type { MetricsSink } from '../ingest/metrics.ts';
 import { parseIngestPayload } from '../ingest/payload.ts';
 import type { IngestTransform } from '../ingest/transform.ts';
 import { type EncodedRecord, toRecord } from '../record/codec.ts';
-import { formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
+import { type EventTimeBound, formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
 import type { SchemaRegistry } from '../registry.ts';
 import { ConfigurationError, getOptionalStringFromEnv } from '../runtime/env.ts';
 import type { LogSink } from '../runtime/powertools.ts';
@@ -80,6 +81,8 @@ interface DerivedDependencies {
   readonly client: SageMakerFeatureStoreRuntimeClient;
   readonly registry: SchemaRegistry;
   readonly defaultFeatureGroup: string | undefined;
+  /** The pipeline's far-future bound, so plan and pipeline reject the same records. */
+  readonly eventTimeBound?: EventTimeBound;
   readonly derived: DerivedRegistry;
   /** Bounds state writes, shared with the pipeline's BatchWriteRecord calls. */
   readonly limit: LimitFunction;
@@ -339,6 +342,7 @@ class DerivedBatch {
       const parsed = parseIngestPayload(record.kinesis.data, {
         registry: this.deps.registry,
         defaultFeatureGroup: this.deps.defaultFeatureGroup,
+        eventTimeBound: this.deps.eventTimeBound,
       });
       // A record that does not validate is dead-lettered by the pipeline; nothing to plan.
       if (!parsed.ok) continue;
@@ -541,10 +545,13 @@ async function ingestWithDerivedFeatures(
 ): Promise<KinesisStreamBatchResponse> {
   if (derived.definitions.length === 0) return ingestKinesisEvent(event, runtime, options);
   const started = performance.now();
+  // One clock reading for the plan and the pipeline: both judge far-future event times alike.
+  const clockAt = options.clockAt ?? runtime.now();
   const batch = await planDerivedBatch(event.Records, {
     client: runtime.client,
     registry: runtime.registry,
     defaultFeatureGroup: runtime.config.defaultFeatureGroup,
+    eventTimeBound: eventTimeBoundOf(runtime, clockAt),
     derived,
     limit: runtime.limit,
     logger: runtime.logger,
@@ -557,7 +564,7 @@ async function ingestWithDerivedFeatures(
   const { response, done } = await ingestBatch(
     event,
     { ...runtime, transform: batch.transform(runtime.transform) },
-    { ...options, remainingTimeMs }
+    { ...options, remainingTimeMs, clockAt }
   );
   const committed = await batch.commit(response);
   runtime.writtenAhead.remember(event.Records, committed, done);

@@ -3,7 +3,12 @@
  * before any record is touched (a wrong value fails the invocation, never a record).
  */
 import { registry as defaultRegistry, type SchemaRegistry } from '../registry.ts';
-import { ConfigurationError, getIntegerFromEnv, getOptionalStringFromEnv } from '../runtime/env.ts';
+import {
+  ConfigurationError,
+  getIntegerFromEnv,
+  getOptionalStringFromEnv,
+  readMaxEventTimeSkewSeconds,
+} from '../runtime/env.ts';
 
 /** Where rejected records go: exactly one of the two. */
 type DeadLetterConfig =
@@ -37,6 +42,11 @@ interface IngestConfig {
    */
   readonly deadlineMarginMs: number;
   readonly deadLetter: DeadLetterConfig;
+  /**
+   * A record whose event time is more than this many seconds ahead of the clock is
+   * dead-lettered (`MAX_EVENT_TIME_SKEW_SECONDS`, default 300).
+   */
+  readonly maxEventTimeSkewSeconds?: number;
 }
 
 /**
@@ -90,6 +100,7 @@ function readIngestConfig(registry: SchemaRegistry = defaultRegistry): IngestCon
         : getIntegerFromEnv('INGEST_RETRY_BASE_DELAY_MS', 0, 0, 20_000),
     deadlineMarginMs: getIntegerFromEnv('INGEST_DEADLINE_MARGIN_MS', 2000, 0, 60_000),
     deadLetter,
+    maxEventTimeSkewSeconds: readMaxEventTimeSkewSeconds(),
   };
 }
 

@@ -15,7 +15,11 @@ import type {
 import pLimit, { type LimitFunction } from 'p-limit';
 import { RecordValidationError } from '../errors.ts';
 import type { EncodedRecord } from '../record/codec.ts';
-import { epochNanosToMillis } from '../record/eventTime.ts';
+import {
+  DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS,
+  type EventTimeBound,
+  epochNanosToMillis,
+} from '../record/eventTime.ts';
 import { registry as defaultRegistry, type SchemaRegistry } from '../registry.ts';
 import { createFeatureStoreClient, keepAliveHandler } from '../runtime/clients.ts';
 import type { LogSink } from '../runtime/powertools.ts';
@@ -128,11 +132,19 @@ interface IngestOptions {
    * records are reported for a retry.
    */
   readonly remainingTimeMs?: number;
+  /**
+   * The clock reading (epoch ms) the invocation judges far-future event times against; default
+   * `runtime.now()` at its start. Frozen per invocation so that every step (the derived plan and
+   * the pipeline) takes the same verdict on a record near the bound.
+   */
+  readonly clockAt?: number;
 }
 
 /** Per-invocation state shared by the records of one batch. */
 interface Invocation {
   readonly stats: IngestStats;
+  /** `MAX_EVENT_TIME_SKEW_SECONDS` against the invocation's frozen clock. */
+  readonly eventTimeBound: EventTimeBound;
   /** Coalesces the records' writes into BatchWriteRecord calls. */
   readonly writes: BatchWriteQueue;
   /** `performance.now()` after which no record starts. */
@@ -214,6 +226,7 @@ async function ingestBatch(
     }),
     deadlineAt: budgetMs === undefined ? Number.POSITIVE_INFINITY : started + budgetMs,
     done: new Map(),
+    eventTimeBound: eventTimeBoundOf(runtime, options.clockAt ?? runtime.now()),
   };
   const deadlineTimer =
     budgetMs === undefined ? undefined : setTimeout(() => deadline?.abort(), budgetMs);
@@ -289,6 +302,7 @@ async function processRecord(
   const parsed = parseIngestPayload(record.kinesis.data, {
     registry: runtime.registry,
     defaultFeatureGroup: runtime.config.defaultFeatureGroup,
+    eventTimeBound: invocation.eventTimeBound,
   });
   if (!parsed.ok) {
     if (parsed.rejection.featureGroup !== undefined)
@@ -358,6 +372,17 @@ async function processRecord(
   });
 }
 
+/**
+ * The far-future bound of an invocation: `MAX_EVENT_TIME_SKEW_SECONDS` of the configuration
+ * against a clock frozen at `clockAt` (epoch ms).
+ */
+function eventTimeBoundOf(runtime: Pick<IngestRuntime, 'config'>, clockAt: number): EventTimeBound {
+  return {
+    maxSkewSeconds: runtime.config.maxEventTimeSkewSeconds ?? DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS,
+    now: () => clockAt,
+  };
+}
+
 function millisOf(record: EncodedRecord): number {
   return epochNanosToMillis(record.eventTimeEpochNanos);
 }
@@ -408,4 +433,11 @@ function describeError(error: unknown): string {
 }
 
 export type { IngestBatchResult, IngestOptions, IngestRuntime, IngestRuntimeOverrides };
-export { createDeadLetterSink, createIngestRuntime, ingestBatch, ingestKinesisEvent, ingestRecord };
+export {
+  createDeadLetterSink,
+  createIngestRuntime,
+  eventTimeBoundOf,
+  ingestBatch,
+  ingestKinesisEvent,
+  ingestRecord,
+};

@@ -6,6 +6,7 @@
  */
 import type { RecordProblem } from '../errors.ts';
 import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
+import type { EventTimeBound } from '../record/eventTime.ts';
 import type { SchemaRegistry } from '../registry.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { IngestStage, type Rejection, rejection } from './errors.ts';
@@ -34,6 +35,8 @@ interface RouteOptions {
   readonly registry: SchemaRegistry;
   /** Group of bare records; without it, only envelopes are accepted. */
   readonly defaultFeatureGroup?: string;
+  /** Far-future event times are rejected (`MAX_EVENT_TIME_SKEW_SECONDS`); none when undefined. */
+  readonly eventTimeBound?: EventTimeBound;
 }
 
 /**
@@ -170,8 +173,11 @@ function routeTo(
  * Validate a routed record with the schema module. The rejection lists forbidden keys and every
  * validation problem together.
  */
-function validatePayload(routed: RoutedPayload): Step<EncodedRecord> {
-  const result = encodeRecord(routed.group, routed.input);
+function validatePayload(
+  routed: RoutedPayload,
+  eventTimeBound?: EventTimeBound
+): Step<EncodedRecord> {
+  const result = encodeRecord(routed.group, routed.input, { eventTimeBound });
   if (result.ok && routed.forbidden.length === 0) return result;
   const problems = [...routed.forbidden, ...(result.ok ? [] : result.problems)];
   const id = routed.input[routed.group.recordIdentifier];
@@ -198,7 +204,7 @@ function parseIngestPayload(
   if (!decoded.ok) return decoded;
   const routed = routePayload(decoded.value, options);
   if (!routed.ok) return routed;
-  const encoded = validatePayload(routed.value);
+  const encoded = validatePayload(routed.value, options.eventTimeBound);
   if (!encoded.ok) return encoded;
   return { ok: true, value: { routed: routed.value, encoded: encoded.value } };
 }

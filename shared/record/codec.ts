@@ -3,7 +3,13 @@ import { type RecordProblem, RecordValidationError } from '../errors.ts';
 import type { FeatureGroup, InputRecordOf, RecordOf } from '../schema/defineFeatureGroup.ts';
 import { Limits } from '../schema/limits.ts';
 import type { FeatureSpec } from '../schema/types.ts';
-import { formatEpochSecondsEventTime, formatIsoEventTime, parseEventTime } from './eventTime.ts';
+import {
+  type EventTimeBound,
+  eventTimeBeyondBound,
+  formatEpochSecondsEventTime,
+  formatIsoEventTime,
+  parseEventTime,
+} from './eventTime.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -130,12 +136,26 @@ function encodeFeature(
   return { ok: true, fv: { ValueAsStringList: texts } };
 }
 
+interface EncodeOptions {
+  /**
+   * Rejects an event time more than `maxSkewSeconds` ahead of `now()` (issue 13 §3). Every writer
+   * of producer data passes it (ingest, backfill, batch: `MAX_EVENT_TIME_SKEW_SECONDS`); records
+   * Skewless builds itself (derived state, tests) leave it out.
+   */
+  readonly eventTimeBound?: EventTimeBound;
+}
+
 /**
  * Validate and encode a typed record for `PutRecord`. Reports **every** problem of the record
- * (unknown features, missing identifier or event time, type errors, limits), never only the first.
- * Null and undefined non-key values are skipped, as AWS's own ingesters do.
+ * (unknown features, missing identifier or event time, type errors, limits, an event time beyond
+ * `options.eventTimeBound`), never only the first. Null and undefined non-key values are skipped,
+ * as AWS's own ingesters do.
  */
-function encodeRecord(group: FeatureGroup, input: unknown): EncodeResult {
+function encodeRecord(
+  group: FeatureGroup,
+  input: unknown,
+  options: EncodeOptions = {}
+): EncodeResult {
   const problems: RecordProblem[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     problems.push({
@@ -175,6 +195,14 @@ function encodeRecord(group: FeatureGroup, input: unknown): EncodeResult {
       const parsed = parseEventTime(value);
       if (!parsed.ok) {
         problems.push({ feature: name, value, reason: parsed.reason });
+        continue;
+      }
+      const beyond =
+        options.eventTimeBound === undefined
+          ? undefined
+          : eventTimeBeyondBound(parsed.epochNanos, options.eventTimeBound);
+      if (beyond !== undefined) {
+        problems.push({ feature: name, value, reason: beyond });
         continue;
       }
       eventTimeEpochNanos = parsed.epochNanos;
@@ -292,5 +320,5 @@ function fromRecord<G extends FeatureGroup>(
   return out as RecordOf<G>;
 }
 
-export type { EncodedRecord, EncodeResult };
+export type { EncodedRecord, EncodeOptions, EncodeResult };
 export { encodeRecord, fromRecord, toRecord };

@@ -147,14 +147,52 @@ function formatEpochSecondsEventTime(epochNanos: bigint): string {
   return `${negative ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
 }
 
+/** Default of `MAX_EVENT_TIME_SKEW_SECONDS`: 5 minutes, as streaming systems allow for clock skew. */
+const DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS = 300;
+
+/**
+ * How far ahead of the clock an event time may be. A record dated in the future (a producer's
+ * wrong clock, a unit mix-up, year 2999) would otherwise be served as the latest value until that
+ * date, and set its entity's derived state so late that every real event after it is "too late".
+ */
+interface EventTimeBound {
+  /** Seconds ahead of `now()` an event time may be (`MAX_EVENT_TIME_SKEW_SECONDS`). */
+  readonly maxSkewSeconds: number;
+  /** The clock, epoch milliseconds (injectable for tests). */
+  readonly now: () => number;
+}
+
+/**
+ * Why an event time is beyond the bound, naming the event time, the clock and the bound; undefined
+ * when it is within.
+ *
+ * @example
+ * ```typescript
+ * const bound = { maxSkewSeconds: 300, now: () => Date.now() };
+ * eventTimeBeyondBound(BigInt(Date.now() + 3_600_000) * 1_000_000n, bound);
+ * // 'event time 20…Z is 3600 s ahead of the clock (20…Z); at most 300 s ahead is accepted (MAX_EVENT_TIME_SKEW_SECONDS)'
+ * ```
+ */
+function eventTimeBeyondBound(epochNanos: bigint, bound: EventTimeBound): string | undefined {
+  const nowMs = bound.now();
+  const limit =
+    (BigInt(Math.floor(nowMs)) + BigInt(bound.maxSkewSeconds) * 1000n) * NANOS_PER_MILLI;
+  if (epochNanos <= limit) return undefined;
+  const aheadSeconds =
+    (epochNanos - BigInt(Math.floor(nowMs)) * NANOS_PER_MILLI) / NANOS_PER_SECOND;
+  return `event time ${formatIsoEventTime(epochNanos)} is ${aheadSeconds} s ahead of the clock (${new Date(nowMs).toISOString()}); at most ${bound.maxSkewSeconds} s ahead is accepted (MAX_EVENT_TIME_SKEW_SECONDS)`;
+}
+
 /** Milliseconds since the epoch (truncated), for arithmetic with `Date.now()`. */
 function epochNanosToMillis(epochNanos: bigint): number {
   return Number(epochNanos / NANOS_PER_MILLI);
 }
 
-export type { EventTimeResult };
+export type { EventTimeBound, EventTimeResult };
 export {
+  DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS,
   epochNanosToMillis,
+  eventTimeBeyondBound,
   formatEpochSecondsEventTime,
   formatIsoEventTime,
   NANOS_PER_MILLI,

@@ -1,4 +1,5 @@
 import { SkewlessError } from '../errors.ts';
+import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS } from '../record/eventTime.ts';
 
 /** A required or malformed environment variable: fail fast at cold start with its name. */
 class ConfigurationError extends SkewlessError {
@@ -39,4 +40,25 @@ function getIntegerFromEnv(
   return value;
 }
 
-export { ConfigurationError, getIntegerFromEnv, getOptionalStringFromEnv, getStringFromEnv };
+/**
+ * `MAX_EVENT_TIME_SKEW_SECONDS`: how far ahead of the clock a record's event time may be (default
+ * 300; 0 to 10 years). The one setting every writer of producer data reads (ingest, backfill, batch).
+ *
+ * @throws ConfigurationError when it is not an integer in range
+ */
+function readMaxEventTimeSkewSeconds(): number {
+  return getIntegerFromEnv(
+    'MAX_EVENT_TIME_SKEW_SECONDS',
+    DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS,
+    0,
+    10 * 366 * 86_400
+  );
+}
+
+export {
+  ConfigurationError,
+  getIntegerFromEnv,
+  getOptionalStringFromEnv,
+  getStringFromEnv,
+  readMaxEventTimeSkewSeconds,
+};

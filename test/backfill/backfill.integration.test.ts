@@ -473,4 +473,30 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
+  it('rejects a row dated beyond MAX_EVENT_TIME_SKEW_SECONDS ahead of the clock, naming the time and the bound', async () => {
+    // Prepare: one row an hour old, one a minute ahead (within the default 300 s), one a day ahead.
+    const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    const rows = [
+      { card_id: 'skew-past', event_time: at(-3_600_000), txn_count_7d: 1 },
+      { card_id: 'skew-near', event_time: at(60_000), txn_count_7d: 2 },
+      { card_id: 'skew-far', event_time: at(86_400_000), txn_count_7d: 3 },
+    ];
+    // Act
+    const source = await upload(
+      'backfill/fraud-cards/skew.jsonl',
+      rows.map((r) => JSON.stringify(r)).join('\n')
+    );
+    // Assess
+    const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({ status: 'completed', rowsWritten: 2, rowsRejected: 1 });
+    expect(rejects).toHaveLength(1);
+    expect(rejects[0]?.row).toBe(3);
+    expect(rejects[0]?.reason).toMatch(
+      /event_time=.*event time \S+Z is 86\d{3} s ahead of the clock .*at most 300 s ahead is accepted \(MAX_EVENT_TIME_SKEW_SECONDS\)/
+    );
+    const offline = (await offlineRows(store, 'fraud-cards')).filter((r) =>
+      String(r.card_id).startsWith('skew-')
+    );
+    expect(offline.map((r) => r.card_id).sort()).toEqual(['skew-near', 'skew-past']);
+  });
 });

@@ -283,4 +283,23 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     expect(retry.batchItemFailures).toEqual([]);
     expect(counts(await online(tr.client, 'k-2')).n60s).toBe(2);
   });
+  it("dead-letters a far-future payment, so it cannot poison its card's state", async () => {
+    const tr = runtime();
+    const poison = record(payment('p-2999', 'card-p', 0), 'card-p');
+    // The same payment dated in 2999 (year far beyond MAX_EVENT_TIME_SKEW_SECONDS).
+    const future = record(
+      { ...payment('p-2999', 'card-p', 0), event_time: '2999-01-01T00:00:00.000Z' },
+      'card-p'
+    );
+    const first = await ingestWithDerivedFeatures(kinesisEvent([future]), tr.runtime);
+    expect(first.batchItemFailures).toEqual([]);
+    expect(tr.deadLetters.letters.map((l) => l.stage)).toEqual(['validate']);
+    expect(tr.deadLetters.letters[0]?.reason).toContain('MAX_EVENT_TIME_SKEW_SECONDS');
+    // Real payments of the card after it still get their velocities (not "too late").
+    await ingestWithDerivedFeatures(
+      kinesisEvent([poison, record(payment('p-1', 'card-p', 1000), 'card-p')]),
+      tr.runtime
+    );
+    expect(counts(await online(tr.client, 'p-1')).n60s).toBe(2);
+  });
 });

@@ -291,6 +291,34 @@ describe('Ingest function (bundled) against the embedded store', () => {
       'extra',
     ]);
   });
+  it('dead-letters a record dated beyond MAX_EVENT_TIME_SKEW_SECONDS ahead of the clock, naming the time and the bound', async () => {
+    // Prepare: default bound 300 s; one record a minute ahead (kept), one a day ahead.
+    const near = jsonRecord(
+      transaction('skew-near', { event_time: new Date(Date.now() + 60_000).toISOString() })
+    );
+    const far = jsonRecord(
+      transaction('skew-far', { event_time: new Date(Date.now() + 86_400_000).toISOString() })
+    );
+    // Act
+    const response = await fx.handler(kinesisEvent([near, far]), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect((await online('skew-near'))?.transaction_id).toBe('skew-near');
+    expect(await online('skew-far')).toBeUndefined();
+    const letter = fx
+      .deadLetters()
+      .find((l) => l.kinesis.sequenceNumber === far.kinesis.sequenceNumber);
+    expect(letter).toMatchObject({
+      stage: 'validate',
+      featureGroup: 'fraud-transactions',
+      recordIdentifier: 'skew-far',
+      payload: { data: far.kinesis.data },
+    });
+    expect(letter?.reason).toMatch(
+      /event_time=.*event time \S+Z is 86\d{3} s ahead of the clock .*at most 300 s ahead is accepted \(MAX_EVENT_TIME_SKEW_SECONDS\)/
+    );
+  });
+
   it('maps a BatchWriteRecord answer mixing written, rejected and unprocessed entries back to the records; redelivery writes each record once', async () => {
     // Prepare: the deployed fraud-merchants group lacks a feature the definitions have (drift),
     // so the store itself rejects records that carry it (ValidationError per entry).

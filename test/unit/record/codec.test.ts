@@ -259,4 +259,31 @@ describe('Function: encodeRecord() / fromRecord()', () => {
       'ghost="1": not defined in the schema module'
     );
   });
+  it('rejects an event time more than the bound ahead of the (injected) clock, naming both', () => {
+    const clock = Date.parse(ts);
+    const bound = { maxSkewSeconds: 300, now: () => clock };
+    const at = (offsetSeconds: number) => new Date(clock + offsetSeconds * 1000).toISOString();
+    expect(encodeRecord(scalars, { id: 'a', ts: at(300) }, { eventTimeBound: bound }).ok).toBe(
+      true
+    );
+    const late = encodeRecord(scalars, { id: 'a', ts: at(301) }, { eventTimeBound: bound });
+    expect(late.ok).toBe(false);
+    expect(late.ok ? [] : late.problems).toEqual([
+      {
+        feature: 'ts',
+        value: at(301),
+        reason: `event time ${at(301)} is 301 s ahead of the clock (${ts}); at most 300 s ahead is accepted (MAX_EVENT_TIME_SKEW_SECONDS)`,
+      },
+    ]);
+    const poison = encodeRecord(
+      scalars,
+      { id: 'a', ts: '2999-01-01T00:00:00Z' },
+      { eventTimeBound: bound }
+    );
+    expect(poison.ok ? '' : poison.problems[0]?.reason).toMatch(
+      /^event time 2999-01-01T00:00:00.000Z is \d+ s ahead/
+    );
+    // Without a bound (records Skewless builds itself) any valid time is accepted.
+    expect(encodeRecord(scalars, { id: 'a', ts: '2999-01-01T00:00:00Z' }).ok).toBe(true);
+  });
 });
