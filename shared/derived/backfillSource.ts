@@ -7,9 +7,10 @@
  *
  * Rows it hands out, in a fixed order (so a checkpoint's row index resumes exactly, by replaying
  * the file again and skipping that many): rows the reader could not read or the schema module
- * rejects (the backfill rejects them, with their line), events whose id repeats with different
- * content (rejected, the first in file order wins), then one row per distinct event. Exact
- * repeats are written once.
+ * rejects (the backfill rejects them, with their line), rows whose id repeats an earlier one, in
+ * file order — with different content: rejected (the first in file order wins); exactly:
+ * marked `duplicate` (counted in the report's `rowsDuplicate`, not written again) — then one row per distinct event. Every input
+ * row is therefore counted once: written, rejected or duplicate.
  */
 import type { FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { parseBackfillKey } from '../backfill/objectKey.ts';
@@ -109,8 +110,17 @@ function derivedRowSource(
       ...(row.problem !== undefined ? { problem: row.problem } : {}),
     }));
     for (const { record, reason } of skipped) {
-      if (reason !== 'conflict') continue;
       const row = lineOf.get(record);
+      if (reason === 'duplicate') {
+        // Counted as a duplicate by the backfill (every input row is counted once), not written.
+        rows.push({
+          line: row?.line,
+          values: undefined,
+          original: row?.original ?? (() => valuesOf(record)),
+          duplicate: `event id "${record.recordIdentifier}" repeats an earlier row exactly; written once`,
+        });
+        continue;
+      }
       rows.push({
         line: row?.line,
         values: undefined,

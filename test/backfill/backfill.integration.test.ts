@@ -427,6 +427,38 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(outcomes.at(-1)?.outcomes[0]?.kind).toBe('completed');
   });
 
+  it('counts every input row of a --derive file once: written, rejected or duplicate', async () => {
+    // Prepare: 40 payments, 6 exact resends, 1 id with different content, 1 malformed line.
+    const at = (i: number) => new Date(Date.now() - 86_400_000 + i * 1_000).toISOString();
+    const payment = (i: number, amount = 10 + i) =>
+      JSON.stringify({
+        transaction_id: `derive-${i}`,
+        event_time: at(i),
+        card_id: `derive-card-${i % 4}`,
+        merchant_id: 'm-1',
+        amount,
+        currency: 'EUR',
+        channel: 'pos',
+      });
+    const lines = Array.from({ length: 40 }, (_, i) => payment(i));
+    for (const i of [3, 7, 11, 19, 23, 31]) lines.push(payment(i));
+    lines.push(payment(5, 999), '{"transaction_id": ');
+    // Act
+    const source = await upload(
+      'backfill/fraud-transactions/derive/counts.jsonl',
+      `${lines.join('\n')}\n`
+    );
+    // Assess
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({
+      status: 'completed',
+      rowsRead: 48,
+      rowsWritten: 40,
+      rowsRejected: 2,
+      rowsDuplicate: 6,
+    });
+  });
+
   it('backfills a file uploaded with the AWS CLI (aws s3 cp)', async () => {
     // Prepare
     const dir = mkdtempSync(join(tmpdir(), 'skewless-backfill-cli-'));

@@ -84,14 +84,18 @@ describe('derived backfill rows', () => {
     );
   });
 
-  it('hands out rejects, then conflicts, then one derived record per distinct event', async () => {
+  it('hands out rejects, repeated ids (conflicts and exact repeats), then one derived record per distinct event: every input row once', async () => {
     const rows = await collect(derivedRowSource(rowsOf(history), cardVelocities, 0));
-    expect(rows.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    // 8 input rows, 8 rows out: none is left out of the backfill's counts.
+    expect(rows.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(rows[0]).toMatchObject({ line: 2, problem: 'malformed JSON: unexpected end' });
     expect(rows[1]).toMatchObject({ line: 4, values: { amount: 'lots' } });
-    expect(rows[2]?.line).toBe(7);
-    expect(rows[2]?.problem).toContain('"t-2" appears earlier in the file with different content');
-    const written = rows.slice(3).map((r) => r.values as Record<string, unknown>);
+    // Repeated ids in file order: the exact repeat of t-1, then the conflicting t-2.
+    expect(rows[2]).toMatchObject({ line: 6, values: undefined });
+    expect(rows[2]?.duplicate).toContain('"t-1" repeats an earlier row exactly');
+    expect(rows[3]?.line).toBe(7);
+    expect(rows[3]?.problem).toContain('"t-2" appears earlier in the file with different content');
+    const written = rows.slice(4).map((r) => r.values as Record<string, unknown>);
     const valid = [history[0], history[2], history[4], history[7]].map((p) =>
       toRecord(transactions, p as never)
     );
@@ -108,7 +112,7 @@ describe('derived backfill rows', () => {
   it('resumes at a row index by replaying the file and skipping that many rows', async () => {
     const all = await collect(derivedRowSource(rowsOf(history), cardVelocities, 0));
     const resumed = await collect(derivedRowSource(rowsOf(history), cardVelocities, 4));
-    expect(resumed.map((r) => r.index)).toEqual([4, 5, 6]);
+    expect(resumed.map((r) => r.index)).toEqual([4, 5, 6, 7]);
     expect(resumed.map((r) => r.values)).toEqual(all.slice(4).map((r) => r.values));
   });
 });
