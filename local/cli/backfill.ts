@@ -174,20 +174,44 @@ async function uploadFile(
   };
 }
 
-/** Polls the backfill's state (checkpoints) until its report is there. */
+/** The handler's latest progress snapshot, if it wrote one. */
+async function readProgress(
+  s3: S3Client,
+  bucket: string,
+  key: string
+): Promise<{ rowsRead: number; rowsWritten: number; rowsRejected: number } | undefined> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return JSON.parse((await out.Body?.transformToString()) ?? '') as {
+      rowsRead: number;
+      rowsWritten: number;
+      rowsRejected: number;
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls the backfill's progress and state (checkpoints) until its report is there. */
 async function waitForReport(
   s3: S3Client,
   reportsBucket: string,
   source: SourceObject,
   timeoutMs: number,
-  display: ReturnType<typeof progressDisplay>
+  display: ReturnType<typeof progressDisplay>,
+  stop: { stopped: boolean } = { stopped: false }
 ): Promise<BackfillReport | undefined> {
   const deadline = Date.now() + timeoutMs;
   const location = { bucket: reportsBucket, key: reportKeys(source).state };
-  while (Date.now() < deadline) {
+  const progressKey = reportKeys(source).progress;
+  while (Date.now() < deadline && !stop.stopped) {
     const current = await readState(s3, location);
     if (current?.state.report !== undefined) return current.state.report;
-    if (current !== undefined) {
+    // Rows move between checkpoints: the handler publishes progress.json as it goes.
+    const progress = await readProgress(s3, reportsBucket, progressKey);
+    if (progress !== undefined) {
+      display.update(progress.rowsRead, progress.rowsWritten, progress.rowsRejected);
+    } else if (current !== undefined) {
       const { rowsWritten, rowsRejected } = current.state;
       display.update(
         rowsWritten + rowsRejected,
@@ -211,26 +235,40 @@ async function reachable(s3: S3Client, bucket: string): Promise<boolean> {
   }
 }
 
-/** Runs the backfill through a running stack's S3. */
+/** Runs the backfill through a running stack's S3; Ctrl-C stops following, not the backfill. */
 async function viaRunningStack(
   file: string,
   key: string,
   options: BackfillCliOptions,
   s3: S3Client,
-  io: BackfillIo
-): Promise<BackfillReport | undefined> {
+  io: BackfillIo,
+  endpoint: string
+): Promise<BackfillReport | undefined | 'interrupted'> {
   const display = progressDisplay(io, options.progress);
   const source = await uploadFile(s3, file, options.bucket, key);
   io.err.write(`uploaded to s3://${options.bucket}/${key}; the running stack is backfilling it\n`);
-  const report = await waitForReport(
-    s3,
-    options.reportsBucket,
-    source,
-    options.timeout * 1000,
-    display
-  );
+  const stop = { stopped: false };
+  let onInterrupt: (() => void) | undefined;
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    onInterrupt = () => {
+      stop.stopped = true;
+      resolve('interrupted');
+    };
+    process.once('SIGINT', onInterrupt);
+  });
+  const outcome = await Promise.race([
+    waitForReport(s3, options.reportsBucket, source, options.timeout * 1000, display, stop),
+    interrupted,
+  ]);
+  if (onInterrupt !== undefined) process.off('SIGINT', onInterrupt);
   display.done();
-  return report;
+  if (outcome === 'interrupted') {
+    const where = s3Locations(source, options.reportsBucket, endpoint);
+    io.err.write(
+      `\nstopped following. The running stack keeps backfilling s3://${options.bucket}/${key}; when it is done, its report is at:\n  ${where.report}\n  (rejects: ${where.rejects})\n`
+    );
+  }
+  return outcome;
 }
 
 /** Runs the store (unless given), a local S3 and the handler in this process. */
@@ -332,7 +370,7 @@ async function inProcess(
 /**
  * The command's work, separated from commander for tests. Returns the exit code: 0 when the file
  * was backfilled (rejected rows included), 1 when the backfill failed, 2 when it did not finish
- * within `--timeout`.
+ * within `--timeout`, 130 when Ctrl-C stopped following a running stack (the backfill goes on).
  */
 async function runBackfillCommand(
   file: string,
@@ -354,7 +392,12 @@ async function runBackfillCommand(
   let where: OutputLocations = { rejects: '', report: '' };
   const client = endpoint === undefined ? undefined : await s3Client(endpoint);
   if (client !== undefined && endpoint !== undefined && (await reachable(client, options.bucket))) {
-    report = await viaRunningStack(file, key, options, client, io);
+    const outcome = await viaRunningStack(file, key, options, client, io, endpoint);
+    if (outcome === 'interrupted') {
+      client.destroy();
+      return 130;
+    }
+    report = outcome;
     if (report !== undefined) {
       where = s3Locations(
         { ...report.source, versionId: report.source.versionId ?? undefined, size: 0 },

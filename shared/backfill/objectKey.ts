@@ -107,6 +107,8 @@ interface ReportKeys {
   readonly state: string;
   readonly rejects: string;
   readonly report: string;
+  /** Latest progress snapshot (overwritten while the backfill runs; for followers like the CLI). */
+  readonly progress: string;
 }
 
 /**
@@ -121,6 +123,7 @@ function reportKeys(source: SourceObject): ReportKeys {
     state: `${prefix}state.json`,
     rejects: `${prefix}rejects.jsonl`,
     report: `${prefix}report.json`,
+    progress: `${prefix}progress.json`,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { BatchRowSink } from '../batch/batchRowSink.ts';
 import { derivedDefinitionOf, derivedRowSource } from '../derived/backfillSource.ts';
@@ -299,6 +299,41 @@ class LeasedBackfill {
     return saved;
   }
 
+  private progressInFlight = false;
+
+  /**
+   * Writes the progress snapshot to `progress.json` beside the state, so a follower in another
+   * process (`npx skewless backfill` against a running stack) sees rows move between checkpoints.
+   * Best effort and never awaited by the row loop: one write at a time, failures ignored.
+   */
+  private publishProgress(progress: BackfillProgress): void {
+    if (this.progressInFlight) return;
+    this.progressInFlight = true;
+    const { rowsRead, rowsWritten, rowsRejected, rowsDuplicate, rowsPerSecond, invocation } =
+      progress;
+    void this.deps.s3
+      .send(
+        new PutObjectCommand({
+          Bucket: this.deps.config.reportsBucket,
+          Key: reportKeys(this.state.source).progress,
+          Body: JSON.stringify({
+            rowsRead,
+            rowsWritten,
+            rowsRejected,
+            rowsDuplicate,
+            rowsPerSecond,
+            invocation,
+            at: new Date(this.now()).toISOString(),
+          }),
+          ContentType: 'application/json',
+        })
+      )
+      .catch(() => undefined)
+      .finally(() => {
+        this.progressInFlight = false;
+      });
+  }
+
   /** Ends the backfill with a report; the state keeps the report in case writing it is interrupted. */
   private async finish(
     next: BackfillState,
@@ -551,6 +586,7 @@ class LeasedBackfill {
       };
       logger.info('backfill progress', { ...snapshotProgress });
       this.deps.onProgress?.(snapshotProgress);
+      this.publishProgress(snapshotProgress);
     };
 
     /** Waits for room in the window; false when writes are failing. */

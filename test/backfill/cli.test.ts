@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, S3Event } from 'aws-lambda';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import {
   startTestS3,
 } from '../helpers/s3Events.ts';
 import { startTestStore } from '../helpers/store.ts';
-import { cardFile, createSchemaGroups, toCsv } from './fixtures.ts';
+import { cardFile, createSchemaGroups, offlineMount, toCsv } from './fixtures.ts';
 
 function capture() {
   const out: string[] = [];
@@ -118,12 +119,14 @@ describe('Command: skewless backfill', () => {
     await createSchemaGroups(store);
     let handler: ((event: S3Event, context: Context) => Promise<unknown>) | undefined;
     const s3 = await startTestS3({
+      mounts: [offlineMount(store)],
       onObjectCreated: async (event) => {
         if (event.Records[0]?.s3.bucket.name === BACKFILL_BUCKET)
           await handler?.(event, lambdaContext());
       },
     });
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = store.store.endpoint;
     process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
     process.env.REPORTS_BUCKET = REPORTS_BUCKET;
     const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
@@ -163,6 +166,92 @@ describe('Command: skewless backfill', () => {
       await store.close();
     }
   }, 60_000);
+
+  it('shows rows moving between checkpoints while following a running stack, and Ctrl-C stops following only', async () => {
+    // Prepare: a running stack whose handler writes records (slow enough to watch) with progress
+    // every 100 rows and no checkpoint before the end (30 s interval).
+    const store = await startTestStore();
+    await createSchemaGroups(store);
+    let handler: ((event: S3Event, context: Context) => Promise<unknown>) | undefined;
+    const s3 = await startTestS3({
+      onObjectCreated: async (event) => {
+        if (event.Records[0]?.s3.bucket.name === BACKFILL_BUCKET)
+          await handler?.(event, lambdaContext());
+      },
+    });
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
+    process.env.REPORTS_BUCKET = REPORTS_BUCKET;
+    const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
+    const { loadBackfillConfig } = await import('../../shared/backfill/index.ts');
+    const config = {
+      ...loadBackfillConfig(),
+      writeMode: 'records' as const,
+      concurrency: 1,
+      progressEveryRows: 100,
+      checkpointIntervalMs: 30_000,
+    };
+    handler = createBackfillHandler({ config }) as never;
+    const file = cardFile('watch', 4_000, 0);
+    const path = join(dir, 'watch.csv');
+    writeFileSync(path, toCsv(file.rows));
+    const options: BackfillCliOptions = {
+      group: 'fraud-cards',
+      dataDir: join(dir, 'no-stack-here'),
+      s3Endpoint: s3.server.endpoint,
+      bucket: BACKFILL_BUCKET,
+      reportsBucket: REPORTS_BUCKET,
+      timeout: 60,
+      json: true,
+      progress: true,
+    };
+    const followed = capture();
+    const interrupted = capture();
+    try {
+      // Act 1: follow to the end.
+      const code = await runBackfillCommand(path, { ...options, key: 'watch-1.csv' }, followed.io);
+      // Act 2: a second upload, and Ctrl-C once rows are moving.
+      const running = runBackfillCommand(path, { ...options, key: 'watch-2.csv' }, interrupted.io);
+      while (!/[1-9][\d,]* rows read/.test(interrupted.err())) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      process.emit('SIGINT');
+      const interruptedCode = await running;
+      await s3.server.settled();
+      // Assess
+      expect(code).toBe(0);
+      const reads = [
+        ...followed.err().matchAll(/backfill: ([\d,]+) rows read, ([\d,]+) written(.*)/g),
+      ];
+      const moving = reads.filter((m) => {
+        const n = Number((m[1] as string).replace(/,/g, ''));
+        return n > 0 && n < 4_000 && !(m[3] as string).includes('at the last checkpoint');
+      });
+      expect(moving.length).toBeGreaterThan(0);
+      expect(interruptedCode).toBe(130);
+      expect(interrupted.err()).toContain(
+        'The running stack keeps backfilling s3://skewless-backfill/backfill/fraud-cards/watch-2.csv'
+      );
+      const printed =
+        /report is at:\n {2}aws s3 cp s3:\/\/skewless-reports\/(\S+) - --endpoint-url http:\/\/127.0.0.1:\d+/.exec(
+          interrupted.err()
+        );
+      expect(printed).not.toBeNull();
+      // The stack did go on: the report is where the command said.
+      const report = await s3.client.send(
+        new GetObjectCommand({ Bucket: REPORTS_BUCKET, Key: printed?.[1] })
+      );
+      expect(JSON.parse((await report.Body?.transformToString()) ?? '')).toMatchObject({
+        status: 'completed',
+        rowsWritten: 4_000,
+      });
+      expect(interrupted.out()).toBe('');
+    } finally {
+      await s3.close();
+      await store.close();
+    }
+  }, 120_000);
 
   it('fails with a message for an unknown feature group', async () => {
     // Prepare
