@@ -1,19 +1,20 @@
 /**
  * `npm start` / `skewless start`: the whole product on the embedded default, in one process with
  * one log stream — the embedded feature store, a local Kinesis stream polled into the ingest
- * handler, a local S3 whose `backfill/` objects invoke the backfill handler, the lookup API on
- * :3000, the audit on a schedule, and a demo payments producer. Ctrl-C drains and flushes.
+ * handler, a local S3 whose `backfill/` objects invoke the backfill handler and `batch/` objects
+ * the batch handler, the lookup API on :3000, the audit on a schedule, and a demo payments
+ * producer whose nightly aggregates are dropped under `batch/`. Ctrl-C drains and flushes.
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
+import { createBackfillS3Client } from '../shared/backfill/dependencies.ts';
 import { featureGroups } from '../shared/definitions.ts';
-import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
 import { startLookupFront } from './api/front.ts';
 import { DEMO_TRANSACTION_ID, DemoProducer } from './demo/producer.ts';
-import { seedBatchAggregates } from './demo/seedAggregates.ts';
+import { dropNightlyAggregates } from './demo/seedAggregates.ts';
 import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
 import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts';
 import { startLocalKinesis } from './kinesis/localKinesis.ts';
@@ -86,6 +87,29 @@ function handlerEnvironment(
   };
 }
 
+/** One line per finished drop: what a backfill or batch drop did, from its report. */
+function logDropOutcome(log: LogSink, key: string, outcome: unknown): void {
+  const o = outcome as {
+    kind?: string;
+    report?: {
+      status: string;
+      rowsWritten: number;
+      rowsRejected: number;
+      error?: string;
+      onlineValues?: { changed: number; unchanged: number; stayed: number };
+    };
+  };
+  const r = o.report;
+  if (r === undefined) return;
+  const online =
+    r.onlineValues === undefined
+      ? ''
+      : `; online values: ${r.onlineValues.changed} changed, ${r.onlineValues.unchanged} unchanged, ${r.onlineValues.stayed} stayed (older rows)`;
+  const line = `${key}: ${r.status}, ${r.rowsWritten} rows written, ${r.rowsRejected} rejected${online}${r.error === undefined ? '' : ` (${r.error})`}`;
+  if (r.status === 'completed') log.info(line);
+  else log.error(line);
+}
+
 /**
  * Start the whole stack. Resolves once every part is listening and the schema module's groups
  * exist in the store.
@@ -129,6 +153,7 @@ async function startStack(
     // Handlers read their configuration from the environment at import, as on Lambda.
     let s3Endpoint = '';
     let backfillHandler: Handler<S3Event, unknown> | undefined;
+    let batchHandler: Handler<S3Event, unknown> | undefined;
     const s3Log = createConsoleLog('s3', options.logLevel);
     const s3 = await startLocalS3({
       port: options.s3Port,
@@ -138,19 +163,26 @@ async function startStack(
         { name: START_DEFAULTS.reportsBucket },
       ],
       mounts: offlineStoreMounts(join(dataDir, 'store')),
+      // One notification filter per prefix, as in the template: backfill/ -> BackfillFunction,
+      // batch/ -> BatchFunction.
       onObjectCreated: async (event: S3Event) => {
         const key = event.Records[0]?.s3.object.key ?? '';
-        if (
-          backfillHandler === undefined ||
-          !decodeURIComponent(key.replace(/\+/g, ' ')).startsWith('backfill/')
-        )
-          return;
         if (event.Records[0]?.s3.bucket.name !== START_DEFAULTS.backfillBucket) return;
-        s3Log.info(`backfill triggered by s3://${START_DEFAULTS.backfillBucket}/${key}`);
+        const decoded = decodeURIComponent(key.replace(/\+/g, ' '));
+        const [name, handler] = decoded.startsWith('backfill/')
+          ? ['BackfillFunction', backfillHandler]
+          : decoded.startsWith('batch/')
+            ? ['BatchFunction', batchHandler]
+            : [undefined, undefined];
+        if (name === undefined || handler === undefined) return;
+        s3Log.info(`${name} triggered by s3://${START_DEFAULTS.backfillBucket}/${decoded}`);
         try {
-          await backfillHandler(event, createLambdaContext('BackfillFunction', 900_000));
+          const result = (await handler(event, createLambdaContext(name, 900_000))) as
+            | { outcomes?: unknown[] }
+            | undefined;
+          for (const outcome of result?.outcomes ?? []) logDropOutcome(s3Log, decoded, outcome);
         } catch (error) {
-          s3Log.error('backfill invocation failed', error);
+          s3Log.error(`${name} invocation failed`, error);
         }
       },
     });
@@ -183,6 +215,9 @@ async function startStack(
       '../functions/ingest/index.ts'
     )) as unknown as { handler: Handler<KinesisStreamEvent, never> };
     ({ handler: backfillHandler } = (await import('../functions/backfill/index.ts')) as {
+      handler: Handler<S3Event, unknown>;
+    });
+    ({ handler: batchHandler } = (await import('../functions/batch/index.ts')) as {
       handler: Handler<S3Event, unknown>;
     });
     const { handler: auditHandler } = (await import('../functions/audit/index.ts')) as {
@@ -249,9 +284,17 @@ async function startStack(
         maxEvents: options.demoMaxEvents,
         logger: demoLog,
       });
-      const seeded = await seedBatchAggregates(createFeatureStoreClient(), producer.generator);
+      // The nightly job's output lands in S3 like on AWS; the batch function writes both stores.
+      const s3Client = createBackfillS3Client();
+      const dropped = await dropNightlyAggregates(
+        s3Client,
+        START_DEFAULTS.backfillBucket,
+        producer.generator
+      );
+      s3Client.destroy();
+      await s3.settled();
       demoLog.info(
-        `seeded nightly aggregates for ${seeded.cards} cards and ${seeded.merchants} merchants`
+        `nightly aggregates dropped and applied: ${dropped.map((f) => `s3://${START_DEFAULTS.backfillBucket}/${f.key} (${f.rows} rows)`).join(', ')}`
       );
       producer.start();
       stoppers.push(async () => {
@@ -282,7 +325,8 @@ Skewless is running on the embedded default (data in ${relative(e.dataDir)}).
   lookup API        ${e.api}
   feature store     ${e.store}   (SageMaker Feature Store runtime + control plane)
   Kinesis stream    ${e.kinesis}   stream "${e.streamName}" -> ingest handler
-  S3                ${e.s3}   s3://${e.backfillBucket}/backfill/<group>/... -> backfill handler
+  S3                ${e.s3}   s3://${e.backfillBucket}/backfill/<group>/... -> backfill handler (offline store only)
+                    ${' '.repeat(e.s3.length)}   s3://${e.backfillBucket}/batch/<group>/...    -> batch handler (both stores; batch-fed groups)
   dead letters      ${relative(join(e.dataDir, 'dead-letters'))}/
   reports           ${relative(join(e.dataDir, 'reports'))}/ and s3://${e.reportsBucket}/
   demo producer     ${demo ? 'on (synthetic payments; --no-demo turns it off)' : 'off'}

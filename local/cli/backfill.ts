@@ -73,14 +73,14 @@ function s3Client(endpoint: string): Promise<S3Client> {
 }
 
 /** The progress display: one line redrawn in place on a terminal, a line per update otherwise. */
-function progressDisplay(io: BackfillIo, enabled: boolean) {
+function progressDisplay(io: BackfillIo, enabled: boolean, label = 'backfill') {
   const started = performance.now();
   return {
     update(rowsRead: number, rowsWritten: number, rowsRejected: number, note = ''): void {
       if (!enabled) return;
       const seconds = (performance.now() - started) / 1000;
       const rate = seconds > 0 ? Math.round(rowsRead / seconds) : 0;
-      const line = `backfill: ${rowsRead.toLocaleString('en-US')} rows read, ${rowsWritten.toLocaleString('en-US')} written, ${rowsRejected.toLocaleString('en-US')} rejected (${rate.toLocaleString('en-US')} rows/s, ${seconds.toFixed(1)} s)${note}`;
+      const line = `${label}: ${rowsRead.toLocaleString('en-US')} rows read, ${rowsWritten.toLocaleString('en-US')} written, ${rowsRejected.toLocaleString('en-US')} rejected (${rate.toLocaleString('en-US')} rows/s, ${seconds.toFixed(1)} s)${note}`;
       io.err.write(io.err.isTTY === true ? `\r\x1b[2K${line}` : `${line}\n`);
     },
     done(): void {
@@ -477,5 +477,16 @@ function registerBackfillCommand(program: Command): void {
     });
 }
 
-export type { BackfillCliOptions, BackfillIo };
-export { registerBackfillCommand, runBackfillCommand };
+export type { BackfillCliOptions, BackfillIo, OutputLocations };
+export {
+  copyOutputs,
+  positiveInteger,
+  progressDisplay,
+  reachable,
+  registerBackfillCommand,
+  runBackfillCommand,
+  s3Client,
+  s3Locations,
+  uploadFile,
+  waitForReport,
+};

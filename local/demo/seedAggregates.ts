@@ -1,8 +1,13 @@
-import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
-import pLimit from 'p-limit';
+/**
+ * The demo's nightly batch job: per-card and per-merchant aggregates as of midnight UTC, written
+ * as Parquet files and dropped under `batch/<group>/` in the local S3, exactly as a Glue job's
+ * output lands on AWS. The batch function (docs/batch.md) validates them and writes both stores;
+ * nothing here talks to the feature store.
+ */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { cards, merchants } from '../../shared/definitions.ts';
-import { toRecord } from '../../shared/record/codec.ts';
-import { putEncodedRecord } from '../../shared/store/writer.ts';
+import type { FeatureGroup } from '../../shared/schema/index.ts';
 import type { PaymentsGenerator } from './paymentsGenerator.ts';
 
 function mulberry(seed: number): () => number {
@@ -15,61 +20,115 @@ function mulberry(seed: number): () => number {
   };
 }
 
+type Cell = string | number | bigint | null;
+
 /**
- * What the nightly batch job would have written: per-card and per-merchant aggregates as of
- * midnight UTC, through PutRecord to both stores, so feature-set vectors have every group.
+ * A Parquet file of a group's rows with the column types the schema module declares: String →
+ * UTF8 text (event times as ISO-8601), Integral → INT64, Fractional → DOUBLE.
+ *
+ * @example
+ * ```typescript
+ * const body = groupParquet(cards, [{ card_id: 'card-1', event_time: '…', txn_count_7d: 3n }]);
+ * ```
  */
-async function seedBatchAggregates(
-  client: SageMakerFeatureStoreRuntimeClient,
-  generator: PaymentsGenerator,
-  now = new Date()
-): Promise<{ cards: number; merchants: number }> {
-  const random = mulberry(7);
-  const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const limit = pLimit(32);
-  const countries = ['DE', 'FR', 'NL', 'US', 'GB', 'ES'];
-  const mccs = ['5411', '5812', '5999', '4111', '7995', '5732'];
-  const writes = [
-    ...generator.cardIds.map((card_id) =>
-      limit(() => {
-        const txn7 = Math.floor(random() * 40);
-        return putEncodedRecord(
-          client,
-          toRecord(cards, {
-            card_id,
-            event_time: midnight,
-            txn_count_7d: txn7,
-            txn_count_30d: txn7 * 4 + Math.floor(random() * 10),
-            amount_sum_7d: Math.round(txn7 * (20 + random() * 80) * 100) / 100,
-            amount_sum_30d: Math.round(txn7 * 4 * (20 + random() * 80) * 100) / 100,
-            distinct_merchants_30d: Math.floor(random() * 25),
-            chargebacks_365d: random() < 0.05 ? 1 + Math.floor(random() * 3) : 0,
-            card_age_days: 30 + Math.floor(random() * 3000),
-            home_country: countries[Math.floor(random() * countries.length)] ?? 'DE',
-          })
-        );
-      })
-    ),
-    ...generator.merchantIds.map((merchant_id) =>
-      limit(() =>
-        putEncodedRecord(
-          client,
-          toRecord(merchants, {
-            merchant_id,
-            event_time: midnight,
-            mcc: mccs[Math.floor(random() * mccs.length)] ?? '5999',
-            country: countries[Math.floor(random() * countries.length)] ?? 'DE',
-            txn_count_1d: Math.floor(random() * 5000),
-            avg_amount_30d: Math.round((10 + random() * 150) * 100) / 100,
-            fraud_rate_30d: Math.round(random() * 0.02 * 1e5) / 1e5,
-            chargeback_rate_90d: Math.round(random() * 0.01 * 1e5) / 1e5,
-          })
-        )
-      )
-    ),
-  ];
-  await Promise.all(writes);
-  return { cards: generator.cardIds.length, merchants: generator.merchantIds.length };
+function groupParquet(group: FeatureGroup, rows: readonly Record<string, Cell>[]): Buffer {
+  const names = group.featureNames.filter((n) => group.features[n]?.collection === undefined);
+  const columnData = names.map((name) => {
+    const type = group.features[name]?.type;
+    const data = rows.map((r) => {
+      const v = r[name] ?? null;
+      if (v === null) return null;
+      if (type === 'Integral') return BigInt(v);
+      if (type === 'Fractional') return Number(v);
+      return String(v);
+    });
+    return {
+      name,
+      data,
+      type: type === 'Integral' ? 'INT64' : type === 'Fractional' ? 'DOUBLE' : 'STRING',
+      nullable: true,
+    } as const;
+  });
+  return Buffer.from(parquetWriteBuffer({ columnData }));
 }
 
-export { seedBatchAggregates };
+/** One nightly drop: the object key under `batch/<group>/` and its Parquet bytes. */
+interface NightlyFile {
+  readonly group: string;
+  readonly key: string;
+  readonly rows: number;
+  readonly body: Buffer;
+}
+
+/**
+ * What the nightly job outputs for the generator's cards and merchants, as of midnight UTC of
+ * `now` (so a restart on the same day drops the same values again: unchanged online).
+ */
+function nightlyAggregateFiles(generator: PaymentsGenerator, now = new Date()): NightlyFile[] {
+  const random = mulberry(7);
+  const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const eventTime = midnight.toISOString();
+  const day = eventTime.slice(0, 10);
+  const countries = ['DE', 'FR', 'NL', 'US', 'GB', 'ES'];
+  const mccs = ['5411', '5812', '5999', '4111', '7995', '5732'];
+  const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)] ?? '';
+  const cardRows = generator.cardIds.map((card_id) => {
+    const txn7 = Math.floor(random() * 40);
+    return {
+      card_id,
+      event_time: eventTime,
+      txn_count_7d: txn7,
+      txn_count_30d: txn7 * 4 + Math.floor(random() * 10),
+      amount_sum_7d: Math.round(txn7 * (20 + random() * 80) * 100) / 100,
+      amount_sum_30d: Math.round(txn7 * 4 * (20 + random() * 80) * 100) / 100,
+      distinct_merchants_30d: Math.floor(random() * 25),
+      chargebacks_365d: random() < 0.05 ? 1 + Math.floor(random() * 3) : 0,
+      card_age_days: 30 + Math.floor(random() * 3000),
+      home_country: pick(countries),
+    };
+  });
+  const merchantRows = generator.merchantIds.map((merchant_id) => ({
+    merchant_id,
+    event_time: eventTime,
+    mcc: pick(mccs),
+    country: pick(countries),
+    txn_count_1d: Math.floor(random() * 5000),
+    avg_amount_30d: Math.round((10 + random() * 150) * 100) / 100,
+    fraud_rate_30d: Math.round(random() * 0.02 * 1e5) / 1e5,
+    chargeback_rate_90d: Math.round(random() * 0.01 * 1e5) / 1e5,
+  }));
+  return [
+    {
+      group: cards.name,
+      key: `batch/${cards.name}/nightly-${day}.parquet`,
+      rows: cardRows.length,
+      body: groupParquet(cards, cardRows),
+    },
+    {
+      group: merchants.name,
+      key: `batch/${merchants.name}/nightly-${day}.parquet`,
+      rows: merchantRows.length,
+      body: groupParquet(merchants, merchantRows),
+    },
+  ];
+}
+
+/**
+ * Drops the nightly aggregate files into the bucket; the bucket's `batch/` notification does
+ * the rest (the batch function writes both stores).
+ */
+async function dropNightlyAggregates(
+  s3: S3Client,
+  bucket: string,
+  generator: PaymentsGenerator,
+  now = new Date()
+): Promise<NightlyFile[]> {
+  const files = nightlyAggregateFiles(generator, now);
+  for (const file of files) {
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: file.body }));
+  }
+  return files;
+}
+
+export type { NightlyFile };
+export { dropNightlyAggregates, groupParquet, nightlyAggregateFiles };

@@ -5,13 +5,21 @@
  * feature store with BatchWriteRecord through the real SDK. Event times are relative to the clock.
  */
 
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetRecordCommand, PutRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PaymentsGenerator } from '../../local/demo/paymentsGenerator.ts';
+import { dropNightlyAggregates, nightlyAggregateFiles } from '../../local/demo/seedAggregates.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
 import {
+  type BackfillReport,
   inProcessBatchContinuations,
   loadBackfillConfig,
   type SourceObject,
@@ -39,6 +47,7 @@ import {
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
 type Handler = (event: S3Event, context: Context) => Promise<S3InvocationResult>;
+const run = promisify(execFile);
 
 const HOUR = 3_600_000;
 
@@ -315,6 +324,83 @@ describe('Batch drops from S3 to both stores (integration)', () => {
       inProcessBatchContinuations.configure({ contextFactory: undefined });
     }
   }, 120_000);
+
+  it("applies the demo's nightly aggregates: aws s3 cp of the cards file, PutObject of both, then the same night again", async () => {
+    // Prepare: the demo job's output for 40 cards and 8 merchants, the cards file on disk.
+    const generator = new PaymentsGenerator({ cards: 40, merchants: 8, seed: 3 });
+    const files = nightlyAggregateFiles(generator);
+    const cardsFile = files.find((f) => f.group === 'fraud-cards');
+    if (cardsFile === undefined) throw new Error('no cards file');
+    const dir = mkdtempSync(join(tmpdir(), 'skewless-batch-awscli-'));
+    const path = join(dir, 'aggregates.parquet');
+    writeFileSync(path, cardsFile.body);
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    };
+    try {
+      // Act: as docs/batch.md shows it, then the demo's own drop (a new version of each key).
+      await run(
+        'aws',
+        [
+          's3',
+          'cp',
+          path,
+          `s3://${BACKFILL_BUCKET}/batch/fraud-cards/`,
+          '--endpoint-url',
+          s3.server.endpoint,
+          '--only-show-errors',
+        ],
+        { env }
+      );
+      await s3.server.settled();
+      await inProcessBatchContinuations.idle();
+      await dropNightlyAggregates(s3.client, BACKFILL_BUCKET, generator);
+      await s3.server.settled();
+      await inProcessBatchContinuations.idle();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Assess
+    /** The reports of every version of a key, oldest first. */
+    const reports = async (key: string): Promise<BackfillReport[]> => {
+      const listed = await s3.client.send(
+        new ListObjectsV2Command({ Bucket: REPORTS_BUCKET, Prefix: `${key}/` })
+      );
+      const out: BackfillReport[] = [];
+      for (const o of listed.Contents ?? []) {
+        if (!o.Key?.endsWith('/report.json')) continue;
+        const got = await s3.client.send(
+          new GetObjectCommand({ Bucket: REPORTS_BUCKET, Key: o.Key })
+        );
+        out.push(JSON.parse((await got.Body?.transformToString()) ?? '{}') as BackfillReport);
+      }
+      return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    };
+    const report = async (key: string, version = 0) => (await reports(key))[version];
+    expect(await report('batch/fraud-cards/aggregates.parquet')).toMatchObject({
+      status: 'completed',
+      format: 'parquet',
+      rowsWritten: 40,
+      rowsRejected: 0,
+      onlineValues: { changed: 40, unchanged: 0, stayed: 0 },
+    });
+    // The same night's values again (same event time, same values): nothing changes online.
+    expect(await reports(cardsFile.key)).toHaveLength(1);
+    expect(await report(cardsFile.key)).toMatchObject({
+      rowsWritten: 40,
+      onlineValues: { changed: 0, unchanged: 40, stayed: 0 },
+    });
+    const merchantsFile = files.find((f) => f.group === 'fraud-merchants');
+    expect(await report(merchantsFile?.key ?? '')).toMatchObject({
+      rowsWritten: 8,
+      onlineValues: { changed: 8, unchanged: 0, stayed: 0 },
+    });
+    const first = generator.cardIds[0] ?? '';
+    expect(await onlineOf(first)).toMatchObject({ card_id: first });
+  });
 
   it('refuses groups that are not batch-fed, and each function ignores the other prefix', async () => {
     // Prepare

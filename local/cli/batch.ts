@@ -1,0 +1,325 @@
+/**
+ * `skewless batch <file> --group <g> [--dry-run]`: feeds a batch-fed group's both stores from a
+ * batch job's output, the way production does: the file is put under `batch/<group>/<name>` in
+ * an S3 bucket and the bucket's `ObjectCreated` notification invokes the batch handler
+ * (docs/batch.md). Like `skewless backfill`, it uses a running `npm start` when there is one, else
+ * runs the store, a local S3 and the handler in-process.
+ *
+ * `--dry-run` reads the file and the online values and writes nothing: it always runs in-process
+ * on a throw-away S3 (never the running stack's, whose notification would apply the drop), against
+ * the running store when there is one.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
+import type { BackfillReport } from '../../shared/backfill/types.ts';
+import { featureGroups } from '../../shared/definitions.ts';
+import { registry } from '../../shared/registry.ts';
+import type { FeatureGroup } from '../../shared/schema/index.ts';
+import { type LocalS3, startLocalS3 } from '../s3/index.ts';
+import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
+import { START_DEFAULTS } from '../startDefaults.ts';
+import { type RunningStore, startStore } from '../store/index.ts';
+import {
+  type BackfillIo,
+  copyOutputs,
+  type OutputLocations,
+  positiveInteger,
+  progressDisplay,
+  reachable,
+  s3Client,
+  s3Locations,
+  uploadFile,
+  waitForReport,
+} from './backfill.ts';
+import { runningEndpoints } from './endpoints.ts';
+
+interface BatchCliOptions {
+  readonly group: string;
+  readonly key?: string;
+  readonly dataDir: string;
+  readonly s3Endpoint?: string;
+  readonly endpoint?: string;
+  readonly bucket: string;
+  readonly reportsBucket: string;
+  readonly timeout: number;
+  readonly json: boolean;
+  readonly progress: boolean;
+  /** Count and read the online values; write nothing. */
+  readonly dryRun: boolean;
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+function summary(report: BackfillReport, where: OutputLocations, dryRun: boolean): string {
+  const online = report.onlineValues ?? { changed: 0, unchanged: 0, stayed: 0 };
+  let head: string;
+  if (report.status !== 'completed') {
+    head = `Batch drop ${report.source.key} FAILED: ${report.error ?? 'unknown error'}`;
+  } else if (dryRun) {
+    head = `Dry run of ${basename(report.source.key)} for ${report.featureGroup} (nothing written): ${n(report.rowsRead)} rows read, ${n(report.rowsWritten)} valid, ${n(report.rowsRejected)} rejected\n  online values: ${n(online.changed)} would change, ${n(online.unchanged)} unchanged, ${n(online.stayed)} would stay (older rows: offline store only)`;
+  } else {
+    head = `Applied ${report.source.key} to both stores of ${report.featureGroup}: ${n(report.rowsWritten)} rows written, ${n(report.rowsRejected)} rejected of ${n(report.rowsRead)} (${(report.durationMs / 1000).toFixed(1)} s, ${report.resumptions} resumptions)\n  online values: ${n(online.changed)} changed, ${n(online.unchanged)} unchanged, ${n(online.stayed)} stayed (older rows: offline store only)`;
+  }
+  const errors = report.firstErrors
+    .slice(0, 5)
+    .map((e) => `\n  row ${e.row}${e.line !== undefined ? ` (line ${e.line})` : ''}: ${e.reason}`)
+    .join('');
+  const rejects = report.rowsRejected > 0 ? `\n  rejects: ${where.rejects}` : '';
+  return `${head}${errors}${rejects}\n  report: ${where.report}\n`;
+}
+
+/** True when a feature store answers at `endpoint` (a running `npm start`). */
+async function storeAnswers(endpoint: string, group: FeatureGroup): Promise<boolean> {
+  const client = new SageMakerClient({ endpoint, maxAttempts: 1 });
+  try {
+    await client.send(new DescribeFeatureGroupCommand({ FeatureGroupName: group.name }));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Runs the batch handler in this process against the store at `storeEndpoint` (or one started on
+ * `<data dir>/store`), with a local S3 on `s3DataDir`.
+ */
+async function inProcess(
+  file: string,
+  key: string,
+  options: BatchCliOptions,
+  io: BackfillIo,
+  storeEndpointGiven: string | undefined,
+  s3DataDir: string
+): Promise<{ report: BackfillReport | undefined; where: OutputLocations }> {
+  const credentials = {
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: 'us-east-1',
+  };
+  for (const [name, value] of Object.entries(credentials)) process.env[name] ??= value;
+  let store: RunningStore | undefined;
+  let s3: LocalS3 | undefined;
+  const display = progressDisplay(io, options.progress, options.dryRun ? 'dry run' : 'batch');
+  try {
+    let storeEndpoint = storeEndpointGiven;
+    if (storeEndpoint === undefined) {
+      store = await startStore({
+        port: 0,
+        dataDir: join(options.dataDir, 'store'),
+        logLevel: 'warn',
+      });
+      storeEndpoint = store.endpoint;
+      const sagemaker = new SageMakerClient({ endpoint: storeEndpoint });
+      await ensureFeatureGroups(sagemaker, featureGroups, {
+        offlineS3Uri: START_DEFAULTS.offlineS3Uri,
+        roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
+      });
+      sagemaker.destroy();
+    }
+    // The handler reads its configuration from the environment, as on Lambda.
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = storeEndpoint;
+    process.env.REPORTS_BUCKET = options.reportsBucket;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    delete process.env.CONTINUATION_QUEUE_URL;
+    const { createBatchHandler } = await import('../../functions/batch/index.ts');
+    const { loadBackfillConfig, inProcessBatchContinuations, localContext } = await import(
+      '../../shared/backfill/index.ts'
+    );
+    let handler: ReturnType<typeof createBatchHandler> | undefined;
+    let invocationError: unknown;
+    s3 = await startLocalS3({
+      port: 0,
+      dataDir: s3DataDir,
+      buckets: [{ name: options.bucket, versioning: true }, options.reportsBucket],
+      onObjectCreated: async (event) => {
+        const record = event.Records[0];
+        if (handler === undefined || record?.s3.bucket.name !== options.bucket) return;
+        try {
+          await handler(event, localContext(900_000, 'BatchFunction'));
+        } catch (error) {
+          invocationError = error;
+        }
+      },
+    });
+    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
+    handler = createBatchHandler({
+      config: { ...loadBackfillConfig(), progressEveryMs: 500 },
+      onProgress: (p: BackfillProgress) =>
+        display.update(p.rowsRead, p.rowsWritten, p.rowsRejected),
+      dryRun: options.dryRun,
+    });
+    inProcessBatchContinuations.deliverTo(handler as never);
+
+    const client = await s3Client(s3.endpoint);
+    const source = await uploadFile(client, file, options.bucket, key);
+    await s3.settled();
+    await inProcessBatchContinuations.idle();
+    display.done();
+    if (invocationError !== undefined) throw invocationError;
+    const report = await waitForReport(
+      client,
+      options.reportsBucket,
+      source,
+      1_000,
+      progressDisplay(io, false)
+    );
+    const where = await copyOutputs(
+      client,
+      source,
+      options.reportsBucket,
+      options.dryRun ? join(options.dataDir, 'dry-run') : options.dataDir
+    );
+    client.destroy();
+    return { report, where };
+  } finally {
+    await s3?.close();
+    await store?.close();
+  }
+}
+
+/**
+ * The command's work, separated from commander for tests. Returns the exit code: 0 when the drop
+ * was applied (rejected rows included), 1 when it failed, 2 when a running stack did not finish
+ * it within `--timeout`.
+ */
+async function runBatchCommand(
+  file: string,
+  options: BatchCliOptions,
+  io: BackfillIo
+): Promise<number> {
+  const group = registry.getExternalGroup(options.group);
+  if (group.batch === undefined) {
+    const fed = [...registry.externalGroups.values()].filter((g) => g.batch !== undefined);
+    throw new InvalidArgumentError(
+      `${group.name} is not batch-fed (batch-fed: ${fed.map((g) => g.name).join(', ') || 'none'}); declare batch: { cadence } on it in shared/definitions.ts, or use \`skewless backfill\` for its offline store only`
+    );
+  }
+  if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
+  const key = `batch/${group.name}/${options.key ?? basename(file)}`;
+  const running = runningEndpoints(options.dataDir);
+  let report: BackfillReport | undefined;
+  let where: OutputLocations = { rejects: '', report: '' };
+  if (options.dryRun) {
+    const candidate = options.endpoint ?? running.store;
+    const storeEndpoint =
+      candidate !== undefined && (await storeAnswers(candidate, group)) ? candidate : undefined;
+    if (options.endpoint !== undefined && storeEndpoint === undefined) {
+      throw new InvalidArgumentError(`no feature store answers at ${options.endpoint}`);
+    }
+    const scratch = mkdtempSync(join(tmpdir(), 'skewless-batch-dry-run-'));
+    try {
+      ({ report, where } = await inProcess(file, key, options, io, storeEndpoint, scratch));
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  } else {
+    const endpoint = options.s3Endpoint ?? running.s3;
+    const client = endpoint === undefined ? undefined : await s3Client(endpoint);
+    if (
+      client !== undefined &&
+      endpoint !== undefined &&
+      (await reachable(client, options.bucket))
+    ) {
+      const display = progressDisplay(io, options.progress, 'batch');
+      const source = await uploadFile(client, file, options.bucket, key);
+      io.err.write(`uploaded to s3://${options.bucket}/${key}; the running stack is applying it\n`);
+      report = await waitForReport(
+        client,
+        options.reportsBucket,
+        source,
+        options.timeout * 1000,
+        display
+      );
+      display.done();
+      if (report !== undefined) where = s3Locations(source, options.reportsBucket, endpoint);
+    } else {
+      if (options.s3Endpoint !== undefined) {
+        throw new InvalidArgumentError(
+          `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
+        );
+      }
+      ({ report, where } = await inProcess(
+        file,
+        key,
+        options,
+        io,
+        options.endpoint,
+        join(options.dataDir, 's3')
+      ));
+    }
+    client?.destroy();
+  }
+  if (report === undefined) {
+    io.err.write(
+      `batch drop ${key} did not finish within ${options.timeout} s; it goes on in the running stack\n`
+    );
+    return 2;
+  }
+  io.out.write(
+    options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, where, options.dryRun)
+  );
+  return report.status === 'completed' ? 0 : 1;
+}
+
+/**
+ * Registers `skewless batch`.
+ *
+ * @example
+ * ```typescript
+ * import { Command } from 'commander';
+ * import { registerBatchCommand } from './local/cli/batch.ts';
+ * const program = new Command();
+ * registerBatchCommand(program);
+ * await program.parseAsync(['node', 'skewless', 'batch', 'nightly.parquet', '--group', 'fraud-cards', '--dry-run']);
+ * ```
+ */
+function registerBatchCommand(program: Command): void {
+  program
+    .command('batch')
+    .description(
+      "Feed a batch-fed group's online and offline stores from a batch job's Parquet / CSV / JSON Lines output (gzip for text), through S3 as in production; --dry-run counts what would change"
+    )
+    .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
+    .requiredOption('--group <name>', 'a batch-fed feature group (shared/definitions.ts)')
+    .option(
+      '--dry-run',
+      'validate, read the online values and count what would change; write nothing',
+      false
+    )
+    .option('--key <name>', 'object name under batch/<group>/ (default: the file name)')
+    .option('--data-dir <dir>', 'data directory of the local stack', START_DEFAULTS.dataDir)
+    .option(
+      '--s3-endpoint <url>',
+      'S3 of a running npm start (default: found in <data dir>/endpoints.json)'
+    )
+    .option(
+      '--endpoint <url>',
+      'feature store endpoint when running in-process (default: the running or embedded store)'
+    )
+    .option('--bucket <name>', 'bucket of the drops', START_DEFAULTS.backfillBucket)
+    .option('--reports-bucket <name>', 'reports bucket', START_DEFAULTS.reportsBucket)
+    .option(
+      '--timeout <seconds>',
+      'how long to wait for a running stack to finish',
+      positiveInteger,
+      3600
+    )
+    .option('--json', 'print the report as JSON', false)
+    .option('--no-progress', 'no progress display on stderr')
+    .action(async (file: string, opts: BatchCliOptions) => {
+      process.exitCode = await runBatchCommand(file, opts, {
+        out: process.stdout,
+        err: process.stderr,
+      });
+    });
+}
+
+export type { BatchCliOptions };
+export { registerBatchCommand, runBatchCommand };

@@ -1,0 +1,155 @@
+/**
+ * `skewless batch` in-process (no running stack): a dry run counts and writes nothing, the real
+ * run writes both stores of the embedded store on the data dir, a second dry run then finds the
+ * values unchanged. Event times relative to the clock.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetRecordCommand,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BatchCliOptions,
+  registerBatchCommand,
+  runBatchCommand,
+} from '../../local/cli/batch.ts';
+import { startStore } from '../../local/store/index.ts';
+import { toCsv } from '../backfill/fixtures.ts';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: {
+      out: { write: (t: string) => out.push(t) },
+      err: { write: (t: string) => err.push(t), isTTY: false },
+    },
+    out: () => out.join(''),
+    err: () => err.join(''),
+  };
+}
+
+describe('Command: skewless batch', () => {
+  let dir: string;
+  let file: string;
+  let options: BatchCliOptions;
+  const eventTime = new Date(Date.now() - 3_600_000).toISOString();
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'skewless-batch-cli-'));
+    file = join(dir, 'nightly.csv');
+    const row = (id: string | null, count: string) => ({
+      card_id: id,
+      event_time: eventTime,
+      txn_count_7d: count,
+      txn_count_30d: '8',
+      amount_sum_7d: '10.5',
+      amount_sum_30d: '42',
+      distinct_merchants_30d: '2',
+      chargebacks_365d: '0',
+      card_age_days: '100',
+      home_country: 'DE',
+    });
+    writeFileSync(
+      file,
+      toCsv([row('cli-card-1', '3'), row('cli-card-2', 'three'), row('cli-card-3', '5')])
+    );
+    options = {
+      group: 'fraud-cards',
+      dataDir: join(dir, 'data'),
+      bucket: 'skewless-backfill',
+      reportsBucket: 'skewless-reports',
+      timeout: 60,
+      json: false,
+      progress: false,
+      dryRun: true,
+    };
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function online(ids: readonly string[]): Promise<(string | undefined)[]> {
+    const store = await startStore({
+      port: 0,
+      dataDir: join(options.dataDir, 'store'),
+      logLevel: 'warn',
+    });
+    const client = new SageMakerFeatureStoreRuntimeClient({
+      endpoint: store.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    try {
+      const out: (string | undefined)[] = [];
+      for (const id of ids) {
+        const got = await client.send(
+          new GetRecordCommand({
+            FeatureGroupName: 'fraud-cards',
+            RecordIdentifierValueAsString: id,
+          })
+        );
+        out.push(got.Record?.find((v) => v.FeatureName === 'txn_count_7d')?.ValueAsString);
+      }
+      return out;
+    } finally {
+      client.destroy();
+      await store.close();
+    }
+  }
+
+  it('registers its arguments and options', () => {
+    const program = new Command();
+    registerBatchCommand(program);
+    const command = program.commands.find((c) => c.name() === 'batch');
+    expect(command?.registeredArguments.map((a) => a.name())).toEqual(['file']);
+    expect(command?.options.map((o) => o.long)).toEqual(
+      expect.arrayContaining(['--group', '--dry-run', '--key', '--data-dir', '--json'])
+    );
+  });
+
+  it('dry run: counts rows, rejects and online values that would change, writes nothing', async () => {
+    // Act
+    const output = capture();
+    const code = await runBatchCommand(file, options, output.io);
+    // Assess
+    expect(code).toBe(0);
+    expect(output.out()).toContain(
+      'Dry run of nightly.csv for fraud-cards (nothing written): 3 rows read, 2 valid, 1 rejected\n  online values: 2 would change, 0 unchanged, 0 would stay (older rows: offline store only)'
+    );
+    expect(output.out()).toContain('row 2 (line 3): txn_count_7d="three"');
+    expect(await online(['cli-card-1', 'cli-card-3'])).toEqual([undefined, undefined]);
+  }, 60_000);
+
+  it('applies the drop to both stores, after which a dry run finds nothing to change', async () => {
+    // Act
+    const applied = capture();
+    const code = await runBatchCommand(file, { ...options, dryRun: false }, applied.io);
+    const again = capture();
+    const dryCode = await runBatchCommand(file, options, again.io);
+    // Assess
+    expect(code).toBe(0);
+    expect(applied.out()).toContain(
+      'Applied batch/fraud-cards/nightly.csv to both stores of fraud-cards: 2 rows written, 1 rejected of 3'
+    );
+    expect(applied.out()).toContain(
+      'online values: 2 changed, 0 unchanged, 0 stayed (older rows: offline store only)'
+    );
+    expect(await online(['cli-card-1', 'cli-card-3'])).toEqual(['3', '5']);
+    expect(dryCode).toBe(0);
+    expect(again.out()).toContain('online values: 0 would change, 2 unchanged, 0 would stay');
+  }, 60_000);
+
+  it('refuses a group that is not batch-fed, naming the ones that are', async () => {
+    await expect(
+      runBatchCommand(file, { ...options, group: 'fraud-transactions' }, capture().io)
+    ).rejects.toThrow(
+      'fraud-transactions is not batch-fed (batch-fed: fraud-cards, fraud-merchants); declare batch: { cadence } on it in shared/definitions.ts, or use `skewless backfill` for its offline store only'
+    );
+  });
+});
