@@ -146,9 +146,10 @@ describe('Batch drops from S3 to both stores (integration)', () => {
   }
 
   /**
-   * Five identifiers online since yesterday, and a drop of twelve rows: newer, older, equal with
-   * the same and with other values, a new identifier, repeated identifiers (an exact duplicate,
-   * an older repeat, an equal-time overwrite) and three bad rows.
+   * Five identifiers online since yesterday, and a drop of thirteen rows: newer, older, equal
+   * with the same and with other values, a new identifier, repeated identifiers (an exact
+   * duplicate, an older repeat, an equal-time overwrite) and four bad rows (one dated an hour
+   * ahead of the clock).
    */
   function mixedDrop(prefix: string, now: number) {
     const id = (name: string) => `${prefix}-${name}`;
@@ -169,8 +170,9 @@ describe('Batch drops from S3 to both stores (integration)', () => {
       cardRow(id('no-time'), null, '20'), // 10 rejected
       cardRow(null, now - HOUR, '21'), // 11 rejected
       cardRow(id('dup'), now - HOUR, '19'), // 12 changed (same time as row 7, other values)
+      cardRow(id('future'), now + HOUR, '22'), // 13 rejected (beyond MAX_EVENT_TIME_SKEW_SECONDS)
     ];
-    const written = rows.filter((_, i) => ![5, 9, 10].includes(i));
+    const written = rows.filter((_, i) => ![5, 9, 10, 12].includes(i));
     const label = (r: CardRow) =>
       `${r.card_id}@${new Date(r.event_time as string).toISOString()}#${r.txn_count_7d}`;
     return {
@@ -181,9 +183,9 @@ describe('Batch drops from S3 to both stores (integration)', () => {
         status: 'completed',
         featureGroup: 'fraud-cards',
         writeMode: 'both-stores',
-        rowsRead: 12,
+        rowsRead: 13,
         rowsWritten: 9,
-        rowsRejected: 3,
+        rowsRejected: 4,
         onlineValues: { changed: 5, unchanged: 2, stayed: 2 },
       },
       expectedOnline: {
@@ -208,7 +210,7 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     for (const [name, expected] of Object.entries(drop.expectedOnline)) {
       expect(await onlineOf(`${prefix}-${name}`), name).toMatchObject(expected);
     }
-    for (const never of ['bad-count', 'no-time']) {
+    for (const never of ['bad-count', 'no-time', 'future']) {
       expect(await onlineOf(`${prefix}-${never}`)).toBeUndefined();
     }
     return { report, rejects };
@@ -227,7 +229,9 @@ describe('Batch drops from S3 to both stores (integration)', () => {
       [6, ['txn_count_7d']],
       [10, ['event_time']],
       [11, ['card_id']],
+      [13, ['event_time']],
     ]);
+    expect(rejects[3]?.reason).toContain('MAX_EVENT_TIME_SKEW_SECONDS');
     expect(rejects[0]?.reason).toContain(
       'txn_count_7d="twelve": Integral value must be a base-10 integer'
     );
@@ -255,7 +259,7 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     const source = await upload(`batch/fraud-cards/${key}`, encode(rows));
     // Assess
     const { rejects } = await expectDropApplied(prefix, drop, source);
-    expect(rejects.map((r) => r.row)).toEqual([6, 10, 11]);
+    expect(rejects.map((r) => r.row)).toEqual([6, 10, 11, 13]);
   });
 
   it('writes an object version once when its S3 event is delivered again', async () => {
