@@ -37,7 +37,7 @@ import {
   ingestKinesisEvent,
 } from '../ingest/ingest.ts';
 import type { MetricsSink } from '../ingest/metrics.ts';
-import { parseIngestPayload } from '../ingest/payload.ts';
+import { type ParsedPayload, parseIngestPayload } from '../ingest/payload.ts';
 import type { IngestTransform } from '../ingest/transform.ts';
 import { type EncodedRecord, toRecord } from '../record/codec.ts';
 import { type EventTimeBound, formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
@@ -144,6 +144,8 @@ class DerivedBatch {
   private readonly owned = new Set<string>();
   /** Too-late records by sequence number (checked against the online store). */
   private readonly tooLate = new Map<string, EncodedRecord>();
+  /** Every record of the batch decoded and validated, by sequence number (the pipeline reuses it). */
+  readonly parsed = new Map<string, ParsedPayload>();
 
   constructor(deps: DerivedDependencies, records: readonly KinesisStreamRecord[]) {
     this.deps = deps;
@@ -344,6 +346,7 @@ class DerivedBatch {
         defaultFeatureGroup: this.deps.defaultFeatureGroup,
         eventTimeBound: this.deps.eventTimeBound,
       });
+      this.parsed.set(record.kinesis.sequenceNumber, parsed);
       // A record that does not validate is dead-lettered by the pipeline; nothing to plan.
       if (!parsed.ok) continue;
       const definition = this.deps.derived.forGroup(parsed.value.routed.group.name);
@@ -564,7 +567,7 @@ async function ingestWithDerivedFeatures(
   const { response, done } = await ingestBatch(
     event,
     { ...runtime, transform: batch.transform(runtime.transform) },
-    { ...options, remainingTimeMs, clockAt }
+    { ...options, remainingTimeMs, clockAt, parsed: batch.parsed }
   );
   const committed = await batch.commit(response);
   runtime.writtenAhead.remember(event.Records, committed, done);

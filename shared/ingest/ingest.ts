@@ -41,7 +41,7 @@ import {
 } from './errors.ts';
 import { type KinesisSource, kinesisSourceOf } from './kinesisRecord.ts';
 import { IngestMetric, IngestStats, type MetricsSink } from './metrics.ts';
-import { parseIngestPayload } from './payload.ts';
+import { type ParsedPayload, parseIngestPayload } from './payload.ts';
 import { type IngestTransform, identityTransform } from './transform.ts';
 import { WrittenAhead } from './writtenAhead.ts';
 
@@ -138,6 +138,11 @@ interface IngestOptions {
    * the pipeline) takes the same verdict on a record near the bound.
    */
   readonly clockAt?: number;
+  /**
+   * Records already decoded and validated by the caller against the same `clockAt`, by sequence
+   * number (the derived step parses every record of the batch to plan it): not parsed twice.
+   */
+  readonly parsed?: ReadonlyMap<string, ParsedPayload>;
 }
 
 /** Per-invocation state shared by the records of one batch. */
@@ -145,6 +150,7 @@ interface Invocation {
   readonly stats: IngestStats;
   /** `MAX_EVENT_TIME_SKEW_SECONDS` against the invocation's frozen clock. */
   readonly eventTimeBound: EventTimeBound;
+  readonly parsed: ReadonlyMap<string, ParsedPayload> | undefined;
   /** Coalesces the records' writes into BatchWriteRecord calls. */
   readonly writes: BatchWriteQueue;
   /** `performance.now()` after which no record starts. */
@@ -227,6 +233,7 @@ async function ingestBatch(
     deadlineAt: budgetMs === undefined ? Number.POSITIVE_INFINITY : started + budgetMs,
     done: new Map(),
     eventTimeBound: eventTimeBoundOf(runtime, options.clockAt ?? runtime.now()),
+    parsed: options.parsed,
   };
   const deadlineTimer =
     budgetMs === undefined ? undefined : setTimeout(() => deadline?.abort(), budgetMs);
@@ -299,11 +306,13 @@ async function processRecord(
     log.debug('record already dead-lettered by an earlier delivery; not sent again');
     return;
   }
-  const parsed = parseIngestPayload(record.kinesis.data, {
-    registry: runtime.registry,
-    defaultFeatureGroup: runtime.config.defaultFeatureGroup,
-    eventTimeBound: invocation.eventTimeBound,
-  });
+  const parsed =
+    invocation.parsed?.get(source.sequenceNumber) ??
+    parseIngestPayload(record.kinesis.data, {
+      registry: runtime.registry,
+      defaultFeatureGroup: runtime.config.defaultFeatureGroup,
+      eventTimeBound: invocation.eventTimeBound,
+    });
   if (!parsed.ok) {
     if (parsed.rejection.featureGroup !== undefined)
       keys.featureGroup = parsed.rejection.featureGroup;

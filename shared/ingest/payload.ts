@@ -195,11 +195,11 @@ function validatePayload(
   };
 }
 
+/** What {@link parseIngestPayload} gives for one Kinesis record. */
+type ParsedPayload = Step<{ routed: RoutedPayload; encoded: EncodedRecord }>;
+
 /** Decode, route and validate in one call: what the record handler does before transform. */
-function parseIngestPayload(
-  data: string,
-  options: RouteOptions
-): Step<{ routed: RoutedPayload; encoded: EncodedRecord }> {
+function parseIngestPayload(data: string, options: RouteOptions): ParsedPayload {
   const decoded = decodeKinesisData(data);
   if (!decoded.ok) return decoded;
   const routed = routePayload(decoded.value, options);
@@ -254,5 +254,5 @@ function reject<T>(
   };
 }
 
-export type { RoutedPayload, RouteOptions, Step };
+export type { ParsedPayload, RoutedPayload, RouteOptions, Step };
 export { decodeKinesisData, FORBIDDEN_KEYS, parseIngestPayload, routePayload, validatePayload };
