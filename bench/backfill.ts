@@ -93,13 +93,16 @@ const COLUMNS = cards.featureNames;
  */
 const ROWS_PER_HOUR = Number(process.env.BENCH_BACKFILL_ROWS_PER_HOUR ?? 5_000);
 
-/** Row `i` of fraud-cards, values as text. */
-function row(prefix: string, i: number): string[] {
+/** Where generated event times start, epoch ms (the batch bench starts them a few hours ago). */
+const HISTORY_ORIGIN_MS = Date.UTC(2024, 6, 1);
+
+/** Row `i` of fraud-cards, values as text; event times from `originMs`. */
+function row(prefix: string, i: number, originMs = HISTORY_ORIGIN_MS): string[] {
   const hour = Math.floor(i / ROWS_PER_HOUR);
   const within = Math.floor(((i % ROWS_PER_HOUR) * 3_600_000) / ROWS_PER_HOUR);
   return [
     `${prefix}-${i}`,
-    new Date(Date.UTC(2024, 6, 1) + hour * 3_600_000 + within).toISOString(),
+    new Date(originMs + hour * 3_600_000 + within).toISOString(),
     String(i % 50),
     String((i % 50) * 4),
     (i * 1.25).toFixed(2),
@@ -139,7 +142,8 @@ async function writeFile(
   format: Format,
   prefix: string,
   rows: number,
-  path: string
+  path: string,
+  originMs = HISTORY_ORIGIN_MS
 ): Promise<number> {
   if (format === 'parquet') {
     const writer = new ParquetWriter({
@@ -156,7 +160,7 @@ async function writeFile(
     for (let from = 0; from < rows; from += PARQUET_ROW_GROUP) {
       const columns: unknown[][] = COLUMNS.map(() => []);
       for (let i = from; i < Math.min(rows, from + PARQUET_ROW_GROUP); i++) {
-        const r = row(prefix, i);
+        const r = row(prefix, i, originMs);
         for (const [c, name] of COLUMNS.entries())
           columns[c]?.push(parquetCell(name, r[c] as string));
       }
@@ -171,7 +175,7 @@ async function writeFile(
   const lines = (function* (): Generator<string> {
     if (format.startsWith('csv')) yield `${COLUMNS.join(',')}\n`;
     for (let i = 0; i < rows; i++) {
-      const r = row(prefix, i);
+      const r = row(prefix, i, originMs);
       if (format.startsWith('csv')) {
         yield `${r.join(',')}\n`;
         continue;
@@ -298,7 +302,11 @@ interface BenchStack {
   readonly client: S3Client;
   /** Resolves when the backfills started by uploads so far are done (this process's handler). */
   settled(): Promise<void>;
-  setHandler(handler: ((event: S3Event, context: Context) => Promise<unknown>) | undefined): void;
+  /** The handler uploads invoke; its continuations go to the in-process queue of its kind. */
+  setHandler(
+    handler: ((event: S3Event, context: Context) => Promise<unknown>) | undefined,
+    kind?: 'backfill' | 'batch'
+  ): void;
   close(): Promise<void>;
 }
 
@@ -350,7 +358,9 @@ async function startBenchStack(workDir: string): Promise<BenchStack> {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   delete process.env.CONTINUATION_QUEUE_URL;
-  const { inProcessContinuations } = await import('../shared/backfill/index.ts');
+  const { inProcessBatchContinuations, inProcessContinuations } = await import(
+    '../shared/backfill/index.ts'
+  );
   const client = new S3Client({
     endpoint: s3.endpoint,
     forcePathStyle: true,
@@ -364,10 +374,12 @@ async function startBenchStack(workDir: string): Promise<BenchStack> {
     settled: async () => {
       await s3.settled();
       await inProcessContinuations.idle();
+      await inProcessBatchContinuations.idle();
     },
-    setHandler: (next) => {
+    setHandler: (next, kind = 'backfill') => {
       handler = next;
-      if (next !== undefined) inProcessContinuations.deliverTo(next as never);
+      const queue = kind === 'batch' ? inProcessBatchContinuations : inProcessContinuations;
+      if (next !== undefined) queue.deliverTo(next as never);
     },
     close: async () => {
       client.destroy();
@@ -611,6 +623,8 @@ const bench: Bench = async (): Promise<BenchSection> => {
 };
 
 export default bench;
+export type { BenchStack, Format };
+export { backfillThroughS3, rate, startBenchStack, writeFile };
 
 if (import.meta.main) {
   const child = process.argv.indexOf('--rss-child');

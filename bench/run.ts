@@ -7,7 +7,16 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, type } from 'node:os';
 import type { Bench, BenchSection } from './types.ts';
 
-const ALL = ['store', 'ingest', 'lookup', 'backfill', 'audit', 'dataset', 'derived'] as const;
+const ALL = [
+  'store',
+  'ingest',
+  'lookup',
+  'backfill',
+  'batch',
+  'audit',
+  'dataset',
+  'derived',
+] as const;
 
 const root = new URL('..', import.meta.url);
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
