@@ -16,6 +16,7 @@ const ALL = [
   'audit',
   'dataset',
   'derived',
+  'coldStart',
 ] as const;
 
 const root = new URL('..', import.meta.url);

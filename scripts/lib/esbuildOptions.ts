@@ -1,3 +1,4 @@
+import { isAbsolute, join, resolve } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import type { Template } from './cfnYaml.ts';
 
@@ -6,7 +7,12 @@ import type { Template } from './cfnYaml.ts';
  * `Metadata.BuildProperties`; `npm run build` translates the very same properties here, the way
  * aws-lambda-builders does (bundle, platform node, then each supported flag), so both builds
  * produce the same bundle. A property aws-lambda-builders would ignore is an error here.
+ *
+ * Each function builds from its `CodeUri` (Globals or its own): esbuild runs there and the entry
+ * points are relative to it, as `sam build` does in its copy of that directory.
  */
+
+const PROJECT_ROOT = new URL('../..', import.meta.url).pathname;
 
 /** BuildProperties that aws-lambda-builders passes to esbuild (nodejs_npm_esbuild/esbuild.py). */
 const SUPPORTED = [
@@ -29,6 +35,9 @@ interface FunctionBuild {
   /** Short name used for dist/<name>/, e.g. `ingest` (the entry point's directory). */
   readonly name: string;
   readonly handler: string;
+  /** The build context (`CodeUri`), relative to the project root. */
+  readonly codeUri: string;
+  /** esbuild options: `absWorkingDir` is the build context, `outdir` absolute. */
   readonly options: BuildOptions;
 }
 
@@ -44,8 +53,14 @@ function splitPairs(values: unknown, property: string): Record<string, string> {
   return out;
 }
 
-function functionBuilds(template: Template, outRoot = 'dist'): FunctionBuild[] {
+function functionBuilds(
+  template: Template,
+  outRoot = 'dist',
+  projectRoot = PROJECT_ROOT
+): FunctionBuild[] {
   const builds: FunctionBuild[] = [];
+  const globalCodeUri = (template as { Globals?: { Function?: { CodeUri?: unknown } } }).Globals
+    ?.Function?.CodeUri;
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::Serverless::Function') continue;
     const metadata = resource.Metadata as
@@ -70,11 +85,17 @@ function functionBuilds(template: Template, outRoot = 'dist'): FunctionBuild[] {
     }
     const entry = String(entryPoints[0]);
     const name = entry.split('/').at(-2) ?? logicalId;
+    const codeUri = resource.Properties?.CodeUri ?? globalCodeUri;
+    if (typeof codeUri !== 'string') {
+      throw new Error(`${logicalId}: CodeUri (the function's build context) must be a directory`);
+    }
+    const outBase = isAbsolute(outRoot) ? outRoot : join(projectRoot, outRoot);
     const options: BuildOptions = {
       entryPoints: [entry],
+      absWorkingDir: resolve(projectRoot, codeUri),
       bundle: true,
       platform: 'node',
-      outdir: `${outRoot}/${name}`,
+      outdir: join(outBase, name),
       // aws-lambda-builders' defaults when a property is absent.
       target: (props.Target as string | undefined) ?? 'es2020',
       format: ((props.Format as string | undefined) ?? 'cjs') as BuildOptions['format'],
@@ -90,7 +111,13 @@ function functionBuilds(template: Template, outRoot = 'dist'): FunctionBuild[] {
     if (props.OutExtension !== undefined)
       options.outExtension = splitPairs(props.OutExtension, 'OutExtension');
     if (props.Banner !== undefined) options.banner = splitPairs(props.Banner, 'Banner');
-    builds.push({ logicalId, name, handler: String(resource.Properties?.Handler ?? ''), options });
+    builds.push({
+      logicalId,
+      name,
+      handler: String(resource.Properties?.Handler ?? ''),
+      codeUri,
+      options,
+    });
   }
   return builds;
 }

@@ -9,7 +9,7 @@ import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemak
 import { AthenaEngine } from '../offline/athena.ts';
 import type { OfflineQueryEngine } from '../offline/engine.ts';
 import { registry } from '../registry.ts';
-import { createFeatureStoreClient } from '../runtime/clients.ts';
+import { baseClientConfig, createFeatureStoreClient } from '../runtime/clients.ts';
 import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { AuditConfig } from './config.ts';
@@ -60,7 +60,10 @@ function createAuditRuntime(config: AuditConfig): AuditRuntime {
     config.reportsBucket === undefined
       ? undefined
       : // A custom endpoint (the local S3 of `skewless start`) needs path-style addressing.
-        new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined });
+        new S3Client({
+          ...baseClientConfig(),
+          forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined,
+        });
   return {
     config,
     groups,
@@ -73,7 +76,7 @@ function createAuditRuntime(config: AuditConfig): AuditRuntime {
     async openEngine() {
       if (config.engine === 'athena') {
         athena ??= new AthenaEngine({
-          client: new AthenaClient({}),
+          client: new AthenaClient(baseClientConfig()),
           workGroup: config.athenaWorkGroup,
           outputLocation: config.athenaOutputLocation,
         });

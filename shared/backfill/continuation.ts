@@ -27,16 +27,17 @@ const MAX_DELAY_SECONDS = 900;
  * ```
  */
 class SqsContinuationQueue implements ContinuationQueue {
-  private readonly sqs: SQSClient;
+  private readonly sqs: () => SQSClient;
   private readonly queueUrl: string;
 
-  constructor(sqs: SQSClient, queueUrl: string) {
-    this.sqs = sqs;
+  /** @param sqs - the client, or a function building it on first use (see lazyClient) */
+  constructor(sqs: SQSClient | (() => SQSClient), queueUrl: string) {
+    this.sqs = typeof sqs === 'function' ? sqs : () => sqs;
     this.queueUrl = queueUrl;
   }
 
   async send(message: ContinuationMessage, delaySeconds: number): Promise<void> {
-    await this.sqs.send(
+    await this.sqs().send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(message),

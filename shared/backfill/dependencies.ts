@@ -1,7 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createFeatureStoreClient, keepAliveHandler } from '../runtime/clients.ts';
+import {
+  baseClientConfig,
+  createFeatureStoreClient,
+  keepAliveHandler,
+  lazyClient,
+} from '../runtime/clients.ts';
 import type { LogSink } from '../runtime/powertools.ts';
 import { type BackfillConfig, loadBackfillConfig } from './config.ts';
 import {
@@ -22,6 +27,7 @@ function createBackfillS3Client(): S3Client {
   const endpointOverridden =
     (process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL ?? '') !== '';
   return new S3Client({
+    ...baseClientConfig(),
     forcePathStyle: endpointOverridden,
     requestHandler: keepAliveHandler({ maxSockets: 16, requestTimeoutMs: 60_000 }),
   });
@@ -64,7 +70,10 @@ function createBackfillDependencies(
   const continuations =
     overrides.continuations ??
     (config.continuationQueueUrl !== undefined
-      ? new SqsContinuationQueue(new SQSClient({}), config.continuationQueueUrl)
+      ? new SqsContinuationQueue(
+          lazyClient(() => new SQSClient(baseClientConfig())),
+          config.continuationQueueUrl
+        )
       : kind === DropKind.Batch
         ? inProcessBatchContinuations
         : inProcessContinuations);

@@ -30,7 +30,8 @@ const SQS_MAX_BATCH_ENTRIES = 10;
 const SQS_MAX_BATCH_BYTES = 1_048_576;
 
 interface SqsSinkOptions {
-  readonly client: SQSClient;
+  /** The client, or a function building it on first use (see lazyClient). */
+  readonly client: SQSClient | (() => SQSClient);
   readonly queueUrl: string;
   /** The queue's MaximumMessageSize; letters larger than this are gzipped or truncated. */
   readonly maxMessageBytes?: number;
@@ -53,12 +54,13 @@ interface SqsSinkOptions {
  */
 class SqsDeadLetterSink implements DeadLetterSink {
   readonly destination: string;
-  readonly #client: SQSClient;
+  readonly #client: () => SQSClient;
   readonly #maxMessageBytes: number;
   readonly #limit: ReturnType<typeof pLimit>;
 
   constructor(options: SqsSinkOptions) {
-    this.#client = options.client;
+    const { client } = options;
+    this.#client = typeof client === 'function' ? client : () => client;
     this.destination = options.queueUrl;
     this.#maxMessageBytes = Math.min(
       options.maxMessageBytes ?? SQS_MAX_BATCH_BYTES,
@@ -104,7 +106,7 @@ class SqsDeadLetterSink implements DeadLetterSink {
       MessageAttributes: messageAttributes(letters[index] as DeadLetter),
     }));
     try {
-      const output = await this.#client.send(
+      const output = await this.#client().send(
         new SendMessageBatchCommand({ QueueUrl: this.destination, Entries: entries })
       );
       const delivered = new Set((output.Successful ?? []).map((s) => s.Id));

@@ -21,7 +21,12 @@ import {
   epochNanosToMillis,
 } from '../record/eventTime.ts';
 import { registry as defaultRegistry, type SchemaRegistry } from '../registry.ts';
-import { createFeatureStoreClient, keepAliveHandler } from '../runtime/clients.ts';
+import {
+  baseClientConfig,
+  createFeatureStoreClient,
+  keepAliveHandler,
+  lazyClient,
+} from '../runtime/clients.ts';
 import type { LogSink } from '../runtime/powertools.ts';
 import { type BatchWriteOutcome, BatchWriteQueue } from '../store/batchWriter.ts';
 import type { IngestConfig } from './config.ts';
@@ -119,7 +124,16 @@ function createDeadLetterSink(config: IngestConfig, sqsClient?: SQSClient): Dead
   if (config.deadLetter.kind === 'file')
     return new FileDeadLetterSink({ dir: config.deadLetter.dir });
   return new SqsDeadLetterSink({
-    client: sqsClient ?? new SQSClient({ requestHandler: keepAliveHandler({ maxSockets: 16 }) }),
+    // Built on the first dead letter: most invocations never send one.
+    client:
+      sqsClient ??
+      lazyClient(
+        () =>
+          new SQSClient({
+            ...baseClientConfig(),
+            requestHandler: keepAliveHandler({ maxSockets: 16 }),
+          })
+      ),
     queueUrl: config.deadLetter.queueUrl,
     maxMessageBytes: config.deadLetter.maxMessageBytes,
   });

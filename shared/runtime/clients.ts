@@ -4,6 +4,7 @@ import {
   SageMakerFeatureStoreRuntimeClient,
   type SageMakerFeatureStoreRuntimeClientConfig,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
 import {
   AdaptiveRetryStrategy,
   ConfiguredRetryStrategy,
@@ -11,6 +12,8 @@ import {
   StandardRetryStrategy,
 } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+type CredentialsProvider = ReturnType<typeof fromEnv>;
 
 /**
  * SDK clients, built once per container (module scope) and reused across invocations.
@@ -81,11 +84,41 @@ function featureStoreRetryStrategy(
   );
 }
 
+/**
+ * Credentials for a client built inside Lambda: the runtime puts the function role's credentials
+ * in the environment, so the SDK's default chain (SSO, ini files, process, web identity, IMDS —
+ * loaded on first use and bundled for nothing) is skipped. Those providers are `External` in the
+ * template's esbuild options, so a bundle never reaches them. Outside Lambda (CLI, local stack,
+ * tests) `undefined` keeps the SDK's default chain.
+ */
+function runtimeCredentials(env: NodeJS.ProcessEnv = process.env): CredentialsProvider | undefined {
+  return env.AWS_LAMBDA_FUNCTION_NAME === undefined ? undefined : fromEnv();
+}
+
+/** Settings every client shares: today the credentials of {@link runtimeCredentials}. */
+function baseClientConfig(): { credentials?: CredentialsProvider } {
+  const credentials = runtimeCredentials();
+  return credentials === undefined ? {} : { credentials };
+}
+
+/**
+ * A client built on first use, then reused: a function that may never need it (a dead-letter
+ * queue, a continuation queue) does not pay for its configuration at cold start.
+ */
+function lazyClient<T>(create: () => T): () => T {
+  let client: T | undefined;
+  return () => {
+    client ??= create();
+    return client;
+  };
+}
+
 function createFeatureStoreClient(
   options: ClientOptions = {},
   config: SageMakerFeatureStoreRuntimeClientConfig = {}
 ): SageMakerFeatureStoreRuntimeClient {
   return new SageMakerFeatureStoreRuntimeClient({
+    ...baseClientConfig(),
     requestHandler: keepAliveHandler(options),
     retryStrategy: featureStoreRetryStrategy(options),
     ...config,
@@ -93,4 +126,11 @@ function createFeatureStoreClient(
 }
 
 export type { ClientOptions };
-export { createFeatureStoreClient, featureStoreRetryStrategy, keepAliveHandler };
+export {
+  baseClientConfig,
+  createFeatureStoreClient,
+  featureStoreRetryStrategy,
+  keepAliveHandler,
+  lazyClient,
+  runtimeCredentials,
+};

@@ -30,7 +30,7 @@ async function buildIngestBundle(): Promise<IngestBundle> {
     (b) => b.name === 'ingest'
   );
   if (ingest === undefined) throw new Error('template.yaml has no ingest function');
-  await build({ ...ingest.options, absWorkingDir: root, logLevel: 'warning' });
+  await build({ ...ingest.options, logLevel: 'warning' });
   const file = join(outRoot, 'ingest', 'index.mjs');
   return {
     file,

@@ -45,6 +45,8 @@ async function startIngestFixture(env: Record<string, string> = {}): Promise<Ing
     DEFAULT_FEATURE_GROUP: 'fraud-transactions',
     DEAD_LETTER_DIR: deadLetterDir,
     DEAD_LETTER_QUEUE_URL: '',
+    // As in Lambda: clients take credentials from the environment, not the default chain.
+    AWS_LAMBDA_FUNCTION_NAME: 'IngestFunction',
     // These tests hold the ingest pipeline itself to its contract; derived streaming features
     // (computed values replacing the producer's) have their own tests (test/derived).
     DERIVED_FEATURES: 'off',
