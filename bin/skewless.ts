@@ -1,15 +1,24 @@
 #!/usr/bin/env node
 /**
- * `npx skewless <command>`: the local side of Skewless. Commands are loaded lazily so `--help`
- * and small commands start fast.
+ * `npx skewless <command>`: the local side of Skewless. Only the command being run is loaded
+ * (local/cli/commands.ts), so `--help` and small commands start fast. A user's mistake prints one
+ * line and a hint; an unexpected error prints its stack with `--debug` (local/cli/userErrors.ts).
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { reportCliError } from '../local/cli/userErrors.ts';
+
+const { version } = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+) as { version: string };
 
 const program = new Command()
   .name('skewless')
   .description(
     'One feature definition, two stores, zero skew - SageMaker Feature Store, locally and on AWS.'
   )
+  .version(version, '-V, --version', 'print the version')
+  .option('--debug', 'print the stack trace of an unexpected error')
   .showHelpAfterError();
 
 program.addHelpText(
@@ -36,6 +45,11 @@ if (
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
 }
 
-const { registerCommands } = await import('../local/cli/commands.ts');
-await registerCommands(program);
-await program.parseAsync(process.argv);
+const args = process.argv.slice(2);
+try {
+  const { registerCommands } = await import('../local/cli/commands.ts');
+  await registerCommands(program, args);
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportCliError(error, args);
+}

@@ -5,7 +5,7 @@
  * the batch handler, the lookup API on :3000, the audit on a schedule, and a demo payments
  * producer whose nightly aggregates are dropped under `batch/`. Ctrl-C drains and flushes.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
@@ -306,7 +306,10 @@ async function startStack(
     }
 
     // Stoppers run in reverse: demo, audit, API, stream mapping (drains), S3, Kinesis, store (flushes).
-    await writeFile(join(dataDir, 'endpoints.json'), `${JSON.stringify(endpoints, null, 2)}\n`);
+    const endpointsFile = join(dataDir, 'endpoints.json');
+    await writeFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+    // First to go on stop: a stale file would send the CLI and scripts to a stack that is gone.
+    stoppers.push(() => rm(endpointsFile, { force: true }));
     log.info(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return { endpoints, auditNow, stop: stopAll };
   } catch (error) {

@@ -46,12 +46,22 @@ function describeValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/**
+ * One problem as text: `feature=value: reason`, or `feature: reason` when there is no value (a
+ * missing feature, an unreadable row) — never `=undefined`.
+ */
+function formatProblem(problem: RecordProblem): string {
+  return problem.value === undefined
+    ? `${problem.feature}: ${problem.reason}`
+    : `${problem.feature}=${describeValue(problem.value)}: ${problem.reason}`;
+}
+
 /** A record failed validation against its group. Carries **all** problems, not only the first. */
 class RecordValidationError extends SkewlessError {
   readonly featureGroup: string;
   readonly problems: readonly RecordProblem[];
   constructor(featureGroup: string, problems: readonly RecordProblem[]) {
-    const lines = problems.map((p) => `${p.feature}=${describeValue(p.value)}: ${p.reason}`);
+    const lines = problems.map(formatProblem);
     super(`Invalid record for feature group "${featureGroup}": ${lines.join('; ')}`);
     this.name = 'RecordValidationError';
     this.featureGroup = featureGroup;
@@ -85,6 +95,7 @@ export {
   assertIsError,
   DefinitionError,
   describeValue,
+  formatProblem,
   RecordValidationError,
   SkewlessError,
   UnknownNameError,

@@ -18,6 +18,7 @@ import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
+import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 
 interface AuditCliOptions {
@@ -148,9 +149,7 @@ async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
 function registerAuditCommand(program: Command): void {
   program
     .command('audit')
-    .description(
-      'Audit freshness, staleness, TTL health and online/offline coherence of every feature group, print a table and write the JSON report.'
-    )
+    .description(COMMAND_DESCRIPTIONS.audit)
     .addOption(
       new Option(
         '--data-dir <dir>',

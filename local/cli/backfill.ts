@@ -34,6 +34,7 @@ import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { offlineStoreMounts, START_DEFAULTS } from '../startDefaults.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
+import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 
 interface BackfillCliOptions {
@@ -439,9 +440,7 @@ async function runBackfillCommand(
 function registerBackfillCommand(program: Command): void {
   program
     .command('backfill')
-    .description(
-      "Backfill a Parquet / CSV / JSON Lines file (gzip for text) into a feature group's offline store only, through S3 as in production"
-    )
+    .description(COMMAND_DESCRIPTIONS.backfill)
     .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
     .requiredOption('--group <name>', 'feature group (shared/definitions.ts)')
     .option('--key <name>', 'object name under backfill/<group>/ (default: the file name)')

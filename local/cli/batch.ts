@@ -35,6 +35,7 @@ import {
   uploadFile,
   waitForReport,
 } from './backfill.ts';
+import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 
 interface BatchCliOptions {
@@ -283,9 +284,7 @@ async function runBatchCommand(
 function registerBatchCommand(program: Command): void {
   program
     .command('batch')
-    .description(
-      "Feed a batch-fed group's online and offline stores from a batch job's Parquet / CSV / JSON Lines output (gzip for text), through S3 as in production; --dry-run counts what would change"
-    )
+    .description(COMMAND_DESCRIPTIONS.batch)
     .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
     .requiredOption('--group <name>', 'a batch-fed feature group (shared/definitions.ts)')
     .option(

@@ -17,6 +17,7 @@ import { quoteIdent } from '../../shared/offline/dialect.ts';
 import type { OfflineQueryEngine } from '../../shared/offline/engine.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts';
 import { registry } from '../../shared/registry.ts';
+import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 
 interface DatasetCliOptions {
   featureSet?: string;
@@ -271,9 +272,7 @@ function registerDatasetCommand(
 ): void {
   program
     .command('dataset')
-    .description(
-      'Build a point-in-time correct training set: for each label row, every selected feature as the offline store knew it at the label time.'
-    )
+    .description(COMMAND_DESCRIPTIONS.dataset)
     .argument('<labels>', 'labels: a Parquet or CSV file (duckdb), or a [database.]table (athena)')
     .option(
       '--feature-set <name>',

@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { RecordValidationError } from '../../shared/errors.ts';
-import { toRecord } from '../../shared/record/codec.ts';
+import { type EncodedRecord, toRecord } from '../../shared/record/codec.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
+import { durationSeconds, type FeatureGroup } from '../../shared/schema/index.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
+import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { storeEndpoint } from './endpoints.ts';
+import { UserError } from './userErrors.ts';
 
 const json = (value: unknown) =>
   JSON.stringify(
@@ -15,11 +18,26 @@ const json = (value: unknown) =>
     2
   );
 
+/**
+ * When the online store drops the record (event time + the group's TTL), if that is already past:
+ * the put succeeds (the offline store keeps it) but `get` and the lookup API will not serve it.
+ */
+function expiredOnArrival(
+  group: FeatureGroup,
+  encoded: EncodedRecord,
+  nowMs: number
+): Date | undefined {
+  const ttl = group.online?.ttl;
+  if (ttl === undefined) return undefined;
+  const expiresMs = Number(encoded.eventTimeEpochNanos / 1_000_000n) + durationSeconds(ttl) * 1000;
+  return expiresMs <= nowMs ? new Date(expiresMs) : undefined;
+}
+
 /** `skewless get` and `skewless put`: quick looks at the online store through the real SDK. */
 function registerRecordCommands(program: Command): void {
   program
     .command('get')
-    .description('GetRecord from the online store, decoded through the schema module')
+    .description(COMMAND_DESCRIPTIONS.get)
     .argument('<group>', 'feature group name')
     .argument('<recordId>', 'record identifier value')
     .option('--features <names>', 'comma-separated subset of features')
@@ -52,9 +70,7 @@ function registerRecordCommands(program: Command): void {
 
   program
     .command('put')
-    .description(
-      'Validate a JSON record with the schema module and PutRecord it (both stores unless --target)'
-    )
+    .description(COMMAND_DESCRIPTIONS.put)
     .argument('<group>', 'feature group name')
     .argument(
       '<json>',
@@ -72,7 +88,10 @@ function registerRecordCommands(program: Command): void {
       try {
         input = JSON.parse(text);
       } catch (error) {
-        throw new Error(`the record is not valid JSON: ${(error as Error).message}`);
+        throw new UserError(
+          `the record is not valid JSON: ${(error as Error).message}`,
+          `quote it for the shell, e.g. '{"${group.recordIdentifier}":"id-1","${group.eventTime}":"…"}'`
+        );
       }
       try {
         const encoded = toRecord(group, input as never);
@@ -85,6 +104,12 @@ function registerRecordCommands(program: Command): void {
         process.stdout.write(
           `put ${group.name}/${encoded.recordIdentifier} at ${encoded.eventTime}\n`
         );
+        const expired = expiredOnArrival(group, encoded, Date.now());
+        if (expired !== undefined && opts.target !== 'OfflineStore') {
+          process.stderr.write(
+            `warning: its TTL expired at ${expired.toISOString()} (event time + ${group.online?.ttl?.value} ${group.online?.ttl?.unit}): the online store will not serve it; the offline store keeps it\n`
+          );
+        }
       } catch (error) {
         if (error instanceof RecordValidationError) {
           for (const p of error.problems) process.stderr.write(`  ${p.feature}: ${p.reason}\n`);

@@ -1,6 +1,42 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
+import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
+import { dataDirError, systemError, UserError } from './userErrors.ts';
+
+/** The parts of the stack that listen, with the flag that moves each. */
+const LISTENERS = [
+  { part: 'lookup API', flag: '--api-port', option: 'apiPort' },
+  { part: 'embedded feature store', flag: '--store-port', option: 'storePort' },
+  { part: 'local Kinesis', flag: '--kinesis-port', option: 'kinesisPort' },
+  { part: 'local S3', flag: '--s3-port', option: 's3Port' },
+] as const;
+
+/**
+ * A failed start as the user can act on it: which part could not listen on which port and the
+ * flag that moves it; a data directory that cannot be written; one that another stack holds.
+ */
+function startError(error: unknown, opts: Record<string, unknown>, dataDir: string): unknown {
+  const system = systemError(error);
+  if (system?.code === 'EADDRINUSE') {
+    const listener = LISTENERS.find((l) => opts[l.option] === system.port);
+    const part = listener?.part ?? 'a part of the stack';
+    return new UserError(
+      `port ${system.port} is in use: the ${part} cannot listen on 127.0.0.1:${system.port}`,
+      `stop what holds it (another npm start?), or pass ${listener?.flag ?? '--api-port/--store-port/--kinesis-port/--s3-port'} <port> (0 picks a free one)`,
+      { cause: error }
+    );
+  }
+  const inUse = error instanceof Error ? /is in use by process (\d+)/.exec(error.message) : null;
+  if (inUse !== null) {
+    return new UserError(
+      `the data directory ${dataDir} is in use by another stack (process ${inUse[1]})`,
+      'stop that one (Ctrl-C in its terminal), or pass --data-dir <another dir>',
+      { cause: error }
+    );
+  }
+  return dataDirError(error, dataDir);
+}
 
 function port(value: string): number {
   const n = Number(value);
@@ -19,9 +55,7 @@ function positive(value: string): number {
 function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description(
-      'Run the whole product on the embedded default: store, stream, S3, lookup API, audit and a demo producer.'
-    )
+    .description(COMMAND_DESCRIPTIONS.start)
     .addOption(
       new Option('--data-dir <dir>', 'where all state lives').default(START_DEFAULTS.dataDir)
     )
@@ -75,19 +109,24 @@ function registerStartCommand(program: Command): void {
     .action(async (opts) => {
       // Loaded on use: `skewless --help` should not start importing every handler.
       const { banner, startStack } = await import('../start.ts');
-      const stack = await startStack({
-        dataDir: opts.dataDir,
-        apiPort: opts.apiPort,
-        storePort: opts.storePort,
-        kinesisPort: opts.kinesisPort,
-        s3Port: opts.s3Port,
-        demo: opts.demo,
-        demoRate: opts.demoRate,
-        demoMaxEvents: opts.demoMaxEvents,
-        auditIntervalSeconds: opts.auditInterval,
-        flushIntervalMs: opts.flushInterval,
-        logLevel: opts.logLevel as LogLevel,
-      });
+      let stack: Awaited<ReturnType<typeof startStack>>;
+      try {
+        stack = await startStack({
+          dataDir: opts.dataDir,
+          apiPort: opts.apiPort,
+          storePort: opts.storePort,
+          kinesisPort: opts.kinesisPort,
+          s3Port: opts.s3Port,
+          demo: opts.demo,
+          demoRate: opts.demoRate,
+          demoMaxEvents: opts.demoMaxEvents,
+          auditIntervalSeconds: opts.auditInterval,
+          flushIntervalMs: opts.flushInterval,
+          logLevel: opts.logLevel as LogLevel,
+        });
+      } catch (error) {
+        throw startError(error, opts, opts.dataDir);
+      }
       process.stdout.write(banner(stack.endpoints, opts.demo));
       let stopping = false;
       const stop = (signal: string) => {

@@ -3,6 +3,7 @@
  * stop it cleanly (in-flight requests answered, offline rows flushed to Parquet).
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_REGION, startStore } from './index.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.ts';
 
@@ -54,9 +55,7 @@ interface StoreCliOptions {
 function registerStoreCommand(program: Command): void {
   program
     .command('store')
-    .description(
-      'Run the embedded SageMaker Feature Store on 127.0.0.1 (runtime API + feature-group control plane) in the foreground; SIGINT/SIGTERM flush and stop it.'
-    )
+    .description(COMMAND_DESCRIPTIONS.store)
     .addOption(
       new Option('-p, --port <port>', 'TCP port on 127.0.0.1 (0 picks a free port)')
         .default(DEFAULT_PORT)

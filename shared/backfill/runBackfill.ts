@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { BatchRowSink } from '../batch/batchRowSink.ts';
 import { derivedDefinitionOf, derivedRowSource } from '../derived/backfillSource.ts';
-import { describeValue, type RecordProblem } from '../errors.ts';
+import { formatProblem, type RecordProblem } from '../errors.ts';
 import { encodeRecord } from '../record/codec.ts';
 import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS, type EventTimeBound } from '../record/eventTime.ts';
 import { registry } from '../registry.ts';
@@ -197,7 +197,7 @@ function isCorruptGzip(error: unknown): boolean {
 }
 
 function problemText(problems: readonly RecordProblem[]): string {
-  return problems.map((p) => `${p.feature}=${describeValue(p.value)}: ${p.reason}`).join('; ');
+  return problems.map(formatProblem).join('; ');
 }
 
 /**

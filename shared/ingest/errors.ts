@@ -4,7 +4,7 @@
  * {@link RetryableIngestError} is a failure of the path to the store (throttling, 5xx, network,
  * dead-letter delivery), thrown so the record is reported by sequence number and retried.
  */
-import { describeValue, type RecordProblem, SkewlessError } from '../errors.ts';
+import { describeValue, formatProblem, type RecordProblem, SkewlessError } from '../errors.ts';
 
 /** The pipeline step that rejected a record. */
 const IngestStage = {
@@ -70,7 +70,7 @@ function rejection(
   context: { featureGroup?: string; recordIdentifier?: string } = {}
 ): Rejection {
   const rendered = toRejectionProblems(problems);
-  const details = rendered.map((p) => `${p.feature}=${p.value}: ${p.reason}`).join('; ');
+  const details = problems.map(formatProblem).join('; ');
   return {
     stage,
     reason: details.length > 0 ? `${summary}: ${details}` : summary,

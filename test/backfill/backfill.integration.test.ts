@@ -195,7 +195,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     const fieldCount = rejects.find((r) => r.row === 151);
     expect(fieldCount).toMatchObject({
       line: 152,
-      reason: '(row)=undefined: the row has 3 fields, the header has 10',
+      reason: '(row): the row has 3 fields, the header has 10',
     });
     const twelve = rejects.find((r) => r.row === 7);
     expect(twelve?.reason).toContain(

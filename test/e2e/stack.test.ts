@@ -4,7 +4,7 @@
  * the S3 API and the CLI — then stopped with SIGINT and restarted on the same data directory.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
@@ -236,6 +236,8 @@ describe('npm start: the whole product on the embedded default', () => {
     // Ctrl-C: a clean stop.
     expect(await stopStack(stack)).toBe(0);
     expect(stack.output()).toContain('stopped cleanly');
+    // A stale endpoints.json would send scripts and the CLI to a stack that is gone.
+    expect(existsSync(join(dataDir, 'endpoints.json'))).toBe(false);
 
     // Restart on the same data directory: every bit of state is still there.
     stack = await startStack();

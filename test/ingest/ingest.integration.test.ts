@@ -176,13 +176,13 @@ describe('Ingest function (bundled) against the embedded store', () => {
       'a missing identifier',
       () => jsonData(transaction('x', { transaction_id: undefined })),
       'validate',
-      'transaction_id=undefined: record identifier is required',
+      'transaction_id: record identifier is required',
     ],
     [
       'a missing event time',
       () => jsonData(transaction('no-time', { event_time: undefined })),
       'validate',
-      'event_time=undefined: event time is required',
+      'event_time: event time is required',
     ],
     [
       'a malformed event time',

@@ -151,12 +151,12 @@ describe('Function: parseIngestPayload()', () => {
     [
       'missing identifier',
       { transaction_id: undefined },
-      'transaction_id=undefined: record identifier is required',
+      'transaction_id: record identifier is required',
     ],
     [
       'missing event time',
       { event_time: undefined },
-      'event_time=undefined: event time is required',
+      'event_time: event time is required',
     ],
     [
       'malformed event time',

@@ -1,0 +1,138 @@
+/**
+ * How the CLI reports a failure: a mistake of the user's (a port in use, no running stack, a
+ * missing file, an unknown group, malformed JSON, a data directory that cannot be written or is
+ * in use) is one line and a hint, exit code 1, no stack trace; anything else is an unexpected
+ * error whose stack is printed with `--debug` (or `--log-level debug`).
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SkewlessError, UnknownNameError } from '../../shared/errors.ts';
+
+/** A failure the user can fix: what happened, and what to do about it. */
+class UserError extends SkewlessError {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UserError';
+    this.hint = hint;
+  }
+}
+
+type SystemError = NodeJS.ErrnoException & { address?: string; port?: number };
+
+/** The system error (code ECONNREFUSED, EADDRINUSE …) in an error, its causes or aggregates. */
+function systemError(error: unknown, depth = 0): SystemError | undefined {
+  if (depth > 5 || error === null || typeof error !== 'object') return undefined;
+  const e = error as SystemError & { errors?: unknown[]; cause?: unknown };
+  if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e;
+  for (const inner of [e.cause, ...(Array.isArray(e.errors) ? e.errors : [])]) {
+    const found = systemError(inner, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const NOT_WRITABLE: Record<string, string> = {
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  ENOSPC: 'no space left on the device',
+};
+
+/**
+ * Turns a failure to create or write the data directory into a {@link UserError} (the flag that
+ * chooses another one is `--data-dir`); other errors are returned unchanged.
+ */
+function dataDirError(error: unknown, dataDir: string): unknown {
+  const system = systemError(error);
+  let reason = system?.code === undefined ? undefined : NOT_WRITABLE[system.code];
+  if (system?.code === 'ENOENT' && system.syscall === 'mkdir' && system.path !== undefined) {
+    // A recursive mkdir under a read-only mount can fail with ENOENT: name the real cause.
+    let ancestor = dirname(system.path);
+    while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+    try {
+      accessSync(ancestor, constants.W_OK);
+    } catch {
+      reason = `${ancestor} is read-only or not writable`;
+    }
+  }
+  if (reason === undefined) return error;
+  return new UserError(
+    `cannot write the data directory ${dataDir}: ${reason}${system?.path !== undefined && system.path !== dataDir ? ` (${system.path})` : ''}`,
+    'choose a writable directory with --data-dir <dir>',
+    { cause: error }
+  );
+}
+
+/** A user's mistake recognised in any error, or undefined when the error is unexpected. */
+function asUserError(error: unknown): UserError | undefined {
+  if (error instanceof UserError) return error;
+  if (error instanceof UnknownNameError) {
+    return new UserError(
+      error.message,
+      'feature groups and sets are defined in shared/definitions.ts'
+    );
+  }
+  // A bad argument found by a command's action (commander's InvalidArgumentError): a missing
+  // file for backfill, an option that does not fit the group.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('commander.')) {
+    return new UserError(
+      (error as Error).message.replace(/^error: /, ''),
+      "see the command's --help"
+    );
+  }
+  const system = systemError(error);
+  if (system?.code === 'ECONNREFUSED') {
+    const where =
+      system.address !== undefined ? `http://${system.address}:${system.port}` : 'the endpoint';
+    return new UserError(
+      `no stack at ${where} (connection refused)`,
+      'start one with npm start, or pass --endpoint <url>'
+    );
+  }
+  if (system?.code === 'EADDRINUSE') {
+    return new UserError(
+      `port ${system.port ?? '?'} is in use`,
+      'stop what holds it, or choose another port (0 picks a free one)'
+    );
+  }
+  return undefined;
+}
+
+/** Whether the command line asks for stack traces. */
+function debugRequested(args: readonly string[]): boolean {
+  return (
+    args.includes('--debug') ||
+    args.includes('--log-level=debug') ||
+    args.some((a, i) => a === '--log-level' && args[i + 1] === 'debug')
+  );
+}
+
+/**
+ * Prints a failure the way the CLI promises and returns the exit code.
+ *
+ * @param write - where the lines go (stderr)
+ */
+function reportCliError(
+  error: unknown,
+  args: readonly string[],
+  write: (text: string) => void = (text) => process.stderr.write(text)
+): number {
+  const debug = debugRequested(args);
+  const user = asUserError(error);
+  if (user !== undefined) {
+    write(`skewless: ${user.message}\n`);
+    if (user.hint !== undefined) write(`  hint: ${user.hint}\n`);
+    if (debug) write(`${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  write(`skewless: unexpected error: ${message}\n`);
+  if (debug) write(`${error instanceof Error ? (error.stack ?? message) : message}\n`);
+  else write('  hint: run again with --debug for the stack trace\n');
+  return 2;
+}
+
+export { asUserError, dataDirError, debugRequested, reportCliError, systemError, UserError };

@@ -1,0 +1,263 @@
+/**
+ * The CLI as a newcomer meets it (`node bin/skewless.ts …` in a child process): `--version`, a
+ * lazy `--help`, and every user mistake of issue 15 printing one line and a hint, exit code 1,
+ * no stack trace; unexpected errors keep their stack behind `--debug`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportCliError, UserError } from '../../local/cli/userErrors.ts';
+import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
+import { featureGroups } from '../../shared/definitions.ts';
+import { startTestStore, type TestStore } from '../helpers/store.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const node = join(root, 'node_modules/.bin/node');
+const cli = join(root, 'bin/skewless.ts');
+const work = mkdtempSync(join(tmpdir(), 'skewless-cli-'));
+/** Every listener of `start` on a free port unless a test names one. */
+const freePorts = ['--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0'];
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(args: readonly string[]): Run {
+  const result = spawnSync(node, [cli, ...args], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like {@link run}, without blocking this process (which may serve the store the CLI calls). */
+function runAsync(args: readonly string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, [cli, ...args], { cwd: work, timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** Asserts the shape of a user error: its lines, a hint, exit 1, no stack frame. */
+function expectUserError(result: Run, message: RegExp): void {
+  expect(result.status).toBe(1);
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines[0]).toMatch(/^skewless: /);
+  expect(lines[0]).toMatch(message);
+  expect(lines[1]).toMatch(/^ {2}hint: /);
+  expect(lines).toHaveLength(2);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('skewless CLI basics', () => {
+  it('prints the package version with --version', () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const result = run(['--version']);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+
+  it('lists every command with --help, and each command keeps its own options', () => {
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    for (const name of ['start', 'store', 'backfill', 'audit', 'dataset', 'get', 'put']) {
+      expect(help.stdout).toMatch(new RegExp(`^ {2}${name}\\b`, 'm'));
+    }
+    const getHelp = run(['get', '--help']);
+    expect(getHelp.status).toBe(0);
+    expect(getHelp.stdout).toContain('--endpoint <url>');
+  });
+});
+
+describe('skewless CLI user errors', () => {
+  it('no running stack: get and put name the endpoint and say how to start one', async () => {
+    const server = await listenOn(0);
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const endpoint = `http://127.0.0.1:${port}`;
+    const get = run(['get', 'fraud-cards', 'card-1', '--endpoint', endpoint]);
+    expectUserError(get, new RegExp(`no stack at ${endpoint}`));
+    expect(get.stderr).toContain('npm start');
+    const put = run([
+      'put',
+      'fraud-cards',
+      JSON.stringify({ card_id: 'c1', event_time: new Date().toISOString() }),
+      '--endpoint',
+      endpoint,
+    ]);
+    expectUserError(put, /no stack at/);
+  });
+
+  it('unknown group', () => {
+    expectUserError(run(['get', 'fraud-nope', 'x']), /Unknown feature group "fraud-nope"/);
+  });
+
+  it('malformed JSON for put', () => {
+    expectUserError(run(['put', 'fraud-cards', '{card_id: c1}']), /not valid JSON/);
+  });
+
+  it('missing file for backfill', () => {
+    expectUserError(
+      run(['backfill', 'no-such-file.csv', '--group', 'fraud-cards']),
+      /no such file: no-such-file\.csv/
+    );
+  });
+
+  it('a data directory that cannot be written (under a file, not ENOENT)', () => {
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'x');
+    const result = run(['start', '--no-demo', '--data-dir', join(file, 'data'), ...freePorts]);
+    expectUserError(result, /cannot write the data directory .*a part of the path is a file/);
+    expect(result.stderr).toContain('--data-dir');
+  });
+
+  it('a port in use names the part and its flag', async () => {
+    const server = await listenOn(0);
+    const port = (server.address() as { port: number }).port;
+    try {
+      const args = [...freePorts];
+      args[args.indexOf('--store-port') + 1] = String(port);
+      const result = run(['start', '--no-demo', '--data-dir', join(work, 'ports'), ...args]);
+      expectUserError(result, new RegExp(`port ${port} is in use: the embedded feature store`));
+      expect(result.stderr).toContain('--store-port');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('a data directory in use by another stack', async () => {
+    const dataDir = join(work, 'busy');
+    // The lock belongs to another process: a child holding the store open.
+    const holder = spawn(
+      node,
+      [
+        '--input-type=module',
+        '-e',
+        `const { startStore } = await import(${JSON.stringify(join(root, 'local/store/index.ts'))});
+         await startStore({ dataDir: ${JSON.stringify(join(dataDir, 'store'))}, port: 0, logLevel: 'silent' });
+         console.log('ready');`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] }
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('ready')) resolve();
+        });
+        holder.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+      });
+      const result = run(['start', '--no-demo', '--data-dir', dataDir, ...freePorts]);
+      expectUserError(
+        result,
+        new RegExp(`data directory .*busy is in use by another stack \\(process ${holder.pid}\\)`)
+      );
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
+
+describe('skewless put', () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await startTestStore();
+    await ensureFeatureGroups(store.sagemaker, featureGroups, {
+      offlineS3Uri: 's3://skewless-offline-store/offline-store',
+      roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
+    });
+  });
+  afterAll(() => store.close());
+
+  it('warns that a record whose TTL is already past will not be served', async () => {
+    // fraud-cards keeps records online for 90 days after their event time.
+    const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
+    const result = await runAsync([
+      'put',
+      'fraud-cards',
+      JSON.stringify({ card_id: 'card-expired', event_time: old, txn_count_7d: 1 }),
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('put fraud-cards/card-expired');
+    expect(result.stderr).toMatch(/^warning: its TTL expired at .*will not serve it/);
+  });
+
+  it('does not warn for a live record', async () => {
+    const result = await runAsync([
+      'put',
+      'fraud-cards',
+      JSON.stringify({ card_id: 'card-live', event_time: new Date().toISOString() }),
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    const get = await runAsync([
+      'get',
+      'fraud-cards',
+      'card-live',
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    expect(get.status).toBe(0);
+    expect(JSON.parse(get.stdout)).toMatchObject({ recordId: 'card-live' });
+  });
+});
+
+describe('reportCliError', () => {
+  const capture = (error: unknown, args: string[]) => {
+    let text = '';
+    const code = reportCliError(error, args, (t) => {
+      text += t;
+    });
+    return { code, text };
+  };
+
+  it('hides the stack of an unexpected error unless --debug or --log-level debug', () => {
+    const error = new Error('boom');
+    const plain = capture(error, ['get']);
+    expect(plain.code).toBe(2);
+    expect(plain.text).toBe(
+      'skewless: unexpected error: boom\n  hint: run again with --debug for the stack trace\n'
+    );
+    for (const args of [['--debug'], ['start', '--log-level', 'debug'], ['--log-level=debug']]) {
+      const debug = capture(error, args);
+      expect(debug.text).toContain('skewless: unexpected error: boom\n');
+      expect(debug.text).toContain(error.stack);
+    }
+  });
+
+  it('prints a user error as one line and a hint', () => {
+    expect(capture(new UserError('it broke', 'do this'), []).text).toBe(
+      'skewless: it broke\n  hint: do this\n'
+    );
+  });
+});
