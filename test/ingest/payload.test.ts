@@ -153,11 +153,7 @@ describe('Function: parseIngestPayload()', () => {
       { transaction_id: undefined },
       'transaction_id: record identifier is required',
     ],
-    [
-      'missing event time',
-      { event_time: undefined },
-      'event_time: event time is required',
-    ],
+    ['missing event time', { event_time: undefined }, 'event_time: event time is required'],
     [
       'malformed event time',
       { event_time: 'yesterday' },
