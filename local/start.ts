@@ -335,10 +335,16 @@ Skewless is running on the embedded default (data in ${relative(e.dataDir)}).
   demo producer     ${demo ? 'on (synthetic payments; --no-demo turns it off)' : 'off'}
 
 Try:
-  curl -s ${e.api}/feature-groups/fraud-transactions/records/${DEMO_TRANSACTION_ID}
+${
+  demo
+    ? `  curl -s ${e.api}/feature-groups/fraud-transactions/records/${DEMO_TRANSACTION_ID}
   curl -s -X POST ${e.api}/feature-sets/fraud_model_v3/vectors -H 'content-type: application/json' \\
        -d '{"entities":[{"transaction_id":"${DEMO_TRANSACTION_ID}","card_id":"card-0001","merchant_id":"merchant-001"}]}'
-  npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards
+`
+    : `  npx skewless put fraud-cards '{"card_id":"card-0001","event_time":'$(date -u +%s)',"txn_count_7d":3}'
+  npx skewless get fraud-cards card-0001
+`
+}  npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards
 
 Ctrl-C stops everything cleanly (in-flight batches finish, the offline store is flushed).
 `;

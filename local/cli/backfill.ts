@@ -35,7 +35,7 @@ import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { offlineStoreMounts, START_DEFAULTS } from '../startDefaults.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
-import { runningEndpoints } from './endpoints.ts';
+import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 
 interface BackfillCliOptions {
   readonly group: string;
@@ -117,7 +117,7 @@ function s3Locations(
 ): OutputLocations {
   const keys = reportKeys(source);
   const read = (key: string) =>
-    `aws s3 cp s3://${reportsBucket}/${key} - --endpoint-url ${endpoint}`;
+    `${LOCAL_AWS_ENV} aws s3 cp s3://${reportsBucket}/${key} - --endpoint-url ${endpoint}`;
   return { rejects: read(keys.rejects), report: read(keys.report) };
 }
 

@@ -3,7 +3,7 @@
  * the local offline store) or a labels table (Athena over the Glue tables), with a progress
  * display on stderr and a summary on stdout.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -217,6 +217,11 @@ async function runDataset(
 ): Promise<void> {
   if ((options.featureSet === undefined) === (options.features === undefined)) {
     throw new InvalidArgumentError('give exactly one of --feature-set or --features');
+  }
+  if (options.engine === 'duckdb' && !existsSync(labels)) {
+    throw new InvalidArgumentError(
+      `no such labels file: ${labels} (make one for the demo's entities with: npx node examples/dataset/demo-labels.ts labels.csv)`
+    );
   }
   if (options.engine === 'duckdb') mkdirSync(dirname(resolve(options.out)), { recursive: true });
   const statements: string[] = [];

@@ -1,4 +1,5 @@
 import type { OfflineColumn } from '../offline/parquetFile.ts';
+import { describeFeatureGroup } from '../store/describeGroup.ts';
 import { WriteMode } from './sink.ts';
 
 /** Where and how direct mode writes a group's offline store. */
@@ -81,23 +82,6 @@ function chooseOfflineTarget(described: DescribedGroup): OfflineTarget {
       ...(kmsKeyId !== undefined && kmsKeyId !== '' ? { kmsKeyId } : {}),
     },
   };
-}
-
-/**
- * DescribeFeatureGroup through the SageMaker control plane (endpoint from the SDK's own
- * configuration, e.g. `AWS_ENDPOINT_URL_SAGEMAKER` for the embedded store). The client is
- * loaded on first use: only the first invocation of a backfill describes its group.
- */
-async function describeFeatureGroup(name: string): Promise<DescribedGroup> {
-  const { SageMakerClient, DescribeFeatureGroupCommand } = await import(
-    '@aws-sdk/client-sagemaker'
-  );
-  const client = new SageMakerClient({});
-  try {
-    return await client.send(new DescribeFeatureGroupCommand({ FeatureGroupName: name }));
-  } finally {
-    client.destroy();
-  }
 }
 
 export type { DescribedGroup, DirectTarget, OfflineTarget };

@@ -14,12 +14,8 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-// Named static imports: esbuild tree-shakes the SageMaker client down to this one command
-// (~1 KB over the clients already bundled). A dynamic import() of it would be bundled whole
-// (esbuild wraps dynamically imported modules without tree-shaking them: +460 KB, measured).
-import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { baseClientConfig } from '../runtime/clients.ts';
 import type { FeatureGroup } from '../schema/index.ts';
+import { describeFeatureGroup } from '../store/describeGroup.ts';
 import { athenaDialect, quoteIdent } from './dialect.ts';
 import type {
   ColumnInfo,
@@ -357,19 +353,12 @@ class AthenaEngine implements OfflineQueryEngine {
 
 /** The Glue table of a group from DescribeFeatureGroup. */
 async function describeGroupTable(group: FeatureGroup): Promise<GlueTable> {
-  const client = new SageMakerClient(baseClientConfig());
-  try {
-    const out = await client.send(
-      new DescribeFeatureGroupCommand({ FeatureGroupName: group.name })
-    );
-    const catalog = out.OfflineStoreConfig?.DataCatalogConfig;
-    if (catalog?.TableName === undefined || catalog.Database === undefined) {
-      throw new Error(`feature group ${group.name} has no offline Glue table`);
-    }
-    return { database: catalog.Database, table: catalog.TableName };
-  } finally {
-    client.destroy();
+  const out = await describeFeatureGroup(group.name);
+  const catalog = out.OfflineStoreConfig?.DataCatalogConfig;
+  if (catalog?.TableName === undefined || catalog.Database === undefined) {
+    throw new Error(`feature group ${group.name} has no offline Glue table`);
   }
+  return { database: catalog.Database, table: catalog.TableName };
 }
 
 export type { AthenaEngineOptions, GlueTable };

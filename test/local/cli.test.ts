@@ -261,3 +261,28 @@ describe('reportCliError', () => {
     );
   });
 });
+
+describe('the start banner', () => {
+  const endpoints = {
+    api: 'http://127.0.0.1:3000',
+    store: 'http://127.0.0.1:8765',
+    kinesis: 'http://127.0.0.1:4567',
+    s3: 'http://127.0.0.1:4569',
+    streamName: 'skewless-ingest',
+    backfillBucket: 'skewless-backfill',
+    reportsBucket: 'skewless-reports',
+    dataDir: '/tmp/skewless',
+    pid: 1,
+  };
+
+  it('suggests the demo records only when the demo runs', async () => {
+    const { banner } = await import('../../local/start.ts');
+    const withDemo = banner(endpoints, true);
+    expect(withDemo).toContain('/records/txn-demo-0001');
+    const withoutDemo = banner(endpoints, false);
+    expect(withoutDemo).not.toContain('txn-demo');
+    expect(withoutDemo).not.toContain('curl');
+    expect(withoutDemo).toContain('npx skewless put fraud-cards');
+    expect(withoutDemo).toContain('npx skewless get fraud-cards card-0001');
+  });
+});

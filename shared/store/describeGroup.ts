@@ -1,0 +1,34 @@
+/**
+ * DescribeFeatureGroup through the SageMaker control plane (endpoint from the SDK's own
+ * configuration, e.g. `AWS_ENDPOINT_URL_SAGEMAKER` for the embedded store), for the functions
+ * that need a group's offline configuration (backfill's target, audit's Glue table).
+ *
+ * The imports are static and named on purpose: esbuild tree-shakes `@aws-sdk/client-sagemaker`
+ * down to this one command (~12 KB over the clients a bundle already has). Loading it with a
+ * dynamic `import()` instead bundles the whole client (+460 KB, measured with `npm run build`):
+ * esbuild wraps a dynamically imported module without tree-shaking it when it does not split.
+ */
+import {
+  DescribeFeatureGroupCommand,
+  type DescribeFeatureGroupCommandOutput,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { baseClientConfig } from '../runtime/clients.ts';
+
+/**
+ * @example
+ * ```typescript
+ * const described = await describeFeatureGroup('fraud-cards');
+ * console.log(described.OfflineStoreConfig?.DataCatalogConfig?.TableName);
+ * ```
+ */
+async function describeFeatureGroup(name: string): Promise<DescribeFeatureGroupCommandOutput> {
+  const client = new SageMakerClient(baseClientConfig());
+  try {
+    return await client.send(new DescribeFeatureGroupCommand({ FeatureGroupName: name }));
+  } finally {
+    client.destroy();
+  }
+}
+
+export { describeFeatureGroup };

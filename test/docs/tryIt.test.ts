@@ -1,0 +1,180 @@
+/**
+ * Docs that run: every shell block marked `<!-- try-it -->` in README.md and docs/*.md is run,
+ * command by command, against a stack started the way the quick start starts it (`npm start`,
+ * i.e. `node bin/skewless.ts start`), from a directory that looks like a fresh clone. The
+ * documented default ports are rewritten to the ones the stack got (it listens on free ports so
+ * it never collides with a developer's own `npm start`). The commands run without AWS
+ * configuration in the environment: whatever credentials they need, the docs must show.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Endpoints } from '../../local/start.ts';
+import { START_DEFAULTS } from '../../local/startDefaults.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const node = join(root, 'node_modules/.bin/node');
+
+interface Block {
+  readonly file: string;
+  readonly line: number;
+  readonly commands: readonly string[];
+}
+
+/** The shell blocks after a `<!-- try-it` marker, as commands (continuation lines joined). */
+function tryItBlocks(file: string): Block[] {
+  const lines = readFileSync(join(root, file), 'utf8').split('\n');
+  const blocks: Block[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i]?.startsWith('<!-- try-it')) continue;
+    const fence = lines[i + 1] ?? '';
+    if (!/^```(sh|bash)$/.test(fence))
+      throw new Error(`${file}:${i + 1}: try-it marks no shell block`);
+    const commands: string[] = [];
+    let current = '';
+    for (let j = i + 2; j < lines.length && lines[j] !== '```'; j++) {
+      const text = lines[j] ?? '';
+      current += current === '' ? text : ` ${text.trim()}`;
+      if (current.endsWith('\\')) current = current.slice(0, -1).trimEnd();
+      else {
+        if (current.trim() !== '') commands.push(current);
+        current = '';
+      }
+    }
+    blocks.push({ file, line: i + 1, commands });
+  }
+  return blocks;
+}
+
+const docFiles = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
+const blocks = docFiles.flatMap(tryItBlocks);
+
+describe('README quick start', () => {
+  it('is exactly npm ci, npm start, npm test, and npm start is the stack this test starts', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Quick start'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const commands = block
+      .split('\n')
+      .map((line) => line.replace(/#.*$/, '').trim())
+      .filter((line) => line !== '');
+    expect(commands).toEqual(['npm ci', 'npm start', 'npm test']);
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts.start).toBe('node bin/skewless.ts start');
+  });
+
+  it('marks the blocks to try (README and docs)', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    for (const block of blocks) expect(block.commands.length).toBeGreaterThan(0);
+  });
+});
+
+describe('try-it blocks against a started stack', () => {
+  let clone: string;
+  let stack: ChildProcess;
+  let output = '';
+  let endpoints: Endpoints;
+
+  beforeAll(async () => {
+    // A fresh clone as far as the commands can tell: the project's files, no state.
+    clone = mkdtempSync(join(tmpdir(), 'skewless-try-it-'));
+    for (const name of ['package.json', 'node_modules', 'examples', 'bin']) {
+      symlinkSync(join(root, name), join(clone, name));
+    }
+    stack = spawn(
+      node,
+      [
+        join(root, 'bin/skewless.ts'),
+        'start',
+        ...['--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0'],
+        '--audit-interval',
+        '3600',
+      ],
+      { cwd: clone, stdio: ['ignore', 'pipe', 'pipe'] }
+    );
+    stack.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    stack.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const file = join(clone, '.skewless', 'endpoints.json');
+    const deadline = Date.now() + 120_000;
+    while (!output.includes('Ctrl-C stops everything') || !existsSync(file)) {
+      if (stack.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`the stack did not start:\n${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    endpoints = JSON.parse(readFileSync(file, 'utf8')) as Endpoints;
+    // The demo's first payment, which the printed commands look up, through the ingest handler.
+    while (Date.now() < deadline) {
+      const response = await fetch(
+        `${endpoints.api}/feature-groups/fraud-transactions/records/txn-demo-0001`
+      );
+      if (response.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    if (stack !== undefined && stack.exitCode === null) {
+      const exited = new Promise((resolve) => stack.once('exit', resolve));
+      stack.kill('SIGINT');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      if (stack.exitCode === null) stack.kill('SIGKILL');
+    }
+    if (clone !== undefined) rmSync(clone, { recursive: true, force: true });
+  }, 60_000);
+
+  /** The documented default URLs, rewritten to where this stack listens. */
+  function localize(command: string): string {
+    const ports: [number, string][] = [
+      [START_DEFAULTS.apiPort, endpoints.api],
+      [START_DEFAULTS.storePort, endpoints.store],
+      [START_DEFAULTS.kinesisPort, endpoints.kinesis],
+      [START_DEFAULTS.s3Port, endpoints.s3],
+    ];
+    let text = command;
+    for (const [port, url] of ports) text = text.replaceAll(`http://127.0.0.1:${port}`, url);
+    // curl exits 0 on an HTTP error: make the page's answer count.
+    return text.replace(/\bcurl -s\b/g, 'curl -sf');
+  }
+
+  const awsCliPresent = spawnSync('aws', ['--version']).status === 0;
+
+  for (const block of blocks) {
+    it(`${block.file}:${block.line} runs`, () => {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      for (const key of Object.keys(env)) {
+        if (key.startsWith('AWS_') || key.startsWith('POWERTOOLS_')) delete env[key];
+      }
+      env.PATH = `${join(root, 'node_modules/.bin')}:${process.env.PATH}`;
+      for (const command of block.commands) {
+        if (/\baws /.test(command) && !awsCliPresent) {
+          console.warn(`SKIPPED (the AWS CLI is not installed): ${command}`);
+          continue;
+        }
+        const result = spawnSync('bash', ['-euo', 'pipefail', '-c', localize(command)], {
+          cwd: clone,
+          env,
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+        expect(
+          { command, status: result.status, stderr: result.status === 0 ? '' : result.stderr },
+          `${block.file}:${block.line}\n${result.stdout}\n${result.stderr}`
+        ).toEqual({ command, status: 0, stderr: '' });
+      }
+    }, 300_000);
+  }
+});
