@@ -234,7 +234,7 @@ describe('Command: skewless backfill', () => {
         'The running stack keeps backfilling s3://skewless-backfill/backfill/fraud-cards/watch-2.csv'
       );
       const printed =
-        /report is at:\n {2}aws s3 cp s3:\/\/skewless-reports\/(\S+) - --endpoint-url http:\/\/127.0.0.1:\d+/.exec(
+        /report is at:\n {2}AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1 aws s3 cp s3:\/\/skewless-reports\/(\S+) - --endpoint-url http:\/\/127.0.0.1:\d+/.exec(
           interrupted.err()
         );
       expect(printed).not.toBeNull();

@@ -125,7 +125,9 @@ describe('npm start: the whole product on the embedded default', () => {
     stack = await startStack();
     const { endpoints } = stack;
     expect(stack.startupMs).toBeLessThan(30_000);
-    expect(stack.output()).toContain('curl -s');
+    // --no-demo: no demo records to curl; the banner suggests a put and a get instead.
+    expect(stack.output()).toContain('npx skewless put fraud-cards');
+    expect(stack.output()).not.toContain('txn-demo-0001');
 
     // Stream 20 payments through the local Kinesis API, partition key = card.
     // Relative to the clock: fraud-transactions has a 30-day online TTL, a fixed date expires.

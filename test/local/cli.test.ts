@@ -87,7 +87,7 @@ describe('skewless CLI basics', () => {
   it('lists every command with --help, and each command keeps its own options', () => {
     const help = run(['--help']);
     expect(help.status).toBe(0);
-    for (const name of ['start', 'store', 'backfill', 'audit', 'dataset', 'get', 'put']) {
+    for (const name of ['start', 'store', 'backfill', 'batch', 'audit', 'dataset', 'get', 'put']) {
       expect(help.stdout).toMatch(new RegExp(`^ {2}${name}\\b`, 'm'));
     }
     const getHelp = run(['get', '--help']);

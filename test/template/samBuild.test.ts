@@ -139,5 +139,5 @@ describe('template.yaml through the SAM translator', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });
