@@ -28,7 +28,7 @@ import {
   quoteIdent as q,
   timestampLiteral,
 } from '../offline/dialect.ts';
-import type { FeatureGroup } from '../schema/index.ts';
+import type { FeatureGroup, FeatureType } from '../schema/index.ts';
 
 /** How delete markers act on the rows before them. */
 type DeleteRule = 'service' | 'sdk';
@@ -171,7 +171,8 @@ function labelsCte(plan: TrainingSetPlan, dialect: SqlDialect): string {
 function groupRowsCtes(
   plan: TrainingSetPlan,
   g: GroupPlan,
-  i: number
+  i: number,
+  eventTime: (column: string, type: FeatureType) => string = eventTimeExpression
 ): { ctes: string[]; rows: string } {
   const { group } = g;
   const etType = group.features[group.eventTime]?.type ?? 'String';
@@ -182,7 +183,7 @@ function groupRowsCtes(
   }
   const rowsName = `g${i}_rows`;
   const ctes = [
-    `${q(rowsName)} AS (SELECT ${q(group.recordIdentifier)} AS ${q('k')}, ${eventTimeExpression(q(group.eventTime), etType)} AS ${q('et')}, ${q('api_invocation_time')} AS ${q('api')}, ${q('write_time')} AS ${q('wt')}, ${q('is_deleted')} AS ${q('del')}${values.length > 0 ? `, ${values.join(', ')}` : ''} FROM ${g.table} WHERE ${where.join(' AND ')})`,
+    `${q(rowsName)} AS (SELECT ${q(group.recordIdentifier)} AS ${q('k')}, ${eventTime(q(group.eventTime), etType)} AS ${q('et')}, ${q('api_invocation_time')} AS ${q('api')}, ${q('write_time')} AS ${q('wt')}, ${q('is_deleted')} AS ${q('del')}${values.length > 0 ? `, ${values.join(', ')}` : ''} FROM ${g.table} WHERE ${where.join(' AND ')})`,
   ];
   if (plan.deleteRule === 'service') return { ctes, rows: rowsName };
   const del = `g${i}_del`;
@@ -283,7 +284,7 @@ function asofTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string 
   const rank = plan.strictlyBefore ? '0' : '1';
   const op = plan.strictlyBefore ? '>' : '>=';
   plan.groups.forEach((g, i) => {
-    const { ctes: rowCtes, rows } = groupRowsCtes(plan, g, i);
+    const { ctes: rowCtes, rows } = groupRowsCtes(plan, g, i, dialect.eventTime);
     ctes.push(...rowCtes);
     const a = q(`g${i}`);
     const lk = labelKeyExpression(g, q('l'));

@@ -30,6 +30,11 @@ interface SqlDialect {
   timestampFromZoned(expression: string): string;
   /** A parameter as a SQL literal (Athena's `ExecutionParameters` are literals). */
   literal(value: SqlParam): string;
+  /**
+   * An event time column as a UTC `timestamp`, in the engine's cheapest exact form (engine-only
+   * queries such as DuckDB's ASOF path; shared text uses {@link eventTimeExpression}).
+   */
+  eventTime(column: string, type: FeatureType): string;
 }
 
 /**
@@ -142,6 +147,23 @@ const DUCKDB_TRINO_MACROS: readonly string[] = [
   'CREATE OR REPLACE MACRO from_unixtime(x) AS make_timestamp(CAST(round(CAST(x AS DOUBLE) * 1000000) AS BIGINT))',
 ];
 
+/**
+ * DuckDB's exact and cheaper event time: text ending in `Z` (what the service accepts and the
+ * embedded store writes) through the plain `TIMESTAMP` cast, which is ~2× cheaper than the zoned
+ * (ICU) cast and gives the same instant for UTC text; anything else (an offset) through
+ * `from_iso8601_timestamp`, which honours it.
+ *
+ * @example
+ * ```typescript
+ * duckDbEventTime('"et"', 'String');
+ * // CASE WHEN ends_with("et", 'Z') THEN CAST("et" AS TIMESTAMP) ELSE from_iso8601_timestamp("et") END
+ * ```
+ */
+function duckDbEventTime(column: string, type: FeatureType): string {
+  if (type !== 'String') return eventTimeExpression(column, type);
+  return `CASE WHEN ends_with(${column}, 'Z') THEN CAST(${column} AS TIMESTAMP) ELSE ${eventTimeExpression(column, type)} END`;
+}
+
 /** DuckDB: `COPY … TO` a local file, ASOF joins, zoned timestamps converted. */
 const duckDbDialect: SqlDialect = Object.freeze({
   name: 'duckdb',
@@ -157,6 +179,7 @@ const duckDbDialect: SqlDialect = Object.freeze({
     return `make_timestamp(epoch_us(${expression}))`;
   },
   literal,
+  eventTime: duckDbEventTime,
 });
 
 /** Athena (Trino): `UNLOAD … TO 's3://…'`, no ASOF, zoned timestamps compared as they are. */
@@ -178,6 +201,7 @@ const athenaDialect: SqlDialect = Object.freeze({
     return expression;
   },
   literal,
+  eventTime: eventTimeExpression,
 });
 
 export type { DialectName, SqlDialect };

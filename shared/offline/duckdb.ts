@@ -60,8 +60,17 @@ interface DuckDbEngineOptions {
   readonly groupPaths?: Readonly<Record<string, string>>;
   /** DuckDB worker threads. Default: every core. */
   readonly threads?: number;
-  /** DuckDB `memory_limit`, e.g. `'4GB'`. */
+  /**
+   * DuckDB `memory_limit`, e.g. `'4GB'` (default: 80 % of the machine's memory). Joins, sorts and
+   * the kept result spill to `tempDirectory` beyond it instead of failing.
+   */
   readonly memoryLimit?: string;
+  /**
+   * Where DuckDB spills (`temp_directory`). Default: DuckDB's own (`.tmp` in the working
+   * directory for an in-memory database); give a disk with room for about the size of the
+   * group rows joined when the data exceeds `memoryLimit`.
+   */
+  readonly tempDirectory?: string;
   /** Database file; default in memory. */
   readonly database?: string;
   /** Called with every statement run, in order (tests, `--explain`). */
@@ -484,6 +493,7 @@ async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<Du
   const config: Record<string, string> = {};
   if (options.threads !== undefined) config.threads = String(options.threads);
   if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
+  if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(options.database ?? ':memory:', config);
   const connection = await instance.connect();
   const engine = new DuckDbEngine(instance, connection, options);

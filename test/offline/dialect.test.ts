@@ -82,6 +82,27 @@ describe('DuckDB macros with Trino semantics', () => {
     expect(rows).toEqual([{ gt: true, type: 'TIMESTAMP' }]);
   });
 
+  it('the ASOF path event time equals from_iso8601_timestamp (UTC text fast, offsets honoured)', async () => {
+    const texts = [
+      '2026-01-02T03:04:05Z',
+      '2026-01-02T03:04:05.5Z',
+      '2026-01-02T03:04:05.123001Z',
+      '2026-01-02T03:04:05.123456789Z',
+      '0999-01-02T03:04:05Z',
+      '2026-01-02T05:04:05.5+02:00',
+      '2026-01-01T20:04:05-07:00',
+      '2026-01-02T03:04:05',
+    ];
+    const values = texts.map((t) => `(${quoteString(t)})`).join(', ');
+    const { rows } = await engine.queryAll(
+      `SELECT "s", epoch_us(${duckDbDialect.eventTime('"s"', 'String')}) AS "fast", epoch_us(from_iso8601_timestamp("s")) AS "shared" FROM (VALUES ${values}) AS v("s")`
+    );
+    expect(rows).toHaveLength(texts.length);
+    for (const r of rows) expect(r.fast, String(r.s)).toBe(r.shared);
+    expect(duckDbDialect.eventTime('"t"', 'Fractional')).toBe('from_unixtime("t")');
+    expect(athenaDialect.eventTime('"t"', 'String')).toBe('from_iso8601_timestamp("t")');
+  });
+
   it('from_unixtime: epoch seconds (fractional) as a UTC timestamp', async () => {
     const { rows } = await engine.queryAll(
       'SELECT from_unixtime(1767323045.25) AS "a", from_unixtime(CAST(0 AS BIGINT)) AS "b"'
