@@ -38,6 +38,8 @@ interface DatasetCliOptions {
   engine: 'duckdb' | 'athena';
   strategy: 'auto' | 'asof' | 'portable';
   threads?: number;
+  memoryLimit?: string;
+  tempDir?: string;
   athenaWorkgroup: string;
   athenaOutput?: string;
   athenaDatabase: string;
@@ -192,6 +194,8 @@ async function openEngine(
       account: options.account,
       region: options.region,
       threads: options.threads,
+      memoryLimit: options.memoryLimit,
+      tempDirectory: options.tempDir,
       onStatement,
     });
   }
@@ -358,6 +362,11 @@ function registerDatasetCommand(
         .default('auto')
     )
     .option('--threads <n>', 'DuckDB threads (default: all cores)', positiveInteger)
+    .option(
+      '--memory-limit <size>',
+      'DuckDB memory_limit, e.g. 4GB (default: 80% of RAM); beyond it DuckDB spills to --temp-dir'
+    )
+    .option('--temp-dir <dir>', 'where DuckDB spills (default: .tmp in the working directory)')
     .option('--athena-workgroup <name>', 'Athena work group', 'primary')
     .option(
       '--athena-output <s3uri>',

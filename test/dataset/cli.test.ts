@@ -155,6 +155,10 @@ describe('skewless dataset', () => {
       '--json',
       '--explain',
       '--no-progress',
+      '--memory-limit',
+      '256MB',
+      '--temp-dir',
+      join(dir, 'spill'),
     ]);
     expect(exitCode).toBe(0);
     const summary = JSON.parse(out) as {

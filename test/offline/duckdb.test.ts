@@ -214,6 +214,20 @@ describe('DuckDbEngine: statements', () => {
     await engine.close();
   });
 
+  it('applies the memory limit and the spill directory it is given', async () => {
+    const spill = mkdtempSync(join(tmpdir(), 'skewless-spill-'));
+    const bounded = await createDuckDbEngine({ memoryLimit: '300MB', tempDirectory: spill });
+    try {
+      const { rows } = await bounded.queryAll(
+        "SELECT current_setting('memory_limit') AS \"m\", current_setting('temp_directory') AS \"t\""
+      );
+      expect(rows).toEqual([{ m: '286.1 MiB', t: spill }]);
+    } finally {
+      await bounded.close();
+      rmSync(spill, { recursive: true, force: true });
+    }
+  });
+
   it('binds parameters and decodes values by column type', async () => {
     const { rows, columns } = await engine.queryAll(
       'SELECT ? AS "s", CAST(? AS BIGINT) AS "b", ? AS "d", ? AS "t", ? AS "f", CAST(? AS VARCHAR) AS "n", CAST(7 AS INTEGER) AS "i", DATE \'2026-01-02\' AS "day", CAST(1.25 AS DECIMAL(5,2)) AS "dec"',
