@@ -219,7 +219,7 @@ describe('DuckDbEngine: statements', () => {
     const bounded = await createDuckDbEngine({ memoryLimit: '300MB', tempDirectory: spill });
     try {
       const { rows } = await bounded.queryAll(
-        "SELECT current_setting('memory_limit') AS \"m\", current_setting('temp_directory') AS \"t\""
+        'SELECT current_setting(\'memory_limit\') AS "m", current_setting(\'temp_directory\') AS "t"'
       );
       expect(rows).toEqual([{ m: '286.1 MiB', t: spill }]);
     } finally {
