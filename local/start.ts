@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
 import { createBackfillS3Client } from '../shared/backfill/dependencies.ts';
+import { reportKeys } from '../shared/backfill/objectKey.ts';
 import { featureGroups } from '../shared/definitions.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
 import { startLookupFront } from './api/front.ts';
@@ -22,6 +23,7 @@ import { createConsoleLog, type LogLevel } from './runtime/consoleLog.ts';
 import { createLambdaContext } from './runtime/lambdaContext.ts';
 import { startLocalS3 } from './s3/index.ts';
 import { ensureFeatureGroups } from './setup/ensureFeatureGroups.ts';
+import { resumeUnfinishedBackfills } from './setup/resumeBackfills.ts';
 import { offlineStoreMounts, START_DEFAULTS } from './startDefaults.ts';
 import { startStore } from './store/index.ts';
 
@@ -84,6 +86,8 @@ function handlerEnvironment(
     POWERTOOLS_LOG_LEVEL: options.logLevel === 'debug' ? 'DEBUG' : 'WARN',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_SERVICE_NAME: 'skewless',
+    // Progress of running backfills (progress.json) for `npx skewless backfill` to follow.
+    BACKFILL_PROGRESS_INTERVAL_MS: '1000',
   };
 }
 
@@ -187,7 +191,25 @@ async function startStack(
       },
     });
     s3Endpoint = s3.endpoint;
-    stoppers.push(() => s3.close());
+    // Stops after the stream has drained, before Kinesis and the store: backfills still running
+    // checkpoint first (shouldStop below), while the S3 holding their state still answers.
+    let stoppingBackfills = false;
+    stoppers.push(async () => {
+      stoppingBackfills = true;
+      const { inProcessContinuations } = await import('../shared/backfill/index.ts');
+      inProcessContinuations.shutdown();
+      await s3.settled();
+      await inProcessContinuations.idle();
+      const held = new Set(
+        inProcessContinuations.heldAtShutdown.map((m) => `${m.source.key}@${m.source.versionId}`)
+      );
+      if (held.size > 0) {
+        s3Log.info(
+          `${held.size} backfill(s) stopped at a checkpoint (state.json says running); they resume at the next start`
+        );
+      }
+      await s3.close();
+    });
 
     const endpointsBase = {
       store: store.endpoint,
@@ -214,12 +236,33 @@ async function startStack(
     const { handler: ingestHandler } = (await import(
       '../functions/ingest/index.ts'
     )) as unknown as { handler: Handler<KinesisStreamEvent, never> };
-    ({ handler: backfillHandler } = (await import('../functions/backfill/index.ts')) as {
-      handler: Handler<S3Event, unknown>;
+    const { createBackfillHandler } = await import('../functions/backfill/index.ts');
+    const { inProcessContinuations } = await import('../shared/backfill/index.ts');
+    const backfill = createBackfillHandler({
+      shouldStop: () => stoppingBackfills,
+      onFinished: (report) =>
+        s3Log.info(
+          `backfill ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup}: ${report.rowsWritten.toLocaleString('en-US')} written, ${report.rowsRejected.toLocaleString('en-US')} rejected${(report.rowsDuplicate ?? 0) > 0 ? `, ${report.rowsDuplicate} duplicates` : ''} of ${report.rowsRead.toLocaleString('en-US')} rows (${report.writeMode ?? 'records'} mode, ${(report.durationMs / 1000).toFixed(1)} s)${report.error !== undefined ? `: ${report.error}` : ''}; report s3://${START_DEFAULTS.reportsBucket}/${reportKeys({ ...report.source, versionId: report.source.versionId ?? undefined, size: 0 }).report}`
+        ),
     });
     ({ handler: batchHandler } = (await import('../functions/batch/index.ts')) as {
       handler: Handler<S3Event, unknown>;
     });
+    backfillHandler = backfill as unknown as Handler<S3Event, unknown>;
+    inProcessContinuations.reopen();
+    inProcessContinuations.deliverTo(backfill as never);
+    const reportsClient = createBackfillS3Client();
+    const resumed = await resumeUnfinishedBackfills(
+      reportsClient,
+      START_DEFAULTS.reportsBucket,
+      inProcessContinuations
+    );
+    reportsClient.destroy();
+    if (resumed.length > 0) {
+      s3Log.info(
+        `resuming ${resumed.length} unfinished backfill(s) from their checkpoints: ${resumed.map((r) => r.key).join(', ')}`
+      );
+    }
     const { handler: auditHandler } = (await import('../functions/audit/index.ts')) as {
       handler: Handler<unknown, unknown>;
     };
@@ -239,9 +282,11 @@ async function startStack(
     });
     await mapping.start();
     stoppers.push(async () => {
-      await mapping.stop();
+      kinesisLog.info('draining the stream (what was sent is still delivered, up to 60 s)…');
+      await mapping.stop({ drainTimeoutMs: 60_000 });
+      const { stats } = mapping;
       kinesisLog.info(
-        `stopped after ${mapping.stats.invocations} invocations, ${mapping.stats.recordsDelivered} records delivered, ${mapping.stats.retries} retries, ${mapping.stats.failedBatches} failed batches`
+        `stopped after ${stats.invocations} invocations, ${stats.recordsDelivered} records delivered (${stats.drained} while draining), ${stats.retries} retries, ${stats.failedBatches} failed batches; ${stats.undelivered === 0 ? 'nothing left in the stream' : `${stats.undelivered} records left undelivered in the stream (the drain ran out of time)`}`
       );
     });
 
@@ -305,11 +350,17 @@ async function startStack(
       });
     }
 
-    // Stoppers run in reverse: demo, audit, API, stream mapping (drains), S3, Kinesis, store (flushes).
+    // Stoppers run in reverse: backfills told to stop, endpoints.json removed, demo, audit, API,
+    // stream mapping (drains), S3 (waits for backfill invocations to checkpoint), Kinesis, store
+    // (flushes).
     const endpointsFile = join(dataDir, 'endpoints.json');
     await writeFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
     // First to go on stop: a stale file would send the CLI and scripts to a stack that is gone.
     stoppers.push(() => rm(endpointsFile, { force: true }));
+    // Runs first: running backfills checkpoint at their next row instead of racing the shutdown.
+    stoppers.push(async () => {
+      stoppingBackfills = true;
+    });
     log.info(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return { endpoints, auditNow, stop: stopAll };
   } catch (error) {

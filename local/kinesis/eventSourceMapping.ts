@@ -1,6 +1,7 @@
 import {
   DescribeStreamCommand,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type KinesisClient,
   type _Record as KinesisRecord,
@@ -52,6 +53,10 @@ interface MappingStats {
   retries: number;
   bisections: number;
   failedBatches: number;
+  /** Records delivered after stop() was called (the drain). */
+  drained: number;
+  /** Records still in the stream, never delivered, when the drain ran out of time (exact). */
+  undelivered: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -83,7 +88,11 @@ class LocalKinesisEventSourceMapping {
     retries: 0,
     bisections: 0,
     failedBatches: 0,
+    drained: 0,
+    undelivered: 0,
   };
+  /** Set by stop(): the drain delivers what the stream holds until this instant. */
+  private drainUntil = Number.POSITIVE_INFINITY;
   private readonly options: Required<Omit<EventSourceMappingOptions, 'functionName'>> & {
     functionName: string;
   };
@@ -115,8 +124,14 @@ class LocalKinesisEventSourceMapping {
     this.loops = shards.map((shard) => this.pollShard(shard.ShardId ?? ''));
   }
 
-  /** Stop polling; resolves once every batch in flight has been delivered or handed to onFailure. */
-  async stop(): Promise<void> {
+  /**
+   * Stop: every shard is drained — what the stream already holds is still delivered, batch by
+   * batch, until a read finds nothing more — within `drainTimeoutMs`. What is left then is
+   * counted exactly (read to the end without delivering) in `stats.undelivered`. Resolves once
+   * every batch in flight has been delivered or handed to onFailure.
+   */
+  async stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.drainUntil = Date.now() + (options.drainTimeoutMs ?? 60_000);
     this.abort.abort();
     await Promise.all(this.loops);
   }
@@ -141,19 +156,27 @@ class LocalKinesisEventSourceMapping {
     }
     let pending: KinesisRecord[] = [];
     let windowStartedAt = 0;
+    /** While draining: the last read found nothing (the shard is caught up). */
+    let caughtUp = false;
     while (iterator !== undefined) {
-      if (signal.aborted && pending.length === 0) return;
-      if (!signal.aborted && pending.length < batchSize) {
+      const draining = signal.aborted;
+      if (draining && pending.length === 0 && (caughtUp || Date.now() >= this.drainUntil)) {
+        if (!caughtUp) this.stats.undelivered += await this.countRemaining(iterator);
+        return;
+      }
+      if (pending.length < batchSize && !(draining && Date.now() >= this.drainUntil)) {
         try {
           const page = await client.send(
             new GetRecordsCommand({ ShardIterator: iterator, Limit: batchSize - pending.length })
           );
           iterator = page.NextShardIterator;
-          if ((page.Records?.length ?? 0) > 0 && pending.length === 0) windowStartedAt = Date.now();
+          const got = page.Records?.length ?? 0;
+          if (got > 0 && pending.length === 0) windowStartedAt = Date.now();
+          caughtUp = got === 0 && (page.MillisBehindLatest ?? 0) === 0;
           pending = pending.concat(page.Records ?? []);
         } catch (error) {
           logger.warn('GetRecords failed; retrying', { shardId, error: String(error) });
-          await sleep(pollIntervalMs, signal);
+          await sleep(pollIntervalMs, draining ? undefined : signal);
           continue;
         }
       }
@@ -161,7 +184,9 @@ class LocalKinesisEventSourceMapping {
       if (pending.length >= batchSize || (pending.length > 0 && (windowOver || signal.aborted))) {
         const batch = pending.slice(0, batchSize);
         pending = pending.slice(batch.length);
+        const before = this.stats.recordsDelivered;
         await this.deliver(shardId, batch, 0);
+        if (draining) this.stats.drained += this.stats.recordsDelivered - before;
         windowStartedAt = Date.now();
         continue;
       }
@@ -170,6 +195,23 @@ class LocalKinesisEventSourceMapping {
         signal
       );
     }
+  }
+
+  /** Records from `iterator` to the end of the shard, read without delivering them. */
+  private async countRemaining(iterator: string): Promise<number> {
+    let count = 0;
+    let next: string | undefined = iterator;
+    // Bounded: a stream no longer written ends; 10,000 reads of 10,000 is far beyond any demo.
+    for (let reads = 0; next !== undefined && reads < 10_000; reads++) {
+      const page: GetRecordsCommandOutput = await this.options.client.send(
+        new GetRecordsCommand({ ShardIterator: next, Limit: 10_000 })
+      );
+      const got = page.Records?.length ?? 0;
+      count += got;
+      next = page.NextShardIterator;
+      if (got === 0 && (page.MillisBehindLatest ?? 0) === 0) break;
+    }
+    return count;
   }
 
   private toEvent(records: readonly KinesisRecord[], shardId: string): KinesisStreamEvent {

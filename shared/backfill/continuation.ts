@@ -151,8 +151,12 @@ class InProcessContinuationQueue implements ContinuationQueue {
     contextFactory: undefined,
   };
   private readonly pending = new Set<Promise<void>>();
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private closed = false;
   /** Messages dropped after too many failed deliveries (the local dead-letter queue). */
   readonly deadLetters: ContinuationMessage[] = [];
+  /** Messages not delivered because the process was stopping (resumed at the next start). */
+  readonly heldAtShutdown: ContinuationMessage[] = [];
 
   /** Sets the handler that receives the messages (the backfill function itself). */
   deliverTo(handler: SqsHandler): void {
@@ -168,14 +172,51 @@ class InProcessContinuationQueue implements ContinuationQueue {
     this.schedule(message, Math.min(delaySeconds * 1000, this.options.maxDelayMs), 1);
   }
 
+  /**
+   * The process is stopping (`npm start` Ctrl-C): scheduled deliveries are cancelled and later
+   * messages kept in {@link heldAtShutdown} instead of invoking the handler again. The backfill
+   * states keep their checkpoints; the next start resumes them.
+   */
+  shutdown(): void {
+    this.closed = true;
+    for (const [timer, release] of this.timers) {
+      clearTimeout(timer);
+      release();
+    }
+    this.timers.clear();
+  }
+
+  /** Delivers again after {@link shutdown} (a stack started again in the same process). */
+  reopen(): void {
+    this.closed = false;
+    this.heldAtShutdown.length = 0;
+  }
+
   private schedule(message: ContinuationMessage, delayMs: number, receiveCount: number): void {
-    const delivery = new Promise<void>((resolve) => setTimeout(resolve, delayMs))
-      .then(() => this.deliver(message, receiveCount))
+    if (this.closed) {
+      this.heldAtShutdown.push(message);
+      return;
+    }
+    const delivery = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve(true);
+      }, delayMs);
+      this.timers.set(timer, () => {
+        this.heldAtShutdown.push(message);
+        resolve(false);
+      });
+    })
+      .then((due) => (due ? this.deliver(message, receiveCount) : undefined))
       .finally(() => this.pending.delete(delivery));
     this.pending.add(delivery);
   }
 
   private async deliver(message: ContinuationMessage, receiveCount: number): Promise<void> {
+    if (this.closed) {
+      this.heldAtShutdown.push(message);
+      return;
+    }
     const handler = this.handler;
     if (handler === undefined) {
       this.deadLetters.push(message);

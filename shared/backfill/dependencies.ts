@@ -39,6 +39,8 @@ interface DependencyOverrides {
   readonly s3?: S3Client;
   readonly featureStore?: SageMakerFeatureStoreRuntimeClient;
   readonly describeGroup?: BackfillDependencies['describeGroup'];
+  readonly shouldStop?: BackfillDependencies['shouldStop'];
+  readonly onFinished?: BackfillDependencies['onFinished'];
   readonly continuations?: ContinuationQueue;
   readonly onProgress?: (progress: BackfillProgress) => void;
   readonly now?: () => number;
@@ -88,6 +90,8 @@ function createBackfillDependencies(
         ...(kind === DropKind.Batch ? { adaptive: true } : {}),
       }),
     ...(overrides.describeGroup !== undefined ? { describeGroup: overrides.describeGroup } : {}),
+    ...(overrides.shouldStop !== undefined ? { shouldStop: overrides.shouldStop } : {}),
+    ...(overrides.onFinished !== undefined ? { onFinished: overrides.onFinished } : {}),
     continuations,
     config,
     logger,

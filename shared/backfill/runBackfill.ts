@@ -112,6 +112,14 @@ interface BackfillDependencies {
   readonly now?: () => number;
   /** Called with every progress snapshot (the CLI draws its progress line from it). */
   readonly onProgress?: (progress: BackfillProgress) => void;
+  /**
+   * Asked before every row: true stops the invocation as if its time ran out (checkpoint, lease
+   * released). `npm start` sets it on Ctrl-C so a running backfill ends honestly before the local
+   * S3 stops.
+   */
+  readonly shouldStop?: () => boolean;
+  /** Called with the report when a backfill ends (`npm start` logs a line). */
+  readonly onFinished?: (report: BackfillReport) => void;
   /** DescribeFeatureGroup (default: the SageMaker control plane); tests inject answers. */
   readonly describeGroup?: (name: string) => Promise<DescribedGroup>;
   /**
@@ -358,6 +366,7 @@ class LeasedBackfill {
     await writeReport(this.deps.s3, this.locations.report, report);
     const log = status === 'completed' ? this.deps.logger.info : this.deps.logger.error;
     log.call(this.deps.logger, `backfill ${status}`, { ...report });
+    this.deps.onFinished?.(report);
     const names = metricNames(this.deps);
     this.deps.metrics.addMetric(
       status === 'completed' ? names.FilesCompleted : names.FilesFailed,
@@ -615,7 +624,7 @@ class LeasedBackfill {
           // being replayed is finished first.
           if (
             this.rowsThisInvocation > 0 &&
-            this.now() >= this.deadline &&
+            (this.now() >= this.deadline || this.deps.shouldStop?.() === true) &&
             sink.canStopBefore(row.index)
           ) {
             stop = 'deadline';

@@ -178,6 +178,7 @@ describe('Function: parseBackfillKey()', () => {
       state: 'backfill/fraud-cards/oct.csv/v-V1/state.json',
       rejects: 'backfill/fraud-cards/oct.csv/v-V1/rejects.jsonl',
       report: 'backfill/fraud-cards/oct.csv/v-V1/report.json',
+      progress: 'backfill/fraud-cards/oct.csv/v-V1/progress.json',
     });
     expect(reportKeys({ bucket: 'b', key: 'backfill/g/x.csv', etag: 'abc', size: 1 }).prefix).toBe(
       'backfill/g/x.csv/e-abc/'

@@ -149,4 +149,58 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
     await stopping;
     expect(completed).toBe(5);
   });
+
+  it('drains what the stream holds when stopped, instead of dropping it', async () => {
+    // Prepare: 300 records waiting, a handler that takes 5 ms per batch of 10.
+    const delivered: number[] = [];
+    const mapping = new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      batchSize: 10,
+      batchingWindowMs: 10,
+      logger: quiet,
+      onFailure: async () => {},
+      handler: async (event) => {
+        await new Promise((r) => setTimeout(r, 5));
+        delivered.push(...decode(event));
+        return { batchItemFailures: [] };
+      },
+    });
+    await produce(300);
+    await mapping.start();
+    await waitFor(() => mapping.stats.invocations >= 1);
+    // Act: stop with most of the stream still undelivered.
+    await mapping.stop({ drainTimeoutMs: 30_000 });
+    // Assess
+    expect(delivered).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    expect(mapping.stats.drained).toBeGreaterThan(0);
+    expect(mapping.stats.undelivered).toBe(0);
+  });
+
+  it('counts exactly what is left when the drain runs out of time', async () => {
+    // Prepare: 500 records, a handler that takes 50 ms per batch of 10; 300 ms of drain.
+    let delivered = 0;
+    const mapping = new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      batchSize: 10,
+      batchingWindowMs: 10,
+      logger: quiet,
+      onFailure: async () => {},
+      handler: async (event) => {
+        await new Promise((r) => setTimeout(r, 50));
+        delivered += event.Records.length;
+        return { batchItemFailures: [] };
+      },
+    });
+    await produce(500);
+    await mapping.start();
+    await waitFor(() => mapping.stats.invocations >= 1);
+    // Act
+    await mapping.stop({ drainTimeoutMs: 300 });
+    // Assess: every record is either delivered or counted as left in the stream.
+    expect(mapping.stats.undelivered).toBeGreaterThan(0);
+    expect(delivered + mapping.stats.undelivered).toBe(500);
+    expect(mapping.stats.recordsDelivered).toBe(delivered);
+  });
 });

@@ -1,0 +1,67 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { ContinuationQueue } from '../../shared/backfill/continuation.ts';
+import { BACKFILL_PREFIX } from '../../shared/backfill/objectKey.ts';
+import { readState, replaceState, StateConflictError } from '../../shared/backfill/stateStore.ts';
+import { BackfillStatus, type SourceObject } from '../../shared/backfill/types.ts';
+
+/**
+ * At `npm start`: every backfill whose state is still `running` (stopped by Ctrl-C at a
+ * checkpoint, or by a crash) is continued from its checkpoint. A lease found in such a state
+ * belongs to the previous run of this stack, which is gone (one process holds a data dir at a
+ * time), so it is released first (compare-and-swap, like any state change); then a continuation
+ * message goes to the in-process queue, exactly as the continuation queue would deliver it.
+ *
+ * @example
+ * ```typescript
+ * const resumed = await resumeUnfinishedBackfills(s3, 'skewless-reports', inProcessContinuations);
+ * ```
+ * @returns the sources of the backfills resumed
+ */
+async function resumeUnfinishedBackfills(
+  s3: S3Client,
+  reportsBucket: string,
+  continuations: ContinuationQueue
+): Promise<SourceObject[]> {
+  const resumed: SourceObject[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: reportsBucket,
+        Prefix: BACKFILL_PREFIX,
+        ContinuationToken: token,
+      })
+    );
+    token = page.NextContinuationToken;
+    for (const object of page.Contents ?? []) {
+      if (object.Key === undefined || !object.Key.endsWith('/state.json')) continue;
+      const location = { bucket: reportsBucket, key: object.Key };
+      const current = await readState(s3, location);
+      if (current === undefined || current.state.status !== BackfillStatus.Running) continue;
+      let generation = current.state.generation;
+      if (current.state.lease !== null) {
+        try {
+          await replaceState(s3, location, { ...current.state, lease: null }, current.etag);
+        } catch (error) {
+          // Changed meanwhile: something is working on it, leave it alone.
+          if (error instanceof StateConflictError) continue;
+          throw error;
+        }
+        generation = current.state.generation;
+      }
+      await continuations.send(
+        {
+          type: 'skewless.backfill.continue',
+          source: current.state.source,
+          reason: 'checkpoint',
+          generation,
+        },
+        0
+      );
+      resumed.push(current.state.source);
+    }
+  } while (token !== undefined);
+  return resumed;
+}
+
+export { resumeUnfinishedBackfills };
