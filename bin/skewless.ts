@@ -5,8 +5,13 @@
  * line and a hint; an unexpected error prints its stack with `--debug` (local/cli/userErrors.ts).
  */
 import { readFileSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
 import { Command } from 'commander';
 import { reportCliError } from '../local/cli/userErrors.ts';
+
+// V8 code cache for every module loaded after this (the project's TypeScript, the SDK,
+// commander) in the OS temp directory: a second `skewless get` compiles nothing.
+enableCompileCache();
 
 const { version } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8')

@@ -39,6 +39,12 @@ interface StartOptions {
   readonly auditIntervalSeconds: number;
   readonly flushIntervalMs: number;
   readonly logLevel: LogLevel;
+  /**
+   * The handlers' own Powertools JSON lines in the log stream (at INFO; DEBUG with `logLevel`
+   * debug). Off by default: the stream is the runners' human lines, and what the handlers decide
+   * lands in inspectable places (dead letters, reports) the banner names.
+   */
+  readonly handlerLogs?: boolean;
 }
 
 /** Where everything is, written to `<dataDir>/endpoints.json` once the stack is ready. */
@@ -83,7 +89,8 @@ function handlerEnvironment(
     OFFLINE_ENGINE: 'duckdb',
     SKEWLESS_DATA_DIR: options.dataDir,
     SKEWLESS_STORE_DATA_DIR: join(options.dataDir, 'store'),
-    POWERTOOLS_LOG_LEVEL: options.logLevel === 'debug' ? 'DEBUG' : 'WARN',
+    POWERTOOLS_LOG_LEVEL:
+      options.logLevel === 'debug' ? 'DEBUG' : options.handlerLogs === true ? 'INFO' : 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_SERVICE_NAME: 'skewless',
     // Progress of running backfills (progress.json) for `npx skewless backfill` to follow.

@@ -78,6 +78,10 @@ function registerStartCommand(program: Command): void {
       new Option('--s3-port <port>', 'local S3 port').default(START_DEFAULTS.s3Port).argParser(port)
     )
     .option('--no-demo', 'do not run the demo payments producer')
+    .option(
+      '--handler-logs',
+      "also show the handlers' Powertools JSON log lines (always on with --log-level debug)"
+    )
     .addOption(
       new Option('--demo-rate <events/s>', 'demo events per second')
         .default(START_DEFAULTS.demoRate)
@@ -123,6 +127,7 @@ function registerStartCommand(program: Command): void {
           auditIntervalSeconds: opts.auditInterval,
           flushIntervalMs: opts.flushInterval,
           logLevel: opts.logLevel as LogLevel,
+          handlerLogs: opts.handlerLogs === true,
         });
       } catch (error) {
         throw startError(error, opts, opts.dataDir);

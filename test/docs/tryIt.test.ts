@@ -177,4 +177,11 @@ describe('try-it blocks against a started stack', () => {
       }
     }, 300_000);
   }
+
+  it('keeps the log stream human: no Powertools JSON lines without --handler-logs', () => {
+    // The demo sends bad records on purpose; their dead letters are files, not JSON log lines.
+    const jsonLines = output.split('\n').filter((line) => line.trimStart().startsWith('{"'));
+    expect(jsonLines).toEqual([]);
+    expect(output).toMatch(/\[kinesis\]|\[store\]/);
+  });
 });
