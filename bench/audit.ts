@@ -28,6 +28,7 @@ import {
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import pLimit from 'p-limit';
+import { waitUntilFeatureGroupCreated } from '../local/setup/waitForFeatureGroup.ts';
 import { createOnlineSide } from '../shared/audit/online.ts';
 import { runAudit } from '../shared/audit/runAudit.ts';
 import type { AuditOptions, GroupAudit } from '../shared/audit/types.ts';
@@ -197,6 +198,7 @@ async function createGroup(
       }) as unknown as CreateFeatureGroupCommandInput
     )
   );
+  await waitUntilFeatureGroupCreated(sagemaker, group.name);
   const table = findGroupTable({ root: join(storeDir, 'offline-store') }, group.name);
   if (table === undefined) throw new Error(`no offline table directory for ${group.name}`);
   return table.dataPath;

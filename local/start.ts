@@ -25,7 +25,7 @@ import { startLocalS3 } from './s3/index.ts';
 import { ensureFeatureGroups } from './setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from './setup/resumeBackfills.ts';
 import { offlineStoreMounts, START_DEFAULTS } from './startDefaults.ts';
-import { startStore } from './store/index.ts';
+import { DEFAULT_CREATING_MS, startStore } from './store/index.ts';
 
 interface StartOptions {
   readonly dataDir: string;
@@ -150,6 +150,8 @@ async function startStack(
       port: options.storePort,
       dataDir: join(dataDir, 'store'),
       flushIntervalMs: options.flushIntervalMs,
+      // New groups are Creating for a moment, as on AWS: setup code must wait (it does).
+      creatingMs: DEFAULT_CREATING_MS,
       logger: createConsoleLog('store', options.logLevel) as never,
     });
     stoppers.push(() => store.close());

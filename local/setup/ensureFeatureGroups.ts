@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { createFeatureGroupInput, featureDefinitions } from '../../shared/schema/awsDefinitions.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
+import { type WaitOptions, waitUntilFeatureGroupCreated } from './waitForFeatureGroup.ts';
 
 interface EnsureResult {
   readonly created: string[];
@@ -19,12 +20,13 @@ interface EnsureResult {
  * Create the schema module's feature groups through the SageMaker control plane, as
  * CloudFormation does on AWS; on a restart, add features that the definitions gained since
  * (UpdateFeatureGroup `FeatureAdditions`). A feature whose type changed cannot be migrated by the
- * service: that is reported as an error naming the feature, never silently ignored.
+ * service: that is reported as an error naming the feature, never silently ignored. Returns once
+ * every group is `Created` (DescribeFeatureGroup polled with the SDK's waiter machinery).
  */
 async function ensureFeatureGroups(
   client: SageMakerClient,
   groups: readonly FeatureGroup[],
-  options: { offlineS3Uri: string; roleArn: string }
+  options: { offlineS3Uri: string; roleArn: string; wait?: WaitOptions }
 ): Promise<EnsureResult> {
   const result: EnsureResult = { created: [], updated: [], unchanged: [] };
   for (const group of groups) {
@@ -40,8 +42,15 @@ async function ensureFeatureGroups(
           createFeatureGroupInput(group, options) as unknown as CreateFeatureGroupCommandInput
         )
       );
+      // A new group is Creating for a while (on AWS, and on the embedded store of npm start):
+      // records written before it is Created are refused.
+      await waitUntilFeatureGroupCreated(client, group.name, options.wait);
       result.created.push(group.name);
       continue;
+    }
+    if (existing.FeatureGroupStatus === 'Creating') {
+      // Created by an earlier run that did not wait (or by someone else): wait for it too.
+      await waitUntilFeatureGroupCreated(client, group.name, options.wait);
     }
     const existingTypes = new Map(
       (existing.FeatureDefinitions ?? []).map((d) => [d.FeatureName, d.FeatureType])

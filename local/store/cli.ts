@@ -4,7 +4,13 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
-import { DEFAULT_ACCOUNT, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_REGION, startStore } from './index.ts';
+import {
+  DEFAULT_ACCOUNT,
+  DEFAULT_CREATING_MS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_REGION,
+  startStore,
+} from './index.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.ts';
 
 const DEFAULT_PORT = 8765;
@@ -40,6 +46,7 @@ interface StoreCliOptions {
   account: string;
   region: string;
   flushInterval: number;
+  creatingMs: number;
   faultThrottle: number;
   fault5xx: number;
   faultDrop: number;
@@ -85,6 +92,14 @@ function registerStoreCommand(program: Command): void {
       )
         .default(DEFAULT_FLUSH_INTERVAL_MS)
         .argParser(integer(1, 86_400_000))
+    )
+    .addOption(
+      new Option(
+        '--creating-ms <ms>',
+        'how long a new feature group stays Creating (refusing records) before it is Created; 0 = at once'
+      )
+        .default(DEFAULT_CREATING_MS)
+        .argParser(integer(0, 600_000))
     )
     .addOption(
       new Option(
@@ -168,6 +183,7 @@ function registerStoreCommand(program: Command): void {
         account: opts.account,
         region: opts.region,
         flushIntervalMs: opts.flushInterval,
+        creatingMs: opts.creatingMs,
         logLevel: opts.logLevel,
         fsync: opts.fsync,
         faults: {

@@ -54,6 +54,33 @@ class GroupRegistry {
   }
 }
 
+/**
+ * Feature-group lifecycle: on AWS a new group is `Creating` for a while before it is `Created`
+ * and accepts records. Timed on the process's monotonic clock, not the injectable one (a test
+ * clock that stands still must not keep a group `Creating` forever); a group loaded at start is
+ * `Created`.
+ */
+class GroupLifecycle {
+  readonly creatingMs: number;
+  private readonly readyAt = new Map<number, number>();
+
+  constructor(creatingMs: number) {
+    this.creatingMs = creatingMs;
+  }
+
+  created(groupId: number): void {
+    if (this.creatingMs > 0) this.readyAt.set(groupId, performance.now() + this.creatingMs);
+  }
+
+  status(groupId: number): 'Creating' | 'Created' {
+    const at = this.readyAt.get(groupId);
+    if (at === undefined) return 'Created';
+    if (performance.now() < at) return 'Creating';
+    this.readyAt.delete(groupId);
+    return 'Created';
+  }
+}
+
 interface StoreContext {
   readonly db: StoreDatabase;
   readonly groups: GroupRegistry;
@@ -62,6 +89,7 @@ interface StoreContext {
   readonly region: string;
   /** `<dataDir>/offline-store`. */
   readonly offlineRoot: string;
+  readonly lifecycle: GroupLifecycle;
   /** `api_invocation_time` in epoch microseconds, strictly increasing within the process. */
   apiMicros(): number;
 }
@@ -76,4 +104,4 @@ function microsCounter(clock: Clock): () => number {
 }
 
 export type { Clock, StoreContext };
-export { GroupRegistry, microsCounter, systemClock };
+export { GroupLifecycle, GroupRegistry, microsCounter, systemClock };

@@ -1,8 +1,8 @@
 /**
  * The feature-group control plane (SageMaker awsJson1_1, `X-Amz-Target: SageMaker.<Op>`):
  * CreateFeatureGroup, DescribeFeatureGroup, ListFeatureGroups, DeleteFeatureGroup and
- * UpdateFeatureGroup. Groups are created synchronously (status `Created` at once) and persisted in
- * SQLite; their offline table directory is created with them.
+ * UpdateFeatureGroup. Groups are persisted in SQLite at once (their offline table directory is
+ * created with them) and are `Creating` for the store's `creatingMs` before they are `Created`.
  */
 import { mkdirSync } from 'node:fs';
 import { FEATURE_NAME_PATTERN, Limits } from '../../shared/schema/limits.ts';
@@ -38,10 +38,12 @@ function invalid(message: string): ServiceError {
   return new ServiceError(ErrorCode.ValidationException, message);
 }
 
+/** The SageMaker control plane (awsJson1_1) answers every modelled client error with 400. */
 function notFound(name: unknown): ServiceError {
   return new ServiceError(
     ErrorCode.ResourceNotFound,
-    `Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name [${String(name)}].`
+    `Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name [${String(name)}].`,
+    400
   );
 }
 
@@ -352,6 +354,7 @@ function createFeatureGroup(ctx: StoreContext, input: Json): Json {
   });
   if (group.offlineDataPath !== undefined) mkdirSync(group.offlineDataPath, { recursive: true });
   ctx.groups.set(group);
+  ctx.lifecycle.created(group.id);
   return { FeatureGroupArn: group.arn };
 }
 
@@ -416,7 +419,7 @@ function describe(ctx: StoreContext, group: Group): Json {
   }
   out.ThroughputConfig = doc.ThroughputConfig ?? { ThroughputMode: 'OnDemand' };
   if (doc.RoleArn !== undefined) out.RoleArn = doc.RoleArn;
-  out.FeatureGroupStatus = 'Created';
+  out.FeatureGroupStatus = ctx.lifecycle.status(group.id);
   if (doc.lastUpdateStatus !== undefined) out.LastUpdateStatus = doc.lastUpdateStatus;
   if (doc.Description !== undefined) out.Description = doc.Description;
   if (group.online) {
@@ -526,7 +529,7 @@ function listFeatureGroups(ctx: StoreContext, input: Json): Json {
     }
     if (
       input.FeatureGroupStatusEquals !== undefined &&
-      input.FeatureGroupStatusEquals !== 'Created'
+      input.FeatureGroupStatusEquals !== ctx.lifecycle.status(g.id)
     ) {
       return false;
     }
@@ -546,7 +549,7 @@ function listFeatureGroups(ctx: StoreContext, input: Json): Json {
           ? g.offline
             ? 'Active'
             : ''
-          : 'Created';
+          : ctx.lifecycle.status(g.id);
   groups.sort((a, b) => {
     const ka = key(a);
     const kb = key(b);
@@ -566,7 +569,7 @@ function listFeatureGroups(ctx: StoreContext, input: Json): Json {
       FeatureGroupName: g.name,
       FeatureGroupArn: g.arn,
       CreationTime: seconds(g.doc.creationTimeMs),
-      FeatureGroupStatus: 'Created',
+      FeatureGroupStatus: ctx.lifecycle.status(g.id),
       ...(g.offline ? { OfflineStoreStatus: { Status: 'Active' } } : {}),
     })),
   };

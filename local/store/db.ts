@@ -105,7 +105,9 @@ class StoreDatabase {
     this.sql.exec('PRAGMA wal_autocheckpoint = 10000');
     this.sql.exec(SCHEMA);
     this.selOnline = this.sql.prepare(
-      'SELECT et_s, et_ns, exp_ms, ttl_s, deleted, rec FROM online WHERE gid = ? AND rid = ?'
+      // min(): a TTL stored before TtlDuration was bounded may exceed 2^53 seconds, which
+      // node:sqlite refuses to read as a number; a read must never fail because of stored data.
+      'SELECT et_s, et_ns, exp_ms, min(ttl_s, 9007199254740991) AS ttl_s, deleted, rec FROM online WHERE gid = ? AND rid = ?'
     );
     this.putOnline = this.sql.prepare(
       'INSERT OR REPLACE INTO online (gid, rid, et_s, et_ns, exp_ms, ttl_s, deleted, rec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'

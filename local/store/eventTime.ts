@@ -92,9 +92,17 @@ function eventTimeMillis(t: EventTime): number {
   return t.s * 1000 + t.ns / 1_000_000;
 }
 
-/** `ExpiresAt` = event time + TTL, as `yyyy-MM-ddTHH:mm:ss.SSSZ` (finer digits only if present). */
+/** The last instant an ISO-8601 `ExpiresAt` can name (the event-time range ends there too). */
+const LAST_EXPIRES_AT_NANOS = 253_402_300_799_999_000_000n; // 9999-12-31T23:59:59.999Z
+
+/**
+ * `ExpiresAt` = event time + TTL, as `yyyy-MM-ddTHH:mm:ss.SSSZ` (finer digits only if present).
+ * An instant past the year 9999 (a TTL of millions of years) is answered as the last instant of
+ * 9999: a read never fails because of what is stored.
+ */
 function formatExpiresAt(t: EventTime, ttlSeconds: number): string {
-  return formatIsoEventTime(BigInt(t.s + ttlSeconds) * 1_000_000_000n + BigInt(t.ns));
+  const nanos = (BigInt(t.s) + BigInt(Math.trunc(ttlSeconds))) * 1_000_000_000n + BigInt(t.ns);
+  return formatIsoEventTime(nanos > LAST_EXPIRES_AT_NANOS ? LAST_EXPIRES_AT_NANOS : nanos);
 }
 
 function pad2(n: number): string {

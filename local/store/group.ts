@@ -106,6 +106,9 @@ function parseGroupArn(
 }
 
 /** TtlDuration → seconds; throws a ValidationError naming `where` when malformed. */
+/** Largest `TtlDuration.Value` of the service model (an `integer`: 32-bit signed). */
+const TTL_VALUE_MAX = 2_147_483_647;
+
 function ttlSecondsOf(ttl: unknown, where: string): number {
   if (typeof ttl !== 'object' || ttl === null) {
     throw validationError(`${where} must be an object with Unit and Value`);
@@ -116,10 +119,23 @@ function ttlSecondsOf(ttl: unknown, where: string): number {
       `${where}.Unit ${JSON.stringify(Unit)} is not one of ${Object.keys(SECONDS_PER_UNIT).join(', ')}`
     );
   }
-  if (typeof Value !== 'number' || !Number.isSafeInteger(Value) || Value < 1) {
-    throw validationError(`${where}.Value ${JSON.stringify(Value)} must be an integer >= 1`);
+  // The model's TtlDurationValue: a 32-bit integer, at least 1.
+  if (typeof Value !== 'number' || !Number.isInteger(Value) || Value < 1 || Value > TTL_VALUE_MAX) {
+    throw validationError(
+      `${where}.Value ${JSON.stringify(Value)} must be an integer from 1 to ${TTL_VALUE_MAX}`
+    );
   }
   return Value * SECONDS_PER_UNIT[Unit as keyof typeof SECONDS_PER_UNIT];
+}
+
+/**
+ * The TTL of a stored group document, without validation: a group created before TtlDuration was
+ * bounded must still load (bounded here to the largest TTL the model allows).
+ */
+function storedTtlSeconds(ttl: TtlDurationDoc): number {
+  const unit = SECONDS_PER_UNIT[ttl.Unit as keyof typeof SECONDS_PER_UNIT] ?? 1;
+  const value = Math.min(Math.max(Math.trunc(Number(ttl.Value)) || 1, 1), TTL_VALUE_MAX);
+  return value * unit;
 }
 
 function buildGroup(
@@ -155,7 +171,7 @@ function buildGroup(
     online,
     offline: doc.OfflineStoreConfig !== undefined,
     storageType: doc.OnlineStoreConfig?.StorageType ?? StorageType.Standard,
-    ttlSeconds: ttl === undefined ? undefined : ttlSecondsOf(ttl, 'TtlDuration'),
+    ttlSeconds: ttl === undefined ? undefined : storedTtlSeconds(ttl),
     offlineDataPath:
       doc.offlineDir === undefined ? undefined : `${ctx.offlineRoot}/${doc.offlineDir}`,
   };

@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import {
   type Clock,
+  GroupLifecycle,
   GroupRegistry,
   microsCounter,
   type StoreContext,
@@ -55,7 +56,16 @@ interface StoreOptions {
   readonly fsync?: boolean;
   /** Test seams (see OfflineHooks); not for production use. */
   readonly hooks?: OfflineHooks;
+  /**
+   * How long a new feature group stays `Creating` (DescribeFeatureGroup) and refuses records, as
+   * on AWS, in ms. 0 (default) makes groups `Created` at once; `npm start` and `skewless store`
+   * use {@link DEFAULT_CREATING_MS}, so client code that does not wait fails locally as on AWS.
+   */
+  readonly creatingMs?: number;
 }
+
+/** The `Creating` time `npm start` and `skewless store` give new groups (ms). */
+const DEFAULT_CREATING_MS = 500;
 
 interface RunningStore {
   /** `http://127.0.0.1:<port>`, for `endpoint` / `--endpoint-url` / `AWS_ENDPOINT_URL_*`. */
@@ -119,6 +129,10 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
   if (!Number.isFinite(flushIntervalMs) || flushIntervalMs < 1) {
     throw new Error(`flushIntervalMs must be >= 1, got ${flushIntervalMs}`);
   }
+  const creatingMs = options.creatingMs ?? 0;
+  if (!Number.isFinite(creatingMs) || creatingMs < 0) {
+    throw new Error(`creatingMs must be >= 0, got ${creatingMs}`);
+  }
   const logger = createLogger(options.logLevel ?? 'info', options.logger);
   const faults = new FaultInjector(options.faults);
   mkdirSync(dataDir, { recursive: true });
@@ -135,6 +149,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       account,
       region,
       offlineRoot: `${dataDir}/offline-store`,
+      lifecycle: new GroupLifecycle(creatingMs),
       apiMicros: microsCounter(clock),
     };
     loadGroups(ctx);
@@ -222,4 +237,10 @@ export type { FaultOptions } from './faults.ts';
 export type { LogLevel, LogSink } from './logger.ts';
 export type { OfflineHooks } from './offline.ts';
 export type { RunningStore, StoreOptions };
-export { DEFAULT_ACCOUNT, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_REGION, startStore };
+export {
+  DEFAULT_ACCOUNT,
+  DEFAULT_CREATING_MS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_REGION,
+  startStore,
+};

@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
+import { formatEpochSecondsEventTime, formatIsoEventTime } from '../../shared/record/eventTime.ts';
 import type { StoreContext } from './context.ts';
 import type { JournalRow } from './db.ts';
 import { type EventTime, fileStampOf, partitionOf } from './eventTime.ts';
@@ -34,6 +35,16 @@ interface BatchFile {
   p: string;
   /** File name. */
   n: string;
+}
+
+/** An expired online row, as the purge reads it. */
+interface ExpiredRow {
+  gid: number;
+  rid: string;
+  et_s: number;
+  et_ns: number;
+  ttl_s: number | null;
+  deleted: number;
 }
 
 interface BatchRow {
@@ -138,6 +149,7 @@ class OfflineWriter {
   private readonly hooks: OfflineHooks;
   private readonly worker: OfflineWorkerClient;
   private readonly selectFirst: StatementSync;
+  private readonly selectExpired: StatementSync;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
@@ -148,6 +160,9 @@ class OfflineWriter {
     this.worker = new OfflineWorkerClient(ctx.db.path);
     this.selectFirst = ctx.db.sql.prepare(
       'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal ORDER BY seq LIMIT ?'
+    );
+    this.selectExpired = ctx.db.sql.prepare(
+      'SELECT gid, rid, et_s, et_ns, min(ttl_s, 9007199254740991) AS ttl_s, deleted FROM online WHERE exp_ms IS NOT NULL AND exp_ms <= ?'
     );
   }
 
@@ -209,12 +224,45 @@ class OfflineWriter {
     if (wrote) await this.worker.call({ kind: 'checkpoint' });
   }
 
-  /** Hard-deletes expired online rows (reads already ignore them). */
+  /**
+   * Hard-deletes expired online rows (reads already ignore them) and, as the service does (contract
+   * §5.3), appends a deleted record to the offline store of each live one: the identifier, its
+   * `ExpiresAt` as the event time (from then on the online store served nothing, and so does the
+   * training set), `is_deleted = true`. Both in one transaction.
+   */
   private purgeExpired(): void {
+    const now = this.ctx.clock.now();
     this.ctx.db.transaction(() => {
+      const expired = this.selectExpired.all(now) as unknown as ExpiredRow[];
+      if (expired.length === 0) return;
+      const groups = new Map(this.ctx.groups.list().map((g) => [g.id, g]));
+      for (const row of expired) {
+        const group = groups.get(row.gid);
+        if (row.deleted !== 0 || row.ttl_s === null || group === undefined || !group.offline) {
+          continue;
+        }
+        const expiresAt: EventTime = { s: row.et_s + row.ttl_s, ns: row.et_ns };
+        const nanos = BigInt(expiresAt.s) * 1_000_000_000n + BigInt(expiresAt.ns);
+        const eventTime =
+          group.etFeature.type === 'Fractional'
+            ? formatEpochSecondsEventTime(nanos)
+            : formatIsoEventTime(nanos);
+        const marker = JSON.stringify([
+          { FeatureName: group.idFeature.name, ValueAsString: row.rid },
+          { FeatureName: group.etFeature.name, ValueAsString: eventTime },
+        ]);
+        this.ctx.db.addJournal.run(
+          group.id,
+          expiresAt.s,
+          expiresAt.ns,
+          this.ctx.apiMicros(),
+          1,
+          marker
+        );
+      }
       this.ctx.db.sql
         .prepare('DELETE FROM online WHERE exp_ms IS NOT NULL AND exp_ms <= ?')
-        .run(this.ctx.clock.now());
+        .run(now);
     });
   }
 

@@ -58,7 +58,8 @@ function checkGroupName(name: unknown, member = 'FeatureGroupName'): string {
 
 /**
  * Resolves a group name or ARN. Missing groups are a 400 ValidationError for PutRecord and
- * DeleteRecord (what AWS answers, contract §2.2) and a 404 ResourceNotFound elsewhere (§11.2).
+ * DeleteRecord (what AWS answers, contract §2.2) and a 404 ResourceNotFound elsewhere (§11.2);
+ * so is a group still `Creating`.
  */
 function requireGroup(
   ctx: StoreContext,
@@ -68,6 +69,13 @@ function requireGroup(
   const checked = checkGroupName(name);
   const group = ctx.groups.resolve(checked);
   if (group === undefined) throw new ServiceError(missing, groupNotFoundMessage(checked));
+  if (ctx.lifecycle.status(group.id) === 'Creating') {
+    // As on AWS, a group accepts records only once it is Created: callers must wait for it.
+    throw new ServiceError(
+      missing,
+      `FeatureGroup [${group.name}] is not ready: its FeatureGroupStatus is Creating. Wait until DescribeFeatureGroup reports Created.`
+    );
+  }
   return group;
 }
 

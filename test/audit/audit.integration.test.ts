@@ -84,8 +84,11 @@ describe('Function: runAudit() on the embedded store', () => {
     await put(store, accounts, account('acc-online-older', now - 30 * MINUTE, '12'), {
       targets: ['OfflineStore'],
     });
-    // Expired by TTL (one day): rightly absent online, and stale offline.
-    await put(store, accounts, account('acc-expired', now - 2 * 24 * HOUR));
+    // Backfilled past the TTL (one day): rightly absent online, and stale offline. (A record that
+    // expires online gets a deleted record offline: see the next describe.)
+    await put(store, accounts, account('acc-expired', now - 2 * 24 * HOUR), {
+      targets: ['OfflineStore'],
+    });
     // Soft-deleted in both stores: rightly absent online.
     await put(store, accounts, account('acc-deleted', now - 50 * MINUTE));
     await softDelete(store, accounts, 'acc-deleted', iso(now - 45 * MINUTE));
@@ -342,6 +345,10 @@ describe('Function: runAudit() after streaming, offline-only backfills and delet
       await put(store, accounts, account(id, now - 50 * MINUTE));
       await softDelete(store, accounts, id, iso(now - 50 * MINUTE));
     }
+    // TTL expiry: the store hard-deletes online and appends a deleted record offline.
+    await put(store, accounts, account('ttl-0', now - 10 * MINUTE), {
+      ttl: { Unit: 'Minutes', Value: 1 },
+    });
     await put(store, accounts, account('revived', now - 50 * MINUTE));
     await softDelete(store, accounts, 'revived', iso(now - 45 * MINUTE));
     await put(store, accounts, account('revived', now - 45 * MINUTE, '9'));
@@ -381,10 +388,10 @@ describe('Function: runAudit() after streaming, offline-only backfills and delet
     const after = groupOf(settled, accounts.name);
     expect(settled.totals.coherenceMismatches).toBe(0);
     expect(after.coherence.inFlight).toBe(0);
-    expect(after.coherence.expectedAbsent).toEqual({ deleted: 4, expired: 3, offlineOnly: 10 });
+    expect(after.coherence.expectedAbsent).toEqual({ deleted: 5, expired: 3, offlineOnly: 10 });
     expect(after.coherence.unread).toBe(0);
-    // s ×20, o ×5, d ×5, r ×5, x ×3, h, tie ×3, revived, b ×10, old ×3, late ×3.
-    expect(after.coherence.checked).toBe(59);
+    // s ×20, o ×5, d ×5, r ×5, x ×3, h, tie ×3, ttl, revived, b ×10, old ×3, late ×3.
+    expect(after.coherence.checked).toBe(60);
   });
 
   it('still finds every planted fault: online-only writes, offline-only newer values and deletes, expired served', async () => {

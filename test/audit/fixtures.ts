@@ -13,6 +13,7 @@ import {
   PutRecordCommand,
   type TargetStore,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { formatIsoEventTime } from '../../shared/record/eventTime.ts';
 import { createFeatureGroupInput } from '../../shared/schema/awsDefinitions.ts';
 import { defineFeatureGroup, type FeatureGroup, feature } from '../../shared/schema/index.ts';
@@ -62,6 +63,7 @@ async function createGroups(store: TestStore, groups: readonly FeatureGroup[]): 
         }) as unknown as CreateFeatureGroupCommandInput
       )
     );
+    await waitUntilFeatureGroupCreated(store.sagemaker, group.name);
   }
 }
 

@@ -13,6 +13,7 @@ import {
 import type { Context } from 'aws-lambda';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { localContext } from '../../shared/backfill/continuation.ts';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type { BackfillReport, RejectLine, SourceObject } from '../../shared/backfill/types.ts';
@@ -263,6 +264,7 @@ async function createSchemaGroups(store: TestStore): Promise<void> {
         }) as unknown as CreateFeatureGroupCommandInput
       )
     );
+    await waitUntilFeatureGroupCreated(store.sagemaker, group.name);
   }
 }
 

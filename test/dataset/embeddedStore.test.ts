@@ -15,6 +15,7 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { buildTrainingSet } from '../../shared/dataset/build.ts';
 import { cards } from '../../shared/definitions.ts';
 import { quoteString } from '../../shared/offline/dialect.ts';
@@ -46,6 +47,7 @@ beforeAll(async () => {
       }) as unknown as CreateFeatureGroupCommandInput
     )
   );
+  await waitUntilFeatureGroupCreated(store.sagemaker, cards.name);
   // Within the group's 90-day TTL, so GetRecord serves every live record.
   const t = Math.floor((Date.now() - 10 * 24 * HOUR) / 1000) * 1000;
   origin = t;

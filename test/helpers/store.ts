@@ -12,6 +12,7 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { type RunningStore, type StoreOptions, startStore } from '../../local/store/index.ts';
 
 interface TestClock {
@@ -116,6 +117,7 @@ async function createGroup(
       ...extra,
     })
   );
+  await waitUntilFeatureGroupCreated(sagemaker, name);
   return out.FeatureGroupArn ?? '';
 }
 

@@ -10,6 +10,7 @@ import {
   CreateFeatureGroupCommand,
   type CreateFeatureGroupCommandInput,
 } from '@aws-sdk/client-sagemaker';
+import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { featureGroups } from '../../shared/definitions.ts';
 import type { DeadLetter } from '../../shared/ingest/deadLetter.ts';
 import { createFeatureGroupInput } from '../../shared/schema/awsDefinitions.ts';
@@ -38,6 +39,7 @@ async function startIngestFixture(env: Record<string, string> = {}): Promise<Ing
         }) as unknown as CreateFeatureGroupCommandInput
       )
     );
+    await waitUntilFeatureGroupCreated(store.sagemaker, group.name);
   }
   const deadLetterDir = mkdtempSync(join(tmpdir(), 'skewless-dead-letters-'));
   const handler = await bundle.load({

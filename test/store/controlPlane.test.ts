@@ -19,6 +19,9 @@ import {
   ResourceNotFound as RuntimeResourceNotFound,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
+import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
+import { cards, merchants } from '../../shared/definitions.ts';
 import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts';
 import { offlineRows } from './duck.ts';
 
@@ -183,12 +186,23 @@ describe('DescribeFeatureGroup', () => {
     expect(byArn.FeatureGroupName).toBe('described');
   });
 
-  it('answers ResourceNotFound for an unknown group', async () => {
-    const e = await failure(
-      t.sagemaker.send(new DescribeFeatureGroupCommand({ FeatureGroupName: 'ghost' }))
-    );
-    expect(e).toBeInstanceOf(ResourceNotFound);
-    expect(e.message).toMatch(/\[ghost\]/);
+  it('answers ResourceNotFound with HTTP 400 (awsJson1_1) for an unknown group', async () => {
+    for (const send of [
+      () => t.sagemaker.send(new DescribeFeatureGroupCommand({ FeatureGroupName: 'ghost' })),
+      () => t.sagemaker.send(new DeleteFeatureGroupCommand({ FeatureGroupName: 'ghost' })),
+      () =>
+        t.sagemaker.send(
+          new UpdateFeatureGroupCommand({
+            FeatureGroupName: 'ghost',
+            FeatureAdditions: [{ FeatureName: 'x', FeatureType: 'String' }],
+          })
+        ),
+    ]) {
+      const e = await failure(send());
+      expect(e).toBeInstanceOf(ResourceNotFound);
+      expect(e.message).toMatch(/\[ghost\]/);
+      expect(e.$metadata.httpStatusCode).toBe(400);
+    }
   });
 });
 
@@ -360,5 +374,97 @@ describe('persistence', () => {
       new GetRecordCommand({ FeatureGroupName: 'durable', RecordIdentifierValueAsString: 'r' })
     );
     expect(got.Record?.find((f) => f.FeatureName === 'amount')?.ValueAsString).toBe('7');
+  });
+});
+
+describe('lifecycle (creatingMs)', () => {
+  let slow: TestStore;
+
+  beforeAll(async () => {
+    // Long enough that a loaded machine still sees the Creating state.
+    slow = await startTestStore({ creatingMs: 2000 });
+  });
+
+  afterAll(async () => {
+    await slow.close();
+  });
+
+  const record = (id: string) => [
+    { FeatureName: 'id', ValueAsString: id },
+    { FeatureName: 'event_time', ValueAsString: new Date().toISOString() },
+  ];
+
+  it('keeps a new group Creating, refusing records, until it is Created; the waiter waits for it', async () => {
+    await slow.sagemaker.send(
+      new CreateFeatureGroupCommand({
+        FeatureGroupName: 'young',
+        RecordIdentifierFeatureName: 'id',
+        EventTimeFeatureName: 'event_time',
+        FeatureDefinitions: [
+          { FeatureName: 'id', FeatureType: 'String' },
+          { FeatureName: 'event_time', FeatureType: 'String' },
+        ],
+        OnlineStoreConfig: { EnableOnlineStore: true },
+      })
+    );
+    const creating = await slow.sagemaker.send(
+      new DescribeFeatureGroupCommand({ FeatureGroupName: 'young' })
+    );
+    expect(creating.FeatureGroupStatus).toBe('Creating');
+    const listed = await slow.sagemaker.send(
+      new ListFeatureGroupsCommand({ FeatureGroupStatusEquals: 'Creating' })
+    );
+    expect(listed.FeatureGroupSummaries?.map((g) => g.FeatureGroupName)).toEqual(['young']);
+    // Client code that does not wait fails, as it would on AWS.
+    const early = await slow.runtime
+      .send(new PutRecordCommand({ FeatureGroupName: 'young', Record: record('a') }))
+      .then(
+        () => undefined,
+        (e: Error) => e
+      );
+    expect(early?.name).toBe('ValidationError');
+    expect(early?.message).toMatch(/FeatureGroup \[young\] is not ready: .* Creating/);
+    await expect(
+      slow.runtime.send(
+        new GetRecordCommand({ FeatureGroupName: 'young', RecordIdentifierValueAsString: 'a' })
+      )
+    ).rejects.toBeInstanceOf(RuntimeResourceNotFound);
+    // Act
+    await waitUntilFeatureGroupCreated(slow.sagemaker, 'young');
+    // Assess
+    const created = await slow.sagemaker.send(
+      new DescribeFeatureGroupCommand({ FeatureGroupName: 'young' })
+    );
+    expect(created.FeatureGroupStatus).toBe('Created');
+    await slow.runtime.send(
+      new PutRecordCommand({ FeatureGroupName: 'young', Record: record('a') })
+    );
+  });
+
+  it('ensureFeatureGroups returns only once every group it created is Created', async () => {
+    // Act
+    const result = await ensureFeatureGroups(slow.sagemaker, [cards, merchants], {
+      offlineS3Uri: 's3://local-bucket/offline',
+      roleArn: 'arn:aws:iam::000000000000:role/feature-store',
+    });
+    // Assess: records are accepted at once.
+    expect(result.created).toEqual(['fraud-cards', 'fraud-merchants']);
+    for (const group of [cards, merchants]) {
+      await slow.runtime.send(
+        new PutRecordCommand({
+          FeatureGroupName: group.name,
+          Record: [
+            { FeatureName: group.recordIdentifier, ValueAsString: 'x-1' },
+            { FeatureName: group.eventTime, ValueAsString: new Date().toISOString() },
+          ],
+        })
+      );
+    }
+  });
+
+  it('surfaces the DescribeFeatureGroup error of a group that does not exist', async () => {
+    await expect(
+      waitUntilFeatureGroupCreated(slow.sagemaker, 'never-there', { maxWaitTime: 1 })
+    ).rejects.toThrow(/Resource Not Found.*\[never-there\]/);
   });
 });

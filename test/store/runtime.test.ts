@@ -3,6 +3,9 @@
  * The runtime API through the real `@aws-sdk/client-sagemaker-featurestore-runtime` client over
  * HTTP against the embedded store: online/offline semantics (contract §5), validation and errors.
  */
+
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import {
   BatchGetRecordCommand,
   BatchWriteRecordCommand,
@@ -572,8 +575,70 @@ describe('TTL', () => {
         { TtlDuration: { Unit: 'Seconds', Value: 0 } }
       ),
       ValidationError,
-      /TtlDuration.Value 0 must be an integer >= 1/
+      /TtlDuration.Value 0 must be an integer from 1 to 2147483647/
     );
+  });
+
+  it('validates TtlDuration to the model bounds (a 32-bit Value) and answers a far ExpiresAt', async () => {
+    for (const ttl of [
+      { Unit: 'Days', Value: 2_147_483_648 },
+      { Unit: 'Weeks', Value: 1e12 },
+      { Unit: 'Hours', Value: 1.5 },
+    ] as const) {
+      await rejects(
+        put('orders', { id: 'ttl-big', event_time: nowIso() }, { TtlDuration: ttl }),
+        ValidationError,
+        /TtlDuration.Value .* must be an integer from 1 to 2147483647/
+      );
+    }
+    // The largest TTL the model allows ends millions of years after the year 9999: ExpiresAt is
+    // answered as the last instant an ISO-8601 time can name, never "0NaN-…".
+    await put(
+      'orders',
+      { id: 'ttl-max', event_time: nowIso() },
+      { TtlDuration: { Unit: 'Weeks', Value: 2_147_483_647 } }
+    );
+    const out = await get('orders', 'ttl-max', { ExpirationTimeResponse: 'Enabled' });
+    expect(out.Record).toBeDefined();
+    expect(out.ExpiresAt).toBe('9999-12-31T23:59:59.999Z');
+  });
+
+  it('never fails a read because of stored data (a TTL stored before it was bounded)', async () => {
+    await put('orders', { id: 'ttl-stored', event_time: nowIso() });
+    // What `{Weeks, 10^12}` left in the database before the bound: 6.048e17 seconds.
+    const db = new DatabaseSync(join(t.dataDir, 'store.sqlite'));
+    try {
+      db.exec('PRAGMA busy_timeout = 5000');
+      db.prepare(
+        "UPDATE online SET ttl_s = 604800000000000000, exp_ms = 1e30 WHERE rid = 'ttl-stored'"
+      ).run();
+    } finally {
+      db.close();
+    }
+    const out = await get('orders', 'ttl-stored', { ExpirationTimeResponse: 'Enabled' });
+    expect(out.Record).toBeDefined();
+    expect(out.ExpiresAt).toBe('9999-12-31T23:59:59.999Z');
+  });
+
+  it('expiry hard-deletes online and appends a deleted record offline at ExpiresAt', async () => {
+    const eventTime = nowIso();
+    await put(
+      'orders',
+      { id: 'ttl-expiry', event_time: eventTime, amount: '5' },
+      { TtlDuration: { Unit: 'Seconds', Value: 30 } }
+    );
+    clock.advance(31_000);
+    expect((await get('orders', 'ttl-expiry')).Record).toBeUndefined();
+    const rows = await offlineOf('orders', 'ttl-expiry');
+    expect(rows.map((r) => [r.event_time, r.is_deleted, r.amount])).toEqual([
+      [eventTime, false, 5n],
+      [new Date(Date.parse(eventTime) + 30_000).toISOString(), true, null],
+    ]);
+    // Hard-deleted: gone from ListRecords, even with soft-deleted records included.
+    const all = await rt.send(
+      new ListRecordsCommand({ FeatureGroupName: 'orders', IncludeSoftDeletedRecords: true })
+    );
+    expect(all.RecordIdentifiers).not.toContain('ttl-expiry');
   });
 });
 
@@ -608,6 +673,27 @@ describe('DeleteRecord', () => {
     expect((await getMap('orders', 'sd-old'))?.amount).toBe('1');
     const rows = await offlineOf('orders', 'sd-old');
     expect(rows.map((r) => r.is_deleted)).toEqual([false, true]);
+  });
+
+  it('a delete at the record’s own event time does not apply: the record stands, online and first in the offline order', async () => {
+    await put('orders', { id: 'tie', event_time: '2024-05-02T00:00:00Z', amount: '1' });
+    await del('orders', 'tie', '2024-05-02T00:00:00Z');
+    expect((await getMap('orders', 'tie'))?.amount).toBe('1');
+    // A put at a tombstone's own event time revives the record.
+    await put('orders', { id: 'tie-revive', event_time: '2024-05-01T00:00:00Z', amount: '1' });
+    await del('orders', 'tie-revive', '2024-05-02T00:00:00Z');
+    await put('orders', { id: 'tie-revive', event_time: '2024-05-02T00:00:00Z', amount: '2' });
+    expect((await getMap('orders', 'tie-revive'))?.amount).toBe('2');
+    // The offline "latest" order (event time DESC, live before deleted, api time DESC) agrees.
+    await t.store.flush();
+    const latest = await offlineRows(
+      t.store.offlineDataPath('orders'),
+      'event_time DESC, is_deleted ASC, api_invocation_time DESC'
+    );
+    for (const id of ['tie', 'tie-revive']) {
+      const first = latest.find((r) => r.id === id);
+      expect([first?.is_deleted, first?.amount]).toEqual([false, id === 'tie' ? 1n : 2n]);
+    }
   });
 
   it('HardDelete removes the record; a later older put brings it back', async () => {
