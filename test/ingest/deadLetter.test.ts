@@ -190,7 +190,14 @@ describe('Function: readIngestConfig()', () => {
       retryBaseDelayMs: undefined,
       deadlineMarginMs: 2000,
       deadLetter: { kind: 'file', dir: '.skewless/dead-letters' },
+      maxEventTimeSkewSeconds: 300,
     });
+  });
+
+  it('reads MAX_EVENT_TIME_SKEW_SECONDS', () => {
+    vi.stubEnv('DEAD_LETTER_DIR', 'x');
+    vi.stubEnv('MAX_EVENT_TIME_SKEW_SECONDS', '60');
+    expect(readIngestConfig().maxEventTimeSkewSeconds).toBe(60);
   });
 
   it.each([
@@ -205,6 +212,11 @@ describe('Function: readIngestConfig()', () => {
       'a concurrency of 0',
       { DEAD_LETTER_DIR: 'x', INGEST_CONCURRENCY: '0' },
       /INGEST_CONCURRENCY="0" must be an integer in \[1, 1024\]/,
+    ],
+    [
+      'a negative event-time skew',
+      { DEAD_LETTER_DIR: 'x', MAX_EVENT_TIME_SKEW_SECONDS: '-1' },
+      /MAX_EVENT_TIME_SKEW_SECONDS="-1" must be an integer/,
     ],
     [
       'an SQS message limit over 1 MiB',
