@@ -90,9 +90,11 @@ describe.each([
     expect(stats.stuckShards).toEqual([]);
     expect(stats.retries).toBeGreaterThan(0);
     expect(stats.functionErrors).toBe(0);
-    // The checkpoint moves at (nearly) every invocation: a stall needs the batch's first record
-    // to fail all 3 attempts (~1.6 % per call); the old entity rule stalled most invocations.
-    expect(stats.stalledInvocations).toBeLessThanOrEqual(Math.ceil(stats.invocations / 10));
+    // The checkpoint moves at nearly every invocation: a stall needs the call that carries the
+    // batch's first record (its write, or with derived features its card's state read or write)
+    // to fail all 3 attempts, ~1.6 % per call, a few % per invocation. The former entity rule
+    // stalled most invocations (370 invocations for 408 records of a shard).
+    expect(stats.stalledInvocations).toBeLessThanOrEqual(Math.ceil(stats.invocations / 4));
     // Every good record is online with its value.
     const read = await batchGetOnline(fx.store.runtime, [
       { group: transactions, recordIds: [...expected.keys()] },
