@@ -292,7 +292,8 @@ function asofTrainingSetSql(plan: TrainingSetPlan, dialect: SqlDialect): string 
     joins.push(
       `ASOF LEFT JOIN ${q(rows)} AS ${a} ON ${col('k')} = ${lk} AND (${q('l')}.${q(LABEL_TIME)}, ${rank}, ${bound}, ${bound}) ${op} (${col('et')}, CASE WHEN ${col('del')} THEN 0 ELSE 1 END, ${col('api')}, ${col('wt')})`
     );
-    const delivered = deliveredCondition(g, a);
+    // A null label time sorts after every row in the tuple order: it must not match anything.
+    const delivered = `${q('l')}.${q(LABEL_TIME)} IS NOT NULL AND ${deliveredCondition(g, a)}`;
     g.outputNames.forEach((name, j) => {
       outputs.push(`CASE WHEN ${delivered} THEN ${a}.${q(`v${j}`)} END AS ${q(name)}`);
     });

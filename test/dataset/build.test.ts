@@ -302,7 +302,7 @@ describe('delete at the same event time as a put (issue 13 §4)', () => {
 
   for (const strategy of ['asof', 'portable'] as const) {
     it(`serves the put at and after E, as GetRecord does (${strategy})`, async () => {
-      const labels = `(SELECT * FROM (VALUES (1, 't1', ${timestampLiteral(ms(E, 0))}), (2, 't1', ${timestampLiteral(ms(E, 3600))}), (3, 't2', ${timestampLiteral(ms(E, 0))}), (4, 't2', ${timestampLiteral(ms(E, 3600))}), (5, 't3', ${timestampLiteral(ms(E, 0))}), (6, 't3', ${timestampLiteral(ms(E, 1))})) AS v("n", "card_id", "t"))`;
+      const labels = `(SELECT * FROM (VALUES (1, 't1', ${timestampLiteral(ms(E, 0))}), (2, 't1', ${timestampLiteral(ms(E, 3600))}), (3, 't2', ${timestampLiteral(ms(E, 0))}), (4, 't2', ${timestampLiteral(ms(E, 3600))}), (5, 't3', ${timestampLiteral(ms(E, 0))}), (6, 't3', ${timestampLiteral(ms(E, 1))}), (7, 't1', CAST(NULL AS TIMESTAMP))) AS v("n", "card_id", "t"))`;
       const run = async (strictlyBefore: boolean) => {
         const out = join(dir, `${strategy}-${strictlyBefore}.parquet`);
         const summary = await buildTrainingSet({
@@ -320,11 +320,12 @@ describe('delete at the same event time as a put (issue 13 §4)', () => {
         return { summary, values: rows.map((r) => r.x) };
       };
       const atOrBefore = await run(false);
-      expect(atOrBefore.values).toEqual([7n, 7n, 8n, 8n, 9n, null]);
-      expect(atOrBefore.summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 1 });
+      // A label without a time gets nothing (label 7).
+      expect(atOrBefore.values).toEqual([7n, 7n, 8n, 8n, 9n, null, null]);
+      expect(atOrBefore.summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 2 });
       // Strictly before E nothing exists yet; strictly before E + 1 s the delete is not seen.
       const strict = await run(true);
-      expect(strict.values).toEqual([null, 7n, null, 8n, null, 9n]);
+      expect(strict.values).toEqual([null, 7n, null, 8n, null, 9n, null]);
     });
   }
 });
