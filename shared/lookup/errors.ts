@@ -106,6 +106,29 @@ class ServiceUnavailableError extends HttpError {
   }
 }
 
+/**
+ * 500: a group the schema module defines is missing from the feature store (not created yet,
+ * still `Creating`, or deleted): a deployment problem, not the caller's, and not transient. The
+ * message names the group and nothing else of the store's answer.
+ */
+class FeatureGroupMissingError extends HttpError {
+  readonly statusCode = 500;
+  readonly errorType = 'InternalServerError';
+  readonly featureGroups: readonly string[];
+  constructor(featureGroups: readonly string[], options?: ErrorOptions) {
+    super(
+      `Feature group${featureGroups.length > 1 ? 's' : ''} ${featureGroups.map((g) => `"${g}"`).join(', ')} ${featureGroups.length > 1 ? 'are' : 'is'} defined but not available in the feature store (not created, not ready yet, or deleted)`,
+      options
+    );
+    this.name = 'FeatureGroupMissingError';
+    this.featureGroups = featureGroups;
+  }
+  // Our own text, naming only the group: safe to show although it is a 500.
+  override get expose(): boolean {
+    return true;
+  }
+}
+
 /** 500: anything unexpected. The body says only "Internal server error" and the request id. */
 class InternalServerError extends HttpError {
   readonly statusCode = 500;
@@ -145,6 +168,7 @@ function toHttpError(error: unknown): HttpError {
 export type { ErrorBody };
 export {
   BadRequestError,
+  FeatureGroupMissingError,
   HttpError,
   InternalServerError,
   NotFoundError,

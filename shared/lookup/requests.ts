@@ -204,7 +204,10 @@ function parseJsonBody(body: string | null | undefined, isBase64Encoded: boolean
   if (body === null || body === undefined || body === '') {
     throw new BadRequestError('A JSON request body is required');
   }
-  const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  const decoded = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  // One rule with ingest and backfill: a leading UTF-8 byte order mark is not part of the JSON
+  // (RFC 8259 §8.1 lets a parser ignore it); anything else invalid is still a 400.
+  const text = decoded.startsWith('\uFEFF') ? decoded.slice(1) : decoded;
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -11,7 +11,7 @@ import {
   type OnlineRecord,
 } from '../store/onlineReader.ts';
 import type { LookupCatalog } from './catalog.ts';
-import { NotFoundError } from './errors.ts';
+import { FeatureGroupMissingError, NotFoundError } from './errors.ts';
 import {
   type BatchRequest,
   type MultiValueQueryParameters,
@@ -96,6 +96,20 @@ interface LookupService {
 const keyOf = (group: string, id: string) => `${group}\u0000${id}`;
 
 /**
+ * The store answers a group it does not have with a per-identifier `ResourceNotFound` in a batch
+ * read (and a `ResourceNotFound` error for a single read): the same 500 for every route, naming
+ * the groups, never "unprocessed" ids a caller would retry forever.
+ */
+function throwIfGroupsMissing(unprocessed: readonly { group: string; reason: string }[]): void {
+  const missing = [
+    ...new Set(
+      unprocessed.filter((u) => u.reason.startsWith('ResourceNotFound')).map((u) => u.group)
+    ),
+  ];
+  if (missing.length > 0) throw new FeatureGroupMissingError(missing);
+}
+
+/**
  * Bind the lookup operations to a Feature Store client and a catalog. Build it once per container.
  *
  * @example
@@ -130,7 +144,12 @@ function createLookupService(deps: LookupDependencies): LookupService {
         expiration: request.expiration,
         abortSignal: signal,
       })
-    );
+    ).catch((error: unknown) => {
+      if ((error as { name?: string }).name === 'ResourceNotFound') {
+        throw new FeatureGroupMissingError([request.plan.name], { cause: error });
+      }
+      throw error;
+    });
     if (record === undefined) {
       throw new NotFoundError(
         `No live record "${request.recordId}" in feature group "${request.plan.name}"`
@@ -157,6 +176,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
         tolerateChunkFailures: true,
       })
     );
+    throwIfGroupsMissing(result.unprocessed);
     const entries = new Map(request.entries.map((e) => [e.plan.name, e]));
     for (const record of result.found) {
       const entry = entries.get(record.group.name);
@@ -193,6 +213,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
     const result = await timed(() =>
       batchGetOnline(client, reads, { abortSignal: signal, tolerateChunkFailures: true })
     );
+    throwIfGroupsMissing(result.unprocessed);
     const found = new Map<string, OnlineRecord>();
     for (const record of result.found) found.set(keyOf(record.group.name, record.recordId), record);
     for (const { group, recordId, reason } of result.unprocessed) {

@@ -2,6 +2,8 @@
  * The lookup handler with real-shape API Gateway proxy events, reading the embedded feature
  * store through the real SDK over HTTP (AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME).
  */
+
+import { DeleteFeatureGroupCommand } from '@aws-sdk/client-sagemaker';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cards, merchants, transactions } from '../../shared/definitions.ts';
@@ -352,6 +354,27 @@ describe('POST /feature-groups/batch-get', () => {
         recordId,
       }))
     );
+  });
+
+  it('ignores a leading UTF-8 byte order mark, as ingest and backfill do (text and base64 bodies)', async () => {
+    // Prepare
+    const json = JSON.stringify({
+      identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['card-1'] }],
+    });
+    const text = batchGetEvent(json);
+    text.body = `\uFEFF${json}`;
+    const base64 = batchGetEvent(json);
+    base64.body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json)]).toString(
+      'base64'
+    );
+    base64.isBase64Encoded = true;
+    // Act
+    const answers = [await invoke(text), await invoke(base64)];
+    // Assess
+    for (const { statusCode, body } of answers) {
+      expect(statusCode).toBe(200);
+      expect((body.records as { recordId: string }[]).map((r) => r.recordId)).toEqual(['card-1']);
+    }
   });
 
   it('accepts a base64-encoded body (binary media types)', async () => {
@@ -710,5 +733,42 @@ describe('routing', () => {
     // Assess
     expect(statusCode).toBe(404);
     expect(body.message).toBe('No route DELETE /feature-groups/batch-get');
+  });
+});
+
+// Last on purpose: it deletes a group from the store.
+describe('a group defined in the schema module but missing from the store', () => {
+  it('answers the same 500 naming the group on GET, batch-get and vectors', async () => {
+    // Prepare
+    await store.sagemaker.send(
+      new DeleteFeatureGroupCommand({ FeatureGroupName: 'fraud-merchants' })
+    );
+    const message =
+      'Feature group "fraud-merchants" is defined but not available in the feature store (not created, not ready yet, or deleted)';
+    // Act
+    const get = await invoke(getRecordEvent('fraud-merchants', 'merchant-1'));
+    const batch = await invoke(
+      batchGetEvent({
+        identifiers: [
+          { featureGroup: 'fraud-cards', recordIds: ['card-1'] },
+          { featureGroup: 'fraud-merchants', recordIds: ['merchant-1', 'merchant-2'] },
+        ],
+      })
+    );
+    const vectors = await invoke(
+      vectorsEvent('fraud_model_v3', {
+        entities: [{ transaction_id: 't-1', card_id: 'card-1', merchant_id: 'merchant-1' }],
+      })
+    );
+    // Assess
+    for (const answer of [get, batch, vectors]) {
+      expect(answer.statusCode).toBe(500);
+      expect(answer.body).toEqual({
+        statusCode: 500,
+        error: 'InternalServerError',
+        message,
+        requestId: answer.requestId,
+      });
+    }
   });
 });

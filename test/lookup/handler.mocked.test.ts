@@ -86,14 +86,33 @@ describe('Function: handler (mocked store)', () => {
     });
   });
 
-  it.each([
-    ['an unexpected error', new Error('socket pool corrupted at 0xdeadbeef')],
-    [
-      'a missing group in the store',
-      new ResourceNotFound({ message: 'FeatureGroup fraud-cards not found', $metadata: {} }),
-    ],
-  ])('answers 500 with only the request id for %s', async (_, error) => {
+  it.each([['an unexpected error', new Error('socket pool corrupted at 0xdeadbeef')]])(
+    'answers 500 with only the request id for %s',
+    async (_, error) => {
+      // Prepare
+      store.on(GetRecordCommand).rejects(error);
+      const event = getRecordEvent('fraud-cards', 'c1');
+      // Act
+      const result = await handler(event, lambdaContext());
+      // Assess
+      expect(result.statusCode).toBe(500);
+      expect(JSON.parse(result.body)).toEqual({
+        statusCode: 500,
+        error: 'InternalServerError',
+        message: 'Internal server error',
+        requestId: event.requestContext.requestId,
+      });
+      expect(result.body).not.toContain(error.message);
+      expect(result.headers?.['x-request-id']).toBe(event.requestContext.requestId);
+    }
+  );
+
+  it('answers 500 naming the group, and nothing of the store’s text, for a group missing in the store', async () => {
     // Prepare
+    const error = new ResourceNotFound({
+      message: 'FeatureGroup fraud-cards not found in account 123456789012',
+      $metadata: {},
+    });
     store.on(GetRecordCommand).rejects(error);
     const event = getRecordEvent('fraud-cards', 'c1');
     // Act
@@ -103,11 +122,11 @@ describe('Function: handler (mocked store)', () => {
     expect(JSON.parse(result.body)).toEqual({
       statusCode: 500,
       error: 'InternalServerError',
-      message: 'Internal server error',
+      message:
+        'Feature group "fraud-cards" is defined but not available in the feature store (not created, not ready yet, or deleted)',
       requestId: event.requestContext.requestId,
     });
-    expect(result.body).not.toContain(error.message);
-    expect(result.headers?.['x-request-id']).toBe(event.requestContext.requestId);
+    expect(result.body).not.toContain('123456789012');
   });
 
   it('answers 500 when the store returns a feature the schema module does not define', async () => {
