@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
 import { createBackfillS3Client } from '../shared/backfill/dependencies.ts';
-import { reportKeys } from '../shared/backfill/objectKey.ts';
+import { DROP_PREFIX, reportKeys } from '../shared/backfill/objectKey.ts';
 import { featureGroups } from '../shared/definitions.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
 import { startLookupFront } from './api/front.ts';
@@ -98,29 +98,6 @@ function handlerEnvironment(
   };
 }
 
-/** One line per finished drop: what a backfill or batch drop did, from its report. */
-function logDropOutcome(log: LogSink, key: string, outcome: unknown): void {
-  const o = outcome as {
-    kind?: string;
-    report?: {
-      status: string;
-      rowsWritten: number;
-      rowsRejected: number;
-      error?: string;
-      onlineValues?: { changed: number; unchanged: number; stayed: number };
-    };
-  };
-  const r = o.report;
-  if (r === undefined) return;
-  const online =
-    r.onlineValues === undefined
-      ? ''
-      : `; online values: ${r.onlineValues.changed} changed, ${r.onlineValues.unchanged} unchanged, ${r.onlineValues.stayed} stayed (older rows)`;
-  const line = `${key}: ${r.status}, ${r.rowsWritten} rows written, ${r.rowsRejected} rejected${online}${r.error === undefined ? '' : ` (${r.error})`}`;
-  if (r.status === 'completed') log.info(line);
-  else log.error(line);
-}
-
 /**
  * Start the whole stack. Resolves once every part is listening and the schema module's groups
  * exist in the store.
@@ -190,10 +167,7 @@ async function startStack(
         if (name === undefined || handler === undefined) return;
         s3Log.info(`${name} triggered by s3://${START_DEFAULTS.backfillBucket}/${decoded}`);
         try {
-          const result = (await handler(event, createLambdaContext(name, 900_000))) as
-            | { outcomes?: unknown[] }
-            | undefined;
-          for (const outcome of result?.outcomes ?? []) logDropOutcome(s3Log, decoded, outcome);
+          await handler(event, createLambdaContext(name, 900_000));
         } catch (error) {
           s3Log.error(`${name} invocation failed`, error);
         }
@@ -205,16 +179,21 @@ async function startStack(
     let stoppingBackfills = false;
     stoppers.push(async () => {
       stoppingBackfills = true;
-      const { inProcessContinuations } = await import('../shared/backfill/index.ts');
-      inProcessContinuations.shutdown();
+      const { inProcessBatchContinuations, inProcessContinuations } = await import(
+        '../shared/backfill/index.ts'
+      );
+      const queues = [inProcessContinuations, inProcessBatchContinuations];
+      for (const queue of queues) queue.shutdown();
       await s3.settled();
-      await inProcessContinuations.idle();
+      for (const queue of queues) await queue.idle();
       const held = new Set(
-        inProcessContinuations.heldAtShutdown.map((m) => `${m.source.key}@${m.source.versionId}`)
+        queues.flatMap((queue) =>
+          queue.heldAtShutdown.map((m) => `${m.source.key}@${m.source.versionId}`)
+        )
       );
       if (held.size > 0) {
         s3Log.info(
-          `${held.size} backfill(s) stopped at a checkpoint (state.json says running); they resume at the next start`
+          `${held.size} backfill or batch drop(s) stopped at a checkpoint (state.json says running); they resume at the next start`
         );
       }
       await s3.close();
@@ -254,22 +233,41 @@ async function startStack(
           `backfill ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup}: ${report.rowsWritten.toLocaleString('en-US')} written, ${report.rowsRejected.toLocaleString('en-US')} rejected${(report.rowsDuplicate ?? 0) > 0 ? `, ${report.rowsDuplicate} duplicates` : ''} of ${report.rowsRead.toLocaleString('en-US')} rows (${report.writeMode ?? 'records'} mode, ${(report.durationMs / 1000).toFixed(1)} s)${report.error !== undefined ? `: ${report.error}` : ''}; report s3://${START_DEFAULTS.reportsBucket}/${reportKeys({ ...report.source, versionId: report.source.versionId ?? undefined, size: 0 }).report}`
         ),
     });
-    ({ handler: batchHandler } = (await import('../functions/batch/index.ts')) as {
-      handler: Handler<S3Event, unknown>;
+    const { createBatchHandler } = await import('../functions/batch/index.ts');
+    const { inProcessBatchContinuations } = await import('../shared/backfill/index.ts');
+    const batch = createBatchHandler({
+      shouldStop: () => stoppingBackfills,
+      onFinished: (report) => {
+        const online = report.onlineValues ?? { changed: 0, unchanged: 0, stayed: 0 };
+        const line = `batch drop ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup} (both stores): ${report.rowsWritten.toLocaleString('en-US')} written, ${report.rowsRejected.toLocaleString('en-US')} rejected of ${report.rowsRead.toLocaleString('en-US')} rows; online values: ${online.changed} changed, ${online.unchanged} unchanged, ${online.stayed} stayed (older rows)${report.error !== undefined ? `: ${report.error}` : ''}`;
+        if (report.status === 'completed') s3Log.info(line);
+        else s3Log.error(line);
+      },
     });
     backfillHandler = backfill as unknown as Handler<S3Event, unknown>;
+    batchHandler = batch as unknown as Handler<S3Event, unknown>;
     inProcessContinuations.reopen();
     inProcessContinuations.deliverTo(backfill as never);
+    inProcessBatchContinuations.reopen();
+    inProcessBatchContinuations.deliverTo(batch as never);
     const reportsClient = createBackfillS3Client();
-    const resumed = await resumeUnfinishedBackfills(
-      reportsClient,
-      START_DEFAULTS.reportsBucket,
-      inProcessContinuations
-    );
+    const resumed = [
+      ...(await resumeUnfinishedBackfills(
+        reportsClient,
+        START_DEFAULTS.reportsBucket,
+        inProcessContinuations
+      )),
+      ...(await resumeUnfinishedBackfills(
+        reportsClient,
+        START_DEFAULTS.reportsBucket,
+        inProcessBatchContinuations,
+        DROP_PREFIX.batch
+      )),
+    ];
     reportsClient.destroy();
     if (resumed.length > 0) {
       s3Log.info(
-        `resuming ${resumed.length} unfinished backfill(s) from their checkpoints: ${resumed.map((r) => r.key).join(', ')}`
+        `resuming ${resumed.length} unfinished backfill or batch drop(s) from their checkpoints: ${resumed.map((r) => r.key).join(', ')}`
       );
     }
     const { handler: auditHandler } = (await import('../functions/audit/index.ts')) as {

@@ -15,12 +15,14 @@ import { BackfillStatus, type SourceObject } from '../../shared/backfill/types.t
  * ```typescript
  * const resumed = await resumeUnfinishedBackfills(s3, 'skewless-reports', inProcessContinuations);
  * ```
+ * @param prefix - `backfill/` (default), or `batch/` with the batch function's queue
  * @returns the sources of the backfills resumed
  */
 async function resumeUnfinishedBackfills(
   s3: S3Client,
   reportsBucket: string,
-  continuations: ContinuationQueue
+  continuations: ContinuationQueue,
+  prefix: string = BACKFILL_PREFIX
 ): Promise<SourceObject[]> {
   const resumed: SourceObject[] = [];
   let token: string | undefined;
@@ -28,7 +30,7 @@ async function resumeUnfinishedBackfills(
     const page = await s3.send(
       new ListObjectsV2Command({
         Bucket: reportsBucket,
-        Prefix: BACKFILL_PREFIX,
+        Prefix: prefix,
         ContinuationToken: token,
       })
     );
