@@ -10,7 +10,9 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
 import type { Endpoints } from '../../local/start.ts';
 import { START_DEFAULTS } from '../../local/startDefaults.ts';
 
@@ -178,10 +180,31 @@ describe('try-it blocks against a started stack', () => {
     }, 300_000);
   }
 
-  it('keeps the log stream human: no Powertools JSON lines without --handler-logs', () => {
-    // The demo sends bad records on purpose; their dead letters are files, not JSON log lines.
+  it('keeps the log stream human: no Powertools JSON lines without --handler-logs', async () => {
+    // A poison record: the ingest handler dead-letters it (and logs that at WARN). Its dead
+    // letter is a file; the log stream must not get the handler's JSON line.
+    const marker = `try-it-poison-${Date.now()}`;
+    const kinesis = createLocalKinesisClient(endpoints.kinesis);
+    await kinesis.send(
+      new PutRecordCommand({
+        StreamName: endpoints.streamName,
+        PartitionKey: marker,
+        Data: Buffer.from(`{"transaction_id": "${marker}", `),
+      })
+    );
+    kinesis.destroy();
+    const dir = join(clone, '.skewless', 'dead-letters');
+    const deadline = Date.now() + 60_000;
+    const dead = () =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .some((f) => readFileSync(join(dir, f), 'utf8').includes(marker));
+    while (!dead()) {
+      if (Date.now() > deadline) throw new Error('the poison record was not dead-lettered');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     const jsonLines = output.split('\n').filter((line) => line.trimStart().startsWith('{"'));
     expect(jsonLines).toEqual([]);
     expect(output).toMatch(/\[kinesis\]|\[store\]/);
-  });
+  }, 90_000);
 });
