@@ -7,9 +7,9 @@
  */
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import pLimit from 'p-limit';
+import { ChunkedSink } from '../backfill/chunkedSink.ts';
 import {
   type OnlineValueCounts,
-  type RowSink,
   type SinkCheckpoint,
   type SinkEvents,
   WriteMode,
@@ -17,7 +17,7 @@ import {
 import type { EncodedRecord } from '../record/codec.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
-import { BothStoresSink } from './bothStoresSink.ts';
+import { type BatchRowOutcome, BothStoresSink } from './bothStoresSink.ts';
 import type { BatchRow } from './onlineEffect.ts';
 
 interface BatchRowSinkOptions {
@@ -41,104 +41,33 @@ const NO_COUNTS: OnlineValueCounts = { changed: 0, unchanged: 0, stayed: 0 };
  */
 const RUNS_IN_FLIGHT = 2;
 
-class BatchRowSink implements RowSink {
+class BatchRowSink extends ChunkedSink<BatchRow<number>, BatchRowOutcome<number>> {
   private readonly sink: BothStoresSink;
-  private readonly events: SinkEvents;
-  private readonly runRows: number;
   private counts: { changed: number; unchanged: number; stayed: number };
-  private buffer: BatchRow<number>[] = [];
-  private runsInFlight = 0;
-  private rowsInFlight = 0;
-  private waiters: (() => void)[] = [];
 
   constructor(options: BatchRowSinkOptions) {
+    super(options.events, Limits.batchWriteMaxEntries * options.concurrency, RUNS_IN_FLIGHT);
     this.sink = new BothStoresSink(options.client, options.group, {
       limit: pLimit(options.concurrency),
       ...(options.dryRun === true ? { dryRun: true } : {}),
     });
-    this.events = options.events;
-    this.runRows = Limits.batchWriteMaxEntries * options.concurrency;
     this.counts = { ...(options.onlineValues ?? NO_COUNTS) };
-  }
-
-  get pending(): number {
-    return this.buffer.length + this.rowsInFlight;
-  }
-
-  async add(index: number, record: EncodedRecord): Promise<void> {
-    this.buffer.push({ ref: index, record });
-    if (this.buffer.length < this.runRows) return;
-    while (this.runsInFlight >= RUNS_IN_FLIGHT) await this.next();
-    this.send();
-  }
-
-  async makeRoom(): Promise<void> {
-    if (this.buffer.length > 0 && this.runsInFlight < RUNS_IN_FLIGHT) this.send();
-    else if (this.runsInFlight > 0) await this.next();
-  }
-
-  async drain(): Promise<void> {
-    while (this.buffer.length > 0) {
-      while (this.runsInFlight >= RUNS_IN_FLIGHT) await this.next();
-      this.send();
-    }
-    while (this.runsInFlight > 0) await this.next();
-  }
-
-  canStopBefore(): boolean {
-    return true;
   }
 
   checkpoint(): SinkCheckpoint {
     return { writeMode: WriteMode.BothStores, onlineValues: { ...this.counts } };
   }
 
-  private send(): void {
-    const rows = this.buffer;
-    this.buffer = [];
-    this.runsInFlight += 1;
-    this.rowsInFlight += rows.length;
-    void this.sink
-      .write(rows)
-      .then(
-        (outcomes) => {
-          const written: number[] = [];
-          const failed: number[] = [];
-          let failure: string | undefined;
-          for (const outcome of outcomes) {
-            if (outcome.status === 'written') {
-              written.push(outcome.ref);
-              this.counts[outcome.effect] += 1;
-            } else if (outcome.status === 'rejected') {
-              this.events.rejected(
-                outcome.ref,
-                `the store rejected the record: ${outcome.code}: ${outcome.message}`
-              );
-            } else {
-              failed.push(outcome.ref);
-              failure = `${outcome.code}: ${outcome.message}`;
-            }
-          }
-          if (written.length > 0) this.events.written(written);
-          if (failed.length > 0) this.events.failed(failed, new Error(failure));
-        },
-        (error: unknown) =>
-          this.events.failed(
-            rows.map((r) => r.ref),
-            error
-          )
-      )
-      .finally(() => {
-        this.runsInFlight -= 1;
-        this.rowsInFlight -= rows.length;
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const wake of waiters) wake();
-      });
+  protected entry(index: number, record: EncodedRecord): BatchRow<number> {
+    return { ref: index, record };
   }
 
-  private next(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+  protected writeChunk(rows: BatchRow<number>[]): Promise<readonly BatchRowOutcome<number>[]> {
+    return this.sink.write(rows);
+  }
+
+  protected override onWritten(outcome: BatchRowOutcome<number> & { status: 'written' }): void {
+    this.counts[outcome.effect] += 1;
   }
 }
 

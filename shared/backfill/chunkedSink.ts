@@ -1,0 +1,125 @@
+import type { EncodedRecord } from '../record/codec.ts';
+import type { RowSink, SinkCheckpoint, SinkEvents } from './sink.ts';
+
+/** The outcome of one row of a chunk, as the store writers report it. */
+type ChunkOutcome =
+  | { readonly status: 'written'; readonly ref: number }
+  | {
+      readonly status: 'rejected' | 'retry';
+      readonly ref: number;
+      readonly code: string;
+      readonly message: string;
+    };
+
+/**
+ * The buffering and backpressure of the sinks that write rows through the Feature Store API
+ * (offline-only records, both-stores batch drops): rows are buffered into chunks of `chunkRows`,
+ * at most `maxInFlight` chunks are written at once, and each chunk's per-row outcomes become
+ * {@link SinkEvents} (written / rejected by the store / failed, retried from the checkpoint).
+ * A subclass says how one row is buffered and how a chunk is written.
+ */
+abstract class ChunkedSink<Entry extends { readonly ref: number }, Outcome extends ChunkOutcome>
+  implements RowSink
+{
+  protected readonly events: SinkEvents;
+  private readonly chunkRows: number;
+  private readonly maxInFlight: number;
+  private buffer: Entry[] = [];
+  private chunksInFlight = 0;
+  private rowsInFlight = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(events: SinkEvents, chunkRows: number, maxInFlight: number) {
+    this.events = events;
+    this.chunkRows = chunkRows;
+    this.maxInFlight = maxInFlight;
+  }
+
+  /** The buffered form of one validated row. */
+  protected abstract entry(index: number, record: EncodedRecord): Entry;
+  /** Writes one chunk; one outcome per entry (a rejected promise fails the whole chunk). */
+  protected abstract writeChunk(entries: Entry[]): Promise<readonly Outcome[]>;
+  abstract checkpoint(): SinkCheckpoint;
+  /** Hook for what a written row means beyond "written" (e.g. its effect online). */
+  protected onWritten(_outcome: Outcome & { readonly status: 'written' }): void {}
+
+  get pending(): number {
+    return this.buffer.length + this.rowsInFlight;
+  }
+
+  async add(index: number, record: EncodedRecord): Promise<void> {
+    this.buffer.push(this.entry(index, record));
+    if (this.buffer.length < this.chunkRows) return;
+    while (this.chunksInFlight >= this.maxInFlight) await this.next();
+    this.send();
+  }
+
+  async makeRoom(): Promise<void> {
+    if (this.buffer.length > 0 && this.chunksInFlight < this.maxInFlight) this.send();
+    else if (this.chunksInFlight > 0) await this.next();
+  }
+
+  async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      while (this.chunksInFlight >= this.maxInFlight) await this.next();
+      this.send();
+    }
+    while (this.chunksInFlight > 0) await this.next();
+  }
+
+  canStopBefore(): boolean {
+    return true;
+  }
+
+  private send(): void {
+    const entries = this.buffer;
+    this.buffer = [];
+    this.chunksInFlight += 1;
+    this.rowsInFlight += entries.length;
+    void this.writeChunk(entries)
+      .then(
+        (outcomes) => this.report(outcomes),
+        (error: unknown) =>
+          this.events.failed(
+            entries.map((e) => e.ref),
+            error
+          )
+      )
+      .finally(() => {
+        this.chunksInFlight -= 1;
+        this.rowsInFlight -= entries.length;
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const wake of waiters) wake();
+      });
+  }
+
+  private report(outcomes: readonly Outcome[]): void {
+    const written: number[] = [];
+    const failed: number[] = [];
+    let failure: string | undefined;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'written') {
+        written.push(outcome.ref);
+        this.onWritten(outcome as Outcome & { readonly status: 'written' });
+      } else if (outcome.status === 'rejected') {
+        this.events.rejected(
+          outcome.ref,
+          `the store rejected the record: ${outcome.code}: ${outcome.message}`
+        );
+      } else {
+        failed.push(outcome.ref);
+        failure = `${outcome.code}: ${outcome.message}`;
+      }
+    }
+    if (written.length > 0) this.events.written(written);
+    if (failed.length > 0) this.events.failed(failed, new Error(failure));
+  }
+
+  private next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+export type { ChunkOutcome };
+export { ChunkedSink };
