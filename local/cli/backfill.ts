@@ -21,6 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type Command, InvalidArgumentError } from 'commander';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
@@ -272,11 +273,43 @@ async function viaRunningStack(
   return outcome;
 }
 
-/** Runs the store (unless given), a local S3 and the handler in this process. */
-async function inProcess(
-  file: string,
-  key: string,
-  options: BackfillCliOptions,
+/** A drop's function, built in this process once its local S3 answers. */
+interface InProcessFunction {
+  readonly handler: (event: S3Event | SQSEvent, context: Context) => Promise<unknown>;
+  /** Its in-process continuation queue (the SQS queue of the template). */
+  readonly continuations: {
+    deliverTo(handler: (event: SQSEvent, context: Context) => Promise<unknown>): void;
+    idle(): Promise<void>;
+  };
+  /** Name in the Lambda context (logs). */
+  readonly functionName: string;
+}
+
+interface InProcessDrop {
+  readonly file: string;
+  readonly key: string;
+  readonly bucket: string;
+  readonly reportsBucket: string;
+  /** `<data dir>`: the store is started on `<data dir>/store` unless `storeEndpoint` is given. */
+  readonly dataDir: string;
+  readonly storeEndpoint: string | undefined;
+  readonly s3DataDir: string;
+  /** Where the report and rejects are copied. */
+  readonly outputDir: string;
+  readonly progress: boolean;
+  readonly label?: string;
+  readonly createFunction: (
+    onProgress: (p: BackfillProgress) => void
+  ) => Promise<InProcessFunction>;
+}
+
+/**
+ * Runs the store (unless given), a local S3 and a drop's function (backfill or batch) in this
+ * process: the file is put into the local S3, whose notification invokes the function with the
+ * real S3 event, continuations are delivered in-process, and the report is read back.
+ */
+async function runDropInProcess(
+  drop: InProcessDrop,
   io: BackfillIo
 ): Promise<{ report: BackfillReport | undefined; where: OutputLocations }> {
   const credentials = {
@@ -287,13 +320,13 @@ async function inProcess(
   for (const [name, value] of Object.entries(credentials)) process.env[name] ??= value;
   let store: RunningStore | undefined;
   let s3: LocalS3 | undefined;
-  const display = progressDisplay(io, options.progress);
+  const display = progressDisplay(io, drop.progress, drop.label);
   try {
-    let storeEndpoint = options.endpoint;
+    let storeEndpoint = drop.storeEndpoint;
     if (storeEndpoint === undefined) {
       store = await startStore({
         port: 0,
-        dataDir: join(options.dataDir, 'store'),
+        dataDir: join(drop.dataDir, 'store'),
         logLevel: 'warn',
       });
       storeEndpoint = store.endpoint;
@@ -309,57 +342,49 @@ async function inProcess(
     // The handler reads its configuration from the environment, as on Lambda.
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = storeEndpoint;
     process.env.AWS_ENDPOINT_URL_SAGEMAKER = storeEndpoint;
-    process.env.REPORTS_BUCKET = options.reportsBucket;
+    process.env.REPORTS_BUCKET = drop.reportsBucket;
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
     delete process.env.CONTINUATION_QUEUE_URL;
-    const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
-    const { loadBackfillConfig, inProcessContinuations, localContext } = await import(
-      '../../shared/backfill/index.ts'
-    );
-    const onProgress = (p: BackfillProgress) =>
-      display.update(p.rowsRead, p.rowsWritten, p.rowsRejected);
-    let handler: ReturnType<typeof createBackfillHandler> | undefined;
+    const { localContext } = await import('../../shared/backfill/continuation.ts');
+    let fn: InProcessFunction | undefined;
     let invocationError: unknown;
     s3 = await startLocalS3({
       port: 0,
-      dataDir: join(options.dataDir, 's3'),
-      buckets: [{ name: options.bucket, versioning: true }, options.reportsBucket],
+      dataDir: drop.s3DataDir,
+      buckets: [{ name: drop.bucket, versioning: true }, drop.reportsBucket],
       // With the embedded store in this process, its offline files are writable through S3.
-      ...(store !== undefined
-        ? { mounts: offlineStoreMounts(join(options.dataDir, 'store')) }
-        : {}),
+      ...(store !== undefined ? { mounts: offlineStoreMounts(join(drop.dataDir, 'store')) } : {}),
       onObjectCreated: async (event) => {
         const record = event.Records[0];
-        if (handler === undefined || record?.s3.bucket.name !== options.bucket) return;
+        if (fn === undefined || record?.s3.bucket.name !== drop.bucket) return;
         try {
-          await handler(event, localContext(900_000));
+          await fn.handler(event, localContext(900_000, fn.functionName));
         } catch (error) {
           invocationError = error;
         }
       },
     });
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
-    handler = createBackfillHandler({
-      config: { ...loadBackfillConfig(), progressEveryMs: 500 },
-      onProgress,
-    });
-    inProcessContinuations.deliverTo(handler as never);
+    fn = await drop.createFunction((p) =>
+      display.update(p.rowsRead, p.rowsWritten, p.rowsRejected)
+    );
+    fn.continuations.deliverTo(fn.handler);
 
     const client = await s3Client(s3.endpoint);
-    const source = await uploadFile(client, file, options.bucket, key);
+    const source = await uploadFile(client, drop.file, drop.bucket, drop.key);
     await s3.settled();
-    await inProcessContinuations.idle();
+    await fn.continuations.idle();
     display.done();
     if (invocationError !== undefined) throw invocationError;
     const report = await waitForReport(
       client,
-      options.reportsBucket,
+      drop.reportsBucket,
       source,
       1_000,
       progressDisplay(io, false)
     );
-    const where = await copyOutputs(client, source, options.reportsBucket, options.dataDir);
+    const where = await copyOutputs(client, source, drop.reportsBucket, drop.outputDir);
     client.destroy();
     return { report, where };
   } finally {
@@ -412,7 +437,34 @@ async function runBackfillCommand(
         `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
       );
     }
-    ({ report, where } = await inProcess(file, key, options, io));
+    ({ report, where } = await runDropInProcess(
+      {
+        file,
+        key,
+        bucket: options.bucket,
+        reportsBucket: options.reportsBucket,
+        dataDir: options.dataDir,
+        storeEndpoint: options.endpoint,
+        s3DataDir: join(options.dataDir, 's3'),
+        outputDir: options.dataDir,
+        progress: options.progress,
+        createFunction: async (onProgress) => {
+          const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
+          const { loadBackfillConfig, inProcessContinuations } = await import(
+            '../../shared/backfill/index.ts'
+          );
+          return {
+            handler: createBackfillHandler({
+              config: { ...loadBackfillConfig(), progressEveryMs: 500 },
+              onProgress,
+            }),
+            continuations: inProcessContinuations,
+            functionName: 'BackfillFunction',
+          };
+        },
+      },
+      io
+    ));
   }
   client?.destroy();
   if (report === undefined) {
@@ -484,6 +536,7 @@ export {
   reachable,
   registerBackfillCommand,
   runBackfillCommand,
+  runDropInProcess,
   s3Client,
   s3Locations,
   uploadFile,

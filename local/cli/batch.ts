@@ -14,22 +14,17 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { type Command, InvalidArgumentError } from 'commander';
-import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import type { BackfillReport } from '../../shared/backfill/types.ts';
-import { featureGroups } from '../../shared/definitions.ts';
 import { registry } from '../../shared/registry.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
-import { type LocalS3, startLocalS3 } from '../s3/index.ts';
-import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
-import { type RunningStore, startStore } from '../store/index.ts';
 import {
   type BackfillIo,
-  copyOutputs,
   type OutputLocations,
   positiveInteger,
   progressDisplay,
   reachable,
+  runDropInProcess,
   s3Client,
   s3Locations,
   uploadFile,
@@ -90,99 +85,44 @@ async function storeAnswers(endpoint: string, group: FeatureGroup): Promise<bool
  * Runs the batch handler in this process against the store at `storeEndpoint` (or one started on
  * `<data dir>/store`), with a local S3 on `s3DataDir`.
  */
-async function inProcess(
+function inProcess(
   file: string,
   key: string,
   options: BatchCliOptions,
   io: BackfillIo,
-  storeEndpointGiven: string | undefined,
+  storeEndpoint: string | undefined,
   s3DataDir: string
 ): Promise<{ report: BackfillReport | undefined; where: OutputLocations }> {
-  const credentials = {
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_REGION: 'us-east-1',
-  };
-  for (const [name, value] of Object.entries(credentials)) process.env[name] ??= value;
-  let store: RunningStore | undefined;
-  let s3: LocalS3 | undefined;
-  const display = progressDisplay(io, options.progress, options.dryRun ? 'dry run' : 'batch');
-  try {
-    let storeEndpoint = storeEndpointGiven;
-    if (storeEndpoint === undefined) {
-      store = await startStore({
-        port: 0,
-        dataDir: join(options.dataDir, 'store'),
-        logLevel: 'warn',
-      });
-      storeEndpoint = store.endpoint;
-      const sagemaker = new SageMakerClient({ endpoint: storeEndpoint });
-      await ensureFeatureGroups(sagemaker, featureGroups, {
-        offlineS3Uri: START_DEFAULTS.offlineS3Uri,
-        roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
-      });
-      sagemaker.destroy();
-    }
-    // The handler reads its configuration from the environment, as on Lambda.
-    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = storeEndpoint;
-    process.env.REPORTS_BUCKET = options.reportsBucket;
-    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-    delete process.env.CONTINUATION_QUEUE_URL;
-    const { createBatchHandler } = await import('../../functions/batch/index.ts');
-    const { loadBackfillConfig, inProcessBatchContinuations, localContext } = await import(
-      '../../shared/backfill/index.ts'
-    );
-    let handler: ReturnType<typeof createBatchHandler> | undefined;
-    let invocationError: unknown;
-    s3 = await startLocalS3({
-      port: 0,
-      dataDir: s3DataDir,
-      buckets: [{ name: options.bucket, versioning: true }, options.reportsBucket],
-      onObjectCreated: async (event) => {
-        const record = event.Records[0];
-        if (handler === undefined || record?.s3.bucket.name !== options.bucket) return;
-        try {
-          await handler(event, localContext(900_000, 'BatchFunction'));
-        } catch (error) {
-          invocationError = error;
-        }
+  return runDropInProcess(
+    {
+      file,
+      key,
+      bucket: options.bucket,
+      reportsBucket: options.reportsBucket,
+      dataDir: options.dataDir,
+      storeEndpoint,
+      s3DataDir,
+      outputDir: options.dryRun ? join(options.dataDir, 'dry-run') : options.dataDir,
+      progress: options.progress,
+      label: options.dryRun ? 'dry run' : 'batch',
+      createFunction: async (onProgress) => {
+        const { createBatchHandler } = await import('../../functions/batch/index.ts');
+        const { loadBackfillConfig, inProcessBatchContinuations } = await import(
+          '../../shared/backfill/index.ts'
+        );
+        return {
+          handler: createBatchHandler({
+            config: { ...loadBackfillConfig(), progressEveryMs: 500 },
+            onProgress,
+            dryRun: options.dryRun,
+          }),
+          continuations: inProcessBatchContinuations,
+          functionName: 'BatchFunction',
+        };
       },
-    });
-    process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
-    handler = createBatchHandler({
-      config: { ...loadBackfillConfig(), progressEveryMs: 500 },
-      onProgress: (p: BackfillProgress) =>
-        display.update(p.rowsRead, p.rowsWritten, p.rowsRejected),
-      dryRun: options.dryRun,
-    });
-    inProcessBatchContinuations.deliverTo(handler as never);
-
-    const client = await s3Client(s3.endpoint);
-    const source = await uploadFile(client, file, options.bucket, key);
-    await s3.settled();
-    await inProcessBatchContinuations.idle();
-    display.done();
-    if (invocationError !== undefined) throw invocationError;
-    const report = await waitForReport(
-      client,
-      options.reportsBucket,
-      source,
-      1_000,
-      progressDisplay(io, false)
-    );
-    const where = await copyOutputs(
-      client,
-      source,
-      options.reportsBucket,
-      options.dryRun ? join(options.dataDir, 'dry-run') : options.dataDir
-    );
-    client.destroy();
-    return { report, where };
-  } finally {
-    await s3?.close();
-    await store?.close();
-  }
+    },
+    io
+  );
 }
 
 /**
