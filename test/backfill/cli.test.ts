@@ -11,6 +11,7 @@ import {
   runBackfillCommand,
 } from '../../local/cli/backfill.ts';
 import { startStore } from '../../local/store/index.ts';
+import { captureIo } from '../helpers/cliIo.ts';
 import {
   BACKFILL_BUCKET,
   lambdaContext,
@@ -19,19 +20,6 @@ import {
 } from '../helpers/s3Events.ts';
 import { startTestStore } from '../helpers/store.ts';
 import { cardFile, createSchemaGroups, offlineMount, toCsv } from './fixtures.ts';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: {
-      out: { write: (t: string) => out.push(t) },
-      err: { write: (t: string) => err.push(t), isTTY: false },
-    },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
 
 describe('Command: skewless backfill', () => {
   let dir: string;
@@ -79,7 +67,7 @@ describe('Command: skewless backfill', () => {
       json: false,
       progress: true,
     };
-    const output = capture();
+    const output = captureIo();
     // Act
     const code = await runBackfillCommand(path, options, output.io);
     // Assess
@@ -134,7 +122,7 @@ describe('Command: skewless backfill', () => {
     const file = cardFile('stack', 30);
     const path = join(dir, 'stack.csv');
     writeFileSync(path, toCsv(file.rows));
-    const output = capture();
+    const output = captureIo();
     try {
       // Act
       const code = await runBackfillCommand(
@@ -206,8 +194,8 @@ describe('Command: skewless backfill', () => {
       json: true,
       progress: true,
     };
-    const followed = capture();
-    const interrupted = capture();
+    const followed = captureIo();
+    const interrupted = captureIo();
     try {
       // Act 1: follow to the end.
       const code = await runBackfillCommand(path, { ...options, key: 'watch-1.csv' }, followed.io);
@@ -255,7 +243,7 @@ describe('Command: skewless backfill', () => {
 
   it('fails with a message for an unknown feature group', async () => {
     // Prepare
-    const output = capture();
+    const output = captureIo();
     const options = {
       group: 'nope',
       dataDir: dir,
@@ -273,7 +261,7 @@ describe('Command: skewless backfill', () => {
 
   it('refuses an internal group (derived-feature state) as a target', async () => {
     // Prepare
-    const output = capture();
+    const output = captureIo();
     const options = {
       group: 'fraud-card-state',
       dataDir: dir,

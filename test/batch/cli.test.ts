@@ -19,19 +19,7 @@ import {
 } from '../../local/cli/batch.ts';
 import { startStore } from '../../local/store/index.ts';
 import { toCsv } from '../backfill/fixtures.ts';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    io: {
-      out: { write: (t: string) => out.push(t) },
-      err: { write: (t: string) => err.push(t), isTTY: false },
-    },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
+import { captureIo } from '../helpers/cliIo.ts';
 
 describe('Command: skewless batch', () => {
   let dir: string;
@@ -115,7 +103,7 @@ describe('Command: skewless batch', () => {
 
   it('dry run: counts rows, rejects and online values that would change, writes nothing', async () => {
     // Act
-    const output = capture();
+    const output = captureIo();
     const code = await runBatchCommand(file, options, output.io);
     // Assess
     expect(code).toBe(0);
@@ -128,9 +116,9 @@ describe('Command: skewless batch', () => {
 
   it('applies the drop to both stores, after which a dry run finds nothing to change', async () => {
     // Act
-    const applied = capture();
+    const applied = captureIo();
     const code = await runBatchCommand(file, { ...options, dryRun: false }, applied.io);
-    const again = capture();
+    const again = captureIo();
     const dryCode = await runBatchCommand(file, options, again.io);
     // Assess
     expect(code).toBe(0);
@@ -147,7 +135,7 @@ describe('Command: skewless batch', () => {
 
   it('refuses a group that is not batch-fed, naming the ones that are', async () => {
     await expect(
-      runBatchCommand(file, { ...options, group: 'fraud-transactions' }, capture().io)
+      runBatchCommand(file, { ...options, group: 'fraud-transactions' }, captureIo().io)
     ).rejects.toThrow(
       'fraud-transactions is not batch-fed (batch-fed: fraud-cards, fraud-merchants); declare batch: { cadence } on it in shared/definitions.ts, or use `skewless backfill` for its offline store only'
     );
