@@ -25,6 +25,7 @@ import {
   REPORTS_BUCKET,
   startTestS3,
   type TestS3,
+  uploadAndSettle,
 } from '../helpers/s3Events.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 import {
@@ -89,19 +90,8 @@ describe('Backfill recovery (integration)', () => {
     inProcessContinuations.deliverTo(next as never);
   }
 
-  async function upload(key: string, body: string | Buffer): Promise<SourceObject> {
-    const out = await s3.client.send(
-      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
-    );
-    await s3.server.settled();
-    await inProcessContinuations.idle();
-    return {
-      bucket: BACKFILL_BUCKET,
-      key,
-      versionId: out.VersionId,
-      etag: (out.ETag ?? '').replace(/"/g, ''),
-      size: Buffer.byteLength(body),
-    };
+  function upload(key: string, body: string | Buffer): Promise<SourceObject> {
+    return uploadAndSettle(s3, inProcessContinuations, key, body);
   }
 
   async function offlineIds(prefix: string): Promise<Map<string, number>> {

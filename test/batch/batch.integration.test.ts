@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { GetRecordCommand, PutRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,7 @@ import {
   s3PutEvent,
   startTestS3,
   type TestS3,
+  uploadAndSettle,
 } from '../helpers/s3Events.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
@@ -105,19 +106,8 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     await store?.close();
   });
 
-  async function upload(key: string, body: string | Buffer): Promise<SourceObject> {
-    const out = await s3.client.send(
-      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
-    );
-    await s3.server.settled();
-    await inProcessBatchContinuations.idle();
-    return {
-      bucket: BACKFILL_BUCKET,
-      key,
-      versionId: out.VersionId,
-      etag: (out.ETag ?? '').replace(/"/g, ''),
-      size: Buffer.byteLength(body),
-    };
+  function upload(key: string, body: string | Buffer): Promise<SourceObject> {
+    return uploadAndSettle(s3, inProcessBatchContinuations, key, body);
   }
 
   /** Writes a row to both stores, as an earlier nightly drop would have. */

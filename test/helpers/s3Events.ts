@@ -6,12 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type LocalS3, type LocalS3Options, startLocalS3 } from '../../local/s3/index.ts';
 import { type CreatedObject, objectCreatedEvent } from '../../local/s3/notification.ts';
 import { localContext, sqsEventOf } from '../../shared/backfill/continuation.ts';
-import type { ContinuationMessage } from '../../shared/backfill/types.ts';
+import type { ContinuationMessage, SourceObject } from '../../shared/backfill/types.ts';
 
 const BACKFILL_BUCKET = 'skewless-backfill';
 const REPORTS_BUCKET = 'skewless-reports';
@@ -77,6 +77,30 @@ async function startTestS3(options: Partial<LocalS3Options> = {}): Promise<TestS
   };
 }
 
+/**
+ * Puts `body` under `key` in the backfill bucket, waits until the notification it triggers and
+ * every continuation (`continuations.idle()`) are done, and returns the object as the handler saw it.
+ */
+async function uploadAndSettle(
+  s3: TestS3,
+  continuations: { idle(): Promise<void> },
+  key: string,
+  body: string | Buffer
+): Promise<SourceObject> {
+  const out = await s3.client.send(
+    new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
+  );
+  await s3.server.settled();
+  await continuations.idle();
+  return {
+    bucket: BACKFILL_BUCKET,
+    key,
+    versionId: out.VersionId,
+    etag: (out.ETag ?? '').replace(/"/g, ''),
+    size: Buffer.byteLength(body),
+  };
+}
+
 export type { TestS3 };
 export {
   BACKFILL_BUCKET,
@@ -86,4 +110,5 @@ export {
   s3ClientFor,
   s3PutEvent,
   startTestS3,
+  uploadAndSettle,
 };
