@@ -7,6 +7,8 @@
  * Event times are kept as whole seconds plus nanoseconds (two safe integers), which compare
  * exactly without bigint arithmetic on the hot path.
  */
+
+import { offlineFileStamp, offlinePartition } from '../../shared/offline/parquetFile.ts';
 import { formatIsoEventTime } from '../../shared/record/eventTime.ts';
 
 interface EventTime {
@@ -105,29 +107,14 @@ function formatExpiresAt(t: EventTime, ttlSeconds: number): string {
   return formatIsoEventTime(nanos > LAST_EXPIRES_AT_NANOS ? LAST_EXPIRES_AT_NANOS : nanos);
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-const partitionCache = new Map<number, string>();
-
-/** Hive partition of an event time: `year=YYYY/month=MM/day=DD/hour=HH` (UTC). */
+/** Hive partition of an event time: `year=YYYY/month=MM/day=DD/hour=HH` (UTC), as the backfill writes it. */
 function partitionOf(t: EventTime): string {
-  const hour = Math.floor(t.s / 3600);
-  let partition = partitionCache.get(hour);
-  if (partition === undefined) {
-    const d = new Date(hour * 3_600_000);
-    partition = `year=${String(d.getUTCFullYear()).padStart(4, '0')}/month=${pad2(d.getUTCMonth() + 1)}/day=${pad2(d.getUTCDate())}/hour=${pad2(d.getUTCHours())}`;
-    if (partitionCache.size > 10_000) partitionCache.clear();
-    partitionCache.set(hour, partition);
-  }
-  return partition;
+  return offlinePartition(t.s);
 }
 
-/** `yyyyMMddTHHmmssZ`, the timestamp prefix of offline file names. */
+/** `yyyyMMddTHHmmssZ`, the timestamp prefix of offline file names, as the backfill writes it. */
 function fileStampOf(t: EventTime): string {
-  const d = new Date(t.s * 1000);
-  return `${String(d.getUTCFullYear()).padStart(4, '0')}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
+  return offlineFileStamp(t.s);
 }
 
 export type { EventTime, ParsedEventTime };
