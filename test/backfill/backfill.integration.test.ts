@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   GetRecordCommand,
   type GetRecordCommandOutput,
@@ -29,6 +28,7 @@ import {
   s3PutEvent,
   startTestS3,
   type TestS3,
+  uploadAndSettle,
 } from '../helpers/s3Events.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 import {
@@ -88,23 +88,12 @@ describe('Backfill from S3 to the offline store (integration)', () => {
   });
 
   /** Puts a file into the backfill bucket and waits until its backfill (and continuations) are done. */
-  async function upload(
+  function upload(
     key: string,
     body: string | Buffer,
     extra: { ContentEncoding?: string } = {}
   ): Promise<SourceObject> {
-    const out = await s3.client.send(
-      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body, ...extra })
-    );
-    await s3.server.settled();
-    await inProcessContinuations.idle();
-    return {
-      bucket: BACKFILL_BUCKET,
-      key,
-      versionId: out.VersionId,
-      etag: (out.ETag ?? '').replace(/"/g, ''),
-      size: Buffer.byteLength(body),
-    };
+    return uploadAndSettle(s3, inProcessContinuations, key, body, extra);
   }
 
   /** Online records of some ids, written online only before the backfill (what the live model reads). */

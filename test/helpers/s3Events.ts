@@ -85,10 +85,11 @@ async function uploadAndSettle(
   s3: TestS3,
   continuations: { idle(): Promise<void> },
   key: string,
-  body: string | Buffer
+  body: string | Buffer,
+  extra: { ContentEncoding?: string } = {}
 ): Promise<SourceObject> {
   const out = await s3.client.send(
-    new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
+    new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body, ...extra })
   );
   await s3.server.settled();
   await continuations.idle();
