@@ -72,6 +72,20 @@ function runtime(): TestRuntime {
   return ingestRuntime(test.store.endpoint, { maxAttempts: 1 });
 }
 
+/** Whole calls of `tr.client` for which `throttled(command)` holds fail with a 429 ThrottlingException. */
+function throttleCalls(tr: TestRuntime, throttled: (command: unknown) => boolean): void {
+  const original = tr.client.send.bind(tr.client);
+  tr.client.send = ((command: unknown, options?: unknown) =>
+    throttled(command)
+      ? Promise.reject(
+          Object.assign(new Error('throttled'), {
+            name: 'ThrottlingException',
+            $metadata: { httpStatusCode: 429 },
+          })
+        )
+      : original(command as never, options as never)) as typeof tr.client.send;
+}
+
 describe('Function: ingestWithDerivedFeatures()', () => {
   it('writes each payment with its velocities, ignoring what the producer put in them', async () => {
     const { runtime: rt, client } = runtime();
@@ -175,23 +189,14 @@ describe('Function: ingestWithDerivedFeatures()', () => {
 
   it('reports every record of an entity whose state could not be saved, then converges on retry', async () => {
     const tr = runtime();
-    const original = tr.client.send.bind(tr.client);
     let failStateWrites = true;
-    tr.client.send = ((command: unknown, options?: unknown) => {
-      if (
+    throttleCalls(
+      tr,
+      (command) =>
         failStateWrites &&
         command instanceof BatchWriteRecordCommand &&
-        command.input.Entries?.some((e) => e.FeatureGroupName === 'fraud-card-state')
-      ) {
-        return Promise.reject(
-          Object.assign(new Error('throttled'), {
-            name: 'ThrottlingException',
-            $metadata: { httpStatusCode: 429 },
-          })
-        );
-      }
-      return original(command as never, options as never);
-    }) as typeof tr.client.send;
+        command.input.Entries?.some((e) => e.FeatureGroupName === 'fraud-card-state') === true
+    );
     const batch = [
       record(payment('e-1', 'card-e', 0), 'card-e'),
       record(payment('e-2', 'card-e', 1000), 'card-e'),
@@ -257,19 +262,8 @@ describe('Function: ingestWithDerivedFeatures()', () => {
 
   it('turns a throttled state read into a retry of that batch, never a function error', async () => {
     const tr = runtime();
-    const original = tr.client.send.bind(tr.client);
     let failReads = true;
-    tr.client.send = ((command: unknown, options?: unknown) => {
-      if (failReads && command instanceof BatchGetRecordCommand) {
-        return Promise.reject(
-          Object.assign(new Error('throttled'), {
-            name: 'ThrottlingException',
-            $metadata: { httpStatusCode: 429 },
-          })
-        );
-      }
-      return original(command as never, options as never);
-    }) as typeof tr.client.send;
+    throttleCalls(tr, (command) => failReads && command instanceof BatchGetRecordCommand);
     const batch = [
       record(payment('k-1', 'card-k', 0), 'card-k'),
       record(payment('k-2', 'card-k', 1000), 'card-k'),
