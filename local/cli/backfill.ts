@@ -490,12 +490,35 @@ async function runBackfillCommand(
  * ```
  */
 function registerBackfillCommand(program: Command): void {
-  program
+  const command = program
     .command('backfill')
     .description(COMMAND_DESCRIPTIONS.backfill)
     .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
     .requiredOption('--group <name>', 'feature group (shared/definitions.ts)')
     .option('--key <name>', 'object name under backfill/<group>/ (default: the file name)')
+    .option(
+      '--derive',
+      "the file is the group's raw event history: compute its derived features in event-time order (uploaded under backfill/<group>/derive/)",
+      false
+    );
+  withDropOptions(command, 'the embedded store').action(
+    async (file: string, opts: BackfillCliOptions) => {
+      process.exitCode = await runBackfillCommand(file, opts, {
+        out: process.stdout,
+        err: process.stderr,
+      });
+    }
+  );
+}
+
+/**
+ * The options `backfill` and `batch` share: where the local stack is, the buckets, how long to
+ * wait for a running stack, and the output.
+ *
+ * @param embeddedEndpoint - what `--endpoint` defaults to when the command runs in-process
+ */
+function withDropOptions(command: Command, embeddedEndpoint: string): Command {
+  return command
     .option('--data-dir <dir>', 'data directory of the local stack', START_DEFAULTS.dataDir)
     .option(
       '--s3-endpoint <url>',
@@ -503,9 +526,9 @@ function registerBackfillCommand(program: Command): void {
     )
     .option(
       '--endpoint <url>',
-      'feature store endpoint when running in-process (default: the embedded store)'
+      `feature store endpoint when running in-process (default: ${embeddedEndpoint})`
     )
-    .option('--bucket <name>', 'backfill bucket', START_DEFAULTS.backfillBucket)
+    .option('--bucket <name>', 'bucket of the drops', START_DEFAULTS.backfillBucket)
     .option('--reports-bucket <name>', 'reports bucket', START_DEFAULTS.reportsBucket)
     .option(
       '--timeout <seconds>',
@@ -514,18 +537,7 @@ function registerBackfillCommand(program: Command): void {
       3600
     )
     .option('--json', 'print the report as JSON', false)
-    .option(
-      '--derive',
-      "the file is the group's raw event history: compute its derived features in event-time order (uploaded under backfill/<group>/derive/)",
-      false
-    )
-    .option('--no-progress', 'no progress display on stderr')
-    .action(async (file: string, opts: BackfillCliOptions) => {
-      process.exitCode = await runBackfillCommand(file, opts, {
-        out: process.stdout,
-        err: process.stderr,
-      });
-    });
+    .option('--no-progress', 'no progress display on stderr');
 }
 
 export type { BackfillCliOptions, BackfillIo, OutputLocations };
@@ -541,4 +553,5 @@ export {
   s3Locations,
   uploadFile,
   waitForReport,
+  withDropOptions,
 };

@@ -17,11 +17,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { BackfillReport } from '../../shared/backfill/types.ts';
 import { registry } from '../../shared/registry.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
-import { START_DEFAULTS } from '../startDefaults.ts';
 import {
   type BackfillIo,
   type OutputLocations,
-  positiveInteger,
   progressDisplay,
   reachable,
   runDropInProcess,
@@ -29,6 +27,7 @@ import {
   s3Locations,
   uploadFile,
   waitForReport,
+  withDropOptions,
 } from './backfill.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
@@ -222,7 +221,7 @@ async function runBatchCommand(
  * ```
  */
 function registerBatchCommand(program: Command): void {
-  program
+  const command = program
     .command('batch')
     .description(COMMAND_DESCRIPTIONS.batch)
     .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
@@ -232,32 +231,15 @@ function registerBatchCommand(program: Command): void {
       'validate, read the online values and count what would change; write nothing',
       false
     )
-    .option('--key <name>', 'object name under batch/<group>/ (default: the file name)')
-    .option('--data-dir <dir>', 'data directory of the local stack', START_DEFAULTS.dataDir)
-    .option(
-      '--s3-endpoint <url>',
-      'S3 of a running npm start (default: found in <data dir>/endpoints.json)'
-    )
-    .option(
-      '--endpoint <url>',
-      'feature store endpoint when running in-process (default: the running or embedded store)'
-    )
-    .option('--bucket <name>', 'bucket of the drops', START_DEFAULTS.backfillBucket)
-    .option('--reports-bucket <name>', 'reports bucket', START_DEFAULTS.reportsBucket)
-    .option(
-      '--timeout <seconds>',
-      'how long to wait for a running stack to finish',
-      positiveInteger,
-      3600
-    )
-    .option('--json', 'print the report as JSON', false)
-    .option('--no-progress', 'no progress display on stderr')
-    .action(async (file: string, opts: BatchCliOptions) => {
+    .option('--key <name>', 'object name under batch/<group>/ (default: the file name)');
+  withDropOptions(command, 'the running or embedded store').action(
+    async (file: string, opts: BatchCliOptions) => {
       process.exitCode = await runBatchCommand(file, opts, {
         out: process.stdout,
         err: process.stderr,
       });
-    });
+    }
+  );
 }
 
 export type { BatchCliOptions };
