@@ -25,7 +25,7 @@ import {
   BACKFILL_BUCKET,
   lambdaContext,
   REPORTS_BUCKET,
-  s3PutEvent,
+  s3PutEventOf,
   startTestS3,
   type TestS3,
   uploadAndSettle,
@@ -393,12 +393,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     outcomes.length = 0;
     // Act
     const source = await upload(`backfill/fraud-cards/${prefix}.csv`, toCsv(file.rows));
-    const event = s3PutEvent({
-      key: source.key,
-      size: source.size,
-      eTag: source.etag,
-      versionId: source.versionId,
-    });
+    const event = s3PutEventOf(source);
     const again = await Promise.all([
       handler(event, lambdaContext()),
       handler(event, lambdaContext()),

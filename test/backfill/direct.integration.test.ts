@@ -33,6 +33,7 @@ import {
   REPORTS_BUCKET,
   s3ClientFor,
   s3PutEvent,
+  s3PutEventOf,
   startTestS3,
   type TestS3,
 } from '../helpers/s3Events.ts';
@@ -109,12 +110,7 @@ describe('Backfill direct offline mode (integration)', () => {
       etag: (out.ETag ?? '').replace(/"/g, ''),
       size: Buffer.byteLength(body),
     };
-    const event = s3PutEvent({
-      key,
-      size: source.size,
-      eTag: source.etag,
-      versionId: source.versionId,
-    });
+    const event = s3PutEventOf(source);
     return { source, event };
   }
 

@@ -41,6 +41,7 @@ import {
   lambdaContext,
   REPORTS_BUCKET,
   s3PutEvent,
+  s3PutEventOf,
   startTestS3,
   type TestS3,
   uploadAndSettle,
@@ -258,12 +259,7 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     const drop = mixedDrop(prefix, Date.now());
     for (const row of drop.seeds) await seed(row);
     const source = await upload(`batch/fraud-cards/${prefix}.csv`, toCsv(drop.rows));
-    const event = s3PutEvent({
-      key: source.key,
-      size: source.size,
-      eTag: source.etag,
-      versionId: source.versionId,
-    });
+    const event = s3PutEventOf(source);
     // Act
     const again = await Promise.all([
       batchHandler(event, lambdaContext()),

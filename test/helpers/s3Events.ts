@@ -27,6 +27,16 @@ function s3PutEvent(object: Partial<CreatedObject> & Pick<CreatedObject, 'key'>)
   });
 }
 
+/** The notification of an object already put (its key, size, ETag and version as S3 answered). */
+function s3PutEventOf(source: SourceObject): S3Event {
+  return s3PutEvent({
+    key: source.key,
+    size: source.size,
+    eTag: source.etag,
+    versionId: source.versionId,
+  });
+}
+
 /** An SQS event carrying continuation messages, as the queue's event source delivers it. */
 function continuationEvent(...messages: ContinuationMessage[]): SQSEvent {
   return sqsEventOf(messages);
@@ -110,6 +120,7 @@ export {
   REPORTS_BUCKET,
   s3ClientFor,
   s3PutEvent,
+  s3PutEventOf,
   startTestS3,
   uploadAndSettle,
 };
