@@ -49,7 +49,7 @@ describe('template.yaml', () => {
   });
 
   it('validates against the official SAM JSON schema', () => {
-    const schemaPath = new URL('../../../shared/schemas/sam-schema.json', import.meta.url);
+    const schemaPath = new URL('./schema/sam-schema.json', import.meta.url);
     const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
     const ajv = new AjvDraft04.default({ allErrors: true, strict: false });
     const validate = ajv.compile(schema);
