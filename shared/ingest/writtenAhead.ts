@@ -2,9 +2,11 @@
  * Lambda redelivers a shard from the lowest sequence number a batch reported, so every record
  * after it comes again, including the ones this invocation already wrote or dead-lettered. The
  * container remembers those records (per shard: sequence number → a digest of what was written
- * or dead-lettered) until the next invocation of that shard, and a redelivered record whose
+ * or dead-lettered) for as long as Lambda may redeliver them, and a redelivered record whose
  * outputs have the same digest is not written (nor dead-lettered) twice: no duplicate offline
- * row, no duplicate dead letter.
+ * row, no duplicate dead letter. A delivery that does not complete a remembered record (say the
+ * derived step could not read its state, so the whole batch was reported) keeps what an earlier
+ * delivery wrote for it: forgetting it there wrote it twice at the next delivery.
  *
  * Best effort by design: a redelivery that lands on another container (or after a cold start)
  * writes those records again — the same values at the same event time, which leaves the online
@@ -55,9 +57,9 @@ class WrittenAhead {
   }
 
   /**
-   * After an invocation: for each shard of the batch, remember the completed records from the
-   * shard's first reported record on (Lambda redelivers them); forget the shard when nothing was
-   * reported.
+   * After an invocation: for each shard of the batch, remember the records from the shard's
+   * first reported record on (Lambda redelivers them): completed by this invocation, or else by
+   * an earlier delivery. Forget the shard when nothing was reported.
    */
   remember(
     records: readonly KinesisStreamRecord[],
@@ -70,13 +72,18 @@ class WrittenAhead {
     for (const record of records) {
       const shardId = shardIdOf(record);
       const sequenceNumber = record.kinesis.sequenceNumber;
-      if (!next.has(shardId)) next.set(shardId, new Map());
+      let remembered = next.get(shardId);
+      if (remembered === undefined) {
+        remembered = new Map();
+        next.set(shardId, remembered);
+      }
       // A reported record may be done too (the derived step reports an entity's records from
       // its first failed one on, written or not).
       if (reported.has(sequenceNumber)) replaying.add(shardId);
       if (!replaying.has(shardId)) continue;
-      const completed = done.get(sequenceNumber);
-      if (completed !== undefined) next.get(shardId)?.set(sequenceNumber, completed.key());
+      const key =
+        done.get(sequenceNumber)?.key() ?? this.#byShard.get(shardId)?.get(sequenceNumber);
+      if (key !== undefined) remembered.set(sequenceNumber, key);
     }
     for (const [shardId, remembered] of next) {
       this.#byShard.delete(shardId);

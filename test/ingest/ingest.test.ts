@@ -406,6 +406,42 @@ describe('Function: ingestKinesisEvent()', () => {
     expect(sentIds()).toEqual(['r0', 'r1', 'r2', 'r3', 'r1']);
   });
 
+  it('keeps what an earlier delivery wrote across a redelivery that completed nothing', async () => {
+    // Prepare: r1 is throttled the first time; at the second delivery every record's transform
+    // fails (as when the derived step cannot read its state), so that delivery completes nothing.
+    const records = ['r0', 'r1', 'r2', 'r3'].map((id) => jsonRecord(transaction(id)));
+    let throttled = false;
+    answerEntries((values) => {
+      if (values.includes('r1') && !throttled) {
+        throttled = true;
+        return { code: 'ThrottlingException', message: 'slow down' };
+      }
+      return 'ok';
+    });
+    let failing = false;
+    const transform = vi.fn(({ encoded }) => {
+      if (failing) throw new Error('state unavailable');
+      return [encoded];
+    });
+    const runtime = runtimeWith({ transform });
+    const redeliverFrom = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>
+      records.slice(
+        records.findIndex(
+          (r) => r.kinesis.sequenceNumber === response.batchItemFailures[0]?.itemIdentifier
+        )
+      );
+    // Act: three deliveries, each from the lowest reported record of the one before.
+    const first = await ingestKinesisEvent(kinesisEvent(records), runtime);
+    failing = true;
+    const second = await ingestKinesisEvent(kinesisEvent(redeliverFrom(first)), runtime);
+    failing = false;
+    const third = await ingestKinesisEvent(kinesisEvent(redeliverFrom(second)), runtime);
+    // Assess: the second delivery reported r1 to r3 and wrote nothing; the third wrote r1 only.
+    expect(second.batchItemFailures).toHaveLength(3);
+    expect(third.batchItemFailures).toEqual([]);
+    expect(sentIds()).toEqual(['r0', 'r1', 'r2', 'r3', 'r1']);
+  });
+
   it('writes a redelivered record again when its outputs changed since the first delivery', async () => {
     const records = ['r0', 'r1', 'r2'].map((id) => jsonRecord(transaction(id)));
     let calls = 0;
