@@ -1,22 +1,26 @@
 /**
  * Cold-start benchmark of the Lambda bundles: for each function, the bundle `npm run build` and
  * `sam build` produce (options from template.yaml, scripts/lib/esbuildOptions.ts), its size, and
- * what importing it adds to a bare Node process (timed inside fresh processes: CPU and wall).
- * The function's environment is the template's (Globals + its own variables, references
- * replaced by placeholders) plus what Lambda sets (region, credentials, function name), so the
- * module-scope code (configuration, clients) runs as it does in Lambda. Measured twice: with
- * and without `--enable-source-maps`, to price the source maps.
+ * what importing it adds to a bare Node process (timed inside fresh processes: CPU and wall). The
+ * bundle is loaded with `import()`, as the Lambda Node.js runtime loads a handler file (`.cjs`
+ * included). The function's environment is the template's plus what Lambda sets
+ * (scripts/lib/lambdaEnvironment.ts), so the module-scope code (configuration, clients) runs as
+ * it does in Lambda. Measured twice: with and without `--enable-source-maps`, to price the maps.
+ *
+ * `COLDSTART_BASELINE=<git ref> npm run bench -- coldStart` also builds that commit's bundles
+ * and times them in turns with this checkout's: a before/after measured in one run.
  *
  * Run alone: `node_modules/.bin/node bench/coldStart.ts`.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { loadTemplate, type Template } from '../scripts/lib/cfnYaml.ts';
+import { loadTemplate } from '../scripts/lib/cfnYaml.ts';
 import { functionBuilds } from '../scripts/lib/esbuildOptions.ts';
+import { lambdaEnvironment } from '../scripts/lib/lambdaEnvironment.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -25,34 +29,6 @@ const NODE = join(ROOT, 'node_modules/.bin/node');
 const RUNS = 15;
 const GOAL_KB = 300;
 const GOAL_MS = 40;
-
-/** What the Lambda runtime sets for every function (values are placeholders). */
-const LAMBDA_ENV = {
-  AWS_REGION: 'us-east-1',
-  AWS_DEFAULT_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  AWS_SESSION_TOKEN: 'bench',
-  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
-  LAMBDA_TASK_ROOT: '/var/task',
-};
-
-/** Globals + the function's variables; `!Ref`/`!GetAtt` values become a placeholder string. */
-function functionEnvironment(template: Template, logicalId: string): Record<string, string> {
-  const variables = (source: unknown): Record<string, unknown> =>
-    ((source as { Environment?: { Variables?: Record<string, unknown> } } | undefined)?.Environment
-      ?.Variables ?? {}) as Record<string, unknown>;
-  const merged = {
-    ...variables((template as { Globals?: { Function?: unknown } }).Globals?.Function),
-    ...variables(template.Resources[logicalId]?.Properties),
-  };
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(merged)) {
-    env[name] = typeof value === 'object' ? `bench-${name.toLowerCase()}` : String(value);
-  }
-  return env;
-}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -86,14 +62,28 @@ interface Sample {
   readonly cpuMs: number;
 }
 
-/** Medians over {@link RUNS} fresh processes (after one warm-up for the file cache). */
-function importCost(file: string, env: NodeJS.ProcessEnv, sourceMaps: boolean): Sample {
-  importOnce(file, env, sourceMaps);
-  const samples = Array.from({ length: RUNS }, () => importOnce(file, env, sourceMaps));
-  return {
-    wallMs: median(samples.map((s) => s.wallMs)),
-    cpuMs: median(samples.map((s) => s.cpuMs)),
-  };
+interface ImportCase {
+  readonly file: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly sourceMaps: boolean;
+}
+
+/**
+ * Medians over {@link RUNS} fresh processes per case (after one warm-up each for the file
+ * cache); the cases take turns, so a change of machine load hits them alike.
+ */
+function importCosts(cases: readonly ImportCase[]): Sample[] {
+  for (const c of cases) importOnce(c.file, c.env, c.sourceMaps);
+  const samples: Sample[][] = cases.map(() => []);
+  for (let run = 0; run < RUNS; run++) {
+    for (const [i, c] of cases.entries()) {
+      samples[i]?.push(importOnce(c.file, c.env, c.sourceMaps));
+    }
+  }
+  return samples.map((s) => ({
+    wallMs: median(s.map((x) => x.wallMs)),
+    cpuMs: median(s.map((x) => x.cpuMs)),
+  }));
 }
 
 interface ColdStart {
@@ -102,38 +92,89 @@ interface ColdStart {
   readonly mapBytes: number;
   readonly plain: Sample;
   readonly withMaps: Sample;
+  /** The same function built from {@link BASELINE_ENV}'s commit, measured interleaved with it. */
+  readonly baseline?: { readonly bytes: number; readonly plain: Sample };
 }
 
-async function measureColdStarts(): Promise<ColdStart[]> {
-  const template = loadTemplate(join(ROOT, 'template.yaml'));
+/** `COLDSTART_BASELINE=<git ref>`: also build that commit's bundles and measure them side by side. */
+const BASELINE_ENV = 'COLDSTART_BASELINE';
+
+interface BuiltFunction {
+  readonly name: string;
+  readonly file: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** Builds every function of `projectRoot`'s template.yaml (its own options) into `outRoot`. */
+async function buildFunctions(projectRoot: string, outRoot: string): Promise<BuiltFunction[]> {
+  const template = loadTemplate(join(projectRoot, 'template.yaml'));
+  const built: BuiltFunction[] = [];
+  for (const fn of functionBuilds(template, outRoot, projectRoot)) {
+    await build({ ...fn.options, logLevel: 'warning' });
+    built.push({
+      name: fn.name,
+      file: fn.bundleFile,
+      env: { PATH: process.env.PATH, ...lambdaEnvironment(template, fn.logicalId) },
+    });
+  }
+  return built;
+}
+
+/** The tree of commit `ref` in `dir` (read-only `git archive`), with this checkout's node_modules. */
+function checkOut(ref: string, dir: string): string {
+  const commit = execFileSync('git', ['rev-parse', '--short', ref], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  execFileSync('sh', ['-c', `git archive ${commit.trim()} | tar -x -C "${dir}"`], { cwd: ROOT });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return commit.trim();
+}
+
+async function measureColdStarts(baselineRef = process.env[BASELINE_ENV]): Promise<{
+  results: ColdStart[];
+  baselineCommit?: string;
+}> {
   const outRoot = mkdtempSync(join(tmpdir(), 'skewless-coldstart-'));
   try {
+    const current = await buildFunctions(ROOT, join(outRoot, 'current'));
+    let baseline: BuiltFunction[] = [];
+    let baselineCommit: string | undefined;
+    if (baselineRef !== undefined && baselineRef !== '') {
+      const tree = join(outRoot, 'baseline-tree');
+      mkdirSync(tree);
+      baselineCommit = checkOut(baselineRef, tree);
+      baseline = await buildFunctions(tree, join(outRoot, 'baseline'));
+    }
     const results: ColdStart[] = [];
-    for (const fn of functionBuilds(template, outRoot)) {
-      await build({ ...fn.options, logLevel: 'warning' });
-      const file = join(outRoot, fn.name, 'index.mjs');
-      const { NODE_OPTIONS: _ignored, ...env } = functionEnvironment(template, fn.logicalId);
-      const runEnv = {
-        PATH: process.env.PATH,
-        ...LAMBDA_ENV,
-        ...env,
-        AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
-      };
+    for (const fn of current) {
       let mapBytes = 0;
       try {
-        mapBytes = statSync(`${file}.map`).size;
+        mapBytes = statSync(`${fn.file}.map`).size;
       } catch {
         mapBytes = 0;
       }
+      const before = baseline.find((b) => b.name === fn.name);
+      // Interleaved with the baseline, so both see the same machine load.
+      const [plain, beforePlain] = importCosts([
+        { file: fn.file, env: fn.env, sourceMaps: false },
+        ...(before === undefined
+          ? []
+          : [{ file: before.file, env: before.env, sourceMaps: false }]),
+      ]);
+      const [withMaps] = importCosts([{ file: fn.file, env: fn.env, sourceMaps: true }]);
       results.push({
         name: fn.name,
-        bytes: statSync(file).size,
+        bytes: statSync(fn.file).size,
         mapBytes,
-        plain: importCost(file, runEnv, false),
-        withMaps: importCost(file, runEnv, true),
+        plain: plain as Sample,
+        withMaps: withMaps as Sample,
+        ...(before === undefined || beforePlain === undefined
+          ? {}
+          : { baseline: { bytes: statSync(before.file).size, plain: beforePlain } }),
       });
     }
-    return results;
+    return { results, ...(baselineCommit === undefined ? {} : { baselineCommit }) };
   } finally {
     rmSync(outRoot, { recursive: true, force: true });
   }
@@ -143,7 +184,7 @@ const pct = (value: number, base: number): string =>
   `${value >= base ? '+' : ''}${(((value - base) / base) * 100).toFixed(0)} %`;
 
 const coldStartBench: Bench = async (): Promise<BenchSection> => {
-  const results = await measureColdStarts();
+  const { results, baselineCommit } = await measureColdStarts();
   const rows: BenchRow[] = [];
   for (const r of results) {
     const kb = r.bytes / 1024;
@@ -163,6 +204,12 @@ const coldStartBench: Bench = async (): Promise<BenchSection> => {
       metric: `${r.name}: import CPU time with --enable-source-maps`,
       value: `+${r.withMaps.cpuMs.toFixed(0)} ms CPU (${r.withMaps.wallMs.toFixed(0)} ms wall), ${pct(r.withMaps.cpuMs, r.plain.cpuMs)} over no maps`,
     });
+    if (r.baseline !== undefined) {
+      rows.push({
+        metric: `${r.name}: before (${baselineCommit}) → after, side by side`,
+        value: `${(r.baseline.bytes / 1024).toFixed(0)} → ${kb.toFixed(0)} KB; import +${r.baseline.plain.cpuMs.toFixed(0)} → +${r.plain.cpuMs.toFixed(0)} ms CPU (${pct(r.plain.cpuMs, r.baseline.plain.cpuMs)})`,
+      });
+    }
   }
   return {
     title: 'Lambda cold start: bundle size and import time (issue 15)',
@@ -170,6 +217,11 @@ const coldStartBench: Bench = async (): Promise<BenchSection> => {
       'Bundles built with the options of template.yaml (the same as `npm run build` and `sam build`).',
       `Import cost: median over ${RUNS} fresh processes of \`await import(bundle)\`, timed inside the process (what the import adds to a bare \`node -e 0\`): CPU time (user + system), which the shared machine's load barely moves, and wall time, which it inflates. The function's template environment plus Lambda's variables, so module-scope configuration and clients run.`,
       'With source maps: the same with `--enable-source-maps` (the maps are parsed at load).',
+      ...(baselineCommit === undefined
+        ? []
+        : [
+            `Before → after: \`${BASELINE_ENV}=${baselineCommit} npm run bench -- coldStart\`: that commit's tree (\`git archive\`, this checkout's node_modules) built with its own template.yaml options, its import timed in turns with this one's (same runs, same load).`,
+          ]),
     ],
     rows,
   };
@@ -179,7 +231,7 @@ export default coldStartBench;
 export { measureColdStarts };
 
 if (import.meta.main) {
-  for (const r of await measureColdStarts()) {
+  for (const r of (await measureColdStarts()).results) {
     console.log(
       `${r.name.padEnd(9)} ${(r.bytes / 1024).toFixed(0).padStart(5)} KB  import ${r.plain.cpuMs.toFixed(0)} ms CPU / ${r.plain.wallMs.toFixed(0)} ms wall; with --enable-source-maps ${r.withMaps.cpuMs.toFixed(0)} ms CPU / ${r.withMaps.wallMs.toFixed(0)} ms wall (map ${(r.mapBytes / 1024).toFixed(0)} KB)`
     );

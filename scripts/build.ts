@@ -1,5 +1,5 @@
 /**
- * `npm run build`: one esbuild bundle per function in dist/<function>/index.mjs, with exactly the
+ * `npm run build`: one esbuild bundle per function in dist/<function>/index.cjs, with exactly the
  * options template.yaml declares for `sam build` (see scripts/lib/esbuildOptions.ts).
  */
 import { rmSync } from 'node:fs';

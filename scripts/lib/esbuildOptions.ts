@@ -1,4 +1,4 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { BuildOptions } from 'esbuild';
 import type { Template } from './cfnYaml.ts';
 
@@ -39,6 +39,8 @@ interface FunctionBuild {
   readonly codeUri: string;
   /** esbuild options: `absWorkingDir` is the build context, `outdir` absolute. */
   readonly options: BuildOptions;
+  /** Absolute path of the bundle esbuild writes, e.g. `<outdir>/index.cjs`. */
+  readonly bundleFile: string;
 }
 
 function splitPairs(values: unknown, property: string): Record<string, string> {
@@ -111,12 +113,14 @@ function functionBuilds(
     if (props.OutExtension !== undefined)
       options.outExtension = splitPairs(props.OutExtension, 'OutExtension');
     if (props.Banner !== undefined) options.banner = splitPairs(props.Banner, 'Banner');
+    const entryBase = basename(entry).replace(/\.[^.]+$/, '');
     builds.push({
       logicalId,
       name,
       handler: String(resource.Properties?.Handler ?? ''),
       codeUri,
       options,
+      bundleFile: join(outBase, name, `${entryBase}${options.outExtension?.['.js'] ?? '.js'}`),
     });
   }
   return builds;

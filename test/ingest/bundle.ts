@@ -4,6 +4,7 @@
  * exercise the artefact Lambda runs, not the TypeScript sources.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +16,7 @@ import type { IngestHandler } from '../helpers/kinesisEvents.ts';
 const root = new URL('../..', import.meta.url).pathname;
 
 interface IngestBundle {
-  /** Absolute path of `index.mjs`. */
+  /** Absolute path of the bundle (`index.cjs`). */
   readonly file: string;
   /** Import a fresh instance of the bundle (its own cold start) with `env` applied first. */
   load(env: Record<string, string>): Promise<IngestHandler>;
@@ -23,6 +24,8 @@ interface IngestBundle {
 }
 
 let instances = 0;
+/** The CommonJS cache: `import()` of a `.cjs` file reuses its entry whatever the URL's query. */
+const commonJsCache = createRequire(import.meta.url).cache;
 
 async function buildIngestBundle(): Promise<IngestBundle> {
   const outRoot = mkdtempSync(join(tmpdir(), 'skewless-ingest-bundle-'));
@@ -31,12 +34,13 @@ async function buildIngestBundle(): Promise<IngestBundle> {
   );
   if (ingest === undefined) throw new Error('template.yaml has no ingest function');
   await build({ ...ingest.options, logLevel: 'warning' });
-  const file = join(outRoot, 'ingest', 'index.mjs');
+  const file = ingest.bundleFile;
   return {
     file,
     load: async (env) => {
       Object.assign(process.env, env);
       instances++;
+      delete commonJsCache[file];
       const module = (await import(`${pathToFileURL(file).href}?instance=${instances}`)) as {
         handler: IngestHandler;
       };

@@ -73,9 +73,10 @@ describe('template.yaml', () => {
       expect(entry).toBe(`functions/${build.name}/index.ts`);
       const module = await import(`../../${entry}`);
       expect(typeof module.handler).toBe('function');
-      expect(build.options.outExtension).toEqual({ '.js': '.mjs' });
-      expect(build.options.format).toBe('esm');
-      expect(build.options.banner?.js).toContain('createRequire');
+      // CommonJS (see template.yaml): `.cjs` is CommonJS whatever a package.json around it says.
+      expect(build.options.outExtension).toEqual({ '.js': '.cjs' });
+      expect(build.options.format).toBe('cjs');
+      expect(build.bundleFile).toMatch(new RegExp(`/${build.name}/index\\.cjs$`));
     }
   });
 
