@@ -29,7 +29,7 @@ function lambdaEnvironment(template: Template, logicalId: string): Record<string
   };
   const parameters = ((template as { Parameters?: Record<string, { Default?: unknown }> })
     .Parameters ?? {}) as Record<string, { Default?: unknown }>;
-  const valueOf = (name: string, value: unknown): string => {
+  const resolveValue = (name: string, value: unknown): string => {
     if (value === null || typeof value !== 'object') return String(value);
     const ref = (value as { Ref?: unknown }).Ref;
     const fallback = typeof ref === 'string' ? parameters[ref]?.Default : undefined;
@@ -37,7 +37,7 @@ function lambdaEnvironment(template: Template, logicalId: string): Record<string
   };
   const env: Record<string, string> = { ...LAMBDA_RUNTIME_ENV };
   for (const [name, value] of Object.entries(merged)) {
-    if (name !== 'NODE_OPTIONS') env[name] = valueOf(name, value);
+    if (name !== 'NODE_OPTIONS') env[name] = resolveValue(name, value);
   }
   env.AWS_LAMBDA_FUNCTION_NAME = logicalId;
   return env;
