@@ -10,7 +10,9 @@
  *      for CSV and Parquet), and as the baseline in the same run in records mode
  *      (BatchWriteRecord, OfflineStore only) to the embedded store (a child process, as the
  *      managed service is another machine).
- *   3. memory: peak RSS of a child process running the handler end to end in direct mode on a
+ *   3. offline flush: the embedded store's own journal-to-Parquet flush, in rows/s, next to the
+ *      direct mode's rate of the same run (its offline writes must not be slower).
+ *   4. memory: peak RSS of a child process running the handler end to end in direct mode on a
  *      warm-up object and then a file from the local S3 (ranged GETs for Parquet), for a file and
  *      one 10x larger. Goal: the larger one within 1.3x of the smaller one (memory flat in file
  *      size).
@@ -19,7 +21,8 @@
  * default 200,000), BENCH_BACKFILL_E2E_ROWS (direct, default 200,000),
  * BENCH_BACKFILL_BASELINE_ROWS (records mode, default 20,000), BENCH_BACKFILL_RSS_ROWS (the
  * smaller memory file, default 100,000; the larger has 10x), BENCH_BACKFILL_RSS_WARMUP_ROWS
- * (300,000). BENCH_BACKFILL_ONLY=parse,e2e,memory runs a subset; BENCH_BACKFILL_FORMATS=csv,parquet
+ * (300,000), BENCH_BACKFILL_FLUSH_ROWS (the store's own flush, 100,000).
+ * BENCH_BACKFILL_ONLY=parse,e2e,flush,memory runs a subset; BENCH_BACKFILL_FORMATS=csv,parquet
  * a subset of formats.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -44,10 +47,12 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
 import type { AsyncBuffer } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
 import { startLocalS3 } from '../local/s3/index.ts';
+import { startStore } from '../local/store/index.ts';
 import { ensureFeatureGroups } from '../local/setup/ensureFeatureGroups.ts';
 import { localContext } from '../shared/backfill/continuation.ts';
 import { reportKeys } from '../shared/backfill/objectKey.ts';
@@ -58,6 +63,7 @@ import type { BackfillReport } from '../shared/backfill/types.ts';
 import { cards, featureGroups } from '../shared/definitions.ts';
 import { encodeRecord } from '../shared/record/codec.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
+import { writeBatch } from '../shared/store/batchWriter.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const PARSE_ROWS = Number(process.env.BENCH_BACKFILL_ROWS ?? 200_000);
@@ -66,6 +72,8 @@ const BASELINE_ROWS = Number(process.env.BENCH_BACKFILL_BASELINE_ROWS ?? 20_000)
 const RSS_ROWS = Number(process.env.BENCH_BACKFILL_RSS_ROWS ?? 100_000);
 /** Rows streamed first by each memory child, so V8 has sized its heap before the measured file. */
 const RSS_WARMUP_ROWS = Number(process.env.BENCH_BACKFILL_RSS_WARMUP_ROWS ?? 300_000);
+/** Rows journalled into the embedded store before its offline flush is timed. */
+const FLUSH_ROWS = Number(process.env.BENCH_BACKFILL_FLUSH_ROWS ?? 100_000);
 const PARQUET_ROW_GROUP = 25_000;
 const CHUNK = 64 * 1024;
 const E2E_TIMEOUT_MS = 600_000;
@@ -435,7 +443,11 @@ async function backfillThroughS3(
   return { ms, report };
 }
 
-async function endToEnd(rowsOut: BenchRow[], workDir: string): Promise<void> {
+async function endToEnd(
+  rowsOut: BenchRow[],
+  workDir: string,
+  directRates: Map<Format, number>
+): Promise<void> {
   const stack = await startBenchStack(workDir);
   const { createBackfillHandler } = await import('../functions/backfill/index.ts');
   const { loadBackfillConfig } = await import('../shared/backfill/index.ts');
@@ -469,6 +481,7 @@ async function endToEnd(rowsOut: BenchRow[], workDir: string): Promise<void> {
       const records = measured.records as { rows: number; ms: number };
       const directRate = direct.rows / (direct.ms / 1000);
       const recordsRate = records.rows / (records.ms / 1000);
+      directRates.set(format, directRate);
       rowsOut.push({
         metric: `end to end, ${format}: direct mode (${direct.rows.toLocaleString('en-US')} rows, Parquet into the offline store through S3) vs records mode baseline (${records.rows.toLocaleString('en-US')} rows, BatchWriteRecord OfflineStore)`,
         value: `${rate(direct.rows, direct.ms)} vs ${rate(records.rows, records.ms)} (x${(directRate / recordsRate).toFixed(1)})`,
@@ -600,13 +613,77 @@ async function memory(rowsOut: BenchRow[], workDir: string): Promise<void> {
   }
 }
 
+/**
+ * The embedded store's own offline writes (issue 14 §4: not slower than the direct path): rows
+ * journalled by BatchWriteRecord (OfflineStore only, untimed) into an in-process store whose
+ * interval flush is off, then one `flush()` timed — journal read, Parquet encoding on the store's
+ * worker thread, fsync and rename — next to the direct mode's end-to-end rate of the same run.
+ */
+async function storeFlush(
+  rowsOut: BenchRow[],
+  workDir: string,
+  directRates: ReadonlyMap<Format, number>
+): Promise<void> {
+  const store = await startStore({
+    dataDir: join(workDir, 'flush-store'),
+    flushIntervalMs: 86_400_000,
+    logLevel: 'warn',
+  });
+  const sagemaker = new SageMakerClient({ endpoint: store.endpoint, region: 'us-east-1', credentials });
+  const runtime = new SageMakerFeatureStoreRuntimeClient({
+    endpoint: store.endpoint,
+    region: 'us-east-1',
+    credentials,
+  });
+  try {
+    await ensureFeatureGroups(sagemaker, [cards], {
+      offlineS3Uri: `s3://${OFFLINE_BUCKET}/offline-store`,
+      roleArn: 'arn:aws:iam::000000000000:role/bench',
+    });
+    const entries = Array.from({ length: FLUSH_ROWS }, (_, i) => {
+      const values = Object.fromEntries(row('flush', i).map((v, c) => [COLUMNS[c], v]));
+      const encoded = encodeRecord(cards, values);
+      if (!encoded.ok) throw new Error(`flush row ${i} is invalid`);
+      return { ref: i, record: encoded.value, targetStores: ['OfflineStore'] as const };
+    });
+    const outcomes = await writeBatch(runtime, entries, { concurrency: 16 });
+    const unwritten = outcomes.filter((o) => o.status !== 'written').length;
+    if (unwritten > 0) throw new Error(`${unwritten} flush rows were not journalled`);
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await store.flush();
+    const ms = performance.now() - started;
+    const cpuMs = (() => {
+      const used = process.cpuUsage(cpu);
+      return (used.user + used.system) / 1000;
+    })();
+    const flushRate = FLUSH_ROWS / (ms / 1000);
+    const direct = [...directRates]
+      .filter(([format]) => format === 'csv' || format === 'parquet')
+      .map(([format, r]) => `${format} ${Math.round(r).toLocaleString('en-US')} rows/s`);
+    const slowest = Math.min(...[...directRates.values()]);
+    rowsOut.push({
+      metric: `embedded store offline flush (${FLUSH_ROWS.toLocaleString('en-US')} journalled fraud-cards rows to Parquet, ${Math.ceil(FLUSH_ROWS / ROWS_PER_HOUR)} hourly partitions) vs the direct mode end to end of this run`,
+      value: `${rate(FLUSH_ROWS, ms)} (${((cpuMs * 1000) / FLUSH_ROWS).toFixed(1)} µs CPU per row)${direct.length > 0 ? ` vs ${direct.join(', ')}` : ''}`,
+      goal: 'not slower than the direct path',
+      met: directRates.size > 0 ? flushRate >= slowest : flushRate >= 50_000,
+    });
+  } finally {
+    sagemaker.destroy();
+    runtime.destroy();
+    await store.close();
+  }
+}
+
 const bench: Bench = async (): Promise<BenchSection> => {
   const workDir = mkdtempSync(join(tmpdir(), 'skewless-bench-backfill-'));
   const rows: BenchRow[] = [];
   try {
-    const only = (process.env.BENCH_BACKFILL_ONLY ?? 'parse,e2e,memory').split(',');
+    const only = (process.env.BENCH_BACKFILL_ONLY ?? 'parse,e2e,flush,memory').split(',');
+    const directRates = new Map<Format, number>();
     if (only.includes('parse')) await parseAndValidate(rows, workDir);
-    if (only.includes('e2e')) await endToEnd(rows, workDir);
+    if (only.includes('e2e')) await endToEnd(rows, workDir, directRates);
+    if (only.includes('flush')) await storeFlush(rows, workDir, directRates);
     if (only.includes('memory')) await memory(rows, workDir);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
@@ -616,6 +693,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
     method: [
       `parse + validate: ${PARSE_ROWS.toLocaleString('en-US')} fraud-cards rows per format from memory in 64 KiB chunks (Parquet: row groups of ${PARQUET_ROW_GROUP.toLocaleString('en-US')}), encodeRecord on each row; one warm-up run, then the measured one`,
       `end to end: per format, PutObject into the local S3 -> ObjectCreated -> handler -> rejects + report, timed from the PutObject to the report; direct mode (${E2E_ROWS.toLocaleString('en-US')} rows: Parquet parts into the group's ResolvedOutputS3Uri, served by the local S3 from the embedded store's offline files) and, in the same run, records mode (${BASELINE_ROWS.toLocaleString('en-US')} rows: BatchWriteRecord OfflineStore, 8 calls of 25 in flight, to the embedded store in a child process)`,
+      `offline flush: ${FLUSH_ROWS.toLocaleString('en-US')} fraud-cards rows journalled by BatchWriteRecord (OfflineStore only, untimed) into an in-process embedded store with its interval flush off, then one flush timed (journal -> Parquet on the store's worker thread, fsync, rename), next to the direct mode's end-to-end rate of the same run; goal (issue 14 §4): not slower than the direct path`,
       `memory: a child process per file runs the handler in direct mode end to end, on a ${RSS_WARMUP_ROWS.toLocaleString('en-US')}-row warm-up object of the same format, then on the file, from the local S3 (served by this process; ranged GETs for Parquet), and reports its peak RSS (getrusage maxrss, default V8 flags). The warm-up lets V8 grow its young generation and old-space headroom first, so the ratio shows what the file size adds; ${RSS_ROWS.toLocaleString('en-US')} rows vs ${(RSS_ROWS * 10).toLocaleString('en-US')}`,
     ],
     rows,

@@ -9,6 +9,10 @@
  *      exists is skipped (it was completed before a crash).
  *   3. In one transaction the journal range and the batch are deleted.
  *
+ * Two batches are in flight at once: while the worker thread encodes and writes one batch's files
+ * (all of them queued together, so one file's fsync overlaps the next one's encoding), the
+ * request thread claims the next journal range and prepares its files.
+ *
  * On start, an unfinished batch is completed first (step 2 and 3 again), so rows are neither lost
  * nor duplicated. Files: `<dataDir>/offline-store/<table dir>/year=YYYY/month=MM/day=DD/hour=HH/
  * <yyyyMMddTHHmmssZ of the latest event time>_<16 random alphanumerics>.parquet`, snappy.
@@ -148,7 +152,7 @@ class OfflineWriter {
   private readonly logger: StoreLogger;
   private readonly hooks: OfflineHooks;
   private readonly worker: OfflineWorkerClient;
-  private readonly selectFirst: StatementSync;
+  private readonly selectAfter: StatementSync;
   private readonly selectExpired: StatementSync;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -158,8 +162,8 @@ class OfflineWriter {
     this.logger = logger;
     this.hooks = hooks;
     this.worker = new OfflineWorkerClient(ctx.db.path);
-    this.selectFirst = ctx.db.sql.prepare(
-      'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal ORDER BY seq LIMIT ?'
+    this.selectAfter = ctx.db.sql.prepare(
+      'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal WHERE seq > ? ORDER BY seq LIMIT ?'
     );
     this.selectExpired = ctx.db.sql.prepare(
       'SELECT gid, rid, et_s, et_ns, min(ttl_s, 9007199254740991) AS ttl_s, deleted FROM online WHERE exp_ms IS NOT NULL AND exp_ms <= ?'
@@ -212,13 +216,32 @@ class OfflineWriter {
   private async drain(): Promise<void> {
     this.purgeExpired();
     let wrote = false;
-    for (;;) {
-      const open = this.openBatch();
-      const created = open === undefined ? this.createBatch() : undefined;
-      const batch = open ?? created?.batch;
-      if (batch === undefined) break;
-      await this.complete(batch, created?.rows);
+    // First the batches an interrupted flush left open, in order.
+    for (let open = this.openBatch(); open !== undefined; open = this.openBatch()) {
+      await this.complete(open, undefined);
       wrote = true;
+    }
+    // Then new batches, two in flight: the request thread claims the next batch and prepares its
+    // files while the worker thread encodes and writes the previous one.
+    let previous: Promise<void> | undefined;
+    let claimedThrough = 0;
+    try {
+      for (;;) {
+        const created = this.createBatch(claimedThrough);
+        if (created === undefined) break;
+        claimedThrough = created.batch.hi;
+        const completing = this.complete(created.batch, created.rows);
+        // A failure of the earlier batch must not leave this one's outcome unobserved.
+        completing.catch(() => undefined);
+        if (previous !== undefined) await previous;
+        previous = completing;
+        wrote = true;
+      }
+      if (previous !== undefined) await previous;
+    } catch (error) {
+      // The batches still open are completed by the next flush (or at the next start).
+      if (previous !== undefined) await previous.catch(() => undefined);
+      throw error;
     }
     // Checkpoint the WAL from the worker's connection (PASSIVE), off the request thread.
     if (wrote) await this.worker.call({ kind: 'checkpoint' });
@@ -272,9 +295,10 @@ class OfflineWriter {
       .get() as BatchRow | undefined;
   }
 
-  private createBatch(): { batch: BatchRow; rows: JournalRow[] } | undefined {
+  /** Claims the first journal rows after sequence number `after` as a new batch, if any. */
+  private createBatch(after: number): { batch: BatchRow; rows: JournalRow[] } | undefined {
     return this.ctx.db.transaction(() => {
-      const rows = this.selectFirst.all(MAX_ROWS_PER_BATCH) as unknown as JournalRow[];
+      const rows = this.selectAfter.all(after, MAX_ROWS_PER_BATCH) as unknown as JournalRow[];
       const first = rows[0];
       const last = rows[rows.length - 1];
       if (first === undefined || last === undefined) return undefined;
@@ -332,7 +356,10 @@ class OfflineWriter {
     const tableStmt = this.ctx.db.sql.prepare(
       'SELECT dir, columns FROM offline_tables WHERE id = ?'
     );
+    // Every file of the batch goes to the worker at once: it encodes one while the previous
+    // one's write and fsync run on the thread pool. All settle before the journal is trimmed.
     let written = 0;
+    const jobs: ParquetJob[] = [];
     for (const file of JSON.parse(batch.files) as BatchFile[]) {
       const fileRows = byFile.get(fileKey(file.t, file.p));
       if (fileRows === undefined || fileRows.length === 0) continue;
@@ -341,20 +368,25 @@ class OfflineWriter {
         this.logger.warn(`offline table ${file.t} is unknown; dropping ${fileRows.length} rows`);
         continue;
       }
-      const path = `${this.ctx.offlineRoot}/${table.dir}/${file.p}/${file.n}`;
-      const job: ParquetJob = {
-        path,
+      jobs.push({
+        path: `${this.ctx.offlineRoot}/${table.dir}/${file.p}/${file.n}`,
         columns: JSON.parse(table.columns) as OfflineColumn[],
         records: fileRows.map((r) => r.rec).join('\n'),
         apiMicros: Float64Array.from(fileRows, (r) => r.api_us),
         deleted: Uint8Array.from(fileRows, (r) => r.del),
         writeMicros: batch.write_us,
-      };
-      if (await this.worker.call({ kind: 'file', job })) {
-        written += fileRows.length;
-        this.hooks.afterOfflineFile?.(path);
-      }
+      });
     }
+    const settled = await Promise.allSettled(
+      jobs.map(async (job) => {
+        const rows = job.deleted.length;
+        if (!(await this.worker.call({ kind: 'file', job }))) return;
+        written += rows;
+        this.hooks.afterOfflineFile?.(job.path);
+      })
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     this.ctx.db.transaction(() => {
       this.ctx.db.sql
         .prepare('DELETE FROM journal WHERE seq BETWEEN ? AND ?')

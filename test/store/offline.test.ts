@@ -4,9 +4,10 @@
  * partitioning, typed as the service types them; flushed on demand, on an interval and at
  * shutdown; never losing or duplicating a row when a flush is interrupted.
  */
-import { readdirSync } from 'node:fs';
-import { relative } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import {
+  BatchWriteRecordCommand,
   DeleteRecordCommand,
   type FeatureValue,
   PutRecordCommand,
@@ -219,6 +220,49 @@ describe('offline flushing', () => {
     expect((await offlineRows(dataPath)).map((r) => r.id)).toEqual(['s']);
   });
 
+  it('flushes more rows than one batch claims (batches overlap) with every row exactly once', {
+    timeout: 60_000,
+  }, async () => {
+    // Prepare: 45,000 offline rows (a batch claims 20,000) over three hours.
+    const t = await start();
+    await createGroup(t.sagemaker, 'many');
+    const ROWS = 45_000;
+    const hour = 3_600_000;
+    const start0 = Math.floor((Date.now() - 10 * hour) / hour) * hour;
+    const calls = Array.from({ length: ROWS / 25 }, (_, c) =>
+      Array.from({ length: 25 }, (_, k) => {
+        const i = c * 25 + k;
+        return {
+          FeatureGroupName: 'many',
+          Record: record({
+            id: `m${i}`,
+            event_time: new Date(start0 + (i % 3) * hour + i).toISOString(),
+          }),
+          TargetStores: ['OfflineStore' as const],
+        };
+      })
+    );
+    for (let c = 0; c < calls.length; c += 20) {
+      const outs = await Promise.all(
+        calls
+          .slice(c, c + 20)
+          .map((Entries) => t.runtime.send(new BatchWriteRecordCommand({ Entries })))
+      );
+      expect(outs.every((o) => (o.Errors ?? []).length === 0)).toBe(true);
+    }
+    // Act
+    await t.store.flush();
+    // Assess: three batches, each with a file per hour.
+    const dataPath = t.store.offlineDataPath('many') ?? '';
+    expect(parquetFiles(dataPath)).toHaveLength(9);
+    const ids = (await offlineRows(dataPath)).map((r) => String(r.id));
+    expect(ids).toHaveLength(ROWS);
+    expect(new Set(ids).size).toBe(ROWS);
+    // Nothing is left to flush: a second flush writes no file.
+    await t.store.flush();
+    expect(parquetFiles(dataPath)).toHaveLength(9);
+  });
+
   it('never loses or duplicates rows when a flush dies between file and journal (replayed at start)', async () => {
     let crashes = 0;
     const t = await start({
@@ -237,11 +281,17 @@ describe('offline flushing', () => {
     }
     await expect(t.store.flush()).rejects.toThrow(/simulated crash/);
     const dataPath = t.store.offlineDataPath('crashy') ?? '';
-    expect(parquetFiles(dataPath)).toHaveLength(1);
-    // close() tries once more (the second file, then "crashes" again) and leaves the rest journalled.
+    // The batch's three files are written together; each one "crashed" after its rename.
+    expect(crashes).toBe(3);
+    const files = parquetFiles(dataPath);
+    expect(files).toHaveLength(3);
+    // As if the process had died before the last rename: that file is missing.
+    rmSync(join(dataPath, files[2] as string));
+    // close() replays the open batch: it writes the missing file only ("crashing" once more)
+    // and leaves the journal as it was.
     await t.store.close();
-    expect(crashes).toBe(2);
-    expect(parquetFiles(dataPath)).toHaveLength(2);
+    expect(crashes).toBe(4);
+    expect(parquetFiles(dataPath)).toHaveLength(3);
     const again = await start({}, t.dataDir);
     expect(parquetFiles(dataPath)).toHaveLength(3);
     const rows = await offlineRows(dataPath);
