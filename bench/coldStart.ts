@@ -15,7 +15,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { loadTemplate } from '../scripts/lib/cfnYaml.ts';
@@ -131,13 +131,37 @@ function checkOut(ref: string, dir: string): string {
   return commit.trim();
 }
 
+/** bench/coldStartFloor.ts bundled with the lookup function's options, in the lookup's environment. */
+async function buildFloor(outRoot: string): Promise<BuiltFunction> {
+  const template = loadTemplate(join(ROOT, 'template.yaml'));
+  const lookup = functionBuilds(template, outRoot).find((fn) => fn.name === 'lookup');
+  if (lookup === undefined) throw new Error('template.yaml has no lookup function');
+  const entry = join(ROOT, 'bench/coldStartFloor.ts');
+  await build({ ...lookup.options, entryPoints: [entry], logLevel: 'warning' });
+  return {
+    name: FLOOR,
+    file: join(
+      outRoot,
+      lookup.name,
+      basename(lookup.bundleFile).replace('index', 'coldStartFloor')
+    ),
+    env: { PATH: process.env.PATH, ...lambdaEnvironment(template, lookup.logicalId) },
+  };
+}
+
+/** The name of the floor's row: no Skewless code, only the libraries (bench/coldStartFloor.ts). */
+const FLOOR = 'floor';
+
 async function measureColdStarts(baselineRef = process.env[BASELINE_ENV]): Promise<{
   results: ColdStart[];
   baselineCommit?: string;
 }> {
   const outRoot = mkdtempSync(join(tmpdir(), 'skewless-coldstart-'));
   try {
-    const current = await buildFunctions(ROOT, join(outRoot, 'current'));
+    const current = [
+      ...(await buildFunctions(ROOT, join(outRoot, 'current'))),
+      await buildFloor(join(outRoot, 'floor')),
+    ];
     let baseline: BuiltFunction[] = [];
     let baselineCommit: string | undefined;
     if (baselineRef !== undefined && baselineRef !== '') {
@@ -188,6 +212,14 @@ const coldStartBench: Bench = async (): Promise<BenchSection> => {
   const rows: BenchRow[] = [];
   for (const r of results) {
     const kb = r.bytes / 1024;
+    if (r.name === FLOOR) {
+      rows.push({
+        metric:
+          'floor: Powertools Logger + Metrics + Middy + one Feature Store runtime client, no Skewless code (bench/coldStartFloor.ts, lookup options)',
+        value: `${kb.toFixed(0)} KB; import +${r.plain.cpuMs.toFixed(0)} ms CPU (${r.plain.wallMs.toFixed(0)} ms wall)`,
+      });
+      continue;
+    }
     rows.push({
       metric: `${r.name}: bundle size (source map ${(r.mapBytes / 1024).toFixed(0)} KB beside it)`,
       value: `${kb.toFixed(0)} KB`,
