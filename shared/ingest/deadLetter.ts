@@ -6,9 +6,15 @@
  * to re-read it from the stream.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Rejection, RejectionProblem } from './errors.ts';
 import type { KinesisSource } from './kinesisRecord.ts';
+
+/**
+ * node:zlib, loaded the first time a letter needs it (one too big for its destination, or its
+ * redrive): a static import would load it at every cold start of the ingest function (~4 ms of
+ * import CPU, BENCHMARKS.md) for letters that are rare.
+ */
+const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
 
 /** How {@link DeadLetterPayload.data} is encoded. */
 const PayloadEncoding = {
@@ -95,7 +101,7 @@ function serializeDeadLetter(letter: DeadLetter, maxBytes: number): string {
   const canonical =
     Buffer.from(letter.payload.data, 'base64').toString('base64') === letter.payload.data;
   if (canonical) {
-    const gzipped = gzipSync(Buffer.from(letter.payload.data, 'base64')).toString('base64');
+    const gzipped = zlib().gzipSync(Buffer.from(letter.payload.data, 'base64')).toString('base64');
     const compressed = toJson({
       ...letter,
       payload: { ...letter.payload, encoding: PayloadEncoding.GzipBase64, data: gzipped },
@@ -129,7 +135,7 @@ function deadLetterPayloadBytes(letter: Pick<DeadLetter, 'payload' | 'kinesis'>)
     );
   }
   const raw = Buffer.from(letter.payload.data, 'base64');
-  return letter.payload.encoding === PayloadEncoding.GzipBase64 ? gunzipSync(raw) : raw;
+  return letter.payload.encoding === PayloadEncoding.GzipBase64 ? zlib().gunzipSync(raw) : raw;
 }
 
 function toJson(value: unknown): string {

@@ -3,7 +3,9 @@
  * node_modules anywhere above it (as in Lambda's /var/task), loads in a fresh Node process with
  * the function's Lambda environment and exports `handler`: a package left `External` in
  * template.yaml must never be reached at load, and the CommonJS `.cjs` output must load through
- * `import()` as the Lambda runtime loads it.
+ * `import()` as the Lambda runtime loads it. And the import loads no Node built-in it can do
+ * without: never undici (an ES module bundle's `import 'node:http'` does, see template.yaml), and
+ * no zlib where only a rare path needs it (ingest's oversized dead letters).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,8 +41,10 @@ describe('function bundles', () => {
       'lookup',
     ]);
     for (const fn of builds) {
-      const script = `const m = await import(${JSON.stringify(pathToFileURL(fn.bundleFile).href)});
-process.stdout.write(typeof m.handler);`;
+      const script = `const before = new Set(process.moduleLoadList);
+const m = await import(${JSON.stringify(pathToFileURL(fn.bundleFile).href)});
+const builtins = process.moduleLoadList.filter((x) => !before.has(x) && x.startsWith('NativeModule '));
+process.stdout.write(JSON.stringify({ handler: typeof m.handler, builtins: builtins.map((x) => x.slice(13)) }));`;
       const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         env: { PATH: process.env.PATH, ...lambdaEnvironment(template, fn.logicalId) },
         encoding: 'utf8',
@@ -50,7 +54,12 @@ process.stdout.write(typeof m.handler);`;
         status: 0,
         stderr: '',
       });
-      expect(result.stdout).toBe('function');
+      const loaded = JSON.parse(result.stdout) as { handler: string; builtins: string[] };
+      expect(loaded.handler).toBe('function');
+      expect(loaded.builtins).toContain('https');
+      expect(loaded.builtins.filter((b) => b.includes('undici'))).toEqual([]);
+      if (fn.name === 'ingest' || fn.name === 'lookup')
+        expect(loaded.builtins).not.toContain('zlib');
     }
   }, 60_000);
 });
