@@ -247,7 +247,8 @@ const coldStartBench: Bench = async (): Promise<BenchSection> => {
     title: 'Lambda cold start: bundle size and import time (issue 15)',
     method: [
       'Bundles built with the options of template.yaml (the same as `npm run build` and `sam build`).',
-      `Import cost: median over ${RUNS} fresh processes of \`await import(bundle)\`, timed inside the process (what the import adds to a bare \`node -e 0\`): CPU time (user + system), which the shared machine's load barely moves, and wall time, which it inflates. The function's template environment plus Lambda's variables, so module-scope configuration and clients run.`,
+      `Import cost: median over ${RUNS} fresh processes of \`await import(bundle)\` (how the Lambda Node.js runtime loads a handler file, \`.cjs\` included), timed inside the process (what the import adds to a bare \`node -e 0\`): CPU time (user + system), which the shared machine's load moves less, and wall time, which it inflates. The function's template environment (parameters at their defaults) plus Lambda's variables, so module-scope configuration and clients run (scripts/lib/lambdaEnvironment.ts).`,
+      'Floor: bench/coldStartFloor.ts (Powertools Logger + Metrics + Middy + one Feature Store runtime client, no Skewless code) built with the lookup options: the part of every import that the libraries alone cost on this machine.',
       'With source maps: the same with `--enable-source-maps` (the maps are parsed at load).',
       ...(baselineCommit === undefined
         ? []
