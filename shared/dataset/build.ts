@@ -4,7 +4,7 @@
  */
 
 import { quoteIdent as q } from '../offline/dialect.ts';
-import type { OfflineQueryEngine, QueryProgress } from '../offline/engine.ts';
+import type { MaterializedRelation, OfflineQueryEngine, QueryProgress } from '../offline/engine.ts';
 import { registry } from '../registry.ts';
 import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
 import { type MaxAgeOption, resolveMaxAgeSeconds, resolveSelections } from './resolve.ts';
@@ -15,6 +15,7 @@ import {
   keyTypeOf,
   LABEL_ID,
   matchedColumn,
+  PACKED_KEY_ERROR,
   portableTrainingSetSql,
   type TrainingSetPlan,
 } from './sql.ts';
@@ -265,14 +266,29 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     wanted === 'portable' || plan.asOfWriteTime || !engine.dialect.supportsAsofJoin
       ? 'portable'
       : 'asof';
-  const sql =
+  let sql =
     strategy === 'asof'
-      ? asofTrainingSetSql(plan, engine.dialect)
+      ? asofTrainingSetSql(plan, engine.dialect, 'packed')
       : portableTrainingSetSql(plan, engine.dialect);
 
   // Join, export, summary.
   enter('join');
-  const relation = await engine.materialize(sql, queryOptions);
+  let relation: MaterializedRelation;
+  try {
+    relation = await engine.materialize(sql, queryOptions);
+  } catch (error) {
+    // A row the packed ASOF key cannot order exactly (before 1970, sub-millisecond, null service
+    // times): the same join on the tuple ordering, exact for any time.
+    if (
+      strategy !== 'asof' ||
+      !(error instanceof Error) ||
+      !error.message.includes(PACKED_KEY_ERROR)
+    ) {
+      throw error;
+    }
+    sql = asofTrainingSetSql(plan, engine.dialect, 'tuple');
+    relation = await engine.materialize(sql, queryOptions);
+  }
   const output = {
     path: options.output.path,
     format: formatOf(options.output.path, options.output.format),

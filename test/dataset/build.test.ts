@@ -329,3 +329,81 @@ describe('delete at the same event time as a put (issue 13 §4)', () => {
     });
   }
 });
+
+describe('ASOF ordering: the packed key and its exact fallback', () => {
+  const E = '2026-01-03T00:00:00.000Z';
+  const at = (plusMs: number) => new Date(Date.parse(E) + plusMs);
+  const put = (card: string, txn: bigint, api: number, wt: number, eventTime = E) => ({
+    values: { card_id: card, event_time: eventTime, txn_count_7d: txn },
+    apiInvocationTime: at(api),
+    writeTime: at(wt),
+    isDeleted: false,
+  });
+  const rows = [
+    // Same event time and api time: the later write wins (2).
+    put('p1', 1n, 0, 60_000),
+    put('p1', 2n, 0, 61_000),
+    // Same event time: the later api call wins (3), whatever the write times.
+    put('p2', 3n, 1, 60_000),
+    put('p2', 4n, 0, 90_000),
+  ];
+  // Label times around E, below the millisecond, before 1970 and after the key's range (2109).
+  const labels = `(SELECT * FROM (VALUES (1, 'p1', TIMESTAMP '2026-01-03 00:00:00'), (2, 'p1', TIMESTAMP '2026-01-03 00:00:00.0005'), (3, 'p1', TIMESTAMP '2026-01-02 23:59:59.9995'), (4, 'p2', TIMESTAMP '2026-01-03 00:00:00'), (5, 'p1', TIMESTAMP '1969-12-31 23:59:59'), (6, 'p1', TIMESTAMP '2200-01-01 00:00:00'), (7, 'old', TIMESTAMP '2026-01-03 00:00:00')) AS v("n", "card_id", "t"))`;
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function build(extra: typeof rows, strategy: 'asof' | 'portable', strict: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'skewless-packed-'));
+    dirs.push(dir);
+    await writeOfflineRows({ dataDir: dir, group: cards, rows: [...rows, ...extra] });
+    const engine = await createDuckDbEngine({ dataDir: dir });
+    try {
+      const out = join(dir, 'out.parquet');
+      const summary = await buildTrainingSet({
+        engine,
+        labels: { table: labels },
+        features: ['fraud-cards.txn_count_7d'],
+        labelTimeColumn: 't',
+        strictlyBefore: strict,
+        output: { path: out },
+        strategy,
+      });
+      const { rows: got } = await engine.queryAll(
+        `SELECT "fraud-cards.txn_count_7d" AS "x" FROM read_parquet('${out}')`
+      );
+      return { packed: summary.sql.includes('__skewless_bound'), values: got.map((r) => r.x) };
+    } finally {
+      await engine.close();
+    }
+  }
+
+  // A row the key cannot hold: before 1970, or below the millisecond.
+  const outside = {
+    'an event time before 1970': [put('old', 5n, 0, 0, '1969-12-31T23:59:59.000Z')],
+    'a sub-millisecond event time': [put('old', 5n, 0, 0, '2026-01-03T00:00:00.000500Z')],
+  };
+
+  it('orders ties exactly in one integer, bounds labels to the microsecond', async () => {
+    const atOrBefore = await build([], 'asof', false);
+    expect(atOrBefore).toEqual({ packed: true, values: [2n, 2n, null, 3n, null, 2n, null] });
+    const strict = await build([], 'asof', true);
+    expect(strict).toEqual({ packed: true, values: [null, 2n, null, null, null, 2n, null] });
+    expect((await build([], 'portable', false)).values).toEqual(atOrBefore.values);
+    expect((await build([], 'portable', true)).values).toEqual(strict.values);
+  });
+
+  for (const [what, extra] of Object.entries(outside)) {
+    it(`falls back to the tuple ordering for ${what}, same result as portable`, async () => {
+      for (const strict of [false, true]) {
+        const asof = await build(extra, 'asof', strict);
+        expect(asof.packed).toBe(false);
+        expect(asof.values).toEqual((await build(extra, 'portable', strict)).values);
+      }
+      const atOrBefore = await build(extra, 'asof', false);
+      // Card "old" (label 7): 1969 is before the label; E + 0.5 ms is after it.
+      expect(atOrBefore.values.slice(0, 6)).toEqual([2n, 2n, null, 3n, null, 2n]);
+    });
+  }
+});

@@ -3,7 +3,8 @@
  * Property tests: random offline histories (ties on event time, duplicates, late arrivals,
  * deletes, deletes at a put's own event time, backfills with old event times but late write times) and random labels, built into
  * training sets by both SQL formulations on DuckDB, must equal the brute-force oracle for every
- * option: strictly before, max age, as-of-write-time, write-time cutoff, delete rule.
+ * option: strictly before, max age, as-of-write-time, write-time cutoff, delete rule; the ASOF
+ * path on its packed ordering key and, with a row outside that key's range, on the tuple.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,7 +124,19 @@ const optionsArb = fc.record({
   maxAgeB: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
   cutoffK: fc.option(fc.integer({ min: 0, max: 25 }), { nil: undefined, freq: 4 }),
   timeType: fc.constantFrom('timestamp', 'iso', 'epoch', 'timestamptz'),
+  // A row the ASOF path's packed key cannot hold: that path then runs on the tuple ordering.
+  outsidePackedKey: fc.boolean(),
 });
+
+/** Group A row of an identifier no label names, with an event time before 1970. */
+const OUTSIDE_PACKED_KEY: OracleRow = {
+  id: 'zz',
+  et: -1000,
+  api: -1000,
+  wt: -1000,
+  del: false,
+  values: { event_time: new Date(-1000).toISOString(), x: -1n, y: null, s: null },
+};
 
 const idOf = (n: number): string => ['a', 'b', 'c', 'd'][n] as string;
 
@@ -198,7 +211,10 @@ describe('point-in-time training sets (property)', () => {
         async (historyA, historyB, labels, opts) => {
           const dataDir = mkdtempSync(join(tmpdir(), 'skewless-pit-'));
           dirs.push(dataDir);
-          const rowsA = toOracleA(withTwins(historyA));
+          const rowsA = [
+            ...toOracleA(withTwins(historyA)),
+            ...(opts.outsidePackedKey ? [OUTSIDE_PACKED_KEY] : []),
+          ];
           const rowsB = toOracleB(withTwins(historyB));
           await writeOfflineRows({ dataDir, group: groupA, rows: fixtureRowsA(rowsA) });
           await writeOfflineRows({ dataDir, group: groupB, rows: fixtureRowsB(rowsB) });
@@ -282,6 +298,9 @@ describe('point-in-time training sets (property)', () => {
                 'pt-b': expected.filter((e) => !e.matchedB).length,
               });
               expect(summary.strategy).toBe(strategy);
+              if (strategy === 'asof') {
+                expect(summary.sql.includes('__skewless_bound')).toBe(!opts.outsidePackedKey);
+              }
             }
           } finally {
             await engine.close();

@@ -60,7 +60,9 @@ function fixtureDataPath(options: Omit<WriteOfflineOptions, 'rows'>): string {
 function literalOf(value: FixtureValue, type: string): string {
   if (value === null) return `CAST(NULL AS ${type})`;
   if (typeof value === 'string') return quoteString(value);
-  if (type === 'DOUBLE') return `CAST(${String(value)} AS DOUBLE)`;
+  // Through text: a bare literal with many digits is a DECIMAL, and DECIMAL → DOUBLE can miss the
+  // last bit (1.3646412903581119e-6 came back as 1.364641290358112e-6).
+  if (type === 'DOUBLE') return `CAST(${quoteString(String(value))} AS DOUBLE)`;
   return `CAST(${String(value)} AS ${type})`;
 }
 
