@@ -72,7 +72,7 @@ function loadBackfillConfig(): BackfillConfig {
     checkpointIntervalMs: getIntegerFromEnv('BACKFILL_CHECKPOINT_INTERVAL_MS', 30_000, 100),
     writeMode: writeModeFromEnv(),
     partBytes: getIntegerFromEnv('BACKFILL_PART_BYTES', 24 * 1024 * 1024, 1024),
-    partMaxRows: getIntegerFromEnv('BACKFILL_PART_MAX_ROWS', 100_000, 1, 2_000_000),
+    partMaxRows: getIntegerFromEnv('BACKFILL_PART_MAX_ROWS', 50_000, 1, 2_000_000),
     putConcurrency: getIntegerFromEnv('BACKFILL_PUT_CONCURRENCY', 8, 1, 64),
     maxStalledInvocations: getIntegerFromEnv('BACKFILL_MAX_STALLED_INVOCATIONS', 10, 1),
     progressEveryRows: getIntegerFromEnv('BACKFILL_PROGRESS_ROWS', 50_000, 1),
