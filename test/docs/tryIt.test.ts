@@ -1,6 +1,6 @@
 /**
  * Docs that run: every shell block marked `<!-- try-it -->` in README.md and docs/*.md is run,
- * command by command, against a stack started the way the quick start starts it (`npm start`,
+ * as one shell script per block, against a stack started the way the quick start starts it (`npm start`,
  * i.e. `node bin/skewless.ts start`), from a directory that looks like a fresh clone. The
  * documented default ports are rewritten to the ones the stack got (it listens on free ports so
  * it never collides with a developer's own `npm start`). The commands run without AWS
@@ -161,22 +161,26 @@ describe('try-it blocks against a started stack', () => {
         if (key.startsWith('AWS_') || key.startsWith('POWERTOOLS_')) delete env[key];
       }
       env.PATH = `${join(root, 'node_modules/.bin')}:${process.env.PATH}`;
-      for (const command of block.commands) {
-        if (/\baws /.test(command) && !awsCliPresent) {
-          console.warn(`SKIPPED (the AWS CLI is not installed): ${command}`);
-          continue;
-        }
-        const result = spawnSync('bash', ['-euo', 'pipefail', '-c', localize(command)], {
-          cwd: clone,
-          env,
-          encoding: 'utf8',
-          timeout: 120_000,
-        });
-        expect(
-          { command, status: result.status, stderr: result.status === 0 ? '' : result.stderr },
-          `${block.file}:${block.line}\n${result.stdout}\n${result.stderr}`
-        ).toEqual({ command, status: 0, stderr: '' });
+      if (block.commands.some((command) => /\baws /.test(command)) && !awsCliPresent) {
+        console.warn(`SKIPPED (the AWS CLI is not installed): ${block.file}:${block.line}`);
+        return;
       }
+      // One shell per block, as a reader pastes it: a block's `export`s and functions hold for
+      // its later commands. The trap names the command that failed.
+      const script = [
+        'trap \'echo "failed: $BASH_COMMAND" >&2\' ERR',
+        ...block.commands.map(localize),
+      ].join('\n');
+      const result = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+        cwd: clone,
+        env,
+        encoding: 'utf8',
+        timeout: 240_000,
+      });
+      expect(
+        { status: result.status, stderr: result.status === 0 ? '' : result.stderr },
+        `${block.file}:${block.line}\n${result.stdout}\n${result.stderr}`
+      ).toEqual({ status: 0, stderr: '' });
     }, 300_000);
   }
 
