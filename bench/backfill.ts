@@ -52,8 +52,8 @@ import type { Context, S3Event } from 'aws-lambda';
 import type { AsyncBuffer } from 'hyparquet';
 import { fileWriter, ParquetWriter } from 'hyparquet-writer';
 import { startLocalS3 } from '../local/s3/index.ts';
-import { startStore } from '../local/store/index.ts';
 import { ensureFeatureGroups } from '../local/setup/ensureFeatureGroups.ts';
+import { startStore } from '../local/store/index.ts';
 import { localContext } from '../shared/backfill/continuation.ts';
 import { reportKeys } from '../shared/backfill/objectKey.ts';
 import { openParquetSource } from '../shared/backfill/parquetRows.ts';
@@ -629,7 +629,11 @@ async function storeFlush(
     flushIntervalMs: 86_400_000,
     logLevel: 'warn',
   });
-  const sagemaker = new SageMakerClient({ endpoint: store.endpoint, region: 'us-east-1', credentials });
+  const sagemaker = new SageMakerClient({
+    endpoint: store.endpoint,
+    region: 'us-east-1',
+    credentials,
+  });
   const runtime = new SageMakerFeatureStoreRuntimeClient({
     endpoint: store.endpoint,
     region: 'us-east-1',
