@@ -172,7 +172,9 @@ class LocalKinesisEventSourceMapping {
           iterator = page.NextShardIterator;
           const got = page.Records?.length ?? 0;
           if (got > 0 && pending.length === 0) windowStartedAt = Date.now();
-          caughtUp = got === 0 && (page.MillisBehindLatest ?? 0) === 0;
+          // Only a read that started after stop() proves the shard empty: records put between
+          // an earlier empty read and stop() would otherwise be neither delivered nor counted.
+          caughtUp = draining && got === 0 && (page.MillisBehindLatest ?? 0) === 0;
           pending = pending.concat(page.Records ?? []);
         } catch (error) {
           logger.warn('GetRecords failed; retrying', { shardId, error: String(error) });

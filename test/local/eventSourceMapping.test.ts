@@ -177,6 +177,32 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
     expect(mapping.stats.undelivered).toBe(0);
   });
 
+  it('delivers what was put after the last empty read and before stop()', async () => {
+    // Prepare: an idle mapping that polls rarely, so its last read found the shard empty.
+    const delivered: number[] = [];
+    const mapping = new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      batchSize: 10,
+      batchingWindowMs: 10,
+      pollIntervalMs: 10_000,
+      logger: quiet,
+      onFailure: async () => {},
+      handler: async (event) => {
+        delivered.push(...decode(event));
+        return { batchItemFailures: [] };
+      },
+    });
+    await mapping.start();
+    await new Promise((r) => setTimeout(r, 500));
+    await produce(3);
+    // Act: stop before the next poll.
+    await mapping.stop({ drainTimeoutMs: 10_000 });
+    // Assess: the drain read the shard again instead of trusting the read before stop().
+    expect(delivered).toEqual([0, 1, 2]);
+    expect(mapping.stats.undelivered).toBe(0);
+  });
+
   it('counts exactly what is left when the drain runs out of time', async () => {
     // Prepare: 500 records, a handler that takes 50 ms per batch of 10; 300 ms of drain.
     let delivered = 0;
