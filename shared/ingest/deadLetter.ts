@@ -11,7 +11,7 @@ import type { KinesisSource } from './kinesisRecord.ts';
 
 /**
  * node:zlib, loaded the first time a letter needs it (one too big for its destination, or its
- * redrive): a static import would load it at every cold start of the ingest function (~4 ms of
+ * redrive): a static import would load it at every cold start of the ingest function (~1 ms of
  * import CPU, BENCHMARKS.md) for letters that are rare.
  */
 const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
