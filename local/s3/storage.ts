@@ -21,6 +21,7 @@ import {
   type Dirent,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -481,9 +482,16 @@ class LocalS3Storage {
     return join(this.objectDir(bucketName, key), version.dataFile);
   }
 
-  /** A read stream over `[start, end]` (inclusive) of a version. */
+  /**
+   * A read stream over `[start, end]` (inclusive) of a version. The file is opened now, in the
+   * same turn as the caller resolved the version (and sent its size): a PUT that replaces the
+   * object later renames a new file over the path, and this read keeps the bytes it announced.
+   * (createReadStream opening the path asynchronously read the next write's bytes, cut to the
+   * earlier size: truncated JSON under concurrent state writes.)
+   */
   read(bucketName: string, key: string, version: StoredVersion, start: number, end: number) {
-    return createReadStream(this.dataPath(bucketName, key, version), { start, end });
+    const fd = openSync(this.dataPath(bucketName, key, version), 'r');
+    return createReadStream('', { fd, start, end });
   }
 
   /**

@@ -217,6 +217,31 @@ describe('Function: startLocalS3()', () => {
     );
   });
 
+  it('never serves a mix of two writes: a read racing a replacing put gets one whole body', async () => {
+    // Prepare: bodies of growing length, so a read cut to an earlier size is not valid JSON.
+    const body = (i: number) => JSON.stringify({ i, pad: 'x'.repeat(100 + i * 50) });
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: REPORTS_BUCKET, Key: 'race', Body: body(0) })
+    );
+    // Act: 40 replacing puts and 40 reads, interleaved.
+    const reads: Promise<string>[] = [];
+    const writes: Promise<unknown>[] = [];
+    for (let i = 1; i <= 40; i++) {
+      writes.push(
+        s3.client.send(new PutObjectCommand({ Bucket: REPORTS_BUCKET, Key: 'race', Body: body(i) }))
+      );
+      reads.push(
+        s3.client.send(new GetObjectCommand({ Bucket: REPORTS_BUCKET, Key: 'race' })).then(text)
+      );
+    }
+    await Promise.all(writes);
+    // Assess: every read is one of the bodies written, whole.
+    for (const read of await Promise.all(reads)) {
+      const { i } = JSON.parse(read) as { i: number };
+      expect(read).toBe(body(i));
+    }
+  });
+
   it('replaces an object with If-Match only while its ETag is unchanged', async () => {
     // Prepare
     const first = await s3.client.send(
