@@ -106,6 +106,18 @@ const MAX_TIMESTAMP = "TIMESTAMP '9999-12-31 23:59:59.999'";
  * the build runs again on `tuple`, exact for any time.
  */
 type AsofOrdering = 'packed' | 'tuple';
+/** How {@link asofTrainingSetSql} runs. */
+interface AsofOptions {
+  /** Default `packed`; `tuple` after the packed key's guard error. */
+  readonly ordering?: AsofOrdering;
+  /**
+   * Per group (plan order): join only the rows of identifiers some label names. Worth it when
+   * most of a group's rows belong to unlabelled records (the ASOF join sorts every row it gets,
+   * a hash lookup per row is cheaper); see {@link labelKeyShareSql}.
+   */
+  readonly labelKeysOnly?: readonly boolean[];
+}
+
 /** Message of the error a row outside the packed key's domain raises (the build falls back). */
 const PACKED_KEY_ERROR = 'skewless: row outside the packed ASOF ordering key';
 /** Times are packed as ms in [0, 2^42 − 1): the largest allowed value, in microseconds. */
@@ -314,6 +326,36 @@ function packedLabelBound(strictlyBefore: boolean): string {
 }
 
 /**
+ * Per group, how many of its first `sample` rows (at most) belong to an identifier some label
+ * names: one row per group with `g` (group index), `n` (rows sampled) and `hits`. A cheap look
+ * (a few files and the label keys) to decide {@link AsofOptions.labelKeysOnly}; the rows are the
+ * first the scan returns, not a random sample, so it is an estimate and only speed depends on it.
+ *
+ * @example
+ * ```typescript
+ * const sql = labelKeyShareSql(plan, 10_000);
+ * ```
+ */
+function labelKeyShareSql(plan: TrainingSetPlan, sample: number): string {
+  const ctes: string[] = [];
+  const selects: string[] = [];
+  plan.groups.forEach((g, i) => {
+    const id = q(g.group.recordIdentifier);
+    const lk = labelKeyExpression(g, q('l'));
+    const s = q(`s${i}`);
+    const h = q(`h${i}`);
+    ctes.push(
+      `${s} AS (SELECT ${id} AS ${q('k')} FROM ${g.table} WHERE ${id} IS NOT NULL LIMIT ${sample})`,
+      `${h} AS (SELECT DISTINCT ${lk} AS ${q('k')} FROM ${plan.labels} AS ${q('l')} SEMI JOIN ${s} ON ${s}.${q('k')} = ${lk})`
+    );
+    selects.push(
+      `SELECT ${i} AS ${q('g')}, count(*) AS ${q('n')}, count(${h}.${q('k')}) AS ${q('hits')} FROM ${s} LEFT JOIN ${h} ON ${h}.${q('k')} = ${s}.${q('k')}`
+    );
+  });
+  return `WITH ${ctes.join(', ')} ${selects.join(' UNION ALL ')}`;
+}
+
+/**
  * The DuckDB fast path: one `ASOF LEFT JOIN` per group. Same columns and result as
  * {@link portableTrainingSetSql}; not available with `asOfWriteTime`. With the `packed` ordering
  * (default) the statement fails with {@link PACKED_KEY_ERROR} when a row's times do not fit the
@@ -321,15 +363,16 @@ function packedLabelBound(strictlyBefore: boolean): string {
  *
  * @example
  * ```typescript
- * const sql = asofTrainingSetSql(plan, duckDbDialect); // or (plan, duckDbDialect, 'tuple')
+ * const sql = asofTrainingSetSql(plan, duckDbDialect, { labelKeysOnly: [true, false, false] });
  * ```
  * @throws Error when the plan asks for the as-of-write-time cutoff
  */
 function asofTrainingSetSql(
   plan: TrainingSetPlan,
   dialect: SqlDialect,
-  ordering: AsofOrdering = 'packed'
+  options: AsofOptions = {}
 ): string {
+  const ordering = options.ordering ?? 'packed';
   if (plan.asOfWriteTime) {
     throw new Error('the ASOF formulation cannot apply the as-of-write-time cutoff; use portable');
   }
@@ -354,12 +397,17 @@ function asofTrainingSetSql(
     const { ctes: rowCtes, rows: groupRows } = groupRowsCtes(plan, g, i, dialect.eventTime);
     ctes.push(...rowCtes);
     let rows = groupRows;
-    if (ordering === 'packed') {
+    const lk = labelKeyExpression(g, q('l'));
+    const pruned = options.labelKeysOnly?.[i] === true;
+    if (ordering === 'packed' || pruned) {
       rows = `g${i}_keyed`;
-      ctes.push(`${q(rows)} AS (SELECT *, ${packedRowKey()} AS ${q('ord')} FROM ${q(groupRows)})`);
+      const key = ordering === 'packed' ? `, ${packedRowKey()} AS ${q('ord')}` : '';
+      const only = pruned
+        ? ` WHERE ${q('k')} IN (SELECT ${lk} FROM ${q(LABELS)} AS ${q('l')})`
+        : '';
+      ctes.push(`${q(rows)} AS (SELECT *${key} FROM ${q(groupRows)}${only})`);
     }
     const a = q(`g${i}`);
-    const lk = labelKeyExpression(g, q('l'));
     const col = (c: string): string => `${a}.${q(c)}`;
     const order =
       ordering === 'packed'
@@ -378,12 +426,13 @@ function asofTrainingSetSql(
   return `WITH ${ctes.join(', ')} SELECT ${select} FROM ${q(labels)} AS ${q('l')} ${joins.join(' ')}`;
 }
 
-export type { AsofOrdering, DeleteRule, GroupPlan, TrainingSetPlan };
+export type { AsofOptions, AsofOrdering, DeleteRule, GroupPlan, TrainingSetPlan };
 export {
   asofTrainingSetSql,
   keyTypeOf,
   LABEL_ID,
   LABEL_TIME,
+  labelKeyShareSql,
   labelTimeExpression,
   matchedColumn,
   PACKED_KEY_ERROR,

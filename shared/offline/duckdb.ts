@@ -477,7 +477,7 @@ class DuckDbEngine implements OfflineQueryEngine {
 
 /**
  * Opens a DuckDB engine: an in-memory database with Trino's `from_iso8601_timestamp` and
- * `from_unixtime` as macros, `TimeZone` UTC, progress tracking on, and the
+ * `from_unixtime` as macros, `TimeZone` UTC, progress tracking on, Parquet footers cached, and the
  * `sagemaker_featurestore` schema that group views live in.
  *
  * @example
@@ -501,6 +501,10 @@ async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<Du
     "SET TimeZone = 'UTC'",
     'SET enable_progress_bar = true',
     'SET enable_progress_bar_print = false',
+    // Footers are read when a view is created, again when a query binds (union_by_name reads every
+    // file's schema) and when it scans: cached once (entries are checked against the file's
+    // modification time). ~0.2 s less per training set over the ~720 files of the benchmark.
+    'SET parquet_metadata_cache = true',
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(OFFLINE_DATABASE)}`,
     ...DUCKDB_TRINO_MACROS,
   ]) {

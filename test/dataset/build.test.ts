@@ -407,3 +407,65 @@ describe('ASOF ordering: the packed key and its exact fallback', () => {
     });
   }
 });
+
+describe('ASOF: groups whose rows are mostly of unlabelled records join only labelled ones', () => {
+  let dir: string;
+  let engine: DuckDbEngine;
+  const E = Date.parse('2026-01-03T00:00:00.000Z');
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skewless-prune-'));
+    // 20 cards × 3 snapshots; labels name 2 of them (10 % of the rows), merchants all labelled.
+    const cardRows = Array.from({ length: 60 }, (_v, n) => ({
+      values: {
+        card_id: `c${n % 20}`,
+        event_time: new Date(E + Math.floor(n / 20) * 60_000).toISOString(),
+        txn_count_7d: BigInt(n),
+      },
+      writeTime: new Date(E + n * 1000),
+      apiInvocationTime: new Date(E + n * 1000),
+      isDeleted: false,
+    }));
+    await writeOfflineRows({ dataDir: dir, group: cards, rows: cardRows });
+    await writeOfflineRows({
+      dataDir: dir,
+      group: merchants,
+      rows: ['m1', 'm2'].map((id, n) => ({
+        values: { merchant_id: id, event_time: new Date(E).toISOString(), mcc: `54${n}` },
+        writeTime: new Date(E),
+        apiInvocationTime: new Date(E),
+        isDeleted: false,
+      })),
+    });
+    engine = await createDuckDbEngine({ dataDir: dir });
+  });
+  afterAll(async () => {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prunes the cards, not the merchants, with the result of the portable query', async () => {
+    const t = (minutes: number) => timestampLiteral(new Date(E + minutes * 60_000));
+    const labels = `(SELECT * FROM (VALUES (1, 'c3', 'm1', ${t(0)}), (2, 'c3', 'm2', ${t(1.5)}), (3, 'c7', 'm1', ${t(5)}), (4, 'c9', 'm2', ${t(-1)})) AS v("n", "card_id", "merchant_id", "t"))`;
+    const run = async (strategy: 'asof' | 'portable') => {
+      const out = join(dir, `${strategy}.parquet`);
+      const summary = await buildTrainingSet({
+        engine,
+        labels: { table: labels },
+        features: ['fraud-cards.txn_count_7d', 'fraud-merchants.mcc'],
+        labelTimeColumn: 't',
+        output: { path: out },
+        strategy,
+      });
+      const { rows } = await engine.queryAll(`SELECT * FROM read_parquet('${out}')`);
+      return { summary, rows };
+    };
+    const asof = await run('asof');
+    const portable = await run('portable');
+    expect(asof.rows).toEqual(portable.rows);
+    expect(asof.rows.map((r) => r['fraud-cards.txn_count_7d'])).toEqual([3n, 23n, 47n, null]);
+    expect(asof.summary.labelsWithoutFeatures).toEqual(portable.summary.labelsWithoutFeatures);
+    // Only the cards' rows are cut to the labelled identifiers.
+    expect(asof.summary.sql.match(/"k" IN \(SELECT/g)).toHaveLength(1);
+    expect(asof.summary.sql).toContain('"k" IN (SELECT "l"."card_id"');
+  });
+});
