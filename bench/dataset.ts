@@ -326,8 +326,12 @@ const bench: Bench = async () => {
     // Scaling: labels × rows doubled.
     const dir2 = join(root, 'x2');
     await generate(dir2, 2 * SCALE);
-    const base2 = inChild('baseline', dir2);
-    const ours2 = inChild('asof', dir2);
+    // Alternated too (A B B A): one run of each swung by ±2× with the load.
+    const base2runs = [inChild('baseline', dir2)];
+    const ours2runs = [inChild('asof', dir2), inChild('asof', dir2)];
+    base2runs.push(inChild('baseline', dir2));
+    const base2 = total(base2runs);
+    const ours2 = total(ours2runs);
     const ratio1 = o1.elapsedMs / b1.elapsedMs;
     const cpuRatio1 = o1.cpuMs / b1.cpuMs;
     const ours1Rate = rate(o1.rows, o1.elapsedMs);
@@ -345,10 +349,11 @@ const bench: Bench = async () => {
         value: `${rateText(b1.rows, b1.elapsedMs)} (${seconds(b1.elapsedMs / 2)} per run), CPU ${seconds(b1.cpuMs / 2)} per run`,
       },
       {
+        // Both: on this shared machine one wall-clock ratio can land under 1.1× by the load alone.
         metric: 'Ratio skewless / baseline (wall clock; CPU time)',
         value: `${ratio1.toFixed(2)}×; CPU ${cpuRatio1.toFixed(2)}×`,
-        goal: '<= 1.1×',
-        met: ratio1 <= 1.1,
+        goal: '<= 1.1× in both',
+        met: ratio1 <= 1.1 && cpuRatio1 <= 1.1,
       },
       {
         metric: 'skewless time split (first run)',
@@ -365,8 +370,8 @@ const bench: Bench = async () => {
         value: `peak RSS ${mib(spilled.maxRssBytes)}, ${rateText(spilled.rows, spilled.elapsedMs)} (${seconds(spilled.elapsedMs)}), ${count(spilled.rows)} rows`,
       },
       {
-        metric: `Scaling: ${size2} (labels × rows doubled)`,
-        value: `skewless ${rateText(ours2.rows, ours2.elapsedMs)} (${seconds(ours2.elapsedMs)}, CPU ${seconds(ours2.cpuMs)}, peak RSS ${mib(ours2.maxRssBytes)}); baseline ${rateText(base2.rows, base2.elapsedMs)} (${seconds(base2.elapsedMs)}); ratio ${(ours2.elapsedMs / base2.elapsedMs).toFixed(2)}×; cost vs 1× size: ${(ours2.elapsedMs / (o1.elapsedMs / 2)).toFixed(2)}× time`,
+        metric: `Scaling: ${size2} (labels × rows doubled), 2 runs each`,
+        value: `skewless ${rateText(ours2.rows, ours2.elapsedMs)} (${seconds(ours2.elapsedMs / 2)} per run, CPU ${seconds(ours2.cpuMs / 2)}, peak RSS ${mib(ours2.maxRssBytes)}); baseline ${rateText(base2.rows, base2.elapsedMs)} (${seconds(base2.elapsedMs / 2)} per run, CPU ${seconds(base2.cpuMs / 2)}); ratio ${(ours2.elapsedMs / base2.elapsedMs).toFixed(2)}×, CPU ${(ours2.cpuMs / base2.cpuMs).toFixed(2)}×; skewless cost vs 1× size: ${(ours2.elapsedMs / o1.elapsedMs).toFixed(2)}× time, ${(ours2.cpuMs / o1.cpuMs).toFixed(2)}× CPU`,
       },
       {
         metric: 'Fixture generation, 1× size (not part of the figures)',
@@ -378,8 +383,8 @@ const bench: Bench = async () => {
       method: [
         `${count(z1.featureRows)} offline rows in the service layout (hourly hive partitions over ${DAYS} days, String ISO event times): fraud-transactions ${count(z1.transactions + z1.deletedTransactions)} (incl. ${count(z1.deletedTransactions)} delete markers), fraud-cards ${count(z1.cards * z1.cardSnapshots + z1.resentCardRows)} (incl. ${count(z1.resentCardRows)} re-sent duplicates), fraud-merchants ${count(z1.merchants * z1.merchantSnapshots)}; the scaling row doubles every count.`,
         `Labels: every ${LABEL_EVERY}th transaction (Parquet, TIMESTAMP label time); feature set fraud_model_v3 (16 features, 3 groups); output Parquet (snappy).`,
-        'skewless = the whole buildTrainingSet call (views, join, export in label order, summary) / label rows. Baseline = one hand-written COPY of three plain ASOF LEFT JOINs (ties on event time only, no delete rule, no order, no summary) over the same files.',
-        'Each build runs in a fresh Node process (peak RSS is its own); at 1× size baseline and skewless alternate A B B A and the ratio is of their summed times.',
+        'skewless = the whole buildTrainingSet call (views, label-key estimate, join, export in label order, summary) / label rows. Baseline = one hand-written COPY of three plain ASOF LEFT JOINs (ties on event time only, no delete rule, no order, no summary) over the same files.',
+        'Each build runs in a fresh Node process (peak RSS is its own); at each size baseline and skewless alternate A B B A and the ratio is of their summed times.',
         `Load average (1 min) at start: ${load}, at end: ${loadavg()[0]?.toFixed(1) ?? '?'} (2 cores, shared machine: wall clock suffers from other processes, CPU time less; the ratio is the figure to trust).`,
       ],
       rows,
