@@ -6,9 +6,11 @@
  * partition key = card, through the ingest handler (functions/ingest) with derived features,
  * against an embedded store that fails a share of requests (so Lambda-style partial-batch retries
  * replay records). Meanwhile, in its own process, `skewless backfill --derive` backfills the same
- * raw history offline-only into a second, empty store (through a local S3 and the backfill
- * function), and the point-in-time training set is built from that offline store with the
- * training-set builder (DuckDB).
+ * raw history offline-only into a second, empty store (its own embedded store, a local S3 that
+ * exposes the store's offline files as on AWS, and the backfill function, which therefore writes
+ * Parquet straight into the offline store: direct mode, the default for a Glue-format group), and
+ * the point-in-time training set is built from that offline store with the training-set builder
+ * (DuckDB).
  *
  * For every distinct valid payment: the values the online store returns (BatchGetRecord after
  * ingestion) must equal the training set's, feature by feature, bit for bit. Zero mismatches.
@@ -41,7 +43,6 @@ const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const outputs = cardVelocities.outputs.map((o) => o.feature);
 
 let online: ChildStore;
-let offline: ChildStore;
 let work: string;
 let handler: IngestHandler;
 let addMetric: MockInstance<typeof metrics.addMetric>;
@@ -57,19 +58,14 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'skewless-parity-'));
   // The ingest store fails 0.1 % of runtime requests: partial batch responses, replays. Writes go
   // 25 records per BatchWriteRecord call, so ~6,000 requests carry the stream: a handful fail.
-  [online, offline] = await Promise.all([
-    startChildStore({ serverErrorShare: 0.001, faultSeed: 10 }),
-    startChildStore(),
-  ]);
-  for (const store of [online, offline]) {
-    const sagemaker = new SageMakerClient({
-      endpoint: store.endpoint,
-      region: 'us-east-1',
-      credentials,
-    });
-    await createDeploymentGroups(sagemaker);
-    sagemaker.destroy();
-  }
+  online = await startChildStore({ serverErrorShare: 0.001, faultSeed: 10 });
+  const sagemaker = new SageMakerClient({
+    endpoint: online.endpoint,
+    region: 'us-east-1',
+    credentials,
+  });
+  await createDeploymentGroups(sagemaker);
+  sagemaker.destroy();
   // THE ingest handler (functions/ingest), configured from its environment as on Lambda, with
   // one SDK attempt per call so every store fault reaches the pipeline as a Lambda retry.
   Object.assign(process.env, {
@@ -84,7 +80,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([online?.dispose(), offline?.dispose()]);
+  await online?.dispose();
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
@@ -99,10 +95,12 @@ interface CliResult {
 }
 
 /**
- * `skewless backfill --derive <file> --group fraud-transactions` in its own process, against the
- * offline store's endpoint: the file goes through a local S3 and the backfill function.
+ * `skewless backfill --derive <file> --group fraud-transactions` in its own process, with the stack
+ * it runs in-process under `dataDir`: the embedded store (`<dataDir>/store`), a local S3 serving
+ * the store's offline files under the groups' offline URI, and the backfill function, which
+ * writes the offline store directly (no PutRecord), as it does on AWS for a Glue-format group.
  */
-function backfillCli(file: string, endpoint: string, dataDir: string): Promise<CliResult> {
+function backfillCli(file: string, dataDir: string): Promise<CliResult> {
   const root = resolve(import.meta.dirname, '../..');
   const child = spawn(
     join(root, 'node_modules/.bin/node'),
@@ -113,8 +111,6 @@ function backfillCli(file: string, endpoint: string, dataDir: string): Promise<C
       file,
       '--group',
       transactions.name,
-      '--endpoint',
-      endpoint,
       '--data-dir',
       dataDir,
       '--json',
@@ -207,7 +203,8 @@ describe('Derived features: online equals backfill', () => {
     // (b) Backfill, in its own process while the stream is ingested: the raw history as a file.
     const historyPath = join(work, 'payments.jsonl');
     writeFileSync(historyPath, `${messages.map((m) => m.data).join('\n')}\n`);
-    const backfillRun = backfillCli(historyPath, offline.endpoint, join(work, 'backfill'));
+    const backfillDir = join(work, 'backfill');
+    const backfillRun = backfillCli(historyPath, backfillDir);
 
     // (a) Online: Kinesis batches per shard, partition key = card, Lambda's retry semantics.
     const drive = await driveLikeLambda(
@@ -236,11 +233,12 @@ describe('Derived features: online equals backfill', () => {
       rowsWritten: number;
       rowsRejected: number;
       durationMs: number;
+      writeMode: string;
     };
     expect(backfill.rowsWritten).toBe(payments.size);
     expect(backfill.rowsRejected).toBe(kinds.bad?.length ?? 0);
-    const offlineStoreCpu = offline.cpuSeconds();
-    await offline.stop();
+    // Parquet straight into the offline store, as on AWS (not BatchWriteRecord to the OfflineStore).
+    expect(backfill.writeMode).toBe('direct');
     const backfilled = performance.now();
 
     // The point-in-time training set from the backfilled offline store.
@@ -250,7 +248,7 @@ describe('Derived features: online equals backfill', () => {
       `transaction_id,event_time\n${[...payments].map(([id, p]) => `${id},${p.event_time}`).join('\n')}\n`
     );
     const backfillTraining = await trainingSet(
-      offline.dataDir,
+      join(backfillDir, 'store'),
       labelsPath,
       join(work, 'b.parquet')
     );
@@ -308,6 +306,7 @@ describe('Derived features: online equals backfill', () => {
       backfill: {
         rowsWritten: backfill.rowsWritten,
         rowsRejected: backfill.rowsRejected,
+        writeMode: backfill.writeMode,
         seconds: Math.round(backfill.durationMs / 1000),
       },
       trainingRows: rows.length,
@@ -323,8 +322,8 @@ describe('Derived features: online equals backfill', () => {
       cpuSeconds: {
         testProcessDuringIngest: Math.round((ingestCpu.user + ingestCpu.system) / 1e6),
         ingestStore: Math.round(onlineStoreCpu),
+        // The backfill function, its embedded store and its local S3: one process.
         backfillProcess: Math.round(backfillResult.cpuSeconds),
-        backfillStore: Math.round(offlineStoreCpu),
       },
     };
     console.log(`derived parity: ${JSON.stringify(report)}`);
