@@ -51,6 +51,7 @@ import { type DerivedDefinition, STATE_EVENT_TIME, STATE_FEATURE } from './defin
 import { type DerivedEvent, eventOfRecord } from './events.ts';
 import { derivedRecord, withoutDerived } from './records.ts';
 import { type DerivedRegistry, derivedRegistry } from './registry.ts';
+import { SavedStates } from './savedStates.ts';
 import { ApplyOutcome, DerivedStateError, EntityState } from './state.ts';
 
 /** Metric names of the derived step (EMF, namespace of the ingest function). */
@@ -88,6 +89,8 @@ interface DerivedDependencies {
   readonly limit: LimitFunction;
   readonly logger: LogSink;
   readonly metrics: MetricsSink;
+  /** States this container saved, reused when read back unchanged (see savedStates.ts). */
+  readonly savedStates?: SavedStates;
 }
 
 /** What the plan says about one Kinesis record of a source group. */
@@ -140,6 +143,8 @@ class DerivedBatch {
   private readonly definitions = new Map<string, DerivedDefinition>();
   /** Ids of events applied in this batch (an affected event not among them is a rewrite). */
   private readonly appliedHere = new Set<string>();
+  /** The validated record of each event applied in this batch (its rewrite reuses the encoding). */
+  private readonly recordOf = new Map<DerivedEvent, EncodedRecord>();
   /** Ids of events already given to a Kinesis record to write (each is written once). */
   private readonly owned = new Set<string>();
   /** Too-late records by sequence number (checked against the online store). */
@@ -167,7 +172,9 @@ class DerivedBatch {
         );
         const state = entity?.state as EntityState;
         try {
-          planned.outputs.push(derivedRecord(state.definition, event, state.valuesOf(event)));
+          planned.outputs.push(
+            derivedRecord(state.definition, event, state.valuesOf(event), this.recordOf.get(event))
+          );
         } catch (error) {
           if (!(error instanceof RecordValidationError)) throw error;
           this.planned.set(sequenceNumber, { kind: 'reject', error });
@@ -251,7 +258,13 @@ class DerivedBatch {
    */
   async commit(response: KinesisStreamBatchResponse): Promise<KinesisStreamBatchResponse> {
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-    const saves: { entity: EntityBatch; record: EncodedRecord }[] = [];
+    const saves: {
+      entity: EntityBatch;
+      record: EncodedRecord;
+      state: EntityState;
+      text: string;
+    }[] = [];
+    const saved = this.deps.savedStates;
     let maxBytes = 0;
     for (const entity of this.entities.values()) {
       if (entity.state === undefined) {
@@ -264,7 +277,12 @@ class DerivedBatch {
         for (const s of entity.sequenceNumbers.slice(firstFailed)) failed.add(s);
         state = this.stateBefore(entity, firstFailed);
         if (state === undefined) continue;
-      } else if (!entity.changed) continue;
+      } else if (!entity.changed) {
+        // Read and left as it was: still exactly its stored text.
+        if (entity.storedText !== undefined)
+          saved?.put(this.keyOf(entity), entity.storedText, entity.state);
+        continue;
+      }
       const { evicted } = state.compact();
       const text = state.serialize();
       maxBytes = Math.max(maxBytes, Buffer.byteLength(text, 'utf8'));
@@ -277,7 +295,7 @@ class DerivedBatch {
           kept: state.events.length,
         });
       }
-      saves.push({ entity, record: this.stateRecord(entity, state, text) });
+      saves.push({ entity, record: this.stateRecord(entity, state, text), state, text });
     }
     const outcomes = await writeBatch(
       this.deps.client,
@@ -285,9 +303,10 @@ class DerivedBatch {
       { limit: this.deps.limit }
     );
     for (const outcome of outcomes) {
-      const { entity } = saves[outcome.ref] as { entity: EntityBatch };
+      const { entity, state, text } = saves[outcome.ref] as (typeof saves)[number];
       if (outcome.status === 'written') {
         this.count(DerivedMetric.StateWrites);
+        saved?.put(this.keyOf(entity), text, state);
         continue;
       }
       const log = outcome.status === 'rejected' ? this.deps.logger.error : this.deps.logger.warn;
@@ -331,6 +350,10 @@ class DerivedBatch {
 
   private count(metric: DerivedMetric, by = 1): void {
     this.counts.set(metric, (this.counts.get(metric) ?? 0) + by);
+  }
+
+  private keyOf(entity: EntityBatch): string {
+    return entityKey(entity.definition, entity.entity);
   }
 
   private definitionOf(sequenceNumber: string): DerivedDefinition {
@@ -401,7 +424,9 @@ class DerivedBatch {
     const find = (group: string, id: string) => byKey.get(`${group}\u0000${id}`);
     for (const { group, recordId } of result.notFound) {
       const entity = find(group, recordId);
-      if (entity !== undefined) entity.state = EntityState.empty(entity.definition, entity.entity);
+      if (entity === undefined) continue;
+      this.deps.savedStates?.forget(this.keyOf(entity));
+      entity.state = EntityState.empty(entity.definition, entity.entity);
     }
     for (const found of result.found) {
       const entity = find(found.group.name, found.recordId);
@@ -409,8 +434,14 @@ class DerivedBatch {
       const values = found.values as Record<string, unknown>;
       const stored = parseEventTime(values[STATE_EVENT_TIME]);
       entity.storedEventTime = stored.ok ? stored.epochNanos : undefined;
+      const text = String(values[STATE_FEATURE]);
+      const kept = this.deps.savedStates?.take(this.keyOf(entity), text);
+      if (kept !== undefined && kept.definition === entity.definition) {
+        entity.state = kept;
+        entity.storedText = text;
+        continue;
+      }
       try {
-        const text = String(values[STATE_FEATURE]);
         entity.state = EntityState.parse(entity.definition, entity.entity, text);
         entity.storedText = text;
       } catch (error) {
@@ -459,6 +490,7 @@ class DerivedBatch {
         const outputs: EncodedRecord[] = [];
         this.planned.set(sequenceNumber, { kind: 'write', outputs });
         this.appliedHere.add(event.id);
+        this.recordOf.set(event, encoded);
         const owned = new Map<string, DerivedEvent>();
         for (const affected of result.affected) {
           if (this.owned.has(affected.id)) continue;
@@ -530,6 +562,18 @@ function planDerivedBatch(
   return new DerivedBatch(deps, records).plan(records);
 }
 
+/** One {@link SavedStates} per runtime: the container's, kept across its invocations. */
+const savedStatesByRuntime = new WeakMap<IngestRuntime, SavedStates>();
+
+function savedStatesOf(runtime: IngestRuntime): SavedStates {
+  let saved = savedStatesByRuntime.get(runtime);
+  if (saved === undefined) {
+    saved = new SavedStates();
+    savedStatesByRuntime.set(runtime, saved);
+  }
+  return saved;
+}
+
 /**
  * `ingestKinesisEvent` with derived features: the entry point of the ingest function. Without
  * derived definitions it is exactly `ingestKinesisEvent`.
@@ -559,6 +603,7 @@ async function ingestWithDerivedFeatures(
     limit: runtime.limit,
     logger: runtime.logger,
     metrics: runtime.metrics,
+    savedStates: savedStatesOf(runtime),
   });
   const remainingTimeMs =
     options.remainingTimeMs === undefined

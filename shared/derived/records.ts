@@ -4,7 +4,7 @@
  * path (ingest, rewrite after a late event, backfill) wrote them.
  */
 import { RecordValidationError } from '../errors.ts';
-import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
+import { type EncodedRecord, encodeRecord, extendRecord } from '../record/codec.ts';
 import { formatEpochSecondsEventTime, formatIsoEventTime } from '../record/eventTime.ts';
 import type { DerivedValues } from './compute.ts';
 import type { DerivedDefinition } from './define.ts';
@@ -14,14 +14,33 @@ import type { DerivedEvent } from './events.ts';
  * The full record of an event with its derived values (absent values are left out). Every other
  * feature comes from the event as it was applied, so a rewrite reproduces the original record.
  *
+ * `encoded`, when the caller has it, is the validated record the event was made from (see
+ * `eventOfRecord`): its features are then taken as encoded instead of formatted and validated
+ * again, with the same result.
+ *
  * @throws RecordValidationError when the record cannot be encoded (e.g. over 350 KB)
  */
 function derivedRecord(
   definition: DerivedDefinition,
   event: DerivedEvent,
-  values: DerivedValues
+  values: DerivedValues,
+  encoded?: EncodedRecord
 ): EncodedRecord {
   const group = definition.source;
+  const outputs: Record<string, unknown> = {};
+  for (const output of definition.outputs) {
+    const value = values[output.feature];
+    if (value !== undefined) outputs[output.feature] = value;
+  }
+  if (
+    encoded !== undefined &&
+    encoded.recordIdentifier === event.id &&
+    encoded.eventTimeEpochNanos === event.time
+  ) {
+    const result = extendRecord(group, withoutDerived(definition, encoded), outputs);
+    if (!result.ok) throw new RecordValidationError(group.name, result.problems);
+    return result.value;
+  }
   const eventTimeType = group.features[group.eventTime]?.type;
   const input: Record<string, unknown> = {
     [group.recordIdentifier]: event.id,
@@ -35,13 +54,21 @@ function derivedRecord(
     const value = event.values[slot];
     if (value !== undefined) input[name] = value;
   });
-  for (const output of definition.outputs) {
-    const value = values[output.feature];
-    if (value !== undefined) input[output.feature] = value;
-  }
-  const result = encodeRecord(group, input);
+  const result = encodeRecord(group, { ...input, ...outputs });
   if (!result.ok) throw new RecordValidationError(group.name, result.problems);
   return result.value;
+}
+
+const outputNamesCache = new WeakMap<DerivedDefinition, ReadonlySet<string>>();
+
+/** The definition's derived feature names, computed once per definition. */
+function outputNames(definition: DerivedDefinition): ReadonlySet<string> {
+  let names = outputNamesCache.get(definition);
+  if (names === undefined) {
+    names = new Set(definition.outputs.map((o) => o.feature));
+    outputNamesCache.set(definition, names);
+  }
+  return names;
 }
 
 /**
@@ -49,7 +76,7 @@ function derivedRecord(
  * values (no entity value, or too late), so a producer-supplied value is never passed off as one.
  */
 function withoutDerived(definition: DerivedDefinition, encoded: EncodedRecord): EncodedRecord {
-  const outputs = new Set(definition.outputs.map((o) => o.feature));
+  const outputs = outputNames(definition);
   const record = encoded.record.filter((fv) => !outputs.has(fv.FeatureName ?? ''));
   if (record.length === encoded.record.length) return encoded;
   return { ...encoded, record };

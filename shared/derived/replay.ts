@@ -65,6 +65,8 @@ function replayDerived(
   const skipped: ReplayResult['skipped'] = [];
   const byEntity = new Map<string, DerivedEvent[]>();
   const byId = new Map<string, DerivedEvent>();
+  /** The validated record of each event: its record with derived values reuses its encoding. */
+  const recordOf = new Map<DerivedEvent, EncodedRecord>();
   for (const record of records) {
     stats.records++;
     const event = eventOfRecord(definition, record);
@@ -82,6 +84,7 @@ function replayDerived(
       continue;
     }
     byId.set(event.id, event);
+    recordOf.set(event, record);
     let events = byEntity.get(event.entity);
     if (events === undefined) {
       events = [];
@@ -97,10 +100,11 @@ function replayDerived(
       const { outcome } = state.apply(event);
       if (outcome !== ApplyOutcome.Applied) {
         // In event order nothing is late; only an event not after one evicted for size lands here.
-        out.push(withoutDerived(definition, derivedRecord(definition, event, {})));
+        const record = recordOf.get(event);
+        out.push(withoutDerived(definition, derivedRecord(definition, event, {}, record)));
         continue;
       }
-      out.push(derivedRecord(definition, event, state.valuesOf(event)));
+      out.push(derivedRecord(definition, event, state.valuesOf(event), recordOf.get(event)));
       stats.derived++;
       stats.evicted += state.compact().evicted;
     }

@@ -67,6 +67,8 @@ const FORMAT_VERSION = 1;
  * or a quoted decimal beyond it) plus separators: the byte estimate never undercounts.
  */
 const TIME_FIELD_BYTES = 24;
+/** Deltas up to this are written as JSON numbers, larger ones as quoted decimals. */
+const MAX_SAFE_DELTA = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Serialised layout (`v` 1). Times are epoch nanoseconds as decimal text, events as tuples. */
 interface StateJson {
@@ -84,11 +86,49 @@ interface StateJson {
   e: unknown[][];
 }
 
+/** UTF-8 bytes of `JSON.stringify(value)`, without building the text for plain ASCII strings. */
+function jsonBytes(value: WireValue | null): number {
+  if (typeof value === 'string') {
+    let plain = true;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      // Printable ASCII other than `"` and `\` is written as is; anything else may be escaped.
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return value.length + 2;
+  } else if (value === null) return 4;
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+/** UTF-8 bytes of the event's tuple `[id, ...values]` as JSON, plus the time field's bound. */
 function eventBytes(event: DerivedEvent): number {
-  return (
-    Buffer.byteLength(JSON.stringify([event.id, ...event.values.map((v) => v ?? null)]), 'utf8') +
-    TIME_FIELD_BYTES
-  );
+  let bytes = 2 + jsonBytes(event.id) + TIME_FIELD_BYTES;
+  for (const value of event.values) bytes += 1 + jsonBytes(value ?? null);
+  return bytes;
+}
+
+/**
+ * An event's tuple in the serialised form without its time (which depends on the state's base),
+ * built at the first save that needs it and kept with the state, so a hot entity's hundreds of
+ * events are not stringified again at every save.
+ */
+interface EventText {
+  /** JSON of the id. */
+  readonly id: string;
+  /** `,` and the JSON of each value (null when absent), in slot order. */
+  readonly values: string;
+}
+
+function eventText(event: DerivedEvent): EventText {
+  // `JSON.stringify` writes an absent (undefined) array element as null.
+  const values = JSON.stringify(event.values);
+  return {
+    id: JSON.stringify(event.id),
+    values: values.length > 2 ? `,${values.slice(1, -1)}` : '',
+  };
 }
 
 function headerBytes(definition: DerivedDefinition): number {
@@ -113,6 +153,7 @@ class EntityState {
   private readonly list: DerivedEvent[] = [];
   private readonly byId = new Map<string, DerivedEvent>();
   private readonly sizes = new Map<DerivedEvent, number>();
+  private readonly texts = new Map<DerivedEvent, EventText>();
   private bytes = 0;
   private latest: bigint | undefined;
   private evictedThrough: EventKey | undefined;
@@ -155,16 +196,20 @@ class EntityState {
     try {
       const base = BigInt(json.b);
       const slotOf = json.f.map((name) => definition.rawFeatures.indexOf(name));
+      const slots = definition.rawFeatures.length;
       for (const tuple of json.e) {
-        const [id, delta, ...stored] = tuple;
+        if (!Array.isArray(tuple)) throw new Error('malformed event tuple');
+        const id: unknown = tuple[0];
+        const delta: unknown = tuple[1];
         if (typeof id !== 'string' || (typeof delta !== 'number' && typeof delta !== 'string')) {
           throw new Error('malformed event tuple');
         }
-        const values: (WireValue | undefined)[] = definition.rawFeatures.map(() => undefined);
-        stored.forEach((value, i) => {
-          const slot = slotOf[i] ?? -1;
+        const values = new Array<WireValue | undefined>(slots).fill(undefined);
+        for (let i = 2; i < tuple.length; i++) {
+          const slot = slotOf[i - 2] ?? -1;
+          const value: unknown = tuple[i];
           if (slot >= 0 && value !== null) values[slot] = value as WireValue;
-        });
+        }
         state.insert(makeEvent(definition, id, base + BigInt(delta), entity, values));
       }
       state.latest = BigInt(json.m);
@@ -278,30 +323,47 @@ class EntityState {
     return { pruned, evicted };
   }
 
-  /** Compact, then the state as compact JSON (the state group's `state` feature). */
+  /**
+   * Compact, then the state as compact JSON (the state group's `state` feature): the text
+   * `JSON.stringify` gives for the {@link StateJson} object, assembled from each event's cached
+   * tuple text.
+   */
   serialize(): string {
     this.compact();
     const base = this.list[0]?.time ?? this.latest ?? 0n;
-    const json: StateJson = {
-      v: FORMAT_VERSION,
-      f: [...this.definition.rawFeatures],
-      m: String(this.latest ?? 0n),
-      b: String(base),
-      ...(this.evictedThrough === undefined
-        ? {}
-        : { h: [String(this.evictedThrough.time), this.evictedThrough.id] as [string, string] }),
-      e: this.list.map((event) => {
-        const delta = event.time - base;
-        const time = delta <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(delta) : String(delta);
-        return [event.id, time, ...event.values.map((v) => v ?? null)];
-      }),
-    };
-    return JSON.stringify(json);
+    const horizon =
+      this.evictedThrough === undefined
+        ? ''
+        : `,"h":${JSON.stringify([String(this.evictedThrough.time), this.evictedThrough.id])}`;
+    let events = '';
+    for (let i = 0; i < this.list.length; i++) {
+      const event = this.list[i] as DerivedEvent;
+      const text = this.textOf(event);
+      const delta = event.time - base;
+      const time = delta <= MAX_SAFE_DELTA ? String(delta) : `"${delta}"`;
+      events += `${i === 0 ? '' : ','}[${text.id},${time}${text.values}]`;
+    }
+    return `{"v":${FORMAT_VERSION},"f":${JSON.stringify(this.definition.rawFeatures)},"m":"${this.latest ?? 0n}","b":"${base}"${horizon},"e":[${events}]}`;
+  }
+
+  private textOf(event: DerivedEvent): EventText {
+    let text = this.texts.get(event);
+    if (text === undefined) {
+      text = eventText(event);
+      this.texts.set(event, text);
+    }
+    return text;
   }
 
   private insert(event: DerivedEvent): number {
-    const index = upperBound(this.list, event);
-    this.list.splice(index, 0, event);
+    const last = this.list[this.list.length - 1];
+    // Events mostly come in event order (a stored state always does): append without a search.
+    const index =
+      last === undefined || compareEvents(last, event) < 0
+        ? this.list.length
+        : upperBound(this.list, event);
+    if (index === this.list.length) this.list.push(event);
+    else this.list.splice(index, 0, event);
     this.byId.set(event.id, event);
     const size = eventBytes(event);
     this.sizes.set(event, size);
@@ -313,6 +375,7 @@ class EntityState {
     this.byId.delete(event.id);
     this.bytes -= this.sizes.get(event) ?? 0;
     this.sizes.delete(event);
+    this.texts.delete(event);
   }
 }
 

@@ -37,6 +37,9 @@ type EncodeResult =
 
 function encodeIntegral(value: unknown): ScalarResult {
   let big: bigint;
+  // A safe integer is within int64 and prints the same as its BigInt: no BigInt needed.
+  if (typeof value === 'number' && Number.isSafeInteger(value))
+    return { ok: true, text: String(value) };
   if (typeof value === 'bigint') big = value;
   else if (typeof value === 'number') {
     if (!Number.isInteger(value))
@@ -171,7 +174,9 @@ function encodeRecord(
   let eventTime = '';
   let eventTimeEpochNanos = 0n;
   let sizeBytes = 0;
-  for (const key of Object.keys(source)) {
+  const keys = Object.keys(source);
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k] as string;
     if (!Object.hasOwn(group.features, key)) {
       problems.push({
         feature: key,
@@ -180,7 +185,9 @@ function encodeRecord(
       });
     }
   }
-  for (const name of group.featureNames) {
+  // Indexed loops: this runs for every record of every path (ingest, backfill, derived).
+  for (let f = 0; f < group.featureNames.length; f++) {
+    const name = group.featureNames[f] as string;
     const spec = group.features[name] as FeatureSpec;
     const value = Object.hasOwn(source, name) ? source[name] : undefined;
     const isKey = name === group.recordIdentifier || name === group.eventTime;
@@ -256,6 +263,84 @@ function encodeRecord(
   };
 }
 
+/** The wire values of an encoded record as an input `encodeRecord` accepts again. */
+function wireInput(record: readonly FeatureValue[]): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const fv of record) {
+    if (fv.FeatureName !== undefined)
+      input[fv.FeatureName] = fv.ValueAsString ?? fv.ValueAsStringList;
+  }
+  return input;
+}
+
+/**
+ * A record of `group` made of an already-encoded record and more features: the same result as
+ * {@link encodeRecord} on `base`'s wire values plus `extra` (null and undefined values skipped),
+ * without parsing and validating `base`'s values again. `base` must come from `encodeRecord` for
+ * this group; `extra` adds features `base` does not have (the derived features of an event, say).
+ * Anything out of the ordinary — an invalid, unknown or already present feature, the size limit —
+ * is answered by encoding the whole input, so problems read exactly as `encodeRecord` reports them.
+ *
+ * @example
+ * ```typescript
+ * const base = encodeRecord(transactions, payment);
+ * if (base.ok) extendRecord(transactions, base.value, { card_txn_count_60s: 3 });
+ * ```
+ */
+function extendRecord(
+  group: FeatureGroup,
+  base: EncodedRecord,
+  extra: Readonly<Record<string, unknown>>
+): EncodeResult {
+  const whole = () => encodeRecord(group, { ...wireInput(base.record), ...extra });
+  if (base.featureGroup !== group.name) return whole();
+  const keys = Object.keys(extra);
+  for (let k = 0; k < keys.length; k++) {
+    if (!Object.hasOwn(group.features, keys[k] as string)) return whole();
+  }
+  const record: FeatureValue[] = [];
+  let sizeBytes = 0;
+  let next = 0;
+  for (let f = 0; f < group.featureNames.length; f++) {
+    const name = group.featureNames[f] as string;
+    const given = Object.hasOwn(extra, name);
+    const value = given ? extra[name] : undefined;
+    const present = value !== undefined && value !== null;
+    const fv = base.record[next];
+    if (fv !== undefined && fv.FeatureName === name) {
+      // `extra` would replace (or, with null, remove) it: not an addition.
+      if (given) return whole();
+      next++;
+      record.push(fv);
+      // Sized as encodeRecord sizes it.
+      sizeBytes +=
+        name === group.eventTime
+          ? name.length + (fv.ValueAsString ?? '').length
+          : Buffer.byteLength(name) + valueBytes(fv);
+      continue;
+    }
+    if (!present) continue;
+    if (name === group.recordIdentifier || name === group.eventTime) return whole();
+    const encoded = encodeFeature(group.features[name] as FeatureSpec, value);
+    if (!encoded.ok) return whole();
+    const added = { FeatureName: name, ...encoded.fv };
+    sizeBytes += Buffer.byteLength(name) + valueBytes(added);
+    record.push(added);
+  }
+  if (next !== base.record.length || sizeBytes > Limits.maxRecordBytes) return whole();
+  return {
+    ok: true,
+    value: {
+      featureGroup: group.name,
+      record,
+      recordIdentifier: base.recordIdentifier,
+      eventTime: base.eventTime,
+      eventTimeEpochNanos: base.eventTimeEpochNanos,
+      sizeBytes,
+    },
+  };
+}
+
 function valueBytes(fv: FeatureValue): number {
   if (fv.ValueAsString !== undefined) return Buffer.byteLength(fv.ValueAsString, 'utf8');
   let total = 0;
@@ -321,4 +406,4 @@ function fromRecord<G extends FeatureGroup>(
 }
 
 export type { EncodedRecord, EncodeOptions, EncodeResult };
-export { encodeRecord, fromRecord, toRecord };
+export { encodeRecord, extendRecord, fromRecord, toRecord };

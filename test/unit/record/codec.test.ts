@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transactions } from '../../../shared/definitions.ts';
 import { RecordValidationError } from '../../../shared/errors.ts';
-import { encodeRecord, fromRecord, toRecord } from '../../../shared/record/codec.ts';
+import { encodeRecord, extendRecord, fromRecord, toRecord } from '../../../shared/record/codec.ts';
 import { defineFeatureGroup, feature } from '../../../shared/schema/index.ts';
 
 const scalars = defineFeatureGroup({
@@ -287,3 +287,74 @@ describe('Function: encodeRecord() / fromRecord()', () => {
     expect(encodeRecord(scalars, { id: 'a', ts: '2999-01-01T00:00:00Z' }).ok).toBe(true);
   });
 });
+
+describe('Function: extendRecord()', () => {
+  const value = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    int64,
+    double,
+    fc.string({ maxLength: 20 }),
+    fc.constant('not a number'),
+    fc.constant(Number.NaN)
+  );
+
+  it('equals encodeRecord of the base values plus the extra ones, problems included (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 20 }),
+        fc.record({ n: value, x: value, s: value }, { requiredKeys: [] }),
+        fc.record({ n: value, x: value, s: value, unknown: value }, { requiredKeys: [] }),
+        (id, baseValues, extra) => {
+          const base = encodeRecord(scalars, { id, ts, ...baseValues });
+          if (!base.ok) return;
+          const input = Object.fromEntries(
+            base.value.record.map((fv) => [fv.FeatureName, fv.ValueAsString])
+          );
+          expect(extendRecord(scalars, base.value, extra)).toEqual(
+            encodeRecord(scalars, { ...input, ...extra })
+          );
+        }
+      ),
+      { numRuns: 500 }
+    );
+  });
+
+  it('adds collections and sizes the record as encodeRecord does, over the 350 KB limit too', () => {
+    const base = toRecord(collections, { id: 7n, ts: 1767225600.5, ints: [1n, 2n] });
+    expect(extendRecord(collections, base, { strs: ['a', 'b'], emb: [1, 2, 3] })).toEqual(
+      encodeRecord(collections, {
+        id: '7',
+        ts: '1767225600.5',
+        ints: ['1', '2'],
+        strs: ['a', 'b'],
+        emb: [1, 2, 3],
+      })
+    );
+    const big = 'x'.repeat(200_000);
+    const large = toRecord(scalars, { id: 'a', ts, s: big });
+    const over = extendRecord(scalars, large, { x: 1, n: 2, id: undefined });
+    expect(over).toEqual(encodeRecord(scalars, { id: undefined, ts, s: big, x: 1, n: 2 }));
+    expect(over.ok).toBe(false);
+    const tooBig = toRecord(defineLarge(), { id: 'a', ts, a: big });
+    const result = extendRecord(defineLarge(), tooBig, { b: big });
+    expect(result.ok).toBe(false);
+    expect(result).toEqual(encodeRecord(defineLarge(), { id: 'a', ts, a: big, b: big }));
+  });
+});
+
+function defineLarge() {
+  return defineFeatureGroup({
+    name: 'codec-large',
+    description: 'Two large strings',
+    recordIdentifier: 'id',
+    eventTime: 'ts',
+    features: {
+      id: feature.string('id'),
+      ts: feature.string('event time'),
+      a: feature.string('a'),
+      b: feature.string('b'),
+    },
+    offline: {},
+  });
+}
