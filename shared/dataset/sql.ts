@@ -16,7 +16,7 @@
  * - **asof** (DuckDB only): `ASOF LEFT JOIN` on the identifier (equality) and the order above as
  *   the join's one inequality, so DuckDB's own ASOF ordering resolves ties, with no window
  *   function and no extra partitioning column. The order is one packed 128-bit integer when every
- *   row allows it ({@link ASOF_ORDERING}), else the tuple (event time, not deleted,
+ *   row allows it ({@link AsofOrdering}), else the tuple (event time, not deleted,
  *   api_invocation_time, write_time). Not used with the as-of-write-time cutoff (two
  *   inequalities).
  *
