@@ -27,7 +27,7 @@ type OutputFormat = 'parquet' | 'csv';
 const KEY_SHARE_SAMPLE = 10_000;
 /**
  * At or below this share of labelled rows in the sample, the ASOF join takes only the labelled
- * records' rows. Measured at 1M labels × 10M rows: the lookup costs ~1/3 of what joining a row
+ * records' rows. Measured at 250k labels × 2.5M rows: the lookup costs ~1/3 of what joining a row
  * costs, so it pays when at least a third of the rows go (here: half, to be safe).
  */
 const PRUNE_AT_LABELLED_SHARE = 0.5;
