@@ -74,21 +74,24 @@ function aggregate(
 ): DerivedValue | undefined {
   const { history } = position;
   const { start, stop, tail } = membersOf(position, node.windowNanos, node.excludeCurrent);
-  const count = stop - start + (tail === undefined ? 0 : 1);
+  const slot = node.slot;
   // Members in event order without copying: history[start, stop), then the tail.
-  const member = (i: number): DerivedEvent =>
-    (i < stop - start ? history[start + i] : tail) as DerivedEvent;
   switch (node.aggregation) {
     case Aggregation.Count:
-      return count;
+      return stop - start + (tail === undefined ? 0 : 1);
     case Aggregation.Sum:
     case Aggregation.Mean: {
       let sum = 0;
       let present = 0;
-      for (let i = 0; i < count; i++) {
-        const v = member(i).numbers[node.slot];
+      for (let i = start; i < stop; i++) {
+        const v = (history[i] as DerivedEvent).numbers[slot];
         if (v === undefined) continue;
         sum += v;
+        present += 1;
+      }
+      const last = tail?.numbers[slot];
+      if (last !== undefined) {
+        sum += last;
         present += 1;
       }
       if (node.aggregation === Aggregation.Sum) return sum;
@@ -98,8 +101,9 @@ function aggregate(
     case Aggregation.Max: {
       let best: number | undefined;
       const isMin = node.aggregation === Aggregation.Min;
+      const count = stop - start + (tail === undefined ? 0 : 1);
       for (let i = 0; i < count; i++) {
-        const v = member(i).numbers[node.slot];
+        const v = memberAt(history, start, stop, tail, i).numbers[slot];
         if (v === undefined) continue;
         if (best === undefined || (isMin ? v < best : v > best)) best = v;
       }
@@ -107,21 +111,34 @@ function aggregate(
     }
     case Aggregation.DistinctCount: {
       const seen = new Set<string>();
+      const count = stop - start + (tail === undefined ? 0 : 1);
       for (let i = 0; i < count; i++) {
-        const v = member(i).values[node.slot];
+        const v = memberAt(history, start, stop, tail, i).values[slot];
         if (typeof v === 'string') seen.add(v);
       }
       return seen.size;
     }
     case Aggregation.Last: {
+      const count = stop - start + (tail === undefined ? 0 : 1);
       for (let i = count - 1; i >= 0; i--) {
-        const x = member(i);
-        const v = node.numeric ? x.numbers[node.slot] : x.values[node.slot];
+        const x = memberAt(history, start, stop, tail, i);
+        const v = node.numeric ? x.numbers[slot] : x.values[slot];
         if (typeof v === 'number' || typeof v === 'string') return v;
       }
       return undefined;
     }
   }
+}
+
+/** The `i`-th member of a window: `history[start, stop)`, then the tail. */
+function memberAt(
+  history: readonly DerivedEvent[],
+  start: number,
+  stop: number,
+  tail: DerivedEvent | undefined,
+  i: number
+): DerivedEvent {
+  return (i < stop - start ? history[start + i] : tail) as DerivedEvent;
 }
 
 function evaluate(position: Position, node: CompiledExpr): DerivedValue | undefined {

@@ -79,6 +79,18 @@ function makeEvent(
   return { id, time, entity, values, numbers };
 }
 
+/** Slot of each raw feature of a definition, computed once per definition. */
+const rawSlotsCache = new WeakMap<DerivedDefinition, ReadonlyMap<string, number>>();
+
+function rawSlots(definition: DerivedDefinition): ReadonlyMap<string, number> {
+  let slots = rawSlotsCache.get(definition);
+  if (slots === undefined) {
+    slots = new Map(definition.rawFeatures.map((name, slot) => [name, slot]));
+    rawSlotsCache.set(definition, slots);
+  }
+  return slots;
+}
+
 function wireValue(fv: FeatureValue): WireValue | undefined {
   return fv.ValueAsString ?? fv.ValueAsStringList;
 }
@@ -91,19 +103,24 @@ function eventOfRecord(
   definition: DerivedDefinition,
   encoded: EncodedRecord
 ): DerivedEvent | undefined {
-  const byName = new Map<string, WireValue>();
-  for (const fv of encoded.record) {
+  const slotOf = rawSlots(definition);
+  const values = new Array<WireValue | undefined>(definition.rawFeatures.length).fill(undefined);
+  let entity: WireValue | undefined;
+  for (let i = 0; i < encoded.record.length; i++) {
+    const fv = encoded.record[i] as FeatureValue;
     const value = wireValue(fv);
-    if (fv.FeatureName !== undefined && value !== undefined) byName.set(fv.FeatureName, value);
+    if (fv.FeatureName === undefined || value === undefined) continue;
+    if (fv.FeatureName === definition.entity) entity = value;
+    const slot = slotOf.get(fv.FeatureName);
+    if (slot !== undefined) values[slot] = value;
   }
-  const entity = byName.get(definition.entity);
   if (typeof entity !== 'string' || entity.length === 0) return undefined;
   return makeEvent(
     definition,
     encoded.recordIdentifier,
     encoded.eventTimeEpochNanos,
     entity,
-    definition.rawFeatures.map((f) => byName.get(f))
+    values
   );
 }
 
