@@ -71,6 +71,9 @@ function encodeFractional(value: unknown): ScalarResult {
   let n: number;
   if (typeof value === 'number') n = value;
   else if (typeof value === 'string') {
+    // Already the canonical text of a finite double (what every Skewless writer sends): as is.
+    const canonical = Number(value);
+    if (Number.isFinite(canonical) && String(canonical) === value) return { ok: true, text: value };
     if (!FRACTIONAL_TEXT.test(value.trim()))
       return { ok: false, reason: 'Fractional value must be a decimal number' };
     n = Number(value);

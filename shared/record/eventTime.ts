@@ -90,12 +90,71 @@ function parseEpochSeconds(text: string): EventTimeResult {
   return inRange(negative ? -nanos : nanos);
 }
 
+const DIGIT_0 = 48;
+
+/** The number written by `length` ASCII digits at `at`, or -1 if one is not a digit. */
+function digitsAt(text: string, at: number, length: number): number {
+  let n = 0;
+  for (let i = at; i < at + length; i++) {
+    const d = text.charCodeAt(i) - DIGIT_0;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * The canonical form every Skewless writer produces, `yyyy-MM-ddTHH:mm:ss.SSSZ` (years 100-9999),
+ * read without a regular expression or a Date object; undefined for anything else (invalid fields
+ * included), which takes the general path and its messages.
+ */
+function parseCanonicalIso(text: string): bigint | undefined {
+  if (
+    text.length !== 24 ||
+    text[4] !== '-' ||
+    text[7] !== '-' ||
+    text[10] !== 'T' ||
+    text[13] !== ':' ||
+    text[16] !== ':' ||
+    text[19] !== '.' ||
+    text[23] !== 'Z'
+  ) {
+    return undefined;
+  }
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  const milli = digitsAt(text, 20, 3);
+  if (
+    year < 100 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth(year, month) ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59 ||
+    milli < 0
+  ) {
+    return undefined;
+  }
+  return BigInt(Date.UTC(year, month - 1, day, hour, minute, second, milli)) * NANOS_PER_MILLI;
+}
+
 /**
  * Parse an event time from what producers send: ISO-8601 with `Z` or an offset (fraction up to 9
  * digits), epoch seconds as a number or a decimal string, or a `Date`.
  */
 function parseEventTime(value: unknown): EventTimeResult {
   if (typeof value === 'string') {
+    const canonical = parseCanonicalIso(value);
+    if (canonical !== undefined) return { ok: true, epochNanos: canonical };
     // Digits (and a dot) only: epoch seconds; anything else must be ISO-8601.
     if (/^-?[\d.]+$/.test(value)) return parseEpochSeconds(value);
     return parseIso(value);
@@ -129,13 +188,19 @@ function formatIsoEventTime(epochNanos: bigint): string {
     ms -= 1n;
   }
   const date = new Date(Number(ms));
-  const base = `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${pad(
-    date.getUTCHours(),
-    2
-  )}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}.${pad(date.getUTCMilliseconds(), 3)}`;
+  const year = date.getUTCFullYear();
+  // toISOString writes the same text for years 0-9999 (six digits and a sign beyond).
+  const base = year >= 0 && year <= 9999 ? date.toISOString().slice(0, 23) : formatBase(date);
   if (subMilli === 0n) return `${base}Z`;
   const sub = pad(Number(subMilli), 6);
   return sub.endsWith('000') ? `${base}${sub.slice(0, 3)}Z` : `${base}${sub}Z`;
+}
+
+function formatBase(date: Date): string {
+  return `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}T${pad(
+    date.getUTCHours(),
+    2
+  )}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}.${pad(date.getUTCMilliseconds(), 3)}`;
 }
 
 /** Decimal epoch seconds without trailing zeros, e.g. `1767225600.5`. */

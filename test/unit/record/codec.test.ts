@@ -65,6 +65,27 @@ describe('Function: encodeRecord() / fromRecord()', () => {
     );
   });
 
+  it('writes a Fractional given as text in its one canonical form, whatever the notation (property)', () => {
+    fc.assert(
+      fc.property(double, (x) => {
+        const canonical = String(x === 0 ? 0 : x);
+        const forms = [String(x), x.toExponential(), ` ${String(x)} `];
+        if (x >= 0) forms.push(`+${String(x)}`);
+        for (const form of forms) {
+          const encoded = toRecord(scalars, { id: 'a', ts, x: form }).record;
+          expect(encoded.find((fv) => fv.FeatureName === 'x')?.ValueAsString).toBe(canonical);
+        }
+      }),
+      { numRuns: 300 }
+    );
+    expect(problems(scalars, { id: 'a', ts, x: 'NaN' })[0]?.reason).toBe(
+      'Fractional value must be a decimal number'
+    );
+    expect(problems(scalars, { id: 'a', ts, x: 'Infinity' })[0]?.reason).toBe(
+      'Fractional value must be a decimal number'
+    );
+  });
+
   it('round-trips int64 given as digit strings and safe numbers (property)', () => {
     fc.assert(
       fc.property(int64, (n) => {

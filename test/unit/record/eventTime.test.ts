@@ -88,3 +88,65 @@ describe('Function: parseEventTime()', () => {
     );
   });
 });
+
+describe('Canonical event-time text (the form every writer produces)', () => {
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+  it('reads yyyy-MM-ddTHH:mm:ss.SSSZ as the calendar does, and rejects impossible fields with their reason (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 24 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 999 }),
+        (year, month, day, hour, minute, second, milli) => {
+          const text = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${pad(hour, 2)}:${pad(minute, 2)}:${pad(second, 2)}.${pad(milli, 3)}Z`;
+          // The calendar's own verdict: the fields survive a round trip through Date.
+          const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, milli));
+          date.setUTCFullYear(year);
+          const valid =
+            month >= 1 &&
+            date.getUTCMonth() === month - 1 &&
+            date.getUTCDate() === day &&
+            date.getUTCHours() === hour &&
+            date.getUTCMinutes() === minute &&
+            date.getUTCSeconds() === second;
+          const result = parseEventTime(text);
+          expect(result.ok).toBe(valid);
+          if (result.ok) expect(result.epochNanos).toBe(BigInt(date.getTime()) * 1_000_000n);
+          else expect(result.reason).toMatch(/month|day|hour|minute|second/);
+        }
+      ),
+      { numRuns: 2000 }
+    );
+  });
+
+  it('writes every instant as the field-by-field formatting would (property)', () => {
+    const min = -62_167_219_200n * 1_000_000_000n;
+    const max = 253_402_300_800n * 1_000_000_000n - 1n;
+    const reference = (nanos: bigint) => {
+      let ms = nanos / 1_000_000n;
+      let sub = nanos % 1_000_000n;
+      if (sub < 0n) {
+        sub += 1_000_000n;
+        ms -= 1n;
+      }
+      const d = new Date(Number(ms));
+      const base = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}.${pad(d.getUTCMilliseconds(), 3)}`;
+      if (sub === 0n) return `${base}Z`;
+      const digits = pad(Number(sub), 6);
+      return digits.endsWith('000') ? `${base}${digits.slice(0, 3)}Z` : `${base}${digits}Z`;
+    };
+    fc.assert(
+      fc.property(fc.bigInt({ min, max }), (nanos) => {
+        expect(formatIsoEventTime(nanos)).toBe(reference(nanos));
+      }),
+      { numRuns: 2000 }
+    );
+    expect(formatIsoEventTime(min)).toBe('0000-01-01T00:00:00.000Z');
+    expect(formatIsoEventTime(max)).toBe('9999-12-31T23:59:59.999999999Z');
+  });
+});
