@@ -12,10 +12,9 @@
  * marked `duplicate` (counted in the report's `rowsDuplicate`, not written again) — then one row per distinct event. Every input
  * row is therefore counted once: written, rejected or duplicate.
  */
-import type { FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { parseBackfillKey } from '../backfill/objectKey.ts';
 import { FileRejectedError, type RowSource, type SourceRow } from '../backfill/rowSource.ts';
-import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
+import { type EncodedRecord, encodeRecord, wireInput } from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { DerivedDefinition } from './define.ts';
@@ -57,15 +56,6 @@ function derivedDefinitionOf(key: string, group: FeatureGroup): DerivedDefinitio
     );
   }
   return definition;
-}
-
-function valuesOf(record: EncodedRecord): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const fv of record.record as FeatureValue[]) {
-    if (fv.FeatureName !== undefined)
-      values[fv.FeatureName] = fv.ValueAsString ?? fv.ValueAsStringList;
-  }
-  return values;
 }
 
 /**
@@ -116,7 +106,7 @@ function derivedRowSource(
         rows.push({
           line: row?.line,
           values: undefined,
-          original: row?.original ?? (() => valuesOf(record)),
+          original: row?.original ?? (() => wireInput(record.record)),
           duplicate: `event id "${record.recordIdentifier}" repeats an earlier row exactly; written once`,
         });
         continue;
@@ -124,12 +114,12 @@ function derivedRowSource(
       rows.push({
         line: row?.line,
         values: undefined,
-        original: row?.original ?? (() => valuesOf(record)),
+        original: row?.original ?? (() => wireInput(record.record)),
         problem: `event id "${record.recordIdentifier}" appears earlier in the file with different content; the first is kept`,
       });
     }
     for (const record of records) {
-      const values = valuesOf(record);
+      const values = wireInput(record.record);
       rows.push({ values, original: () => values });
     }
     let batch: SourceRow[] = [];

@@ -409,4 +409,4 @@ function fromRecord<G extends FeatureGroup>(
 }
 
 export type { EncodedRecord, EncodeOptions, EncodeResult };
-export { encodeRecord, extendRecord, fromRecord, toRecord };
+export { encodeRecord, extendRecord, fromRecord, toRecord, wireInput };
