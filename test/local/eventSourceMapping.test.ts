@@ -2,6 +2,7 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type EventSourceMappingOptions,
   type FailedBatch,
   LocalKinesisEventSourceMapping,
 } from '../../local/kinesis/eventSourceMapping.ts';
@@ -50,17 +51,27 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
     );
   }
 
+  /** A mapping on this test's stream: batches of 10, a 10 ms window, quiet, failures ignored. */
+  function mappingWith(
+    options: Partial<EventSourceMappingOptions> & Pick<EventSourceMappingOptions, 'handler'>
+  ): LocalKinesisEventSourceMapping {
+    return new LocalKinesisEventSourceMapping({
+      client: kinesis.client,
+      streamName: kinesis.streamName,
+      batchSize: 10,
+      batchingWindowMs: 10,
+      logger: quiet,
+      onFailure: async () => {},
+      ...options,
+    });
+  }
+
   it('delivers real-shape events in order and retries from the lowest reported failure', async () => {
     // Prepare: the handler fails record 3 of the first invocation once.
     const seen: number[][] = [];
     let failedOnce = false;
-    const mapping = new LocalKinesisEventSourceMapping({
-      client: kinesis.client,
-      streamName: kinesis.streamName,
-      batchSize: 10,
+    const mapping = mappingWith({
       batchingWindowMs: 50,
-      logger: quiet,
-      onFailure: async () => {},
       handler: async (event) => {
         seen.push(decode(event));
         expect(event.Records[0]?.eventSource).toBe('aws:kinesis');
@@ -89,13 +100,10 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
   it('bisects a batch whose invocation throws and sends the poison record to onFailure', async () => {
     const failures: FailedBatch[] = [];
     const delivered: number[] = [];
-    const mapping = new LocalKinesisEventSourceMapping({
-      client: kinesis.client,
-      streamName: kinesis.streamName,
+    const mapping = mappingWith({
       batchSize: 8,
       batchingWindowMs: 50,
       maximumRetryAttempts: 4,
-      logger: quiet,
       onFailure: async (batch) => {
         failures.push(batch);
       },
@@ -128,13 +136,8 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
       release = r;
     });
     let completed = 0;
-    const mapping = new LocalKinesisEventSourceMapping({
-      client: kinesis.client,
-      streamName: kinesis.streamName,
+    const mapping = mappingWith({
       batchSize: 5,
-      batchingWindowMs: 10,
-      logger: quiet,
-      onFailure: async () => {},
       handler: async (event) => {
         await gate;
         completed += event.Records.length;
@@ -153,13 +156,7 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
   it('drains what the stream holds when stopped, instead of dropping it', async () => {
     // Prepare: 300 records waiting, a handler that takes 5 ms per batch of 10.
     const delivered: number[] = [];
-    const mapping = new LocalKinesisEventSourceMapping({
-      client: kinesis.client,
-      streamName: kinesis.streamName,
-      batchSize: 10,
-      batchingWindowMs: 10,
-      logger: quiet,
-      onFailure: async () => {},
+    const mapping = mappingWith({
       handler: async (event) => {
         await new Promise((r) => setTimeout(r, 5));
         delivered.push(...decode(event));
@@ -180,14 +177,8 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
   it('delivers what was put after the last empty read and before stop()', async () => {
     // Prepare: an idle mapping that polls rarely, so its last read found the shard empty.
     const delivered: number[] = [];
-    const mapping = new LocalKinesisEventSourceMapping({
-      client: kinesis.client,
-      streamName: kinesis.streamName,
-      batchSize: 10,
-      batchingWindowMs: 10,
+    const mapping = mappingWith({
       pollIntervalMs: 10_000,
-      logger: quiet,
-      onFailure: async () => {},
       handler: async (event) => {
         delivered.push(...decode(event));
         return { batchItemFailures: [] };
@@ -206,13 +197,7 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
   it('counts exactly what is left when the drain runs out of time', async () => {
     // Prepare: 500 records, a handler that takes 50 ms per batch of 10; 300 ms of drain.
     let delivered = 0;
-    const mapping = new LocalKinesisEventSourceMapping({
-      client: kinesis.client,
-      streamName: kinesis.streamName,
-      batchSize: 10,
-      batchingWindowMs: 10,
-      logger: quiet,
-      onFailure: async () => {},
+    const mapping = mappingWith({
       handler: async (event) => {
         await new Promise((r) => setTimeout(r, 50));
         delivered += event.Records.length;
