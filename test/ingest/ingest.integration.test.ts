@@ -1,5 +1,5 @@
 /**
- * The bundled ingest handler (dist-equivalent index.mjs) against the embedded store over HTTP,
+ * The bundled ingest handler (dist-equivalent index.cjs) against the embedded store over HTTP,
  * with real-shape Kinesis events: values land online and offline, replays and out-of-order
  * events keep the latest by event time, and every kind of bad input is dead-lettered with its
  * reason while the rest of the batch is written.
