@@ -60,6 +60,8 @@ interface DuckDbEngineOptions {
   readonly groupPaths?: Readonly<Record<string, string>>;
   /** DuckDB worker threads. Default: every core. */
   readonly threads?: number;
+  /** How often a statement with `onProgress` polls DuckDB's progress, in ms. Default 100. */
+  readonly progressIntervalMs?: number;
   /**
    * DuckDB `memory_limit`, e.g. `'4GB'` (default: 80 % of the machine's memory). Joins, sorts and
    * the kept result spill to `tempDirectory` beyond it instead of failing.
@@ -251,7 +253,7 @@ class DuckDbEngine implements OfflineQueryEngine {
               state: 'RUNNING',
               elapsedMs: performance.now() - started,
             });
-          }, 100);
+          }, this.options.progressIntervalMs ?? 100);
     try {
       return await task();
     } catch (error) {
