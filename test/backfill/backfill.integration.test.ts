@@ -413,7 +413,10 @@ describe('Backfill from S3 to the offline store (integration)', () => {
 
   it('counts every input row of a --derive file once: written, rejected or duplicate', async () => {
     // Prepare: 40 payments, 6 exact resends, 1 id with different content, 1 malformed line.
-    const at = (i: number) => new Date(Date.now() - 86_400_000 + i * 1_000).toISOString();
+    // One base time: a resend must carry exactly the original's event time, so the clock is read
+    // once (read per line, a millisecond tick between original and resend made it a reject).
+    const dayAgo = Date.now() - 86_400_000;
+    const at = (i: number) => new Date(dayAgo + i * 1_000).toISOString();
     const payment = (i: number, amount = 10 + i) =>
       JSON.stringify({
         transaction_id: `derive-${i}`,
