@@ -19,15 +19,33 @@ interface TestClock {
   now(): number;
   /** Moves the clock forward by `ms`. */
   advance(ms: number): void;
+  /**
+   * Runs `body` with the clock stopped: only {@link advance} moves it, so an assertion at an
+   * edge (a TTL one second from expiry) does not depend on how fast the machine is. Afterwards
+   * the clock follows the wall clock again from where it stood.
+   */
+  held<T>(body: () => Promise<T>): Promise<T>;
 }
 
 /** A clock that follows the wall clock plus an offset the test controls. */
 function testClock(): TestClock {
   let offset = 0;
+  let stoppedAt: number | undefined;
+  const now = () => stoppedAt ?? Date.now() + offset;
   return {
-    now: () => Date.now() + offset,
+    now,
     advance: (ms) => {
-      offset += ms;
+      if (stoppedAt !== undefined) stoppedAt += ms;
+      else offset += ms;
+    },
+    held: async (body) => {
+      stoppedAt = now();
+      try {
+        return await body();
+      } finally {
+        offset = stoppedAt - Date.now();
+        stoppedAt = undefined;
+      }
     },
   };
 }
