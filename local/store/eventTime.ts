@@ -117,12 +117,18 @@ function fileStampOf(t: EventTime): string {
   return offlineFileStamp(t.s);
 }
 
+/** The offline file a journal row goes to within a flush batch: its table and hourly partition. */
+function offlineFileKey(tableId: number, partition: string): string {
+  return `${tableId}|${partition}`;
+}
+
 export type { EventTime, ParsedEventTime };
 export {
   compareEventTimes,
   eventTimeMillis,
   fileStampOf,
   formatExpiresAt,
+  offlineFileKey,
   parseStoreEventTime,
   partitionOf,
 };

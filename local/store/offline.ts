@@ -9,27 +9,38 @@
  *      exists is skipped (it was completed before a crash).
  *   3. In one transaction the journal range and the batch are deleted.
  *
- * Two batches are in flight at once: while the worker thread encodes and writes one batch's files
- * (all of them queued together, so one file's fsync overlaps the next one's encoding), the
- * request thread claims the next journal range and prepares its files.
+ * The request thread only claims ranges (reading the rows' table and event time, never their
+ * records) and trims the journal. Worker threads, one per core up to two, do the rest: each reads
+ * its claimed range from its own SQLite connection, parses the records, encodes and writes the
+ * files (all of a batch started together, so one file's fsync overlaps the next one's encoding).
+ * Two batches are in flight at once, one per worker.
  *
  * On start, an unfinished batch is completed first (step 2 and 3 again), so rows are neither lost
  * nor duplicated. Files: `<dataDir>/offline-store/<table dir>/year=YYYY/month=MM/day=DD/hour=HH/
  * <yyyyMMddTHHmmssZ of the latest event time>_<16 random alphanumerics>.parquet`, snappy.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
 import { formatEpochSecondsEventTime, formatIsoEventTime } from '../../shared/record/eventTime.ts';
 import type { StoreContext } from './context.ts';
-import type { JournalRow } from './db.ts';
-import { type EventTime, fileStampOf, partitionOf } from './eventTime.ts';
+import { journalRecord } from './db.ts';
+import { type EventTime, fileStampOf, offlineFileKey, partitionOf } from './eventTime.ts';
 import type { StoreLogger } from './logger.ts';
-import type { WorkerRequest, WorkerResponse } from './offlineWorker.ts';
-import type { OfflineColumn, ParquetJob } from './parquet.ts';
+import type {
+  BatchFileJob,
+  BatchJob,
+  WorkerRequest,
+  WorkerResponse,
+  WrittenFile,
+} from './offlineWorker.ts';
+import type { OfflineColumn } from './parquet.ts';
 
 /** At most this many journal rows per batch (bounds memory and the time a batch takes). */
 const MAX_ROWS_PER_BATCH = 20_000;
+/** Worker threads: two batches in flight, on two cores when the machine has them. */
+const FLUSH_WORKERS = Math.min(2, availableParallelism());
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 interface BatchFile {
@@ -66,12 +77,8 @@ function randomSuffix(): string {
   return out;
 }
 
-function fileKey(tid: number, partition: string): string {
-  return `${tid}|${partition}`;
-}
-
 type WorkerCall =
-  | { readonly kind: 'file'; readonly job: ParquetJob }
+  | { readonly kind: 'batch'; readonly batch: BatchJob }
   | { readonly kind: 'checkpoint' };
 
 /** The offline worker thread, started on first use; referenced only while a call is pending. */
@@ -81,23 +88,21 @@ class OfflineWorkerClient {
   private nextId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (written: boolean) => void; reject: (error: Error) => void }
+    { resolve: (written: readonly WrittenFile[]) => void; reject: (error: Error) => void }
   >();
 
   constructor(databasePath: string) {
     this.databasePath = databasePath;
   }
 
-  call(request: WorkerCall): Promise<boolean> {
+  call(request: WorkerCall): Promise<readonly WrittenFile[]> {
     const worker = this.ensure();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
       const message: WorkerRequest = { id, ...request };
-      const transfer =
-        request.kind === 'file' ? [request.job.apiMicros.buffer, request.job.deleted.buffer] : [];
-      worker.postMessage(message, transfer as ArrayBuffer[]);
+      worker.postMessage(message);
     });
   }
 
@@ -151,8 +156,10 @@ class OfflineWriter {
   private readonly ctx: StoreContext;
   private readonly logger: StoreLogger;
   private readonly hooks: OfflineHooks;
-  private readonly worker: OfflineWorkerClient;
-  private readonly selectAfter: StatementSync;
+  private readonly workers: readonly OfflineWorkerClient[];
+  private nextWorker = 0;
+  private readonly claimRange: StatementSync;
+  private readonly rangeFiles: StatementSync;
   private readonly selectExpired: StatementSync;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -161,9 +168,17 @@ class OfflineWriter {
     this.ctx = ctx;
     this.logger = logger;
     this.hooks = hooks;
-    this.worker = new OfflineWorkerClient(ctx.db.path);
-    this.selectAfter = ctx.db.sql.prepare(
-      'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal WHERE seq > ? ORDER BY seq LIMIT ?'
+    this.workers = Array.from(
+      { length: FLUSH_WORKERS },
+      () => new OfflineWorkerClient(ctx.db.path)
+    );
+    this.claimRange = ctx.db.sql.prepare(
+      'SELECT min(seq) AS lo, max(seq) AS hi FROM (SELECT seq FROM journal WHERE seq > ? ORDER BY seq LIMIT ?)'
+    );
+    // hour_s: the event time floored to its hour (also before 1970, where % is negative).
+    this.rangeFiles = ctx.db.sql.prepare(
+      `SELECT tid, et_s - ((et_s % 3600) + 3600) % 3600 AS hour_s, max(et_s) AS latest
+       FROM journal WHERE seq BETWEEN ? AND ? GROUP BY tid, hour_s`
     );
     this.selectExpired = ctx.db.sql.prepare(
       'SELECT gid, rid, et_s, et_ns, min(ttl_s, 9007199254740991) AS ttl_s, deleted FROM online WHERE exp_ms IS NOT NULL AND exp_ms <= ?'
@@ -178,7 +193,7 @@ class OfflineWriter {
   }
 
   start(intervalMs: number): void {
-    this.worker.warm();
+    for (const worker of this.workers) worker.warm();
     let running = false;
     this.timer = setInterval(() => {
       // A flush slower than the interval must not queue up more flushes behind it.
@@ -202,9 +217,9 @@ class OfflineWriter {
     this.timer = undefined;
   }
 
-  /** Stops the worker thread (after the last flush). */
-  close(): Promise<void> {
-    return this.worker.close();
+  /** Stops the worker threads (after the last flush). */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((worker) => worker.close()));
   }
 
   /** Rows waiting in the journal. */
@@ -218,19 +233,19 @@ class OfflineWriter {
     let wrote = false;
     // First the batches an interrupted flush left open, in order.
     for (let open = this.openBatch(); open !== undefined; open = this.openBatch()) {
-      await this.complete(open, undefined);
+      await this.complete(open);
       wrote = true;
     }
-    // Then new batches, two in flight: the request thread claims the next batch and prepares its
-    // files while the worker thread encodes and writes the previous one.
+    // Then new batches, two in flight: the request thread claims the next batch while a worker
+    // writes the previous one.
     let previous: Promise<void> | undefined;
     let claimedThrough = 0;
     try {
       for (;;) {
         const created = this.createBatch(claimedThrough);
         if (created === undefined) break;
-        claimedThrough = created.batch.hi;
-        const completing = this.complete(created.batch, created.rows);
+        claimedThrough = created.hi;
+        const completing = this.complete(created);
         // A failure of the earlier batch must not leave this one's outcome unobserved.
         completing.catch(() => undefined);
         if (previous !== undefined) await previous;
@@ -244,7 +259,7 @@ class OfflineWriter {
       throw error;
     }
     // Checkpoint the WAL from the worker's connection (PASSIVE), off the request thread.
-    if (wrote) await this.worker.call({ kind: 'checkpoint' });
+    if (wrote) await this.workers[0]?.call({ kind: 'checkpoint' });
   }
 
   /**
@@ -270,7 +285,7 @@ class OfflineWriter {
           group.etFeature.type === 'Fractional'
             ? formatEpochSecondsEventTime(nanos)
             : formatIsoEventTime(nanos);
-        const marker = JSON.stringify([
+        const marker = journalRecord([
           { FeatureName: group.idFeature.name, ValueAsString: row.rid },
           { FeatureName: group.etFeature.name, ValueAsString: eventTime },
         ]);
@@ -295,28 +310,25 @@ class OfflineWriter {
       .get() as BatchRow | undefined;
   }
 
-  /** Claims the first journal rows after sequence number `after` as a new batch, if any. */
-  private createBatch(after: number): { batch: BatchRow; rows: JournalRow[] } | undefined {
+  /**
+   * Claims the first journal rows after sequence number `after` as a new batch, if any. SQLite
+   * finds the range and its files (table, hour, latest event second) without handing a row to
+   * JavaScript: the worker reads the rows themselves.
+   */
+  private createBatch(after: number): BatchRow | undefined {
     return this.ctx.db.transaction(() => {
-      const rows = this.selectAfter.all(after, MAX_ROWS_PER_BATCH) as unknown as JournalRow[];
-      const first = rows[0];
-      const last = rows[rows.length - 1];
-      if (first === undefined || last === undefined) return undefined;
-      const latest = new Map<string, { t: number; p: string; et: EventTime }>();
-      for (const row of rows) {
-        const p = partitionOf({ s: row.et_s, ns: row.et_ns });
-        const key = fileKey(row.tid, p);
-        const seen = latest.get(key);
-        if (seen === undefined)
-          latest.set(key, { t: row.tid, p, et: { s: row.et_s, ns: row.et_ns } });
-        else if (row.et_s > seen.et.s || (row.et_s === seen.et.s && row.et_ns > seen.et.ns)) {
-          seen.et = { s: row.et_s, ns: row.et_ns };
-        }
-      }
-      const files: BatchFile[] = [...latest.values()].map((f) => ({
-        t: f.t,
-        p: f.p,
-        n: `${fileStampOf(f.et)}_${randomSuffix()}.parquet`,
+      const range = this.claimRange.get(after, MAX_ROWS_PER_BATCH) as {
+        lo: number | null;
+        hi: number | null;
+      };
+      if (range.lo === null || range.hi === null) return undefined;
+      const { lo, hi } = range;
+      const files: BatchFile[] = (
+        this.rangeFiles.all(lo, hi) as unknown as { tid: number; hour_s: number; latest: number }[]
+      ).map((f) => ({
+        t: f.tid,
+        p: partitionOf({ s: f.hour_s, ns: 0 }),
+        n: `${fileStampOf({ s: f.latest, ns: 0 })}_${randomSuffix()}.parquet`,
       }));
       const writeMicros = Math.round(this.ctx.clock.now() * 1000);
       const filesJson = JSON.stringify(files);
@@ -324,76 +336,58 @@ class OfflineWriter {
         .prepare(
           'INSERT INTO offline_batches (lo, hi, write_us, files) VALUES (?, ?, ?, ?) RETURNING id'
         )
-        .get(first.seq, last.seq, writeMicros, filesJson) as { id: number };
+        .get(lo, hi, writeMicros, filesJson) as { id: number };
       return {
-        batch: {
-          id: inserted.id,
-          lo: first.seq,
-          hi: last.seq,
-          write_us: writeMicros,
-          files: filesJson,
-        },
-        rows,
+        id: inserted.id,
+        lo,
+        hi,
+        write_us: writeMicros,
+        files: filesJson,
       };
     });
   }
 
-  private async complete(batch: BatchRow, claimed: JournalRow[] | undefined): Promise<void> {
-    const rows =
-      claimed ??
-      (this.ctx.db.sql
-        .prepare(
-          'SELECT seq, tid, et_s, et_ns, api_us, del, rec FROM journal WHERE seq BETWEEN ? AND ? ORDER BY seq'
-        )
-        .all(batch.lo, batch.hi) as unknown as JournalRow[]);
-    const byFile = new Map<string, JournalRow[]>();
-    for (const row of rows) {
-      const key = fileKey(row.tid, partitionOf({ s: row.et_s, ns: row.et_ns }));
-      const list = byFile.get(key);
-      if (list === undefined) byFile.set(key, [row]);
-      else list.push(row);
-    }
+  /** Has a worker write the batch's files, then trims its journal range and closes it. */
+  private async complete(batch: BatchRow): Promise<void> {
     const tableStmt = this.ctx.db.sql.prepare(
       'SELECT dir, columns FROM offline_tables WHERE id = ?'
     );
-    // Every file of the batch goes to the worker at once: it encodes one while the previous
-    // one's write and fsync run on the thread pool. All settle before the journal is trimmed.
-    let written = 0;
-    const jobs: ParquetJob[] = [];
+    const files: BatchFileJob[] = [];
     for (const file of JSON.parse(batch.files) as BatchFile[]) {
-      const fileRows = byFile.get(fileKey(file.t, file.p));
-      if (fileRows === undefined || fileRows.length === 0) continue;
       const table = tableStmt.get(file.t) as { dir: string; columns: string } | undefined;
       if (table === undefined) {
-        this.logger.warn(`offline table ${file.t} is unknown; dropping ${fileRows.length} rows`);
+        this.logger.warn(`offline table ${file.t} is unknown; dropping its rows in ${file.p}`);
         continue;
       }
-      jobs.push({
+      files.push({
+        key: offlineFileKey(file.t, file.p),
         path: `${this.ctx.offlineRoot}/${table.dir}/${file.p}/${file.n}`,
         columns: JSON.parse(table.columns) as OfflineColumn[],
-        records: fileRows.map((r) => r.rec).join('\n'),
-        apiMicros: Float64Array.from(fileRows, (r) => r.api_us),
-        deleted: Uint8Array.from(fileRows, (r) => r.del),
-        writeMicros: batch.write_us,
       });
     }
-    const settled = await Promise.allSettled(
-      jobs.map(async (job) => {
-        const rows = job.deleted.length;
-        if (!(await this.worker.call({ kind: 'file', job }))) return;
-        written += rows;
-        this.hooks.afterOfflineFile?.(job.path);
-      })
-    );
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    const worker = this.workers[this.nextWorker++ % this.workers.length] as OfflineWorkerClient;
+    const written = await worker.call({
+      kind: 'batch',
+      batch: { lo: batch.lo, hi: batch.hi, writeMicros: batch.write_us, files },
+    });
+    // A throwing hook stands for a crash after that file's rename: the journal stays untrimmed.
+    let crash: unknown;
+    for (const file of written) {
+      try {
+        this.hooks.afterOfflineFile?.(file.path);
+      } catch (error) {
+        crash ??= error;
+      }
+    }
+    if (crash !== undefined) throw crash;
     this.ctx.db.transaction(() => {
       this.ctx.db.sql
         .prepare('DELETE FROM journal WHERE seq BETWEEN ? AND ?')
         .run(batch.lo, batch.hi);
       this.ctx.db.sql.prepare('DELETE FROM offline_batches WHERE id = ?').run(batch.id);
     });
-    if (written > 0) this.logger.debug(`offline flush: ${written} rows written`);
+    const rows = written.reduce((sum, file) => sum + file.rows, 0);
+    if (rows > 0) this.logger.debug(`offline flush: ${rows} rows written`);
   }
 }
 

@@ -12,44 +12,37 @@ import {
   type OfflineColumn,
   offlineCell,
 } from '../../shared/offline/parquetFile.ts';
-import type { StoredFeatureValue } from './validate.ts';
+import { journalValues } from './db.ts';
 
 /** One Parquet file to write: rows of one offline table and hourly partition. */
 interface ParquetJob {
   readonly path: string;
   readonly columns: readonly OfflineColumn[];
-  /** The rows' stored records (JSON arrays of FeatureValue), joined with '\n'. */
-  readonly records: string;
+  /** The rows' journal records (db.ts `journalRecord`). */
+  readonly records: readonly string[];
   /** `api_invocation_time` per row, epoch microseconds. */
-  readonly apiMicros: Float64Array;
+  readonly apiMicros: readonly number[];
   /** `is_deleted` per row (1 = delete marker). */
-  readonly deleted: Uint8Array;
+  readonly deleted: readonly number[];
   /** `write_time` of every row, epoch microseconds. */
   readonly writeMicros: number;
 }
 
 /** Encodes the rows of one job as a snappy-compressed Parquet file (shared/offline/parquetFile.ts). */
 function encodeParquet(job: ParquetJob): Uint8Array {
-  const { columns } = job;
-  const records = job.records.split('\n');
+  const { columns, records } = job;
   const n = records.length;
-  const index = new Map<string, number>();
-  const cells: OfflineCell[][] = columns.map((c, i) => {
-    index.set(c.n, i);
-    return new Array<OfflineCell>(n).fill(null);
-  });
+  const cells: OfflineCell[][] = columns.map(() => new Array<OfflineCell>(n).fill(null));
   const apiMicros = new Array<bigint>(n);
   const deleted = new Array<boolean>(n);
   for (let r = 0; r < n; r++) {
     apiMicros[r] = BigInt(job.apiMicros[r] ?? 0);
     deleted[r] = job.deleted[r] === 1;
-    for (const fv of JSON.parse(records[r] as string) as StoredFeatureValue[]) {
-      const c = index.get(fv.FeatureName);
-      if (c === undefined || !('ValueAsString' in fv)) continue;
-      (cells[c] as OfflineCell[])[r] = offlineCell(
-        (columns[c] as OfflineColumn).t,
-        fv.ValueAsString
-      );
+    const values = journalValues(records[r] as string);
+    for (let c = 0; c < columns.length; c++) {
+      const column = columns[c] as OfflineColumn;
+      const text = values[column.n];
+      if (typeof text === 'string') (cells[c] as OfflineCell[])[r] = offlineCell(column.t, text);
     }
   }
   return encodeOfflineParquet({

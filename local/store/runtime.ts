@@ -6,7 +6,7 @@
  */
 import { Limits } from '../../shared/schema/limits.ts';
 import type { StoreContext } from './context.ts';
-import type { OnlineRow } from './db.ts';
+import { journalRecord, type OnlineRow } from './db.ts';
 import { ErrorCode, groupNotFoundMessage, ServiceError, validationError } from './errors.ts';
 import {
   compareEventTimes,
@@ -185,7 +185,8 @@ function applyPut(
     );
   }
   if (targets.offline) {
-    ctx.db.addJournal.run(group.id, record.et.s, record.et.ns, apiMicros, 0, json);
+    const rec = journalRecord(record.values);
+    ctx.db.addJournal.run(group.id, record.et.s, record.et.ns, apiMicros, 0, rec);
   }
 }
 
@@ -293,10 +294,11 @@ function deleteRecord(
   const idProblem = identifierProblem(group, id);
   if (idProblem !== undefined) throw fail(group, [idProblem]);
   const et = eventTimeOf(group, etText, 'EventTime for event time feature');
-  const json = JSON.stringify([
+  const values: StoredFeatureValue[] = [
     { FeatureName: group.idFeature.name, ValueAsString: id },
     { FeatureName: group.etFeature.name, ValueAsString: etText },
-  ]);
+  ];
+  const json = JSON.stringify(values);
   if (targets.online) {
     const row = ctx.db.selOnline.get(group.id, id) as OnlineRow | undefined;
     const live = isLive(row, ctx.clock.now());
@@ -313,7 +315,9 @@ function deleteRecord(
       writeOnline(ctx, group, id, et, undefined, true, json);
     }
   }
-  if (targets.offline) ctx.db.addJournal.run(group.id, et.s, et.ns, apiMicros, 1, json);
+  if (targets.offline) {
+    ctx.db.addJournal.run(group.id, et.s, et.ns, apiMicros, 1, journalRecord(values));
+  }
   return '';
 }
 
@@ -537,7 +541,9 @@ function updateRecord(
   const ttl = ttlFromRequest ?? row.ttl_s ?? undefined;
   const json = JSON.stringify(merged);
   if (targets.online) writeOnline(ctx, group, id, et, ttl, false, json);
-  if (targets.offline) ctx.db.addJournal.run(group.id, et.s, et.ns, apiMicros, 0, json);
+  if (targets.offline) {
+    ctx.db.addJournal.run(group.id, et.s, et.ns, apiMicros, 0, journalRecord(merged));
+  }
   return '';
 }
 
