@@ -80,6 +80,8 @@ interface DuckDbEngineOptions {
 }
 
 const PARTITION_COLUMNS = ['year', 'month', 'day', 'hour'] as const;
+/** How often an aborted statement is interrupted again until it settles. */
+const INTERRUPT_REPEAT_MS = 20;
 const SERVICE_COLUMNS = [
   ['write_time', 'TIMESTAMP'],
   ['api_invocation_time', 'TIMESTAMP'],
@@ -241,7 +243,15 @@ class DuckDbEngine implements OfflineQueryEngine {
     const signal = options?.signal;
     signal?.throwIfAborted();
     const started = performance.now();
-    const onAbort = (): void => this.connection.interrupt();
+    // An interrupt stops only a statement DuckDB has begun: one that arrives while the statement
+    // still waits for a worker thread is lost (the query clears the flag as it starts) and the
+    // statement runs to its end. So after an abort, interrupt again until the statement settles.
+    let interrupting: ReturnType<typeof setInterval> | undefined;
+    const onAbort = (): void => {
+      this.connection.interrupt();
+      interrupting = setInterval(() => this.connection.interrupt(), INTERRUPT_REPEAT_MS);
+      interrupting.unref();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
       options?.onProgress === undefined
@@ -265,6 +275,7 @@ class DuckDbEngine implements OfflineQueryEngine {
       throw new OfflineQueryError('duckdb', 'FAILED', (error as Error).message, { cause: error });
     } finally {
       if (timer !== undefined) clearInterval(timer);
+      clearInterval(interrupting);
       signal?.removeEventListener('abort', onAbort);
     }
   }

@@ -278,15 +278,34 @@ describe('DuckDbEngine: statements', () => {
     expect(error).toMatchObject({ engine: 'duckdb', state: 'FAILED' });
   });
 
+  /** A statement that runs for minutes unless interrupted. */
+  const SLOW_STATEMENT =
+    'CREATE TEMP TABLE "slow" AS SELECT a.range * b.range AS "x" FROM range(30000) a, range(30000) b ORDER BY "x" DESC';
+
   it('interrupts a running statement on abort', async () => {
     const controller = new AbortController();
-    const running = engine.execute(
-      'CREATE TEMP TABLE "slow" AS SELECT a.range * b.range AS "x" FROM range(30000) a, range(30000) b ORDER BY "x" DESC',
-      { signal: controller.signal }
-    );
+    const running = engine.execute(SLOW_STATEMENT, { signal: controller.signal });
     setTimeout(() => controller.abort(), 300);
     await expect(running).rejects.toMatchObject({ state: 'CANCELLED' });
     expect((await engine.queryAll('SELECT 2 AS "two"')).rows).toEqual([{ two: 2 }]);
+  });
+
+  it('interrupts a statement aborted before DuckDB has begun it', async () => {
+    // The abort lands as the statement is handed to DuckDB, before a worker thread starts it
+    // (on a loaded machine, that wait can outlast the 300 ms above).
+    const controller = new AbortController();
+    const aborting = await createDuckDbEngine({
+      threads: 2,
+      onStatement: () => controller.abort(),
+    });
+    try {
+      await expect(
+        aborting.execute(SLOW_STATEMENT, { signal: controller.signal })
+      ).rejects.toMatchObject({ state: 'CANCELLED' });
+      expect((await aborting.queryAll('SELECT 2 AS "two"')).rows).toEqual([{ two: 2 }]);
+    } finally {
+      await aborting.close();
+    }
   });
 
   it('reports DuckDB progress while a scan runs', async () => {
