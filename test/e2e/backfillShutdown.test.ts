@@ -99,8 +99,12 @@ describe('npm start stopped during an S3 backfill', () => {
     // Act 2: the next start.
     const second = await start();
     const again = s3At(second.endpoints.s3);
+    // Wait for the report by the clock, within the test's timeout: the whole test took 19 s to
+    // 55 s across loaded runs, and a count of 900 polls (~90 s) was close enough to fail on a
+    // slower one.
     let report: BackfillReport | undefined;
-    for (let i = 0; i < 900 && report === undefined; i++) {
+    const deadline = Date.now() + 180_000;
+    while (report === undefined && Date.now() < deadline) {
       const body = await text(again, 'skewless-reports', keys.report);
       if (body !== undefined) report = JSON.parse(body) as BackfillReport;
       else await new Promise((r) => setTimeout(r, 100));
