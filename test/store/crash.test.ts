@@ -107,11 +107,13 @@ describe('crash safety', { timeout: 120_000 }, () => {
       }
     };
     const writers = Array.from({ length: 16 }, worker);
-    const deadline = Date.now() + 5000;
-    while (acknowledged.size < 1500 && Date.now() < deadline)
+    // Kill once 1,500 writes are acknowledged, however long a loaded machine takes to get there
+    // (a 5 s wait saw 1,500 on a quiet machine and under 400 under load, near the 100 asserted).
+    const started = Date.now();
+    while (acknowledged.size < 1500 && Date.now() - started < 30_000)
       await new Promise((r) => setTimeout(r, 10));
     // Kill while the writers are still sending; every 200 answer counts as acknowledged.
-    console.log('acked before kill', acknowledged.size, Date.now() - deadline + 5000);
+    console.log('acked before kill', acknowledged.size, Date.now() - started);
     first.child.kill('SIGKILL');
     stop = true;
     expect((await exited(first.child)).signal).toBe('SIGKILL');
