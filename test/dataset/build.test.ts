@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTrainingSet } from '../../shared/dataset/build.ts';
 import {
@@ -11,7 +12,7 @@ import {
   resolveMaxAgeSeconds,
   resolveSelections,
 } from '../../shared/dataset/resolve.ts';
-import { labelTimeExpression } from '../../shared/dataset/sql.ts';
+import { labelTimeExpression, PACKED_KEY_ERROR, packedRowKey } from '../../shared/dataset/sql.ts';
 import {
   cards,
   featureGroups,
@@ -378,6 +379,65 @@ describe('ASOF ordering: the packed key and its exact fallback', () => {
       await engine.close();
     }
   }
+
+  it('packs et·2^85 + put·2^84 + api·2^42 + wt exactly for any times in its range', async () => {
+    const TOP_MS = 2 ** 42 - 2; // the largest millisecond the key holds
+    const ms = fc.oneof(
+      fc.integer({ min: 0, max: TOP_MS }),
+      fc.constantFrom(0, 1, 2 ** 22 - 1, 2 ** 22, 2 ** 41, TOP_MS - 1, TOP_MS)
+    );
+    const engine = await createDuckDbEngine({ threads: 1 });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(ms, ms, ms, fc.boolean()), { minLength: 1, maxLength: 50 }),
+          async (rows) => {
+            const values = rows
+              .map(
+                ([et, api, wt, del]) =>
+                  `(make_timestamp(${et}000), make_timestamp(${api}000), make_timestamp(${wt}000), ${del})`
+              )
+              .join(', ');
+            const { rows: got } = await engine.queryAll(
+              `SELECT CAST(${packedRowKey()} AS VARCHAR) AS "key" FROM (VALUES ${values}) AS v("et", "api", "wt", "del")`
+            );
+            expect(got.map((r) => r.key)).toEqual(
+              rows.map(([et, api, wt, del]) =>
+                (
+                  (BigInt(et) << 85n) |
+                  (del ? 0n : 1n << 84n) |
+                  (BigInt(api) << 42n) |
+                  BigInt(wt)
+                ).toString()
+              )
+            );
+          }
+        ),
+        { numRuns: 200 }
+      );
+      // Each time alone outside the range or below the millisecond, or null: the guard raises.
+      const ok = "TIMESTAMP '2026-01-03 00:00:00'";
+      for (const bad of [
+        "TIMESTAMP '1969-12-31 23:59:59.999'",
+        "TIMESTAMP '2026-01-03 00:00:00.0005'",
+        `make_timestamp(${(TOP_MS + 1) * 1000})`,
+        'CAST(NULL AS TIMESTAMP)',
+      ]) {
+        for (const at of [0, 1, 2]) {
+          const times = [ok, ok, ok];
+          times[at] = bad;
+          await expect(
+            engine.queryAll(
+              `SELECT ${packedRowKey()} AS "key" FROM (VALUES (${times.join(', ')}, false)) AS v("et", "api", "wt", "del")`
+            ),
+            `${bad} as ${['et', 'api', 'wt'][at]}`
+          ).rejects.toThrow(PACKED_KEY_ERROR);
+        }
+      }
+    } finally {
+      await engine.close();
+    }
+  });
 
   // A row the key cannot hold: before 1970, or below the millisecond.
   const outside = {
