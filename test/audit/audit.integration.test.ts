@@ -58,8 +58,10 @@ describe('Function: runAudit() on the embedded store', () => {
   let now: number;
 
   beforeAll(async () => {
-    // Prepare: one store holding every kind of fault, at instants relative to its clock.
-    clock = testClock();
+    // Prepare: one store holding every kind of fault, at instants relative to its clock. The
+    // clock is stopped: the overdue record below expires 30 s after "now" on the store's clock,
+    // which following the wall clock made the test fail once the tests before it took 30 s.
+    clock = testClock({ stopped: true });
     store = await startTestStore({ clock });
     await createGroups(store, [accounts, devices]);
     now = clock.now();
@@ -312,8 +314,9 @@ describe('Function: runAudit() after streaming, offline-only backfills and delet
   const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
   beforeAll(async () => {
-    // Prepare: a healthy history: every write went where it was sent, nothing was lost.
-    clock = testClock();
+    // Prepare: a healthy history: every write went where it was sent, nothing was lost. The
+    // clock is stopped, as above (the planted overdue record expires 30 s after "now").
+    clock = testClock({ stopped: true });
     store = await startTestStore({ clock });
     await createGroups(store, [accounts, devices]);
     now = clock.now();

@@ -27,10 +27,14 @@ interface TestClock {
   held<T>(body: () => Promise<T>): Promise<T>;
 }
 
-/** A clock that follows the wall clock plus an offset the test controls. */
-function testClock(): TestClock {
+/**
+ * A clock that follows the wall clock plus an offset the test controls; `stopped`: one that stands
+ * at the instant it was made and moves only by {@link TestClock.advance} (for scenarios laid out
+ * at instants relative to one "now" that must still hold however long the tests take).
+ */
+function testClock(options: { readonly stopped?: boolean } = {}): TestClock {
   let offset = 0;
-  let stoppedAt: number | undefined;
+  let stoppedAt: number | undefined = options.stopped === true ? Date.now() : undefined;
   const now = () => stoppedAt ?? Date.now() + offset;
   return {
     now,
@@ -39,6 +43,7 @@ function testClock(): TestClock {
       else offset += ms;
     },
     held: async (body) => {
+      if (options.stopped === true) return body();
       stoppedAt = now();
       try {
         return await body();
