@@ -206,6 +206,8 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
   // Labels: table expression and columns.
   const labelsSource = options.labels;
   let labelsTable: string;
+  // A file reads the same rows every time; a table expression may not (a sample).
+  const labelsRepeatable = !(typeof labelsSource === 'object' && 'table' in labelsSource);
   if (typeof labelsSource === 'object' && 'table' in labelsSource) {
     labelsTable = labelsSource.table;
   } else {
@@ -288,7 +290,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
   }
   let sql =
     strategy === 'asof'
-      ? asofTrainingSetSql(plan, engine.dialect, { labelKeysOnly })
+      ? asofTrainingSetSql(plan, engine.dialect, { labelKeysOnly, labelsRepeatable })
       : portableTrainingSetSql(plan, engine.dialect);
 
   // Join, export, summary.
@@ -306,7 +308,11 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     ) {
       throw error;
     }
-    sql = asofTrainingSetSql(plan, engine.dialect, { ordering: 'tuple', labelKeysOnly });
+    sql = asofTrainingSetSql(plan, engine.dialect, {
+      ordering: 'tuple',
+      labelKeysOnly,
+      labelsRepeatable,
+    });
     relation = await engine.materialize(sql, queryOptions);
   }
   const output = {

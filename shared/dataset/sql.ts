@@ -116,6 +116,12 @@ interface AsofOptions {
    * a hash lookup per row is cheaper); see {@link labelKeyShareSql}.
    */
   readonly labelKeysOnly?: readonly boolean[];
+  /**
+   * The labels read the same rows every time (a file): the cut then reads the label keys from
+   * them directly. Otherwise (default) from the labels CTE, which DuckDB then materializes, so a
+   * table expression that may read differently twice (a sample) is read once.
+   */
+  readonly labelsRepeatable?: boolean;
 }
 
 /** Message of the error a row outside the packed key's domain raises (the build falls back). */
@@ -421,11 +427,10 @@ function asofTrainingSetSql(
     if (ordering === 'packed' || pruned) {
       rows = `g${i}_keyed`;
       const key = ordering === 'packed' ? `, ${packedRowKey()} AS ${q('ord')}` : '';
-      // The label keys straight from the labels, not from the labels CTE: a second reference
-      // would make DuckDB materialize that CTE (every label column and row, ~0.2 CPU-s at 1M).
-      const only = pruned
-        ? ` WHERE ${q('k')} IN (SELECT ${lk} FROM ${plan.labels} AS ${q('l')})`
-        : '';
+      // From a file, the label keys are read straight from it: a second reference to the labels
+      // CTE makes DuckDB materialize it (every label column and row, ~0.2 CPU-s at 1M labels).
+      const keysFrom = options.labelsRepeatable === true ? plan.labels : q(LABELS);
+      const only = pruned ? ` WHERE ${q('k')} IN (SELECT ${lk} FROM ${keysFrom} AS ${q('l')})` : '';
       ctes.push(`${q(rows)} AS (SELECT *${key} FROM ${q(groupRows)}${only})`);
     }
     const a = q(`g${i}`);

@@ -4,7 +4,8 @@
  * deletes, deletes at a put's own event time, backfills with old event times but late write times) and random labels, built into
  * training sets by both SQL formulations on DuckDB, must equal the brute-force oracle for every
  * option: strictly before, max age, as-of-write-time, write-time cutoff, delete rule; the ASOF
- * path on its packed ordering key and, with a row outside that key's range, on the tuple.
+ * path on its packed ordering key and, with a row outside that key's range, on the tuple; labels
+ * as a table expression or as a Parquet file.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,6 +127,8 @@ const optionsArb = fc.record({
   timeType: fc.constantFrom('timestamp', 'iso', 'epoch', 'timestamptz'),
   // A row the ASOF path's packed key cannot hold: that path then runs on the tuple ordering.
   outsidePackedKey: fc.boolean(),
+  // Labels as a Parquet file (read again by the label-key cut) or as a table expression.
+  labelsFromFile: fc.boolean(),
 });
 
 /** Group A row of an identifier no label names, with an event time before 1970. */
@@ -228,6 +231,12 @@ describe('point-in-time training sets (property)', () => {
             await engine.execute(
               `CREATE TABLE "labels_in" AS SELECT * FROM (VALUES ${values.join(', ')}) AS v("label_no", "id", "acct", "t", "y")`
             );
+            const labelsFile = join(dataDir, 'labels.parquet');
+            if (opts.labelsFromFile) {
+              await engine.execute(
+                `COPY "labels_in" TO ${quoteString(labelsFile)} (FORMAT parquet)`
+              );
+            }
             const cutoff = opts.cutoffK === undefined ? undefined : BASE + opts.cutoffK * SEC;
             const oracleA: OracleOptions = {
               strictlyBefore: opts.strictlyBefore,
@@ -264,7 +273,7 @@ describe('point-in-time training sets (property)', () => {
               const out = join(dataDir, `out-${strategy}.parquet`);
               const summary = await buildTrainingSet({
                 engine,
-                labels: { table: '"labels_in"' },
+                labels: opts.labelsFromFile ? labelsFile : { table: '"labels_in"' },
                 features: ['pt-a.x', 'pt-a.y', 'pt-a.s', 'pt-a.event_time', 'pt-b.z'],
                 groups: [groupA, groupB],
                 labelTimeColumn: 't',
