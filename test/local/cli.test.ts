@@ -97,11 +97,10 @@ describe('skewless CLI basics', () => {
 });
 
 describe('skewless CLI user errors', () => {
-  it('no running stack: get and put name the endpoint and say how to start one', async () => {
-    const server = await listenOn(0);
-    const port = (server.address() as { port: number }).port;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    const endpoint = `http://127.0.0.1:${port}`;
+  it('no running stack: get and put name the endpoint and say how to start one', () => {
+    // Port 1: nothing listens there, and being below the ephemeral range the OS never hands it to
+    // a listener on port 0 (a port freed just before could go to the next test's server).
+    const endpoint = 'http://127.0.0.1:1';
     const get = run(['get', 'fraud-cards', 'card-1', '--endpoint', endpoint]);
     expectUserError(get, new RegExp(`no stack at ${endpoint}`));
     expect(get.stderr).toContain('npm start');
