@@ -622,7 +622,7 @@ async function memory(rowsOut: BenchRow[], workDir: string): Promise<void> {
  * The embedded store's own offline writes (issue 14 §4: not slower than the direct path): rows
  * journalled by BatchWriteRecord (OfflineStore only, untimed) into an in-process store whose
  * interval flush is off, then one `flush()` timed — journal read, Parquet encoding on the store's
- * worker thread, fsync and rename — next to the direct mode's end-to-end rate of the same run.
+ * worker threads, fsync and rename — next to the direct mode's end-to-end rate of the same run.
  */
 async function storeFlush(
   rowsOut: BenchRow[],
@@ -702,7 +702,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
     method: [
       `parse + validate: ${PARSE_ROWS.toLocaleString('en-US')} fraud-cards rows per format from memory in 64 KiB chunks (Parquet: row groups of ${PARQUET_ROW_GROUP.toLocaleString('en-US')}), encodeRecord on each row; one warm-up run, then the measured one`,
       `end to end: per format, PutObject into the local S3 -> ObjectCreated -> handler -> rejects + report, timed from the PutObject to the report; direct mode (${E2E_ROWS.toLocaleString('en-US')} rows: Parquet parts into the group's ResolvedOutputS3Uri, served by the local S3 from the embedded store's offline files) and, in the same run, records mode (${BASELINE_ROWS.toLocaleString('en-US')} rows: BatchWriteRecord OfflineStore, 8 calls of 25 in flight, to the embedded store in a child process)`,
-      `offline flush: ${FLUSH_ROWS.toLocaleString('en-US')} fraud-cards rows journalled by BatchWriteRecord (OfflineStore only, untimed) into an in-process embedded store with its interval flush off, then one flush timed (journal -> Parquet on the store's worker thread, fsync, rename), next to the direct mode's end-to-end rate of the same run; goal (issue 14 §4): not slower than the direct path`,
+      `offline flush: ${FLUSH_ROWS.toLocaleString('en-US')} fraud-cards rows journalled by BatchWriteRecord (OfflineStore only, untimed) into an in-process embedded store with its interval flush off, then one flush timed (journal -> Parquet on the store's worker threads, fsync, rename), next to the direct mode's end-to-end rate of the same run; goal (issue 14 §4): not slower than the direct path`,
       `memory: a child process per file runs the handler in direct mode end to end, on a ${RSS_WARMUP_ROWS.toLocaleString('en-US')}-row warm-up object of the same format, then on the file, from the local S3 (served by this process; ranged GETs for Parquet), and reports its peak RSS (getrusage maxrss, default V8 flags). The warm-up lets V8 grow its young generation and old-space headroom first, so the ratio shows what the file size adds; ${RSS_ROWS.toLocaleString('en-US')} rows vs ${(RSS_ROWS * 10).toLocaleString('en-US')}`,
     ],
     rows,
