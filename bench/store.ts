@@ -206,6 +206,18 @@ async function createGroup(port: number): Promise<void> {
   );
   connection.close();
   if (status !== 200) throw new Error(`CreateFeatureGroup answered ${status}`);
+  // A new group is Creating for a moment (as on AWS); writes before Created are refused.
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const described = await fetch(`http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      headers: { 'X-Amz-Target': 'SageMaker.DescribeFeatureGroup' },
+      body: JSON.stringify({ FeatureGroupName: 'bench' }),
+    });
+    const { FeatureGroupStatus } = (await described.json()) as { FeatureGroupStatus?: string };
+    if (FeatureGroupStatus === 'Created') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('feature group bench did not reach Created within 10 s');
 }
 
 interface PutResult {
