@@ -108,6 +108,18 @@ function answerEntries(decide: (values: string[]) => EntryAnswer): void {
   });
 }
 
+/** Answers ThrottlingException to the first entry holding `id`, and every other entry 'ok'. */
+function throttleFirstWriteOf(id: string): void {
+  let throttled = false;
+  answerEntries((values) => {
+    if (values.includes(id) && !throttled) {
+      throttled = true;
+      return { code: 'ThrottlingException', message: 'slow down' };
+    }
+    return 'ok';
+  });
+}
+
 /** Every entry sent in BatchWriteRecord calls so far. */
 function sentEntries(): BatchWriteRecordEntry[] {
   return featureStore
@@ -383,14 +395,7 @@ describe('Function: ingestKinesisEvent()', () => {
   it('a redelivery from the first reported record does not write the records after it again', async () => {
     // Prepare: r1 is throttled the first time only.
     const records = ['r0', 'r1', 'r2', 'r3'].map((id) => jsonRecord(transaction(id)));
-    let throttled = false;
-    answerEntries((values) => {
-      if (values.includes('r1') && !throttled) {
-        throttled = true;
-        return { code: 'ThrottlingException', message: 'slow down' };
-      }
-      return 'ok';
-    });
+    throttleFirstWriteOf('r1');
     const runtime = runtimeWith();
     // Act: the first delivery, then Lambda's redelivery from the reported sequence number.
     const first = await ingestKinesisEvent(kinesisEvent(records), runtime);
@@ -410,14 +415,7 @@ describe('Function: ingestKinesisEvent()', () => {
     // Prepare: r1 is throttled the first time; at the second delivery every record's transform
     // fails (as when the derived step cannot read its state), so that delivery completes nothing.
     const records = ['r0', 'r1', 'r2', 'r3'].map((id) => jsonRecord(transaction(id)));
-    let throttled = false;
-    answerEntries((values) => {
-      if (values.includes('r1') && !throttled) {
-        throttled = true;
-        return { code: 'ThrottlingException', message: 'slow down' };
-      }
-      return 'ok';
-    });
+    throttleFirstWriteOf('r1');
     let failing = false;
     const transform = vi.fn(({ encoded }) => {
       if (failing) throw new Error('state unavailable');
