@@ -8,7 +8,6 @@
  * exactly without bigint arithmetic on the hot path.
  */
 
-import { offlineFileStamp, offlinePartition } from '../../shared/offline/parquetFile.ts';
 import { formatIsoEventTime } from '../../shared/record/eventTime.ts';
 
 interface EventTime {
@@ -107,28 +106,10 @@ function formatExpiresAt(t: EventTime, ttlSeconds: number): string {
   return formatIsoEventTime(nanos > LAST_EXPIRES_AT_NANOS ? LAST_EXPIRES_AT_NANOS : nanos);
 }
 
-/** Hive partition of an event time: `year=YYYY/month=MM/day=DD/hour=HH` (UTC), as the backfill writes it. */
-function partitionOf(t: EventTime): string {
-  return offlinePartition(t.s);
-}
-
-/** `yyyyMMddTHHmmssZ`, the timestamp prefix of offline file names, as the backfill writes it. */
-function fileStampOf(t: EventTime): string {
-  return offlineFileStamp(t.s);
-}
-
 /** The offline file a journal row goes to within a flush batch: its table and hourly partition. */
 function offlineFileKey(tableId: number, partition: string): string {
   return `${tableId}|${partition}`;
 }
 
 export type { EventTime, ParsedEventTime };
-export {
-  compareEventTimes,
-  eventTimeMillis,
-  fileStampOf,
-  formatExpiresAt,
-  offlineFileKey,
-  parseStoreEventTime,
-  partitionOf,
-};
+export { compareEventTimes, eventTimeMillis, formatExpiresAt, offlineFileKey, parseStoreEventTime };

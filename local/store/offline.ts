@@ -23,10 +23,11 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
+import { offlineFileStamp, offlinePartition } from '../../shared/offline/parquetFile.ts';
 import { formatEpochSecondsEventTime, formatIsoEventTime } from '../../shared/record/eventTime.ts';
 import type { StoreContext } from './context.ts';
 import { journalRecord } from './db.ts';
-import { type EventTime, fileStampOf, offlineFileKey, partitionOf } from './eventTime.ts';
+import { type EventTime, offlineFileKey } from './eventTime.ts';
 import type { StoreLogger } from './logger.ts';
 import type {
   BatchFileJob,
@@ -329,8 +330,8 @@ class OfflineWriter {
         this.rangeFiles.all(lo, hi) as unknown as { tid: number; hour_s: number; latest: number }[]
       ).map((f) => ({
         t: f.tid,
-        p: partitionOf({ s: f.hour_s, ns: 0 }),
-        n: `${fileStampOf({ s: f.latest, ns: 0 })}_${randomSuffix()}.parquet`,
+        p: offlinePartition(f.hour_s),
+        n: `${offlineFileStamp(f.latest)}_${randomSuffix()}.parquet`,
       }));
       const writeMicros = Math.round(this.ctx.clock.now() * 1000);
       const filesJson = JSON.stringify(files);

@@ -8,7 +8,8 @@
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
-import { offlineFileKey, partitionOf } from './eventTime.ts';
+import { offlinePartition } from '../../shared/offline/parquetFile.ts';
+import { offlineFileKey } from './eventTime.ts';
 import { type OfflineColumn, writeParquetFile } from './parquet.ts';
 
 /** One file of a claimed batch: the rows of one table and hourly partition. */
@@ -71,7 +72,7 @@ class Journal {
       lo,
       hi
     ) as unknown as RangeRow[]) {
-      const key = offlineFileKey(tid, partitionOf({ s: etSeconds, ns: 0 }));
+      const key = offlineFileKey(tid, offlinePartition(etSeconds));
       let file = byFile.get(key);
       if (file === undefined) {
         file = { records: [], apiMicros: [], deleted: [] };
