@@ -67,10 +67,15 @@ interface OnlineRow {
  * journalled before this format (an array) are still read (`journalValues`).
  */
 function journalRecord(values: readonly StoredFeatureValue[]): string {
+  return JSON.stringify(scalarsOf(values));
+}
+
+/** Feature name → text of the scalar values (lists left out). */
+function scalarsOf(values: readonly StoredFeatureValue[]): Record<string, string> {
   // No prototype: every feature name is an own key, whatever it is called.
   const scalars: Record<string, string> = Object.create(null);
   for (const v of values) if ('ValueAsString' in v) scalars[v.FeatureName] = v.ValueAsString;
-  return JSON.stringify(scalars);
+  return scalars;
 }
 
 /**
@@ -80,10 +85,7 @@ function journalRecord(values: readonly StoredFeatureValue[]): string {
  */
 function journalValues(rec: string): Record<string, unknown> {
   const parsed = JSON.parse(rec) as Record<string, unknown> | StoredFeatureValue[];
-  if (!Array.isArray(parsed)) return parsed;
-  const scalars: Record<string, string> = {};
-  for (const v of parsed) if ('ValueAsString' in v) scalars[v.FeatureName] = v.ValueAsString;
-  return scalars;
+  return Array.isArray(parsed) ? scalarsOf(parsed) : parsed;
 }
 
 type CommitCallback = (error?: Error) => void;
