@@ -1,20 +1,3 @@
-/**
- * Benchmark of the audit over a large offline store. `fraud-cards` gets 1,000,000 identifiers in
- * its offline store (plus an older version for 20 % of them: 1.2 M rows), written directly as
- * Parquet in the store's layout by DuckDB (a million PutRecords would measure the store, not the
- * audit); its online store gets the latest version of 10,000 of them (BatchWriteRecord, online
- * only). `fraud-merchants` gets 100,000 identifiers offline and 10,000 online, for the full pass.
- * The store runs as a child process (`local/store/main.ts`), so its request handling does not
- * share the audit's event loop. Measured, each with a fresh DuckDB engine as a scheduled run opens:
- *   1. the offline pass of fraud-cards alone (freshness, staleness, TTL over 1 M identifiers);
- *   2. the audit of fraud-cards with a 10,000-identifier sample (offline pass, sample query,
- *      BatchGetRecord of the sample);
- *   3. the full audit of fraud-merchants: every one of its 100,000 latest rows streamed and
- *      compared with BatchGetRecord (the per-identifier cost of a full pass).
- *
- * Run alone: `node_modules/.bin/node bench/audit.ts` (`BENCH_AUDIT_IDS=100000` for a quick run).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +21,7 @@ import { findGroupTable } from '../shared/offline/layout.ts';
 import { formatIsoEventTime } from '../shared/record/eventTime.ts';
 import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
+import { runAlone, spawnStore, stopChild } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const IDENTIFIERS = Number(process.env.BENCH_AUDIT_IDS ?? 1_000_000);
@@ -51,7 +35,6 @@ const WRITE_IN_FLIGHT = 8;
 /** Event times spread over the last three days (max age of fraud-cards: two days). */
 const SPREAD_SECONDS = 3 * 86_400;
 
-const root = new URL('..', import.meta.url).pathname;
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 /** The SQL and the wire text of a feature's value for identifier `i` (older versions differ). */
@@ -144,36 +127,6 @@ async function writeOfflineParquet(
     connection.closeSync();
     instance.closeSync();
   }
-}
-
-async function spawnStore(dataDir: string): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(
-    join(root, 'node_modules/.bin/node'),
-    [
-      join(root, 'local/store/main.ts'),
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] }
-  );
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`store did not start: ${out}`)), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code}`)));
-  });
-  return { child, endpoint };
 }
 
 function seconds(ms: number): string {
@@ -337,22 +290,11 @@ const bench: Bench = async (): Promise<BenchSection> => {
   } finally {
     runtime.destroy();
     sagemaker.destroy();
-    child.kill('SIGTERM');
-    await new Promise((done) => child.once('exit', done));
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   }
 };
 
 export default bench;
 
-if (import.meta.main) {
-  const section = await bench();
-  process.stdout.write(`## ${section.title}\n\n`);
-  for (const m of section.method) process.stdout.write(`- ${m}\n`);
-  process.stdout.write('\n| metric | value | goal | met |\n| --- | --- | --- | --- |\n');
-  for (const row of section.rows) {
-    process.stdout.write(
-      `| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |\n`
-    );
-  }
-}
+if (import.meta.main) await runAlone(bench);

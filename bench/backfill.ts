@@ -25,7 +25,7 @@
  * BENCH_BACKFILL_ONLY=parse,e2e,flush,memory runs a subset; BENCH_BACKFILL_FORMATS=csv,parquet
  * a subset of formats.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   createReadStream,
   createWriteStream,
@@ -64,6 +64,7 @@ import { cards, featureGroups } from '../shared/definitions.ts';
 import { encodeRecord } from '../shared/record/codec.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
 import { writeBatch } from '../shared/store/batchWriter.ts';
+import { NODE, ROOT, runAlone, spawnStore, stopChild } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const PARSE_ROWS = Number(process.env.BENCH_BACKFILL_ROWS ?? 200_000);
@@ -86,8 +87,6 @@ const BUCKET = 'skewless-backfill';
 const REPORTS = 'skewless-reports';
 /** The groups' offline S3Uri: the local S3 serves it from the store's offline files. */
 const OFFLINE_BUCKET = 'bench-offline';
-const root = new URL('..', import.meta.url).pathname;
-const node = join(root, 'node_modules/.bin/node');
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 const ALL_FORMATS = ['csv', 'csv.gz', 'jsonl', 'jsonl.gz', 'parquet'] as const;
@@ -274,41 +273,6 @@ async function parseAndValidate(rowsOut: BenchRow[], workDir: string): Promise<v
   }
 }
 
-/** Starts the embedded store as a child process; resolves with its endpoint. */
-async function spawnStore(dataDir: string): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(
-    node,
-    [
-      join(root, 'local/store/main.ts'),
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }
-  );
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`store did not start: ${out}`)), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve(m[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code}`)));
-  });
-  return { child, endpoint };
-}
-
 interface BenchStack {
   readonly storeEndpoint: string;
   readonly s3Endpoint: string;
@@ -397,8 +361,7 @@ async function startBenchStack(workDir: string): Promise<BenchStack> {
     close: async () => {
       client.destroy();
       await s3.close();
-      store.child.kill('SIGTERM');
-      await new Promise((resolve) => store.child.once('exit', resolve));
+      await stopChild(store.child);
     },
   };
 }
@@ -555,8 +518,8 @@ interface RssMeasure {
 
 async function measureRss(warmupKey: string, key: string): Promise<RssMeasure> {
   const { stdout } = await promisify(execFile)(
-    node,
-    [join(root, 'bench/backfill.ts'), '--rss-child', warmupKey, key],
+    NODE,
+    [join(ROOT, 'bench/backfill.ts'), '--rss-child', warmupKey, key],
     {
       env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
       maxBuffer: 1024 * 1024,
@@ -719,11 +682,6 @@ if (import.meta.main) {
     const [warmupKey, key] = process.argv.slice(child + 1) as [string, string];
     await rssChild(warmupKey, key);
   } else {
-    const section = await bench();
-    for (const r of section.rows) {
-      process.stdout.write(
-        `${r.metric}: ${r.value}${r.goal ? ` (goal ${r.goal}: ${r.met ? 'met' : 'NOT met'})` : ''}\n`
-      );
-    }
+    await runAlone(bench);
   }
 }

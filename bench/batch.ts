@@ -29,6 +29,7 @@ import {
   startBenchStack,
   writeFile,
 } from './backfill.ts';
+import { runAlone } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 20_000);
@@ -142,7 +143,4 @@ const bench: Bench = async (): Promise<BenchSection> => {
 
 export default bench;
 
-if (import.meta.main) {
-  const section = await bench();
-  for (const r of section.rows) process.stdout.write(`${r.metric}: ${r.value}\n`);
-}
+if (import.meta.main) await runAlone(bench);

@@ -21,22 +21,13 @@ import { build } from 'esbuild';
 import { loadTemplate } from '../scripts/lib/cfnYaml.ts';
 import { functionBuilds } from '../scripts/lib/esbuildOptions.ts';
 import { lambdaEnvironment } from '../scripts/lib/lambdaEnvironment.ts';
+import { median, NODE, ROOT, runAlone } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const NODE = join(ROOT, 'node_modules/.bin/node');
 /** Fresh processes per function and mode. */
 const RUNS = 15;
 const GOAL_KB = 300;
 const GOAL_MS = 40;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? 0)
-    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 /** One fresh process importing the bundle: the import's wall and CPU time, measured inside it. */
 function importOnce(file: string, env: NodeJS.ProcessEnv, sourceMaps: boolean): Sample {
@@ -263,10 +254,4 @@ const coldStartBench: Bench = async (): Promise<BenchSection> => {
 export default coldStartBench;
 export { measureColdStarts };
 
-if (import.meta.main) {
-  for (const r of (await measureColdStarts()).results) {
-    console.log(
-      `${r.name.padEnd(9)} ${(r.bytes / 1024).toFixed(0).padStart(5)} KB  import ${r.plain.cpuMs.toFixed(0)} ms CPU / ${r.plain.wallMs.toFixed(0)} ms wall; with --enable-source-maps ${r.withMaps.cpuMs.toFixed(0)} ms CPU / ${r.withMaps.wallMs.toFixed(0)} ms wall (map ${(r.mapBytes / 1024).toFixed(0)} KB)`
-    );
-  }
-}
+if (import.meta.main) await runAlone(coldStartBench);

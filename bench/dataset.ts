@@ -19,6 +19,7 @@ import { cards, fraudModelV3, merchants, transactions } from '../shared/definiti
 import { quoteString } from '../shared/offline/dialect.ts';
 import { createDuckDbEngine } from '../shared/offline/duckdb.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../shared/offline/layout.ts';
+import { runAlone } from './harness.ts';
 import type { Bench, BenchRow } from './types.ts';
 
 const EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z: creation time and start of the data
@@ -409,13 +410,6 @@ if (import.meta.main) {
     );
     console.log(JSON.stringify(result));
   } else {
-    const section = await bench();
-    console.log(`## ${section.title}`);
-    for (const m of section.method) console.log(`- ${m}`);
-    for (const r of section.rows) {
-      console.log(
-        `| ${r.metric} | ${r.value} | ${r.goal ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`
-      );
-    }
+    await runAlone(bench);
   }
 }

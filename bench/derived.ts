@@ -1,16 +1,3 @@
-/**
- * Benchmark of derived streaming features on the ingest path: records/s through the ingest
- * handler (functions/ingest, Middy + Powertools) with derived features (`DERIVED_FEATURES=on`:
- * state read per entity and batch, values computed, state written back) against the same handler
- * without them (`off`: records written as sent), in one run, on the same store, with rounds
- * alternating so a shared machine's noise falls on both evenly. The stream is the parity test's
- * payments (hot cards, bursts, late events, duplicates), partition key = card, 4 shards driven in
- * parallel as 4 Lambda containers would be. Every loop is bounded by a record count and a time
- * limit.
- *
- * Run alone: `node_modules/.bin/node bench/derived.ts`.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +8,16 @@ import { featureGroups, transactions } from '../shared/definitions.ts';
 import { toShards } from '../test/derived/harness.ts';
 import { paymentsStream } from '../test/derived/paymentsStream.ts';
 import { type IngestHandler, kinesisEvent, lambdaContext } from '../test/helpers/kinesisEvents.ts';
+import type { Phase } from './harness.ts';
+import {
+  cpuPerRecord,
+  formatNumber,
+  perSecond,
+  runAlone,
+  spawnStore,
+  stopChild,
+  sumPhases,
+} from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const CONCURRENCY = 32;
@@ -32,49 +29,6 @@ const MESSAGES_PER_PHASE = 4_000;
 const MAX_MS_PER_PHASE = 30_000;
 /** Event time each phase's stream spans is about two hours; phases follow each other. */
 const PHASE_SPAN_MS = 3 * 3_600_000;
-
-const root = new URL('..', import.meta.url).pathname;
-
-interface Phase {
-  records: number;
-  ms: number;
-  failures: number;
-  cpuMs: number;
-}
-
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-async function spawnStore(dataDir: string): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(
-    join(root, 'node_modules/.bin/node'),
-    [join(root, 'local/store/main.ts'), '--port', '0', '--data-dir', dataDir],
-    { stdio: ['ignore', 'pipe', 'inherit'] }
-  );
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`store did not start: ${out}`));
-    }, 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve(m[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code}: ${out}`)));
-  });
-  return { child, endpoint };
-}
 
 /** Every shard's batches through the handler, shards in parallel, bounded in time. */
 async function drive(
@@ -104,21 +58,6 @@ async function drive(
     cpuMs: (used.user + used.system) / 1000,
   };
 }
-
-function sum(phases: readonly Phase[]): Phase {
-  return phases.reduce(
-    (a, p) => ({
-      records: a.records + p.records,
-      ms: a.ms + p.ms,
-      failures: a.failures + p.failures,
-      cpuMs: a.cpuMs + p.cpuMs,
-    }),
-    { records: 0, ms: 0, failures: 0, cpuMs: 0 }
-  );
-}
-
-const perSecond = (p: Phase) => p.records / (p.ms / 1000);
-const cpuPerRecord = (p: Phase) => (p.cpuMs * 1000) / p.records;
 
 /** The handler as on a cold start with `DERIVED_FEATURES` set (its own module instance). */
 async function loadHandler(derived: 'on' | 'off'): Promise<IngestHandler> {
@@ -182,29 +121,29 @@ const bench: Bench = async (): Promise<BenchSection> => {
     }
     const stateWrites = (counted.get('DerivedStateWrites') ?? 0) - stateWritesBefore;
     const rewrites = (counted.get('DerivedLateRewrites') ?? 0) - rewritesBefore;
-    const p = sum(plain);
-    const d = sum(derived);
+    const p = sumPhases(plain);
+    const d = sumPhases(derived);
     const ratio = perSecond(d) / perSecond(p);
     const rows: BenchRow[] = [
       {
         metric: 'Ingest without derived features (DERIVED_FEATURES=off)',
-        value: `${fmt(perSecond(p))} records/s`,
+        value: `${formatNumber(perSecond(p))} records/s`,
       },
       {
         metric: 'Ingest with derived features (card velocities, state in the store)',
-        value: `${fmt(perSecond(d))} records/s`,
+        value: `${formatNumber(perSecond(d))} records/s`,
       },
       {
         metric: 'With / without',
-        value: `${fmt(ratio * 100, 1)} %`,
+        value: `${formatNumber(ratio * 100, 1)} %`,
       },
       {
         metric: 'Client CPU per record, with / without',
-        value: `${fmt(cpuPerRecord(d))} µs / ${fmt(cpuPerRecord(p))} µs`,
+        value: `${formatNumber(cpuPerRecord(d))} µs / ${formatNumber(cpuPerRecord(p))} µs`,
       },
       {
         metric: 'Extra writes per record with derived features: state / late rewrites',
-        value: `${fmt(stateWrites / d.records, 3)} / ${fmt(rewrites / d.records, 3)}`,
+        value: `${formatNumber(stateWrites / d.records, 3)} / ${formatNumber(rewrites / d.records, 3)}`,
       },
       {
         metric: 'Failed records (all phases)',
@@ -217,7 +156,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
       title: 'Derived features: ingest throughput with and without',
       method: [
         `Embedded store in a child process on 127.0.0.1; the ingest handler (functions/ingest/index.ts) loaded twice as on two cold starts, DERIVED_FEATURES=off and on, INGEST_CONCURRENCY=${CONCURRENCY}.`,
-        `Stream: ${fmt(MESSAGES_PER_PHASE)} payment messages per phase (test/derived/paymentsStream.ts: 2,000 cards of which 40 hot, bursts, late and out-of-order events, 2% producer duplicates, 0.2% bad records), partition key = card, ${SHARDS} shards driven in parallel in batches of ${BATCH_SIZE} (no retries).`,
+        `Stream: ${formatNumber(MESSAGES_PER_PHASE)} payment messages per phase (test/derived/paymentsStream.ts: 2,000 cards of which 40 hot, bursts, late and out-of-order events, 2% producer duplicates, 0.2% bad records), partition key = card, ${SHARDS} shards driven in parallel in batches of ${BATCH_SIZE} (no retries).`,
         `After one warm-up phase each, off and on alternate over ${ROUNDS} rounds; each figure is records / time summed over its rounds; bounded to ${MAX_MS_PER_PHASE / 1000} s per phase.`,
         'With derived features each batch also reads the state of its cards (BatchGetRecord, 100 per call) and writes one state record per card; the figures include that.',
       ],
@@ -225,8 +164,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
     };
   } finally {
     metrics.addMetric = addMetric;
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(deadLetterDir, { recursive: true, force: true });
   }
@@ -234,14 +172,4 @@ const bench: Bench = async (): Promise<BenchSection> => {
 
 export default bench;
 
-if (import.meta.main) {
-  const section = await bench();
-  process.stdout.write(`## ${section.title}\n\n`);
-  for (const m of section.method) process.stdout.write(`- ${m}\n`);
-  process.stdout.write('\n| metric | value | goal | met |\n| --- | --- | --- | --- |\n');
-  for (const row of section.rows) {
-    process.stdout.write(
-      `| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |\n`
-    );
-  }
-}
+if (import.meta.main) await runAlone(bench);

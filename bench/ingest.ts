@@ -1,18 +1,3 @@
-/**
- * Benchmark of the ingest function: records/s and CPU per record through the Kinesis handler
- * (decode, validate, Powertools batch, BatchWriteRecord calls of 25, bounded concurrency) against
- * baselines measured in the same run on the same store: the PutRecord path (a raw concurrent SDK
- * PutRecord loop at the same concurrency with the records already encoded: the ceiling of the
- * former one-PutRecord-per-record handler, which reached 86 % of it), a raw BatchWriteRecord loop
- * (the ceiling of the handler), and a sequential `await` PutRecord loop (what a naive consumer
- * does). The embedded store runs as a child process (`node local/store/main.ts`), so it does not
- * share the event loop of the code measured. Phases alternate over rounds, and each figure sums
- * its rounds, to spread the noise of a shared machine evenly. Every loop is bounded by a record
- * count and a time limit.
- *
- * Run alone: `node_modules/.bin/node bench/ingest.ts`.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +23,17 @@ import {
   shardRecords,
   transaction,
 } from '../test/helpers/kinesisEvents.ts';
+import type { Phase } from './harness.ts';
+import {
+  cpuPerRecord,
+  formatNumber,
+  median,
+  perSecond,
+  runAlone,
+  spawnStore,
+  stopChild,
+  sumPhases,
+} from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const CONCURRENCY = 32;
@@ -52,60 +48,6 @@ const SEQUENTIAL_MAX_RECORDS = 600;
 const SEQUENTIAL_MAX_MS = 6_000;
 const PIPELINE_WARMUP_BATCHES = 5;
 const PIPELINE_BATCHES = 20;
-
-const root = new URL('..', import.meta.url).pathname;
-
-interface Phase {
-  records: number;
-  ms: number;
-  failures: number;
-  cpuMs: number;
-}
-
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-async function spawnStore(
-  dataDir: string,
-  latencyMs: number
-): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(
-    join(root, 'node_modules/.bin/node'),
-    [
-      join(root, 'local/store/main.ts'),
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-      '--fault-latency-ms',
-      String(latencyMs),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] }
-  );
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`store did not start: ${out}`));
-    }, 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code}: ${out}`)));
-  });
-  return { child, endpoint };
-}
 
 /** Distinct transactions of one phase; the event time is recent (the group's TTL is 30 days). */
 function phaseRecords(prefix: string, count: number): Record<string, unknown>[] {
@@ -257,29 +199,6 @@ function sequentialPhase(prefix: string): Promise<Phase> {
   });
 }
 
-function sum(phases: readonly Phase[]): Phase {
-  return phases.reduce(
-    (a, p) => ({
-      records: a.records + p.records,
-      ms: a.ms + p.ms,
-      failures: a.failures + p.failures,
-      cpuMs: a.cpuMs + p.cpuMs,
-    }),
-    { records: 0, ms: 0, failures: 0, cpuMs: 0 }
-  );
-}
-
-const perSecond = (p: Phase) => p.records / (p.ms / 1000);
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-const cpuPerRecord = (p: Phase) => (p.cpuMs * 1000) / p.records;
-
 interface Scenario {
   readonly latencyMs: number;
   readonly handler: Phase;
@@ -302,7 +221,7 @@ interface Scenario {
 async function runScenario(latencyMs: number, withSequential: boolean): Promise<Scenario> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skewless-bench-ingest-'));
   const deadLetterDir = mkdtempSync(join(tmpdir(), 'skewless-bench-dead-letters-'));
-  const { child, endpoint } = await spawnStore(dataDir, latencyMs);
+  const { child, endpoint } = await spawnStore(dataDir, ['--fault-latency-ms', String(latencyMs)]);
   try {
     const sagemaker = new SageMakerClient({ endpoint });
     await ensureFeatureGroups(sagemaker, featureGroups, {
@@ -344,16 +263,15 @@ async function runScenario(latencyMs: number, withSequential: boolean): Promise<
     const batchRatios = viaHandler.map((h, i) => perSecond(h) / perSecond(rawBatch[i] as Phase));
     return {
       latencyMs,
-      handler: sum(viaHandler),
-      raw: sum(raw),
-      rawBatch: sum(rawBatch),
+      handler: sumPhases(viaHandler),
+      raw: sumPhases(raw),
+      rawBatch: sumPhases(rawBatch),
       roundRatios,
       batchRatios,
       sequential,
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(deadLetterDir, { recursive: true, force: true });
   }
@@ -381,32 +299,35 @@ const bench: Bench = async (): Promise<BenchSection> => {
     const toBatch = median(s.batchRatios);
     const handlerCpu = cpuPerRecord(s.handler);
     rows.push(
-      { metric: `Handler throughput (${label})`, value: `${fmt(perSecond(s.handler))} records/s` },
+      {
+        metric: `Handler throughput (${label})`,
+        value: `${formatNumber(perSecond(s.handler))} records/s`,
+      },
       {
         metric: `PutRecord path: raw concurrent PutRecord loop (${label})`,
-        value: `${fmt(perSecond(s.raw))} records/s`,
+        value: `${formatNumber(perSecond(s.raw))} records/s`,
       },
       {
         metric: `Handler / PutRecord path (${label})`,
-        value: `${fmt(toPutRecord, 1)} ×`,
+        value: `${formatNumber(toPutRecord, 1)} ×`,
         ...(s.latencyMs === 0 ? { goal: '>= 5 ×', met: toPutRecord >= 5 } : {}),
       },
       {
         metric: `Raw BatchWriteRecord loop (${label})`,
-        value: `${fmt(perSecond(s.rawBatch))} records/s`,
+        value: `${formatNumber(perSecond(s.rawBatch))} records/s`,
       },
       {
         metric: `Handler / raw BatchWriteRecord (${label})`,
-        value: `${fmt(toBatch * 100, 1)} %`,
+        value: `${formatNumber(toBatch * 100, 1)} %`,
       },
       {
         metric: `Handler CPU per record, SDK included (${label})`,
-        value: `${fmt(handlerCpu)} µs`,
+        value: `${formatNumber(handlerCpu)} µs`,
         ...(s.latencyMs === 0 ? { goal: '<= 150 µs', met: handlerCpu <= 150 } : {}),
       },
       {
         metric: `Client CPU per record, PutRecord / raw BatchWriteRecord (${label})`,
-        value: `${fmt(cpuPerRecord(s.raw))} µs / ${fmt(cpuPerRecord(s.rawBatch))} µs`,
+        value: `${formatNumber(cpuPerRecord(s.raw))} µs / ${formatNumber(cpuPerRecord(s.rawBatch))} µs`,
       }
     );
   }
@@ -422,17 +343,17 @@ const bench: Bench = async (): Promise<BenchSection> => {
   rows.push(
     {
       metric: `Sequential await loop (+${SERVICE_LATENCY_MS} ms per request)`,
-      value: `${fmt(perSecond(sequential))} records/s`,
+      value: `${formatNumber(perSecond(sequential))} records/s`,
     },
     {
       metric: `Handler / sequential (+${SERVICE_LATENCY_MS} ms per request)`,
-      value: `${fmt(toSequential, 1)} ×`,
+      value: `${formatNumber(toSequential, 1)} ×`,
       goal: '>= 25 ×',
       met: toSequential >= 25,
     },
     {
       metric: 'Pipeline CPU per record, SDK and store excluded (no-op client)',
-      value: `${fmt(pipelineCpu)} µs`,
+      value: `${formatNumber(pipelineCpu)} µs`,
     },
     {
       metric: 'Failed records (all phases)',
@@ -445,7 +366,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
     title: 'Ingest function: Kinesis handler throughput',
     method: [
       `Embedded store in a child process on 127.0.0.1 (${featureGroups.length} groups created through CreateFeatureGroup), two scenarios: loopback as is (the client is CPU-bound, so the handler's own cost shows fully), and +${SERVICE_LATENCY_MS} ms per runtime request (store --fault-latency-ms), a PutRecord round trip of the order of the service's, without which a sequential loop on loopback is CPU-bound too and concurrency cannot show.`,
-      `Handler: functions/ingest/index.ts (Middy + Powertools, DERIVED_FEATURES=off), batches of ${BATCH_SIZE} real-shape Kinesis records (base64 JSON) one at a time, INGEST_CONCURRENCY=${CONCURRENCY} BatchWriteRecord calls of 25 in flight, up to ${fmt(RECORDS_PER_PHASE)} records or ${MAX_MS_PER_PHASE / 1000} s per round. Its CPU per record is the bench process's CPU (handler + AWS SDK; the store is another process) over the records written.`,
+      `Handler: functions/ingest/index.ts (Middy + Powertools, DERIVED_FEATURES=off), batches of ${BATCH_SIZE} real-shape Kinesis records (base64 JSON) one at a time, INGEST_CONCURRENCY=${CONCURRENCY} BatchWriteRecord calls of 25 in flight, up to ${formatNumber(RECORDS_PER_PHASE)} records or ${MAX_MS_PER_PHASE / 1000} s per round. Its CPU per record is the bench process's CPU (handler + AWS SDK; the store is another process) over the records written.`,
       `PutRecord path: the same records pre-encoded, one PutRecord each through the SDK (keep-alive client), ${CONCURRENCY} in flight (p-limit), same bounds: an upper bound of the former handler (one PutRecord per record, which reached 86 % of this loop), so handler / PutRecord path understates the gain.`,
       `Raw BatchWriteRecord: the same records pre-encoded through shared/store/batchWriter.ts (calls of 25, ${CONCURRENCY} in flight), ${BATCH_SIZE} at a time, same bounds.`,
       `The three phases rotate over ${ROUNDS} rounds after a warm-up (which goes first rotates too); throughputs are records / time summed over the rounds, ratios are medians of the per-round ratios (a round's phases run back to back, under similar load from the other processes of a shared machine).`,
@@ -457,4 +378,4 @@ const bench: Bench = async (): Promise<BenchSection> => {
 
 export default bench;
 
-if (import.meta.main) console.log(JSON.stringify(await bench(), null, 2));
+if (import.meta.main) await runAlone(bench);

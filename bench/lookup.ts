@@ -26,10 +26,9 @@ import { ensureFeatureGroups } from '../local/setup/ensureFeatureGroups.ts';
 import { cards, merchants, transactions } from '../shared/definitions.ts';
 import { toRecord } from '../shared/record/codec.ts';
 import { putEncodedRecord } from '../shared/store/writer.ts';
+import { NODE, runAlone, spawnStore } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const NODE = join(ROOT, 'node_modules/.bin/node');
 const FRONT_MODE = '--serve-front';
 
 const CARDS = 1_000;
@@ -167,37 +166,6 @@ function httpCall(
     );
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-function spawnStore(dataDir: string): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(
-    NODE,
-    [
-      join(ROOT, 'local/store/main.ts'),
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] }
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`store did not start: ${out}`)), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        resolve({ child, endpoint: m[1] });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`store exited with ${code}: ${out}`)));
   });
 }
 
@@ -601,15 +569,7 @@ if (import.meta.main) {
   if (process.argv.includes(FRONT_MODE)) {
     await serveFront();
   } else {
-    const section = await bench();
-    process.stdout.write(`## ${section.title}\n\n`);
-    for (const m of section.method) process.stdout.write(`- ${m}\n`);
-    process.stdout.write('\n| metric | value | goal | met |\n| --- | --- | --- | --- |\n');
-    for (const row of section.rows) {
-      process.stdout.write(
-        `| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |\n`
-      );
-    }
+    await runAlone(bench);
   }
 }
 

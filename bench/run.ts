@@ -5,6 +5,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, type } from 'node:os';
+import { sectionBody } from './harness.ts';
 import type { Bench, BenchSection } from './types.ts';
 
 const ALL = [
@@ -63,13 +64,7 @@ for (const { name, section, error, seconds } of sections) {
     continue;
   }
   if (section === undefined) continue;
-  for (const m of section.method) lines.push(`- ${m}`);
-  lines.push('', '| metric | value | goal | met |', '| --- | --- | --- | --- |');
-  for (const row of section.rows) {
-    lines.push(
-      `| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |`
-    );
-  }
+  lines.push(...sectionBody(section));
   lines.push('', `_${name}: ${seconds.toFixed(1)} s_`, '');
 }
 if (requested.length === 0) {

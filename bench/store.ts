@@ -1,14 +1,3 @@
-/**
- * Benchmark of the embedded feature store: PutRecord throughput and GetRecord latency on loopback.
- * The store runs as a child process (`node local/store/main.ts`, the same code as `skewless
- * store`) so the load generator does not share its event loop. The headline figures come from a
- * minimal raw HTTP/1.1 client (keep-alive sockets, one request in flight per socket, hand-built
- * requests): on two cores the AWS SDK's own per-request CPU cost would cap what we measure, so the
- * SDK figures are reported separately. Every loop is bounded by a request count and a time limit.
- *
- * Run alone: `node_modules/.bin/node bench/store.ts`.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -18,6 +7,7 @@ import {
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { formatNumber, runAlone, spawnServer, spawnStore, stopChild } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const PUT_IN_FLIGHT = 64;
@@ -33,8 +23,6 @@ const SDK_GET_MAX_REQUESTS = 3_000;
 const SDK_GET_MAX_MS = 4_000;
 const FLUSH_INTERVAL_MS = 1_000;
 const BASELINE_MAX_MS = 4_000;
-
-const root = new URL('..', import.meta.url).pathname;
 
 /** One keep-alive HTTP/1.1 connection with at most one request in flight. */
 class RawConnection {
@@ -118,50 +106,6 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', {
-    minimumFractionDigits: digits,
-    maximumFractionDigits: digits,
-  });
-}
-
-/** Starts a server child process and waits for its `listening on http://127.0.0.1:<port>` line. */
-async function spawnServer(
-  args: readonly string[]
-): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(join(root, 'node_modules/.bin/node'), args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, port };
-}
-
-function spawnStore(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
-  return spawnServer([
-    join(root, 'local/store/main.ts'),
-    '--port',
-    '0',
-    '--data-dir',
-    dataDir,
-    '--flush-interval',
-    String(FLUSH_INTERVAL_MS),
-    '--log-level',
-    'info',
-  ]);
-}
-
 /** The floor: a bare node:http server that parses the JSON body and answers an empty 200. */
 const BASELINE_SERVER = `
 import { createServer } from 'node:http';
@@ -177,13 +121,6 @@ const server = createServer({ keepAliveTimeout: 60000 }, (req, res) => {
 });
 server.listen(0, '127.0.0.1', () => console.log('listening on http://127.0.0.1:' + server.address().port));
 `;
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 async function createGroup(port: number): Promise<void> {
   const connection = await RawConnection.open(port);
@@ -341,10 +278,13 @@ const bench: Bench = async (): Promise<BenchSection> => {
   try {
     baseline = await rawPuts(baselineServer.port, baselineServer.child.pid, BASELINE_MAX_MS);
   } finally {
-    await stop(baselineServer.child);
+    await stopChild(baselineServer.child);
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'skewless-bench-store-'));
-  const { child, port } = await spawnStore(dataDir);
+  const { child, port } = await spawnStore(dataDir, [
+    '--flush-interval',
+    String(FLUSH_INTERVAL_MS),
+  ]);
   const client = new SageMakerFeatureStoreRuntimeClient({
     endpoint: `http://127.0.0.1:${port}`,
     region: 'us-east-1',
@@ -363,7 +303,7 @@ const bench: Bench = async (): Promise<BenchSection> => {
     const rows: BenchRow[] = [
       {
         metric: `PutRecord throughput (raw HTTP/1.1 keep-alive, ${PUT_IN_FLIGHT} in flight)`,
-        value: `${fmt(puts.perSecond)} req/s`,
+        value: `${formatNumber(puts.perSecond)} req/s`,
         goal: '>= 10,000 req/s',
         met: puts.perSecond >= 10_000 && puts.failed === 0,
       },
@@ -371,67 +311,57 @@ const bench: Bench = async (): Promise<BenchSection> => {
         metric: 'Store CPU per PutRecord during that phase (user + system, incl. offline flushes)',
         value: Number.isNaN(puts.cpuMicros)
           ? 'n/a'
-          : `${fmt(puts.cpuMicros)} µs (≈ ${fmt(1e6 / puts.cpuMicros)} req/s per core)`,
+          : `${formatNumber(puts.cpuMicros)} µs (≈ ${formatNumber(1e6 / puts.cpuMicros)} req/s per core)`,
       },
       {
         metric: 'Baseline: bare node:http server, same client and requests (JSON.parse, empty 200)',
-        value: `${fmt(baseline.perSecond)} req/s${Number.isNaN(baseline.cpuMicros) ? '' : `, ${fmt(baseline.cpuMicros)} µs CPU per request`}`,
+        value: `${formatNumber(baseline.perSecond)} req/s${Number.isNaN(baseline.cpuMicros) ? '' : `, ${formatNumber(baseline.cpuMicros)} µs CPU per request`}`,
       },
       {
         metric: 'PutRecord throughput ÷ baseline (same run)',
-        value: `${fmt((puts.perSecond / baseline.perSecond) * 100)} %`,
+        value: `${formatNumber((puts.perSecond / baseline.perSecond) * 100)} %`,
       },
       {
         metric: 'GetRecord p50 (raw HTTP/1.1 keep-alive, 1 in flight)',
-        value: `${fmt(gets.p50, 3)} ms`,
+        value: `${formatNumber(gets.p50, 3)} ms`,
       },
       {
         metric: 'GetRecord p99 (raw HTTP/1.1 keep-alive, 1 in flight)',
-        value: `${fmt(gets.p99, 3)} ms`,
+        value: `${formatNumber(gets.p99, 3)} ms`,
         goal: '<= 1 ms',
         met: gets.p99 <= 1,
       },
       {
         metric: `PutRecord throughput (AWS SDK v3 client, ${PUT_IN_FLIGHT} in flight; client-bound)`,
-        value: `${fmt(viaSdkPuts.perSecond)} req/s`,
+        value: `${formatNumber(viaSdkPuts.perSecond)} req/s`,
       },
       {
         metric: 'GetRecord p50 (AWS SDK v3 client, 1 in flight)',
-        value: `${fmt(viaSdkGets.p50, 3)} ms`,
+        value: `${formatNumber(viaSdkGets.p50, 3)} ms`,
       },
       {
         metric: 'GetRecord p99 (AWS SDK v3 client, 1 in flight)',
-        value: `${fmt(viaSdkGets.p99, 3)} ms`,
+        value: `${formatNumber(viaSdkGets.p99, 3)} ms`,
       },
     ];
     return {
       title: 'Embedded feature store (PutRecord / GetRecord on loopback)',
       method: [
-        `Machine: ${cpus().length} cores, 1-minute load average ${fmt(load, 1)} when the benchmark started (other sessions share the machine; the baseline row shows what bare node:http reaches in the same conditions).`,
+        `Machine: ${cpus().length} cores, 1-minute load average ${formatNumber(load, 1)} when the benchmark started (other sessions share the machine; the baseline row shows what bare node:http reaches in the same conditions).`,
         'Store in a child process (`node local/store/main.ts`), fresh data dir, offline flush every 1 s, WAL SQLite with group commit; group with 5 features (String id, String event time, Integral, Fractional, String).',
-        `PutRecord: ${PUT_IN_FLIGHT} keep-alive sockets, one request in flight each, hand-built HTTP/1.1 requests (~270-byte JSON bodies), ${fmt(DISTINCT_IDS)} distinct ids with rising event times (online overwrite + offline journal every time); bounded to ${fmt(PUT_MAX_REQUESTS)} requests or ${PUT_MAX_MS / 1000} s. ${fmt(puts.ok)} answered 200 in ${fmt(puts.ms / 1000, 2)} s, ${puts.failed} failed.`,
-        `GetRecord: one keep-alive socket, sequential, ${fmt(GET_WARMUP)} warm-up requests then ${fmt(gets.count)} timed (bounded to ${fmt(GET_MAX_REQUESTS)} or ${GET_MAX_MS / 1000} s), after the put phase's offline rows were flushed; latency = request written → last response byte read.`,
-        `SDK rows: @aws-sdk/client-sagemaker-featurestore-runtime with its default NodeHttpHandler (keep-alive), maxAttempts 1; ${fmt(viaSdkPuts.ok)} PutRecords (${PUT_IN_FLIGHT} in flight, bounded to ${fmt(SDK_PUT_MAX_REQUESTS)} or ${SDK_PUT_MAX_MS / 1000} s) and ${fmt(viaSdkGets.count)} sequential GetRecords. The SDK client (signing, middleware stack) costs more CPU per request than the store, so these rows measure the client.`,
+        `PutRecord: ${PUT_IN_FLIGHT} keep-alive sockets, one request in flight each, hand-built HTTP/1.1 requests (~270-byte JSON bodies), ${formatNumber(DISTINCT_IDS)} distinct ids with rising event times (online overwrite + offline journal every time); bounded to ${formatNumber(PUT_MAX_REQUESTS)} requests or ${PUT_MAX_MS / 1000} s. ${formatNumber(puts.ok)} answered 200 in ${formatNumber(puts.ms / 1000, 2)} s, ${puts.failed} failed.`,
+        `GetRecord: one keep-alive socket, sequential, ${formatNumber(GET_WARMUP)} warm-up requests then ${formatNumber(gets.count)} timed (bounded to ${formatNumber(GET_MAX_REQUESTS)} or ${GET_MAX_MS / 1000} s), after the put phase's offline rows were flushed; latency = request written → last response byte read.`,
+        `SDK rows: @aws-sdk/client-sagemaker-featurestore-runtime with its default NodeHttpHandler (keep-alive), maxAttempts 1; ${formatNumber(viaSdkPuts.ok)} PutRecords (${PUT_IN_FLIGHT} in flight, bounded to ${formatNumber(SDK_PUT_MAX_REQUESTS)} or ${SDK_PUT_MAX_MS / 1000} s) and ${formatNumber(viaSdkGets.count)} sequential GetRecords. The SDK client (signing, middleware stack) costs more CPU per request than the store, so these rows measure the client.`,
       ],
       rows,
     };
   } finally {
     client.destroy();
-    await stop(child);
+    await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
   }
 };
 
 export default bench;
 
-if (import.meta.main) {
-  const section = await bench();
-  process.stdout.write(`## ${section.title}\n\n`);
-  for (const m of section.method) process.stdout.write(`- ${m}\n`);
-  process.stdout.write('\n| metric | value | goal | met |\n| --- | --- | --- | --- |\n');
-  for (const row of section.rows) {
-    process.stdout.write(
-      `| ${row.metric} | ${row.value} | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |\n`
-    );
-  }
-}
+if (import.meta.main) await runAlone(bench);
