@@ -18,6 +18,7 @@ const ALL = [
   'dataset',
   'derived',
   'coldStart',
+  'cli',
 ] as const;
 
 const root = new URL('..', import.meta.url);

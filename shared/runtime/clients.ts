@@ -1,5 +1,3 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import {
   SageMakerFeatureStoreRuntimeClient,
   type SageMakerFeatureStoreRuntimeClientConfig,
@@ -14,6 +12,13 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 type CredentialsProvider = ReturnType<typeof fromEnv>;
+
+// Not `import { Agent } from 'node:http'`: in an ES module (the CLI and `npm start` run this file
+// as one) that builds node:http's ES facade, which reads every export, and its lazy `WebSocket`
+// getter then loads undici: ~40 ms of every `skewless get` (bench/cli.ts). The Lambda bundles
+// are CommonJS, where either form is a plain require.
+const { Agent: HttpAgent } = process.getBuiltinModule('node:http');
+const { Agent: HttpsAgent } = process.getBuiltinModule('node:https');
 
 /**
  * SDK clients, built once per container (module scope) and reused across invocations.
