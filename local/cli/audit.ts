@@ -200,7 +200,20 @@ function registerAuditCommand(program: Command): void {
       'exit with status 1 when a mismatch, an expired record served or a failed group is found'
     )
     .action(async (opts: AuditCliOptions) => {
-      const report = await auditLocally({ ...opts, dataDir: resolve(opts.dataDir) });
+      // Ctrl-C stops the audit at once, as the default handler would, but says so in one line.
+      // Nothing is left half-written: the store survives a process crash (local/store/README.md)
+      // and the in-flight ledger is replaced by a rename.
+      const onInterrupt = (): void => {
+        process.stderr.write('audit: interrupted: no report written\n');
+        process.exit(130);
+      };
+      process.once('SIGINT', onInterrupt);
+      let report: AuditReport;
+      try {
+        report = await auditLocally({ ...opts, dataDir: resolve(opts.dataDir) });
+      } finally {
+        process.off('SIGINT', onInterrupt);
+      }
       let path: string;
       if (opts.out === undefined) {
         path = await writeReportToFile(join(resolve(opts.dataDir), 'reports'), report);

@@ -9,10 +9,12 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   buildTrainingSet,
   type TrainingSetOptions,
+  type TrainingSetPhase,
   type TrainingSetProgress,
   type TrainingSetSummary,
 } from '../../shared/dataset/build.ts';
 import { parseMaxAgeOption } from '../../shared/dataset/resolve.ts';
+import { SkewlessError } from '../../shared/errors.ts';
 import { quoteIdent } from '../../shared/offline/dialect.ts';
 import type { OfflineQueryEngine } from '../../shared/offline/engine.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts';
@@ -105,6 +107,28 @@ const PHASE_TEXT: Record<TrainingSetProgress['phase'], string> = {
   export: 'writing the output',
   summary: 'counting nulls',
 };
+
+const INTERRUPTED_TEXT: Record<TrainingSetPhase, string> = {
+  prepare: 'while reading the labels',
+  join: 'during the point-in-time join',
+  export: 'while writing the output',
+  summary: 'while counting nulls',
+};
+
+/** The build stopped by Ctrl-C (SIGINT): the shell's exit code for it, 130. */
+class DatasetInterrupted extends SkewlessError {
+  readonly exitCode = 130;
+  constructor(phase: TrainingSetPhase, out: string, cause: unknown) {
+    const outcome =
+      phase === 'export'
+        ? `${out} may be partial; run the command again`
+        : phase === 'summary'
+          ? `${out} is complete, the null counts were skipped`
+          : `nothing was written to ${out}`;
+    super(`interrupted ${INTERRUPTED_TEXT[phase]}: ${outcome}`, { cause });
+    this.name = 'DatasetInterrupted';
+  }
+}
 
 /**
  * The progress display: on a terminal one line redrawn in place (spinner, phase, elapsed time,
@@ -234,6 +258,7 @@ async function runDataset(
   const onSignal = (): void => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   const display = progressDisplay(io.err, options.progress);
+  let phase: TrainingSetPhase = 'prepare';
   try {
     const build: TrainingSetOptions = {
       engine,
@@ -251,10 +276,21 @@ async function runDataset(
       output: { path: options.out, format: options.format },
       columnSeparator: options.columnSeparator,
       strategy: options.strategy,
-      onProgress: (p) => display.update(p),
+      onProgress: (p) => {
+        phase = p.phase;
+        display.update(p);
+      },
       signal: controller.signal,
     };
-    const summary = await buildTrainingSet(build);
+    let summary: TrainingSetSummary;
+    try {
+      summary = await buildTrainingSet(build);
+    } catch (error) {
+      // Every engine rejects an aborted statement the same way (OfflineQueryError CANCELLED);
+      // the user pressed Ctrl-C, so say what that left behind instead.
+      if (controller.signal.aborted) throw new DatasetInterrupted(phase, options.out, error);
+      throw error;
+    }
     display.done();
     if (options.explain) io.err.write(`${statements.join(';\n\n')};\n`);
     io.out.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
@@ -398,7 +434,7 @@ Examples:
         await runDataset(labels, options, io);
       } catch (error) {
         io.err.write(`dataset: ${(error as Error).message}\n`);
-        process.exitCode = 1;
+        process.exitCode = error instanceof DatasetInterrupted ? error.exitCode : 1;
       }
     });
 }

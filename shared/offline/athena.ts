@@ -10,6 +10,7 @@ import {
   type ColumnInfo as AthenaColumnInfo,
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
+  type GetQueryResultsOutput,
   type QueryExecution,
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
@@ -28,7 +29,7 @@ import type {
   QueryResult,
   SqlValue,
 } from './engine.ts';
-import { OfflineQueryError } from './errors.ts';
+import { OfflineQueryError, queryAborted } from './errors.ts';
 import { OFFLINE_DATABASE } from './layout.ts';
 
 /** Where a group's offline table lives in the Glue catalog. */
@@ -120,6 +121,7 @@ function columnsOf(info: readonly AthenaColumnInfo[]): ColumnInfo[] {
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -185,7 +187,9 @@ class AthenaEngine implements OfflineQueryEngine {
   ): Promise<{ readonly queryExecutionId: string; readonly execution: QueryExecution }> {
     const { client } = this.options;
     const signal = options?.signal;
-    signal?.throwIfAborted();
+    if (signal?.aborted) {
+      throw queryAborted('athena', signal, 'Athena query aborted before it started');
+    }
     this.options.onStatement?.(sql);
     const started = Date.now();
     const params = options?.params?.map((p) => this.dialect.literal(p));
@@ -201,8 +205,9 @@ class AthenaEngine implements OfflineQueryEngine {
           ? {}
           : { ResultConfiguration: { OutputLocation: this.options.outputLocation } }),
         ...(params === undefined || params.length === 0 ? {} : { ExecutionParameters: params }),
-      }),
-      { abortSignal: signal }
+      })
+      // No abortSignal: a start cut off mid-request may have started the query without telling
+      // its id, and only the id can stop it. An abort meanwhile is seen by the poll below.
     );
     const id = start.QueryExecutionId;
     if (id === undefined)
@@ -212,6 +217,7 @@ class AthenaEngine implements OfflineQueryEngine {
     const timeoutMs = this.options.timeoutMs ?? 3_600_000;
     try {
       for (;;) {
+        signal?.throwIfAborted();
         const { QueryExecution: execution } = await client.send(
           new GetQueryExecutionCommand({ QueryExecutionId: id }),
           { abortSignal: signal }
@@ -250,15 +256,7 @@ class AthenaEngine implements OfflineQueryEngine {
     } catch (error) {
       if (signal?.aborted && !(error instanceof OfflineQueryError)) {
         await this.stop(id);
-        throw new OfflineQueryError(
-          'athena',
-          'CANCELLED',
-          `Athena query ${id} aborted and stopped`,
-          {
-            queryExecutionId: id,
-            cause: signal.reason,
-          }
-        );
+        throw queryAborted('athena', signal, `Athena query ${id} aborted and stopped`, id);
       }
       throw error;
     }
@@ -274,18 +272,32 @@ class AthenaEngine implements OfflineQueryEngine {
 
   async *query(sql: string, options?: QueryOptions): AsyncIterable<QueryPage> {
     const { queryExecutionId: id } = await this.run(sql, options);
+    const signal = options?.signal;
     let token: string | undefined;
     let first = true;
     do {
-      options?.signal?.throwIfAborted();
-      const page = await this.options.client.send(
-        new GetQueryResultsCommand({
-          QueryExecutionId: id,
-          NextToken: token,
-          MaxResults: Math.min(this.options.pageSize ?? 1000, 1000),
-        }),
-        { abortSignal: options?.signal }
-      );
+      let page: GetQueryResultsOutput;
+      try {
+        signal?.throwIfAborted();
+        page = await this.options.client.send(
+          new GetQueryResultsCommand({
+            QueryExecutionId: id,
+            NextToken: token,
+            MaxResults: Math.min(this.options.pageSize ?? 1000, 1000),
+          }),
+          { abortSignal: signal }
+        );
+      } catch (error) {
+        if (signal?.aborted) {
+          throw queryAborted(
+            'athena',
+            signal,
+            `Athena query ${id} aborted while reading results`,
+            id
+          );
+        }
+        throw error;
+      }
       const columns = columnsOf(page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []);
       let raw = page.ResultSet?.Rows ?? [];
       if (first && raw.length > 0) {

@@ -37,7 +37,7 @@ import type {
   SqlParam,
   SqlValue,
 } from './engine.ts';
-import { OfflineQueryError } from './errors.ts';
+import { OfflineQueryError, queryAborted } from './errors.ts';
 import { findGroupTable, OFFLINE_DATABASE } from './layout.ts';
 
 interface DuckDbEngineOptions {
@@ -241,7 +241,8 @@ class DuckDbEngine implements OfflineQueryEngine {
 
   private async watch<T>(options: QueryOptions | undefined, task: () => Promise<T>): Promise<T> {
     const signal = options?.signal;
-    signal?.throwIfAborted();
+    // Aborted while waiting for its turn on the connection: it never starts.
+    if (signal?.aborted) throw queryAborted('duckdb', signal, 'query aborted before it started');
     const started = performance.now();
     // An interrupt stops only a statement DuckDB has begun: one that arrives while the statement
     // still waits for a worker thread is lost (the query clears the flag as it starts) and the
@@ -267,11 +268,7 @@ class DuckDbEngine implements OfflineQueryEngine {
     try {
       return await task();
     } catch (error) {
-      if (signal?.aborted) {
-        throw new OfflineQueryError('duckdb', 'CANCELLED', 'query aborted', {
-          cause: signal.reason,
-        });
-      }
+      if (signal?.aborted) throw queryAborted('duckdb', signal, 'query aborted');
       throw new OfflineQueryError('duckdb', 'FAILED', (error as Error).message, { cause: error });
     } finally {
       if (timer !== undefined) clearInterval(timer);

@@ -52,7 +52,11 @@ interface QueryProgress {
 interface QueryOptions {
   /** Values for `?` placeholders, in order. */
   readonly params?: readonly SqlParam[];
-  /** Aborts the statement: DuckDB interrupts it, Athena stops the query execution. */
+  /**
+   * Aborts the statement: DuckDB interrupts it, Athena stops the query execution. Wherever the
+   * abort lands (before the statement's turn, while it runs, between result pages) the call
+   * rejects with `OfflineQueryError` in state `CANCELLED`, the abort reason as its cause.
+   */
   readonly signal?: AbortSignal;
   /** Called while the statement runs (about every 100 ms on DuckDB, every poll on Athena). */
   readonly onProgress?: (progress: QueryProgress) => void;

@@ -33,4 +33,21 @@ class OfflineQueryError extends SkewlessError {
   }
 }
 
-export { OfflineQueryError };
+/**
+ * The error of a statement its caller aborted, wherever the abort landed (before the statement's
+ * turn, while it ran, between result pages): always `CANCELLED`, with the abort reason as cause,
+ * so callers tell a cancellation from a failure by one check.
+ */
+function queryAborted(
+  engine: 'duckdb' | 'athena',
+  signal: AbortSignal,
+  message: string,
+  queryExecutionId?: string
+): OfflineQueryError {
+  return new OfflineQueryError(engine, 'CANCELLED', message, {
+    queryExecutionId,
+    cause: signal.reason,
+  });
+}
+
+export { OfflineQueryError, queryAborted };

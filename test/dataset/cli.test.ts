@@ -1,5 +1,5 @@
 // calendar-fixed: offline history: no TTL offline, label times fixed against their own rows.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -64,12 +64,21 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
+async function run(
+  args: string[],
+  onErr: (text: string) => void = () => {}
+): Promise<{ out: string; err: string; exitCode: number }> {
   let out = '';
   let err = '';
   const io: DatasetIo = {
     out: { write: (t: string) => (out += t) },
-    err: { write: (t: string) => (err += t), isTTY: false },
+    err: {
+      write: (t: string) => {
+        err += t;
+        onErr(t);
+      },
+      isTTY: false,
+    },
   };
   const program = new Command().exitOverride();
   registerDatasetCommand(program, io);
@@ -173,6 +182,41 @@ describe('skewless dataset', () => {
     expect(err).toContain('ASOF LEFT JOIN');
     expect(err).toContain("INTERVAL '43200' SECOND");
     expect(err).not.toContain('dataset: point-in-time join');
+  });
+
+  it('says in one line what Ctrl-C left behind, with exit code 130', async () => {
+    const args = (out: string) => [
+      join(dir, 'labels.csv'),
+      '--features',
+      'fraud-cards.txn_count_7d',
+      '--label-time-column',
+      'label_time',
+      '--entity-key',
+      'fraud-cards=card',
+      '--data-dir',
+      dir,
+      '--out',
+      join(dir, out),
+    ];
+    // SIGINT as a phase begins: its statement is aborted before DuckDB starts it.
+    const interruptAt = (phase: string) => (text: string) => {
+      if (text.startsWith(`dataset: ${phase}`)) process.emit('SIGINT');
+    };
+    const duringJoin = await run(args('never.csv'), interruptAt('point-in-time join'));
+    expect(duringJoin.exitCode).toBe(130);
+    expect(duringJoin.out).toBe('');
+    expect(duringJoin.err.split('\n').filter((l) => !/ \(\d+\.\d s\)$/.test(l))).toEqual([
+      `dataset: interrupted during the point-in-time join: nothing was written to ${join(dir, 'never.csv')}`,
+      '',
+    ]);
+    expect(existsSync(join(dir, 'never.csv'))).toBe(false);
+    const duringSummary = await run(args('done.csv'), interruptAt('counting nulls'));
+    expect(duringSummary.exitCode).toBe(130);
+    expect(duringSummary.err).toContain(
+      `dataset: interrupted while counting nulls: ${join(dir, 'done.csv')} is complete, the null counts were skipped`
+    );
+    expect(existsSync(join(dir, 'done.csv'))).toBe(true);
+    expect(process.listenerCount('SIGINT')).toBe(0);
   });
 
   it('reports errors on stderr with exit code 1', async () => {

@@ -231,6 +231,42 @@ describe('skewless put', () => {
   });
 });
 
+describe('skewless audit interrupted', () => {
+  it('says so in one line and exits 130 on Ctrl-C', async () => {
+    // An online store that accepts the connection and never answers: the audit waits on it.
+    let interrupt: () => void = () => {};
+    const silent = createServer(() => interrupt());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const dataDir = mkdtempSync(join(work, 'audit-'));
+    try {
+      const result = await new Promise<Run>((resolve, reject) => {
+        const child = spawn(
+          node,
+          [cli, 'audit', '--data-dir', dataDir, '--endpoint', `http://127.0.0.1:${port}`],
+          { cwd: work, timeout: 60_000 }
+        );
+        interrupt = () => child.kill('SIGINT');
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+        });
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+        });
+        child.once('error', reject);
+        child.once('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      expect(result.status).toBe(130);
+      expect(result.stderr).toBe('audit: interrupted: no report written\n');
+      expect(result.stdout).toBe('');
+    } finally {
+      silent.close();
+    }
+  });
+});
+
 describe('reportCliError', () => {
   const capture = (error: unknown, args: string[]) => {
     let text = '';

@@ -180,6 +180,85 @@ describe('AthenaEngine', () => {
     });
   });
 
+  it('cancels a query aborted before the first call without starting it', async () => {
+    const reason = new Error('user pressed ^C');
+    const error = await engine()
+      .execute('SELECT 1', { signal: AbortSignal.abort(reason) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OfflineQueryError);
+    expect(error).toMatchObject({ engine: 'athena', state: 'CANCELLED', cause: reason });
+    expect(athena).not.toHaveReceivedCommand(StartQueryExecutionCommand);
+  });
+
+  it('stops a query aborted while it was being started', async () => {
+    const controller = new AbortController();
+    athena.on(StartQueryExecutionCommand).callsFake(() => {
+      controller.abort();
+      return { QueryExecutionId: 'q-7' };
+    });
+    athena
+      .on(GetQueryExecutionCommand)
+      .resolves({ QueryExecution: { Status: { State: 'RUNNING' } } });
+    athena.on(StopQueryExecutionCommand).resolves({});
+    const error = await engine({ timeoutMs: 500 })
+      .execute('SELECT 1', { signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OfflineQueryError);
+    expect(error).toMatchObject({ state: 'CANCELLED', queryExecutionId: 'q-7' });
+    expect(athena).toHaveReceivedCommandWith(StopQueryExecutionCommand, {
+      QueryExecutionId: 'q-7',
+    });
+  });
+
+  it('cancels a query aborted between result pages and during a page request', async () => {
+    const columns = [column('n', 'bigint')];
+    const page = (n: string, NextToken?: string): GetQueryResultsOutput => ({
+      ResultSet: { ResultSetMetadata: { ColumnInfo: columns }, Rows: [row(n)] },
+      NextToken,
+    });
+    const succeeded = () => {
+      athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-8' });
+      athena
+        .on(GetQueryExecutionCommand)
+        .resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+    };
+
+    // Between pages: the reader aborts after the first page.
+    succeeded();
+    athena
+      .on(GetQueryResultsCommand, { NextToken: undefined })
+      .resolves(page('1', 'page-2'))
+      .on(GetQueryResultsCommand, { NextToken: 'page-2' })
+      .resolves(page('2'));
+    const between = new AbortController();
+    const seen: unknown[] = [];
+    const readAll = async (signal: AbortSignal, onPage: () => void): Promise<void> => {
+      for await (const p of engine().query('SELECT n', { signal })) {
+        seen.push(...p.rows.map((r) => r.n));
+        onPage();
+      }
+    };
+    const betweenError = await readAll(between.signal, () => between.abort()).catch(
+      (e: unknown) => e
+    );
+    expect(betweenError).toBeInstanceOf(OfflineQueryError);
+    expect(betweenError).toMatchObject({ state: 'CANCELLED', queryExecutionId: 'q-8' });
+    expect(seen).toEqual([1n]);
+    expect(athena).toHaveReceivedCommandTimes(GetQueryResultsCommand, 1);
+
+    // During a page request: the SDK rejects the request it aborted with an AbortError.
+    athena.reset();
+    succeeded();
+    const during = new AbortController();
+    athena.on(GetQueryResultsCommand).callsFake(() => {
+      during.abort();
+      throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    });
+    const duringError = await readAll(during.signal, () => {}).catch((e: unknown) => e);
+    expect(duringError).toBeInstanceOf(OfflineQueryError);
+    expect(duringError).toMatchObject({ state: 'CANCELLED', queryExecutionId: 'q-8' });
+  });
+
   it('stops and fails a query that runs past its timeout', async () => {
     athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: 'q-5' });
     athena

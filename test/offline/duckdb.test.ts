@@ -308,6 +308,52 @@ describe('DuckDbEngine: statements', () => {
     }
   });
 
+  it('cancels a statement aborted before its turn with the same error as one aborted while running', async () => {
+    const aborted = AbortSignal.abort(new Error('user pressed ^C'));
+    for (const run of [
+      () => engine.execute('SELECT 1', { signal: aborted }),
+      () => engine.queryAll('SELECT 1', { signal: aborted }),
+    ]) {
+      const error = await run().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OfflineQueryError);
+      expect(error).toMatchObject({ engine: 'duckdb', state: 'CANCELLED', cause: aborted.reason });
+    }
+    // Queued behind a running statement on the one connection, aborted while it waits.
+    const running = new AbortController();
+    const waiting = new AbortController();
+    const first = engine.execute(SLOW_STATEMENT, { signal: running.signal });
+    const queued = [
+      engine.execute('SELECT 1', { signal: waiting.signal }).catch((e: unknown) => e),
+      engine.queryAll('SELECT 1', { signal: waiting.signal }).catch((e: unknown) => e),
+    ];
+    waiting.abort();
+    running.abort();
+    await expect(first).rejects.toMatchObject({ state: 'CANCELLED' });
+    for (const error of await Promise.all(queued)) {
+      expect(error).toBeInstanceOf(OfflineQueryError);
+      expect(error).toMatchObject({ engine: 'duckdb', state: 'CANCELLED' });
+    }
+    expect((await engine.queryAll('SELECT 2 AS "two"')).rows).toEqual([{ two: 2 }]);
+  });
+
+  it('cancels a streamed query aborted between pages', async () => {
+    const controller = new AbortController();
+    const pages: number[] = [];
+    const read = async (): Promise<void> => {
+      for await (const page of engine.query('SELECT range AS "n" FROM range(1000000)', {
+        signal: controller.signal,
+      })) {
+        pages.push(page.rows.length);
+        controller.abort();
+      }
+    };
+    const error = await read().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OfflineQueryError);
+    expect(error).toMatchObject({ engine: 'duckdb', state: 'CANCELLED' });
+    expect(pages.length).toBeGreaterThan(0);
+    expect((await engine.queryAll('SELECT 2 AS "two"')).rows).toEqual([{ two: 2 }]);
+  });
+
   it('reports DuckDB progress while a scan runs', async () => {
     // The scan takes ~0.1-0.3 s on a quiet machine: poll often enough to see it move.
     const polled = await createDuckDbEngine({ threads: 2, progressIntervalMs: 5 });
