@@ -329,11 +329,10 @@ function registerDatasetCommand(
       list
     )
     .requiredOption('--label-time-column <column>', 'label column holding the label event time')
-    .option(
-      '--entity-key <group=column,...>',
-      'label column of a group’s record identifier (default: the identifier’s own name)',
-      pairs,
-      {}
+    .addOption(
+      new Option('--entity-key <group=column,...>', 'label column of a group’s record identifier')
+        .argParser(pairs)
+        .default({}, 'the identifier’s own name')
     )
     .option('--strictly-before', 'only feature rows strictly older than the label', false)
     .option(
@@ -410,11 +409,10 @@ function registerDatasetCommand(
     )
     .option('--athena-database <name>', 'Athena session database', 'sagemaker_featurestore')
     .option('--athena-catalog <name>', 'Athena data catalog', 'AwsDataCatalog')
-    .option(
-      '--athena-table <group=table,...>',
-      'Glue table of a group (default: DescribeFeatureGroup’s DataCatalogConfig)',
-      pairs,
-      {}
+    .addOption(
+      new Option('--athena-table <group=table,...>', 'Glue table of a group')
+        .argParser(pairs)
+        .default({}, 'DescribeFeatureGroup’s DataCatalogConfig')
     )
     .option('--no-progress', 'no progress display on stderr')
     .option('--json', 'print the summary as JSON', false)

@@ -94,6 +94,14 @@ describe('skewless CLI basics', () => {
     expect(getHelp.status).toBe(0);
     expect(getHelp.stdout).toContain('--endpoint <url>');
   });
+
+  it("prints no internal values in any command's --help (empty defaults, undefined)", () => {
+    for (const name of ['start', 'store', 'backfill', 'batch', 'audit', 'dataset', 'get', 'put']) {
+      const help = run([name, '--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout, name).not.toMatch(/\{\}|\[\]|\[object Object\]|undefined/);
+    }
+  });
 });
 
 describe('skewless CLI user errors', () => {
