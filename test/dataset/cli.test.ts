@@ -90,22 +90,29 @@ async function run(
   return { out, err, exitCode };
 }
 
+/** A build of `features` (default: one card feature) from labels.csv into `<data dir>/<out>`. */
+function buildArgs(out: string, features = 'fraud-cards.txn_count_7d'): string[] {
+  return [
+    join(dir, 'labels.csv'),
+    '--features',
+    features,
+    '--label-time-column',
+    'label_time',
+    '--entity-key',
+    'fraud-cards=card',
+    '--data-dir',
+    dir,
+    '--out',
+    join(dir, out),
+  ];
+}
+
 describe('skewless dataset', () => {
   it('builds a CSV training set from CSV labels, with phases on stderr and a summary on stdout', async () => {
     const outPath = join(dir, 'train.csv');
-    const { out, err, exitCode } = await run([
-      join(dir, 'labels.csv'),
-      '--features',
-      'fraud-cards.txn_count_7d,fraud-merchants.mcc',
-      '--label-time-column',
-      'label_time',
-      '--entity-key',
-      'fraud-cards=card',
-      '--data-dir',
-      dir,
-      '--out',
-      outPath,
-    ]);
+    const { out, err, exitCode } = await run(
+      buildArgs('train.csv', 'fraud-cards.txn_count_7d,fraud-merchants.mcc')
+    );
     expect(exitCode).toBe(0);
     expect(err).toContain('dataset: point-in-time join');
     expect(err).toContain('dataset: writing the output');
@@ -147,20 +154,10 @@ describe('skewless dataset', () => {
 
   it('prints the summary as JSON and the SQL with --explain; max age and strict options apply', async () => {
     const { out, err, exitCode } = await run([
-      join(dir, 'labels.csv'),
-      '--features',
-      'fraud-cards.txn_count_7d',
-      '--label-time-column',
-      'label_time',
-      '--entity-key',
-      'fraud-cards=card',
+      ...buildArgs(join('new-dir', 'train.parquet')),
       '--max-age',
       'fraud-cards=12h',
       '--strictly-before',
-      '--data-dir',
-      dir,
-      '--out',
-      join(dir, 'new-dir', 'train.parquet'),
       '--json',
       '--explain',
       '--no-progress',
@@ -185,24 +182,11 @@ describe('skewless dataset', () => {
   });
 
   it('says in one line what Ctrl-C left behind, with exit code 130', async () => {
-    const args = (out: string) => [
-      join(dir, 'labels.csv'),
-      '--features',
-      'fraud-cards.txn_count_7d',
-      '--label-time-column',
-      'label_time',
-      '--entity-key',
-      'fraud-cards=card',
-      '--data-dir',
-      dir,
-      '--out',
-      join(dir, out),
-    ];
     // SIGINT as a phase begins: its statement is aborted before DuckDB starts it.
     const interruptAt = (phase: string) => (text: string) => {
       if (text.startsWith(`dataset: ${phase}`)) process.emit('SIGINT');
     };
-    const duringJoin = await run(args('never.csv'), interruptAt('point-in-time join'));
+    const duringJoin = await run(buildArgs('never.csv'), interruptAt('point-in-time join'));
     expect(duringJoin.exitCode).toBe(130);
     expect(duringJoin.out).toBe('');
     expect(duringJoin.err.split('\n').filter((l) => !/ \(\d+\.\d s\)$/.test(l))).toEqual([
@@ -210,7 +194,7 @@ describe('skewless dataset', () => {
       '',
     ]);
     expect(existsSync(join(dir, 'never.csv'))).toBe(false);
-    const duringSummary = await run(args('done.csv'), interruptAt('counting nulls'));
+    const duringSummary = await run(buildArgs('done.csv'), interruptAt('counting nulls'));
     expect(duringSummary.exitCode).toBe(130);
     expect(duringSummary.err).toContain(
       `dataset: interrupted while counting nulls: ${join(dir, 'done.csv')} is complete, the null counts were skipped`

@@ -3,7 +3,7 @@
  * lazy `--help`, and every user mistake of issue 15 printing one line and a hint, exit code 1,
  * no stack trace; unexpected errors keep their stack behind `--debug`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,10 +36,17 @@ function run(args: readonly string[]): Run {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Like {@link run}, without blocking this process (which may serve the store the CLI calls). */
-function runAsync(args: readonly string[]): Promise<Run> {
+/**
+ * Like {@link run}, without blocking this process (which may serve the store the CLI calls);
+ * `started` gets the child (to signal it).
+ */
+function runAsync(
+  args: readonly string[],
+  started: (child: ChildProcess) => void = () => {}
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(node, [cli, ...args], { cwd: work, timeout: 60_000 });
+    started(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -248,24 +255,12 @@ describe('skewless audit interrupted', () => {
     const { port } = silent.address() as { port: number };
     const dataDir = mkdtempSync(join(work, 'audit-'));
     try {
-      const result = await new Promise<Run>((resolve, reject) => {
-        const child = spawn(
-          node,
-          [cli, 'audit', '--data-dir', dataDir, '--endpoint', `http://127.0.0.1:${port}`],
-          { cwd: work, timeout: 60_000 }
-        );
-        interrupt = () => child.kill('SIGINT');
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString();
-        });
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        child.once('error', reject);
-        child.once('close', (status) => resolve({ status, stdout, stderr }));
-      });
+      const result = await runAsync(
+        ['audit', '--data-dir', dataDir, '--endpoint', `http://127.0.0.1:${port}`],
+        (child) => {
+          interrupt = () => child.kill('SIGINT');
+        }
+      );
       expect(result.status).toBe(130);
       expect(result.stderr).toBe('audit: interrupted: no report written\n');
       expect(result.stdout).toBe('');
