@@ -19,11 +19,14 @@
  * nor duplicated. Files: `<dataDir>/offline-store/<table dir>/year=YYYY/month=MM/day=DD/hour=HH/
  * <yyyyMMddTHHmmssZ of the latest event time>_<16 random alphanumerics>.parquet`, snappy.
  */
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
-import { offlineFileStamp, offlinePartition } from '../../shared/offline/parquetFile.ts';
+import {
+  offlineFileStamp,
+  offlineFileSuffix,
+  offlinePartition,
+} from '../../shared/offline/parquetFile.ts';
 import { formatEpochSecondsEventTime, formatIsoEventTime } from '../../shared/record/eventTime.ts';
 import type { StoreContext } from './context.ts';
 import { journalRecord } from './db.ts';
@@ -42,7 +45,6 @@ import type { OfflineColumn } from './parquet.ts';
 const MAX_ROWS_PER_BATCH = 20_000;
 /** Worker threads: two batches in flight, on two cores when the machine has them. */
 const FLUSH_WORKERS = Math.min(2, availableParallelism());
-const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 interface BatchFile {
   /** Offline table (group) id. */
@@ -69,13 +71,6 @@ interface BatchRow {
   hi: number;
   write_us: number;
   files: string;
-}
-
-function randomSuffix(): string {
-  const bytes = randomBytes(16);
-  let out = '';
-  for (const b of bytes) out += ALPHANUMERIC[b % ALPHANUMERIC.length];
-  return out;
 }
 
 type WorkerCall =
@@ -331,7 +326,7 @@ class OfflineWriter {
       ).map((f) => ({
         t: f.tid,
         p: offlinePartition(f.hour_s),
-        n: `${offlineFileStamp(f.latest)}_${randomSuffix()}.parquet`,
+        n: `${offlineFileStamp(f.latest)}_${offlineFileSuffix()}.parquet`,
       }));
       const writeMicros = Math.round(this.ctx.clock.now() * 1000);
       const filesJson = JSON.stringify(files);

@@ -9,7 +9,7 @@
  * Snappy. Used by the embedded store's offline flush and by the backfill's direct mode, so both
  * write byte-for-byte the same layout and types.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 
 /** A feature column of an offline table. */
@@ -132,12 +132,19 @@ function offlineFileStamp(epochSeconds: number): string {
 const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
- * The 16 alphanumerics of an offline file name. The service picks them at random; a writer that
- * must be idempotent (the backfill) derives them from what identifies the file's contents
- * (`seed`), so writing the same rows again replaces the file instead of adding a copy.
+ * The 16 alphanumerics of an offline file name. The service picks them at random, and so does
+ * this without a `seed` (the embedded store's flush); a writer that must be idempotent (the
+ * backfill) derives them from what identifies the file's contents (`seed`), so writing the same
+ * rows again replaces the file instead of adding a copy.
+ *
+ * @example
+ * ```typescript
+ * offlineFileSuffix(); // e.g. 'q3ZkP0aL9xYb2VnC', new every call
+ * offlineFileSuffix('part-7'); // the same 16 alphanumerics every time
+ * ```
  */
-function offlineFileSuffix(seed: string): string {
-  const bytes = createHash('sha256').update(seed).digest();
+function offlineFileSuffix(seed?: string): string {
+  const bytes = seed === undefined ? randomBytes(16) : createHash('sha256').update(seed).digest();
   let out = '';
   for (let i = 0; i < 16; i++) out += ALPHANUMERIC[(bytes[i] as number) % ALPHANUMERIC.length];
   return out;
