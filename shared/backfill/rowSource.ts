@@ -1,4 +1,5 @@
 import { SkewlessError } from '../errors.ts';
+import type { EncodedRecord } from '../record/codec.ts';
 
 /**
  * What every reader (CSV, JSON Lines, Parquet) hands the backfill: rows in file order, in
@@ -20,8 +21,16 @@ interface SourceRow {
   readonly index: number;
   /** 1-based line where the row starts (text formats). */
   readonly line?: number;
-  /** Feature name → value, ready for the schema module; undefined when `problem` is set. */
+  /**
+   * Feature name → value, ready for the schema module; undefined when `problem` is set or the
+   * row comes `encoded`.
+   */
   readonly values: Record<string, unknown> | undefined;
+  /**
+   * The row already validated and encoded for the backfill's group (the derived replay encodes
+   * every event to compute its features): written as it is, not encoded again.
+   */
+  readonly encoded?: EncodedRecord;
   /** The row as it is in the file, for the rejects object (built only for rejected rows). */
   readonly original: () => unknown;
   /** Why the row could not even be read (malformed JSON, wrong number of CSV fields…). */

@@ -640,6 +640,10 @@ class LeasedBackfill {
             // An exact repeat the derived replay writes once: counted, not written again.
             rowsDuplicate += 1;
             window.complete(row.index);
+          } else if (row.encoded !== undefined) {
+            // Validated and encoded for this group by the derived replay: written as it is.
+            if (!direct) handedOut.set(row.index, row);
+            await sink.add(row.index, row.encoded);
           } else if (row.problem !== undefined || row.values === undefined) {
             reject(row, [
               { feature: '(row)', value: undefined, reason: row.problem ?? 'unreadable row' },

@@ -9,7 +9,8 @@
  * the file again and skipping that many): rows the reader could not read or the schema module
  * rejects (the backfill rejects them, with their line), rows whose id repeats an earlier one, in
  * file order — with different content: rejected (the first in file order wins); exactly:
- * marked `duplicate` (counted in the report's `rowsDuplicate`, not written again) — then one row per distinct event. Every input
+ * marked `duplicate` (counted in the report's `rowsDuplicate`, not written again) — then one row per distinct event,
+ * handed over `encoded` (each row is encoded once, for the replay). Every input
  * row is therefore counted once: written, rejected or duplicate.
  */
 import { parseBackfillKey } from '../backfill/objectKey.ts';
@@ -119,8 +120,8 @@ function derivedRowSource(
       });
     }
     for (const record of records) {
-      const values = wireInput(record.record);
-      rows.push({ values, original: () => values });
+      // Encoded for the group by the replay: the backfill writes it without encoding it again.
+      rows.push({ values: undefined, encoded: record, original: () => wireInput(record.record) });
     }
     let batch: SourceRow[] = [];
     for (let index = skip; index < rows.length; index++) {
