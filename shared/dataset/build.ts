@@ -9,8 +9,10 @@ import { registry } from '../registry.ts';
 import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
 import { type MaxAgeOption, resolveMaxAgeSeconds, resolveSelections } from './resolve.ts';
 import {
+  type AsofOrdering,
   asofTrainingSetSql,
   type DeleteRule,
+  EMPTY_MATCH_ERROR,
   type GroupPlan,
   keyTypeOf,
   LABEL_ID,
@@ -126,6 +128,10 @@ interface TrainingSetSummary {
   readonly elapsedMs: number;
   /** The point-in-time SELECT (hidden columns included). */
   readonly sql: string;
+}
+
+function hasMessage(error: unknown, message: string): boolean {
+  return error instanceof Error && error.message.includes(message);
 }
 
 function formatOf(path: string, given: OutputFormat | undefined): OutputFormat {
@@ -288,81 +294,128 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
       return n > 0 && Number(row?.hits ?? 0) / n <= PRUNE_AT_LABELLED_SHARE;
     });
   }
-  let sql =
+  let ordering: AsofOrdering = 'packed';
+  const sqlFor = (failOnEmptyMatch: boolean): string =>
     strategy === 'asof'
-      ? asofTrainingSetSql(plan, engine.dialect, { labelKeysOnly, labelsRepeatable })
+      ? asofTrainingSetSql(plan, engine.dialect, {
+          ordering,
+          labelKeysOnly,
+          labelsRepeatable,
+          failOnEmptyMatch,
+        })
       : portableTrainingSetSql(plan, engine.dialect);
-
-  // Join, export, summary.
-  enter('join');
-  let relation: MaterializedRelation;
-  try {
-    relation = await engine.materialize(sql, queryOptions);
-  } catch (error) {
-    // A row the packed ASOF key cannot order exactly (before 1970, sub-millisecond, null service
-    // times): the same join on the tuple ordering, exact for any time.
-    if (
-      strategy !== 'asof' ||
-      !(error instanceof Error) ||
-      !error.message.includes(PACKED_KEY_ERROR)
-    ) {
-      throw error;
+  let sql = sqlFor(false);
+  /**
+   * Runs a statement built from the point-in-time SELECT; a row the packed ASOF key cannot order
+   * exactly (before 1970, sub-millisecond, null service times) runs it again on the tuple
+   * ordering, exact for any time.
+   */
+  const withOrderingFallback = async <T>(
+    failOnEmptyMatch: boolean,
+    run: (select: string) => Promise<T>
+  ): Promise<T> => {
+    sql = sqlFor(failOnEmptyMatch);
+    try {
+      return await run(sql);
+    } catch (error) {
+      if (strategy !== 'asof' || ordering === 'tuple' || !hasMessage(error, PACKED_KEY_ERROR)) {
+        throw error;
+      }
+      ordering = 'tuple';
+      sql = sqlFor(failOnEmptyMatch);
+      return run(sql);
     }
-    sql = asofTrainingSetSql(plan, engine.dialect, {
-      ordering: 'tuple',
-      labelKeysOnly,
-      labelsRepeatable,
-    });
-    relation = await engine.materialize(sql, queryOptions);
-  }
+  };
   const output = {
     path: options.output.path,
     format: formatOf(options.output.path, options.output.format),
   };
+  const visible = columns.map((c) => q(c)).join(', ');
   let rows: number | undefined;
   const features: FeatureColumnSummary[] = [];
   const labelsWithoutFeatures: Record<string, number> = {};
-  try {
-    enter('export');
-    const visible = columns.map((c) => q(c)).join(', ');
-    const from = relation.stored ? relation.sql : `${relation.sql} AS ${q('r')}`;
-    const order = relation.stored ? ` ORDER BY ${q(LABEL_ID)}` : '';
-    await engine.exportQuery(`SELECT ${visible} FROM ${from}${order}`, output, queryOptions);
-
-    if (options.summary !== false) {
-      enter('summary');
-      const aggregates = [
-        `count(*) AS ${q('rows')}`,
-        ...groups.flatMap((g, i) =>
-          g.outputNames.map((name, j) => `count(${q(name)}) AS ${q(`c${i}_${j}`)}`)
-        ),
-        ...groups.map(
-          (_g, i) => `sum(CASE WHEN ${q(matchedColumn(i))} THEN 0 ELSE 1 END) AS ${q(`u${i}`)}`
-        ),
-      ];
-      const result = await engine.queryAll(
-        `SELECT ${aggregates.join(', ')} FROM ${from}`,
-        queryOptions
-      );
-      const row = result.rows[0] ?? {};
-      const total = Number(row.rows ?? 0);
-      rows = total;
-      groups.forEach((g, i) => {
-        labelsWithoutFeatures[g.group.name] = Number(row[`u${i}`] ?? 0);
-        g.outputNames.forEach((name, j) => {
-          const nulls = total - Number(row[`c${i}_${j}`] ?? 0);
-          features.push({
-            column: name,
-            group: g.group.name,
-            feature: g.features[j] as string,
-            nulls,
-            nullShare: total === 0 ? 0 : nulls / total,
-          });
+  const summarize = async (from: string, withoutFeatures: (i: number) => string): Promise<void> => {
+    const aggregates = [
+      `count(*) AS ${q('rows')}`,
+      ...groups.flatMap((g, i) =>
+        g.outputNames.map((name, j) => `count(${q(name)}) AS ${q(`c${i}_${j}`)}`)
+      ),
+      ...groups.map(
+        (_g, i) => `sum(CASE WHEN ${withoutFeatures(i)} THEN 1 ELSE 0 END) AS ${q(`u${i}`)}`
+      ),
+    ];
+    const result = await engine.queryAll(
+      `SELECT ${aggregates.join(', ')} FROM ${from}`,
+      queryOptions
+    );
+    const row = result.rows[0] ?? {};
+    const total = Number(row.rows ?? 0);
+    rows = total;
+    groups.forEach((g, i) => {
+      labelsWithoutFeatures[g.group.name] = Number(row[`u${i}`] ?? 0);
+      g.outputNames.forEach((name, j) => {
+        const nulls = total - Number(row[`c${i}_${j}`] ?? 0);
+        features.push({
+          column: name,
+          group: g.group.name,
+          feature: g.features[j] as string,
+          nulls,
+          nullShare: total === 0 ? 0 : nulls / total,
         });
       });
+    });
+  };
+
+  enter('join');
+  // Straight from the join to the output, in label order, when the summary can be read back from
+  // the output: always without a summary; with one, from Parquet (nulls kept apart from empty
+  // text) when every group adds a feature, and as long as no group delivers a row of only null
+  // features (then a label's features are all null exactly when its group delivered nothing; the
+  // statement fails on such a row and the build keeps the joined result instead). Saves storing
+  // the joined result and reading it back.
+  const wantSummary = options.summary !== false;
+  const direct =
+    strategy === 'asof' &&
+    (!wantSummary || (output.format === 'parquet' && groups.every((g) => g.features.length > 0)));
+  let written = false;
+  if (direct) {
+    try {
+      await withOrderingFallback(wantSummary, (select) =>
+        engine.exportQuery(
+          `SELECT ${visible} FROM (${select}) AS ${q('r')} ORDER BY ${q(LABEL_ID)}`,
+          output,
+          queryOptions
+        )
+      );
+      written = true;
+    } catch (error) {
+      if (!hasMessage(error, EMPTY_MATCH_ERROR)) throw error;
+      // A delivered row of only null features: the summary needs the kept result.
     }
-  } finally {
-    await relation.release();
+    if (written && wantSummary) {
+      enter('summary');
+      const file = await engine.fileTable(output.path, { format: 'parquet' });
+      await summarize(file, (i) =>
+        (groups[i] as GroupPlan).outputNames.map((name) => `${q(name)} IS NULL`).join(' AND ')
+      );
+    }
+  }
+  if (!written) {
+    const relation: MaterializedRelation = await withOrderingFallback(false, (select) =>
+      engine.materialize(select, queryOptions)
+    );
+    try {
+      enter('export');
+      const from = relation.stored ? relation.sql : `${relation.sql} AS ${q('r')}`;
+      const order = relation.stored ? ` ORDER BY ${q(LABEL_ID)}` : '';
+      await engine.exportQuery(`SELECT ${visible} FROM ${from}${order}`, output, queryOptions);
+      if (wantSummary) {
+        enter('summary');
+        await summarize(from, (i) => `NOT ${q(matchedColumn(i))}`);
+      }
+    } finally {
+      await relation.release();
+    }
   }
   const ended = performance.now();
   timings[phase] = ended - phaseStarted;

@@ -122,10 +122,18 @@ interface AsofOptions {
    * table expression that may read differently twice (a sample) is read once.
    */
   readonly labelsRepeatable?: boolean;
+  /**
+   * Fail with {@link EMPTY_MATCH_ERROR} when a group delivers a row whose selected features are
+   * all null: without it, a label's group features are all null exactly when the group delivered
+   * nothing, so "labels without features" can be counted from the written output alone.
+   */
+  readonly failOnEmptyMatch?: boolean;
 }
 
 /** Message of the error a row outside the packed key's domain raises (the build falls back). */
 const PACKED_KEY_ERROR = 'skewless: row outside the packed ASOF ordering key';
+/** Message of the error {@link AsofOptions.failOnEmptyMatch} raises (the build falls back). */
+const EMPTY_MATCH_ERROR = 'skewless: a delivered row has only null features';
 /** Times are packed as ms in [0, 2^42 − 1): the largest allowed value, in microseconds. */
 const PACKED_MAX_US = (2 ** 42 - 2) * 1000;
 /** `2^42 − 1`: the label bound's millisecond part is clamped to it (above every row). */
@@ -445,8 +453,14 @@ function asofTrainingSetSql(
     });
     // A null label time sorts after every row in the tuple order: it must not match anything.
     const delivered = `${q('l')}.${q(LABEL_TIME)} IS NOT NULL AND ${deliveredCondition(g, a)}`;
+    const allNull = g.features.map((_f, j) => `${a}.${q(`v${j}`)} IS NULL`).join(' AND ');
     g.outputNames.forEach((name, j) => {
-      outputs.push(`CASE WHEN ${delivered} THEN ${a}.${q(`v${j}`)} END AS ${q(name)}`);
+      const value = `${a}.${q(`v${j}`)}`;
+      const checked =
+        options.failOnEmptyMatch === true && j === 0
+          ? `CASE WHEN ${allNull} THEN error('${EMPTY_MATCH_ERROR}') ELSE ${value} END`
+          : value;
+      outputs.push(`CASE WHEN ${delivered} THEN ${checked} END AS ${q(name)}`);
     });
     flags.push(`coalesce(${delivered}, false) AS ${q(matchedColumn(i))}`);
   });
@@ -464,6 +478,7 @@ function asofTrainingSetSql(
 export type { AsofOptions, AsofOrdering, DeleteRule, GroupPlan, TrainingSetPlan };
 export {
   asofTrainingSetSql,
+  EMPTY_MATCH_ERROR,
   keyTypeOf,
   LABEL_ID,
   LABEL_TIME,

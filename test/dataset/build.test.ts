@@ -201,6 +201,36 @@ describe('buildTrainingSet', () => {
     ]);
   });
 
+  it('tells a delivered row of only null features from no row (the summary then keeps the joined result)', async () => {
+    const labels = join(dir, 'labels-null.parquet');
+    await engine.execute(
+      `COPY (SELECT * FROM (VALUES ('c2', '2026-01-02T00:00:00Z'), ('c1', '2026-01-02T00:00:00Z'), ('c3', '2026-01-02T00:00:00Z')) AS v("card_id", "at")) TO '${labels}' (FORMAT parquet)`
+    );
+    const phases: string[] = [];
+    // c2's row has no home_country: its label got the row, with a null value; c3 got no row.
+    const summary = await buildTrainingSet({
+      engine,
+      labels,
+      features: ['fraud-cards.home_country'],
+      labelTimeColumn: 'at',
+      output: { path: join(dir, 'out-null.parquet') },
+      onProgress: (p) => {
+        if (phases.at(-1) !== p.phase) phases.push(p.phase);
+      },
+    });
+    expect(summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 1 });
+    expect(summary.features.map((f) => f.nulls)).toEqual([2]);
+    expect(phases).toEqual(['prepare', 'join', 'export', 'summary']);
+    const { rows } = await engine.queryAll(
+      `SELECT "card_id", "fraud-cards.home_country" AS "x" FROM read_parquet('${join(dir, 'out-null.parquet')}')`
+    );
+    expect(rows).toEqual([
+      { card_id: 'c2', x: null },
+      { card_id: 'c1', x: 'DE' },
+      { card_id: 'c3', x: null },
+    ]);
+  });
+
   it('reports progress phases in order and can skip the summary', async () => {
     writeFileSync(join(dir, 'l.csv'), 'card_id,t\nc1,2026-01-05T00:00:00Z\n');
     const phases: string[] = [];
@@ -215,7 +245,8 @@ describe('buildTrainingSet', () => {
         if (phases.at(-1) !== p.phase) phases.push(p.phase);
       },
     });
-    expect(phases).toEqual(['prepare', 'join', 'export']);
+    // Without a summary the output is written straight from the join (no kept result to export).
+    expect(phases).toEqual(['prepare', 'join']);
     expect(summary.rows).toBeUndefined();
     expect(summary.output).toEqual({ path: join(dir, 'o.csv'), format: 'csv' });
   });
