@@ -20,6 +20,7 @@ import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
+import { flushed } from './flushed.ts';
 
 interface AuditCliOptions {
   dataDir: string;
@@ -205,7 +206,8 @@ function registerAuditCommand(program: Command): void {
       // and the in-flight ledger is replaced by a rename.
       const onInterrupt = (): void => {
         process.stderr.write('audit: interrupted: no report written\n');
-        process.exit(130);
+        // The line reaches a slow pipe before the exit; a second Ctrl-C still stops at once.
+        void flushed(process.stderr).then(() => process.exit(130));
       };
       process.once('SIGINT', onInterrupt);
       let report: AuditReport;
@@ -224,6 +226,8 @@ function registerAuditCommand(program: Command): void {
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        // After the report even when both streams share a slow pipe.
+        await flushed(process.stdout);
         process.stderr.write(`report written to ${path}\n`);
       } else {
         process.stdout.write(`${formatAuditReport(report)}\nreport written to ${path}\n`);

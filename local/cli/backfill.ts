@@ -37,6 +37,7 @@ import { offlineStoreMounts, START_DEFAULTS } from '../startDefaults.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
+import { flushed } from './flushed.ts';
 
 interface BackfillCliOptions {
   readonly group: string;
@@ -473,6 +474,8 @@ async function runBackfillCommand(
     );
     return 2;
   }
+  // The report follows the progress lines even when both streams share a slow pipe.
+  await flushed(io.err);
   io.out.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, where));
   return report.status === 'completed' ? 0 : 1;
 }

@@ -31,6 +31,7 @@ import {
 } from './backfill.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
+import { flushed } from './flushed.ts';
 
 interface BatchCliOptions {
   readonly group: string;
@@ -202,6 +203,8 @@ async function runBatchCommand(
     );
     return 2;
   }
+  // The report follows the progress lines even when both streams share a slow pipe.
+  await flushed(io.err);
   io.out.write(
     options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, where, options.dryRun)
   );

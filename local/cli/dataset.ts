@@ -20,6 +20,7 @@ import type { OfflineQueryEngine } from '../../shared/offline/engine.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts';
 import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
+import { flushed } from './flushed.ts';
 
 interface DatasetCliOptions {
   featureSet?: string;
@@ -293,6 +294,8 @@ async function runDataset(
     }
     display.done();
     if (options.explain) io.err.write(`${statements.join(';\n\n')};\n`);
+    // The summary follows the phases even when both streams share a slow pipe.
+    await flushed(io.err);
     io.out.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
   } finally {
     display.done();

@@ -3,8 +3,20 @@
  * lazy `--help`, and every user mistake of issue 15 printing one line and a hint, exit code 1,
  * no stack trace; unexpected errors keep their stack behind `--debug`.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -266,6 +278,84 @@ describe('skewless audit interrupted', () => {
       expect(result.stdout).toBe('');
     } finally {
       silent.close();
+    }
+  });
+});
+
+describe('skewless backfill output through one pipe', () => {
+  /** CPU ticks the process has used (utime + stime of /proc/<pid>/stat). */
+  const cpuTicks = (pid: number): number => {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  };
+
+  it('prints the progress, then the report, when stdout and stderr share a pipe its reader keeps full', async () => {
+    // Prepare: one pipe for both streams (a FIFO, as `2>&1 | less` makes one), filled before the
+    // command starts, as behind a reader that has not caught up: every write is queued.
+    const dataDir = mkdtempSync(join(work, 'one-pipe-'));
+    const fifo = join(dataDir, 'both.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const filler = Buffer.alloc(4096, 'x');
+    let filled = 0;
+    try {
+      for (;;) filled += writeSync(writer, filler);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+    const file = join(root, 'examples/backfill/fraud-cards-october.csv');
+    const child = spawn(node, [cli, 'backfill', file, '--group', 'fraud-cards'], {
+      cwd: dataDir,
+      stdio: ['ignore', writer, writer],
+    });
+    closeSync(writer);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      // Act: read nothing until the command has written all it will (its report file is there
+      // and it has used no CPU for a second), then everything.
+      const reports = join(dataDir, '.skewless', 'reports');
+      const deadline = Date.now() + 60_000;
+      let idleSince = Date.now();
+      let last = -1;
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const ticks = cpuTicks(child.pid as number);
+        if (ticks !== last) {
+          last = ticks;
+          idleSince = Date.now();
+        }
+        const written =
+          existsSync(reports) &&
+          (readdirSync(reports, { recursive: true }) as string[]).some((f) =>
+            f.endsWith('report.json')
+          );
+        if (written && Date.now() - idleSince >= 1000) break;
+      }
+      const chunks: Buffer[] = [];
+      const buffer = Buffer.alloc(65_536);
+      for (;;) {
+        try {
+          const n = readSync(reader, buffer);
+          if (n === 0) break;
+          chunks.push(Buffer.from(buffer.subarray(0, n)));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+          if (Date.now() > deadline) throw new Error('the command did not finish');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      // Assess: the lines in the order the command wrote them.
+      expect(await exited).toBe(0);
+      const text = Buffer.concat(chunks).toString('utf8');
+      expect(text.slice(0, filled)).toBe('x'.repeat(filled));
+      const lines = text.slice(filled).trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^backfill: 602 rows read, 600 written, 2 rejected /);
+      expect(lines[1]).toMatch(/^Backfilled backfill\/fraud-cards\/fraud-cards-october\.csv /);
+      expect(lines.filter((l) => l.startsWith('backfill: '))).toHaveLength(1);
+    } finally {
+      child.kill();
+      closeSync(reader);
     }
   });
 });
