@@ -63,7 +63,7 @@ const bench: Bench = async () => {
       ...process.env,
       PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}`,
     };
-    const bin = join(ROOT, 'bin/skewless.ts');
+    const bin = join(ROOT, 'bin/skewless.js');
     const record = JSON.stringify({
       card_id: CARD_ID,
       event_time: new Date().toISOString(),
@@ -88,8 +88,8 @@ const bench: Bench = async () => {
         args: ['skewless', ...get],
         goal: true,
       },
-      { name: '`node bin/skewless.ts --help` (without npx)', command: NODE, args: [bin, '--help'] },
-      { name: '`node bin/skewless.ts get …` (without npx)', command: NODE, args: [bin, ...get] },
+      { name: '`node bin/skewless.js --help` (without npx)', command: NODE, args: [bin, '--help'] },
+      { name: '`node bin/skewless.js get …` (without npx)', command: NODE, args: [bin, ...get] },
     ];
     for (const c of cases) timeOnce(c, env);
     const samples: number[][] = cases.map(() => []);

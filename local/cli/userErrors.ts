@@ -83,6 +83,19 @@ function asUserError(error: unknown): UserError | undefined {
       "see the command's --help"
     );
   }
+  // The store answers, but has no such group: a bare `skewless store`, or another data dir.
+  // GetRecord says ResourceNotFound; PutRecord, which cannot declare it, a ValidationError with
+  // the same message (../shared/featurestore-api.md, 2.2).
+  const failure = error as Error | null;
+  if (
+    failure?.name === 'ResourceNotFound' ||
+    (failure?.name === 'ValidationError' && /can't find a FeatureGroup/.test(failure.message))
+  ) {
+    return new UserError(
+      `the store has no such feature group: ${(error as Error).message}`,
+      'npm start creates every group of shared/definitions.ts; a bare `skewless store` starts with none'
+    );
+  }
   const system = systemError(error);
   if (system?.code === 'ECONNREFUSED') {
     const where =

@@ -1,7 +1,7 @@
 /**
  * Docs that run: every shell block marked `<!-- try-it -->` in README.md and docs/*.md is run,
  * as one shell script per block, against a stack started the way the quick start starts it (`npm start`,
- * i.e. `node bin/skewless.ts start`), from a directory that looks like a fresh clone. The
+ * i.e. `node bin/skewless.js start`), from a directory that looks like a fresh clone. The
  * documented default ports are rewritten to the ones the stack got (it listens on free ports so
  * it never collides with a developer's own `npm start`). The commands run without AWS
  * configuration in the environment: whatever credentials they need, the docs must show.
@@ -71,7 +71,7 @@ describe('README quick start', () => {
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    expect(manifest.scripts.start).toBe('node bin/skewless.ts start');
+    expect(manifest.scripts.start).toBe('node bin/skewless.js start');
   });
 
   it('marks the blocks to try (README and docs)', () => {
@@ -95,7 +95,7 @@ describe('try-it blocks against a started stack', () => {
     stack = spawn(
       node,
       [
-        join(root, 'bin/skewless.ts'),
+        join(root, 'bin/skewless.js'),
         'start',
         ...['--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0'],
         '--audit-interval',

@@ -20,7 +20,7 @@ import type { Endpoints } from '../../local/start.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');
-const cli = join(root, 'bin/skewless.ts');
+const cli = join(root, 'bin/skewless.js');
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-e2e-'));
 
 interface Stack {

@@ -1,5 +1,5 @@
 /**
- * The CLI as a newcomer meets it (`node bin/skewless.ts …` in a child process): `--version`, a
+ * The CLI as a newcomer meets it (`node bin/skewless.js …` in a child process): `--version`, a
  * lazy `--help`, and every user mistake of issue 15 printing one line and a hint, exit code 1,
  * no stack trace; unexpected errors keep their stack behind `--debug`.
  */
@@ -28,7 +28,7 @@ import { startTestStore, type TestStore } from '../helpers/store.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');
-const cli = join(root, 'bin/skewless.ts');
+const cli = join(root, 'bin/skewless.js');
 const work = mkdtempSync(join(tmpdir(), 'skewless-cli-'));
 /** Every listener of `start` on a free port unless a test names one. */
 const freePorts = ['--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0'];
@@ -207,6 +207,29 @@ describe('skewless CLI user errors', () => {
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+});
+
+describe('a store without the group (a bare skewless store)', () => {
+  let bare: TestStore;
+  beforeAll(async () => {
+    bare = await startTestStore();
+  });
+  afterAll(() => bare.close());
+
+  it('get (ResourceNotFound) and put (ValidationError) say so in one line with a hint', async () => {
+    const endpoint = bare.store.endpoint;
+    const get = await runAsync(['get', 'fraud-cards', 'card-1', '--endpoint', endpoint]);
+    expectUserError(get, /the store has no such feature group: .*fraud-cards/);
+    expect(get.stderr).toContain('npm start');
+    const put = await runAsync([
+      'put',
+      'fraud-cards',
+      JSON.stringify({ card_id: 'c1', event_time: new Date().toISOString() }),
+      '--endpoint',
+      endpoint,
+    ]);
+    expectUserError(put, /the store has no such feature group: .*fraud-cards/);
   });
 });
 

@@ -1,20 +1,15 @@
-#!/usr/bin/env node
 /**
- * `npx skewless <command>`: the local side of Skewless. Only the command being run is loaded
- * (local/cli/commands.ts), so `--help` and small commands start fast. A user's mistake prints one
- * line and a hint; an unexpected error prints its stack with `--debug` (local/cli/userErrors.ts).
+ * `npx skewless <command>`: the local side of Skewless (entered through bin/skewless.js). Only the
+ * command being run is loaded (local/cli/commands.ts), so `--help` and small commands start fast.
+ * A user's mistake prints one line and a hint; an unexpected error prints its stack with `--debug`
+ * (local/cli/userErrors.ts).
  */
 import { readFileSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
 import { Command } from 'commander';
-import { reportCliError } from '../local/cli/userErrors.ts';
-
-// V8 code cache for every module loaded after this (the project's TypeScript, the SDK,
-// commander) in the OS temp directory: a second `skewless get` compiles nothing.
-enableCompileCache();
+import { reportCliError } from './userErrors.ts';
 
 const { version } = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+  readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
 ) as { version: string };
 
 const program = new Command()
@@ -52,7 +47,7 @@ if (
 
 const args = process.argv.slice(2);
 try {
-  const { registerCommands } = await import('../local/cli/commands.ts');
+  const { registerCommands } = await import('./commands.ts');
   await registerCommands(program, args);
   await program.parseAsync(process.argv);
 } catch (error) {
