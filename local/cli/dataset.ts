@@ -428,7 +428,7 @@ Examples:
   skewless dataset labels.csv --features fraud-cards.txn_count_7d,fraud-merchants.mcc \\
       --label-time-column label_time --max-age schema --as-of-write-time -o train.csv
   skewless dataset ml.fraud_labels --engine athena --feature-set fraud_model_v3 --label-time-column event_time \\
-      --athena-output s3://my-bucket/athena/ -o s3://my-bucket/training-sets/2026-11-24/`
+      --athena-output s3://my-bucket/athena/ -o "s3://my-bucket/training-sets/$(date -u +%F)/"`
     )
     .action(async (labels: string, options: DatasetCliOptions) => {
       try {

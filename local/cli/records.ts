@@ -74,7 +74,7 @@ function registerRecordCommands(program: Command): void {
     .argument('<group>', 'feature group name')
     .argument(
       '<json>',
-      'the record as a JSON object, e.g. \'{"card_id":"c1","event_time":"2026-01-01T00:00:00Z"}\''
+      "the record as a JSON object: the group's record identifier, its event time (ISO-8601 or epoch seconds) and features"
     )
     .option('--target <stores>', 'OnlineStore, OfflineStore or both, comma-separated')
     .option(
@@ -82,6 +82,12 @@ function registerRecordCommands(program: Command): void {
       'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)'
     )
     .option('--data-dir <dir>', 'data directory of the running stack', '.skewless')
+    .addHelpText(
+      'after',
+      `
+Example (the event time is now, in epoch seconds: a record older than its group's TTL is not served online):
+  skewless put fraud-cards '{"card_id":"card-0001","event_time":'$(date -u +%s)',"txn_count_7d":3}'`
+    )
     .action(async (groupName: string, text: string, opts) => {
       const group = registry.getGroup(groupName);
       let input: unknown;

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportCliError, UserError } from '../../local/cli/userErrors.ts';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
+import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
 import { featureGroups } from '../../shared/definitions.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
@@ -114,11 +115,13 @@ describe('skewless CLI basics', () => {
     expect(getHelp.stdout).toContain('--endpoint <url>');
   });
 
-  it("prints no internal values in any command's --help (empty defaults, undefined)", () => {
+  it("prints no internal values and no example that ages in any command's --help (empty defaults, undefined, literal dates)", () => {
     for (const name of ['start', 'store', 'backfill', 'batch', 'audit', 'dataset', 'get', 'put']) {
       const help = run([name, '--help']);
       expect(help.status).toBe(0);
       expect(help.stdout, name).not.toMatch(/\{\}|\[\]|\[object Object\]|undefined/);
+      // A record dated in an example is past its TTL some day: examples say "now" instead.
+      expect(findCalendarLiterals(`skewless ${name} --help`, help.stdout), name).toEqual([]);
     }
   });
 });
