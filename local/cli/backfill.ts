@@ -39,7 +39,8 @@ import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
 
-interface BackfillCliOptions {
+/** The options every drop command has (`withDropOptions`). */
+interface DropCliOptions {
   readonly group: string;
   readonly key?: string;
   readonly dataDir: string;
@@ -50,6 +51,9 @@ interface BackfillCliOptions {
   readonly timeout: number;
   readonly json: boolean;
   readonly progress: boolean;
+}
+
+interface BackfillCliOptions extends DropCliOptions {
   /** Derived mode: the file is the group's raw event history (docs/derived-features.md). */
   readonly derive?: boolean;
 }
@@ -58,6 +62,25 @@ interface BackfillCliOptions {
 interface BackfillIo {
   readonly out: { write(text: string): unknown };
   readonly err: { write(text: string): unknown; readonly isTTY?: boolean };
+}
+
+/** A drop's report (undefined: not finished in time) and where its outputs are. */
+interface DropOutcome {
+  readonly report: BackfillReport | undefined;
+  readonly where: OutputLocations;
+}
+
+/** What tells `backfill` and `batch` apart when a drop runs. */
+interface DropCommand {
+  /** Progress label, e.g. `backfill`. */
+  readonly label: string;
+  /** What the running stack does with the file, e.g. `backfilling`. */
+  readonly doing: string;
+  /** The drop in the "did not finish" line, e.g. `backfill of backfill/fraud-cards/x.csv`. */
+  readonly title: string;
+  summary(report: BackfillReport, where: OutputLocations): string;
+  /** The drop run in this process, when no stack runs. */
+  inProcess(): Promise<DropOutcome>;
 }
 
 const POLL_INTERVAL_MS = 500;
@@ -238,18 +261,26 @@ async function reachable(s3: S3Client, bucket: string): Promise<boolean> {
   }
 }
 
-/** Runs the backfill through a running stack's S3; Ctrl-C stops following, not the backfill. */
+/**
+ * Puts the file into a running stack's S3 and follows the report its handler writes. Ctrl-C stops
+ * following (`'interrupted'`), not the drop: the stack goes on, and the command says where the
+ * report will be.
+ */
 async function viaRunningStack(
   file: string,
   key: string,
-  options: BackfillCliOptions,
+  options: DropCliOptions,
   s3: S3Client,
   io: BackfillIo,
-  endpoint: string
-): Promise<BackfillReport | undefined | 'interrupted'> {
-  const display = progressDisplay(io, options.progress);
+  endpoint: string,
+  command: DropCommand
+): Promise<DropOutcome | 'interrupted'> {
+  const display = progressDisplay(io, options.progress, command.label);
   const source = await uploadFile(s3, file, options.bucket, key);
-  io.err.write(`uploaded to s3://${options.bucket}/${key}; the running stack is backfilling it\n`);
+  io.err.write(
+    `uploaded to s3://${options.bucket}/${key}; the running stack is ${command.doing} it\n`
+  );
+  const where = s3Locations(source, options.reportsBucket, endpoint);
   const stop = { stopped: false };
   let onInterrupt: (() => void) | undefined;
   const interrupted = new Promise<'interrupted'>((resolve) => {
@@ -259,19 +290,19 @@ async function viaRunningStack(
     };
     process.once('SIGINT', onInterrupt);
   });
-  const outcome = await Promise.race([
+  const report = await Promise.race([
     waitForReport(s3, options.reportsBucket, source, options.timeout * 1000, display, stop),
     interrupted,
   ]);
   if (onInterrupt !== undefined) process.off('SIGINT', onInterrupt);
   display.done();
-  if (outcome === 'interrupted') {
-    const where = s3Locations(source, options.reportsBucket, endpoint);
+  if (report === 'interrupted') {
     io.err.write(
-      `\nstopped following. The running stack keeps backfilling s3://${options.bucket}/${key}; when it is done, its report is at:\n  ${where.report}\n  (rejects: ${where.rejects})\n`
+      `\nstopped following. The running stack keeps ${command.doing} s3://${options.bucket}/${key}; when it is done, its report is at:\n  ${where.report}\n  (rejects: ${where.rejects})\n`
     );
+    return report;
   }
-  return outcome;
+  return { report, where };
 }
 
 /** A drop's function, built in this process once its local S3 answers. */
@@ -413,70 +444,98 @@ async function runBackfillCommand(
   }
   const folder = options.derive === true ? DERIVE_FOLDER : '';
   const key = `backfill/${group.name}/${folder}${options.key ?? basename(file)}`;
-  const running = runningEndpoints(options.dataDir);
-  const endpoint = options.s3Endpoint ?? running.s3;
-  let report: BackfillReport | undefined;
-  let where: OutputLocations = { rejects: '', report: '' };
-  const client = endpoint === undefined ? undefined : await s3Client(endpoint);
-  if (client !== undefined && endpoint !== undefined && (await reachable(client, options.bucket))) {
-    const outcome = await viaRunningStack(file, key, options, client, io, endpoint);
-    if (outcome === 'interrupted') {
-      client.destroy();
-      return 130;
-    }
-    report = outcome;
-    if (report !== undefined) {
-      where = s3Locations(
-        { ...report.source, versionId: report.source.versionId ?? undefined, size: 0 },
-        options.reportsBucket,
-        endpoint
-      );
-    }
-  } else {
-    if (options.s3Endpoint !== undefined) {
-      throw new InvalidArgumentError(
-        `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
-      );
-    }
-    ({ report, where } = await runDropInProcess(
-      {
-        file,
-        key,
-        bucket: options.bucket,
-        reportsBucket: options.reportsBucket,
-        dataDir: options.dataDir,
-        storeEndpoint: options.endpoint,
-        s3DataDir: join(options.dataDir, 's3'),
-        outputDir: options.dataDir,
-        progress: options.progress,
-        createFunction: async (onProgress) => {
-          const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
-          const { loadBackfillConfig, inProcessContinuations } = await import(
-            '../../shared/backfill/index.ts'
-          );
-          return {
-            handler: createBackfillHandler({
-              config: { ...loadBackfillConfig(), progressEveryMs: 500 },
-              onProgress,
-            }),
-            continuations: inProcessContinuations,
-            functionName: 'BackfillFunction',
-          };
+  return runDrop(file, key, options, io, {
+    label: 'backfill',
+    doing: 'backfilling',
+    title: `backfill of ${key}`,
+    summary,
+    inProcess: () =>
+      runDropInProcess(
+        {
+          file,
+          key,
+          bucket: options.bucket,
+          reportsBucket: options.reportsBucket,
+          dataDir: options.dataDir,
+          storeEndpoint: options.endpoint,
+          s3DataDir: join(options.dataDir, 's3'),
+          outputDir: options.dataDir,
+          progress: options.progress,
+          createFunction: async (onProgress) => {
+            const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
+            const { loadBackfillConfig, inProcessContinuations } = await import(
+              '../../shared/backfill/index.ts'
+            );
+            return {
+              handler: createBackfillHandler({
+                config: { ...loadBackfillConfig(), progressEveryMs: 500 },
+                onProgress,
+              }),
+              continuations: inProcessContinuations,
+              functionName: 'BackfillFunction',
+            };
+          },
         },
-      },
-      io
-    ));
+        io
+      ),
+  });
+}
+
+/**
+ * A drop through a running stack when its S3 answers (`--s3-endpoint`, or the one in
+ * `<data dir>/endpoints.json`), else in this process; then the report. Returns the exit code:
+ * 0 when the drop was applied (rejected rows included), 1 when it failed, 2 when a running stack
+ * did not finish it within `--timeout`, 130 when Ctrl-C stopped following it (the drop goes on).
+ */
+async function runDrop(
+  file: string,
+  key: string,
+  options: DropCliOptions,
+  io: BackfillIo,
+  command: DropCommand
+): Promise<number> {
+  const endpoint = options.s3Endpoint ?? runningEndpoints(options.dataDir).s3;
+  const client = endpoint === undefined ? undefined : await s3Client(endpoint);
+  let outcome: DropOutcome | 'interrupted';
+  try {
+    if (
+      client !== undefined &&
+      endpoint !== undefined &&
+      (await reachable(client, options.bucket))
+    ) {
+      outcome = await viaRunningStack(file, key, options, client, io, endpoint, command);
+    } else {
+      if (options.s3Endpoint !== undefined) {
+        throw new InvalidArgumentError(
+          `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
+        );
+      }
+      outcome = await command.inProcess();
+    }
+  } finally {
+    client?.destroy();
   }
-  client?.destroy();
+  return outcome === 'interrupted' ? 130 : finishDrop(outcome, options, io, command);
+}
+
+/** Prints a drop's report (or that it did not finish in time) and returns the exit code. */
+async function finishDrop(
+  { report, where }: DropOutcome,
+  options: DropCliOptions,
+  io: BackfillIo,
+  command: DropCommand
+): Promise<number> {
   if (report === undefined) {
     io.err.write(
-      `backfill of ${key} did not finish within ${options.timeout} s; it goes on in the running stack\n`
+      `${command.title} did not finish within ${options.timeout} s; it goes on in the running stack\n`
     );
     return 2;
   }
   // The report follows the progress lines even when both streams share a slow pipe.
   await flushed(io.err);
-  io.out.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, where));
+  io.out.write(
+    options.json ? `${JSON.stringify(report, null, 2)}\n` : command.summary(report, where)
+  );
   return report.status === 'completed' ? 0 : 1;
 }
 
@@ -543,14 +602,23 @@ function withDropOptions(command: Command, embeddedEndpoint: string): Command {
     .option('--no-progress', 'no progress display on stderr');
 }
 
-export type { BackfillCliOptions, BackfillIo, OutputLocations };
+export type {
+  BackfillCliOptions,
+  BackfillIo,
+  DropCliOptions,
+  DropCommand,
+  DropOutcome,
+  OutputLocations,
+};
 export {
   copyOutputs,
+  finishDrop,
   positiveInteger,
   progressDisplay,
   reachable,
   registerBackfillCommand,
   runBackfillCommand,
+  runDrop,
   runDropInProcess,
   s3Client,
   s3Locations,

@@ -19,31 +19,19 @@ import { registry } from '../../shared/registry.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
 import {
   type BackfillIo,
+  type DropCliOptions,
+  type DropCommand,
+  type DropOutcome,
+  finishDrop,
   type OutputLocations,
-  progressDisplay,
-  reachable,
+  runDrop,
   runDropInProcess,
-  s3Client,
-  s3Locations,
-  uploadFile,
-  waitForReport,
   withDropOptions,
 } from './backfill.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
-import { flushed } from './flushed.ts';
 
-interface BatchCliOptions {
-  readonly group: string;
-  readonly key?: string;
-  readonly dataDir: string;
-  readonly s3Endpoint?: string;
-  readonly endpoint?: string;
-  readonly bucket: string;
-  readonly reportsBucket: string;
-  readonly timeout: number;
-  readonly json: boolean;
-  readonly progress: boolean;
+interface BatchCliOptions extends DropCliOptions {
   /** Count and read the online values; write nothing. */
   readonly dryRun: boolean;
 }
@@ -92,7 +80,7 @@ function inProcess(
   io: BackfillIo,
   storeEndpoint: string | undefined,
   s3DataDir: string
-): Promise<{ report: BackfillReport | undefined; where: OutputLocations }> {
+): Promise<DropOutcome> {
   return runDropInProcess(
     {
       file,
@@ -128,7 +116,7 @@ function inProcess(
 /**
  * The command's work, separated from commander for tests. Returns the exit code: 0 when the drop
  * was applied (rejected rows included), 1 when it failed, 2 when a running stack did not finish
- * it within `--timeout`.
+ * it within `--timeout`, 130 when Ctrl-C stopped following a running stack (the drop goes on).
  */
 async function runBatchCommand(
   file: string,
@@ -144,71 +132,30 @@ async function runBatchCommand(
   }
   if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
   const key = `batch/${group.name}/${options.key ?? basename(file)}`;
-  const running = runningEndpoints(options.dataDir);
-  let report: BackfillReport | undefined;
-  let where: OutputLocations = { rejects: '', report: '' };
-  if (options.dryRun) {
-    const candidate = options.endpoint ?? running.store;
-    const storeEndpoint =
-      candidate !== undefined && (await storeAnswers(candidate, group)) ? candidate : undefined;
-    if (options.endpoint !== undefined && storeEndpoint === undefined) {
-      throw new InvalidArgumentError(`no feature store answers at ${options.endpoint}`);
-    }
-    const scratch = mkdtempSync(join(tmpdir(), 'skewless-batch-dry-run-'));
-    try {
-      ({ report, where } = await inProcess(file, key, options, io, storeEndpoint, scratch));
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  } else {
-    const endpoint = options.s3Endpoint ?? running.s3;
-    const client = endpoint === undefined ? undefined : await s3Client(endpoint);
-    if (
-      client !== undefined &&
-      endpoint !== undefined &&
-      (await reachable(client, options.bucket))
-    ) {
-      const display = progressDisplay(io, options.progress, 'batch');
-      const source = await uploadFile(client, file, options.bucket, key);
-      io.err.write(`uploaded to s3://${options.bucket}/${key}; the running stack is applying it\n`);
-      report = await waitForReport(
-        client,
-        options.reportsBucket,
-        source,
-        options.timeout * 1000,
-        display
-      );
-      display.done();
-      if (report !== undefined) where = s3Locations(source, options.reportsBucket, endpoint);
-    } else {
-      if (options.s3Endpoint !== undefined) {
-        throw new InvalidArgumentError(
-          `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
-        );
-      }
-      ({ report, where } = await inProcess(
-        file,
-        key,
-        options,
-        io,
-        options.endpoint,
-        join(options.dataDir, 's3')
-      ));
-    }
-    client?.destroy();
+  const command: DropCommand = {
+    label: options.dryRun ? 'dry run' : 'batch',
+    doing: 'applying',
+    title: `batch drop ${key}`,
+    summary: (report, where) => summary(report, where, options.dryRun),
+    inProcess: () =>
+      inProcess(file, key, options, io, options.endpoint, join(options.dataDir, 's3')),
+  };
+  if (!options.dryRun) return runDrop(file, key, options, io, command);
+  // A dry run never goes through the running stack's S3, whose notification would apply the drop:
+  // in-process on a throw-away S3, against the running store when there is one.
+  const candidate = options.endpoint ?? runningEndpoints(options.dataDir).store;
+  const storeEndpoint =
+    candidate !== undefined && (await storeAnswers(candidate, group)) ? candidate : undefined;
+  if (options.endpoint !== undefined && storeEndpoint === undefined) {
+    throw new InvalidArgumentError(`no feature store answers at ${options.endpoint}`);
   }
-  if (report === undefined) {
-    io.err.write(
-      `batch drop ${key} did not finish within ${options.timeout} s; it goes on in the running stack\n`
-    );
-    return 2;
+  const scratch = mkdtempSync(join(tmpdir(), 'skewless-batch-dry-run-'));
+  try {
+    const outcome = await inProcess(file, key, options, io, storeEndpoint, scratch);
+    return await finishDrop(outcome, options, io, command);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  // The report follows the progress lines even when both streams share a slow pipe.
-  await flushed(io.err);
-  io.out.write(
-    options.json ? `${JSON.stringify(report, null, 2)}\n` : summary(report, where, options.dryRun)
-  );
-  return report.status === 'completed' ? 0 : 1;
 }
 
 /**

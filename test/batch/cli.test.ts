@@ -20,6 +20,7 @@ import {
 import { startStore } from '../../local/store/index.ts';
 import { toCsv } from '../backfill/fixtures.ts';
 import { captureIo } from '../helpers/cliIo.ts';
+import { startTestS3 } from '../helpers/s3Events.ts';
 
 describe('Command: skewless batch', () => {
   let dir: string;
@@ -139,5 +140,31 @@ describe('Command: skewless batch', () => {
     ).rejects.toThrow(
       'fraud-transactions is not batch-fed (batch-fed: fraud-cards, fraud-merchants); declare batch: { cadence } on it in shared/definitions.ts, or use `skewless backfill` for its offline store only'
     );
+  });
+  it('through a running stack, Ctrl-C stops following only and says where the report will be', async () => {
+    // Prepare: a running stack's S3 whose batch function is still at work (it answers nothing).
+    const s3 = await startTestS3();
+    const interrupted = captureIo();
+    try {
+      // Act
+      const running = runBatchCommand(
+        file,
+        { ...options, dryRun: false, key: 'followed.csv', s3Endpoint: s3.server.endpoint },
+        interrupted.io
+      );
+      while (!interrupted.err().includes('the running stack is applying it')) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      process.emit('SIGINT');
+      // Assess
+      expect(await running).toBe(130);
+      expect(interrupted.err()).toContain(
+        'The running stack keeps applying s3://skewless-backfill/batch/fraud-cards/followed.csv'
+      );
+      expect(interrupted.err()).toMatch(/report is at:\n {2}.*aws s3 cp s3:\/\/skewless-reports\//);
+      expect(interrupted.out()).toBe('');
+    } finally {
+      await s3.close();
+    }
   });
 });
