@@ -450,7 +450,10 @@ describe('ASOF ordering: the packed key and its exact fallback', () => {
       const ok = "TIMESTAMP '2026-01-03 00:00:00'";
       for (const bad of [
         "TIMESTAMP '1969-12-31 23:59:59.999'",
+        // Half a millisecond before 1970: its milliseconds truncate to 0, its microseconds do not.
+        "TIMESTAMP '1969-12-31 23:59:59.9995'",
         "TIMESTAMP '2026-01-03 00:00:00.0005'",
+        "TIMESTAMP 'infinity'",
         `make_timestamp(${(TOP_MS + 1) * 1000})`,
         'CAST(NULL AS TIMESTAMP)',
       ]) {
