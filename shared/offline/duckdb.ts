@@ -304,7 +304,12 @@ class DuckDbEngine implements OfflineQueryEngine {
           if (queue.cancelled) return;
           options?.signal?.throwIfAborted();
           const chunk = await result.fetchChunk();
-          if (chunk === null || chunk.rowCount === 0) break;
+          if (chunk === null || chunk.rowCount === 0) {
+            // An interrupt can end the stream like its last chunk: after an abort, the end seen
+            // here may be a cut, never a complete result.
+            options?.signal?.throwIfAborted();
+            break;
+          }
           const rows = chunk.getRowObjects(names).map((raw) => {
             const row: Record<string, SqlValue> = {};
             for (const c of columns) row[c.name] = toSqlValue(raw[c.name] ?? null, c.type);
