@@ -29,6 +29,7 @@ import type {
   QueryResult,
   SqlValue,
 } from './engine.ts';
+import { collectPages, describeQuery } from './engine.ts';
 import { OfflineQueryError, queryAborted } from './errors.ts';
 import { OFFLINE_DATABASE } from './layout.ts';
 
@@ -322,19 +323,12 @@ class AthenaEngine implements OfflineQueryEngine {
     } while (token !== undefined);
   }
 
-  async queryAll(sql: string, options?: QueryOptions): Promise<QueryResult> {
-    let columns: readonly ColumnInfo[] = [];
-    const rows: Record<string, SqlValue>[] = [];
-    for await (const page of this.query(sql, options)) {
-      columns = page.columns;
-      for (const row of page.rows) rows.push(row);
-    }
-    return { columns, rows };
+  queryAll(sql: string, options?: QueryOptions): Promise<QueryResult> {
+    return collectPages(this.query(sql, options));
   }
 
   async describe(sql: string, options?: QueryOptions): Promise<readonly ColumnInfo[]> {
-    const { columns } = await this.queryAll(`SELECT * FROM (${sql}) AS "q" LIMIT 0`, options);
-    return columns;
+    return (await this.queryAll(describeQuery(sql), options)).columns;
   }
 
   async execute(sql: string, options?: QueryOptions): Promise<void> {

@@ -128,6 +128,22 @@ interface OfflineQueryEngine {
   close(): Promise<void>;
 }
 
+/** Every page of a query in one result: `queryAll` of both engines. */
+async function collectPages(pages: AsyncIterable<QueryPage>): Promise<QueryResult> {
+  let columns: readonly ColumnInfo[] = [];
+  const rows: Record<string, SqlValue>[] = [];
+  for await (const page of pages) {
+    columns = page.columns;
+    for (const row of page.rows) rows.push(row);
+  }
+  return { columns, rows };
+}
+
+/** The query that returns `sql`'s columns and no row: `describe` of both engines. */
+function describeQuery(sql: string): string {
+  return `SELECT * FROM (${sql}) AS "q" LIMIT 0`;
+}
+
 export type {
   ColumnInfo,
   ExportTarget,
@@ -141,3 +157,4 @@ export type {
   SqlParam,
   SqlValue,
 };
+export { collectPages, describeQuery };
