@@ -336,21 +336,27 @@ describe('DuckDbEngine: statements', () => {
     expect((await engine.queryAll('SELECT 2 AS "two"')).rows).toEqual([{ two: 2 }]);
   });
 
-  it('cancels a streamed query aborted between pages', async () => {
-    const controller = new AbortController();
-    const pages: number[] = [];
-    const read = async (): Promise<void> => {
-      for await (const page of engine.query('SELECT range AS "n" FROM range(1000000)', {
-        signal: controller.signal,
-      })) {
-        pages.push(page.rows.length);
-        controller.abort();
-      }
-    };
-    const error = await read().catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OfflineQueryError);
-    expect(error).toMatchObject({ engine: 'duckdb', state: 'CANCELLED' });
-    expect(pages.length).toBeGreaterThan(0);
+  it('cancels a streamed query aborted between pages, never ending it as if complete', async () => {
+    // The interrupt can end DuckDB's stream like a finished one (about 1 run in 3 before the
+    // fix): repeated, so that a truncated result passed off as whole shows.
+    for (let run = 0; run < 10; run++) {
+      const controller = new AbortController();
+      let rows = 0;
+      const read = async (): Promise<void> => {
+        for await (const page of engine.query('SELECT range AS "n" FROM range(1000000)', {
+          signal: controller.signal,
+        })) {
+          rows += page.rows.length;
+          controller.abort();
+        }
+      };
+      const error = await read().catch((e: unknown) => e);
+      expect(error, `run ${run}: ${rows} rows, then a normal end`).toBeInstanceOf(
+        OfflineQueryError
+      );
+      expect(error).toMatchObject({ engine: 'duckdb', state: 'CANCELLED' });
+      expect(rows).toBeGreaterThan(0);
+    }
     expect((await engine.queryAll('SELECT 2 AS "two"')).rows).toEqual([{ two: 2 }]);
   });
 
