@@ -319,9 +319,6 @@ class DuckDbEngine implements OfflineQueryEngine {
           await queue.push({ columns, rows });
           emitted = true;
         }
-        // An interrupted stream ends like a finished one: after an abort its end is not the end
-        // of the result, and the reader must not take the rows so far for all of them.
-        options?.signal?.throwIfAborted();
         if (!emitted) await queue.push({ columns, rows: [] });
       })
     ).then(
