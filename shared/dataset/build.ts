@@ -287,7 +287,20 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
   // ASOF: groups whose rows mostly belong to unlabelled records join only the labelled ones.
   let labelKeysOnly: boolean[] = [];
   if (strategy === 'asof') {
-    const share = await engine.queryAll(labelKeyShareSql(plan, KEY_SHARE_SAMPLE), queryOptions);
+    // From one file per group where the engine offers it (binding a group's whole table costs more
+    // than the look itself); from the whole tables if that fails (a file the sample cannot read).
+    const sampled: TrainingSetPlan = {
+      ...plan,
+      groups: await Promise.all(
+        plan.groups.map(async (g) => ({
+          ...g,
+          sampleTable: await engine.identifierSampleFor?.(g.group),
+        }))
+      ),
+    };
+    const share = await engine
+      .queryAll(labelKeyShareSql(sampled, KEY_SHARE_SAMPLE), queryOptions)
+      .catch(() => engine.queryAll(labelKeyShareSql(plan, KEY_SHARE_SAMPLE), queryOptions));
     labelKeysOnly = plan.groups.map((_g, i) => {
       const row = share.rows.find((r) => Number(r.g) === i);
       const n = Number(row?.n ?? 0);

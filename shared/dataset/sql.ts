@@ -40,6 +40,11 @@ interface GroupPlan {
   readonly group: FeatureGroup;
   /** Table expression of the group's offline rows (`engine.tableFor`). */
   readonly table: string;
+  /**
+   * A few of the group's rows with the record identifier (`engine.identifierSampleFor`), for
+   * {@link labelKeyShareSql}; default `table`.
+   */
+  readonly sampleTable?: string;
   /** The label column holding this group's record identifier. */
   readonly labelKeyColumn: string;
   /** SQL type of the label key column as the engine reports it (lower case). */
@@ -384,7 +389,7 @@ function labelKeyShareSql(plan: TrainingSetPlan, sample: number): string {
     const s = q(`s${i}`);
     const h = q(`h${i}`);
     ctes.push(
-      `${s} AS (SELECT ${id} AS ${q('k')} FROM ${g.table} WHERE ${id} IS NOT NULL LIMIT ${sample})`,
+      `${s} AS (SELECT ${id} AS ${q('k')} FROM ${g.sampleTable ?? g.table} WHERE ${id} IS NOT NULL LIMIT ${sample})`,
       `${h} AS (SELECT DISTINCT ${lk} AS ${q('k')} FROM ${plan.labels} AS ${q('l')} SEMI JOIN ${s} ON ${s}.${q('k')} = ${lk})`
     );
     selects.push(

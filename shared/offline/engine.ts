@@ -111,6 +111,12 @@ interface OfflineQueryEngine {
    * `is_deleted`. Both engines return the same name for the same group and creation time.
    */
   tableFor(group: FeatureGroup): Promise<string>;
+  /**
+   * A few of a group's rows for estimates: a table expression with the record identifier column
+   * (typed as in {@link tableFor}), over one of its files, bound without reading every file's
+   * schema. Optional (DuckDB); callers fall back to {@link tableFor}.
+   */
+  identifierSampleFor?(group: FeatureGroup): Promise<string>;
   /** A table expression over files; engines that cannot read files (Athena) throw. */
   fileTable(path: string, options: FileTableOptions): Promise<string>;
   /** Runs a query and yields its rows page by page (DuckDB chunks, Athena result pages). */

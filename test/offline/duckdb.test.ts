@@ -134,6 +134,11 @@ describe('DuckDbEngine: group tables', () => {
         hour: 11,
       },
     ]);
+    // The identifier sample reads only the first file in path order (hour 10), typed as the view.
+    const sample = await engine.identifierSampleFor(cards);
+    const sampled = await engine.queryAll(`SELECT * FROM ${sample}`);
+    expect(sampled.columns).toEqual([{ name: 'card_id', type: 'varchar' }]);
+    expect(sampled.rows).toEqual([{ card_id: 'c1' }]);
     const describe = await engine.describe(`SELECT * FROM ${table}`);
     expect(describe.map((c) => c.name)).toEqual([
       ...cards.featureNames,
