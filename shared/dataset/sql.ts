@@ -238,12 +238,16 @@ function groupRowsCtes(
   plan: TrainingSetPlan,
   g: GroupPlan,
   i: number,
-  eventTime: (column: string, type: FeatureType) => string = eventTimeExpression
+  eventTime: (column: string, type: FeatureType) => string = eventTimeExpression,
+  onlyKeysIn?: string
 ): { ctes: string[]; rows: string } {
   const { group } = g;
   const etType = group.features[group.eventTime]?.type ?? 'String';
   const values = g.features.map((f, j) => `${q(f)} AS ${q(`v${j}`)}`);
   const where = [`${q(group.recordIdentifier)} IS NOT NULL`, `${q(group.eventTime)} IS NOT NULL`];
+  // On the stored column: DuckDB then drops the rows right above the scan, before event times are
+  // parsed and the key is built (a cut on the renamed "k" stays above those projections).
+  if (onlyKeysIn !== undefined) where.push(`${q(group.recordIdentifier)} IN (${onlyKeysIn})`);
   if (plan.writeTimeCutoff !== undefined) {
     where.push(`${q('write_time')} <= ${timestampLiteral(plan.writeTimeCutoff)}`);
   }
@@ -438,19 +442,26 @@ function asofTrainingSetSql(
   const bound = plan.strictlyBefore ? MIN_TIMESTAMP : MAX_TIMESTAMP;
   const rank = plan.strictlyBefore ? '0' : '1';
   plan.groups.forEach((g, i) => {
-    const { ctes: rowCtes, rows: groupRows } = groupRowsCtes(plan, g, i, dialect.eventTime);
+    const lk = labelKeyExpression(g, q('l'));
+    // From a file, the label keys are read straight from it: a second reference to the labels
+    // CTE makes DuckDB materialize it (every label column and row, ~0.2 CPU-s at 1M labels).
+    const keysFrom = options.labelsRepeatable === true ? plan.labels : q(LABELS);
+    const onlyKeysIn =
+      options.labelKeysOnly?.[i] === true
+        ? `SELECT ${lk} FROM ${keysFrom} AS ${q('l')}`
+        : undefined;
+    const { ctes: rowCtes, rows: groupRows } = groupRowsCtes(
+      plan,
+      g,
+      i,
+      dialect.eventTime,
+      onlyKeysIn
+    );
     ctes.push(...rowCtes);
     let rows = groupRows;
-    const lk = labelKeyExpression(g, q('l'));
-    const pruned = options.labelKeysOnly?.[i] === true;
-    if (ordering === 'packed' || pruned) {
+    if (ordering === 'packed') {
       rows = `g${i}_keyed`;
-      const key = ordering === 'packed' ? `, ${packedRowKey()} AS ${q('ord')}` : '';
-      // From a file, the label keys are read straight from it: a second reference to the labels
-      // CTE makes DuckDB materialize it (every label column and row, ~0.2 CPU-s at 1M labels).
-      const keysFrom = options.labelsRepeatable === true ? plan.labels : q(LABELS);
-      const only = pruned ? ` WHERE ${q('k')} IN (SELECT ${lk} FROM ${keysFrom} AS ${q('l')})` : '';
-      ctes.push(`${q(rows)} AS (SELECT *${key} FROM ${q(groupRows)}${only})`);
+      ctes.push(`${q(rows)} AS (SELECT *, ${packedRowKey()} AS ${q('ord')} FROM ${q(groupRows)})`);
     }
     const a = q(`g${i}`);
     const col = (c: string): string => `${a}.${q(c)}`;

@@ -561,13 +561,15 @@ describe('ASOF: groups whose rows are mostly of unlabelled records join only lab
     expect(asof.rows.map((r) => r['fraud-cards.txn_count_7d'])).toEqual([3n, 23n, 47n, null]);
     expect(asof.summary.labelsWithoutFeatures).toEqual(portable.summary.labelsWithoutFeatures);
     // Only the cards' rows are cut to the labelled identifiers.
-    expect(asof.summary.sql.match(/"k" IN \(SELECT/g)).toHaveLength(1);
+    expect(asof.summary.sql.match(/" IN \(SELECT/g)).toHaveLength(1);
     // A table expression may read differently twice (a sample): the cut reads the labels CTE.
-    expect(asof.summary.sql).toContain('"k" IN (SELECT "l"."card_id" FROM "skewless_labels"');
+    expect(asof.summary.sql).toContain('"card_id" IN (SELECT "l"."card_id" FROM "skewless_labels"');
     // A file reads the same rows every time: the cut reads it directly, same result.
     const fromFile = await run('asof', true);
     expect(fromFile.rows).toEqual(portable.rows);
     expect(fromFile.summary.labelsWithoutFeatures).toEqual(portable.summary.labelsWithoutFeatures);
-    expect(fromFile.summary.sql).toMatch(/"k" IN \(SELECT "l"\."card_id" FROM "skewless_file_\d+"/);
+    expect(fromFile.summary.sql).toMatch(
+      /"card_id" IN \(SELECT "l"\."card_id" FROM "skewless_file_\d+"/
+    );
   });
 });

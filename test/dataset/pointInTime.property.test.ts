@@ -323,7 +323,7 @@ describe('point-in-time training sets (property)', () => {
                 // The packed key holds unless the row outside it reaches the join: only cutting
                 // group A to the labelled identifiers ("zz" is never one) keeps it out.
                 const packed = summary.sql.includes('__skewless_bound');
-                const prunedA = summary.sql.includes('"k" IN (SELECT "l"."id"');
+                const prunedA = summary.sql.includes('"id" IN (SELECT "l"."id"');
                 expect(packed).toBe(!opts.outsidePackedKey || prunedA);
               }
             }
