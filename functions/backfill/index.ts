@@ -11,6 +11,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { directWrites } from '../../shared/backfill/directSink.ts';
 import {
   type BackfillDependencies,
   createBackfillDependencies,
@@ -45,7 +46,7 @@ function createBackfillHandler(overrides: DependencyOverrides = {}) {
     event: BackfillEvent,
     context: Context
   ): Promise<BackfillResult> => {
-    deps ??= createBackfillDependencies(logger, metrics, overrides);
+    deps ??= createBackfillDependencies(logger, metrics, { directWrites, ...overrides });
     return handleBackfillEvent(
       event,
       {

@@ -39,6 +39,8 @@ interface DependencyOverrides {
   readonly s3?: S3Client;
   readonly featureStore?: SageMakerFeatureStoreRuntimeClient;
   readonly describeGroup?: BackfillDependencies['describeGroup'];
+  /** Direct mode's Parquet writes: the backfill function passes `directWrites` (directSink.ts). */
+  readonly directWrites?: BackfillDependencies['directWrites'];
   readonly shouldStop?: BackfillDependencies['shouldStop'];
   readonly onFinished?: BackfillDependencies['onFinished'];
   readonly continuations?: ContinuationQueue;
@@ -90,6 +92,7 @@ function createBackfillDependencies(
         ...(kind === DropKind.Batch ? { adaptive: true } : {}),
       }),
     ...(overrides.describeGroup !== undefined ? { describeGroup: overrides.describeGroup } : {}),
+    ...(overrides.directWrites !== undefined ? { directWrites: overrides.directWrites } : {}),
     ...(overrides.shouldStop !== undefined ? { shouldStop: overrides.shouldStop } : {}),
     ...(overrides.onFinished !== undefined ? { onFinished: overrides.onFinished } : {}),
     continuations,

@@ -1,6 +1,5 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { SkewlessError } from '../errors.ts';
 import {
   encodeOfflineParquet,
   type OfflineCell,
@@ -10,8 +9,10 @@ import {
   offlinePartition,
 } from '../offline/parquetFile.ts';
 import type { EncodedRecord } from '../record/codec.ts';
-import type { DirectTarget } from './offlineTarget.ts';
+import { describeFeatureGroup } from '../store/describeGroup.ts';
+import type { DescribedGroup, DirectTarget } from './offlineTarget.ts';
 import {
+  OfflineStoreNotWritableError,
   type PendingPart,
   type RowSink,
   type SinkCheckpoint,
@@ -35,14 +36,6 @@ import type { SourceObject } from './types.ts';
  *     time) before anything else, so its objects replace the earlier ones byte for byte.
  * A redelivered event or a duplicated continuation therefore overwrites, never adds.
  */
-
-/** Thrown when the location cannot be written at all: the backfill continues in records mode. */
-class OfflineStoreNotWritableError extends SkewlessError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'OfflineStoreNotWritableError';
-  }
-}
 
 /** S3 answers meaning "this function cannot write there", as opposed to a transient failure. */
 const NOT_WRITABLE = new Set([
@@ -289,5 +282,21 @@ class DirectOfflineSink implements RowSink {
   }
 }
 
-export type { DirectSinkOptions };
-export { DirectOfflineSink, isNotWritable, OfflineStoreNotWritableError };
+/**
+ * What the backfill needs for direct mode: where a group's offline store is, and a sink that
+ * writes Parquet there. The backfill function passes {@link directWrites}; the batch function
+ * writes through the service only and leaves them out, so its bundle carries neither the Parquet
+ * writer nor the SageMaker control-plane client.
+ */
+interface DirectWrites {
+  readonly describeGroup: (name: string) => Promise<DescribedGroup>;
+  readonly createSink: (options: DirectSinkOptions) => RowSink;
+}
+
+const directWrites: DirectWrites = {
+  describeGroup: describeFeatureGroup,
+  createSink: (options) => new DirectOfflineSink(options),
+};
+
+export type { DirectSinkOptions, DirectWrites };
+export { DirectOfflineSink, directWrites, isNotWritable };

@@ -1,5 +1,4 @@
 import type { OfflineColumn } from '../offline/parquetFile.ts';
-import { describeFeatureGroup } from '../store/describeGroup.ts';
 import { WriteMode } from './sink.ts';
 
 /** Where and how direct mode writes a group's offline store. */
@@ -85,4 +84,4 @@ function chooseOfflineTarget(described: DescribedGroup): OfflineTarget {
 }
 
 export type { DescribedGroup, DirectTarget, OfflineTarget };
-export { chooseOfflineTarget, describeFeatureGroup };
+export { chooseOfflineTarget };

@@ -10,20 +10,15 @@ import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { BackfillConfig } from './config.ts';
 import type { ContinuationQueue } from './continuation.ts';
-import { DirectOfflineSink, OfflineStoreNotWritableError } from './directSink.ts';
+import type { DirectWrites } from './directSink.ts';
 import { DROP_PREFIX, DropKind, parseDropKey, reportKeys } from './objectKey.ts';
-import {
-  chooseOfflineTarget,
-  type DescribedGroup,
-  describeFeatureGroup,
-  type OfflineTarget,
-} from './offlineTarget.ts';
+import { chooseOfflineTarget, type DescribedGroup, type OfflineTarget } from './offlineTarget.ts';
 import { openParquetSource } from './parquetRows.ts';
 import { OfflineRecordSink } from './recordSink.ts';
 import { RejectsWriter } from './rejects.ts';
 import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
 import { RowWindow } from './rowWindow.ts';
-import { type RowSink, type SinkEvents, WriteMode } from './sink.ts';
+import { OfflineStoreNotWritableError, type RowSink, type SinkEvents, WriteMode } from './sink.ts';
 import {
   headSource,
   SourceUnavailableError,
@@ -120,7 +115,12 @@ interface BackfillDependencies {
   readonly shouldStop?: () => boolean;
   /** Called with the report when a backfill ends (`npm start` logs a line). */
   readonly onFinished?: (report: BackfillReport) => void;
-  /** DescribeFeatureGroup (default: the SageMaker control plane); tests inject answers. */
+  /**
+   * Direct mode (Parquet straight into the offline store): the backfill function's
+   * (`directWrites` of directSink.ts). Without it every backfill writes records.
+   */
+  readonly directWrites?: DirectWrites;
+  /** DescribeFeatureGroup (default: `directWrites`'); tests inject answers. */
   readonly describeGroup?: (name: string) => Promise<DescribedGroup>;
   /**
    * The drops this function takes (default `backfill`): `batch` for the batch function, which
@@ -767,13 +767,14 @@ class LeasedBackfill {
     }
     if (this.state.writeMode === undefined) {
       let chosen: OfflineTarget;
+      const describe = this.deps.describeGroup ?? this.deps.directWrites?.describeGroup;
       if (config.writeMode === 'records') {
         chosen = { mode: WriteMode.Records, reason: 'BACKFILL_WRITE_MODE=records' };
+      } else if (describe === undefined || this.deps.directWrites === undefined) {
+        chosen = { mode: WriteMode.Records, reason: 'this function has no direct writes' };
       } else {
         try {
-          chosen = chooseOfflineTarget(
-            await (this.deps.describeGroup ?? describeFeatureGroup)(group.name)
-          );
+          chosen = chooseOfflineTarget(await describe(group.name));
         } catch (error) {
           if (config.writeMode === 'direct') throw error;
           chosen = {
@@ -799,7 +800,10 @@ class LeasedBackfill {
       };
     }
     if (this.state.writeMode === WriteMode.Direct && this.state.directTarget !== undefined) {
-      return new DirectOfflineSink({
+      if (this.deps.directWrites === undefined) {
+        throw new Error('this backfill writes directly, but this function has no direct writes');
+      }
+      return this.deps.directWrites.createSink({
         s3: this.deps.s3,
         target: this.state.directTarget,
         source: this.state.source,

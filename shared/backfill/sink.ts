@@ -1,3 +1,4 @@
+import { SkewlessError } from '../errors.ts';
 import type { EncodedRecord } from '../record/codec.ts';
 
 /**
@@ -79,5 +80,13 @@ interface RowSink {
   checkpoint(): SinkCheckpoint;
 }
 
+/** Thrown when the location cannot be written at all: the backfill continues in records mode. */
+class OfflineStoreNotWritableError extends SkewlessError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'OfflineStoreNotWritableError';
+  }
+}
+
 export type { OnlineValueCounts, PendingPart, RowSink, SinkCheckpoint, SinkEvents };
-export { WriteMode };
+export { OfflineStoreNotWritableError, WriteMode };

@@ -22,11 +22,18 @@ const root = new URL('../..', import.meta.url).pathname;
 const template = loadTemplate(join(root, 'template.yaml'));
 let outRoot = '';
 let builds: FunctionBuild[] = [];
+/** The source files esbuild put into each function's bundle. */
+const inputsOf = new Map<string, string[]>();
 
 beforeAll(async () => {
   outRoot = mkdtempSync(join(tmpdir(), 'skewless-bundles-'));
   builds = functionBuilds(template, outRoot);
-  await Promise.all(builds.map((fn) => build({ ...fn.options, logLevel: 'error' })));
+  const results = await Promise.all(
+    builds.map((fn) => build({ ...fn.options, metafile: true, logLevel: 'error' }))
+  );
+  builds.forEach((fn, i) => {
+    inputsOf.set(fn.name, Object.keys(results[i]?.metafile?.inputs ?? {}));
+  });
 }, 120_000);
 
 afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
@@ -62,4 +69,19 @@ process.stdout.write(JSON.stringify({ handler: typeof m.handler, builtins: built
         expect(loaded.builtins).not.toContain('zlib');
     }
   }, 60_000);
+
+  it('batch carries neither the Parquet writer nor the SageMaker control plane (backfill does)', () => {
+    // Batch drops are written through the service; only the backfill's direct mode writes Parquet
+    // and asks DescribeFeatureGroup where (shared/backfill/directSink.ts, directWrites).
+    const has = (fn: string, part: string) =>
+      (inputsOf.get(fn) ?? []).some((f) => f.includes(part));
+    for (const part of ['hyparquet-writer', '@aws-sdk/client-sagemaker/']) {
+      expect({ part, batch: has('batch', part), backfill: has('backfill', part) }).toEqual({
+        part,
+        batch: false,
+        backfill: true,
+      });
+    }
+    expect(has('batch', 'hyparquet/')).toBe(true);
+  });
 });
