@@ -232,7 +232,12 @@ async function waitForReport(
   const progressKey = reportKeys(source).progress;
   while (Date.now() < deadline && !stop.stopped) {
     const current = await readState(s3, location);
-    if (current?.state.report !== undefined) return current.state.report;
+    const report = current?.state.report;
+    if (report !== undefined) {
+      // The last progress line shows the end, not the last poll before it.
+      display.update(report.rowsRead, report.rowsWritten, report.rowsRejected);
+      return report;
+    }
     // Rows move between checkpoints: the handler publishes progress.json as it goes.
     const progress = await readProgress(s3, reportsBucket, progressKey);
     if (progress !== undefined) {

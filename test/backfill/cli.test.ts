@@ -217,6 +217,8 @@ describe('Command: skewless backfill', () => {
         return n > 0 && n < 4_000 && !(m[3] as string).includes('at the last checkpoint');
       });
       expect(moving.length).toBeGreaterThan(0);
+      // The last line shows where the backfill ended, not the last poll before the report.
+      expect(reads.at(-1)?.slice(1, 3)).toEqual(['4,000', '4,000']);
       expect(interruptedCode).toBe(130);
       expect(interrupted.err()).toContain(
         'The running stack keeps backfilling s3://skewless-backfill/backfill/fraud-cards/watch-2.csv'
