@@ -61,8 +61,9 @@ const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 /**
  * Retry at once, at most `retries` times, and only calls whose connection broke before any
  * answer (a keep-alive socket reset while the container was frozen). Throttling, 5xx answers and
- * timeouts are not retried: the SDK's default backoff (100–1,000 ms) would spend the caller's
- * whole 10 ms budget, so the lookup fails fast with 429/503 and the caller decides.
+ * timeouts are not retried: the SDK's standard backoff (a random wait of up to 50 ms after a 5xx,
+ * up to 1 s after throttling, doubling per attempt) would spend the caller's whole 10 ms budget,
+ * so the lookup fails fast with 429/503 and the caller decides.
  */
 function failFastRetryStrategy(retries: number): RetryStrategy {
   const token = (count: number): RetryToken => ({
