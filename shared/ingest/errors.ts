@@ -10,11 +10,11 @@ import { describeValue, formatProblem, type RecordProblem, SkewlessError } from 
 const IngestStage = {
   /** The Kinesis data is not base64 or not UTF-8. */
   Decode: 'decode',
-  /** The text is not JSON, not an object, or carries a forbidden key. */
+  /** The text is empty, not JSON, or not an object. */
   Parse: 'parse',
   /** The envelope is malformed or names an unknown feature group. */
   Route: 'route',
-  /** The record does not match its feature group (schema module). */
+  /** The record does not match its feature group (schema module) or carries a forbidden key. */
   Validate: 'validate',
   /** The transform step rejected the record. */
   Transform: 'transform',

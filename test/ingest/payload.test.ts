@@ -221,7 +221,8 @@ describe('Function: parseIngestPayload()', () => {
     );
     // Act
     const rejected = rejectionOf(base64(text));
-    // Assess
+    // Assess: reported with the schema module's problems, at the validate stage (docs/ingest.md)
+    expect(rejected.stage).toBe('validate');
     expect(rejected.reason).toContain(`${key}={"polluted":true}: forbidden key "${key}"`);
     expect(rejected.reason).toContain(`card_id_meta.${key}=1: forbidden key "${key}"`);
     expect(rejected.reason).toContain('card_id_meta={');
