@@ -12,7 +12,8 @@ import type { KinesisSource } from './kinesisRecord.ts';
 /**
  * node:zlib, loaded the first time a letter needs it (one too big for its destination, or its
  * redrive): a static import would load it at every cold start of the ingest function (~1 ms of
- * import CPU, BENCHMARKS.md) for letters that are rare.
+ * import CPU: medians of 41 interleaved imports of the bundle, 49.0 → 48.1 ms) for letters that
+ * are rare.
  */
 const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
 
