@@ -15,8 +15,8 @@ type CredentialsProvider = ReturnType<typeof fromEnv>;
 
 // Not `import { Agent } from 'node:http'`: in an ES module (the CLI and `npm start` run this file
 // as one) that builds node:http's ES facade, which reads every export, and its lazy `WebSocket`
-// getter then loads undici: ~40 ms of every `skewless get` (bench/cli.ts). The Lambda bundles
-// are CommonJS, where either form is a plain require.
+// getter then loads undici: ~20 ms of CPU in every `skewless get` (BENCHMARKS.md, CLI start-up).
+// The Lambda bundles are CommonJS, where either form is a plain require.
 const { Agent: HttpAgent } = process.getBuiltinModule('node:http');
 const { Agent: HttpsAgent } = process.getBuiltinModule('node:https');
 
