@@ -23,7 +23,7 @@ import {
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type Command, InvalidArgumentError } from 'commander';
-import { reportKeys } from '../../shared/backfill/objectKey.ts';
+import { reportKeys, SUPPORTED_EXTENSIONS } from '../../shared/backfill/objectKey.ts';
 import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import { readState } from '../../shared/backfill/stateStore.ts';
 import type { BackfillReport, SourceObject } from '../../shared/backfill/types.ts';
@@ -560,7 +560,7 @@ function registerBackfillCommand(program: Command): void {
   const command = program
     .command('backfill')
     .description(COMMAND_DESCRIPTIONS.backfill)
-    .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
+    .argument('<file>', `the file: ${SUPPORTED_EXTENSIONS.join(', ')}`)
     .requiredOption('--group <name>', 'feature group (shared/definitions.ts)')
     .option('--key <name>', 'object name under backfill/<group>/ (default: the file name)')
     .option(

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { type Command, InvalidArgumentError } from 'commander';
+import { SUPPORTED_EXTENSIONS } from '../../shared/backfill/objectKey.ts';
 import type { BackfillReport } from '../../shared/backfill/types.ts';
 import { registry } from '../../shared/registry.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
@@ -174,7 +175,7 @@ function registerBatchCommand(program: Command): void {
   const command = program
     .command('batch')
     .description(COMMAND_DESCRIPTIONS.batch)
-    .argument('<file>', 'the file: .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson')
+    .argument('<file>', `the file: ${SUPPORTED_EXTENSIONS.join(', ')}`)
     .requiredOption('--group <name>', 'a batch-fed feature group (shared/definitions.ts)')
     .option(
       '--dry-run',

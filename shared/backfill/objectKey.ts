@@ -32,6 +32,17 @@ const FORMAT_BY_EXTENSION: Readonly<Record<string, SourceFormat>> = {
 
 const GZIP_EXTENSIONS = new Set(['gz', 'gzip']);
 
+/**
+ * Every file ending a drop may have, for messages: each format's extensions, the text formats also
+ * gzipped (Parquet compresses inside the file).
+ */
+const SUPPORTED_EXTENSIONS: readonly string[] = Object.entries(FORMAT_BY_EXTENSION).flatMap(
+  ([extension, format]) =>
+    format === 'parquet'
+      ? [`.${extension}`]
+      : [`.${extension}`, ...[...GZIP_EXTENSIONS].map((gzip) => `.${extension}.${gzip}`)]
+);
+
 /** What the key of a backfill file says. */
 interface BackfillKey {
   readonly featureGroup: string;
@@ -135,5 +146,6 @@ export {
   parseBackfillKey,
   parseDropKey,
   reportKeys,
+  SUPPORTED_EXTENSIONS,
   versionTag,
 };

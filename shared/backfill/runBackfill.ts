@@ -11,7 +11,13 @@ import type { FeatureGroup } from '../schema/index.ts';
 import type { BackfillConfig } from './config.ts';
 import type { ContinuationQueue } from './continuation.ts';
 import type { DirectWrites } from './directSink.ts';
-import { DROP_PREFIX, DropKind, parseDropKey, reportKeys } from './objectKey.ts';
+import {
+  DROP_PREFIX,
+  DropKind,
+  parseDropKey,
+  reportKeys,
+  SUPPORTED_EXTENSIONS,
+} from './objectKey.ts';
 import { chooseOfflineTarget, type DescribedGroup, type OfflineTarget } from './offlineTarget.ts';
 import { openParquetSource } from './parquetRows.ts';
 import { OfflineRecordSink } from './recordSink.ts';
@@ -455,9 +461,7 @@ class LeasedBackfill {
       );
     }
     if (this.state.format === undefined) {
-      return this.failFile(
-        'unsupported file extension: use .parquet, .csv, .csv.gz, .jsonl, .jsonl.gz, .ndjson or .ndjson.gz'
-      );
+      return this.failFile(`unsupported file extension: use ${SUPPORTED_EXTENSIONS.join(', ')}`);
     }
     let source: RowSource;
     try {

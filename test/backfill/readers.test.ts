@@ -4,7 +4,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { featureResolver, mapColumns, renameKeys } from '../../shared/backfill/columnMapping.ts';
 import { parseCsvRecord } from '../../shared/backfill/csv.ts';
-import { parseBackfillKey, reportKeys } from '../../shared/backfill/objectKey.ts';
+import {
+  parseBackfillKey,
+  reportKeys,
+  SUPPORTED_EXTENSIONS,
+} from '../../shared/backfill/objectKey.ts';
 import { RecordSplitter, type TextRecord } from '../../shared/backfill/recordSplitter.ts';
 import type { SourceRow } from '../../shared/backfill/rowSource.ts';
 import { RowWindow } from '../../shared/backfill/rowWindow.ts';
@@ -156,6 +160,17 @@ describe('Function: parseBackfillKey()', () => {
     ['backfill/g/x.xlsx', { format: undefined }],
   ])('reads %s', (key, expected) => {
     expect(parseBackfillKey(key)).toMatchObject(expected);
+  });
+
+  it('names, in SUPPORTED_EXTENSIONS (the messages), exactly the endings it reads', () => {
+    expect(SUPPORTED_EXTENSIONS).toContain('.pq');
+    expect(SUPPORTED_EXTENSIONS).toContain('.json.gzip');
+    expect(SUPPORTED_EXTENSIONS).not.toContain('.parquet.gz');
+    for (const ending of SUPPORTED_EXTENSIONS) {
+      const key = parseBackfillKey(`backfill/g/x${ending}`);
+      expect(key?.format, ending).toBeDefined();
+      expect(key?.compression, ending).toBe(/\.gz(ip)?$/.test(ending) ? 'gzip' : 'none');
+    }
   });
 
   it.each(['other/g/x.csv', 'backfill/x.csv', 'backfill/g/', 'backfill//x.csv'])(
