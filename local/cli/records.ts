@@ -47,7 +47,7 @@ function registerRecordCommands(program: Command): void {
     )
     .option('--data-dir <dir>', 'data directory of the running stack', '.skewless')
     .action(async (groupName: string, recordId: string, opts) => {
-      const group = registry.getGroup(groupName);
+      const group = registry.getExternalGroup(groupName);
       const client = createFeatureStoreClient(
         { maxAttempts: 1 },
         { endpoint: storeEndpoint(opts.endpoint, opts.dataDir) }
@@ -89,7 +89,7 @@ Example (the event time is now, in epoch seconds: a record older than its group'
   skewless put fraud-cards '{"card_id":"card-0001","event_time":'$(date -u +%s)',"txn_count_7d":3}'`
     )
     .action(async (groupName: string, text: string, opts) => {
-      const group = registry.getGroup(groupName);
+      const group = registry.getExternalGroup(groupName);
       let input: unknown;
       try {
         input = JSON.parse(text);

@@ -144,8 +144,14 @@ describe('skewless CLI user errors', () => {
     expectUserError(put, /no stack at/);
   });
 
-  it('unknown group', () => {
-    expectUserError(run(['get', 'fraud-nope', 'x']), /Unknown feature group "fraud-nope"/);
+  it('unknown group, naming only the groups a user can read (not the internal derived state)', () => {
+    const unknown = run(['get', 'fraud-nope', 'x']);
+    expectUserError(unknown, /Unknown feature group "fraud-nope"/);
+    expect(unknown.stderr).not.toContain('fraud-card-state');
+    expectUserError(
+      run(['put', 'fraud-card-state', '{"card_id":"c1"}']),
+      /Unknown feature group "fraud-card-state"; known: fraud-transactions, fraud-cards, fraud-merchants$/m
+    );
   });
 
   it('malformed JSON for put', () => {
