@@ -7,12 +7,15 @@
  */
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
 import { createBackfillS3Client } from '../shared/backfill/dependencies.ts';
 import { DROP_PREFIX, reportKeys } from '../shared/backfill/objectKey.ts';
-import { featureGroups } from '../shared/definitions.ts';
+import { featureGroups, transactions } from '../shared/definitions.ts';
+import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
+import { getOnlineRecord } from '../shared/store/onlineReader.ts';
 import { startLookupFront } from './api/front.ts';
 import { DEMO_TRANSACTION_ID, DemoProducer } from './demo/producer.ts';
 import { dropNightlyAggregates } from './demo/seedAggregates.ts';
@@ -349,6 +352,13 @@ async function startStack(
         `nightly aggregates dropped and applied: ${dropped.map((f) => `s3://${START_DEFAULTS.backfillBucket}/${f.key} (${f.rows} rows)`).join(', ')}`
       );
       producer.start();
+      // "ready" means the commands the banner prints answer: the first payment has gone through
+      // the stream and the ingest handler into the store (a poll of the mapping, ~1-2 s).
+      if (!(await firstPaymentServed(store.endpoint, FIRST_PAYMENT_TIMEOUT_MS))) {
+        demoLog.warn(
+          `${DEMO_TRANSACTION_ID} is not served yet after ${FIRST_PAYMENT_TIMEOUT_MS / 1000} s; the commands below may answer 404 for a while`
+        );
+      }
       stoppers.push(async () => {
         await producer.stop();
         demoLog.info(
@@ -377,6 +387,27 @@ async function startStack(
 }
 
 /** The banner: where everything is and three commands to try. */
+/** How long `npm start` waits for the demo's first payment to be served before it says ready. */
+const FIRST_PAYMENT_TIMEOUT_MS = 15_000;
+
+/** Polls the online store until the demo's first payment is there; false when the time runs out. */
+async function firstPaymentServed(storeEndpoint: string, timeoutMs: number): Promise<boolean> {
+  const client = createFeatureStoreClient({ maxAttempts: 1 }, { endpoint: storeEndpoint });
+  try {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+      const found = await getOnlineRecord(client, transactions, DEMO_TRANSACTION_ID, [
+        transactions.recordIdentifier,
+      ]).catch(() => undefined);
+      if (found !== undefined) return true;
+      await sleep(100);
+    }
+    return false;
+  } finally {
+    client.destroy();
+  }
+}
+
 function banner(e: Endpoints, demo: boolean): string {
   const relative = (p: string) =>
     p.startsWith(process.cwd()) ? `.${p.slice(process.cwd().length)}` : p;
