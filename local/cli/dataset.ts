@@ -182,6 +182,7 @@ function formatSummary(summary: TrainingSetSummary): string {
         : ` — ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`) +
       ` [${summary.strategy}]`
   );
+  for (const note of summary.notes) lines.push(`Note: ${note}`);
   const t = summary.timings;
   lines.push(
     `Time: prepare ${(t.prepare / 1000).toFixed(2)} s, join ${(t.join / 1000).toFixed(2)} s, export ${(t.export / 1000).toFixed(2)} s, summary ${(t.summary / 1000).toFixed(2)} s`

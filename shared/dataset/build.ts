@@ -128,6 +128,8 @@ interface TrainingSetSummary {
   readonly elapsedMs: number;
   /** The point-in-time SELECT (hidden columns included). */
   readonly sql: string;
+  /** What the build did that costs time the user can avoid or should know of; usually empty. */
+  readonly notes: readonly string[];
 }
 
 function hasMessage(error: unknown, message: string): boolean {
@@ -386,6 +388,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
   // features (then a label's features are all null exactly when its group delivered nothing; the
   // statement fails on such a row and the build keeps the joined result instead). Saves storing
   // the joined result and reading it back.
+  const notes: string[] = [];
   const wantSummary = options.summary !== false;
   const direct =
     strategy === 'asof' &&
@@ -404,6 +407,9 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     } catch (error) {
       if (!hasMessage(error, EMPTY_MATCH_ERROR)) throw error;
       // A delivered row of only null features: the summary needs the kept result.
+      notes.push(
+        'a group delivered a row whose selected features are all null, so the join ran a second time to count labels without features (summary: false skips the count)'
+      );
     }
     if (written && wantSummary) {
       enter('summary');
@@ -442,6 +448,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     timings,
     elapsedMs: ended - started,
     sql,
+    notes,
   };
 }
 

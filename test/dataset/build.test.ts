@@ -175,6 +175,7 @@ describe('buildTrainingSet', () => {
     ]);
     expect(summary.rows).toBe(3);
     expect(summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 1 });
+    expect(summary.notes).toEqual([]);
     expect(summary.features).toEqual([
       {
         column: 'fraud-cards__txn_count_7d',
@@ -221,6 +222,8 @@ describe('buildTrainingSet', () => {
     expect(summary.labelsWithoutFeatures).toEqual({ 'fraud-cards': 1 });
     expect(summary.features.map((f) => f.nulls)).toEqual([2]);
     expect(phases).toEqual(['prepare', 'join', 'export', 'summary']);
+    // The second join is time the user should know of.
+    expect(summary.notes).toEqual([expect.stringMatching(/the join ran a second time/)]);
     const { rows } = await engine.queryAll(
       `SELECT "card_id", "fraud-cards.home_country" AS "x" FROM read_parquet('${join(dir, 'out-null.parquet')}')`
     );
