@@ -3,7 +3,7 @@
  * the local offline store) or a labels table (Athena over the Glue tables), with a progress
  * display on stderr and a summary on stdout.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -116,15 +116,26 @@ const INTERRUPTED_TEXT: Record<TrainingSetPhase, string> = {
   summary: 'while counting nulls',
 };
 
-/** The build stopped by Ctrl-C (SIGINT): the shell's exit code for it, 130. */
+/** The output file's modification time; undefined when there is none (or it is not local). */
+function outputStamp(path: string): number | undefined {
+  return statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+}
+
+/**
+ * The build stopped by Ctrl-C (SIGINT): the shell's exit code for it, 130.
+ *
+ * @param outputTouched - whether the output file changed since the build began: the output can
+ *   be written during the join itself (straight from the join, shared/dataset/build.ts), so the
+ *   phase alone does not tell whether a partial file was left
+ */
 class DatasetInterrupted extends SkewlessError {
   readonly exitCode = 130;
-  constructor(phase: TrainingSetPhase, out: string, cause: unknown) {
+  constructor(phase: TrainingSetPhase, out: string, outputTouched: boolean, cause: unknown) {
     const outcome =
-      phase === 'export'
-        ? `${out} may be partial; run the command again`
-        : phase === 'summary'
-          ? `${out} is complete, the null counts were skipped`
+      phase === 'summary'
+        ? `${out} is complete, the null counts were skipped`
+        : outputTouched
+          ? `${out} may be partial; run the command again`
           : `nothing was written to ${out}`;
     super(`interrupted ${INTERRUPTED_TEXT[phase]}: ${outcome}`, { cause });
     this.name = 'DatasetInterrupted';
@@ -261,6 +272,7 @@ async function runDataset(
   process.once('SIGINT', onSignal);
   const display = progressDisplay(io.err, options.progress);
   let phase: TrainingSetPhase = 'prepare';
+  const outputBefore = outputStamp(options.out);
   try {
     const build: TrainingSetOptions = {
       engine,
@@ -290,7 +302,10 @@ async function runDataset(
     } catch (error) {
       // Every engine rejects an aborted statement the same way (OfflineQueryError CANCELLED);
       // the user pressed Ctrl-C, so say what that left behind instead.
-      if (controller.signal.aborted) throw new DatasetInterrupted(phase, options.out, error);
+      if (controller.signal.aborted) {
+        const touched = outputStamp(options.out) !== outputBefore;
+        throw new DatasetInterrupted(phase, options.out, touched, error);
+      }
       throw error;
     }
     display.done();

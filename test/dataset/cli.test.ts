@@ -200,6 +200,17 @@ describe('skewless dataset', () => {
       `dataset: interrupted while counting nulls: ${join(dir, 'done.csv')} is complete, the null counts were skipped`
     );
     expect(existsSync(join(dir, 'done.csv'))).toBe(true);
+    // Written straight from the join (Parquet), the output can appear while the join runs: a file
+    // that changed during the build is called partial, whatever the phase.
+    const started = await run(buildArgs('started.parquet'), (text) => {
+      if (!text.startsWith('dataset: point-in-time join')) return;
+      writeFileSync(join(dir, 'started.parquet'), '');
+      process.emit('SIGINT');
+    });
+    expect(started.exitCode).toBe(130);
+    expect(started.err).toContain(
+      `dataset: interrupted during the point-in-time join: ${join(dir, 'started.parquet')} may be partial; run the command again`
+    );
     expect(process.listenerCount('SIGINT')).toBe(0);
   });
 
