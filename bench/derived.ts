@@ -8,10 +8,10 @@ import { featureGroups, transactions } from '../shared/definitions.ts';
 import { toShards } from '../test/derived/harness.ts';
 import { paymentsStream } from '../test/derived/paymentsStream.ts';
 import { type IngestHandler, kinesisEvent, lambdaContext } from '../test/helpers/kinesisEvents.ts';
-import type { Phase } from './harness.ts';
 import {
   cpuPerRecord,
   formatNumber,
+  type Phase,
   perSecond,
   runAlone,
   spawnStore,

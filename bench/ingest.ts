@@ -23,11 +23,11 @@ import {
   shardRecords,
   transaction,
 } from '../test/helpers/kinesisEvents.ts';
-import type { Phase } from './harness.ts';
 import {
   cpuPerRecord,
   formatNumber,
   median,
+  type Phase,
   perSecond,
   runAlone,
   spawnStore,
