@@ -85,14 +85,8 @@ class UnknownNameError extends SkewlessError {
   }
 }
 
-/** Narrows `unknown` in a `catch` clause. */
-function assertIsError(error: unknown): asserts error is Error {
-  if (!(error instanceof Error)) throw error;
-}
-
 export type { RecordProblem };
 export {
-  assertIsError,
   DefinitionError,
   describeValue,
   formatProblem,

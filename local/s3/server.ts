@@ -6,7 +6,7 @@
  * continuation and `encoding-type=url`, and multipart uploads (what `aws s3 cp` uses above 8 MB).
  * Signatures are not checked. Anything else answers 501 NotImplemented.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -663,10 +663,5 @@ function createS3RequestListener(ctx: RouteContext) {
   };
 }
 
-/** Hex MD5 of a buffer (tests compare ETags with it). */
-function md5Hex(data: Buffer | string): string {
-  return createHash('md5').update(data).digest('hex');
-}
-
 export type { ObjectCreatedNotice, RouteContext };
-export { createS3RequestListener, listKeys, md5Hex, parseRange };
+export { createS3RequestListener, listKeys, parseRange };

@@ -48,13 +48,6 @@ interface BatchWriteEntry<Ref> {
   readonly ttl?: Duration;
 }
 
-const BatchWriteStatus = {
-  Written: 'written',
-  Rejected: 'rejected',
-  Retry: 'retry',
-} as const;
-type BatchWriteStatus = (typeof BatchWriteStatus)[keyof typeof BatchWriteStatus];
-
 /** What happened to one entry. */
 type BatchWriteOutcome<Ref> =
   | { readonly status: 'written'; readonly ref: Ref; readonly record: EncodedRecord }
@@ -497,4 +490,4 @@ class BatchWriteQueue {
 }
 
 export type { BatchWriteEntry, BatchWriteOutcome, BatchWriterOptions };
-export { BatchWriteQueue, BatchWriteStatus, packBatchWriteCalls, writeBatch };
+export { BatchWriteQueue, packBatchWriteCalls, writeBatch };
