@@ -160,7 +160,5 @@ async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   };
 }
 
-export type { CreatedObject } from './notification.ts';
-export { decodeEventKey, encodeEventKey, objectCreatedEvent } from './notification.ts';
 export type { LocalS3, LocalS3Options };
 export { startLocalS3 };

@@ -14,7 +14,7 @@ import { writeBatch } from '../store/batchWriter.ts';
 import { batchGetOnline } from '../store/onlineReader.ts';
 import {
   type BatchRow,
-  OnlineEffect,
+  type OnlineEffect,
   type OnlineVersion,
   planBatchWrites,
   versionOfOnline,
@@ -168,4 +168,4 @@ class BothStoresSink {
 }
 
 export type { BatchRowOutcome, BothStoresSinkOptions };
-export { BothStoresSink, OnlineEffect };
+export { BothStoresSink };
