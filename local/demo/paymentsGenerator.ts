@@ -155,4 +155,4 @@ class PaymentsGenerator {
 }
 
 export type { GeneratorOptions, Payment, StreamMessage };
-export { cardId, merchantId, PaymentsGenerator };
+export { PaymentsGenerator };

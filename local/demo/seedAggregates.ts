@@ -131,4 +131,4 @@ async function dropNightlyAggregates(
 }
 
 export type { NightlyFile };
-export { dropNightlyAggregates, groupParquet, nightlyAggregateFiles };
+export { dropNightlyAggregates, nightlyAggregateFiles };

@@ -52,7 +52,6 @@ interface CreatedObject {
  *
  * @example
  * ```typescript
- * import { objectCreatedRecord } from './local/s3/notification.ts';
  * const record = objectCreatedRecord({
  *   bucket: 'skewless-backfill', key: 'backfill/fraud-cards/a.csv', size: 42,
  *   eTag: 'd41d8cd98f00b204e9800998ecf8427e', sequencer: '0062E99A88DC407460',
@@ -104,4 +103,4 @@ function sequencerFrom(counter: bigint): string {
 }
 
 export type { CreatedObject };
-export { decodeEventKey, encodeEventKey, objectCreatedEvent, objectCreatedRecord, sequencerFrom };
+export { decodeEventKey, encodeEventKey, objectCreatedEvent, sequencerFrom };

@@ -664,4 +664,4 @@ function createS3RequestListener(ctx: RouteContext) {
 }
 
 export type { ObjectCreatedNotice, RouteContext };
-export { createS3RequestListener, listKeys, parseRange };
+export { createS3RequestListener };

@@ -679,4 +679,4 @@ export type {
   Versioning,
   WriteConditions,
 };
-export { compareKeys, etagMatches, LocalS3Storage, MIN_PART_BYTES, unquote };
+export { compareKeys, etagMatches, LocalS3Storage };

@@ -65,4 +65,4 @@ function xmlDocument(root: string, body: XmlNode): string {
 }
 
 export type { XmlNode, XmlValue };
-export { xmlDocument, xmlElements, xmlEscape, xmlText, xmlUnescape };
+export { xmlDocument, xmlElements, xmlEscape, xmlText };

@@ -186,12 +186,4 @@ export type {
   OnlineStoreConfigDoc,
   TtlDurationDoc,
 };
-export {
-  buildGroup,
-  CollectionType,
-  FeatureType,
-  groupArn,
-  parseGroupArn,
-  StorageType,
-  ttlSecondsOf,
-};
+export { buildGroup, CollectionType, FeatureType, parseGroupArn, StorageType, ttlSecondsOf };

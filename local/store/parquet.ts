@@ -76,4 +76,4 @@ async function writeParquetFile(job: ParquetJob): Promise<boolean> {
 }
 
 export type { OfflineColumn, ParquetJob };
-export { encodeParquet, writeParquetFile };
+export { writeParquetFile };

@@ -598,7 +598,6 @@ export type { Query };
 export {
   batchGetRecord,
   batchWriteRecord,
-  checkGroupName,
   deleteRecord,
   getRecord,
   listRecords,

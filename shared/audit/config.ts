@@ -78,4 +78,4 @@ function readAuditConfig(): AuditConfig {
 }
 
 export type { AuditConfig };
-export { AWS_MARGIN_SECONDS, LOCAL_MARGIN_SECONDS, OfflineEngineName, readAuditConfig };
+export { LOCAL_MARGIN_SECONDS, readAuditConfig };

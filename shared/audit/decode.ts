@@ -131,4 +131,4 @@ function differingFeatures(
 }
 
 export type { OfflineLatest, UndecodableRow };
-export { cellText, decodeOfflineRow, differingFeatures, eventTimeNanos, valueText };
+export { cellText, decodeOfflineRow, differingFeatures, eventTimeNanos };

@@ -543,4 +543,4 @@ async function runAudit(
 }
 
 export type { AuditDependencies, AuditEngine, ResolvedOptions };
-export { resolveAuditOptions, runAudit };
+export { runAudit };

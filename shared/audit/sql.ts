@@ -171,7 +171,6 @@ function latestRowsOfSql(group: FeatureGroup, table: string, recordIds: readonly
 
 export type { SummaryCutoffs };
 export {
-  instantLiteral,
   latestRowsOfSql,
   latestRowsSql,
   offlineFeatureNames,

@@ -90,4 +90,4 @@ function loadBackfillConfig(): BackfillConfig {
 }
 
 export type { BackfillConfig };
-export { loadBackfillConfig, MIN_REJECTS_PART_BYTES };
+export { loadBackfillConfig };

@@ -299,4 +299,4 @@ const directWrites: DirectWrites = {
 };
 
 export type { DirectSinkOptions, DirectWrites };
-export { DirectOfflineSink, directWrites, isNotWritable };
+export { directWrites };

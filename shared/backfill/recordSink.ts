@@ -43,4 +43,4 @@ class OfflineRecordSink extends ChunkedSink<BatchWriteEntry<number>, BatchWriteO
   }
 }
 
-export { OFFLINE_ONLY, OfflineRecordSink };
+export { OfflineRecordSink };

@@ -295,4 +295,4 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
 }
 
 export type { TextSourceOptions, TextStart };
-export { openCsvSource, openJsonLinesSource, sniffGzip };
+export { openCsvSource, openJsonLinesSource };

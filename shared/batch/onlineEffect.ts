@@ -144,4 +144,4 @@ function planBatchWrites<Ref>(
 }
 
 export type { BatchRow, OnlineVersion, PlannedRow };
-export { effectOf, OnlineEffect, planBatchWrites, versionOfOnline, versionOfRecord };
+export { OnlineEffect, planBatchWrites, versionOfOnline, versionOfRecord };

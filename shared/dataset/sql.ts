@@ -503,7 +503,6 @@ export {
   EMPTY_MATCH_ERROR,
   keyTypeOf,
   LABEL_ID,
-  LABEL_TIME,
   labelKeyShareSql,
   labelTimeExpression,
   matchedColumn,

@@ -142,4 +142,4 @@ function sameEvent(a: DerivedEvent, b: DerivedEvent): boolean {
 }
 
 export type { DerivedEvent, WireValue };
-export { compareEvents, eventOfRecord, makeEvent, numericSlots, sameEvent };
+export { compareEvents, eventOfRecord, makeEvent, sameEvent };

@@ -636,10 +636,4 @@ function derivedFeaturesEnabled(): boolean {
 }
 
 export type { DerivedDependencies, PlannedRecord };
-export {
-  DerivedBatch,
-  DerivedMetric,
-  derivedFeaturesEnabled,
-  ingestWithDerivedFeatures,
-  planDerivedBatch,
-};
+export { derivedFeaturesEnabled, ingestWithDerivedFeatures };

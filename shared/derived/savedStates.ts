@@ -73,4 +73,4 @@ class SavedStates {
   }
 }
 
-export { DEFAULT_MAX_CHARS, SavedStates };
+export { SavedStates };

@@ -77,4 +77,4 @@ function formatWindow(nanos: bigint): string {
 }
 
 export type { WindowResult, WindowSpec, WindowText };
-export { formatWindow, MAX_WINDOW_SECONDS, NANOS_PER_SECOND, windowNanos };
+export { formatWindow, NANOS_PER_SECOND, windowNanos };

@@ -116,11 +116,4 @@ class DeadLetterDeliveryError extends SkewlessError {
 }
 
 export type { Rejection, RejectionProblem };
-export {
-  DeadLetterDeliveryError,
-  IngestStage,
-  NotAttemptedError,
-  RetryableIngestError,
-  rejection,
-  toRejectionProblems,
-};
+export { DeadLetterDeliveryError, IngestStage, NotAttemptedError, RetryableIngestError, rejection };

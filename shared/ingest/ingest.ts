@@ -456,11 +456,4 @@ function describeError(error: unknown): string {
 }
 
 export type { IngestBatchResult, IngestOptions, IngestRuntime, IngestRuntimeOverrides };
-export {
-  createDeadLetterSink,
-  createIngestRuntime,
-  eventTimeBoundOf,
-  ingestBatch,
-  ingestKinesisEvent,
-  ingestRecord,
-};
+export { createIngestRuntime, eventTimeBoundOf, ingestBatch, ingestKinesisEvent };

@@ -255,4 +255,4 @@ function reject<T>(
 }
 
 export type { ParsedPayload, RoutedPayload, RouteOptions, Step };
-export { decodeKinesisData, FORBIDDEN_KEYS, parseIngestPayload, routePayload, validatePayload };
+export { decodeKinesisData, parseIngestPayload, routePayload, validatePayload };

@@ -108,4 +108,4 @@ function createLookupStoreClient(
 }
 
 export type { LookupConfig };
-export { createLookupStoreClient, failFastRetryStrategy, lookupConfigFromEnv, MAX_IDS_CEILING };
+export { createLookupStoreClient, failFastRetryStrategy, lookupConfigFromEnv };

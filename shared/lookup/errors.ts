@@ -172,7 +172,5 @@ export {
   HttpError,
   InternalServerError,
   NotFoundError,
-  ServiceUnavailableError,
-  TooManyRequestsError,
   toHttpError,
 };

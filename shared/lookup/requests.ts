@@ -354,4 +354,4 @@ export type {
   RequestLimits,
   VectorRequest,
 };
-export { checkRecordId, parseBatchRequest, parseJsonBody, parseRecordRequest, parseVectorRequest };
+export { parseBatchRequest, parseJsonBody, parseRecordRequest, parseVectorRequest };

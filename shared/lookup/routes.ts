@@ -114,4 +114,4 @@ function decodeSegment(segment: string): string {
 }
 
 export type { ResourceMatch, Route, RouteName };
-export { findRoute, MalformedPathError, matchResource, ROUTE_LIST, Routes };
+export { findRoute, MalformedPathError, matchResource, ROUTE_LIST };

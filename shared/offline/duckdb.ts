@@ -560,4 +560,4 @@ async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<Du
 }
 
 export type { DuckDbEngineOptions };
-export { createDuckDbEngine, DuckDbEngine, normaliseTypeName };
+export { createDuckDbEngine, DuckDbEngine };

@@ -83,10 +83,4 @@ function findGroupTable(
 }
 
 export type { GroupTableDirectory, OfflineLocation };
-export {
-  DEFAULT_ACCOUNT,
-  DEFAULT_REGION,
-  findGroupTable,
-  OFFLINE_DATABASE,
-  offlineGroupsDirectory,
-};
+export { DEFAULT_ACCOUNT, DEFAULT_REGION, findGroupTable, OFFLINE_DATABASE };

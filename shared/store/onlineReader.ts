@@ -208,4 +208,4 @@ async function batchGetOnline(
 }
 
 export type { BatchReadRequest, BatchReadResult, OnlineRecord, ReadOptions };
-export { batchGetOnline, chunkBatchRequests, getOnlineRecord };
+export { batchGetOnline, getOnlineRecord };

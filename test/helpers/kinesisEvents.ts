@@ -214,8 +214,6 @@ export {
   kinesisEvent,
   kinesisRecord,
   lambdaContext,
-  nextSequenceNumber,
-  STREAM_ARN,
   shardRecords,
   transaction,
 };
