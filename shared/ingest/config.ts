@@ -65,9 +65,12 @@ interface IngestConfig {
  */
 function readIngestConfig(registry: SchemaRegistry = defaultRegistry): IngestConfig {
   const defaultFeatureGroup = getOptionalStringFromEnv('DEFAULT_FEATURE_GROUP');
-  if (defaultFeatureGroup !== undefined && registry.findGroup(defaultFeatureGroup) === undefined) {
+  if (
+    defaultFeatureGroup !== undefined &&
+    registry.findExternalGroup(defaultFeatureGroup) === undefined
+  ) {
     throw new ConfigurationError(
-      `environment variable DEFAULT_FEATURE_GROUP="${defaultFeatureGroup}" is not a feature group of shared/definitions.ts; known: ${[...registry.groups.keys()].join(', ')}`
+      `environment variable DEFAULT_FEATURE_GROUP="${defaultFeatureGroup}" is not a feature group of shared/definitions.ts producers may write; known: ${[...registry.externalGroups.keys()].join(', ')}`
     );
   }
   const queueUrl = getOptionalStringFromEnv('DEAD_LETTER_QUEUE_URL');

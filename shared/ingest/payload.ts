@@ -149,9 +149,11 @@ function routeTo(
   enveloped: boolean,
   options: RouteOptions
 ): Step<RoutedPayload> {
-  const group = options.registry.findGroup(name);
+  // Internal groups (derived-feature state) are written by the handler itself, never by a
+  // producer: a hand-made state record would corrupt every derived value of its entity.
+  const group = options.registry.findExternalGroup(name);
   if (group === undefined) {
-    const known = [...options.registry.groups.keys()].join(', ');
+    const known = [...options.registry.externalGroups.keys()].join(', ');
     return reject(
       IngestStage.Route,
       'unknown feature group',

@@ -209,6 +209,11 @@ describe('Function: readIngestConfig()', () => {
       /DEFAULT_FEATURE_GROUP="fraud" is not a feature group/,
     ],
     [
+      'an internal default group (derived state)',
+      { DEAD_LETTER_DIR: 'x', DEFAULT_FEATURE_GROUP: 'fraud-card-state' },
+      /DEFAULT_FEATURE_GROUP="fraud-card-state" is not a feature group .*known: fraud-transactions, fraud-cards, fraud-merchants$/,
+    ],
+    [
       'a concurrency of 0',
       { DEAD_LETTER_DIR: 'x', INGEST_CONCURRENCY: '0' },
       /INGEST_CONCURRENCY="0" must be an integer in \[1, 1024\]/,

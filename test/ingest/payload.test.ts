@@ -103,8 +103,33 @@ describe('Function: routePayload()', () => {
     if (!result.ok) {
       expect(result.rejection.stage).toBe('route');
       expect(result.rejection.reason).toBe(
-        'unknown feature group: (envelope).featureGroup="fraud-devices": known: fraud-transactions, fraud-cards, fraud-merchants, fraud-card-state'
+        'unknown feature group: (envelope).featureGroup="fraud-devices": known: fraud-transactions, fraud-cards, fraud-merchants'
       );
+    }
+  });
+
+  it('refuses an envelope for an internal group (the derived state is written by the handler only)', () => {
+    // Act
+    const byName = routePayload(
+      { featureGroup: 'fraud-card-state', record: { card_id: 'c1' } },
+      options
+    );
+    const byArn = routePayload(
+      {
+        featureGroup: 'arn:aws:sagemaker:us-east-1:000000000000:feature-group/fraud-card-state',
+        record: { card_id: 'c1' },
+      },
+      options
+    );
+    // Assess
+    for (const result of [byName, byArn]) {
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.rejection.stage).toBe('route');
+        expect(result.rejection.reason).toMatch(
+          /^unknown feature group: .*known: fraud-transactions, fraud-cards, fraud-merchants$/
+        );
+      }
     }
   });
 
