@@ -4,7 +4,7 @@
  * display on stderr and a summary on stdout.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   buildTrainingSet,
@@ -21,6 +21,7 @@ import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts'
 import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
+import { UserError } from './userErrors.ts';
 
 interface DatasetCliOptions {
   featureSet?: string;
@@ -264,7 +265,19 @@ async function runDataset(
       `no such labels file: ${labels} (make one for the demo's entities with: npx node examples/dataset/demo-labels.ts labels.csv)`
     );
   }
-  if (options.engine === 'duckdb') mkdirSync(dirname(resolve(options.out)), { recursive: true });
+  if (options.engine === 'duckdb') {
+    // A wrong --data-dir (or a command run from another directory) would otherwise give every
+    // label null features and exit 0: the engine reads a missing offline store as empty groups.
+    const direct = join(options.dataDir, 'offline-store');
+    const nested = join(options.dataDir, 'store', 'offline-store');
+    if (!existsSync(direct) && !existsSync(nested)) {
+      throw new UserError(
+        `no offline store under ${options.dataDir} (neither ${direct} nor ${nested} exists)`,
+        "pass the data directory of the stack that wrote the features (npm start's is .skewless in the directory it ran in) with --data-dir <dir>"
+      );
+    }
+    mkdirSync(dirname(resolve(options.out)), { recursive: true });
+  }
   const statements: string[] = [];
   const engine = await openEngine(options, (sql) => statements.push(sql));
   const controller = new AbortController();
@@ -451,6 +464,9 @@ Examples:
         await runDataset(labels, options, io);
       } catch (error) {
         io.err.write(`dataset: ${(error as Error).message}\n`);
+        if (error instanceof UserError && error.hint !== undefined) {
+          io.err.write(`  hint: ${error.hint}\n`);
+        }
         process.exitCode = error instanceof DatasetInterrupted ? error.exitCode : 1;
       }
     });

@@ -230,4 +230,22 @@ describe('skewless dataset', () => {
     expect(both.exitCode).toBe(1);
     expect(both.err).toContain('exactly one of --feature-set or --features');
   });
+
+  it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'skewless-cli-empty-'));
+    try {
+      const args = buildArgs('nulls.csv');
+      args[args.indexOf('--data-dir') + 1] = empty;
+      const { out, err, exitCode } = await run(args);
+      expect(exitCode).toBe(1);
+      expect(out).toBe('');
+      expect(err.trimEnd().split('\n')).toEqual([
+        `dataset: no offline store under ${empty} (neither ${join(empty, 'offline-store')} nor ${join(empty, 'store', 'offline-store')} exists)`,
+        "  hint: pass the data directory of the stack that wrote the features (npm start's is .skewless in the directory it ran in) with --data-dir <dir>",
+      ]);
+      expect(existsSync(join(dir, 'nulls.csv'))).toBe(false);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
 });
