@@ -118,9 +118,12 @@ Example (the event time is now, in epoch seconds: a record older than its group'
         }
       } catch (error) {
         if (error instanceof RecordValidationError) {
-          for (const p of error.problems) process.stderr.write(`  ${p.feature}: ${p.reason}\n`);
-          process.exitCode = 1;
-          return;
+          // Every problem, each with its feature, value and reason, in the one error line.
+          throw new UserError(
+            error.message,
+            `a record needs ${group.recordIdentifier} (its identifier) and ${group.eventTime} (ISO-8601 or epoch seconds); the features of ${group.name} are in shared/definitions.ts`,
+            { cause: error }
+          );
         }
         throw error;
       }

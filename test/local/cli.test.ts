@@ -158,6 +158,19 @@ describe('skewless CLI user errors', () => {
     expectUserError(run(['put', 'fraud-cards', '{card_id: c1}']), /not valid JSON/);
   });
 
+  it('an invalid record for put: every problem in one line, and what a record needs', () => {
+    const missing = run(['put', 'fraud-cards', '{"card_id":"c1","txn_count_7d":"many"}']);
+    expectUserError(
+      missing,
+      /^skewless: Invalid record for feature group "fraud-cards": .*event_time: event time is required.*; .*txn_count_7d="many": /
+    );
+    expect(missing.stderr).toContain('card_id (its identifier) and event_time');
+    expectUserError(
+      run(['put', 'fraud-cards', '[1]']),
+      /Invalid record for feature group "fraud-cards": \(record\)=\[1\]: record must be a JSON object/
+    );
+  });
+
   it('missing file for backfill', () => {
     expectUserError(
       run(['backfill', 'no-such-file.csv', '--group', 'fraud-cards']),
