@@ -23,7 +23,12 @@ import {
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type Command, InvalidArgumentError } from 'commander';
-import { reportKeys, SUPPORTED_EXTENSIONS } from '../../shared/backfill/objectKey.ts';
+import {
+  DropKind,
+  parseDropKey,
+  reportKeys,
+  SUPPORTED_EXTENSIONS,
+} from '../../shared/backfill/objectKey.ts';
 import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import { readState } from '../../shared/backfill/stateStore.ts';
 import type { BackfillReport, SourceObject } from '../../shared/backfill/types.ts';
@@ -89,6 +94,18 @@ function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
   return n;
+}
+
+/**
+ * Refuses an object name whose ending selects no format, before anything is uploaded: the handler
+ * would fail the drop with the same reason, after starting a stack and logging an error line.
+ */
+function checkDropFormat(key: string, kind: DropKind): void {
+  if (parseDropKey(key, kind)?.format === undefined) {
+    throw new InvalidArgumentError(
+      `${key}: unsupported file extension: use ${SUPPORTED_EXTENSIONS.join(', ')} (--key <name> names the object)`
+    );
+  }
 }
 
 function s3Client(endpoint: string): Promise<S3Client> {
@@ -449,6 +466,7 @@ async function runBackfillCommand(
   }
   const folder = options.derive === true ? DERIVE_FOLDER : '';
   const key = `backfill/${group.name}/${folder}${options.key ?? basename(file)}`;
+  checkDropFormat(key, DropKind.Backfill);
   return runDrop(file, key, options, io, {
     label: 'backfill',
     doing: 'backfilling',
@@ -616,6 +634,7 @@ export type {
   OutputLocations,
 };
 export {
+  checkDropFormat,
   copyOutputs,
   finishDrop,
   positiveInteger,

@@ -14,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { type Command, InvalidArgumentError } from 'commander';
-import { SUPPORTED_EXTENSIONS } from '../../shared/backfill/objectKey.ts';
+import { DropKind, SUPPORTED_EXTENSIONS } from '../../shared/backfill/objectKey.ts';
 import type { BackfillReport } from '../../shared/backfill/types.ts';
 import { registry } from '../../shared/registry.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
 import {
   type BackfillIo,
+  checkDropFormat,
   type DropCliOptions,
   type DropCommand,
   type DropOutcome,
@@ -133,6 +134,7 @@ async function runBatchCommand(
   }
   if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
   const key = `batch/${group.name}/${options.key ?? basename(file)}`;
+  checkDropFormat(key, DropKind.Batch);
   const command: DropCommand = {
     label: options.dryRun ? 'dry run' : 'batch',
     doing: 'applying',

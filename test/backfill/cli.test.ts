@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -259,6 +259,31 @@ describe('Command: skewless backfill', () => {
     const run = runBackfillCommand(join(dir, 'october.csv'), options, output.io);
     // Assess
     await expect(run).rejects.toThrow('Unknown feature group "nope"');
+  });
+
+  it('refuses a file whose ending names no format before uploading it', async () => {
+    // Prepare
+    const output = captureIo();
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'card_id,event_time\n');
+    const dataDir = join(dir, 'untouched');
+    const options = {
+      group: 'fraud-cards',
+      dataDir,
+      bucket: 'b',
+      reportsBucket: 'r',
+      timeout: 1,
+      json: false,
+      progress: false,
+    };
+    // Act
+    const run = runBackfillCommand(notes, options, output.io);
+    // Assess: one line naming the object and every ending read, and no stack was started
+    await expect(run).rejects.toThrow(
+      /^backfill\/fraud-cards\/notes\.txt: unsupported file extension: use \.parquet, \.pq, \.csv, .*\.json\.gzip \(--key <name> names the object\)$/
+    );
+    expect(existsSync(dataDir)).toBe(false);
+    expect(output.err()).toBe('');
   });
 
   it('refuses an internal group (derived-feature state) as a target', async () => {

@@ -3,7 +3,7 @@
  * run writes both stores of the embedded store on the data dir, a second dry run then finds the
  * values unchanged. Event times relative to the clock.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -141,6 +141,19 @@ describe('Command: skewless batch', () => {
       'fraud-transactions is not batch-fed (batch-fed: fraud-cards, fraud-merchants); declare batch: { cadence } on it in shared/definitions.ts, or use `skewless backfill` for its offline store only'
     );
   });
+  it('refuses a file whose ending names no format, dry run or not, before reading it', async () => {
+    const notes = join(dir, 'nightly.txt');
+    writeFileSync(notes, 'card_id,event_time\n');
+    for (const dryRun of [true, false]) {
+      const output = captureIo();
+      await expect(
+        runBatchCommand(notes, { ...options, dataDir: join(dir, 'untouched'), dryRun }, output.io)
+      ).rejects.toThrow(/^batch\/fraud-cards\/nightly\.txt: unsupported file extension: use /);
+      expect(output.err()).toBe('');
+    }
+    expect(existsSync(join(dir, 'untouched'))).toBe(false);
+  });
+
   it('through a running stack, Ctrl-C stops following only and says where the report will be', async () => {
     // Prepare: a running stack's S3 whose batch function is still at work (it answers nothing).
     const s3 = await startTestS3();
