@@ -115,15 +115,25 @@ function s3Client(endpoint: string): Promise<S3Client> {
   });
 }
 
-/** The progress display: one line redrawn in place on a terminal, a line per update otherwise. */
-function progressDisplay(io: BackfillIo, enabled: boolean, label = 'backfill') {
+/**
+ * The progress display: one line redrawn in place on a terminal, a line per update otherwise.
+ *
+ * @param written - what the handler's written rows are called (`valid` in a dry run, which writes
+ *   nothing)
+ */
+function progressDisplay(
+  io: BackfillIo,
+  enabled: boolean,
+  label = 'backfill',
+  written = 'written'
+) {
   const started = performance.now();
   return {
     update(rowsRead: number, rowsWritten: number, rowsRejected: number, note = ''): void {
       if (!enabled) return;
       const seconds = (performance.now() - started) / 1000;
       const rate = seconds > 0 ? Math.round(rowsRead / seconds) : 0;
-      const line = `${label}: ${rowsRead.toLocaleString('en-US')} rows read, ${rowsWritten.toLocaleString('en-US')} written, ${rowsRejected.toLocaleString('en-US')} rejected (${rate.toLocaleString('en-US')} rows/s, ${seconds.toFixed(1)} s)${note}`;
+      const line = `${label}: ${rowsRead.toLocaleString('en-US')} rows read, ${rowsWritten.toLocaleString('en-US')} ${written}, ${rowsRejected.toLocaleString('en-US')} rejected (${rate.toLocaleString('en-US')} rows/s, ${seconds.toFixed(1)} s)${note}`;
       io.err.write(io.err.isTTY === true ? `\r\x1b[2K${line}` : `${line}\n`);
     },
     done(): void {
@@ -352,6 +362,8 @@ interface InProcessDrop {
   readonly outputDir: string;
   readonly progress: boolean;
   readonly label?: string;
+  /** What the progress calls written rows (default `written`). */
+  readonly writtenLabel?: string;
   readonly createFunction: (
     onProgress: (p: BackfillProgress) => void
   ) => Promise<InProcessFunction>;
@@ -374,7 +386,7 @@ async function runDropInProcess(
   for (const [name, value] of Object.entries(credentials)) process.env[name] ??= value;
   let store: RunningStore | undefined;
   let s3: LocalS3 | undefined;
-  const display = progressDisplay(io, drop.progress, drop.label);
+  const display = progressDisplay(io, drop.progress, drop.label, drop.writtenLabel);
   try {
     let storeEndpoint = drop.storeEndpoint;
     if (storeEndpoint === undefined) {

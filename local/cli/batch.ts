@@ -95,6 +95,7 @@ function inProcess(
       outputDir: options.dryRun ? join(options.dataDir, 'dry-run') : options.dataDir,
       progress: options.progress,
       label: options.dryRun ? 'dry run' : 'batch',
+      ...(options.dryRun ? { writtenLabel: 'valid' } : {}),
       createFunction: async (onProgress) => {
         const { createBatchHandler } = await import('../../functions/batch/index.ts');
         const { loadBackfillConfig, inProcessBatchContinuations } = await import(

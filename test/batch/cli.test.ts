@@ -105,9 +105,12 @@ describe('Command: skewless batch', () => {
   it('dry run: counts rows, rejects and online values that would change, writes nothing', async () => {
     // Act
     const output = captureIo();
-    const code = await runBatchCommand(file, options, output.io);
+    const code = await runBatchCommand(file, { ...options, progress: true }, output.io);
     // Assess
     expect(code).toBe(0);
+    // Its progress counts valid rows, as its summary does: a dry run writes nothing.
+    expect(output.err()).toMatch(/^dry run: 3 rows read, 2 valid, 1 rejected \(/m);
+    expect(output.err()).not.toContain('written');
     expect(output.out()).toContain(
       'Dry run of nightly.csv for fraud-cards (nothing written): 3 rows read, 2 valid, 1 rejected\n  online values: 2 would change, 0 unchanged, 0 would stay (older rows: offline store only)'
     );
