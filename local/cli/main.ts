@@ -19,7 +19,12 @@ const program = new Command()
   )
   .version(version, '-V, --version', 'print the version')
   .option('--debug', 'print the stack trace of an unexpected error')
-  .showHelpAfterError();
+  // A command line commander refuses (unknown option or command, a bad value, a missing argument)
+  // is a user error like the others: one line and a hint, not the whole help after it.
+  .configureOutput({
+    outputError: (text, write) => write(`skewless: ${text.replace(/^error: /, '')}`),
+  })
+  .showHelpAfterError('  hint: see skewless --help');
 
 program.addHelpText(
   'after',
@@ -27,7 +32,7 @@ program.addHelpText(
 Quick start:
   npm start                      the whole product on the embedded default (same as: skewless start)
   skewless get fraud-cards card-0001
-  skewless backfill ./cards.csv --group fraud-cards
+  skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards
 
 Every command takes --help.`
 );
@@ -49,6 +54,9 @@ const args = process.argv.slice(2);
 try {
   const { registerCommands } = await import('./commands.ts');
   await registerCommands(program, args);
+  for (const command of program.commands) {
+    command.showHelpAfterError(`  hint: see skewless ${command.name()} --help`);
+  }
   await program.parseAsync(process.argv);
 } catch (error) {
   process.exitCode = reportCliError(error, args);

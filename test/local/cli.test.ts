@@ -154,6 +154,27 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it('a command line commander refuses: one line and the --help to read, not the whole help', () => {
+    const bogus = run(['--bogus']);
+    expectUserError(bogus, /^skewless: unknown option '--bogus'$/);
+    expect(bogus.stderr).toContain('hint: see skewless --help');
+    expectUserError(run(['frobnicate']), /^skewless: unknown command 'frobnicate'$/);
+    const port = run(['start', '--api-port', 'abc']);
+    expectUserError(
+      port,
+      /^skewless: option '--api-port <port>' argument 'abc' is invalid\. expected a port from 0 to 65535/
+    );
+    expect(port.stderr).toContain('hint: see skewless start --help');
+    expectUserError(
+      run(['get', 'fraud-cards']),
+      /^skewless: missing required argument 'recordId'$/
+    );
+    expectUserError(
+      run(['dataset', 'labels.csv', '--label-time-column', 't', '--format', 'xls']),
+      /^skewless: option '--format <format>' argument 'xls' is invalid\. Allowed choices are parquet, csv\.$/
+    );
+  });
+
   it('malformed JSON for put', () => {
     expectUserError(run(['put', 'fraud-cards', '{card_id: c1}']), /not valid JSON/);
   });
