@@ -248,7 +248,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     const keyType = labelType.get(keyColumn);
     if (keyType === undefined) {
       throw new Error(
-        `labels have no column "${keyColumn}" for the record identifier of ${s.group.name}; add it or map it with entityKeyMap`
+        `labels have no column "${keyColumn}" for the record identifier of ${s.group.name}; add it or map it with entityKeyMap (CLI: --entity-key ${s.group.name}=<column>)`
       );
     }
     groups.push({

@@ -369,14 +369,28 @@ class DuckDbEngine implements OfflineQueryEngine {
   async fileTable(path: string, options: FileTableOptions): Promise<string> {
     this.fileTables += 1;
     const name = quoteIdent(`skewless_file_${this.fileTables}`);
-    const types = Object.entries(options.columnTypes ?? {});
+    const plain =
+      options.format === 'parquet'
+        ? `read_parquet(${quoteString(path)}, union_by_name = true)`
+        : `read_csv(${quoteString(path)}, header = true, auto_detect = true)`;
+    // Types only for the columns the file has: a requested column it lacks would fail the view
+    // with the engine's binder error, where the caller names the missing column itself.
+    let types = Object.entries(options.columnTypes ?? {});
+    if (types.length > 0) {
+      const present = new Set(
+        (await this.queryAll(`DESCRIBE SELECT * FROM ${plain}`)).rows.map((r) =>
+          String(r.column_name)
+        )
+      );
+      types = types.filter(([column]) => present.has(column));
+    }
     const typeMap =
       types.length === 0
         ? ''
         : `, types = {${types.map(([c, t]) => `${quoteString(c)}: ${quoteString(t)}`).join(', ')}}`;
     const source =
       options.format === 'parquet'
-        ? `read_parquet(${quoteString(path)}, union_by_name = true)`
+        ? plain
         : `read_csv(${quoteString(path)}, header = true, auto_detect = true${typeMap})`;
     // Parquet keeps its own types; the requested ones are applied by the view.
     const projection =

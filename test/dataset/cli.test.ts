@@ -231,6 +231,17 @@ describe('skewless dataset', () => {
     expect(both.err).toContain('exactly one of --feature-set or --features');
   });
 
+  it("names the identifier column the labels lack, not the engine's binder error", async () => {
+    const args = buildArgs('nokey.csv');
+    args.splice(args.indexOf('--entity-key'), 2);
+    const { out, err, exitCode } = await run(args);
+    expect(exitCode).toBe(1);
+    expect(out).toBe('');
+    expect(err.trimEnd().split('\n').at(-1)).toBe(
+      'dataset: labels have no column "card_id" for the record identifier of fraud-cards; add it or map it with entityKeyMap (CLI: --entity-key fraud-cards=<column>)'
+    );
+  });
+
   it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'skewless-cli-empty-'));
     try {
