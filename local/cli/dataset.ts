@@ -21,7 +21,7 @@ import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts'
 import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
-import { UserError } from './userErrors.ts';
+import { asUserError, debugRequested, UserError } from './userErrors.ts';
 
 interface DatasetCliOptions {
   featureSet?: string;
@@ -94,6 +94,14 @@ function instant(value: string): Date {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('expected an ISO-8601 instant');
   return d;
+}
+
+/** A `memory_limit` DuckDB takes (it refuses others only with "Failed to set config"). */
+function memorySize(value: string): string {
+  if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value.trim())) {
+    throw new InvalidArgumentError('expected a size such as 4GB, 512MB or 2GiB');
+  }
+  return value.trim();
 }
 
 function positiveInteger(value: string): number {
@@ -431,7 +439,8 @@ function registerDatasetCommand(
     .option('--threads <n>', 'DuckDB threads (default: all cores)', positiveInteger)
     .option(
       '--memory-limit <size>',
-      'DuckDB memory_limit, e.g. 4GB (default: 80% of RAM); beyond it DuckDB spills to --temp-dir'
+      'DuckDB memory_limit, e.g. 4GB (default: 80% of RAM); beyond it DuckDB spills to --temp-dir',
+      memorySize
     )
     .option('--temp-dir <dir>', 'where DuckDB spills (default: .tmp in the working directory)')
     .option('--athena-workgroup <name>', 'Athena work group', 'primary')
@@ -464,8 +473,11 @@ Examples:
         await runDataset(labels, options, io);
       } catch (error) {
         io.err.write(`dataset: ${(error as Error).message}\n`);
-        if (error instanceof UserError && error.hint !== undefined) {
-          io.err.write(`  hint: ${error.hint}\n`);
+        const hint = asUserError(error)?.hint;
+        if (hint !== undefined) io.err.write(`  hint: ${hint}\n`);
+        // The stack behind --debug, as every other command (local/cli/userErrors.ts).
+        if (debugRequested(process.argv.slice(2))) {
+          io.err.write(`${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
         }
         process.exitCode = error instanceof DatasetInterrupted ? error.exitCode : 1;
       }

@@ -175,6 +175,23 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it('dataset: a hint with its error, the stack only with --debug, a memory limit DuckDB takes', () => {
+    const labels = join(work, 'labels.csv');
+    writeFileSync(labels, 'card_id,t\nc1,2026-01-01T00:00:00Z\n'); // calendar-fixed: a label time
+    const args = ['dataset', labels, '--feature-set', 'fraud_model_v3', '--label-time-column', 't'];
+    const plain = run([...args, '--data-dir', join(work, 'no-store')]);
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toMatch(/^dataset: no offline store under .*\n {2}hint: /);
+    expect(plain.stderr).not.toMatch(/\n\s+at /);
+    const debug = run([...args, '--data-dir', join(work, 'no-store'), '--debug']);
+    expect(debug.status).toBe(1);
+    expect(debug.stderr).toMatch(/\n\s+at .*dataset\.ts/);
+    expectUserError(
+      run([...args, '--memory-limit', 'lots']),
+      /^skewless: option '--memory-limit <size>' argument 'lots' is invalid\. expected a size such as 4GB, 512MB or 2GiB$/
+    );
+  });
+
   it('malformed JSON for put', () => {
     expectUserError(run(['put', 'fraud-cards', '{card_id: c1}']), /not valid JSON/);
   });
