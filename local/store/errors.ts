@@ -5,7 +5,6 @@
 
 const ErrorCode = {
   ValidationError: 'ValidationError',
-  AccessForbidden: 'AccessForbidden',
   ResourceNotFound: 'ResourceNotFound',
   ConflictException: 'ConflictException',
   InternalFailure: 'InternalFailure',
@@ -14,7 +13,6 @@ const ErrorCode = {
   // Control plane (awsJson1_1).
   ValidationException: 'ValidationException',
   ResourceInUse: 'ResourceInUse',
-  ResourceLimitExceeded: 'ResourceLimitExceeded',
   UnknownOperationException: 'UnknownOperationException',
 } as const;
 
@@ -22,7 +20,6 @@ type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   ValidationError: 400,
-  AccessForbidden: 403,
   ResourceNotFound: 404,
   ConflictException: 409,
   InternalFailure: 500,
@@ -30,7 +27,6 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   ThrottlingException: 429,
   ValidationException: 400,
   ResourceInUse: 400,
-  ResourceLimitExceeded: 400,
   UnknownOperationException: 404,
 };
 
