@@ -27,11 +27,9 @@ interface LocalS3Options {
   /**
    * Called once per created object (PutObject, CompleteMultipartUpload) with a one-record
    * `S3Event`, after the upload has been answered, as S3 notifications are asynchronous.
-   * A rejection is reported to `onNotificationError`.
+   * A rejection is written to stderr.
    */
   readonly onObjectCreated?: (event: S3Event) => void | Promise<void>;
-  /** Default: write the error to stderr. */
-  readonly onNotificationError?: (error: unknown, event: S3Event) => void;
   /**
    * Buckets to create at start (existing ones are kept): a name, or a name with versioning on
    * (as the template's backfill bucket has).
@@ -87,11 +85,9 @@ async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const pending = new Set<Promise<void>>();
   // Sequencers must grow across restarts too: start from the clock.
   let sequence = BigInt(Date.now()) * 1000n;
-  const reportError =
-    options.onNotificationError ??
-    ((error: unknown) => {
-      process.stderr.write(`local S3: notification handler failed: ${String(error)}\n`);
-    });
+  const reportError = (error: unknown): void => {
+    process.stderr.write(`local S3: notification handler failed: ${String(error)}\n`);
+  };
 
   const onCreated = (notice: ObjectCreatedNotice): void => {
     const listener = options.onObjectCreated;
@@ -109,7 +105,7 @@ async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     });
     const delivery = new Promise<void>((done) => setImmediate(done))
       .then(() => listener(event))
-      .catch((error: unknown) => reportError(error, event))
+      .catch(reportError)
       .finally(() => pending.delete(delivery));
     pending.add(delivery);
   };

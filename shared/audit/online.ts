@@ -32,15 +32,15 @@ interface OnlineSide {
 }
 
 interface OnlineSideOptions {
-  /** Identifiers per `batchGetOnline` call (its chunks of 100 run in parallel). Default 500. */
-  readonly sliceSize?: number;
   /** Slices in flight at once. Default 4. */
   readonly concurrency?: number;
-  /** Pause before retrying unprocessed identifiers, ms. Default 200. */
-  readonly retryDelayMs?: number;
 }
 
 const LIST_PAGE_SIZE = 100;
+/** Identifiers per `batchGetOnline` call (its chunks of 100 run in parallel). */
+const SLICE_SIZE = 500;
+/** Pause before retrying unprocessed identifiers, ms. */
+const RETRY_DELAY_MS = 200;
 
 /**
  * The online side over a Feature Store runtime client.
@@ -58,15 +58,13 @@ function createOnlineSide(
   client: SageMakerFeatureStoreRuntimeClient,
   options: OnlineSideOptions = {}
 ): OnlineSide {
-  const sliceSize = options.sliceSize ?? 500;
   const limit = pLimit(options.concurrency ?? 4);
-  const retryDelayMs = options.retryDelayMs ?? 200;
 
   async function readSlice(group: FeatureGroup, ids: readonly string[]): Promise<OnlineReadResult> {
     const found: OnlineRecord[] = [];
     let pending: readonly UnreadIdentifier[] = ids.map((recordId) => ({ recordId, reason: '' }));
     for (let attempt = 0; attempt < 2 && pending.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((done) => setTimeout(done, retryDelayMs));
+      if (attempt > 0) await new Promise((done) => setTimeout(done, RETRY_DELAY_MS));
       try {
         const result = await batchGetOnline(
           client,
@@ -87,8 +85,8 @@ function createOnlineSide(
   return {
     async read(group, recordIds) {
       const slices: string[][] = [];
-      for (let i = 0; i < recordIds.length; i += sliceSize) {
-        slices.push(recordIds.slice(i, i + sliceSize));
+      for (let i = 0; i < recordIds.length; i += SLICE_SIZE) {
+        slices.push(recordIds.slice(i, i + SLICE_SIZE));
       }
       const results = await Promise.all(slices.map((s) => limit(() => readSlice(group, s))));
       return {

@@ -56,10 +56,9 @@ interface AthenaEngineOptions {
    * `OfflineStoreConfig.DataCatalogConfig` (loads `@aws-sdk/client-sagemaker` on first use).
    */
   readonly resolveTable?: (group: FeatureGroup) => Promise<GlueTable>;
-  /** Poll backoff: first wait, growth factor and ceiling. Default 250 ms × 1.5 up to 5 s. */
+  /** Poll backoff: first wait and ceiling; each wait is 1.5 × the last. Default 250 ms up to 5 s. */
   readonly poll?: {
     readonly initialMs?: number;
-    readonly factor?: number;
     readonly maxMs?: number;
   };
   /** Give up (and stop the query) after this long. Default 1 hour. */
@@ -252,7 +251,7 @@ class AthenaEngine implements OfflineQueryEngine {
           );
         }
         await sleep(wait, signal);
-        wait = Math.min(wait * (poll.factor ?? 1.5), poll.maxMs ?? 5_000);
+        wait = Math.min(wait * 1.5, poll.maxMs ?? 5_000);
       }
     } catch (error) {
       if (signal?.aborted && !(error instanceof OfflineQueryError)) {

@@ -3,7 +3,7 @@
  * backfill fallback, batch features).
  *
  * Entries (feature group, encoded record, optional TargetStores / TTL, and a caller reference)
- * are packed into calls of ≤ 25 entries and ≤ `maxRequestBytes`, run with bounded concurrency,
+ * are packed into calls of ≤ 25 entries and ≤ 5 MiB (estimated), run with bounded concurrency,
  * and every entry comes back with exactly one outcome, keyed by its caller reference:
  *
  * - `written` — the store accepted it;
@@ -69,14 +69,6 @@ interface BatchWriterOptions {
   readonly limit?: LimitFunction;
   /** Calls in flight when no `limit` is given (default 8). */
   readonly concurrency?: number;
-  /** Entries per call, 1-25 (default 25, the service maximum). */
-  readonly maxEntriesPerCall?: number;
-  /**
-   * Estimated request body bytes per call (default 5 MiB). The service documents 25 entries of
-   * ≤ 350 KB each but no request-size figure; this keeps a call of large records from growing to
-   * ~9 MB. A single entry larger than this still goes alone in its own call.
-   */
-  readonly maxRequestBytes?: number;
   /** Aborts every call (e.g. the Lambda deadline); aborted entries end as `retry`. */
   readonly abortSignal?: AbortSignal;
   /**
@@ -87,7 +79,12 @@ interface BatchWriterOptions {
 }
 
 const DEFAULT_CONCURRENCY = 8;
-const DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024;
+/**
+ * Estimated request body bytes per call. The service documents 25 entries of ≤ 350 KB each but no
+ * request-size figure; this keeps a call of large records from growing to ~9 MB. A single entry
+ * larger than this still goes alone in its own call.
+ */
+const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
 /** JSON around one FeatureValue (`{"FeatureName":"","ValueAsString":""},`). */
 const FEATURE_VALUE_OVERHEAD = 40;
 /** JSON around one entry (group name key, TargetStores, TtlDuration, braces). */
@@ -119,7 +116,7 @@ function entryBytes(entry: BatchWriteEntry<unknown>): number {
 function packBatchWriteCalls<E>(
   entries: readonly E[],
   maxEntries: number = Limits.batchWriteMaxEntries,
-  maxBytes: number = DEFAULT_MAX_REQUEST_BYTES,
+  maxBytes: number = MAX_REQUEST_BYTES,
   entryOf: (item: E) => BatchWriteEntry<unknown> = (item) => item as BatchWriteEntry<unknown>
 ): E[][] {
   const calls: E[][] = [];
@@ -352,11 +349,6 @@ async function writeBatch<Ref>(
   const outcomes = new Array<BatchWriteOutcome<Ref>>(entries.length);
   if (entries.length === 0) return outcomes;
   const limit = options.limit ?? pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
-  const maxEntries = Math.min(
-    Limits.batchWriteMaxEntries,
-    Math.max(1, options.maxEntriesPerCall ?? Limits.batchWriteMaxEntries)
-  );
-  const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const signal = options.abortSignal;
   const strategy = options.retryEntries === false ? undefined : await retryStrategyOf(client);
   let token = await strategy?.acquireInitialRetryToken('sagemaker-featurestore:BatchWriteRecord');
@@ -392,7 +384,12 @@ async function writeBatch<Ref>(
 
   let pending: Pending<Ref>[] = entries.map((entry, index) => ({ index, entry }));
   for (;;) {
-    const calls = packBatchWriteCalls(pending, maxEntries, maxBytes, (p) => p.entry);
+    const calls = packBatchWriteCalls(
+      pending,
+      Limits.batchWriteMaxEntries,
+      MAX_REQUEST_BYTES,
+      (p) => p.entry
+    );
     const results = await Promise.all(calls.map((call) => limit(() => runCall(call))));
     const again: CallResult<Ref>['again'] = [];
     for (const result of results) {

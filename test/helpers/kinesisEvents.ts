@@ -18,8 +18,6 @@ interface RecordOptions {
   readonly shardId?: string;
   readonly sequenceNumber?: string;
   readonly partitionKey?: string;
-  /** Epoch seconds (Kinesis `approximateArrivalTimestamp`). */
-  readonly arrival?: number;
   readonly streamArn?: string;
 }
 
@@ -49,7 +47,7 @@ function kinesisRecord(data: string, options: RecordOptions = {}): KinesisStream
       partitionKey: options.partitionKey ?? 'pk-0',
       sequenceNumber,
       data,
-      approximateArrivalTimestamp: options.arrival ?? Date.now() / 1000,
+      approximateArrivalTimestamp: Date.now() / 1000,
     },
     eventSource: 'aws:kinesis',
     eventVersion: '1.0',
