@@ -10,7 +10,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { derivedFeaturesEnabled, ingestWithDerivedFeatures } from '../../shared/derived/online.ts';
+import { derivedFeaturesEnabled, ingestWithDerivedFeatures } from '../../shared/ingest/derived.ts';
 import {
   createIngestRuntime,
   type IngestRuntime,

@@ -12,7 +12,7 @@ import {
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactions } from '../../shared/definitions.ts';
-import { ingestWithDerivedFeatures } from '../../shared/derived/online.ts';
+import { ingestWithDerivedFeatures } from '../../shared/ingest/derived.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesisEvents.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';

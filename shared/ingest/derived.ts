@@ -28,17 +28,13 @@ import type {
   KinesisStreamRecord,
 } from 'aws-lambda';
 import type { LimitFunction } from 'p-limit';
+import { type DerivedDefinition, STATE_EVENT_TIME, STATE_FEATURE } from '../derived/define.ts';
+import { type DerivedEvent, eventOfRecord } from '../derived/events.ts';
+import { derivedRecord, withoutDerived } from '../derived/records.ts';
+import { type DerivedRegistry, derivedRegistry } from '../derived/registry.ts';
+import { SavedStates } from '../derived/savedStates.ts';
+import { ApplyOutcome, DerivedStateError, EntityState } from '../derived/state.ts';
 import { RecordValidationError } from '../errors.ts';
-import {
-  eventTimeBoundOf,
-  type IngestOptions,
-  type IngestRuntime,
-  ingestBatch,
-  ingestKinesisEvent,
-} from '../ingest/ingest.ts';
-import type { MetricsSink } from '../ingest/metrics.ts';
-import { type ParsedPayload, parseIngestPayload } from '../ingest/payload.ts';
-import type { IngestTransform } from '../ingest/transform.ts';
 import { type EncodedRecord, toRecord } from '../record/codec.ts';
 import { type EventTimeBound, formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
 import type { SchemaRegistry } from '../registry.ts';
@@ -47,12 +43,16 @@ import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { writeBatch } from '../store/batchWriter.ts';
 import { batchGetOnline } from '../store/onlineReader.ts';
-import { type DerivedDefinition, STATE_EVENT_TIME, STATE_FEATURE } from './define.ts';
-import { type DerivedEvent, eventOfRecord } from './events.ts';
-import { derivedRecord, withoutDerived } from './records.ts';
-import { type DerivedRegistry, derivedRegistry } from './registry.ts';
-import { SavedStates } from './savedStates.ts';
-import { ApplyOutcome, DerivedStateError, EntityState } from './state.ts';
+import {
+  eventTimeBoundOf,
+  type IngestOptions,
+  type IngestRuntime,
+  ingestBatch,
+  ingestKinesisEvent,
+} from './ingest.ts';
+import type { MetricsSink } from './metrics.ts';
+import { type ParsedPayload, parseIngestPayload } from './payload.ts';
+import type { IngestTransform } from './transform.ts';
 
 /** Metric names of the derived step (EMF, namespace of the ingest function). */
 const DerivedMetric = {
@@ -89,7 +89,7 @@ interface DerivedDependencies {
   readonly limit: LimitFunction;
   readonly logger: LogSink;
   readonly metrics: MetricsSink;
-  /** States this container saved, reused when read back unchanged (see savedStates.ts). */
+  /** States this container saved, reused when read back unchanged (see shared/derived/savedStates.ts). */
   readonly savedStates?: SavedStates;
 }
 
