@@ -23,6 +23,7 @@ import {
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type Command, InvalidArgumentError } from 'commander';
+import { DERIVE_FOLDER } from '../../shared/backfill/derivedSource.ts';
 import {
   DropKind,
   parseDropKey,
@@ -33,7 +34,6 @@ import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import { readState } from '../../shared/backfill/stateStore.ts';
 import type { BackfillReport, SourceObject } from '../../shared/backfill/types.ts';
 import { featureGroups } from '../../shared/definitions.ts';
-import { DERIVE_FOLDER } from '../../shared/derived/backfillSource.ts';
 import { derivedRegistry } from '../../shared/derived/registry.ts';
 import { registry } from '../../shared/registry.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';

@@ -1,7 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { BatchRowSink } from '../batch/batchRowSink.ts';
-import { derivedDefinitionOf, derivedRowSource } from '../derived/backfillSource.ts';
 import { formatProblem, type RecordProblem } from '../errors.ts';
 import { encodeRecord } from '../record/codec.ts';
 import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS, type EventTimeBound } from '../record/eventTime.ts';
@@ -10,6 +9,7 @@ import type { LogSink } from '../runtime/powertools.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import type { BackfillConfig } from './config.ts';
 import type { ContinuationQueue } from './continuation.ts';
+import { derivedDefinitionOf, derivedRowSource } from './derivedSource.ts';
 import type { DirectWrites } from './directSink.ts';
 import {
   DROP_PREFIX,

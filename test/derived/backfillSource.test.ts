@@ -6,16 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  derivedDefinitionOf,
+  derivedRowSource,
+  isDeriveFile,
+} from '../../shared/backfill/derivedSource.ts';
+import {
   FileRejectedError,
   type RowSource,
   type SourceRow,
 } from '../../shared/backfill/rowSource.ts';
 import { cards, cardVelocities, transactions } from '../../shared/definitions.ts';
-import {
-  derivedDefinitionOf,
-  derivedRowSource,
-  isDeriveFile,
-} from '../../shared/derived/backfillSource.ts';
 import { replayDerived } from '../../shared/derived/replay.ts';
 import { toRecord, wireInput } from '../../shared/record/codec.ts';
 

@@ -13,14 +13,15 @@
  * handed over `encoded` (each row is encoded once, for the replay). Every input
  * row is therefore counted once: written, rejected or duplicate.
  */
-import { parseBackfillKey } from '../backfill/objectKey.ts';
-import { FileRejectedError, type RowSource, type SourceRow } from '../backfill/rowSource.ts';
+
+import type { DerivedDefinition } from '../derived/define.ts';
+import { derivedRegistry } from '../derived/registry.ts';
+import { replayDerived } from '../derived/replay.ts';
 import { type EncodedRecord, encodeRecord, wireInput } from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
 import type { FeatureGroup } from '../schema/index.ts';
-import type { DerivedDefinition } from './define.ts';
-import { derivedRegistry } from './registry.ts';
-import { replayDerived } from './replay.ts';
+import { parseBackfillKey } from './objectKey.ts';
+import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
 
 /** The folder below `backfill/<group>/` that selects the derived mode. */
 const DERIVE_FOLDER = 'derive/';
