@@ -34,7 +34,7 @@ import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import { readState } from '../../shared/backfill/stateStore.ts';
 import type { BackfillReport, SourceObject } from '../../shared/backfill/types.ts';
 import { featureGroups } from '../../shared/definitions.ts';
-import { derivedRegistry } from '../../shared/derived/registry.ts';
+import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';

@@ -15,8 +15,8 @@
  */
 
 import type { DerivedDefinition } from '../derived/define.ts';
-import { derivedRegistry } from '../derived/registry.ts';
 import { replayDerived } from '../derived/replay.ts';
+import { derivedRegistry } from '../derivedRegistry.ts';
 import { type EncodedRecord, encodeRecord, wireInput } from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
 import type { FeatureGroup } from '../schema/index.ts';

@@ -11,7 +11,7 @@ import {
   defineDerivedFeatures,
   defineDerivedStateGroup,
 } from '../../shared/derived/index.ts';
-import { derivedRegistry } from '../../shared/derived/registry.ts';
+import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { DefinitionError } from '../../shared/errors.ts';
 import { defineFeatureGroup, feature } from '../../shared/schema/index.ts';
 

@@ -2,9 +2,9 @@
  * The derived definitions of this deployment (`derivedFeatures` in `shared/definitions.ts`),
  * checked together at import time and looked up by source group.
  */
-import { derivedFeatures, featureGroups } from '../definitions.ts';
-import type { FeatureGroup } from '../schema/index.ts';
-import { checkDerivedDefinitions, type DerivedDefinition } from './define.ts';
+import { derivedFeatures, featureGroups } from './definitions.ts';
+import { checkDerivedDefinitions, type DerivedDefinition } from './derived/define.ts';
+import type { FeatureGroup } from './schema/index.ts';
 
 /** Derived definitions by the name of their source group. */
 class DerivedRegistry {
