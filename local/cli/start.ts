@@ -45,9 +45,49 @@ function port(value: string): number {
   return n;
 }
 
-function positive(value: string): number {
+/** The longest delay Node's timers take (2^31 − 1 ms); beyond it a timer fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The demo sends at most 500 events per 200 ms tick (local/demo/producer.ts). */
+const MAX_DEMO_RATE = 2500;
+
+function demoRate(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_DEMO_RATE) {
+    throw new InvalidArgumentError(
+      `expected events per second above 0, at most ${MAX_DEMO_RATE} (what the demo can send)`
+    );
+  }
+  return n;
+}
+
+function demoMaxEvents(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(
+      `expected a whole number of events from 1 to ${Number.MAX_SAFE_INTEGER}`
+    );
+  }
+  return n;
+}
+
+function auditSeconds(value: string): number {
+  const n = Number(value);
+  const max = Math.floor(MAX_TIMER_MS / 1000);
+  if (!Number.isFinite(n) || n < 1 || n > max) {
+    throw new InvalidArgumentError(
+      `expected seconds from 1 to ${max} (a timer's limit, ~24.8 days)`
+    );
+  }
+  return n;
+}
+
+/** The embedded store's own bound (`skewless store --flush-interval`). */
+function flushMs(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 86_400_000) {
+    throw new InvalidArgumentError('expected an integer from 1 to 86400000');
+  }
   return n;
 }
 
@@ -85,12 +125,12 @@ function registerStartCommand(program: Command): void {
     .addOption(
       new Option('--demo-rate <events/s>', 'demo events per second')
         .default(START_DEFAULTS.demoRate)
-        .argParser(positive)
+        .argParser(demoRate)
     )
     .addOption(
       new Option('--demo-max-events <n>', 'the demo stops after this many events')
         .default(START_DEFAULTS.demoMaxEvents)
-        .argParser(positive)
+        .argParser(demoMaxEvents)
     )
     .addOption(
       new Option(
@@ -98,12 +138,12 @@ function registerStartCommand(program: Command): void {
         'audit schedule (it also runs with `skewless audit`)'
       )
         .default(START_DEFAULTS.auditIntervalSeconds)
-        .argParser(positive)
+        .argParser(auditSeconds)
     )
     .addOption(
       new Option('--flush-interval <ms>', 'offline store flush interval')
         .default(START_DEFAULTS.flushIntervalMs)
-        .argParser(positive)
+        .argParser(flushMs)
     )
     .addOption(
       new Option('--log-level <level>', 'log threshold')

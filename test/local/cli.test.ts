@@ -192,6 +192,18 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it.each([
+    ['--demo-max-events', '1.5', /expected a whole number of events from 1 to /],
+    ['--audit-interval', '3000000', /expected seconds from 1 to 2147483 \(a timer's limit/],
+    ['--flush-interval', '0.5', /expected an integer from 1 to 86400000/],
+    ['--demo-rate', '10000', /expected events per second above 0, at most 2500/],
+  ])('start %s %s: refused before anything starts', (flag, value, message) => {
+    const dataDir = join(work, `refused${flag}`);
+    const result = run(['start', '--data-dir', dataDir, ...freePorts, flag, value]);
+    expectUserError(result, message);
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
   it('malformed JSON for put', () => {
     expectUserError(run(['put', 'fraud-cards', '{card_id: c1}']), /not valid JSON/);
   });
