@@ -21,6 +21,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
+import { UserError } from './userErrors.ts';
 
 interface AuditCliOptions {
   dataDir: string;
@@ -69,6 +70,14 @@ async function onlineEndpoint(
   if (opts.endpoint !== undefined) return { endpoint: opts.endpoint };
   const running = runningEndpoints(opts.dataDir);
   if (running.store !== undefined && isAlive(running.pid)) return { endpoint: running.store };
+  // Opening a store on a directory that has none would create one with no groups: every group
+  // would fail "not found", exit 0, with a store and a report left in a mistyped directory.
+  if (!existsSync(join(storeDataDir(opts.dataDir), 'store.sqlite'))) {
+    throw new UserError(
+      `no running stack and no store under ${opts.dataDir} (no endpoints.json, no store.sqlite)`,
+      "run it where npm start runs or ran (its data dir is .skewless there), or pass --data-dir <the stack's data dir> or --endpoint <url>"
+    );
+  }
   try {
     const embedded = await startStore({
       dataDir: storeDataDir(opts.dataDir),
@@ -89,7 +98,7 @@ async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
   const groups =
     opts.group === undefined
       ? [...registry.groups.values()]
-      : opts.group.split(',').map((name) => registry.getGroup(name.trim()));
+      : opts.group.split(',').map((name) => registry.getExternalGroup(name.trim()));
   const { endpoint, embedded } = await onlineEndpoint(opts);
   const client = createFeatureStoreClient(
     { maxAttempts: 3 },

@@ -81,6 +81,22 @@ describe('Command: skewless audit', () => {
     }
   });
 
+  it('refuses a data dir with neither a running stack nor a store, creating nothing there', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'skewless-audit-cli-empty-'));
+    try {
+      await expect(runCli(['--data-dir', dataDir])).rejects.toThrow(
+        `no running stack and no store under ${dataDir} (no endpoints.json, no store.sqlite)`
+      );
+      expect(readdirSync(dataDir)).toEqual([]);
+      // An unknown group names only the groups a user can read.
+      await expect(runCli(['--data-dir', dataDir, '--group', 'nope'])).rejects.toThrow(
+        /^Unknown feature group "nope"; known: fraud-transactions, fraud-cards, fraud-merchants$/
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('audits a running store by --endpoint, prints the table and fails on findings when asked', async () => {
     // Prepare
     const store = await startTestStore();
