@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
-import { dataDirError, systemError, UserError } from './userErrors.ts';
+import { listenerStartError } from './userErrors.ts';
 
 /** The parts of the stack that listen, with the flag that moves each. */
 const LISTENERS = [
@@ -11,32 +11,6 @@ const LISTENERS = [
   { part: 'local Kinesis', flag: '--kinesis-port', option: 'kinesisPort' },
   { part: 'local S3', flag: '--s3-port', option: 's3Port' },
 ] as const;
-
-/**
- * A failed start as the user can act on it: which part could not listen on which port and the
- * flag that moves it; a data directory that cannot be written; one that another stack holds.
- */
-function startError(error: unknown, opts: Record<string, unknown>, dataDir: string): unknown {
-  const system = systemError(error);
-  if (system?.code === 'EADDRINUSE') {
-    const listener = LISTENERS.find((l) => opts[l.option] === system.port);
-    const part = listener?.part ?? 'a part of the stack';
-    return new UserError(
-      `port ${system.port} is in use: the ${part} cannot listen on 127.0.0.1:${system.port}`,
-      `stop what holds it (another npm start?), or pass ${listener?.flag ?? '--api-port/--store-port/--kinesis-port/--s3-port'} <port> (0 picks a free one)`,
-      { cause: error }
-    );
-  }
-  const inUse = error instanceof Error ? /is in use by process (\d+)/.exec(error.message) : null;
-  if (inUse !== null) {
-    return new UserError(
-      `the data directory ${dataDir} is in use by another stack (process ${inUse[1]})`,
-      'stop that one (Ctrl-C in its terminal), or pass --data-dir <another dir>',
-      { cause: error }
-    );
-  }
-  return dataDirError(error, dataDir);
-}
 
 function port(value: string): number {
   const n = Number(value);
@@ -170,7 +144,11 @@ function registerStartCommand(program: Command): void {
           handlerLogs: opts.handlerLogs === true,
         });
       } catch (error) {
-        throw startError(error, opts, opts.dataDir);
+        throw listenerStartError(
+          error,
+          LISTENERS.map((l) => ({ part: l.part, flag: l.flag, port: opts[l.option] as number })),
+          opts.dataDir
+        );
       }
       process.stdout.write(banner(stack.endpoints, opts.demo));
       let stopping = false;

@@ -65,6 +65,44 @@ function dataDirError(error: unknown, dataDir: string): unknown {
   );
 }
 
+/** A part of a command that listens on a port, with the flag that moves it. */
+interface Listener {
+  readonly part: string;
+  readonly flag: string;
+  readonly port: number;
+}
+
+/**
+ * A failed start of `skewless start` or `skewless store` as the user can act on it: which part
+ * could not listen on which port and the flag that moves it; a data directory that another
+ * stack holds; one that cannot be written. Other errors are returned unchanged.
+ */
+function listenerStartError(
+  error: unknown,
+  listeners: readonly Listener[],
+  dataDir: string
+): unknown {
+  const system = systemError(error);
+  if (system?.code === 'EADDRINUSE') {
+    const listener = listeners.find((l) => l.port === system.port);
+    const part = listener?.part ?? 'a part of the stack';
+    return new UserError(
+      `port ${system.port} is in use: the ${part} cannot listen on 127.0.0.1:${system.port}`,
+      `stop what holds it (another npm start?), or pass ${listener?.flag ?? listeners.map((l) => l.flag).join('/')} <port> (0 picks a free one)`,
+      { cause: error }
+    );
+  }
+  const inUse = error instanceof Error ? /is in use by process (\d+)/.exec(error.message) : null;
+  if (inUse !== null) {
+    return new UserError(
+      `the data directory ${dataDir} is in use by another stack (process ${inUse[1]})`,
+      'stop that one (Ctrl-C in its terminal), or pass --data-dir <another dir>',
+      { cause: error }
+    );
+  }
+  return dataDirError(error, dataDir);
+}
+
 /** A user's mistake recognised in any error, or undefined when the error is unexpected. */
 function asUserError(error: unknown): UserError | undefined {
   if (error instanceof UserError) return error;
@@ -148,4 +186,12 @@ function reportCliError(
   return 2;
 }
 
-export { asUserError, dataDirError, debugRequested, reportCliError, systemError, UserError };
+export {
+  asUserError,
+  dataDirError,
+  debugRequested,
+  listenerStartError,
+  reportCliError,
+  systemError,
+  UserError,
+};

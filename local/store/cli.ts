@@ -4,11 +4,13 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
+import { listenerStartError } from '../cli/userErrors.ts';
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_CREATING_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_REGION,
+  type RunningStore,
   startStore,
 } from './index.ts';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.ts';
@@ -177,26 +179,35 @@ function registerStoreCommand(program: Command): void {
       '\nFaults apply to the runtime API only (never the control plane) and are decided before any state change.\nPoint clients at the endpoint: AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME and AWS_ENDPOINT_URL_SAGEMAKER, or --endpoint-url.'
     )
     .action(async (opts: StoreCliOptions) => {
-      const store = await startStore({
-        port: opts.port,
-        dataDir: opts.dataDir,
-        account: opts.account,
-        region: opts.region,
-        flushIntervalMs: opts.flushInterval,
-        creatingMs: opts.creatingMs,
-        logLevel: opts.logLevel,
-        fsync: opts.fsync,
-        faults: {
-          throttle: opts.faultThrottle,
-          serverError: opts.fault5xx,
-          drop: opts.faultDrop,
-          latencyMs: opts.faultLatencyMs,
-          latencyShare: opts.faultLatencyShare,
-          entryThrottle: opts.faultEntryThrottle,
-          entryUnprocessed: opts.faultEntryUnprocessed,
-          ...(opts.faultSeed === undefined ? {} : { seed: opts.faultSeed }),
-        },
-      });
+      let store: RunningStore;
+      try {
+        store = await startStore({
+          port: opts.port,
+          dataDir: opts.dataDir,
+          account: opts.account,
+          region: opts.region,
+          flushIntervalMs: opts.flushInterval,
+          creatingMs: opts.creatingMs,
+          logLevel: opts.logLevel,
+          fsync: opts.fsync,
+          faults: {
+            throttle: opts.faultThrottle,
+            serverError: opts.fault5xx,
+            drop: opts.faultDrop,
+            latencyMs: opts.faultLatencyMs,
+            latencyShare: opts.faultLatencyShare,
+            entryThrottle: opts.faultEntryThrottle,
+            entryUnprocessed: opts.faultEntryUnprocessed,
+            ...(opts.faultSeed === undefined ? {} : { seed: opts.faultSeed }),
+          },
+        });
+      } catch (error) {
+        throw listenerStartError(
+          error,
+          [{ part: 'embedded feature store', flag: '--port', port: opts.port }],
+          opts.dataDir
+        );
+      }
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals): void => {

@@ -3,8 +3,14 @@
  * rest of the CLI (used by the crash test and the benchmark, which spawn it as a child process).
  */
 import { Command } from 'commander';
+import { reportCliError } from '../cli/userErrors.ts';
 import { registerStoreCommand } from './cli.ts';
 
 const program = new Command('skewless-store');
 registerStoreCommand(program);
-await program.parseAsync(['store', ...process.argv.slice(2)], { from: 'user' });
+try {
+  await program.parseAsync(['store', ...process.argv.slice(2)], { from: 'user' });
+} catch (error) {
+  // As `skewless store`: a port or data dir in use is one line and a hint, not a stack trace.
+  process.exitCode = reportCliError(error, process.argv.slice(2));
+}

@@ -276,9 +276,45 @@ describe('skewless CLI user errors', () => {
         result,
         new RegExp(`data directory .*busy is in use by another stack \\(process ${holder.pid}\\)`)
       );
+      // The store alone on the same directory says the same.
+      expectUserError(
+        run(['store', '--port', '0', '--data-dir', join(dataDir, 'store')]),
+        new RegExp(
+          `data directory .*busy/store is in use by another stack \\(process ${holder.pid}\\)`
+        )
+      );
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+
+  it('skewless store: a port in use names --port, a data directory under a file names --data-dir', async () => {
+    const server = await listenOn(0);
+    const port = (server.address() as { port: number }).port;
+    try {
+      const busy = run(['store', '--port', String(port), '--data-dir', join(work, 'store-port')]);
+      expectUserError(busy, new RegExp(`port ${port} is in use: the embedded feature store`));
+      expect(busy.stderr).toContain('--port <port>');
+      // The stand-alone entry of the store (local/store/README.md) says the same.
+      const alone = spawnSync(
+        node,
+        [
+          join(root, 'local/store/main.ts'),
+          '--port',
+          String(port),
+          '--data-dir',
+          join(work, 'alone'),
+        ],
+        { encoding: 'utf8', timeout: 60_000 }
+      );
+      expectUserError(alone, new RegExp(`port ${port} is in use: the embedded feature store`));
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const file = join(work, 'a-store-file');
+    writeFileSync(file, 'x');
+    const underFile = run(['store', '--port', '0', '--data-dir', join(file, 'data')]);
+    expectUserError(underFile, /cannot write the data directory .*a part of the path is a file/);
   });
 });
 
