@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { RecordValidationError } from '../../shared/errors.ts';
 import { type EncodedRecord, toRecord } from '../../shared/record/codec.ts';
 import { registry } from '../../shared/registry.ts';
@@ -31,6 +31,22 @@ function expiredOnArrival(
   if (ttl === undefined) return undefined;
   const expiresMs = Number(encoded.eventTimeEpochNanos / 1_000_000n) + durationSeconds(ttl) * 1000;
   return expiresMs <= nowMs ? new Date(expiresMs) : undefined;
+}
+
+const STORES = ['OnlineStore', 'OfflineStore'] as const;
+type Store = (typeof STORES)[number];
+
+/** `--target`: the stores PutRecord writes, checked here (the store's own answer is an SDK error). */
+function targetStores(value: string): Store[] {
+  const stores = value.split(',').map((s) => s.trim());
+  for (const store of stores) {
+    if (!(STORES as readonly string[]).includes(store)) {
+      throw new InvalidArgumentError(
+        `"${store}" is not a store: expected OnlineStore, OfflineStore or both, comma-separated`
+      );
+    }
+  }
+  return stores as Store[];
 }
 
 /** `skewless get` and `skewless put`: quick looks at the online store through the real SDK. */
@@ -76,7 +92,7 @@ function registerRecordCommands(program: Command): void {
       '<json>',
       "the record as a JSON object: the group's record identifier, its event time (ISO-8601 or epoch seconds) and features"
     )
-    .option('--target <stores>', 'OnlineStore, OfflineStore or both, comma-separated')
+    .option('--target <stores>', 'OnlineStore, OfflineStore or both, comma-separated', targetStores)
     .option(
       '--endpoint <url>',
       'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)'
@@ -105,13 +121,14 @@ Example (the event time is now, in epoch seconds: a record older than its group'
           { maxAttempts: 1 },
           { endpoint: storeEndpoint(opts.endpoint, opts.dataDir) }
         );
-        await putEncodedRecord(client, encoded, { targetStores: opts.target?.split(',') });
+        await putEncodedRecord(client, encoded, { targetStores: opts.target });
         client.destroy();
         process.stdout.write(
           `put ${group.name}/${encoded.recordIdentifier} at ${encoded.eventTime}\n`
         );
         const expired = expiredOnArrival(group, encoded, Date.now());
-        if (expired !== undefined && opts.target !== 'OfflineStore') {
+        const target: Store[] | undefined = opts.target;
+        if (expired !== undefined && (target === undefined || target.includes('OnlineStore'))) {
           process.stderr.write(
             `warning: its TTL expired at ${expired.toISOString()} (event time + ${group.online?.ttl?.value} ${group.online?.ttl?.unit}): the online store will not serve it; the offline store keeps it\n`
           );

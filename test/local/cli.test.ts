@@ -204,6 +204,13 @@ describe('skewless CLI user errors', () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
+  it('put --target names the stores it takes', () => {
+    expectUserError(
+      run(['put', 'fraud-cards', '{"card_id":"c1"}', '--target', 'OnlineStore,Nope']),
+      /^skewless: option '--target <stores>' argument 'OnlineStore,Nope' is invalid\. "Nope" is not a store: expected OnlineStore, OfflineStore or both, comma-separated$/
+    );
+  });
+
   it('malformed JSON for put', () => {
     expectUserError(run(['put', 'fraud-cards', '{card_id: c1}']), /not valid JSON/);
   });
