@@ -123,7 +123,8 @@ function asUserError(error: unknown): UserError | undefined {
   }
   // The store answers, but has no such group: a bare `skewless store`, or another data dir.
   // GetRecord says ResourceNotFound; PutRecord, which cannot declare it, a ValidationError with
-  // the same message (../shared/featurestore-api.md, 2.2).
+  // the same message (Amazon SageMaker API Reference, PutRecord: its errors have no
+  // ResourceNotFound; the message as quoted in aws/sagemaker-python-sdk issue 2606).
   const failure = error as Error | null;
   if (
     failure?.name === 'ResourceNotFound' ||

@@ -1,8 +1,11 @@
 /**
- * The offline store layout (featurestore-api.md §6.1), as written by the service and by the
- * embedded store: `<root>/<account>/sagemaker/<region>/offline-store/<group>-<creation epoch>/data/
+ * The offline store layout, as written by the service and by the embedded store:
+ * `<root>/<account>/sagemaker/<region>/offline-store/<group>-<creation epoch>/data/
  * year=YYYY/month=MM/day=DD/hour=HH/*.parquet`, and the Glue table name `<group>-<epoch>` in the
- * `sagemaker_featurestore` database.
+ * `sagemaker_featurestore` database. See the Amazon SageMaker Developer Guide, "Feature Store
+ * offline store" (https://docs.aws.amazon.com/sagemaker/latest/dg/feature-store-offline.html),
+ * and DescribeFeatureGroup's `OfflineStoreConfig` (`ResolvedOutputS3Uri`, `DataCatalogConfig`) in
+ * the Amazon SageMaker API Reference; local/store/README.md, "Data layout", shows it on disk.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

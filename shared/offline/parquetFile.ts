@@ -1,13 +1,15 @@
 /**
- * The offline store's file format, written the way the service writes it (featurestore-api.md
- * §6): one Parquet file per hourly partition of the event time, under
- * `year=YYYY/month=MM/day=DD/hour=HH/`, named `<yyyyMMddTHHmmssZ of the latest event time>_<16
- * alphanumerics>.parquet`. Columns: one OPTIONAL column per scalar feature in definition order —
- * String → BYTE_ARRAY/UTF8, Integral → INT64, Fractional → DOUBLE (the event time keeps its
- * feature type) — then `write_time` and `api_invocation_time` as INT64 TIMESTAMP_MICROS (UTC
- * instants: DuckDB reads them as TIMESTAMP, Athena/Glue as timestamp) and `is_deleted` BOOLEAN.
- * Snappy. Used by the embedded store's offline flush and by the backfill's direct mode, so both
- * write byte-for-byte the same layout and types.
+ * The offline store's file format, written the way the service writes it (partitions, file names
+ * and service columns: Amazon SageMaker Developer Guide, "Feature Store offline store",
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/feature-store-offline.html; the Parquet types
+ * are tabled in local/store/README.md, "Offline Parquet schema"): one Parquet file per hourly
+ * partition of the event time, under `year=YYYY/month=MM/day=DD/hour=HH/`, named
+ * `<yyyyMMddTHHmmssZ of the latest event time>_<16 alphanumerics>.parquet`. Columns: one OPTIONAL
+ * column per scalar feature in definition order — String → BYTE_ARRAY/UTF8, Integral → INT64,
+ * Fractional → DOUBLE (the event time keeps its feature type) — then `write_time` and
+ * `api_invocation_time` as INT64 TIMESTAMP_MICROS (UTC instants: DuckDB reads them as TIMESTAMP,
+ * Athena/Glue as timestamp) and `is_deleted` BOOLEAN. Snappy. Used by the embedded store's offline
+ * flush and by the backfill's direct mode, so both write byte-for-byte the same layout and types.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { parquetWriteBuffer } from 'hyparquet-writer';
