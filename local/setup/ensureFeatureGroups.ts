@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { createFeatureGroupInput, featureDefinitions } from '../../shared/schema/awsDefinitions.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
-import { type WaitOptions, waitUntilFeatureGroupCreated } from './waitForFeatureGroup.ts';
+import { waitUntilFeatureGroupCreated } from './waitForFeatureGroup.ts';
 
 interface EnsureResult {
   readonly created: string[];
@@ -26,7 +26,7 @@ interface EnsureResult {
 async function ensureFeatureGroups(
   client: SageMakerClient,
   groups: readonly FeatureGroup[],
-  options: { offlineS3Uri: string; roleArn: string; wait?: WaitOptions }
+  options: { offlineS3Uri: string; roleArn: string }
 ): Promise<EnsureResult> {
   const result: EnsureResult = { created: [], updated: [], unchanged: [] };
   for (const group of groups) {
@@ -44,13 +44,13 @@ async function ensureFeatureGroups(
       );
       // A new group is Creating for a while (on AWS, and on the embedded store of npm start):
       // records written before it is Created are refused.
-      await waitUntilFeatureGroupCreated(client, group.name, options.wait);
+      await waitUntilFeatureGroupCreated(client, group.name);
       result.created.push(group.name);
       continue;
     }
     if (existing.FeatureGroupStatus === 'Creating') {
       // Created by an earlier run that did not wait (or by someone else): wait for it too.
-      await waitUntilFeatureGroupCreated(client, group.name, options.wait);
+      await waitUntilFeatureGroupCreated(client, group.name);
     }
     const existingTypes = new Map(
       (existing.FeatureDefinitions ?? []).map((d) => [d.FeatureName, d.FeatureType])

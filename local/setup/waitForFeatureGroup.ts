@@ -10,11 +10,12 @@ import { checkExceptions, createWaiter, WaiterState } from '@smithy/core/client'
 interface WaitOptions {
   /** Give up after this many seconds (default 600: AWS creates a group in a few minutes). */
   readonly maxWaitTime?: number;
-  /** First pause between polls, seconds (default 0.1: the embedded store is quick). */
-  readonly minDelay?: number;
-  /** Longest pause between polls, seconds (default 10). */
-  readonly maxDelay?: number;
 }
+
+/** First pause between polls, seconds (the embedded store is quick). */
+const MIN_DELAY_SECONDS = 0.1;
+/** Longest pause between polls, seconds. */
+const MAX_DELAY_SECONDS = 10;
 
 /**
  * Resolves once DescribeFeatureGroup reports `Created`.
@@ -37,8 +38,8 @@ async function waitUntilFeatureGroupCreated(
     {
       client,
       maxWaitTime: options.maxWaitTime ?? 600,
-      minDelay: options.minDelay ?? 0.1,
-      maxDelay: options.maxDelay ?? 10,
+      minDelay: MIN_DELAY_SECONDS,
+      maxDelay: MAX_DELAY_SECONDS,
     },
     { FeatureGroupName: name },
     async (c: SageMakerClient, input: { FeatureGroupName: string }) => {

@@ -31,14 +31,11 @@ interface OnlineSide {
   list(group: FeatureGroup, limit: number): Promise<string[]>;
 }
 
-interface OnlineSideOptions {
-  /** Slices in flight at once. Default 4. */
-  readonly concurrency?: number;
-}
-
 const LIST_PAGE_SIZE = 100;
 /** Identifiers per `batchGetOnline` call (its chunks of 100 run in parallel). */
 const SLICE_SIZE = 500;
+/** Slices in flight at once. */
+const CONCURRENCY = 4;
 /** Pause before retrying unprocessed identifiers, ms. */
 const RETRY_DELAY_MS = 200;
 
@@ -50,15 +47,12 @@ const RETRY_DELAY_MS = 200;
  * import { createFeatureStoreClient } from '../runtime/clients.ts';
  * import { createOnlineSide } from './online.ts';
  *
- * const online = createOnlineSide(createFeatureStoreClient(), { concurrency: 4 });
+ * const online = createOnlineSide(createFeatureStoreClient());
  * const { found, unread } = await online.read(cards, ['card-1', 'card-2']);
  * ```
  */
-function createOnlineSide(
-  client: SageMakerFeatureStoreRuntimeClient,
-  options: OnlineSideOptions = {}
-): OnlineSide {
-  const limit = pLimit(options.concurrency ?? 4);
+function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSide {
+  const limit = pLimit(CONCURRENCY);
 
   async function readSlice(group: FeatureGroup, ids: readonly string[]): Promise<OnlineReadResult> {
     const found: OnlineRecord[] = [];
@@ -114,5 +108,5 @@ function createOnlineSide(
   };
 }
 
-export type { OnlineReadResult, OnlineSide, OnlineSideOptions, UnreadIdentifier };
+export type { OnlineReadResult, OnlineSide, UnreadIdentifier };
 export { createOnlineSide };

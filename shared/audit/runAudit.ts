@@ -77,10 +77,13 @@ function resolveAuditOptions(options: AuditOptions = {}): ResolvedOptions {
     expiringWithinSeconds: options.expiringWithinSeconds ?? 86_400,
     onlineScanLimit: options.onlineScanLimit ?? 0,
     examplesPerKind: options.examplesPerKind ?? 20,
-    onlineSliceSize: options.onlineSliceSize ?? 500,
-    onlineConcurrency: options.onlineConcurrency ?? 4,
   };
 }
+
+/** Identifiers per slice handed to the online reader. */
+const ONLINE_SLICE_SIZE = 500;
+/** Online slices read at the same time (each slice is up to 5 BatchGetRecord calls in parallel). */
+const ONLINE_CONCURRENCY = 4;
 
 /** Identifiers looked up by an `IN (…)` list per statement, for the online-only check. */
 const LOOKUP_BATCH = 500;
@@ -344,7 +347,7 @@ class GroupAuditor {
   }
 
   /**
-   * Compares every identifier (streamed page by page, `onlineSliceSize` at a time) or a sample;
+   * Compares every identifier (streamed page by page, `ONLINE_SLICE_SIZE` at a time) or a sample;
    * then the identifiers earlier runs saw in flight that this pass did not cover, and, with the
    * online scan on, the listed identifiers the offline side did not cover.
    * @returns how many identifiers the scan listed
@@ -367,15 +370,15 @@ class GroupAuditor {
         const task = this.compare(batch).finally(() => inFlight.delete(task));
         inFlight.add(task);
         // Bounded: the SQL stream waits while enough slices are being read.
-        if (inFlight.size >= options.onlineConcurrency) await Promise.race(inFlight);
+        if (inFlight.size >= ONLINE_CONCURRENCY) await Promise.race(inFlight);
       };
       for await (const page of engine.query(latestRowsSql(group, table))) {
         const latest = this.decode(page.rows);
         remember(latest);
         pending.push(...latest);
-        while (pending.length >= options.onlineSliceSize) {
-          await dispatch(pending.slice(0, options.onlineSliceSize));
-          pending = pending.slice(options.onlineSliceSize);
+        while (pending.length >= ONLINE_SLICE_SIZE) {
+          await dispatch(pending.slice(0, ONLINE_SLICE_SIZE));
+          pending = pending.slice(ONLINE_SLICE_SIZE);
         }
       }
       if (pending.length > 0) await dispatch(pending);

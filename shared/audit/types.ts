@@ -51,10 +51,6 @@ interface AuditOptions {
   readonly onlineScanLimit?: number;
   /** Worst examples kept per finding (default 20). */
   readonly examplesPerKind?: number;
-  /** Identifiers per BatchGetRecord slice handed to the online reader (default 500). */
-  readonly onlineSliceSize?: number;
-  /** Online slices read at the same time (default 4; each slice is up to 5 calls in parallel). */
-  readonly onlineConcurrency?: number;
 }
 
 /** One identifier that disagrees, with what each side holds. */

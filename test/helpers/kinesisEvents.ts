@@ -18,7 +18,6 @@ interface RecordOptions {
   readonly shardId?: string;
   readonly sequenceNumber?: string;
   readonly partitionKey?: string;
-  readonly streamArn?: string;
 }
 
 /** base64 of the UTF-8 JSON of `value`, as a producer's PutRecord would carry it. */
@@ -55,7 +54,7 @@ function kinesisRecord(data: string, options: RecordOptions = {}): KinesisStream
     eventName: 'aws:kinesis:record',
     invokeIdentityArn: 'arn:aws:iam::000000000000:role/skewless-ingest-role',
     awsRegion: 'us-east-1',
-    eventSourceARN: options.streamArn ?? STREAM_ARN,
+    eventSourceARN: STREAM_ARN,
   };
 }
 
