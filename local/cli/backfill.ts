@@ -43,6 +43,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
+import { debugRequested } from './userErrors.ts';
 
 /** The options every drop command has (`withDropOptions`). */
 interface DropCliOptions {
@@ -410,7 +411,9 @@ async function runDropInProcess(
     process.env.AWS_ENDPOINT_URL_SAGEMAKER = storeEndpoint;
     process.env.REPORTS_BUCKET = drop.reportsBucket;
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+    // As under `npm start`: the handler's Powertools JSON lines stay quiet (the command prints the
+    // report, failures included); --debug shows them.
+    process.env.POWERTOOLS_LOG_LEVEL ??= debugRequested(process.argv.slice(2)) ? 'DEBUG' : 'SILENT';
     delete process.env.CONTINUATION_QUEUE_URL;
     const { localContext } = await import('../../shared/backfill/continuation.ts');
     let fn: InProcessFunction | undefined;

@@ -40,11 +40,12 @@ interface Run {
   readonly stderr: string;
 }
 
-function run(args: readonly string[]): Run {
+function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Run {
   const result = spawnSync(node, [cli, ...args], {
     cwd: work,
     encoding: 'utf8',
     timeout: 60_000,
+    env,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -202,6 +203,22 @@ describe('skewless CLI user errors', () => {
     const result = run(['start', '--data-dir', dataDir, ...freePorts, flag, value]);
     expectUserError(result, message);
     expect(existsSync(dataDir)).toBe(false);
+  });
+
+  it("an in-process backfill that fails prints its report line, not the handler's JSON log", () => {
+    const garbage = join(work, 'garbage.parquet');
+    writeFileSync(garbage, 'not parquet');
+    // As a user's shell has it: no POWERTOOLS_LOG_LEVEL (test/setup.ts sets one for the tests).
+    const { POWERTOOLS_LOG_LEVEL: _quiet, ...env } = process.env;
+    const result = run(
+      ['backfill', garbage, '--group', 'fraud-cards', '--data-dir', join(work, 'bf')],
+      env
+    );
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(
+      /^Backfill of backfill\/fraud-cards\/garbage\.parquet FAILED: not a readable Parquet file/
+    );
+    expect(result.stdout + result.stderr).not.toContain('"level"');
   });
 
   it('put --target names the stores it takes', () => {
