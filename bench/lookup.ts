@@ -227,7 +227,7 @@ async function serveFront(): Promise<void> {
   const { startLookupFront } = await import('../local/api/front.ts');
   const { buildProxyEvent } = await import('../local/api/proxyEvent.ts');
   const { matchResource } = await import('../shared/lookup/routes.ts');
-  const { createLambdaContext } = await import('../local/runtime/lambdaContext.ts');
+  const { createLambdaContext } = await import('../shared/runtime/lambdaContext.ts');
   const { createLookupStoreClient, lookupConfigFromEnv } = await import(
     '../shared/lookup/config.ts'
   );

@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MalformedPathError, matchResource } from '../../shared/lookup/routes.ts';
-import { createLambdaContext } from '../runtime/lambdaContext.ts';
+import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 import { buildProxyEvent } from './proxyEvent.ts';
 
 /** A proxy-integration handler, as Lambda would call it. */

@@ -7,8 +7,8 @@ import {
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 import type { LogSink } from '../../shared/runtime/powertools.ts';
-import { createLambdaContext } from '../runtime/lambdaContext.ts';
 
 /** What the mapping does with a range it gave up on (Lambda's on-failure destination). */
 interface FailedBatch {

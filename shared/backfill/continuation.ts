@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createLambdaContext } from '../runtime/lambdaContext.ts';
 import type { ContinuationMessage } from './types.ts';
 
 /**
@@ -101,24 +102,9 @@ function sqsEventOf(
   };
 }
 
-/** A Lambda `Context` with a real deadline, for handlers invoked in-process. */
+/** The backfill (or batch) function's `Context` for an in-process invocation (1769 MB, as deployed). */
 function localContext(timeoutMs: number, functionName = 'BackfillFunction'): Context {
-  const deadline = Date.now() + timeoutMs;
-  const awsRequestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1769',
-    awsRequestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: `local/${awsRequestId}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return createLambdaContext(functionName, timeoutMs, 1769);
 }
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 
 type Query = Readonly<Record<string, string | readonly string[]>>;
 
@@ -153,26 +154,9 @@ function vectorsEvent(
   });
 }
 
-/** A Lambda context for LookupFunction, without a deadline unless `timeoutMs` is given. */
-function lambdaContext(timeoutMs?: number): Context {
-  const awsRequestId = randomUUID();
-  const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'skewless-LookupFunction-abc',
-    functionVersion: '$LATEST',
-    invokedFunctionArn:
-      'arn:aws:lambda:us-east-1:123456789012:function:skewless-LookupFunction-abc',
-    memoryLimitInMB: '1024',
-    awsRequestId,
-    logGroupName: '/aws/lambda/skewless-LookupFunction-abc',
-    logStreamName: `2026/01/01/[$LATEST]${awsRequestId.replaceAll('-', '')}`,
-    getRemainingTimeInMillis: () =>
-      deadline === undefined ? 10_000 : Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+/** A Lambda context for LookupFunction, with its deadline (10 s in template.yaml) or `timeoutMs`. */
+function lambdaContext(timeoutMs = 10_000): Context {
+  return createLambdaContext('skewless-LookupFunction-abc', timeoutMs);
 }
 
 export type { EventOptions, Query };

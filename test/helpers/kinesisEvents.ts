@@ -9,6 +9,7 @@ import type {
   KinesisStreamEvent,
   KinesisStreamRecord,
 } from 'aws-lambda';
+import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/skewless-ingest';
 /** Kinesis sequence numbers are 56-digit decimals, increasing within a shard. */
@@ -88,21 +89,7 @@ function transaction(id: string, overrides: Record<string, unknown> = {}): Recor
 
 /** A Lambda context with a real deadline. */
 function lambdaContext(timeoutMs = 30_000): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'IngestFunction',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:IngestFunction',
-    memoryLimitInMB: '1024',
-    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
-    logGroupName: '/aws/lambda/IngestFunction',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return createLambdaContext('IngestFunction', timeoutMs);
 }
 
 /** Records of one shard in stream order, with increasing sequence numbers. */
