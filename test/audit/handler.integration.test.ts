@@ -6,19 +6,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AuditRunSummary } from '../../shared/audit/service.ts';
 import type { AuditReport } from '../../shared/audit/types.ts';
 import { cards } from '../../shared/definitions.ts';
+import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 import { createGroups, iso, put } from './fixtures.ts';
 
-const context = {
-  functionName: 'AuditFunction',
-  awsRequestId: 'test',
-  getRemainingTimeInMillis: () => 900_000,
-} as unknown as Context;
+const context = createLambdaContext('AuditFunction', 900_000, 1769);
 
 describe('Function: handler (functions/audit)', () => {
   let store: TestStore;
