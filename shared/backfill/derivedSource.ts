@@ -95,8 +95,10 @@ function derivedRowSource(
       }
     }
     const { records, skipped } = replayDerived(definition, valid);
+    // Rejects keep the file's row number (`fileRow`): their index is their place in this order.
     const rows: Omit<SourceRow, 'index' | 'next'>[] = passThrough.map((row) => ({
       line: row.line,
+      fileRow: row.fileRow ?? row.index + 1,
       values: row.values,
       original: row.original,
       ...(row.problem !== undefined ? { problem: row.problem } : {}),
@@ -107,6 +109,7 @@ function derivedRowSource(
         // Counted as a duplicate by the backfill (every input row is counted once), not written.
         rows.push({
           line: row?.line,
+          ...(row !== undefined ? { fileRow: row.fileRow ?? row.index + 1 } : {}),
           values: undefined,
           original: row?.original ?? (() => wireInput(record.record)),
           duplicate: `event id "${record.recordIdentifier}" repeats an earlier row exactly; written once`,
@@ -115,6 +118,7 @@ function derivedRowSource(
       }
       rows.push({
         line: row?.line,
+        ...(row !== undefined ? { fileRow: row.fileRow ?? row.index + 1 } : {}),
         values: undefined,
         original: row?.original ?? (() => wireInput(record.record)),
         problem: `event id "${record.recordIdentifier}" appears earlier in the file with different content; the first is kept`,

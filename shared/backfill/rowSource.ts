@@ -22,6 +22,11 @@ interface SourceRow {
   /** 1-based line where the row starts (text formats). */
   readonly line?: number;
   /**
+   * 1-based data row in the file, when it is not `index + 1`: the derived replay hands rows out
+   * in its own order, and a reject must still name the row of the user's file.
+   */
+  readonly fileRow?: number;
+  /**
    * Feature name → value, ready for the schema module; undefined when `problem` is set or the
    * row comes `encoded`.
    */

@@ -498,12 +498,12 @@ class LeasedBackfill {
     let window: RowWindow;
 
     const reject = (
-      row: Pick<SourceRow, 'index' | 'line' | 'original'>,
+      row: Pick<SourceRow, 'index' | 'line' | 'fileRow' | 'original'>,
       problems: readonly RecordProblem[]
     ) => {
       const reason = problemText(problems);
       const line: RejectLine = {
-        row: row.index + 1,
+        row: row.fileRow ?? row.index + 1,
         ...(row.line !== undefined ? { line: row.line } : {}),
         reason,
         problems: problems.map((p) => ({

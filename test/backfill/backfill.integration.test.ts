@@ -444,6 +444,12 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       rowsRejected: 2,
       rowsDuplicate: 6,
     });
+    // Rejects name the row of the file (the replay reorders rows, the user's file does not):
+    // the malformed last line, then the conflicting resend of derive-5 just before it.
+    expect(report.firstErrors.map((e) => [e.row, e.line])).toEqual([
+      [48, 48],
+      [47, 47],
+    ]);
   });
 
   it('backfills a file uploaded with the AWS CLI (aws s3 cp)', async () => {

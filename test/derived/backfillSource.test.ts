@@ -95,6 +95,8 @@ describe('derived backfill rows', () => {
     expect(rows[2]?.duplicate).toContain('"t-1" repeats an earlier row exactly');
     expect(rows[3]?.line).toBe(7);
     expect(rows[3]?.problem).toContain('"t-2" appears earlier in the file with different content');
+    // Each keeps its row of the file for the reject line: index is its place in this order.
+    expect(rows.slice(0, 4).map((r) => r.fileRow)).toEqual([2, 4, 6, 7]);
     // Handed over encoded, as the replay made them: the backfill does not encode them again.
     const handed = rows.slice(4).map((r) => r.encoded);
     const valid = [history[0], history[2], history[4], history[7]].map((p) =>
