@@ -3,6 +3,7 @@
  * merchants, bursts on one card (card testing), late and out-of-order events, producer retries
  * (duplicates) and a few bad records. Deterministic for a given seed.
  */
+import { seededRandom } from '../runtime/seededRandom.ts';
 
 interface Payment {
   readonly transaction_id: string;
@@ -31,17 +32,6 @@ interface GeneratorOptions {
   readonly duplicateShare?: number;
   readonly badShare?: number;
   readonly burstShare?: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const cardId = (i: number) => `card-${String(i).padStart(4, '0')}`;
@@ -75,7 +65,7 @@ class PaymentsGenerator {
       burstShare: 0.01,
       ...options,
     };
-    this.random = mulberry32(this.options.seed);
+    this.random = seededRandom(this.options.seed);
   }
 
   get cardIds(): string[] {

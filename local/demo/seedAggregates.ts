@@ -8,17 +8,8 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { cards, merchants } from '../../shared/definitions.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
+import { seededRandom } from '../runtime/seededRandom.ts';
 import type { PaymentsGenerator } from './paymentsGenerator.ts';
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Cell = string | number | bigint | null;
 
@@ -65,7 +56,7 @@ interface NightlyFile {
  * `now` (so a restart on the same day drops the same values again: unchanged online).
  */
 function nightlyAggregateFiles(generator: PaymentsGenerator, now = new Date()): NightlyFile[] {
-  const random = mulberry(7);
+  const random = seededRandom(7);
   const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   const eventTime = midnight.toISOString();
   const day = eventTime.slice(0, 10);

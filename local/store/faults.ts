@@ -11,6 +11,7 @@
  *   unprocessed entry (listed in `UnprocessedEntries`) | none.
  * A faulted entry is not written; the other entries of the call are.
  */
+import { seededRandom } from '../runtime/seededRandom.ts';
 
 interface FaultOptions {
   /** Share (0-1) of runtime requests answered 429 ThrottlingException. */
@@ -52,18 +53,6 @@ function share(value: number | undefined, name: string): number {
   return v;
 }
 
-/** mulberry32: small, fast, good enough for picking faults reproducibly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class FaultInjector {
   private drop = 0;
   private throttle = 0;
@@ -101,7 +90,7 @@ class FaultInjector {
     this.latencyShare = latencyMs > 0 ? share(options.latencyShare ?? 1, 'latencyShare') : 0;
     this.entryThrottle = entryThrottle;
     this.entryUnprocessed = entryUnprocessed;
-    this.random = options.seed === undefined ? Math.random : seeded(options.seed);
+    this.random = options.seed === undefined ? Math.random : seededRandom(options.seed);
     this.active =
       drop + throttle + serverError + entryThrottle + entryUnprocessed > 0 || this.latencyShare > 0;
   }
