@@ -9,6 +9,7 @@ import {
   offlinePartition,
 } from '../offline/parquetFile.ts';
 import type { EncodedRecord } from '../record/codec.ts';
+import { NANOS_PER_SECOND } from '../record/eventTime.ts';
 import { describeFeatureGroup } from '../store/describeGroup.ts';
 import type { DescribedGroup, DirectTarget } from './offlineTarget.ts';
 import {
@@ -91,8 +92,8 @@ function emptyPart(): Part {
 
 /** Whole seconds (floor) of an epoch-nanosecond instant. */
 function epochSeconds(nanos: bigint): number {
-  const s = nanos / 1_000_000_000n;
-  return Number(nanos < 0n && s * 1_000_000_000n !== nanos ? s - 1n : s);
+  const s = nanos / NANOS_PER_SECOND;
+  return Number(nanos < 0n && s * NANOS_PER_SECOND !== nanos ? s - 1n : s);
 }
 
 class DirectOfflineSink implements RowSink {

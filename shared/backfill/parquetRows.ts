@@ -8,7 +8,7 @@ import {
   parquetRead,
   parquetSchema,
 } from 'hyparquet';
-import { formatIsoEventTime } from '../record/eventTime.ts';
+import { formatIsoEventTime, NANOS_PER_MILLI } from '../record/eventTime.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { jsonSafe, mapColumns, normalizeCell } from './columnMapping.ts';
 import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
@@ -24,7 +24,6 @@ import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.t
 /** Rows per batch handed to the backfill (row objects exist for one batch at a time). */
 const BATCH_ROWS = 128;
 const NANOS_PER_MICRO = 1000n;
-const NANOS_PER_MILLI = 1_000_000n;
 
 const PARSERS: Partial<ParquetParsers> = {
   timestampFromMilliseconds: (millis: bigint) =>

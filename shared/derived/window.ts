@@ -2,6 +2,7 @@
  * Window lengths of derived features. Event times are epoch nanoseconds (bigint) everywhere in
  * Skewless, so windows are too: a boundary comparison never rounds.
  */
+import { NANOS_PER_SECOND } from '../record/eventTime.ts';
 import { SECONDS_PER_UNIT } from '../schema/limits.ts';
 import type { Duration } from '../schema/types.ts';
 
@@ -11,7 +12,6 @@ type WindowText = `${number}${'s' | 'm' | 'h' | 'd' | 'w'}`;
 /** A window as written in a definition: compact text or the schema module's {@link Duration}. */
 type WindowSpec = WindowText | Duration;
 
-const NANOS_PER_SECOND = 1_000_000_000n;
 const SECONDS_PER_SUFFIX = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const;
 const WINDOW_TEXT = /^([1-9]\d{0,9})([smhdw])$/;
 
@@ -77,4 +77,4 @@ function formatWindow(nanos: bigint): string {
 }
 
 export type { WindowResult, WindowSpec, WindowText };
-export { formatWindow, NANOS_PER_SECOND, windowNanos };
+export { formatWindow, windowNanos };

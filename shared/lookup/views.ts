@@ -4,7 +4,7 @@
  * number would silently lose digits in most clients); Fractional values are numbers, String
  * values strings and collections arrays of the same.
  */
-import { formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
+import { epochNanosToMillis, formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
 import type { OnlineRecord } from '../store/onlineReader.ts';
 import type { GroupPlan } from './catalog.ts';
 
@@ -71,7 +71,7 @@ function eventTimeOf(
   if (!parsed.ok) return undefined;
   return {
     iso: formatIsoEventTime(parsed.epochNanos),
-    epochMs: Number(parsed.epochNanos / 1_000_000n),
+    epochMs: epochNanosToMillis(parsed.epochNanos),
   };
 }
 
