@@ -50,12 +50,20 @@ function featureGroupLogicalId(group: FeatureGroup): string {
   return `${pascal}FeatureGroup`;
 }
 
-/** The `AWS::SageMaker::FeatureGroup` resource for a group. */
-function featureGroupResource(
-  group: FeatureGroup,
-  refs: FeatureGroupTemplateRefs
-): Record<string, unknown> {
-  const properties: Record<string, unknown> = {
+/** Where a group's offline store goes and, in the template, the key that encrypts it. */
+interface StorageRefs<V> {
+  readonly offlineS3Uri: V;
+  readonly roleArn: V;
+  /** KMS key of the online store and the offline objects (template only). */
+  readonly kmsKey?: V;
+}
+
+/**
+ * The group's configuration as both CloudFormation and `CreateFeatureGroup` take it: the one
+ * mapping from a definition, so the deployed group and the embedded store's agree.
+ */
+function featureGroupConfig<V>(group: FeatureGroup, refs: StorageRefs<V>): Record<string, unknown> {
+  const config: Record<string, unknown> = {
     FeatureGroupName: group.name,
     Description: group.description,
     RecordIdentifierFeatureName: group.recordIdentifier,
@@ -66,19 +74,35 @@ function featureGroupResource(
     const online: Record<string, unknown> = {
       EnableOnlineStore: true,
       StorageType: group.online.storageType,
-      SecurityConfig: { KmsKeyId: refs.kmsKey },
     };
+    if (refs.kmsKey !== undefined) online.SecurityConfig = { KmsKeyId: refs.kmsKey };
     const ttl = ttlDuration(group);
     if (ttl !== undefined) online.TtlDuration = ttl;
-    properties.OnlineStoreConfig = online;
+    config.OnlineStoreConfig = online;
   }
   if (group.offline !== undefined) {
-    properties.OfflineStoreConfig = {
-      S3StorageConfig: { S3Uri: refs.offlineS3Uri, KmsKeyId: refs.kmsKey },
+    config.OfflineStoreConfig = {
+      S3StorageConfig:
+        refs.kmsKey === undefined
+          ? { S3Uri: refs.offlineS3Uri }
+          : { S3Uri: refs.offlineS3Uri, KmsKeyId: refs.kmsKey },
       TableFormat: group.offline.tableFormat,
     };
-    properties.RoleArn = refs.offlineRoleArn;
+    config.RoleArn = refs.roleArn;
   }
+  return config;
+}
+
+/** The `AWS::SageMaker::FeatureGroup` resource for a group. */
+function featureGroupResource(
+  group: FeatureGroup,
+  refs: FeatureGroupTemplateRefs
+): Record<string, unknown> {
+  const properties = featureGroupConfig(group, {
+    offlineS3Uri: refs.offlineS3Uri,
+    roleArn: refs.offlineRoleArn,
+    kmsKey: refs.kmsKey,
+  });
   properties.ThroughputConfig = { ThroughputMode: 'OnDemand' };
   return { Type: 'AWS::SageMaker::FeatureGroup', Properties: properties };
 }
@@ -88,30 +112,7 @@ function createFeatureGroupInput(
   group: FeatureGroup,
   options: { offlineS3Uri: string; roleArn: string }
 ): Record<string, unknown> {
-  const input: Record<string, unknown> = {
-    FeatureGroupName: group.name,
-    Description: group.description,
-    RecordIdentifierFeatureName: group.recordIdentifier,
-    EventTimeFeatureName: group.eventTime,
-    FeatureDefinitions: featureDefinitions(group),
-  };
-  if (group.online !== undefined) {
-    const online: Record<string, unknown> = {
-      EnableOnlineStore: true,
-      StorageType: group.online.storageType,
-    };
-    const ttl = ttlDuration(group);
-    if (ttl !== undefined) online.TtlDuration = ttl;
-    input.OnlineStoreConfig = online;
-  }
-  if (group.offline !== undefined) {
-    input.OfflineStoreConfig = {
-      S3StorageConfig: { S3Uri: options.offlineS3Uri },
-      TableFormat: group.offline.tableFormat,
-    };
-    input.RoleArn = options.roleArn;
-  }
-  return input;
+  return featureGroupConfig(group, options);
 }
 
 export type { FeatureGroupTemplateRefs, Intrinsic };
