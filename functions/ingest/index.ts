@@ -57,7 +57,8 @@ const ingestHandler = async (
 
 /**
  * The Lambda handler: Powertools Logger context and EMF metrics (with the cold-start metric)
- * around {@link ingestKinesisEvent}.
+ * around {@link ingestWithDerivedFeatures}, or {@link ingestKinesisEvent} with
+ * `DERIVED_FEATURES=off`.
  *
  * @example
  * ```typescript
