@@ -30,8 +30,6 @@ const Routes = {
   },
 } as const satisfies Record<string, Route>;
 
-type RouteName = keyof typeof Routes;
-
 const ROUTE_LIST: readonly Route[] = Object.values(Routes);
 
 /** `METHOD resource` → route: the handler's O(1) dispatch table. */
@@ -113,5 +111,5 @@ function decodeSegment(segment: string): string {
   }
 }
 
-export type { ResourceMatch, Route, RouteName };
+export type { ResourceMatch, Route };
 export { findRoute, MalformedPathError, matchResource, ROUTE_LIST };
