@@ -32,7 +32,7 @@ class SavedStates {
     this.#maxChars = maxChars;
   }
 
-  /** Kept states, and the length of their texts (for tests and logs). */
+  /** Kept states, and the length of their texts (what the tests check the budget against). */
   get size(): { readonly states: number; readonly chars: number } {
     return { states: this.#entries.size, chars: this.#chars };
   }

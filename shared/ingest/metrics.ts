@@ -102,7 +102,7 @@ class IngestStats {
     return totals;
   }
 
-  /** Per-group view, for tests and the batch summary log line. */
+  /** Per-group view, for the batch summary log line. */
   byGroup(): Record<string, { written: number; deadLettered: number; retried: number }> {
     const out: Record<string, { written: number; deadLettered: number; retried: number }> = {};
     for (const [name, s] of this.#groups) {
