@@ -64,11 +64,23 @@ function registerRecordCommands(program: Command): void {
     .option('--data-dir <dir>', 'data directory of the running stack', '.skewless')
     .action(async (groupName: string, recordId: string, opts) => {
       const group = registry.getExternalGroup(groupName);
+      const features: string[] | undefined = opts.features
+        ?.split(',')
+        .map((name: string) => name.trim())
+        .filter((name: string) => name !== '');
+      // Checked here, in the lookup API's words: the store's own answer is an SDK error.
+      const unknown = features?.find((name) => !group.featureNames.includes(name));
+      if (unknown !== undefined) {
+        throw new UserError(
+          `Unknown feature "${unknown}" in feature group "${group.name}"; known: ${group.featureNames.join(', ')}`,
+          'features are defined in shared/definitions.ts'
+        );
+      }
       const client = createFeatureStoreClient(
         { maxAttempts: 1 },
         { endpoint: storeEndpoint(opts.endpoint, opts.dataDir) }
       );
-      const record = await getOnlineRecord(client, group, recordId, opts.features?.split(','), {
+      const record = await getOnlineRecord(client, group, recordId, features, {
         expiration: true,
       });
       client.destroy();

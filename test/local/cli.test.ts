@@ -221,6 +221,21 @@ describe('skewless CLI user errors', () => {
     expect(result.stdout + result.stderr).not.toContain('"level"');
   });
 
+  it('get --features names the features the group has', () => {
+    expectUserError(
+      run([
+        'get',
+        'fraud-cards',
+        'card-1',
+        '--features',
+        'txn_count_7d,nope',
+        '--endpoint',
+        'http://127.0.0.1:1',
+      ]),
+      /^skewless: Unknown feature "nope" in feature group "fraud-cards"; known: card_id, event_time, txn_count_7d, /
+    );
+  });
+
   it('put --target names the stores it takes', () => {
     expectUserError(
       run(['put', 'fraud-cards', '{"card_id":"c1"}', '--target', 'OnlineStore,Nope']),
