@@ -520,6 +520,29 @@ async function runBackfillCommand(
 }
 
 /**
+ * Says, before a drop runs in this process, why no running stack takes it and which store gets
+ * it: run from another directory than the stack's, the rows would otherwise land unseen in a
+ * store of their own.
+ *
+ * @param staleEndpoint - the endpoint `<data dir>/endpoints.json` names when it did not answer
+ */
+function noteInProcess(
+  io: BackfillIo,
+  label: string,
+  dataDir: string,
+  storeEndpoint: string | undefined,
+  staleEndpoint?: string
+): void {
+  const why =
+    staleEndpoint === undefined
+      ? `no running stack in ${dataDir} (no endpoints.json)`
+      : `the stack of ${join(dataDir, 'endpoints.json')} does not answer at ${staleEndpoint}`;
+  const store =
+    storeEndpoint === undefined ? `in ${join(dataDir, 'store')}` : `at ${storeEndpoint}`;
+  io.err.write(`${why}: running the ${label} in this process, on the store ${store}\n`);
+}
+
+/**
  * A drop through a running stack when its S3 answers (`--s3-endpoint`, or the one in
  * `<data dir>/endpoints.json`), else in this process; then the report. Returns the exit code:
  * 0 when the drop was applied (rejected rows included), 1 when it failed, 2 when a running stack
@@ -548,6 +571,7 @@ async function runDrop(
           `no S3 answers at ${options.s3Endpoint} with bucket ${options.bucket}`
         );
       }
+      noteInProcess(io, command.label, options.dataDir, options.endpoint, endpoint);
       outcome = await command.inProcess();
     }
   } finally {
@@ -652,6 +676,7 @@ export {
   checkDropFormat,
   copyOutputs,
   finishDrop,
+  noteInProcess,
   positiveInteger,
   progressDisplay,
   reachable,

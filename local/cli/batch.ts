@@ -25,6 +25,7 @@ import {
   type DropCommand,
   type DropOutcome,
   finishDrop,
+  noteInProcess,
   type OutputLocations,
   runDrop,
   runDropInProcess,
@@ -152,6 +153,9 @@ async function runBatchCommand(
     candidate !== undefined && (await storeAnswers(candidate, group)) ? candidate : undefined;
   if (options.endpoint !== undefined && storeEndpoint === undefined) {
     throw new InvalidArgumentError(`no feature store answers at ${options.endpoint}`);
+  }
+  if (storeEndpoint === undefined) {
+    noteInProcess(io, command.label, options.dataDir, undefined, candidate);
   }
   const scratch = mkdtempSync(join(tmpdir(), 'skewless-batch-dry-run-'));
   try {

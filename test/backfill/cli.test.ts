@@ -82,6 +82,11 @@ describe('Command: skewless backfill', () => {
     expect(readFileSync(rejectsPath, 'utf8').trim().split('\n')).toHaveLength(file.badRows.length);
     expect(output.out()).toContain('row 7 (line 8): txn_count_7d="twelve"');
     expect(output.err()).toMatch(/backfill: 60 rows read, 52 written, 8 rejected/);
+    // It says first that no stack ran and where the rows go instead (a stack running from another
+    // directory would not see them).
+    expect(output.err().split('\n')[0]).toBe(
+      `no running stack in ${dataDir} (no endpoints.json): running the backfill in this process, on the store in ${join(dataDir, 'store')}`
+    );
     // The embedded store on the data dir now holds the rows offline.
     const store = await startStore({ port: 0, dataDir: join(dataDir, 'store'), logLevel: 'warn' });
     const { asyncBufferFromFile, parquetReadObjects } = await import('hyparquet');

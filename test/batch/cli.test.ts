@@ -108,6 +108,9 @@ describe('Command: skewless batch', () => {
     const code = await runBatchCommand(file, { ...options, progress: true }, output.io);
     // Assess
     expect(code).toBe(0);
+    expect(output.err().split('\n')[0]).toBe(
+      `no running stack in ${options.dataDir} (no endpoints.json): running the dry run in this process, on the store in ${join(options.dataDir, 'store')}`
+    );
     // Its progress counts valid rows, as its summary does: a dry run writes nothing.
     expect(output.err()).toMatch(/^dry run: 3 rows read, 2 valid, 1 rejected \(/m);
     expect(output.err()).not.toContain('written');

@@ -520,8 +520,9 @@ describe('skewless backfill output through one pipe', () => {
       const text = Buffer.concat(chunks).toString('utf8');
       expect(text.slice(0, filled)).toBe('x'.repeat(filled));
       const lines = text.slice(filled).trimEnd().split('\n');
-      expect(lines[0]).toMatch(/^backfill: 602 rows read, 600 written, 2 rejected /);
-      expect(lines[1]).toMatch(/^Backfilled backfill\/fraud-cards\/fraud-cards-october\.csv /);
+      expect(lines[0]).toMatch(/^no running stack in \.skewless \(no endpoints\.json\): running /);
+      expect(lines[1]).toMatch(/^backfill: 602 rows read, 600 written, 2 rejected /);
+      expect(lines[2]).toMatch(/^Backfilled backfill\/fraud-cards\/fraud-cards-october\.csv /);
       expect(lines.filter((l) => l.startsWith('backfill: '))).toHaveLength(1);
     } finally {
       child.kill();
