@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
+import { pause } from '../../shared/runtime/pause.ts';
 import type { LogSink } from '../../shared/runtime/powertools.ts';
 
 /** What the mapping does with a range it gave up on (Lambda's on-failure destination). */
@@ -58,20 +59,6 @@ interface MappingStats {
   /** Records still in the stream, never delivered, when the drain ran out of time (exact). */
   undelivered: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true }
-    );
-  });
 
 /**
  * A local Kinesis event source mapping: polls every shard of a stream (kinesalite on the embedded
@@ -178,7 +165,7 @@ class LocalKinesisEventSourceMapping {
           pending = pending.concat(page.Records ?? []);
         } catch (error) {
           logger.warn('GetRecords failed; retrying', { shardId, error: String(error) });
-          await sleep(pollIntervalMs, draining ? undefined : signal);
+          await pause(pollIntervalMs, draining ? undefined : signal);
           continue;
         }
       }
@@ -192,7 +179,7 @@ class LocalKinesisEventSourceMapping {
         windowStartedAt = Date.now();
         continue;
       }
-      await sleep(
+      await pause(
         pending.length > 0 ? Math.min(pollIntervalMs, batchingWindowMs) : pollIntervalMs,
         signal
       );
@@ -316,7 +303,7 @@ class LocalKinesisEventSourceMapping {
       }
       this.stats.retries += 1;
       // Lambda retries a Kinesis batch with a short backoff; keep it brief locally.
-      await sleep(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
+      await pause(Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)));
     }
   }
 

@@ -5,6 +5,7 @@
  * (GetQueryResults, typed from the result metadata). FAILED and CANCELLED surface as
  * {@link OfflineQueryError} with Athena's reason; aborting stops the query execution.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type AthenaClient,
   type ColumnInfo as AthenaColumnInfo,
@@ -118,21 +119,6 @@ function columnsOf(info: readonly AthenaColumnInfo[]): ColumnInfo[] {
       .replace(/\(.*\)/, '')
       .trim(),
   }));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
@@ -250,7 +236,7 @@ class AthenaEngine implements OfflineQueryEngine {
             }
           );
         }
-        await sleep(wait, signal);
+        await delay(wait, undefined, { signal });
         wait = Math.min(wait * 1.5, poll.maxMs ?? 5_000);
       }
     } catch (error) {

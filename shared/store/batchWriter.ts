@@ -32,6 +32,7 @@ import {
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { EncodedRecord } from '../record/codec.ts';
+import { pause } from '../runtime/pause.ts';
 import type { Duration } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
 import { classifyStoreError } from './storeErrors.ts';
@@ -176,19 +177,6 @@ async function retryStrategyOf(
     typeof s.refreshRetryTokenForRetry === 'function'
     ? (s as EntryRetryStrategy)
     : undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
@@ -417,7 +405,7 @@ async function writeBatch<Ref>(
       break;
     }
     token = retryToken;
-    await sleep(retryToken.getRetryDelay(), signal);
+    await pause(retryToken.getRetryDelay(), signal);
     pending = again.map(([p]) => p).sort((a, b) => a.index - b.index);
   }
   return outcomes;
