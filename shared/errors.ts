@@ -85,9 +85,15 @@ class UnknownNameError extends SkewlessError {
   }
 }
 
+/** Any thrown value as one line for a log or a report: `Name: message` for an `Error`. */
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 export type { RecordProblem };
 export {
   DefinitionError,
+  describeError,
   describeValue,
   formatProblem,
   RecordValidationError,

@@ -7,6 +7,7 @@ import {
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { describeError } from '../../shared/errors.ts';
 import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 import { pause } from '../../shared/runtime/pause.ts';
 import type { LogSink } from '../../shared/runtime/powertools.ts';
@@ -280,7 +281,7 @@ class LocalKinesisEventSourceMapping {
         lastError = `${failures.length} batch item failure(s)`;
         this.stats.recordsDelivered += failedFrom;
       } catch (error) {
-        lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        lastError = describeError(error);
         logger.warn('handler threw; whole batch failed', {
           shardId,
           batchSize: batch.length,

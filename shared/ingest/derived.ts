@@ -34,7 +34,7 @@ import { derivedRecord, withoutDerived } from '../derived/records.ts';
 import { SavedStates } from '../derived/savedStates.ts';
 import { ApplyOutcome, DerivedStateError, EntityState } from '../derived/state.ts';
 import { type DerivedRegistry, derivedRegistry } from '../derivedRegistry.ts';
-import { RecordValidationError } from '../errors.ts';
+import { describeError, RecordValidationError } from '../errors.ts';
 import { type EncodedRecord, toRecord } from '../record/codec.ts';
 import { type EventTimeBound, formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
 import type { SchemaRegistry } from '../registry.ts';
@@ -126,10 +126,6 @@ interface PendingEvent {
 
 function entityKey(definition: DerivedDefinition, entity: string): string {
   return `${definition.name}\u0000${entity}`;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** The plan of one batch: outputs per Kinesis record, then the state commit. */

@@ -13,7 +13,7 @@ import type {
   KinesisStreamRecord,
 } from 'aws-lambda';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { RecordValidationError } from '../errors.ts';
+import { describeError, RecordValidationError } from '../errors.ts';
 import type { EncodedRecord } from '../record/codec.ts';
 import {
   DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS,
@@ -448,11 +448,6 @@ function withKeys(logger: LogSink, keys: Readonly<Record<string, string>>): LogS
     warn: bind('warn'),
     error: bind('error'),
   } as LogSink;
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }
 
 export type { IngestBatchResult, IngestOptions, IngestRuntime, IngestRuntimeOverrides };
