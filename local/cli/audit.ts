@@ -21,7 +21,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
-import { UserError } from './userErrors.ts';
+import { systemError, UserError } from './userErrors.ts';
 
 interface AuditCliOptions {
   dataDir: string;
@@ -168,7 +168,7 @@ function registerAuditCommand(program: Command): void {
     )
     .option(
       '--endpoint <url>',
-      'online store endpoint (default: the running npm start, else an embedded store on the data dir)'
+      'online store endpoint (default: the running npm start, else the store the data dir holds, opened for the audit)'
     )
     .option('--group <names>', 'comma-separated feature groups (default: all)')
     .option('--json', 'print the JSON report instead of the table')
@@ -226,12 +226,22 @@ function registerAuditCommand(program: Command): void {
         process.off('SIGINT', onInterrupt);
       }
       let path: string;
-      if (opts.out === undefined) {
-        path = await writeReportToFile(join(resolve(opts.dataDir), 'reports'), report);
-      } else {
-        path = resolve(opts.out);
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+      try {
+        if (opts.out === undefined) {
+          path = await writeReportToFile(join(resolve(opts.dataDir), 'reports'), report);
+        } else {
+          path = resolve(opts.out);
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+        }
+      } catch (error) {
+        const code = systemError(error)?.code;
+        if (code === undefined) throw error;
+        throw new UserError(
+          `cannot write the audit report to ${opts.out ?? join(opts.dataDir, 'reports')}: ${(error as Error).message}`,
+          'choose a writable path with --out <file> (or --data-dir <dir>)',
+          { cause: error }
+        );
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

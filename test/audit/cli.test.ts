@@ -97,6 +97,25 @@ describe('Command: skewless audit', () => {
     }
   });
 
+  it('an --out it cannot write is a user error naming the path', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'skewless-audit-cli-out-'));
+    try {
+      const store = await startStore({
+        dataDir: join(dataDir, 'store'),
+        port: 0,
+        logLevel: 'warn',
+      });
+      await store.close();
+      const file = join(dataDir, 'a-file');
+      writeFileSync(file, 'x');
+      await expect(
+        runCli(['--data-dir', dataDir, '--group', merchants.name, '--out', join(file, 'r.json')])
+      ).rejects.toThrow(`cannot write the audit report to ${join(file, 'r.json')}: `);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('audits a running store by --endpoint, prints the table and fails on findings when asked', async () => {
     // Prepare
     const store = await startTestStore();
