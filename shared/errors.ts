@@ -46,6 +46,13 @@ function describeValue(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/** What a value is, for "must be …, not <kind>" messages: `null`, `an array`, or its `typeof`. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
 /**
  * One problem as text: `feature=value: reason`, or `feature: reason` when there is no value (a
  * missing feature, an unreadable row) — never `=undefined`.
@@ -96,6 +103,7 @@ export {
   describeError,
   describeValue,
   formatProblem,
+  kindOf,
   RecordValidationError,
   SkewlessError,
   UnknownNameError,

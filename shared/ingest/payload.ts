@@ -4,7 +4,7 @@
  * schema module's `encodeRecord`, every problem reported). Each step returns a value, never
  * throws: a bad record is an expected outcome here, not an exception.
  */
-import type { RecordProblem } from '../errors.ts';
+import { kindOf, type RecordProblem } from '../errors.ts';
 import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
 import type { SchemaRegistry } from '../registry.ts';
@@ -235,12 +235,6 @@ function collectForbiddenKeys(value: unknown, path: string, out: RecordProblem[]
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
 
 function reject<T>(

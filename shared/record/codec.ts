@@ -1,5 +1,5 @@
 import type { FeatureValue } from '@aws-sdk/client-sagemaker-featurestore-runtime';
-import { type RecordProblem, RecordValidationError } from '../errors.ts';
+import { kindOf, type RecordProblem, RecordValidationError } from '../errors.ts';
 import type { FeatureGroup, InputRecordOf, RecordOf } from '../schema/defineFeatureGroup.ts';
 import { Limits } from '../schema/limits.ts';
 import type { FeatureSpec } from '../schema/types.ts';
@@ -99,12 +99,6 @@ function encodeString(value: unknown): ScalarResult {
     return { ok: false, reason: `value exceeds ${Limits.maxValueBytes} bytes` };
   }
   return { ok: true, text: value };
-}
-
-function kindOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
 }
 
 const SCALAR_ENCODERS = {
