@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
+import type { AuditRunSummary } from '../shared/audit/service.ts';
 import { createBackfillS3Client } from '../shared/backfill/dependencies.ts';
 import { DROP_PREFIX, reportKeys } from '../shared/backfill/objectKey.ts';
 import { featureGroups, transactions } from '../shared/definitions.ts';
@@ -312,7 +313,10 @@ async function startStack(
             { source: 'skewless.local', 'detail-type': 'Scheduled Event' },
             createLambdaContext('AuditFunction', 900_000)
           );
-          auditLog.info('audit finished', result);
+          const summary = result as AuditRunSummary;
+          const t = summary.totals;
+          const findings = t.coherenceMismatches + t.expiredStillServed + t.failedGroups;
+          (findings > 0 ? auditLog.warn : auditLog.info)(auditLine(summary));
           return result;
         } catch (error) {
           auditLog.error('audit failed', error);
@@ -408,6 +412,17 @@ async function firstPaymentServed(storeEndpoint: string, timeoutMs: number): Pro
   }
 }
 
+/** The stack's log line for a scheduled audit: its findings in words, and where the report is. */
+function auditLine(summary: AuditRunSummary): string {
+  const t = summary.totals;
+  const n = (value: number) => value.toLocaleString('en-US');
+  const kinds = Object.entries(t.mismatches)
+    .filter(([, count]) => count > 0)
+    .map(([kind, count]) => `${kind} ${n(count)}`);
+  const mismatches = `${n(t.coherenceMismatches)} mismatch${t.coherenceMismatches === 1 ? '' : 'es'}${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}`;
+  return `audit finished in ${(summary.durationMs / 1000).toFixed(1)} s: ${n(t.groups)} groups, ${n(t.checked)} identifiers checked: ${mismatches}, ${n(t.expiredStillServed)} expired records still served, ${n(t.stale)} stale, ${n(t.freshnessBreaches)} freshness breaches, ${n(t.failedGroups)} groups failed; report ${summary.reportLocation} (npx skewless audit prints the table)`;
+}
+
 function banner(e: Endpoints, demo: boolean): string {
   const relative = (p: string) =>
     p.startsWith(process.cwd()) ? `.${p.slice(process.cwd().length)}` : p;
@@ -440,4 +455,4 @@ Ctrl-C stops everything cleanly (in-flight batches finish, the offline store is 
 }
 
 export type { Endpoints, RunningStack, StartOptions };
-export { banner, startStack };
+export { auditLine, banner, startStack };

@@ -585,3 +585,35 @@ describe('the start banner', () => {
     expect(withoutDemo).toContain('npx skewless get fraud-cards card-0001');
   });
 });
+
+describe("the stack's audit log line", () => {
+  it('is one human line with the findings and the report, not a JSON dump', async () => {
+    const { auditLine } = await import('../../local/start.ts');
+    const line = auditLine({
+      reportLocation: '/tmp/skewless/reports/audit-x.json',
+      auditedAt: new Date().toISOString(),
+      durationMs: 1611,
+      totals: {
+        groups: 3,
+        failedGroups: 0,
+        identifiers: 18_611,
+        stale: 4,
+        freshnessBreaches: 0,
+        expiredStillServed: 0,
+        expiringSoon: 0,
+        checked: 18_611,
+        coherenceMismatches: 1,
+        mismatches: {
+          onlineOlder: 0,
+          onlineNewer: 1,
+          deletedButOnline: 0,
+          valueMismatch: 0,
+          onlineOnly: 0,
+        },
+      },
+    });
+    expect(line).toBe(
+      'audit finished in 1.6 s: 3 groups, 18,611 identifiers checked: 1 mismatch (onlineNewer 1), 0 expired records still served, 4 stale, 0 freshness breaches, 0 groups failed; report /tmp/skewless/reports/audit-x.json (npx skewless audit prints the table)'
+    );
+  });
+});
