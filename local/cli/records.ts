@@ -1,8 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { RecordValidationError } from '../../shared/errors.ts';
-import { type EncodedRecord, toRecord } from '../../shared/record/codec.ts';
+import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
+import { readMaxEventTimeSkewSeconds } from '../../shared/runtime/env.ts';
 import { durationSeconds, type FeatureGroup } from '../../shared/schema/index.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
@@ -128,7 +129,13 @@ Example (the event time is now, in epoch seconds: a record older than its group'
         );
       }
       try {
-        const encoded = toRecord(group, input as never);
+        // Producer data like any other: a far-future event time would be served as the latest
+        // value until that date (MAX_EVENT_TIME_SKEW_SECONDS, as ingest, backfill and batch).
+        const result = encodeRecord(group, input, {
+          eventTimeBound: { maxSkewSeconds: readMaxEventTimeSkewSeconds(), now: Date.now },
+        });
+        if (!result.ok) throw new RecordValidationError(group.name, result.problems);
+        const encoded = result.value;
         const client = createFeatureStoreClient(
           { maxAttempts: 1 },
           { endpoint: storeEndpoint(opts.endpoint, opts.dataDir) }

@@ -236,6 +236,14 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it('put refuses a far-future event time, as ingest, backfill and batch do', () => {
+    const tomorrow = Math.floor(Date.now() / 1000) + 86_400;
+    expectUserError(
+      run(['put', 'fraud-cards', `{"card_id":"c1","event_time":${tomorrow}}`]),
+      /^skewless: Invalid record for feature group "fraud-cards": event_time=.*: event time .* is \d+ s ahead of the clock .*at most 300 s ahead is accepted \(MAX_EVENT_TIME_SKEW_SECONDS\)$/
+    );
+  });
+
   it('put --target names the stores it takes', () => {
     expectUserError(
       run(['put', 'fraud-cards', '{"card_id":"c1"}', '--target', 'OnlineStore,Nope']),
