@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactions } from '../../shared/definitions.ts';
 import { batchGetOnline } from '../../shared/store/onlineReader.ts';
 import { driveLikeLambda, jsonData, shardRecords, transaction } from '../helpers/kinesisEvents.ts';
-import { offlineRows } from '../store/duck.ts';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import { type IngestFixture, startIngestFixture } from './fixture.ts';
 
 const SHARDS = 4;

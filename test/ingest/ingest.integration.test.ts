@@ -24,7 +24,7 @@ import {
   shardRecords,
   transaction,
 } from '../helpers/kinesisEvents.ts';
-import { offlineRows } from '../store/duck.ts';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import { type IngestFixture, startIngestFixture } from './fixture.ts';
 
 let fx: IngestFixture;

@@ -15,8 +15,8 @@ import { cards } from '../../shared/definitions.ts';
 import { type EncodedRecord, toRecord } from '../../shared/record/codec.ts';
 import { featureStoreRetryStrategy } from '../../shared/runtime/clients.ts';
 import { type BatchWriteEntry, writeBatch } from '../../shared/store/batchWriter.ts';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
-import { offlineRows } from './duck.ts';
 
 let t: TestStore;
 let client: SageMakerFeatureStoreRuntimeClient;

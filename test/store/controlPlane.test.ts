@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { cards, merchants } from '../../shared/definitions.ts';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts';
-import { offlineRows } from './duck.ts';
 
 let t: TestStore;
 

@@ -14,8 +14,8 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, describe, expect, it } from 'vitest';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import { clients, createGroup } from '../helpers/store.ts';
-import { offlineRows } from './duck.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-crash-'));
 const children: ChildProcess[] = [];

@@ -10,8 +10,8 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts';
-import { offlineRows } from './duck.ts';
 
 let t: TestStore;
 

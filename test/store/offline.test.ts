@@ -15,8 +15,8 @@ import {
   type SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { offlineColumnTypes, offlineRows } from '../helpers/offlineRows.ts';
 import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts';
-import { offlineColumnTypes, offlineRows } from './duck.ts';
 
 const stores: TestStore[] = [];
 

@@ -26,6 +26,7 @@ import {
   ValidationError,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import {
   createGroup,
   startTestStore,
@@ -33,7 +34,6 @@ import {
   type TestStore,
   testClock,
 } from '../helpers/store.ts';
-import { offlineRows } from './duck.ts';
 
 let t: TestStore;
 let rt: SageMakerFeatureStoreRuntimeClient;

@@ -43,4 +43,4 @@ async function offlineColumnTypes(dataPath: string): Promise<Record<string, stri
   return Object.fromEntries(rows.map((r) => [String(r.column_name), String(r.column_type)]));
 }
 
-export { offlineColumnTypes, offlineRows, query };
+export { offlineColumnTypes, offlineRows };
