@@ -11,7 +11,7 @@
  *   `<data dir>/store` (or `--endpoint`), a local S3 on `<data dir>/s3`, and the handler, with
  *   continuations delivered in-process; progress comes from the handler itself.
  */
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -95,6 +95,20 @@ function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
   return n;
+}
+
+/**
+ * Refuses a path that is not a readable file: missing, or a directory (whose read stream would
+ * fail with an unhandled EISDIR after the upload began).
+ */
+function checkInputFile(file: string): void {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (stat === undefined) throw new InvalidArgumentError(`no such file: ${file}`);
+  if (!stat.isFile()) {
+    throw new InvalidArgumentError(
+      `not a file: ${file} is a ${stat.isDirectory() ? 'directory' : 'special file'}`
+    );
+  }
 }
 
 /**
@@ -473,7 +487,7 @@ async function runBackfillCommand(
   io: BackfillIo
 ): Promise<number> {
   const group = registry.getExternalGroup(options.group);
-  if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
+  checkInputFile(file);
   if (options.derive === true && derivedRegistry.forGroup(group.name) === undefined) {
     throw new InvalidArgumentError(
       `${group.name} has no derived features in shared/definitions.ts`
@@ -674,6 +688,7 @@ export type {
 };
 export {
   checkDropFormat,
+  checkInputFile,
   copyOutputs,
   finishDrop,
   noteInProcess,

@@ -9,7 +9,7 @@
  * on a throw-away S3 (never the running stack's, whose notification would apply the drop), against
  * the running store when there is one.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -21,6 +21,7 @@ import type { FeatureGroup } from '../../shared/schema/index.ts';
 import {
   type BackfillIo,
   checkDropFormat,
+  checkInputFile,
   type DropCliOptions,
   type DropCommand,
   type DropOutcome,
@@ -134,7 +135,7 @@ async function runBatchCommand(
       `${group.name} is not batch-fed (batch-fed: ${fed.map((g) => g.name).join(', ') || 'none'}); declare batch: { cadence } on it in shared/definitions.ts, or use \`skewless backfill\` for its offline store only`
     );
   }
-  if (!existsSync(file)) throw new InvalidArgumentError(`no such file: ${file}`);
+  checkInputFile(file);
   const key = `batch/${group.name}/${options.key ?? basename(file)}`;
   checkDropFormat(key, DropKind.Batch);
   const command: DropCommand = {

@@ -273,6 +273,9 @@ async function runDataset(
       `no such labels file: ${labels} (make one for the demo's entities with: npx node examples/dataset/demo-labels.ts labels.csv)`
     );
   }
+  if (options.engine === 'duckdb' && !statSync(labels).isFile()) {
+    throw new InvalidArgumentError(`not a file: ${labels} is a directory`);
+  }
   if (options.engine === 'duckdb') {
     // A wrong --data-dir (or a command run from another directory) would otherwise give every
     // label null features and exit 0: the engine reads a missing offline store as empty groups.

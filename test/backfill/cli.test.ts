@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -264,6 +264,23 @@ describe('Command: skewless backfill', () => {
     const run = runBackfillCommand(join(dir, 'october.csv'), options, output.io);
     // Assess
     await expect(run).rejects.toThrow('Unknown feature group "nope"');
+  });
+
+  it('refuses a directory given as the file, in one line', async () => {
+    const folder = join(dir, 'folder.csv');
+    mkdirSync(folder, { recursive: true });
+    const options = {
+      group: 'fraud-cards',
+      dataDir: join(dir, 'untouched-dir'),
+      bucket: 'b',
+      reportsBucket: 'r',
+      timeout: 1,
+      json: false,
+      progress: false,
+    };
+    await expect(runBackfillCommand(folder, options, captureIo().io)).rejects.toThrow(
+      `not a file: ${folder} is a directory`
+    );
   });
 
   it('refuses a file whose ending names no format before uploading it', async () => {

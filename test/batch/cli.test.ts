@@ -3,7 +3,7 @@
  * run writes both stores of the embedded store on the data dir, a second dry run then finds the
  * values unchanged. Event times relative to the clock.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -147,6 +147,16 @@ describe('Command: skewless batch', () => {
       'fraud-transactions is not batch-fed (batch-fed: fraud-cards, fraud-merchants); declare batch: { cadence } on it in shared/definitions.ts, or use `skewless backfill` for its offline store only'
     );
   });
+  it('refuses a directory given as the file, dry run or not', async () => {
+    const folder = join(dir, 'folder.parquet');
+    mkdirSync(folder, { recursive: true });
+    for (const dryRun of [true, false]) {
+      await expect(runBatchCommand(folder, { ...options, dryRun }, captureIo().io)).rejects.toThrow(
+        `not a file: ${folder} is a directory`
+      );
+    }
+  });
+
   it('refuses a file whose ending names no format, dry run or not, before reading it', async () => {
     const notes = join(dir, 'nightly.txt');
     writeFileSync(notes, 'card_id,event_time\n');

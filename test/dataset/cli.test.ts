@@ -242,6 +242,14 @@ describe('skewless dataset', () => {
     );
   });
 
+  it('refuses a directory given as the labels file, in one line', async () => {
+    const args = buildArgs('never.csv');
+    args[0] = dir;
+    const { err, exitCode } = await run(args);
+    expect(exitCode).toBe(1);
+    expect(err.trimEnd().split('\n')[0]).toBe(`dataset: not a file: ${dir} is a directory`);
+  });
+
   it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'skewless-cli-empty-'));
     try {
