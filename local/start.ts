@@ -424,8 +424,15 @@ function auditLine(summary: AuditRunSummary): string {
 }
 
 function banner(e: Endpoints, demo: boolean): string {
-  const relative = (p: string) =>
-    p.startsWith(process.cwd()) ? `.${p.slice(process.cwd().length)}` : p;
+  const cwd = process.cwd();
+  const relative = (p: string) => (p.startsWith(`${cwd}/`) ? `.${p.slice(cwd.length)}` : p);
+  // The other commands find this stack through <data dir>/endpoints.json: with another data dir
+  // than the default, the commands suggested here must name it.
+  const shown = relative(e.dataDir);
+  const dataDir =
+    resolve(e.dataDir) === resolve(START_DEFAULTS.dataDir)
+      ? ''
+      : ` --data-dir ${/^[\w./@:+-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, "'\\''")}'`}`;
   return `
 Skewless is running on the embedded default (data in ${relative(e.dataDir)}).
 
@@ -445,10 +452,10 @@ ${
   curl -s -X POST ${e.api}/feature-sets/fraud_model_v3/vectors -H 'content-type: application/json' \\
        -d '{"entities":[{"transaction_id":"${DEMO_TRANSACTION_ID}","card_id":"card-0001","merchant_id":"merchant-001"}]}'
 `
-    : `  npx skewless put fraud-cards '{"card_id":"card-0001","event_time":'$(date -u +%s)',"txn_count_7d":3}'
-  npx skewless get fraud-cards card-0001
+    : `  npx skewless put fraud-cards '{"card_id":"card-0001","event_time":'$(date -u +%s)',"txn_count_7d":3}'${dataDir}
+  npx skewless get fraud-cards card-0001${dataDir}
 `
-}  npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards
+}  npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards${dataDir}
 
 Ctrl-C stops everything cleanly (in-flight batches finish, the offline store is flushed).
 `;

@@ -592,6 +592,22 @@ describe('the start banner', () => {
     expect(withoutDemo).toContain('npx skewless put fraud-cards');
     expect(withoutDemo).toContain('npx skewless get fraud-cards card-0001');
   });
+
+  it("passes the stack's data dir to the commands it suggests when it is not the default", async () => {
+    const { banner } = await import('../../local/start.ts');
+    // Another data dir (and free ports): the commands find this stack only through its
+    // endpoints.json, under that data dir.
+    const other = banner(endpoints, false);
+    expect(other).toContain(
+      'npx skewless backfill examples/backfill/fraud-cards-october.csv --group fraud-cards --data-dir /tmp/skewless\n'
+    );
+    expect(other).toContain('npx skewless get fraud-cards card-0001 --data-dir /tmp/skewless\n');
+    expect(other).toMatch(/npx skewless put fraud-cards '.*' --data-dir \/tmp\/skewless\n/);
+    const spaced = banner({ ...endpoints, dataDir: '/tmp/my stack' }, true);
+    expect(spaced).toContain("--group fraud-cards --data-dir '/tmp/my stack'\n");
+    const usual = banner({ ...endpoints, dataDir: join(process.cwd(), '.skewless') }, true);
+    expect(usual).not.toContain('--data-dir');
+  });
 });
 
 describe("the stack's audit log line", () => {
