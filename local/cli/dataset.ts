@@ -21,6 +21,7 @@ import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts'
 import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
+import { accountId, regionName } from './parsers.ts';
 import { asUserError, debugRequested, UserError } from './userErrors.ts';
 
 interface DatasetCliOptions {
@@ -422,10 +423,11 @@ function registerDatasetCommand(
       'embedded store data directory (offline store in <dir>/offline-store or <dir>/store/offline-store)',
       '.skewless'
     )
-    .option('--account <id>', 'account id of the offline layout', DEFAULT_ACCOUNT)
+    .option('--account <id>', 'account id of the offline layout', accountId, DEFAULT_ACCOUNT)
     .option(
       '--region <region>',
       'region of the offline layout / of Athena',
+      regionName,
       process.env.AWS_REGION ?? DEFAULT_REGION
     )
     .addOption(

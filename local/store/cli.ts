@@ -4,6 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
+import { accountId, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
 import {
   DEFAULT_ACCOUNT,
@@ -77,15 +78,14 @@ function registerStoreCommand(program: Command): void {
       ).default(DEFAULT_DATA_DIR)
     )
     .addOption(
-      new Option(
-        '--account <id>',
-        '12-digit account id used in ARNs and the offline layout'
-      ).default(DEFAULT_ACCOUNT)
+      new Option('--account <id>', '12-digit account id used in ARNs and the offline layout')
+        .default(DEFAULT_ACCOUNT)
+        .argParser(accountId)
     )
     .addOption(
-      new Option('--region <region>', 'region used in ARNs and the offline layout').default(
-        DEFAULT_REGION
-      )
+      new Option('--region <region>', 'region used in ARNs and the offline layout')
+        .default(DEFAULT_REGION)
+        .argParser(regionName)
     )
     .addOption(
       new Option(

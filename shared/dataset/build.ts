@@ -210,6 +210,15 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     options.groups ?? [...registry.groups.values()]
   );
   const separator = options.columnSeparator ?? '.';
+  // A key map for a group the build does not join is a typo: ignored, it would leave the label
+  // column it names unused and the group keyed by its identifier's own name.
+  for (const name of Object.keys(options.entityKeyMap ?? {})) {
+    if (!selections.some((s) => s.group.name === name)) {
+      throw new Error(
+        `entityKeyMap (CLI: --entity-key) names "${name}", which is not a selected feature group (selected: ${selections.map((s) => s.group.name).join(', ')})`
+      );
+    }
+  }
 
   // Labels: table expression and columns.
   const labelsSource = options.labels;

@@ -242,6 +242,16 @@ describe('skewless dataset', () => {
     );
   });
 
+  it('refuses an --entity-key for a group the build does not join (a typo)', async () => {
+    const args = buildArgs('typo.csv');
+    args[args.indexOf('fraud-cards=card')] = 'fraud-card=card';
+    const { err, exitCode } = await run(args);
+    expect(exitCode).toBe(1);
+    expect(err.trimEnd().split('\n').at(-1)).toBe(
+      'dataset: entityKeyMap (CLI: --entity-key) names "fraud-card", which is not a selected feature group (selected: fraud-cards)'
+    );
+  });
+
   it('refuses a directory given as the labels file, in one line', async () => {
     const args = buildArgs('never.csv');
     args[0] = dir;

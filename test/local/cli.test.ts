@@ -244,6 +244,21 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it('store (and dataset) --account and --region are checked as they are parsed', () => {
+    expectUserError(
+      run(['store', '--account', 'abc']),
+      /^skewless: option '--account <id>' argument 'abc' is invalid\. expected a 12-digit account id$/
+    );
+    expectUserError(
+      run(['store', '--region', 'us east']),
+      /^skewless: option '--region <region>' argument 'us east' is invalid\. expected a region name such as us-east-1$/
+    );
+    expectUserError(
+      run(['dataset', 'labels.csv', '--label-time-column', 't', '--account', '12']),
+      /^skewless: option '--account <id>' argument '12' is invalid\. expected a 12-digit account id$/
+    );
+  });
+
   it('put --target names the stores it takes', () => {
     expectUserError(
       run(['put', 'fraud-cards', '{"card_id":"c1"}', '--target', 'OnlineStore,Nope']),

@@ -1,0 +1,22 @@
+/**
+ * Option parsers shared by commands: the checks the embedded store makes on its account and region
+ * (local/store/index.ts), made as the option is parsed so a bad value is a user error, not an
+ * unexpected one from deep inside the command.
+ */
+import { InvalidArgumentError } from 'commander';
+
+/** `--account`: the 12-digit account id of ARNs and the offline layout. */
+function accountId(value: string): string {
+  if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError('expected a 12-digit account id');
+  return value;
+}
+
+/** `--region`: a region name (lower-case letters, digits, hyphens). */
+function regionName(value: string): string {
+  if (!/^[a-z0-9-]+$/.test(value)) {
+    throw new InvalidArgumentError('expected a region name such as us-east-1');
+  }
+  return value;
+}
+
+export { accountId, regionName };
