@@ -284,7 +284,22 @@ describe('Function: formatAuditReport()', () => {
     expect(text).toContain('    card-9  expired 2026-03-01T11:00:00.000Z (60m ago)');
     expect(text).toContain('  error: OfflineQueryError: Athena query q-1 FAILED: boom');
     expect(lines.at(-1)).toBe(
-      '3 mismatch(es) in 98 identifier(s) checked, 1 expired record(s) still served, 0 group(s) past max age, 1 group(s) failed'
+      '3 mismatch(es) in 98 identifier(s) checked, 1 expired record(s) still served, 0 group(s) not fresh, 1 group(s) failed'
     );
+  });
+
+  it("counts a batch-fed group's overdue drop as not fresh, not as past its max age", () => {
+    // A drop 31 h old: within the 2-day max age, beyond cadence + max delay (30 h).
+    const overdue: GroupAudit = {
+      ...cardsAudit,
+      freshness: { ...cardsAudit.freshness, seconds: 111_600, breached: true },
+    };
+    const text = formatAuditReport({
+      ...report,
+      totals: { ...report.totals, freshnessBreaches: 1 },
+      groups: [overdue],
+    });
+    expect(text).toContain('1 group(s) not fresh');
+    expect(text).not.toContain('past max age');
   });
 });
