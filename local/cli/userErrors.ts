@@ -6,7 +6,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SkewlessError, UnknownNameError } from '../../shared/errors.ts';
+import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
 
 /** A failure the user can fix: what happened, and what to do about it. */
 class UserError extends SkewlessError {
@@ -106,6 +106,13 @@ function listenerStartError(
 /** A user's mistake recognised in any error, or undefined when the error is unexpected. */
 function asUserError(error: unknown): UserError | undefined {
   if (error instanceof UserError) return error;
+  // The user's own edit of shared/definitions.ts breaks a rule: every problem is in the message.
+  if (error instanceof DefinitionError) {
+    return new UserError(
+      error.message,
+      'fix it in shared/definitions.ts (the rules: README, "Define your own feature groups"); npm test checks it'
+    );
+  }
   if (error instanceof UnknownNameError) {
     return new UserError(
       error.message,

@@ -25,6 +25,7 @@ import { reportCliError, UserError } from '../../local/cli/userErrors.ts';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
 import { featureGroups } from '../../shared/definitions.ts';
+import { DefinitionError } from '../../shared/errors.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -575,6 +576,18 @@ describe('reportCliError', () => {
       expect(debug.text).toContain('skewless: unexpected error: boom\n');
       expect(debug.text).toContain(error.stack);
     }
+  });
+
+  it('prints a broken shared/definitions.ts as a user error: every problem and where to fix it', () => {
+    const broken = new DefinitionError('fraud_devices', [
+      'name must be 1-64 characters matching ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$',
+      'feature "write_time": name is reserved for an offline store column',
+    ]);
+    const { code, text } = capture(broken, ['start']);
+    expect(code).toBe(1);
+    expect(text).toBe(
+      'skewless: Invalid definition "fraud_devices":\n  - name must be 1-64 characters matching ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$\n  - feature "write_time": name is reserved for an offline store column\n  hint: fix it in shared/definitions.ts (the rules: README, "Define your own feature groups"); npm test checks it\n'
+    );
   });
 
   it('prints a user error as one line and a hint', () => {
