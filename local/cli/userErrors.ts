@@ -7,6 +7,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
+import { ConfigurationError } from '../../shared/runtime/env.ts';
 
 /** A failure the user can fix: what happened, and what to do about it. */
 class UserError extends SkewlessError {
@@ -111,6 +112,13 @@ function asUserError(error: unknown): UserError | undefined {
     return new UserError(
       error.message,
       'fix it in shared/definitions.ts (the rules: README, "Define your own feature groups"); npm test checks it'
+    );
+  }
+  // An environment variable the handlers read (the CLI runs them in-process) is out of range.
+  if (error instanceof ConfigurationError) {
+    return new UserError(
+      error.message,
+      "fix or unset it (each function's doc lists its variables)"
     );
   }
   if (error instanceof UnknownNameError) {

@@ -26,6 +26,7 @@ import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
 import { featureGroups } from '../../shared/definitions.ts';
 import { DefinitionError } from '../../shared/errors.ts';
+import { ConfigurationError } from '../../shared/runtime/env.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -587,6 +588,19 @@ describe('reportCliError', () => {
     expect(code).toBe(1);
     expect(text).toBe(
       'skewless: Invalid definition "fraud_devices":\n  - name must be 1-64 characters matching ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$\n  - feature "write_time": name is reserved for an offline store column\n  hint: fix it in shared/definitions.ts (the rules: README, "Define your own feature groups"); npm test checks it\n'
+    );
+  });
+
+  it('prints an environment variable out of range as a user error naming it', () => {
+    const { code, text } = capture(
+      new ConfigurationError(
+        'environment variable MAX_EVENT_TIME_SKEW_SECONDS="abc" must be an integer in [0, 316224000]'
+      ),
+      ['put']
+    );
+    expect(code).toBe(1);
+    expect(text).toBe(
+      'skewless: environment variable MAX_EVENT_TIME_SKEW_SECONDS="abc" must be an integer in [0, 316224000]\n  hint: fix or unset it (each function\'s doc lists its variables)\n'
     );
   });
 
