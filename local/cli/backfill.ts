@@ -11,8 +11,10 @@
  *   `<data dir>/store` (or `--endpoint`), a local S3 on `<data dir>/s3`, and the handler, with
  *   continuations delivered in-process; progress comes from the handler itself.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GetObjectCommand,
@@ -23,6 +25,7 @@ import {
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type Command, InvalidArgumentError } from 'commander';
+import type { ContinuationQueue } from '../../shared/backfill/continuation.ts';
 import { DERIVE_FOLDER } from '../../shared/backfill/derivedSource.ts';
 import {
   DropKind,
@@ -38,6 +41,7 @@ import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
+import { resumeUnfinishedBackfills } from '../setup/resumeBackfills.ts';
 import { offlineStoreMounts, START_DEFAULTS } from '../startDefaults.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
@@ -74,6 +78,8 @@ interface BackfillIo {
 interface DropOutcome {
   readonly report: BackfillReport | undefined;
   readonly where: OutputLocations;
+  /** Set when Ctrl-C stopped an in-process drop at a checkpoint: its counts so far. */
+  readonly interrupted?: { readonly rowsWritten: number; readonly rowsRejected: number };
 }
 
 /** What tells `backfill` and `batch` apart when a drop runs. */
@@ -87,6 +93,8 @@ interface DropCommand {
   summary(report: BackfillReport, where: OutputLocations): string;
   /** The drop run in this process, when no stack runs. */
   inProcess(): Promise<DropOutcome>;
+  /** A dry run: it writes nothing, so Ctrl-C leaves nothing to resume. */
+  readonly dryRun?: boolean;
 }
 
 const POLL_INTERVAL_MS = 500;
@@ -356,9 +364,12 @@ async function viaRunningStack(
 interface InProcessFunction {
   readonly handler: (event: S3Event | SQSEvent, context: Context) => Promise<unknown>;
   /** Its in-process continuation queue (the SQS queue of the template). */
-  readonly continuations: {
+  readonly continuations: ContinuationQueue & {
     deliverTo(handler: (event: SQSEvent, context: Context) => Promise<unknown>): void;
     idle(): Promise<void>;
+    /** Ctrl-C: later continuations are held, not delivered (the state keeps its checkpoint). */
+    shutdown(): void;
+    reopen(): void;
   };
   /** Name in the Lambda context (logs). */
   readonly functionName: string;
@@ -380,8 +391,22 @@ interface InProcessDrop {
   /** What the progress calls written rows (default `written`). */
   readonly writtenLabel?: string;
   readonly createFunction: (
-    onProgress: (p: BackfillProgress) => void
+    onProgress: (p: BackfillProgress) => void,
+    shouldStop: () => boolean
   ) => Promise<InProcessFunction>;
+  /**
+   * Resume an unfinished drop of the same content under the same key (stopped by Ctrl-C) from its
+   * checkpoint instead of uploading the file again, which would start over and write its first
+   * rows twice. Off for a dry run (its S3 is thrown away).
+   */
+  readonly resumable?: boolean;
+}
+
+/** The S3 ETag of a file put in one request: the MD5 of its bytes. */
+async function md5Of(path: string): Promise<string> {
+  const hash = createHash('md5');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
 }
 
 /**
@@ -389,10 +414,7 @@ interface InProcessDrop {
  * process: the file is put into the local S3, whose notification invokes the function with the
  * real S3 event, continuations are delivered in-process, and the report is read back.
  */
-async function runDropInProcess(
-  drop: InProcessDrop,
-  io: BackfillIo
-): Promise<{ report: BackfillReport | undefined; where: OutputLocations }> {
+async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<DropOutcome> {
   const credentials = {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -402,6 +424,18 @@ async function runDropInProcess(
   let store: RunningStore | undefined;
   let s3: LocalS3 | undefined;
   const display = progressDisplay(io, drop.progress, drop.label, drop.writtenLabel);
+  const label = drop.label ?? 'backfill';
+  // Ctrl-C stops the drop at its next checkpoint (the part being written finishes), as under
+  // `npm start`, so that it can be resumed; a second Ctrl-C quits at once.
+  let fn: InProcessFunction | undefined;
+  let stopping = false;
+  const onInterrupt = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    fn?.continuations.shutdown();
+    io.err.write(`\n${label}: stopping at the next checkpoint (Ctrl-C again quits at once)\n`);
+  };
+  process.on('SIGINT', onInterrupt);
   try {
     let storeEndpoint = drop.storeEndpoint;
     if (storeEndpoint === undefined) {
@@ -430,7 +464,6 @@ async function runDropInProcess(
     process.env.POWERTOOLS_LOG_LEVEL ??= debugRequested(process.argv.slice(2)) ? 'DEBUG' : 'SILENT';
     delete process.env.CONTINUATION_QUEUE_URL;
     const { localContext } = await import('../../shared/backfill/continuation.ts');
-    let fn: InProcessFunction | undefined;
     let invocationError: unknown;
     s3 = await startLocalS3({
       port: 0,
@@ -449,13 +482,32 @@ async function runDropInProcess(
       },
     });
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
-    fn = await drop.createFunction((p) =>
-      display.update(p.rowsRead, p.rowsWritten, p.rowsRejected)
+    fn = await drop.createFunction(
+      (p) => display.update(p.rowsRead, p.rowsWritten, p.rowsRejected),
+      () => stopping
     );
     fn.continuations.deliverTo(fn.handler);
+    // The queue is one per process: a drop stopped earlier in this process closed it.
+    if (!stopping) fn.continuations.reopen();
 
     const client = await s3Client(s3.endpoint);
-    const source = await uploadFile(client, drop.file, drop.bucket, drop.key);
+    const md5 = drop.resumable === true ? await md5Of(drop.file) : undefined;
+    const resumed =
+      md5 === undefined
+        ? []
+        : await resumeUnfinishedBackfills(
+            client,
+            drop.reportsBucket,
+            fn.continuations,
+            `${drop.key}/`,
+            (source) => source.etag === md5
+          );
+    const source = resumed[0] ?? (await uploadFile(client, drop.file, drop.bucket, drop.key));
+    if (resumed[0] !== undefined) {
+      io.err.write(
+        `resuming the ${label} of ${drop.key} (same content) from its checkpoint, not from its first row\n`
+      );
+    }
     await s3.settled();
     await fn.continuations.idle();
     display.done();
@@ -468,9 +520,20 @@ async function runDropInProcess(
       progressDisplay(io, false)
     );
     const where = await copyOutputs(client, source, drop.reportsBucket, drop.outputDir);
+    let interrupted: DropOutcome['interrupted'];
+    if (report === undefined && stopping) {
+      const state = (
+        await readState(client, { bucket: drop.reportsBucket, key: reportKeys(source).state })
+      )?.state;
+      interrupted = {
+        rowsWritten: state?.rowsWritten ?? 0,
+        rowsRejected: state?.rowsRejected ?? 0,
+      };
+    }
     client.destroy();
-    return { report, where };
+    return { report, where, ...(interrupted !== undefined ? { interrupted } : {}) };
   } finally {
+    process.off('SIGINT', onInterrupt);
     await s3?.close();
     await store?.close();
   }
@@ -513,7 +576,8 @@ async function runBackfillCommand(
           s3DataDir: join(options.dataDir, 's3'),
           outputDir: options.dataDir,
           progress: options.progress,
-          createFunction: async (onProgress) => {
+          resumable: true,
+          createFunction: async (onProgress, shouldStop) => {
             const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
             const { loadBackfillConfig, inProcessContinuations } = await import(
               '../../shared/backfill/index.ts'
@@ -522,6 +586,7 @@ async function runBackfillCommand(
               handler: createBackfillHandler({
                 config: { ...loadBackfillConfig(), progressEveryMs: 500 },
                 onProgress,
+                shouldStop,
               }),
               continuations: inProcessContinuations,
               functionName: 'BackfillFunction',
@@ -596,11 +661,20 @@ async function runDrop(
 
 /** Prints a drop's report (or that it did not finish in time) and returns the exit code. */
 async function finishDrop(
-  { report, where }: DropOutcome,
+  { report, where, interrupted }: DropOutcome,
   options: DropCliOptions,
   io: BackfillIo,
   command: DropCommand
 ): Promise<number> {
+  if (interrupted !== undefined) {
+    await flushed(io.err);
+    io.err.write(
+      command.dryRun === true
+        ? `${command.label}: interrupted: nothing was written\n`
+        : `${command.title} interrupted at a checkpoint: ${interrupted.rowsWritten.toLocaleString('en-US')} rows written, ${interrupted.rowsRejected.toLocaleString('en-US')} rejected so far; run the same command again to resume from there (npm start on this data dir resumes it too)\n`
+    );
+    return 130;
+  }
   if (report === undefined) {
     io.err.write(
       `${command.title} did not finish within ${options.timeout} s; it goes on in the running stack\n`

@@ -98,7 +98,8 @@ function inProcess(
       progress: options.progress,
       label: options.dryRun ? 'dry run' : 'batch',
       ...(options.dryRun ? { writtenLabel: 'valid' } : {}),
-      createFunction: async (onProgress) => {
+      resumable: !options.dryRun,
+      createFunction: async (onProgress, shouldStop) => {
         const { createBatchHandler } = await import('../../functions/batch/index.ts');
         const { loadBackfillConfig, inProcessBatchContinuations } = await import(
           '../../shared/backfill/index.ts'
@@ -107,6 +108,7 @@ function inProcess(
           handler: createBatchHandler({
             config: { ...loadBackfillConfig(), progressEveryMs: 500 },
             onProgress,
+            shouldStop,
             dryRun: options.dryRun,
           }),
           continuations: inProcessBatchContinuations,
@@ -140,6 +142,7 @@ async function runBatchCommand(
   checkDropFormat(key, DropKind.Batch);
   const command: DropCommand = {
     label: options.dryRun ? 'dry run' : 'batch',
+    dryRun: options.dryRun,
     doing: 'applying',
     title: `batch drop ${key}`,
     summary: (report, where) => summary(report, where, options.dryRun),

@@ -15,14 +15,17 @@ import { BackfillStatus, type SourceObject } from '../../shared/backfill/types.t
  * ```typescript
  * const resumed = await resumeUnfinishedBackfills(s3, 'skewless-reports', inProcessContinuations);
  * ```
- * @param prefix - `backfill/` (default), or `batch/` with the batch function's queue
+ * @param prefix - `backfill/` (default), or `batch/` with the batch function's queue; a drop's own
+ *   key and `/` for that drop only (`skewless backfill` run again after Ctrl-C)
+ * @param accept - which sources to resume (default: all), e.g. only the same content
  * @returns the sources of the backfills resumed
  */
 async function resumeUnfinishedBackfills(
   s3: S3Client,
   reportsBucket: string,
   continuations: ContinuationQueue,
-  prefix: string = BACKFILL_PREFIX
+  prefix: string = BACKFILL_PREFIX,
+  accept: (source: SourceObject) => boolean = () => true
 ): Promise<SourceObject[]> {
   const resumed: SourceObject[] = [];
   let token: string | undefined;
@@ -40,6 +43,7 @@ async function resumeUnfinishedBackfills(
       const location = { bucket: reportsBucket, key: object.Key };
       const current = await readState(s3, location);
       if (current === undefined || current.state.status !== BackfillStatus.Running) continue;
+      if (!accept(current.state.source)) continue;
       let generation = current.state.generation;
       if (current.state.lease !== null) {
         try {

@@ -11,6 +11,8 @@ import {
   runBackfillCommand,
 } from '../../local/cli/backfill.ts';
 import { startStore } from '../../local/store/index.ts';
+import { cards } from '../../shared/definitions.ts';
+import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { captureIo } from '../helpers/cliIo.ts';
 import {
   BACKFILL_BUCKET,
@@ -105,6 +107,67 @@ describe('Command: skewless backfill', () => {
     await store.close();
     expect(new Set(rows.map((r) => r.card_id))).toEqual(file.good);
   }, 60_000);
+
+  it('in-process, Ctrl-C stops at a checkpoint and the same command resumes there: every row once', async () => {
+    // Prepare: enough rows for the handler's progress (every 500 ms) to come before the end.
+    const rows = 300_000;
+    const eventTime = Math.floor(Date.now() / 1000) - 3600;
+    const lines = ['card_id,event_time,txn_count_7d'];
+    for (let i = 0; i < rows; i++) lines.push(`card-r${i},${eventTime},${i % 50}`);
+    const path = join(dir, 'resumable.csv');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const dataDir = join(dir, 'resume');
+    const options: BackfillCliOptions = {
+      group: 'fraud-cards',
+      dataDir,
+      bucket: 'skewless-backfill',
+      reportsBucket: 'skewless-reports',
+      timeout: 60,
+      json: false,
+      progress: true,
+    };
+    const listeners = process.listenerCount('SIGINT');
+    let err = '';
+    const io = {
+      out: { write: () => true },
+      err: {
+        isTTY: false,
+        write: (text: string) => {
+          err += text;
+          // Ctrl-C as the first progress line shows.
+          if (text.startsWith('backfill: ') && !err.includes('stopping')) process.emit('SIGINT');
+          return true;
+        },
+      },
+    };
+    // Act
+    const stopped = await runBackfillCommand(path, options, io);
+    const again = captureIo();
+    const resumed = await runBackfillCommand(path, { ...options, progress: false }, again.io);
+    // Assess
+    expect(stopped).toBe(130);
+    expect(err).toMatch(
+      /backfill of backfill\/fraud-cards\/resumable\.csv interrupted at a checkpoint: [\d,]+ rows written, 0 rejected so far; run the same command again to resume from there/
+    );
+    expect(process.listenerCount('SIGINT')).toBe(listeners);
+    expect(resumed).toBe(0);
+    expect(again.err()).toContain(
+      'resuming the backfill of backfill/fraud-cards/resumable.csv (same content) from its checkpoint'
+    );
+    expect(again.out()).toContain('300,000 rows written, 0 rejected of 300,000');
+    expect(again.out()).toContain('1 resumptions');
+    // The offline store holds each row once: the rows before the stop were not written again.
+    const engine = await createDuckDbEngine({ dataDir });
+    try {
+      const table = await engine.tableFor(cards);
+      const counted = await engine.queryAll(
+        `SELECT count(*) AS n, count(DISTINCT card_id) AS d FROM ${table}`
+      );
+      expect(counted.rows[0]).toEqual({ n: BigInt(rows), d: BigInt(rows) });
+    } finally {
+      await engine.close();
+    }
+  }, 120_000);
 
   it('backfills through the S3 of a running stack and waits for the report', async () => {
     // Prepare: a stack as npm start runs it: store, local S3 whose notifications invoke the handler.
