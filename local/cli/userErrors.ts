@@ -114,6 +114,13 @@ function asUserError(error: unknown): UserError | undefined {
       'fix it in shared/definitions.ts (the rules: README, "Define your own feature groups"); npm test checks it'
     );
   }
+  // Only `--engine athena` reaches AWS (the local stand-ins take any credentials).
+  if ((error as Error | null)?.name === 'CredentialsProviderError') {
+    return new UserError(
+      (error as Error).message,
+      '--engine athena reaches AWS: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_REGION'
+    );
+  }
   // An environment variable the handlers read (the CLI runs them in-process) is out of range.
   if (error instanceof ConfigurationError) {
     return new UserError(

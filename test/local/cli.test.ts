@@ -604,6 +604,17 @@ describe('reportCliError', () => {
     );
   });
 
+  it('prints missing AWS credentials (dataset --engine athena) as a user error saying what to set', () => {
+    const missing = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    const { code, text } = capture(missing, ['dataset', '--engine', 'athena']);
+    expect(code).toBe(1);
+    expect(text).toBe(
+      'skewless: Could not load credentials from any providers\n  hint: --engine athena reaches AWS: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_REGION\n'
+    );
+  });
+
   it('prints a user error as one line and a hint', () => {
     expect(capture(new UserError('it broke', 'do this'), []).text).toBe(
       'skewless: it broke\n  hint: do this\n'
