@@ -13,11 +13,11 @@ import {
   type TrainingSetProgress,
   type TrainingSetSummary,
 } from '../../shared/dataset/build.ts';
-import { parseMaxAgeOption } from '../../shared/dataset/resolve.ts';
+import { parseMaxAgeOption, resolveSelections } from '../../shared/dataset/resolve.ts';
 import { SkewlessError } from '../../shared/errors.ts';
 import { quoteIdent } from '../../shared/offline/dialect.ts';
 import type { OfflineQueryEngine } from '../../shared/offline/engine.ts';
-import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../../shared/offline/layout.ts';
+import { DEFAULT_ACCOUNT, DEFAULT_REGION, findGroupTable } from '../../shared/offline/layout.ts';
 import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
@@ -286,6 +286,23 @@ async function runDataset(
       throw new UserError(
         `no offline store under ${options.dataDir} (neither ${direct} nor ${nested} exists)`,
         "pass the data directory of the stack that wrote the features (npm start's is .skewless in the directory it ran in) with --data-dir <dir>"
+      );
+    }
+    // Likewise an account or region the store's layout does not have: no group's table is found.
+    const root = existsSync(direct) ? direct : nested;
+    const selected = resolveSelections(
+      {
+        featureSet:
+          options.featureSet === undefined ? undefined : registry.getSet(options.featureSet),
+        features: options.features,
+      },
+      [...registry.groups.values()]
+    ).map((s) => s.group.name);
+    const location = { root, account: options.account, region: options.region };
+    if (selected.every((name) => findGroupTable(location, name) === undefined)) {
+      throw new UserError(
+        `no offline table of ${selected.join(', ')} under ${root} for account ${options.account}, region ${options.region}`,
+        "pass the account and region of the store that wrote them (--account, --region; npm start's are 000000000000 and us-east-1), or its --data-dir"
       );
     }
     mkdirSync(dirname(resolve(options.out)), { recursive: true });

@@ -252,6 +252,15 @@ describe('skewless dataset', () => {
     );
   });
 
+  it('refuses an account or region whose offline tables the store does not have (no set of nulls)', async () => {
+    const { err, exitCode } = await run([...buildArgs('other.csv'), '--account', '111111111111']);
+    expect(exitCode).toBe(1);
+    expect(err.trimEnd().split('\n')).toEqual([
+      `dataset: no offline table of fraud-cards under ${join(dir, 'offline-store')} for account 111111111111, region us-east-1`,
+      "  hint: pass the account and region of the store that wrote them (--account, --region; npm start's are 000000000000 and us-east-1), or its --data-dir",
+    ]);
+  });
+
   it('refuses a directory given as the labels file, in one line', async () => {
     const args = buildArgs('never.csv');
     args[0] = dir;
