@@ -229,6 +229,13 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
 }
 
 if (import.meta.main) {
+  // Run alone against a local store (docs/lookup.md), as the CLI does: the store ignores
+  // signatures, but the SDK still wants a region and credentials, which a newcomer has none of.
+  process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  if (process.env.AWS_ACCESS_KEY_ID === undefined && process.env.AWS_PROFILE === undefined) {
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  }
   const front = await startLookupFront({ port: Number(process.env.PORT ?? 3000) });
   console.log(`lookup API on ${front.url}`);
   process.once('SIGINT', () => void front.close());

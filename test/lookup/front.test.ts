@@ -2,6 +2,8 @@
  * The local front over real HTTP: client → 127.0.0.1 → proxy event → lookup handler → embedded
  * store, and the proxy events it builds, held to what API Gateway sends.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LookupFront, ProxyHandler } from '../../local/api/front.ts';
@@ -277,5 +279,37 @@ describe('Function: startLookupFront()', () => {
     expect(status).toBe(502);
     expect(body).toEqual({ message: 'Internal server error' });
     expect(headers.get('x-amzn-requestid')).toBeTruthy();
+  });
+});
+
+describe('the front alone (docs/lookup.md: node local/api/front.ts)', () => {
+  it('serves the store without AWS configuration, as a newcomer runs it', async () => {
+    // Prepare: the environment of a shell with no AWS region or credentials.
+    const env: NodeJS.ProcessEnv = { PORT: '0' };
+    for (const [name, value] of Object.entries(process.env)) {
+      if (!name.startsWith('AWS_') && !name.startsWith('POWERTOOLS_')) env[name] = value;
+    }
+    env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    const root = new URL('../..', import.meta.url).pathname;
+    const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'local/api/front.ts')], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const match = /lookup API on (\S+)/.exec(chunk.toString());
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`front exited ${code}`)));
+      });
+      // Act
+      const response = await fetch(`${url}/feature-groups/fraud-cards/records/card-1`);
+      // Assess
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ recordId: 'card-1' });
+    } finally {
+      child.kill('SIGINT');
+    }
   });
 });
