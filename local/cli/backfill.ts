@@ -124,6 +124,14 @@ function checkInputFile(file: string): void {
  * would fail the drop with the same reason, after starting a stack and logging an error line.
  */
 function checkDropFormat(key: string, kind: DropKind): void {
+  // `--key` names an object below the group's folder: `..` or empty segments would climb out of
+  // it in the reports copied under <data dir>/reports/ (and make an odd S3 key).
+  const segments = key.split('/');
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new InvalidArgumentError(
+      `${key}: the object name (--key) may not have empty, "." or ".." path segments`
+    );
+  }
   if (parseDropKey(key, kind)?.format === undefined) {
     throw new InvalidArgumentError(
       `${key}: unsupported file extension: use ${SUPPORTED_EXTENSIONS.join(', ')} (--key <name> names the object)`

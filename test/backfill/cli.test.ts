@@ -329,6 +329,25 @@ describe('Command: skewless backfill', () => {
     await expect(run).rejects.toThrow('Unknown feature group "nope"');
   });
 
+  it('refuses a --key that climbs out of the group folder', async () => {
+    const options = {
+      group: 'fraud-cards',
+      key: '../../escape.csv',
+      dataDir: join(dir, 'untouched-key'),
+      bucket: 'b',
+      reportsBucket: 'r',
+      timeout: 1,
+      json: false,
+      progress: false,
+    };
+    const file = join(dir, 'key.csv');
+    writeFileSync(file, 'card_id,event_time\n');
+    await expect(runBackfillCommand(file, options, captureIo().io)).rejects.toThrow(
+      'backfill/fraud-cards/../../escape.csv: the object name (--key) may not have empty, "." or ".." path segments'
+    );
+    expect(existsSync(join(dir, 'untouched-key'))).toBe(false);
+  });
+
   it('refuses a directory given as the file, in one line', async () => {
     const folder = join(dir, 'folder.csv');
     mkdirSync(folder, { recursive: true });
