@@ -86,11 +86,10 @@ function registerRecordCommands(program: Command): void {
       });
       client.destroy();
       if (record === undefined) {
-        process.stderr.write(
-          `no live record "${recordId}" in ${group.name} (never written, deleted or expired)\n`
+        throw new UserError(
+          `no live record "${recordId}" in ${group.name} (never written online, deleted or expired)`,
+          'get reads the online store: a backfill writes only the offline store (skewless dataset reads it); skewless put writes both'
         );
-        process.exitCode = 1;
-        return;
       }
       process.stdout.write(
         `${json({ featureGroup: group.name, recordId, expiresAt: record.expiresAt, features: record.values })}\n`

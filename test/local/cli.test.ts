@@ -431,6 +431,21 @@ describe('skewless put', () => {
     expect(result.stderr).toMatch(/^warning: its TTL expired at .*will not serve it/);
   });
 
+  it('get of a record the online store lacks says where else it may be, in one line and a hint', async () => {
+    const result = await runAsync([
+      'get',
+      'fraud-cards',
+      'card-never',
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    expectUserError(
+      result,
+      /^skewless: no live record "card-never" in fraud-cards \(never written online, deleted or expired\)$/
+    );
+    expect(result.stderr).toContain('a backfill writes only the offline store');
+  });
+
   it('does not warn for a live record', async () => {
     const result = await runAsync([
       'put',
