@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { RecordValidationError } from '../../shared/errors.ts';
 import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
 import { registry } from '../../shared/registry.ts';
@@ -144,6 +145,14 @@ Example (the event time is now, in epoch seconds: a record older than its group'
         process.stdout.write(
           `put ${group.name}/${encoded.recordIdentifier} at ${encoded.eventTime}\n`
         );
+        // Derived features come from the ingest handler's replay of the entity's events: a record
+        // put by hand has none computed, and the entity's state does not see it.
+        const derived = derivedRegistry.forGroup(group.name);
+        if (derived !== undefined) {
+          process.stderr.write(
+            `warning: ${group.name} has derived features the ingest handler computes (${derived.outputs.map((o) => o.feature).join(', ')}): put writes the record as given and leaves the ${derived.entity} state unchanged; send it through the stream to have them\n`
+          );
+        }
         const expired = expiredOnArrival(group, encoded, Date.now());
         const target: Store[] | undefined = opts.target;
         if (expired !== undefined && (target === undefined || target.includes('OnlineStore'))) {

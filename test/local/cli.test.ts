@@ -446,6 +446,25 @@ describe('skewless put', () => {
     expect(result.stderr).toContain('a backfill writes only the offline store');
   });
 
+  it('warns that a put to a group with derived features writes none of them', async () => {
+    const result = await runAsync([
+      'put',
+      'fraud-transactions',
+      JSON.stringify({
+        transaction_id: 'tx-by-hand',
+        event_time: new Date().toISOString(),
+        card_id: 'card-1',
+        amount: 10,
+      }),
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(
+      'warning: fraud-transactions has derived features the ingest handler computes (card_txn_count_60s, card_txn_count_1h, card_txn_count_1d, card_amount_sum_1h, amount_to_avg_7d_ratio): put writes the record as given and leaves the card_id state unchanged; send it through the stream to have them\n'
+    );
+  });
+
   it('does not warn for a live record', async () => {
     const result = await runAsync([
       'put',
