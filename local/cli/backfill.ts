@@ -495,8 +495,10 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
       () => stopping
     );
     fn.continuations.deliverTo(fn.handler);
-    // The queue is one per process: a drop stopped earlier in this process closed it.
-    if (!stopping) fn.continuations.reopen();
+    // The queue is one per process: a drop stopped earlier in this process closed it. A Ctrl-C
+    // that came before the function existed closes it now (no continuation after the stop).
+    if (stopping) fn.continuations.shutdown();
+    else fn.continuations.reopen();
 
     const client = await s3Client(s3.endpoint);
     const md5 = drop.resumable === true ? await md5Of(drop.file) : undefined;
