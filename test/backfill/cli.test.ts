@@ -169,6 +169,41 @@ describe('Command: skewless backfill', () => {
     }
   }, 120_000);
 
+  it('in-process, a Ctrl-C before the handler runs stops the drop at its first checkpoint, once', async () => {
+    const path = join(dir, 'early.csv');
+    const eventTime = Math.floor(Date.now() / 1000) - 3600;
+    writeFileSync(path, `card_id,event_time\ncard-e1,${eventTime}\ncard-e2,${eventTime}\n`);
+    let err = '';
+    const io = {
+      out: { write: () => true },
+      err: {
+        isTTY: false,
+        write: (text: string) => {
+          err += text;
+          // Ctrl-C while the command is still starting the store (after its first line).
+          if (text.startsWith('no running stack')) setImmediate(() => process.emit('SIGINT'));
+          return true;
+        },
+      },
+    };
+    const options: BackfillCliOptions = {
+      group: 'fraud-cards',
+      dataDir: join(dir, 'early'),
+      bucket: 'skewless-backfill',
+      reportsBucket: 'skewless-reports',
+      timeout: 60,
+      json: false,
+      progress: false,
+    };
+    const code = await runBackfillCommand(path, options, io);
+    expect(code).toBe(130);
+    expect(err).toMatch(/early\.csv interrupted at a checkpoint: [01] rows written, 0 rejected so far/);
+    // The same command then does the whole file.
+    const again = captureIo();
+    expect(await runBackfillCommand(path, options, again.io)).toBe(0);
+    expect(again.out()).toContain('2 rows written, 0 rejected of 2');
+  }, 60_000);
+
   it('backfills through the S3 of a running stack and waits for the report', async () => {
     // Prepare: a stack as npm start runs it: store, local S3 whose notifications invoke the handler.
     const store = await startTestStore();
