@@ -197,7 +197,9 @@ describe('Command: skewless backfill', () => {
     };
     const code = await runBackfillCommand(path, options, io);
     expect(code).toBe(130);
-    expect(err).toMatch(/early\.csv interrupted at a checkpoint: [01] rows written, 0 rejected so far/);
+    expect(err).toMatch(
+      /early\.csv interrupted at a checkpoint: [01] rows written, 0 rejected so far/
+    );
     // The same command then does the whole file.
     const again = captureIo();
     expect(await runBackfillCommand(path, options, again.io)).toBe(0);
