@@ -21,6 +21,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
+import { directoryPath } from './parsers.ts';
 import { systemError, UserError } from './userErrors.ts';
 
 interface AuditCliOptions {
@@ -164,7 +165,9 @@ function registerAuditCommand(program: Command): void {
       new Option(
         '--data-dir <dir>',
         'data directory: offline Parquet under <dir>/store/offline-store, reports under <dir>/reports'
-      ).default('.skewless')
+      )
+        .default('.skewless')
+        .argParser(directoryPath)
     )
     .option(
       '--endpoint <url>',

@@ -47,6 +47,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
+import { directoryPath } from './parsers.ts';
 import { debugRequested } from './userErrors.ts';
 
 /** The options every drop command has (`withDropOptions`). */
@@ -741,7 +742,12 @@ function registerBackfillCommand(program: Command): void {
  */
 function withDropOptions(command: Command, embeddedEndpoint: string): Command {
   return command
-    .option('--data-dir <dir>', 'data directory of the local stack', START_DEFAULTS.dataDir)
+    .option(
+      '--data-dir <dir>',
+      'data directory of the local stack',
+      directoryPath,
+      START_DEFAULTS.dataDir
+    )
     .option(
       '--s3-endpoint <url>',
       'S3 of a running npm start (default: found in <data dir>/endpoints.json)'

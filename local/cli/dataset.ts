@@ -21,7 +21,7 @@ import { DEFAULT_ACCOUNT, DEFAULT_REGION, findGroupTable } from '../../shared/of
 import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
-import { accountId, regionName } from './parsers.ts';
+import { accountId, directoryPath, regionName } from './parsers.ts';
 import { asUserError, debugRequested, UserError } from './userErrors.ts';
 
 interface DatasetCliOptions {
@@ -438,6 +438,7 @@ function registerDatasetCommand(
     .option(
       '-d, --data-dir <dir>',
       'embedded store data directory (offline store in <dir>/offline-store or <dir>/store/offline-store)',
+      directoryPath,
       '.skewless'
     )
     .option('--account <id>', 'account id of the offline layout', accountId, DEFAULT_ACCOUNT)

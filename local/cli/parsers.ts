@@ -19,4 +19,17 @@ function regionName(value: string): string {
   return value;
 }
 
-export { accountId, regionName };
+/**
+ * `--data-dir`: a path that names a directory. An empty one (`--data-dir "$UNSET"`) would put the
+ * store, S3, reports and endpoints.json straight into the working directory.
+ */
+function directoryPath(value: string): string {
+  if (value.trim() === '') {
+    throw new InvalidArgumentError(
+      'expected a directory (empty means the working directory itself)'
+    );
+  }
+  return value;
+}
+
+export { accountId, directoryPath, regionName };

@@ -10,6 +10,7 @@ import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { storeEndpoint } from './endpoints.ts';
+import { directoryPath } from './parsers.ts';
 import { UserError } from './userErrors.ts';
 
 const json = (value: unknown) =>
@@ -63,7 +64,7 @@ function registerRecordCommands(program: Command): void {
       '--endpoint <url>',
       'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)'
     )
-    .option('--data-dir <dir>', 'data directory of the running stack', '.skewless')
+    .option('--data-dir <dir>', 'data directory of the running stack', directoryPath, '.skewless')
     .action(async (groupName: string, recordId: string, opts) => {
       const group = registry.getExternalGroup(groupName);
       const features: string[] | undefined = opts.features
@@ -110,7 +111,7 @@ function registerRecordCommands(program: Command): void {
       '--endpoint <url>',
       'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)'
     )
-    .option('--data-dir <dir>', 'data directory of the running stack', '.skewless')
+    .option('--data-dir <dir>', 'data directory of the running stack', directoryPath, '.skewless')
     .addHelpText(
       'after',
       `

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
+import { directoryPath } from './parsers.ts';
 import { listenerStartError } from './userErrors.ts';
 
 /** The parts of the stack that listen, with the flag that moves each. */
@@ -71,7 +72,9 @@ function registerStartCommand(program: Command): void {
     .command('start')
     .description(COMMAND_DESCRIPTIONS.start)
     .addOption(
-      new Option('--data-dir <dir>', 'where all state lives').default(START_DEFAULTS.dataDir)
+      new Option('--data-dir <dir>', 'where all state lives')
+        .default(START_DEFAULTS.dataDir)
+        .argParser(directoryPath)
     )
     .addOption(
       new Option('--api-port <port>', 'lookup API port on 127.0.0.1')

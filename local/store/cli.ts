@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
-import { accountId, regionName } from '../cli/parsers.ts';
+import { accountId, directoryPath, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
 import {
   DEFAULT_ACCOUNT,
@@ -75,7 +75,9 @@ function registerStoreCommand(program: Command): void {
       new Option(
         '-d, --data-dir <dir>',
         'directory for store.sqlite (online store, groups, journal) and offline-store/ (Parquet)'
-      ).default(DEFAULT_DATA_DIR)
+      )
+        .default(DEFAULT_DATA_DIR)
+        .argParser(directoryPath)
     )
     .addOption(
       new Option('--account <id>', '12-digit account id used in ARNs and the offline layout')

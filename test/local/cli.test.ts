@@ -261,6 +261,18 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it.each(['start', 'store', 'backfill', 'batch', 'audit', 'dataset', 'get', 'put'])(
+    '%s --data-dir "" (an unset variable) is refused, not taken as the working directory',
+    (name) => {
+      const result = run([name, '--data-dir', '']);
+      expectUserError(
+        result,
+        /^skewless: option '(-d, )?--data-dir <dir>' argument '' is invalid\. expected a directory/
+      );
+      expect(readdirSync(work)).not.toContain('endpoints.json');
+    }
+  );
+
   it('put --target names the stores it takes', () => {
     expectUserError(
       run(['put', 'fraud-cards', '{"card_id":"c1"}', '--target', 'OnlineStore,Nope']),
