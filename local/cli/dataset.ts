@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   buildTrainingSet,
+  outputFormatOfName,
   type TrainingSetOptions,
   type TrainingSetPhase,
   type TrainingSetProgress,
@@ -261,6 +262,43 @@ async function openEngine(
   });
 }
 
+/**
+ * The output file's name must say its format (or --format does), and its folder must be one this
+ * command can create: a typo such as `-o train.xls` would otherwise get Parquet under a name that
+ * says otherwise, and a path under a file the bare EEXIST of mkdir.
+ */
+function prepareOutputFile(out: string, format: DatasetCliOptions['format']): void {
+  if (format === undefined && outputFormatOfName(out) === undefined) {
+    throw new UserError(
+      `cannot tell the output format from the name ${out}`,
+      'name it .parquet or .csv (.csv.gz compressed), or pass --format parquet|csv'
+    );
+  }
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    throw new UserError(
+      `cannot write the training set to ${out}: it is a directory`,
+      'pass a file path with -o, --out'
+    );
+  }
+  const folder = dirname(resolve(out));
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'a part of its path is a file'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'permission denied or read-only'
+          : (error as Error).message;
+    throw new UserError(
+      `cannot create the folder ${folder} for the training set: ${why}`,
+      'pass an -o, --out path in a folder you can write',
+      { cause: error }
+    );
+  }
+}
+
 async function runDataset(
   labels: string,
   options: DatasetCliOptions,
@@ -305,7 +343,7 @@ async function runDataset(
         "pass the account and region of the store that wrote them (--account, --region; npm start's are 000000000000 and us-east-1), or its --data-dir"
       );
     }
-    mkdirSync(dirname(resolve(options.out)), { recursive: true });
+    prepareOutputFile(options.out, options.format);
   }
   const statements: string[] = [];
   const engine = await openEngine(options, (sql) => statements.push(sql));

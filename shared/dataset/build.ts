@@ -136,9 +136,15 @@ function hasMessage(error: unknown, message: string): boolean {
   return error instanceof Error && error.message.includes(message);
 }
 
+/** The output format a file name names: `.csv`/`.csv.gz` CSV, `.parquet`/`.pq` Parquet, else none. */
+function outputFormatOfName(path: string): OutputFormat | undefined {
+  if (/\.csv(\.gz)?$/i.test(path)) return 'csv';
+  if (/\.(parquet|pq)$/i.test(path)) return 'parquet';
+  return undefined;
+}
+
 function formatOf(path: string, given: OutputFormat | undefined): OutputFormat {
-  if (given !== undefined) return given;
-  return /\.csv(\.gz)?$/i.test(path) ? 'csv' : 'parquet';
+  return given ?? outputFormatOfName(path) ?? 'parquet';
 }
 
 /**
@@ -470,4 +476,4 @@ export type {
   TrainingSetProgress,
   TrainingSetSummary,
 };
-export { buildTrainingSet };
+export { buildTrainingSet, outputFormatOfName };

@@ -269,6 +269,30 @@ describe('skewless dataset', () => {
     expect(err.trimEnd().split('\n')[0]).toBe(`dataset: not a file: ${dir} is a directory`);
   });
 
+  it('refuses an output name that names no format (-o train.xls would get Parquet), unless --format says', async () => {
+    const { out, err, exitCode } = await run(buildArgs('train.xls'));
+    expect(exitCode).toBe(1);
+    expect(out).toBe('');
+    expect(err.trimEnd().split('\n')).toEqual([
+      `dataset: cannot tell the output format from the name ${join(dir, 'train.xls')}`,
+      '  hint: name it .parquet or .csv (.csv.gz compressed), or pass --format parquet|csv',
+    ]);
+    expect(existsSync(join(dir, 'train.xls'))).toBe(false);
+    const given = await run([...buildArgs('train.data'), '--format', 'csv']);
+    expect(given.exitCode).toBe(0);
+    expect(given.out).toMatch(/Wrote 3 rows to .*train\.data \(csv\)/);
+  });
+
+  it('says in one line when the output folder cannot be made (a file on its path)', async () => {
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const { err, exitCode } = await run(buildArgs(join('a-file', 'train.csv')));
+    expect(exitCode).toBe(1);
+    expect(err.trimEnd().split('\n')).toEqual([
+      `dataset: cannot create the folder ${join(dir, 'a-file')} for the training set: a part of its path is a file`,
+      '  hint: pass an -o, --out path in a folder you can write',
+    ]);
+  });
+
   it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'skewless-cli-empty-'));
     try {
