@@ -255,6 +255,13 @@ function registerAuditCommand(program: Command): void {
         process.stdout.write(`${formatAuditReport(report)}\nreport written to ${path}\n`);
       }
       const t = report.totals;
+      // Nothing was audited: a run that checked no group must not pass as a clean one (cron, CI).
+      if (t.groups > 0 && t.failedGroups === t.groups) {
+        throw new UserError(
+          `no group could be audited (${t.failedGroups} of ${t.groups} failed; the errors are above and in the report)`,
+          'check that the store is the one that holds the groups (--endpoint, --data-dir); npm start creates them'
+        );
+      }
       if (
         opts.failOnFindings &&
         t.coherenceMismatches + t.expiredStillServed + t.failedGroups > 0

@@ -153,6 +153,36 @@ describe('Command: skewless audit', () => {
     }
   });
 
+  it('fails, after writing the report, when no group could be audited (a store without the groups)', async () => {
+    // Prepare: a running store where none of the groups exists.
+    const store = await startTestStore();
+    const out = join(store.dataDir, 'report.json');
+    try {
+      // Act
+      const run = runCli([
+        '--data-dir',
+        store.dataDir,
+        '--endpoint',
+        store.store.endpoint,
+        '--out',
+        out,
+      ]);
+      // Assess
+      await expect(run).rejects.toThrow(
+        /^no group could be audited \(3 of 3 failed; the errors are above and in the report\)$/
+      );
+      const report = JSON.parse(readFileSync(out, 'utf8')) as AuditReport;
+      expect(report.totals).toMatchObject({ groups: 3, failedGroups: 3 });
+      expect(report.groups.map((g) => g.error)).toEqual([
+        expect.stringContaining("can't find a FeatureGroup"),
+        expect.stringContaining("can't find a FeatureGroup"),
+        expect.stringContaining("can't find a FeatureGroup"),
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('finds the running `npm start` through <data-dir>/endpoints.json', async () => {
     // Prepare: the store holds <dir>/store open, so an embedded store could not be opened there.
     const dataDir = mkdtempSync(join(tmpdir(), 'skewless-audit-cli-'));
