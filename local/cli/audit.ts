@@ -17,6 +17,7 @@ import type { AuditReport } from '../../shared/audit/types.ts';
 import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
+import { isProcessAlive } from '../runtime/processAlive.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
@@ -46,16 +47,6 @@ function wholeNumber(value: string): number {
   return n;
 }
 
-function isAlive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The store's own data dir: the data dir itself when it holds `store.sqlite`, else `<dir>/store`. */
 function storeDataDir(dataDir: string): string {
   return existsSync(join(dataDir, 'store.sqlite')) ? dataDir : join(dataDir, 'store');
@@ -70,7 +61,8 @@ async function onlineEndpoint(
 ): Promise<{ endpoint: string; embedded?: RunningStore }> {
   if (opts.endpoint !== undefined) return { endpoint: opts.endpoint };
   const running = runningEndpoints(opts.dataDir);
-  if (running.store !== undefined && isAlive(running.pid)) return { endpoint: running.store };
+  if (running.store !== undefined && isProcessAlive(running.pid))
+    return { endpoint: running.store };
   // Opening a store on a directory that has none would create one with no groups: every group
   // would fail "not found", exit 0, with a store and a report left in a mistyped directory.
   if (!existsSync(join(storeDataDir(opts.dataDir), 'store.sqlite'))) {

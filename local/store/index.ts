@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
+import { isProcessAlive } from '../runtime/processAlive.ts';
 import {
   type Clock,
   GroupLifecycle,
@@ -86,21 +87,12 @@ interface RunningStore {
 /** Data directories opened by this process (a second open would corrupt the journal's batching). */
 const openDirs = new Set<string>();
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function lock(dataDir: string): string {
   const path = `${dataDir}/store.lock`;
   if (openDirs.has(dataDir)) throw new Error(`data dir ${dataDir} is already open in this process`);
   if (existsSync(path)) {
     const pid = Number(readFileSync(path, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid)) {
       throw new Error(`data dir ${dataDir} is in use by process ${pid} (${path})`);
     }
   }
