@@ -15,6 +15,12 @@ import { IngestStage, type Rejection, rejection } from './errors.ts';
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['featureGroup', 'record']);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * The magic bytes that open a Kinesis Producer Library (KPL) aggregated record. Lambda delivers
+ * such a record as one Kinesis record without de-aggregating it (see docs/ingest.md, "KPL
+ * aggregation", for why the pipeline does not de-aggregate either).
+ */
+const KPL_AGGREGATION_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 
 type Step<T> =
   | { readonly ok: true; readonly value: T }
@@ -40,8 +46,8 @@ interface RouteOptions {
 }
 
 /**
- * Kinesis `data` (base64) to the JSON value it carries. Rejects non-canonical base64, bytes that
- * are not UTF-8, empty data and text that is not JSON.
+ * Kinesis `data` (base64) to the JSON value it carries. Rejects non-canonical base64,
+ * KPL-aggregated records, bytes that are not UTF-8, empty data and text that is not JSON.
  */
 function decodeKinesisData(data: string): Step<unknown> {
   const bytes = Buffer.from(data, 'base64');
@@ -53,6 +59,17 @@ function decodeKinesisData(data: string): Step<unknown> {
       '(data)',
       data,
       'expected standard base64 with padding (RFC 4648)'
+    );
+  }
+  if (bytes.subarray(0, KPL_AGGREGATION_MAGIC.length).equals(KPL_AGGREGATION_MAGIC)) {
+    // Not a corrupt record but a producer setting: say so, or the letter reads "not UTF-8".
+    return reject(
+      IngestStage.Decode,
+      'data is a KPL-aggregated record (starts with the magic bytes F3 89 9A C2)',
+      '(data)',
+      `${bytes.length} bytes`,
+      'Lambda does not de-aggregate Kinesis Producer Library records; set AggregationEnabled=false ' +
+        'in the producer, and redrive the user records of this letter de-aggregated'
     );
   }
   let text: string;

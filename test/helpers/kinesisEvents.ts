@@ -3,6 +3,8 @@
  * the Lambda event source mapping does (batches per shard in order, retry from the lowest
  * reported sequence number, whole batch again when the handler throws).
  */
+
+import { createHash } from 'node:crypto';
 import type {
   Context,
   KinesisStreamBatchResponse,
@@ -57,6 +59,45 @@ function kinesisRecord(data: string, options: RecordOptions = {}): KinesisStream
     awsRegion: 'us-east-1',
     eventSourceARN: STREAM_ARN,
   };
+}
+
+/** The 4 magic bytes that open a Kinesis Producer Library (KPL) aggregated record. */
+const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
+
+/**
+ * base64 of a KPL-aggregated record carrying `values` as JSON user records, byte for byte what
+ * the KPL puts on the stream with aggregation on (its default): the magic, the protobuf
+ * `AggregatedRecord` (partition-key table, then one `Record` per user record) and the MD5 of
+ * the protobuf bytes. Lambda delivers it as one Kinesis record, not de-aggregated.
+ */
+function kplAggregatedData(values: readonly unknown[], partitionKey = 'pk-0'): string {
+  const varint = (n: number): Buffer => {
+    const bytes: number[] = [];
+    let rest = n;
+    while (rest >= 0x80) {
+      bytes.push((rest & 0x7f) | 0x80);
+      rest >>>= 7;
+    }
+    bytes.push(rest);
+    return Buffer.from(bytes);
+  };
+  const field = (tag: number, bytes: Buffer): Buffer =>
+    Buffer.concat([Buffer.from([tag]), varint(bytes.length), bytes]);
+  const userRecords = values.map((value) =>
+    field(
+      0x1a, // AggregatedRecord.records (3, length-delimited)
+      Buffer.concat([
+        Buffer.from([0x08, 0x00]), // Record.partition_key_index (1, varint) = 0
+        field(0x1a, Buffer.from(JSON.stringify(value), 'utf8')), // Record.data (3)
+      ])
+    )
+  );
+  const message = Buffer.concat([
+    field(0x0a, Buffer.from(partitionKey, 'utf8')), // AggregatedRecord.partition_key_table (1)
+    ...userRecords,
+  ]);
+  const digest = createHash('md5').update(message).digest();
+  return Buffer.concat([KPL_MAGIC, message, digest]).toString('base64');
 }
 
 /** A record whose data is the JSON of `value`. */
@@ -197,6 +238,7 @@ export {
   jsonRecord,
   kinesisEvent,
   kinesisRecord,
+  kplAggregatedData,
   lambdaContext,
   shardRecords,
   transaction,

@@ -20,6 +20,7 @@ import {
   jsonRecord,
   kinesisEvent,
   kinesisRecord,
+  kplAggregatedData,
   lambdaContext,
   shardRecords,
   transaction,
@@ -226,6 +227,12 @@ describe('Ingest function (bundled) against the embedded store', () => {
       () => withKey('constructor'),
       'validate',
       'constructor={"isAdmin":true}: forbidden key "constructor"',
+    ],
+    [
+      'a KPL-aggregated record (Lambda does not de-aggregate)',
+      () => kplAggregatedData([transaction('kpl-1'), transaction('kpl-2')]),
+      'decode',
+      'data is a KPL-aggregated record',
     ],
     [
       'unknown features',

@@ -6,7 +6,7 @@ import {
   routePayload,
 } from '../../shared/ingest/payload.ts';
 import { registry } from '../../shared/registry.ts';
-import { jsonData, transaction } from '../helpers/kinesisEvents.ts';
+import { jsonData, kplAggregatedData, transaction } from '../helpers/kinesisEvents.ts';
 
 const options = { registry, defaultFeatureGroup: 'fraud-transactions' };
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -51,6 +51,22 @@ describe('Function: decodeKinesisData()', () => {
     const result = decodeKinesisData(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64'));
     // Assess
     expect(result.ok || result.rejection.reason).toContain('not valid UTF-8');
+  });
+
+  it('rejects a KPL-aggregated record naming the aggregation, not as invalid UTF-8', () => {
+    // Prepare: what the Kinesis Producer Library puts on the stream with aggregation on (its
+    // default); Lambda delivers it as one record without de-aggregating it.
+    const data = kplAggregatedData([transaction('kpl-1'), transaction('kpl-2')]);
+    // Act
+    const result = decodeKinesisData(data);
+    // Assess
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.rejection.stage).toBe('decode');
+      expect(result.rejection.reason).toMatch(/^data is a KPL-aggregated record/);
+      expect(result.rejection.reason).toContain('AggregationEnabled');
+      expect(result.rejection.problems[0]?.feature).toBe('(data)');
+    }
   });
 
   it('rejects empty data and names the JSON error of invalid JSON', () => {
