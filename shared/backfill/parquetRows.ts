@@ -40,10 +40,39 @@ interface ParquetSourceOptions {
   readonly startIndex: number;
 }
 
-async function readMetadata(file: AsyncBuffer): Promise<FileMetaData> {
+/**
+ * The file's reads, watched: an error thrown by the file itself (S3: a dropped connection, the
+ * source gone) is the transport's and keeps its own meaning (retried, or the source is gone);
+ * any other error while decoding is the file's content, and fails the file.
+ */
+interface WatchedFile {
+  readonly file: AsyncBuffer;
+  readonly failedRead: (error: unknown) => boolean;
+}
+
+function watchReads(file: AsyncBuffer): WatchedFile {
+  const readErrors = new WeakSet<object>();
+  return {
+    file: {
+      byteLength: file.byteLength,
+      async slice(start, end) {
+        try {
+          return await file.slice(start, end);
+        } catch (error) {
+          if (typeof error === 'object' && error !== null) readErrors.add(error);
+          throw error;
+        }
+      },
+    },
+    failedRead: (error) => typeof error === 'object' && error !== null && readErrors.has(error),
+  };
+}
+
+async function readMetadata(watched: WatchedFile): Promise<FileMetaData> {
   try {
-    return await parquetMetadataAsync(file, { parsers: PARSERS });
+    return await parquetMetadataAsync(watched.file, { parsers: PARSERS });
   } catch (error) {
+    if (watched.failedRead(error)) throw error;
     throw new FileRejectedError(`not a readable Parquet file: ${(error as Error).message}`, {
       cause: error,
     });
@@ -78,25 +107,37 @@ class DecodedColumn {
   }
 }
 
-/** Reads one row group's columns (only their column chunks are fetched). */
+/**
+ * Reads one row group's columns (only their column chunks are fetched).
+ *
+ * @throws FileRejectedError when its data cannot be decoded (corrupt pages, an unsupported
+ *   encoding); an error of the file's reads is rethrown as it is
+ */
 async function readRowGroup(
-  file: AsyncBuffer,
+  watched: WatchedFile,
   metadata: FileMetaData,
   columns: readonly string[],
-  groupStart: number,
-  groupRows: number
+  group: { readonly ordinal: number; readonly start: number; readonly rows: number }
 ): Promise<DecodedColumn[]> {
   const decoded = columns.map(() => new DecodedColumn());
   const position = new Map(columns.map((c, i) => [c, i]));
-  await parquetRead({
-    file,
-    metadata,
-    columns: [...columns],
-    rowStart: groupStart,
-    rowEnd: groupStart + groupRows,
-    parsers: PARSERS,
-    onChunk: (chunk: ColumnData) => decoded[position.get(chunk.columnName) ?? -1]?.add(chunk),
-  });
+  try {
+    await parquetRead({
+      file: watched.file,
+      metadata,
+      columns: [...columns],
+      rowStart: group.start,
+      rowEnd: group.start + group.rows,
+      parsers: PARSERS,
+      onChunk: (chunk: ColumnData) => decoded[position.get(chunk.columnName) ?? -1]?.add(chunk),
+    });
+  } catch (error) {
+    if (watched.failedRead(error)) throw error;
+    throw new FileRejectedError(
+      `Parquet row group ${group.ordinal} (rows ${group.start + 1}-${group.start + group.rows}) cannot be decoded: ${(error as Error).message}`,
+      { cause: error }
+    );
+  }
   return decoded;
 }
 
@@ -115,8 +156,9 @@ async function readRowGroup(
  * ```
  */
 async function openParquetSource(options: ParquetSourceOptions): Promise<RowSource> {
-  const { file, group, startIndex } = options;
-  const metadata = await readMetadata(file);
+  const { group, startIndex } = options;
+  const watched = watchReads(options.file);
+  const metadata = await readMetadata(watched);
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
   const mapping = mapColumns(group, columns);
   if (!mapping.ok) throw new FileRejectedError(mapping.reason);
@@ -124,14 +166,20 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
 
   async function* batches(): AsyncGenerator<SourceRow[]> {
     let groupStart = 0;
+    let ordinal = 0;
     for (const rowGroup of metadata.row_groups) {
+      ordinal += 1;
       const groupRows = Number(rowGroup.num_rows);
       const groupEnd = groupStart + groupRows;
       if (groupEnd <= startIndex || groupRows === 0) {
         groupStart = groupEnd;
         continue;
       }
-      const data = await readRowGroup(file, metadata, columns, groupStart, groupRows);
+      const data = await readRowGroup(watched, metadata, columns, {
+        ordinal,
+        start: groupStart,
+        rows: groupRows,
+      });
       const rowOf = (r: number): SourceRow => {
         const index = groupStart + r;
         const values: Record<string, unknown> = {};

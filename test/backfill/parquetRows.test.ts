@@ -1,0 +1,104 @@
+// calendar-fixed: Parquet decoding of fixed instants; no clock involved.
+import type { AsyncBuffer } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
+import { describe, expect, it } from 'vitest';
+import { openParquetSource } from '../../shared/backfill/parquetRows.ts';
+import { FileRejectedError } from '../../shared/backfill/rowSource.ts';
+import { cards } from '../../shared/definitions.ts';
+
+/** A Parquet file in memory, read through the same AsyncBuffer interface as the S3 source. */
+function memoryFile(buffer: ArrayBuffer): AsyncBuffer {
+  return {
+    byteLength: buffer.byteLength,
+    slice: async (start, end) => buffer.slice(start, end),
+  };
+}
+
+type Column = Parameters<typeof parquetWriteBuffer>[0]['columnData'][number];
+type Element = NonNullable<Parameters<typeof parquetWriteBuffer>[0]['schema']>[number];
+
+/** fraud-cards rows with card_id and event_time (TIMESTAMP_MILLIS) plus the given columns. */
+function cardsParquet(columns: { data: Column; element: Element }[], rows = 2): ArrayBuffer {
+  const eventMillis = Array.from({ length: rows }, (_, i) => BigInt(Date.UTC(2024, 0, 1) + i));
+  return parquetWriteBuffer({
+    columnData: [
+      { name: 'card_id', data: Array.from({ length: rows }, (_, i) => `card-${i}`) },
+      { name: 'event_time', data: eventMillis },
+      ...columns.map((c) => c.data),
+    ],
+    schema: [
+      { name: 'root', num_children: 2 + columns.length },
+      { name: 'card_id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      {
+        name: 'event_time',
+        type: 'INT64',
+        converted_type: 'TIMESTAMP_MILLIS',
+        repetition_type: 'REQUIRED',
+      },
+      ...columns.map((c) => c.element),
+    ],
+  });
+}
+
+describe('Function: openParquetSource()', () => {
+  it('fails the file with one reason when a column chunk cannot be decoded', async () => {
+    // Prepare: a valid footer over page bytes that are garbage (a damaged copy or upload)
+    const file = new Uint8Array(
+      cardsParquet([
+        {
+          data: { name: 'home_country', data: ['DE', 'FR'] },
+          element: {
+            name: 'home_country',
+            type: 'BYTE_ARRAY',
+            converted_type: 'UTF8',
+            repetition_type: 'REQUIRED',
+          },
+        },
+      ])
+    );
+    file.fill(0xff, 4, 40);
+    const source = await openParquetSource({
+      group: cards,
+      file: memoryFile(file.buffer),
+      startIndex: 0,
+    });
+    // Act
+    const reading = (async () => {
+      for await (const _batch of source.batches()) {
+        // nothing: the first row group already fails
+      }
+    })();
+    // Assess: a file-level rejection (the report's error), not an error retried as transient
+    await expect(reading).rejects.toBeInstanceOf(FileRejectedError);
+    await expect(reading).rejects.toThrow(/row group 1 \(rows 1-2\) cannot be decoded/);
+  });
+
+  it('keeps S3 read failures retryable, for the footer and for a row group (no file rejection)', async () => {
+    // Prepare: reads that fail as a dropped connection would, from the Nth read on
+    const buffer = cardsParquet([]);
+    const dropped = new Error('socket hang up');
+    const failingFrom = (n: number): AsyncBuffer => {
+      let reads = 0;
+      return {
+        byteLength: buffer.byteLength,
+        slice: async (start, end) => {
+          reads += 1;
+          if (reads >= n) throw dropped;
+          return buffer.slice(start, end);
+        },
+      };
+    };
+    // Act and assess: the footer
+    await expect(
+      openParquetSource({ group: cards, file: failingFrom(1), startIndex: 0 })
+    ).rejects.toBe(dropped);
+    // Act and assess: the column chunks, after the footer was read
+    const source = await openParquetSource({ group: cards, file: failingFrom(2), startIndex: 0 });
+    const reading = (async () => {
+      for await (const _batch of source.batches()) {
+        // nothing
+      }
+    })();
+    await expect(reading).rejects.toBe(dropped);
+  });
+});
