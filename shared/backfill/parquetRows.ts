@@ -7,6 +7,7 @@ import {
   parquetMetadataAsync,
   parquetRead,
   parquetSchema,
+  type SchemaElement,
 } from 'hyparquet';
 import { formatIsoEventTime, NANOS_PER_MILLI } from '../record/eventTime.ts';
 import type { FeatureGroup } from '../schema/index.ts';
@@ -38,6 +39,29 @@ interface ParquetSourceOptions {
   readonly file: AsyncBuffer;
   /** Index of the first row to return (a resume point). */
   readonly startIndex: number;
+}
+
+/**
+ * The double nearest a FLOAT (32-bit) cell, written with the fewest digits that read back as
+ * the same float: 0.1f decodes to 0.100000001490116…, while a JSON export of the same column
+ * (Spark's `to_json`, Java's `Float.toString`, numpy's float32 repr) says 0.1, and that is what
+ * the stream would have written.
+ */
+function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
+}
+
+/** How a column's decoded cells become values for the schema module. */
+function cellReader(element: SchemaElement): (cell: unknown) => unknown {
+  if (element.type === 'FLOAT') {
+    return (cell) => normalizeCell(typeof cell === 'number' ? shortestFloat32(cell) : cell);
+  }
+  return normalizeCell;
 }
 
 /**
@@ -159,7 +183,9 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
   const { group, startIndex } = options;
   const watched = watchReads(options.file);
   const metadata = await readMetadata(watched);
-  const columns = parquetSchema(metadata).children.map((c) => c.element.name);
+  const topLevel = parquetSchema(metadata).children;
+  const columns = topLevel.map((c) => c.element.name);
+  const readCell = topLevel.map((c) => cellReader(c.element));
   const mapping = mapColumns(group, columns);
   if (!mapping.ok) throw new FileRejectedError(mapping.reason);
   const features = mapping.features;
@@ -186,7 +212,7 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
         for (let c = 0; c < columns.length; c++) {
           const cell = data[c]?.at(index);
           if (cell !== null && cell !== undefined)
-            values[features[c] as string] = normalizeCell(cell);
+            values[features[c] as string] = (readCell[c] as (cell: unknown) => unknown)(cell);
         }
         const original = () => {
           const row: Record<string, unknown> = {};

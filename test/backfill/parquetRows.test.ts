@@ -3,8 +3,9 @@ import type { AsyncBuffer } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
 import { openParquetSource } from '../../shared/backfill/parquetRows.ts';
-import { FileRejectedError } from '../../shared/backfill/rowSource.ts';
+import { FileRejectedError, type SourceRow } from '../../shared/backfill/rowSource.ts';
 import { cards } from '../../shared/definitions.ts';
+import { encodeRecord } from '../../shared/record/codec.ts';
 
 /** A Parquet file in memory, read through the same AsyncBuffer interface as the S3 source. */
 function memoryFile(buffer: ArrayBuffer): AsyncBuffer {
@@ -38,6 +39,20 @@ function cardsParquet(columns: { data: Column; element: Element }[], rows = 2): 
       ...columns.map((c) => c.element),
     ],
   });
+}
+
+async function readAll(buffer: ArrayBuffer): Promise<SourceRow[]> {
+  const source = await openParquetSource({ group: cards, file: memoryFile(buffer), startIndex: 0 });
+  const rows: SourceRow[] = [];
+  for await (const batch of source.batches()) rows.push(...batch);
+  return rows;
+}
+
+/** What the backfill writes for a row: the encoded value of each feature. */
+function written(row: SourceRow | undefined): Record<string, string | undefined> {
+  const encoded = encodeRecord(cards, row?.values);
+  if (!encoded.ok) throw new Error(JSON.stringify(encoded.problems));
+  return Object.fromEntries(encoded.value.record.map((f) => [f.FeatureName, f.ValueAsString]));
 }
 
 describe('Function: openParquetSource()', () => {
@@ -100,5 +115,25 @@ describe('Function: openParquetSource()', () => {
       }
     })();
     await expect(reading).rejects.toBe(dropped);
+  });
+
+  it('writes a FLOAT (32-bit) value as its shortest text, as a JSON export of the same column would', async () => {
+    // Prepare: Spark FloatType / pandas float32; 0.1f is 0.100000001490116… as a double
+    const buffer = cardsParquet([
+      {
+        data: { name: 'amount_sum_7d', data: [0.1, 1 / 3] },
+        element: { name: 'amount_sum_7d', type: 'FLOAT', repetition_type: 'REQUIRED' },
+      },
+      {
+        data: { name: 'amount_sum_30d', data: [2.7, null] },
+        element: { name: 'amount_sum_30d', type: 'FLOAT', repetition_type: 'OPTIONAL' },
+      },
+    ]);
+    // Act
+    const rows = await readAll(buffer);
+    // Assess: what the stream writes for {"amount_sum_7d": 0.1} (and Java's Float.toString)
+    expect(written(rows[0])).toMatchObject({ amount_sum_7d: '0.1', amount_sum_30d: '2.7' });
+    expect(written(rows[1])).toMatchObject({ amount_sum_7d: '0.33333334' });
+    expect(written(rows[1]).amount_sum_30d).toBeUndefined();
   });
 });
