@@ -50,6 +50,7 @@ import {
   ingestBatch,
   ingestKinesisEvent,
 } from './ingest.ts';
+import { repeatedRecords } from './kinesisRecord.ts';
 import type { MetricsSink } from './metrics.ts';
 import { type ParsedPayload, parseIngestPayload } from './payload.ts';
 import type { IngestTransform } from './transform.ts';
@@ -590,17 +591,22 @@ async function ingestWithDerivedFeatures(
   const started = performance.now();
   // One clock reading for the plan and the pipeline: both judge far-future event times alike.
   const clockAt = options.clockAt ?? runtime.now();
-  const batch = await planDerivedBatch(event.Records, {
-    client: runtime.client,
-    registry: runtime.registry,
-    defaultFeatureGroup: runtime.config.defaultFeatureGroup,
-    eventTimeBound: eventTimeBoundOf(runtime, clockAt),
-    derived,
-    limit: runtime.limit,
-    logger: runtime.logger,
-    metrics: runtime.metrics,
-    savedStates: savedStatesOf(runtime),
-  });
+  // Only the first record of a sequence number is planned: the pipeline sets the others aside.
+  const repeats = repeatedRecords(event.Records);
+  const batch = await planDerivedBatch(
+    event.Records.filter((record) => !repeats.has(record)),
+    {
+      client: runtime.client,
+      registry: runtime.registry,
+      defaultFeatureGroup: runtime.config.defaultFeatureGroup,
+      eventTimeBound: eventTimeBoundOf(runtime, clockAt),
+      derived,
+      limit: runtime.limit,
+      logger: runtime.logger,
+      metrics: runtime.metrics,
+      savedStates: savedStatesOf(runtime),
+    }
+  );
   const remainingTimeMs =
     options.remainingTimeMs === undefined
       ? undefined

@@ -20,6 +20,8 @@ const IngestStage = {
   Transform: 'transform',
   /** The store answered that the record itself is invalid (ValidationError). */
   Store: 'store',
+  /** The record repeats the sequence number of an earlier record of its batch with other data. */
+  Batch: 'batch',
 } as const;
 type IngestStage = (typeof IngestStage)[keyof typeof IngestStage];
 

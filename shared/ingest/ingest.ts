@@ -44,7 +44,12 @@ import {
   RetryableIngestError,
   rejection,
 } from './errors.ts';
-import { type KinesisSource, kinesisSourceOf } from './kinesisRecord.ts';
+import {
+  type KinesisSource,
+  kinesisSourceOf,
+  type RepeatedRecord,
+  repeatedRecords,
+} from './kinesisRecord.ts';
 import { IngestMetric, IngestStats, type MetricsSink } from './metrics.ts';
 import { type ParsedPayload, parseIngestPayload } from './payload.ts';
 import { type IngestTransform, identityTransform } from './transform.ts';
@@ -165,6 +170,8 @@ interface Invocation {
   /** `MAX_EVENT_TIME_SKEW_SECONDS` against the invocation's frozen clock. */
   readonly eventTimeBound: EventTimeBound;
   readonly parsed: ReadonlyMap<string, ParsedPayload> | undefined;
+  /** Records repeating the sequence number of an earlier record of the batch. */
+  readonly repeats: ReadonlyMap<KinesisStreamRecord, RepeatedRecord>;
   /** Coalesces the records' writes into BatchWriteRecord calls. */
   readonly writes: BatchWriteQueue;
   /** `performance.now()` after which no record starts. */
@@ -248,6 +255,7 @@ async function ingestBatch(
     done: new Map(),
     eventTimeBound: eventTimeBoundOf(runtime, options.clockAt ?? runtime.now()),
     parsed: options.parsed,
+    repeats: repeatedRecords(event.Records),
   };
   const deadlineTimer =
     budgetMs === undefined ? undefined : setTimeout(() => deadline?.abort(), budgetMs);
@@ -313,6 +321,9 @@ async function processRecord(
   if (performance.now() >= invocation.deadlineAt) {
     throw new NotAttemptedError('invocation deadline reached before the record started');
   }
+  const repeated = invocation.repeats.get(record);
+  if (repeated !== undefined)
+    return setAsideRepeat(record, source, repeated, runtime, invocation, log);
   const deadLetterKey = () => WrittenAhead.keyOfDeadLetter(record.kinesis.data);
   if (runtime.writtenAhead.has(source, deadLetterKey)) {
     // Dead-lettered by an earlier delivery of this very record, after a record that failed.
@@ -428,6 +439,43 @@ async function deadLetter(
   await runtime.deadLetters.send(letter);
   invocation.stats.deadLettered(rejected.featureGroup);
   invocation.done.set(source.sequenceNumber, { shardId: source.shardId, key });
+  log.warn('record dead-lettered', {
+    stage: rejected.stage,
+    reason: rejected.reason,
+    deadLetterDestination: runtime.deadLetters.sink.destination,
+  });
+}
+
+/**
+ * A record repeating the sequence number of an earlier record of its batch (see
+ * {@link repeatedRecords}): with the same data it is that record, which the pipeline handles;
+ * with other data it is dead-lettered, since the partial batch response and the derived plan
+ * know a record only by its sequence number. It is not remembered in `invocation.done` (that
+ * entry is the first record's).
+ */
+async function setAsideRepeat(
+  record: KinesisStreamRecord,
+  source: KinesisSource,
+  repeated: RepeatedRecord,
+  runtime: IngestRuntime,
+  invocation: Invocation,
+  log: LogSink
+): Promise<void> {
+  if (repeated.sameData) {
+    log.warn('record delivered twice in one batch; handled once', {
+      firstIndex: repeated.firstIndex,
+    });
+    return;
+  }
+  const rejected = rejection(
+    IngestStage.Batch,
+    `the record repeats the sequence number ${source.sequenceNumber} of record ${repeated.firstIndex} of the batch with other data`,
+    [],
+    {}
+  );
+  const letter = buildDeadLetter(record.kinesis.data, source, rejected, new Date(runtime.now()));
+  await runtime.deadLetters.send(letter);
+  invocation.stats.deadLettered(undefined);
   log.warn('record dead-lettered', {
     stage: rejected.stage,
     reason: rejected.reason,

@@ -46,5 +46,44 @@ function kinesisSourceOf(record: KinesisStreamRecord): KinesisSource {
   };
 }
 
-export type { KinesisSource };
-export { kinesisSourceOf, shardIdOf };
+/** A record of a batch whose sequence number an earlier record of the same batch already has. */
+interface RepeatedRecord {
+  /** Position in the batch of the first record with this sequence number. */
+  readonly firstIndex: number;
+  /** True when its data is that record's data too: the same record delivered twice. */
+  readonly sameData: boolean;
+}
+
+/**
+ * The records of a batch that repeat the sequence number of an earlier record of the batch.
+ * Kinesis never delivers that within a shard's batch, but a hand-made, merged or replayed event
+ * can; the partial batch response (and the derived plan) know a record only by its sequence
+ * number, so only the first record of a sequence number can go through the pipeline.
+ *
+ * @example
+ * ```typescript
+ * import { repeatedRecords } from './kinesisRecord.ts';
+ *
+ * const repeats = repeatedRecords(event.Records);
+ * const unique = event.Records.filter((r) => !repeats.has(r));
+ * ```
+ */
+function repeatedRecords(
+  records: readonly KinesisStreamRecord[]
+): ReadonlyMap<KinesisStreamRecord, RepeatedRecord> {
+  const firstBySequence = new Map<string, number>();
+  const repeats = new Map<KinesisStreamRecord, RepeatedRecord>();
+  records.forEach((record, index) => {
+    const firstIndex = firstBySequence.get(record.kinesis.sequenceNumber);
+    if (firstIndex === undefined) {
+      firstBySequence.set(record.kinesis.sequenceNumber, index);
+      return;
+    }
+    const sameData = records[firstIndex]?.kinesis.data === record.kinesis.data;
+    repeats.set(record, { firstIndex, sameData });
+  });
+  return repeats;
+}
+
+export type { KinesisSource, RepeatedRecord };
+export { kinesisSourceOf, repeatedRecords, shardIdOf };
