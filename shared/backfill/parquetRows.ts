@@ -56,8 +56,67 @@ function shortestFloat32(value: number): number {
   return value;
 }
 
+/** True for a DECIMAL column hyparquet would turn into a double (the physical types read raw here). */
+function isExactDecimal(element: SchemaElement): boolean {
+  const decimal = element.converted_type === 'DECIMAL' || element.logical_type?.type === 'DECIMAL';
+  return (
+    decimal &&
+    (element.type === 'INT32' ||
+      element.type === 'INT64' ||
+      element.type === 'FIXED_LEN_BYTE_ARRAY')
+  );
+}
+
+/** A big-endian two's-complement integer (DECIMAL in FIXED_LEN_BYTE_ARRAY). */
+function signedBigEndian(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  const bits = BigInt(bytes.length * 8);
+  return bytes.length > 0 && (bytes[0] as number) >= 0x80 ? value - (1n << bits) : value;
+}
+
+/**
+ * The exact decimal text of an unscaled DECIMAL value, trailing fractional zeros dropped
+ * (`123450` at scale 2 → `1234.5`): the schema module reads it as the stream reads the same
+ * literal, exactly for Integral (int64 in full) and correctly rounded for Fractional.
+ */
+function decimalText(raw: unknown, scale: number): unknown {
+  let unscaled: bigint;
+  if (typeof raw === 'bigint') unscaled = raw;
+  else if (typeof raw === 'number') unscaled = BigInt(raw);
+  else if (raw instanceof Uint8Array) unscaled = signedBigEndian(raw);
+  else return raw;
+  const sign = unscaled < 0n ? '-' : '';
+  const digits = (unscaled < 0n ? -unscaled : unscaled).toString();
+  if (scale <= 0) return `${sign}${digits}${'0'.repeat(-scale)}`;
+  const padded = digits.padStart(scale + 1, '0');
+  const fraction = padded.slice(-scale).replace(/0+$/, '');
+  return `${sign}${padded.slice(0, -scale)}${fraction.length > 0 ? `.${fraction}` : ''}`;
+}
+
+/**
+ * The metadata the row groups are decoded with: DECIMAL columns without their annotation, so
+ * hyparquet hands over the unscaled integers instead of dividing them into a double (which
+ * loses digits beyond 2^53 and rounds twice); `cellReader` writes them as exact text.
+ */
+function rawDecimalMetadata(metadata: FileMetaData): FileMetaData {
+  if (!metadata.schema.some(isExactDecimal)) return metadata;
+  return {
+    ...metadata,
+    schema: metadata.schema.map((element) => {
+      if (!isExactDecimal(element)) return element;
+      const { converted_type: _converted, logical_type: _logical, ...raw } = element;
+      return raw;
+    }),
+  };
+}
+
 /** How a column's decoded cells become values for the schema module. */
 function cellReader(element: SchemaElement): (cell: unknown) => unknown {
+  if (isExactDecimal(element)) {
+    const scale = element.scale ?? 0;
+    return (cell) => decimalText(cell, scale);
+  }
   if (element.type === 'FLOAT') {
     return (cell) => normalizeCell(typeof cell === 'number' ? shortestFloat32(cell) : cell);
   }
@@ -186,6 +245,7 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
   const topLevel = parquetSchema(metadata).children;
   const columns = topLevel.map((c) => c.element.name);
   const readCell = topLevel.map((c) => cellReader(c.element));
+  const readingMetadata = rawDecimalMetadata(metadata);
   const mapping = mapColumns(group, columns);
   if (!mapping.ok) throw new FileRejectedError(mapping.reason);
   const features = mapping.features;
@@ -201,7 +261,7 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
         groupStart = groupEnd;
         continue;
       }
-      const data = await readRowGroup(watched, metadata, columns, {
+      const data = await readRowGroup(watched, readingMetadata, columns, {
         ordinal,
         start: groupStart,
         rows: groupRows,
@@ -217,7 +277,10 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
         const original = () => {
           const row: Record<string, unknown> = {};
           for (let c = 0; c < columns.length; c++) {
-            row[columns[c] as string] = jsonSafe(data[c]?.at(index) ?? null);
+            const cell = data[c]?.at(index) ?? null;
+            row[columns[c] as string] = jsonSafe(
+              cell === null ? null : (readCell[c] as (cell: unknown) => unknown)(cell)
+            );
           }
           return row;
         };

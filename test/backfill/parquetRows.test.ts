@@ -136,4 +136,73 @@ describe('Function: openParquetSource()', () => {
     expect(written(rows[1])).toMatchObject({ amount_sum_7d: '0.33333334' });
     expect(written(rows[1]).amount_sum_30d).toBeUndefined();
   });
+
+  it('reads DECIMAL columns exactly (INT32, INT64, FIXED_LEN_BYTE_ARRAY), as their decimal text', async () => {
+    // Prepare: Oracle/Redshift NUMBER exports and Spark DecimalType(38,18), with values a double
+    // detour changes: beyond 2^53, and 0.316374216970884998 whose unscaled value rounds first
+    const buffer = cardsParquet([
+      {
+        data: { name: 'txn_count_7d', data: [12345678901234567n, -5n] },
+        element: {
+          name: 'txn_count_7d',
+          type: 'INT64',
+          converted_type: 'DECIMAL',
+          precision: 18,
+          scale: 0,
+          logical_type: { type: 'DECIMAL', precision: 18, scale: 0 },
+          repetition_type: 'REQUIRED',
+        },
+      },
+      {
+        data: { name: 'card_age_days', data: [9223372036854775807n, null] },
+        element: {
+          name: 'card_age_days',
+          type: 'FIXED_LEN_BYTE_ARRAY',
+          type_length: 16,
+          converted_type: 'DECIMAL',
+          precision: 38,
+          scale: 0,
+          repetition_type: 'OPTIONAL',
+        },
+      },
+      {
+        data: { name: 'amount_sum_7d', data: [316374216970884998n, -1500000000000000000n] },
+        element: {
+          name: 'amount_sum_7d',
+          type: 'FIXED_LEN_BYTE_ARRAY',
+          type_length: 16,
+          converted_type: 'DECIMAL',
+          precision: 38,
+          scale: 18,
+          repetition_type: 'REQUIRED',
+        },
+      },
+      {
+        data: { name: 'amount_sum_30d', data: [1234.5, 0.07] },
+        element: {
+          name: 'amount_sum_30d',
+          type: 'INT32',
+          converted_type: 'DECIMAL',
+          precision: 9,
+          scale: 2,
+          repetition_type: 'REQUIRED',
+        },
+      },
+    ]);
+    // Act
+    const rows = await readAll(buffer);
+    // Assess: what the stream writes for the same decimal literals in JSON
+    expect(written(rows[0])).toMatchObject({
+      txn_count_7d: '12345678901234567',
+      card_age_days: '9223372036854775807',
+      amount_sum_7d: String(0.316374216970884998),
+      amount_sum_30d: '1234.5',
+    });
+    expect(written(rows[1])).toMatchObject({
+      txn_count_7d: '-5',
+      amount_sum_7d: '-1.5',
+      amount_sum_30d: '0.07',
+    });
+    expect(written(rows[1]).card_age_days).toBeUndefined();
+  });
 });
