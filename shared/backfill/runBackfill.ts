@@ -469,6 +469,9 @@ class LeasedBackfill {
     } catch (error) {
       if (error instanceof FileRejectedError || error instanceof SourceUnavailableError)
         return this.failFile(error.message);
+      // A CSV reads its header on opening: gzip that is cut short or empty fails right here.
+      if (isCorruptGzip(error))
+        return this.failFile(`the gzip data is corrupt: ${(error as Error).message}`);
       throw error;
     }
     logger.info('backfill started', {

@@ -314,6 +314,24 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     );
   });
 
+  it('fails a truncated or empty .csv.gz with one reason, also when its header cannot be read', async () => {
+    // Prepare: a copy cut short, and a zero-byte object (an export that failed to write)
+    const whole = gzipSync('card_id,event_time\ncut-1,2025-01-01T00:00:00Z\n');
+    // Act
+    const cut = await upload(
+      'backfill/fraud-cards/cut.csv.gz',
+      whole.subarray(0, whole.length - 12)
+    );
+    const empty = await upload('backfill/fraud-cards/empty.csv.gz', Buffer.alloc(0));
+    // Assess
+    for (const source of [cut, empty]) {
+      const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+      expect(report).toMatchObject({ status: 'failed', rowsRead: 0, rowsWritten: 0 });
+      expect(report.error).toBe('the gzip data is corrupt: unexpected end of file');
+      expect(rejects).toEqual([]);
+    }
+  });
+
   it('fails a file for a feature group the schema module does not define', async () => {
     // Act
     const source = await upload(
