@@ -78,24 +78,35 @@ function mapColumns(group: FeatureGroup, columns: readonly string[]): ColumnMapp
   return problems.length > 0 ? { ok: false, reason: problems.join('; ') } : { ok: true, features };
 }
 
+type RenamedKeys =
+  | { readonly ok: true; readonly values: Record<string, unknown> }
+  | { readonly ok: false; readonly reason: string };
+
 /**
  * Renames the keys of a JSON Lines object to feature names. Keys that are not features are
- * kept as they are, so the schema module reports them as unknown features of that row.
+ * kept as they are, so the schema module reports them as unknown features of that row. Two keys
+ * naming one feature (`card_id` and `CARD_ID`) make the row a reject: keeping either value
+ * would silently drop the other.
  */
-function renameKeys(
-  values: Record<string, unknown>,
-  resolve: FeatureResolver
-): Record<string, unknown> {
+function renameKeys(values: Record<string, unknown>, resolve: FeatureResolver): RenamedKeys {
   let renamed: Record<string, unknown> | undefined;
+  let keyOf: Map<string, string> | undefined;
   for (const key of Object.keys(values)) {
     const feature = resolve(key);
-    if (feature !== undefined && feature !== key) {
+    if (feature === undefined) continue;
+    keyOf ??= new Map();
+    const earlier = keyOf.get(feature);
+    if (earlier !== undefined) {
+      return { ok: false, reason: `keys "${earlier}" and "${key}" both name feature ${feature}` };
+    }
+    keyOf.set(feature, key);
+    if (feature !== key) {
       renamed ??= { ...values };
       delete renamed[key];
       renamed[feature] = values[key];
     }
   }
-  return renamed ?? values;
+  return { ok: true, values: renamed ?? values };
 }
 
 /**
@@ -123,5 +134,5 @@ function jsonSafe(value: unknown): unknown {
   return value;
 }
 
-export type { ColumnMapping, FeatureResolver };
+export type { ColumnMapping, FeatureResolver, RenamedKeys };
 export { featureResolver, jsonSafe, mapColumns, normalizeCell, renameKeys };

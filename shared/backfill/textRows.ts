@@ -270,8 +270,24 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
         next,
       };
     }
-    const values = renameKeys(parsed as Record<string, unknown>, resolve);
-    return { index: rowIndex, line: record.line, values, original: () => parsed, next };
+    const renamed = renameKeys(parsed as Record<string, unknown>, resolve);
+    if (!renamed.ok) {
+      return {
+        index: rowIndex,
+        line: record.line,
+        values: undefined,
+        original: () => parsed,
+        problem: renamed.reason,
+        next,
+      };
+    }
+    return {
+      index: rowIndex,
+      line: record.line,
+      values: renamed.values,
+      original: () => parsed,
+      next,
+    };
   };
 
   const rowBatches = (records: readonly TextRecord[]) =>

@@ -136,12 +136,15 @@ describe('Function: mapColumns()', () => {
   it('renames JSON keys to features and leaves unknown keys for the schema module to report', () => {
     const resolve = featureResolver(cards);
     expect(renameKeys({ Card_Id: 'c1', event_time: 't', extra: 1 }, resolve)).toEqual({
-      card_id: 'c1',
-      event_time: 't',
-      extra: 1,
+      ok: true,
+      values: { card_id: 'c1', event_time: 't', extra: 1 },
     });
     const same = { card_id: 'c1' };
-    expect(renameKeys(same, resolve)).toBe(same);
+    expect(renameKeys(same, resolve)).toEqual({ ok: true, values: same });
+    expect(renameKeys({ CARD_ID: 'a', card_id: 'b' }, resolve)).toEqual({
+      ok: false,
+      reason: 'keys "CARD_ID" and "card_id" both name feature card_id',
+    });
   });
 });
 
@@ -320,5 +323,36 @@ describe('Function: openJsonLinesSource()', () => {
     expect(rows[1]?.problem).toMatch(/^malformed JSON/);
     expect(rows[1]?.original()).toBe('{oops');
     expect(rows[2]).toMatchObject({ problem: 'the line is not a JSON object', line: 3 });
+  });
+
+  it('rejects a line whose keys name one feature twice (differing in case), keeping neither silently', async () => {
+    // Prepare: a join that kept both sides' key column, one upper-cased by the warehouse
+    const text =
+      '{"card_id":"c1","CARD_ID":"c9","event_time":"2025-01-01T00:00:00Z"}\n' +
+      '{"Card_Id":"c2","event_time":"2025-01-01T00:00:00Z","Event_Time":"2025-01-01T00:00:00Z"}\n' +
+      '{"CARD_ID":"c3","event_time":"2025-01-01T00:00:00Z"}\n';
+    // Act
+    const source = await openJsonLinesSource({
+      group: cards,
+      bytes: bytesOf(Buffer.from(text)),
+      declaredGzip: false,
+      start: { index: 0 },
+    });
+    const rows = await allRows(source.batches());
+    // Assess
+    expect(rows[0]).toMatchObject({
+      line: 1,
+      values: undefined,
+      problem: 'keys "card_id" and "CARD_ID" both name feature card_id',
+    });
+    expect(rows[0]?.original()).toEqual({
+      card_id: 'c1',
+      CARD_ID: 'c9',
+      event_time: '2025-01-01T00:00:00Z',
+    });
+    expect(rows[1]?.problem).toBe(
+      'keys "event_time" and "Event_Time" both name feature event_time'
+    );
+    expect(rows[2]?.values).toEqual({ card_id: 'c3', event_time: '2025-01-01T00:00:00Z' });
   });
 });
