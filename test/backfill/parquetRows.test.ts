@@ -195,7 +195,7 @@ describe('Function: openParquetSource()', () => {
     expect(written(rows[0])).toMatchObject({
       txn_count_7d: '12345678901234567',
       card_age_days: '9223372036854775807',
-      amount_sum_7d: String(0.316374216970884998),
+      amount_sum_7d: String(Number('0.316374216970884998')),
       amount_sum_30d: '1234.5',
     });
     expect(written(rows[1])).toMatchObject({
