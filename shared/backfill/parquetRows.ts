@@ -111,8 +111,16 @@ function rawDecimalMetadata(metadata: FileMetaData): FileMetaData {
   };
 }
 
-/** How a column's decoded cells become values for the schema module. */
-function cellReader(element: SchemaElement): (cell: unknown) => unknown {
+/**
+ * How a column's decoded cells become values for the schema module. A DATE is `YYYY-MM-DD` (what
+ * a JSON export of it says) for a String feature, and midnight UTC for the event time, which
+ * needs a time of day.
+ */
+function cellReader(element: SchemaElement, isEventTime: boolean): (cell: unknown) => unknown {
+  if (element.converted_type === 'DATE' || element.logical_type?.type === 'DATE') {
+    return (cell) =>
+      cell instanceof Date && !isEventTime ? cell.toISOString().slice(0, 10) : normalizeCell(cell);
+  }
   if (isExactDecimal(element)) {
     const scale = element.scale ?? 0;
     return (cell) => decimalText(cell, scale);
@@ -244,11 +252,11 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
   const metadata = await readMetadata(watched);
   const topLevel = parquetSchema(metadata).children;
   const columns = topLevel.map((c) => c.element.name);
-  const readCell = topLevel.map((c) => cellReader(c.element));
-  const readingMetadata = rawDecimalMetadata(metadata);
   const mapping = mapColumns(group, columns);
   if (!mapping.ok) throw new FileRejectedError(mapping.reason);
   const features = mapping.features;
+  const readCell = topLevel.map((c, i) => cellReader(c.element, features[i] === group.eventTime));
+  const readingMetadata = rawDecimalMetadata(metadata);
 
   async function* batches(): AsyncGenerator<SourceRow[]> {
     let groupStart = 0;
