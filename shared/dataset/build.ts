@@ -4,7 +4,12 @@
  */
 
 import { quoteIdent as q } from '../offline/dialect.ts';
-import type { MaterializedRelation, OfflineQueryEngine, QueryProgress } from '../offline/engine.ts';
+import type {
+  MaterializedRelation,
+  OfflineQueryEngine,
+  QueryOptions,
+  QueryProgress,
+} from '../offline/engine.ts';
 import { registry } from '../registry.ts';
 import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
 import { type MaxAgeOption, resolveMaxAgeSeconds, resolveSelections } from './resolve.ts';
@@ -13,6 +18,7 @@ import {
   asofTrainingSetSql,
   type DeleteRule,
   EMPTY_MATCH_ERROR,
+  EPOCH_SECONDS_TYPES,
   type GroupPlan,
   keyTypeOf,
   LABEL_ID,
@@ -147,6 +153,37 @@ function formatOf(path: string, given: OutputFormat | undefined): OutputFormat {
   return given ?? outputFormatOfName(path) ?? 'parquet';
 }
 
+/** Epoch seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the event-time range. */
+const MIN_EPOCH_SECONDS = -62_167_219_200;
+const MAX_EPOCH_SECONDS = 253_402_300_799;
+
+/**
+ * A numeric label time outside the event-time range as epoch seconds is another unit (epoch
+ * milliseconds, most often): read as seconds it lands thousands of years ahead and silently
+ * joins every label to its group's latest row, the leak a point-in-time join exists to prevent.
+ *
+ * @throws Error naming the column and the offending value
+ */
+async function refuseTimesBeyondEpochSeconds(
+  engine: OfflineQueryEngine,
+  labels: string,
+  column: string,
+  queryOptions: QueryOptions
+): Promise<void> {
+  const { rows } = await engine.queryAll(
+    `SELECT min(${q(column)}) AS "lo", max(${q(column)}) AS "hi" FROM ${labels}`,
+    queryOptions
+  );
+  for (const bound of [rows[0]?.lo, rows[0]?.hi]) {
+    if (bound === null || bound === undefined) continue;
+    const seconds = Number(bound);
+    if (seconds >= MIN_EPOCH_SECONDS && seconds <= MAX_EPOCH_SECONDS) continue;
+    throw new Error(
+      `label time column "${column}" holds ${String(bound)}, ${seconds > 0 ? 'beyond 9999-12-31' : 'before 0000-01-01'} as epoch seconds: epoch milliseconds? Label times must be epoch seconds (divide by 1000), ISO-8601 text or a timestamp`
+    );
+  }
+}
+
 /**
  * Builds a point-in-time correct training set and writes it to `output`.
  *
@@ -255,6 +292,10 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     throw new Error(
       `labels have no column "${options.labelTimeColumn}" (columns: ${labelColumns.map((c) => c.name).join(', ')})`
     );
+  }
+
+  if (EPOCH_SECONDS_TYPES.includes(timeType)) {
+    await refuseTimesBeyondEpochSeconds(engine, labelsTable, options.labelTimeColumn, queryOptions);
   }
 
   const groups: GroupPlan[] = [];

@@ -185,6 +185,19 @@ function labelKeyExpression(plan: GroupPlan, alias: string): string {
   return SAME_TYPE[target].includes(plan.labelKeyType) ? column : `CAST(${column} AS ${target})`;
 }
 
+/** Label time column types read as epoch seconds. */
+const EPOCH_SECONDS_TYPES: readonly string[] = [
+  'bigint',
+  'integer',
+  'int',
+  'smallint',
+  'tinyint',
+  'double',
+  'float',
+  'real',
+  'decimal',
+];
+
 /**
  * The label time as a UTC `timestamp`, from the label column's type: ISO-8601 text, epoch
  * seconds (numbers), `timestamp`, `timestamp with time zone` or `date`.
@@ -198,21 +211,7 @@ function labelTimeExpression(column: string, type: string, dialect: SqlDialect):
   if (type === 'varchar' || type === 'string' || type === 'char') {
     return `from_iso8601_timestamp(${column})`;
   }
-  if (
-    [
-      'bigint',
-      'integer',
-      'int',
-      'smallint',
-      'tinyint',
-      'double',
-      'float',
-      'real',
-      'decimal',
-    ].includes(type)
-  ) {
-    return `from_unixtime(${column})`;
-  }
+  if (EPOCH_SECONDS_TYPES.includes(type)) return `from_unixtime(${column})`;
   if (type === 'timestamp') return column;
   if (type === 'timestamp with time zone') return dialect.timestampFromZoned(column);
   if (type === 'date' || type.startsWith('timestamp')) return `CAST(${column} AS TIMESTAMP)`;
@@ -501,6 +500,7 @@ export type { AsofOptions, AsofOrdering, DeleteRule, GroupPlan, TrainingSetPlan 
 export {
   asofTrainingSetSql,
   EMPTY_MATCH_ERROR,
+  EPOCH_SECONDS_TYPES,
   keyTypeOf,
   LABEL_ID,
   labelKeyShareSql,

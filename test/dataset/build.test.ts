@@ -202,6 +202,25 @@ describe('buildTrainingSet', () => {
     ]);
   });
 
+  it('refuses numeric label times that are no epoch seconds (milliseconds would leak later features)', async () => {
+    // Prepare: epoch milliseconds, as Java and Kafka exports write them; read as seconds they
+    // are the year 57975, which would join every label to its group's latest row
+    const labels = join(dir, 'labels-millis.csv');
+    writeFileSync(labels, 'card_id,label_time\nc1,1767225600\nc2,1767312000000\n');
+    // Act
+    const building = buildTrainingSet({
+      engine,
+      labels,
+      features: ['fraud-cards.txn_count_7d'],
+      labelTimeColumn: 'label_time',
+      output: { path: join(dir, 'out-millis.parquet') },
+    });
+    // Assess
+    await expect(building).rejects.toThrow(
+      'label time column "label_time" holds 1767312000000, beyond 9999-12-31 as epoch seconds: epoch milliseconds? Label times must be epoch seconds (divide by 1000), ISO-8601 text or a timestamp'
+    );
+  });
+
   it('tells a delivered row of only null features from no row (the summary then keeps the joined result)', async () => {
     const labels = join(dir, 'labels-null.parquet');
     await engine.execute(
