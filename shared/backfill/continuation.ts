@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describeValue, kindOf } from '../errors.ts';
 import { createLambdaContext } from '../runtime/lambdaContext.ts';
 import type { ContinuationMessage } from './types.ts';
 
@@ -48,30 +49,73 @@ class SqsContinuationQueue implements ContinuationQueue {
   }
 }
 
-/** Reads a continuation message from an SQS record; undefined when it is not one. */
-function parseContinuationMessage(
-  record: Pick<SQSRecord, 'body'>
-): ContinuationMessage | undefined {
+/** What {@link readContinuationMessage} makes of an SQS message body. */
+type ContinuationBody =
+  | { readonly ok: true; readonly message: ContinuationMessage }
+  | { readonly ok: false; readonly reason: string };
+
+const CONTINUATION_TYPE = 'skewless.backfill.continue';
+const CONTINUATION_REASONS: ReadonlySet<string> = new Set(['checkpoint', 'retry', 'watchdog']);
+
+/**
+ * Reads the body of a continuation message, or says which field is wrong and why. Most messages
+ * are the function's own; an operator writes one by hand to resume a failed backfill
+ * (docs/backfill.md), so a typo must come back as a reason, not vanish.
+ *
+ * @example
+ * ```typescript
+ * import { readContinuationMessage } from './shared/backfill/continuation.ts';
+ * const read = readContinuationMessage({ body: '{"type":"skewless.backfill.continue"}' });
+ * // { ok: false, reason: 'source: must be an object {bucket, key, etag, size}, not undefined' }
+ * ```
+ */
+function readContinuationMessage(record: Pick<SQSRecord, 'body'>): ContinuationBody {
   let body: unknown;
   try {
     body = JSON.parse(record.body);
-  } catch {
-    return undefined;
+  } catch (error) {
+    return { ok: false, reason: `body is not JSON: ${(error as Error).message}` };
   }
-  const m = body as Partial<ContinuationMessage> | null;
-  if (m === null || typeof m !== 'object' || m.type !== 'skewless.backfill.continue')
-    return undefined;
-  const s = m.source;
-  if (
-    s === undefined ||
-    typeof s.bucket !== 'string' ||
-    typeof s.key !== 'string' ||
-    typeof s.etag !== 'string' ||
-    typeof s.size !== 'number'
-  ) {
-    return undefined;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, reason: `body must be a JSON object, not ${kindOf(body)}` };
   }
-  return m as ContinuationMessage;
+  const m = body as Record<string, unknown>;
+  if (m.type !== CONTINUATION_TYPE) {
+    const s3Test =
+      m.Event === 's3:TestEvent' ? ' (an S3 s3:TestEvent: this queue is no S3 destination)' : '';
+    return {
+      ok: false,
+      reason: `type: must be "${CONTINUATION_TYPE}", not ${describeValue(m.type)}${s3Test}`,
+    };
+  }
+  const problems: string[] = [];
+  const s = m.source as Record<string, unknown> | null | undefined;
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) {
+    problems.push(`source: must be an object {bucket, key, etag, size}, not ${kindOf(s)}`);
+  } else {
+    for (const field of ['bucket', 'key', 'etag'] as const) {
+      if (typeof s[field] !== 'string' || s[field] === '')
+        problems.push(
+          `source.${field}: must be a non-empty string, not ${describeValue(s[field])}`
+        );
+    }
+    if (typeof s.size !== 'number' || !Number.isSafeInteger(s.size) || s.size < 0)
+      problems.push(`source.size: must be a byte count, not ${describeValue(s.size)}`);
+    if (s.versionId !== undefined && s.versionId !== null && typeof s.versionId !== 'string')
+      problems.push(
+        `source.versionId: must be a string when present, not ${describeValue(s.versionId)}`
+      );
+  }
+  if (typeof m.reason !== 'string' || !CONTINUATION_REASONS.has(m.reason))
+    problems.push(
+      `reason: must be one of ${[...CONTINUATION_REASONS].join(', ')}, not ${describeValue(m.reason)}`
+    );
+  if (typeof m.generation !== 'number' || !Number.isSafeInteger(m.generation))
+    problems.push(`generation: must be an integer, not ${describeValue(m.generation)}`);
+  if (m.resume !== undefined && typeof m.resume !== 'boolean')
+    problems.push(`resume: must be true or false, not ${describeValue(m.resume)}`);
+  if (problems.length > 0) return { ok: false, reason: problems.join('; ') };
+  return { ok: true, message: m as unknown as ContinuationMessage };
 }
 
 /** An SQS event with one record per message, as the SQS event source delivers them. */
@@ -235,13 +279,13 @@ const inProcessContinuations = new InProcessContinuationQueue();
 /** The batch function's own in-process queue: continuations never reach the other function. */
 const inProcessBatchContinuations = new InProcessContinuationQueue();
 
-export type { ContinuationQueue, InProcessOptions, SqsHandler };
+export type { ContinuationBody, ContinuationQueue, InProcessOptions, SqsHandler };
 export {
   InProcessContinuationQueue,
   inProcessBatchContinuations,
   inProcessContinuations,
   localContext,
-  parseContinuationMessage,
+  readContinuationMessage,
   SqsContinuationQueue,
   sqsEventOf,
 };

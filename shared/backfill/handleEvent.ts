@@ -1,5 +1,5 @@
 import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseContinuationMessage } from './continuation.ts';
+import { readContinuationMessage } from './continuation.ts';
 import {
   type BackfillDependencies,
   type BackfillOutcome,
@@ -79,10 +79,15 @@ async function handleS3Event(
   return { outcomes };
 }
 
+/** Characters of a malformed message body kept in its log line (continuations are ~300). */
+const MAX_LOGGED_BODY_CHARS = 4096;
+
 /**
  * Runs continuation messages; a message whose invocation fails is reported in
- * `batchItemFailures` so SQS delivers it again. Messages that are not continuations are logged
- * and dropped (retrying them could never succeed).
+ * `batchItemFailures` so SQS delivers it again. A message that is not a valid continuation is
+ * logged with the field at fault and its body, and reported too: retrying cannot make it valid,
+ * but after `maxReceiveCount` SQS moves it to the queue's dead-letter queue, where it can be
+ * read, fixed and sent again (dropping it lost an operator's mistyped resume message).
  */
 async function handleSqsEvent(
   event: SQSEvent,
@@ -91,13 +96,20 @@ async function handleSqsEvent(
 ): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
-    const message = parseContinuationMessage(record);
-    if (message === undefined) {
-      deps.logger.error('not a backfill continuation message; dropped', {
-        messageId: record.messageId,
-      });
+    const read = readContinuationMessage(record);
+    if (!read.ok) {
+      deps.logger.error(
+        'not a valid backfill continuation message; reported, so SQS moves it to the dead-letter queue',
+        {
+          messageId: record.messageId,
+          reason: read.reason,
+          body: record.body.slice(0, MAX_LOGGED_BODY_CHARS),
+        }
+      );
+      batchItemFailures.push({ itemIdentifier: record.messageId });
       continue;
     }
+    const message = read.message;
     try {
       await continueBackfill(deps, message, budget);
     } catch (error) {

@@ -6,7 +6,7 @@ export {
   inProcessBatchContinuations,
   inProcessContinuations,
   localContext,
-  parseContinuationMessage,
+  readContinuationMessage,
   SqsContinuationQueue,
   sqsEventOf,
 } from './continuation.ts';

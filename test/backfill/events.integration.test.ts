@@ -1,0 +1,201 @@
+/**
+ * The backfill function's triggers as AWS delivers them, hostile but realistic, through the
+ * handler against the embedded store and local S3: keys S3 URL-encodes, several records in one
+ * event, no version id, and continuation messages that are malformed, for an unknown drop or for a
+ * drop already finished.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { objectCreatedEvent } from '../../local/s3/notification.ts';
+import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
+import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
+import type { SourceObject } from '../../shared/backfill/types.ts';
+import { logger } from '../../shared/runtime/powertools.ts';
+import {
+  BACKFILL_BUCKET,
+  continuationEvent,
+  lambdaContext,
+  REPORTS_BUCKET,
+  s3PutEventOf,
+  startTestS3,
+  type TestS3,
+} from '../helpers/s3Events.ts';
+import { startTestStore, type TestStore } from '../helpers/store.ts';
+import { backfillOutput, cardFile, createSchemaGroups, offlineMount, toCsv } from './fixtures.ts';
+
+type Handler = (
+  event: S3Event | SQSEvent | Record<string, unknown>,
+  context: Context
+) => Promise<S3InvocationResult | SQSBatchResponse>;
+
+describe('Backfill function: events as AWS delivers them (integration)', () => {
+  let store: TestStore;
+  let s3: TestS3;
+  let handler: Handler;
+
+  beforeAll(async () => {
+    store = await startTestStore();
+    await createSchemaGroups(store);
+    // No notification hook: each test invokes the handler with the event it means.
+    s3 = await startTestS3({ mounts: [offlineMount(store)] });
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = store.store.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = s3.server.endpoint;
+    process.env.REPORTS_BUCKET = REPORTS_BUCKET;
+    delete process.env.CONTINUATION_QUEUE_URL;
+    handler = (await import('../../functions/backfill/index.ts')).handler as unknown as Handler;
+  });
+
+  afterAll(async () => {
+    await inProcessContinuations.idle();
+    await s3?.close();
+    await store?.close();
+  });
+
+  async function put(key: string, body: string): Promise<SourceObject> {
+    const out = await s3.client.send(
+      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
+    );
+    return {
+      bucket: BACKFILL_BUCKET,
+      key,
+      versionId: out.VersionId,
+      etag: (out.ETag ?? '').replace(/"/g, ''),
+      size: Buffer.byteLength(body),
+    };
+  }
+
+  /** An SQS event of raw message bodies, as the queue's event source delivers them. */
+  function sqsEvent(...bodies: string[]): SQSEvent {
+    const base = continuationEvent({
+      type: 'skewless.backfill.continue',
+      source: { bucket: BACKFILL_BUCKET, key: 'backfill/fraud-cards/x.csv', etag: 'e', size: 1 },
+      reason: 'checkpoint',
+      generation: 1,
+    }).Records[0] as SQSEvent['Records'][number];
+    return {
+      Records: bodies.map((body, i) => ({ ...base, messageId: `message-${i}`, body })),
+    };
+  }
+
+  it('backfills keys with spaces, plus signs, percent signs and non-ASCII, URL-encoded as S3 sends them', async () => {
+    // Prepare
+    const file = cardFile('encoded', 3, 0);
+    const source = await put('backfill/fraud-cards/2025 Q1+final 100% é€.csv', toCsv(file.rows));
+    const event = s3PutEventOf(source);
+    // S3 form-encodes the key: a space is "+", a plus sign "%2B".
+    expect(event.Records[0]?.s3.object.key).toContain('2025+Q1%2Bfinal+100%25+');
+    // Act
+    const result = (await handler(event, lambdaContext())) as S3InvocationResult;
+    // Assess
+    expect(result.outcomes).toMatchObject([{ kind: 'completed' }]);
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({
+      status: 'completed',
+      rowsWritten: 3,
+      source: { key: source.key },
+    });
+  });
+
+  it('runs every record of an event with several, on a bucket without versioning (no version id)', async () => {
+    // Prepare: the notification of an unversioned bucket has no versionId; the ETag keys the claim.
+    const sources = await Promise.all(
+      ['a', 'b'].map((name) =>
+        put(
+          `backfill/fraud-cards/several-${name}.csv`,
+          toCsv(cardFile(`several-${name}`, 2, 0).rows)
+        )
+      )
+    );
+    const event = objectCreatedEvent(
+      ...sources.map((s) => ({
+        bucket: s.bucket,
+        key: s.key,
+        size: s.size,
+        eTag: s.etag,
+        sequencer: '0062E99A88DC407460',
+      }))
+    );
+    // Act
+    const result = (await handler(event, lambdaContext())) as S3InvocationResult;
+    // Assess
+    expect(result.outcomes).toMatchObject([{ kind: 'completed' }, { kind: 'completed' }]);
+    for (const s of sources) {
+      const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, {
+        ...s,
+        versionId: undefined,
+      });
+      expect(report).toMatchObject({ status: 'completed', rowsWritten: 2 });
+    }
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"type": "skewless.backfill.continue",', /^body is not JSON: /],
+    ['a JSON array', '[1]', /^body must be a JSON object, not an array$/],
+    [
+      'an s3:TestEvent',
+      JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }),
+      /^type: must be "skewless.backfill.continue", not undefined \(an S3 s3:TestEvent/,
+    ],
+    [
+      'a hand-written resume with a typo',
+      JSON.stringify({
+        type: 'skewless.backfill.continue',
+        source: {
+          bucket: BACKFILL_BUCKET,
+          key: 'backfill/fraud-cards/x.csv',
+          eTag: 'e',
+          size: '12',
+        },
+        reason: 'retry',
+        generation: 0,
+        resume: 'true',
+      }),
+      /^source\.etag: must be a non-empty string, not undefined; source\.size: must be a byte count, not "12"; resume: must be true or false, not "true"$/,
+    ],
+  ])(
+    'reports a continuation message with %s, so SQS moves it to its dead-letter queue',
+    async (_case, body, reason) => {
+      // Prepare
+      const errors = vi.spyOn(logger, 'error');
+      // Act
+      const response = (await handler(sqsEvent(body), lambdaContext())) as SQSBatchResponse;
+      // Assess: reported, and the log line names the field at fault and keeps the body.
+      const line = errors.mock.calls
+        .map((call) => call[1] as Record<string, unknown> | undefined)
+        .find((extra) => extra?.messageId === 'message-0');
+      errors.mockRestore();
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'message-0' }]);
+      expect(line?.reason).toMatch(reason);
+      expect(line?.body).toBe(body);
+    }
+  );
+
+  it('skips a continuation for an unknown drop and a redelivered one for a finished drop, reporting neither', async () => {
+    // Prepare
+    const source = await put(
+      'backfill/fraud-cards/finished.csv',
+      toCsv(cardFile('finished', 2, 0).rows)
+    );
+    await handler(s3PutEventOf(source), lambdaContext());
+    const unknown = { ...source, key: 'backfill/fraud-cards/never-uploaded.csv' };
+    // Act
+    const response = (await handler(
+      continuationEvent(
+        {
+          type: 'skewless.backfill.continue',
+          source: unknown,
+          reason: 'checkpoint',
+          generation: 2,
+        },
+        { type: 'skewless.backfill.continue', source, reason: 'checkpoint', generation: 2 }
+      ),
+      lambdaContext()
+    )) as SQSBatchResponse;
+    // Assess: nothing to redo; the finished drop keeps its report.
+    expect(response.batchItemFailures).toEqual([]);
+    const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({ status: 'completed', rowsWritten: 2, invocations: 1 });
+  });
+});
