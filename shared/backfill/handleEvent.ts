@@ -1,4 +1,5 @@
 import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SkewlessError } from '../errors.ts';
 import { readContinuationMessage } from './continuation.ts';
 import {
   type BackfillDependencies,
@@ -50,8 +51,11 @@ async function handleS3Event(
   const outcomes: BackfillOutcome[] = [];
   let firstError: unknown;
   for (const record of event.Records ?? []) {
-    if (record.eventSource !== 'aws:s3' || !record.eventName.startsWith('ObjectCreated')) {
-      outcomes.push({ kind: 'ignored', reason: `event ${record.eventName} is not ObjectCreated` });
+    if (record.eventSource !== 'aws:s3' || !record.eventName?.startsWith('ObjectCreated')) {
+      // ObjectRemoved included: a deleted drop leaves the rows it wrote in the offline store.
+      const reason = `event ${record.eventSource} ${record.eventName} is not an S3 ObjectCreated`;
+      deps.logger.info('S3 event record ignored', { reason, key: record.s3?.object?.key });
+      outcomes.push({ kind: 'ignored', reason });
       continue;
     }
     if (record.s3.bucket.name === deps.config.reportsBucket) {
@@ -141,8 +145,36 @@ async function handleBackfillEvent(
   deps: BackfillDependencies
 ): Promise<S3InvocationResult | SQSBatchResponse> {
   if (isSqsEvent(event)) return handleSqsEvent(event, budget, deps);
+  const shape = event as unknown as Record<string, unknown>;
+  if (shape.Event === 's3:TestEvent') {
+    // What S3 sends a destination when a notification is configured: nothing to backfill.
+    deps.logger.info('s3:TestEvent ignored', { bucket: shape.Bucket });
+    return { outcomes: [{ kind: 'ignored', reason: 's3:TestEvent' }] };
+  }
+  if (!Array.isArray(event.Records)) throw new UnsupportedEventError(shape);
   return handleS3Event(event, budget, deps);
 }
 
+/**
+ * The function was invoked with an event that is neither an S3 notification nor an SQS
+ * message. Thrown, not ignored: an answer of success would lose the drop it was about without
+ * a word (say S3 routed through EventBridge, whose `Object Created` events have no `Records`).
+ */
+class UnsupportedEventError extends SkewlessError {
+  constructor(event: Record<string, unknown>) {
+    const keys = Object.keys(event ?? {})
+      .slice(0, 10)
+      .join(', ');
+    const eventBridge =
+      event?.source === 'aws.s3' && typeof event['detail-type'] === 'string'
+        ? ` (an EventBridge "${event['detail-type']}" event: configure an S3 event notification on the bucket instead)`
+        : '';
+    super(
+      `the backfill function takes S3 event notifications (Records[].s3) and SQS continuation messages; got an event with keys {${keys}}${eventBridge}`
+    );
+    this.name = 'UnsupportedEventError';
+  }
+}
+
 export type { S3InvocationResult };
-export { handleBackfillEvent, sourceOfRecord };
+export { handleBackfillEvent, sourceOfRecord, UnsupportedEventError };

@@ -1,7 +1,8 @@
 /**
  * The backfill function's triggers as AWS delivers them, hostile but realistic, through the
  * handler against the embedded store and local S3: keys S3 URL-encodes, several records in one
- * event, no version id, and continuation messages that are malformed, for an unknown drop or for a
+ * event, no version id, ObjectRemoved, a key outside the prefix, an `s3:TestEvent`, an event of
+ * another shape, and continuation messages that are malformed, for an unknown drop or for a
  * drop already finished.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -128,6 +129,67 @@ describe('Backfill function: events as AWS delivers them (integration)', () => {
       });
       expect(report).toMatchObject({ status: 'completed', rowsWritten: 2 });
     }
+  });
+
+  it('ignores ObjectRemoved and keys outside backfill/<group>/, saying why', async () => {
+    // Prepare
+    const outside = await put('exports/fraud-cards/x.csv', 'card_id\n');
+    const removed = s3PutEventOf(outside);
+    const record = removed.Records[0] as S3Event['Records'][number];
+    const removedEvent: S3Event = {
+      Records: [{ ...record, eventName: 'ObjectRemoved:Delete' }],
+    };
+    // Act
+    const removedResult = (await handler(removedEvent, lambdaContext())) as S3InvocationResult;
+    const outsideResult = (await handler(
+      s3PutEventOf(outside),
+      lambdaContext()
+    )) as S3InvocationResult;
+    // Assess
+    expect(removedResult.outcomes).toEqual([
+      { kind: 'ignored', reason: 'event aws:s3 ObjectRemoved:Delete is not an S3 ObjectCreated' },
+    ]);
+    expect(outsideResult.outcomes).toEqual([
+      { kind: 'ignored', reason: 'not under backfill/<feature-group>/' },
+    ]);
+  });
+
+  it('acknowledges an s3:TestEvent without backfilling anything', async () => {
+    // Act
+    const result = await handler(
+      {
+        Service: 'Amazon S3',
+        Event: 's3:TestEvent',
+        Time: new Date().toISOString(),
+        Bucket: BACKFILL_BUCKET,
+        RequestId: '5582815E1AEA5ADF',
+        HostId: 'BCd2kmhWJbIhJOK3vu4GWK+9tS0fICTdjN5Ks0',
+      },
+      lambdaContext()
+    );
+    // Assess
+    expect(result).toEqual({ outcomes: [{ kind: 'ignored', reason: 's3:TestEvent' }] });
+  });
+
+  it('fails an invocation with an event of another shape (EventBridge Object Created), naming it', async () => {
+    // Prepare: S3 routed through EventBridge has no Records; answering success lost the drop.
+    const event = {
+      version: '0',
+      id: '17793124-05d4-b198-2fde-7ededc63b103',
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [`arn:aws:s3:::${BACKFILL_BUCKET}`],
+      detail: { bucket: { name: BACKFILL_BUCKET }, object: { key: 'backfill/fraud-cards/a.csv' } },
+    };
+    // Act
+    const invocation = handler(event, lambdaContext());
+    // Assess
+    await expect(invocation).rejects.toThrow(
+      /takes S3 event notifications .* got an event with keys \{version, id, detail-type, .*EventBridge "Object Created" event/
+    );
   });
 
   it.each([
