@@ -20,6 +20,7 @@ import {
   EMPTY_MATCH_ERROR,
   EPOCH_SECONDS_TYPES,
   type GroupPlan,
+  ISO_TEXT_TYPES,
   keyTypeOf,
   LABEL_ID,
   labelKeyShareSql,
@@ -151,6 +152,31 @@ function outputFormatOfName(path: string): OutputFormat | undefined {
 
 function formatOf(path: string, given: OutputFormat | undefined): OutputFormat {
   return given ?? outputFormatOfName(path) ?? 'parquet';
+}
+
+/**
+ * A text label time the engine cannot read as a time would fail the join with the engine's
+ * conversion error and an excerpt of the generated SQL; this names the value (and, on DuckDB,
+ * which reads a file in order, its row) in one line instead.
+ *
+ * @throws Error naming the column, the value and its row
+ */
+async function refuseTextThatIsNoTime(
+  engine: OfflineQueryEngine,
+  labels: string,
+  column: string,
+  queryOptions: QueryOptions
+): Promise<void> {
+  const { rows } = await engine.queryAll(
+    `SELECT "n", "t" FROM (SELECT row_number() OVER () AS "n", ${q(column)} AS "t" FROM ${labels}) WHERE "t" IS NOT NULL AND try(from_iso8601_timestamp("t")) IS NULL LIMIT 1`,
+    queryOptions
+  );
+  const bad = rows[0];
+  if (bad === undefined) return;
+  const where = engine.dialect.name === 'duckdb' ? ` (row ${String(bad.n)} of the labels)` : '';
+  throw new Error(
+    `label time column "${column}" has ${JSON.stringify(String(bad.t))}${where}, which is no ISO-8601 time (yyyy-MM-ddTHH:mm:ss[.fraction] with Z or ±HH:MM)`
+  );
 }
 
 /** Epoch seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the event-time range. */
@@ -296,6 +322,9 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
 
   if (EPOCH_SECONDS_TYPES.includes(timeType)) {
     await refuseTimesBeyondEpochSeconds(engine, labelsTable, options.labelTimeColumn, queryOptions);
+  }
+  if (ISO_TEXT_TYPES.includes(timeType)) {
+    await refuseTextThatIsNoTime(engine, labelsTable, options.labelTimeColumn, queryOptions);
   }
 
   const groups: GroupPlan[] = [];

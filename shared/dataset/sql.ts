@@ -185,6 +185,9 @@ function labelKeyExpression(plan: GroupPlan, alias: string): string {
   return SAME_TYPE[target].includes(plan.labelKeyType) ? column : `CAST(${column} AS ${target})`;
 }
 
+/** Label time column types read as ISO-8601 text. */
+const ISO_TEXT_TYPES: readonly string[] = ['varchar', 'string', 'char'];
+
 /** Label time column types read as epoch seconds. */
 const EPOCH_SECONDS_TYPES: readonly string[] = [
   'bigint',
@@ -208,9 +211,7 @@ const EPOCH_SECONDS_TYPES: readonly string[] = [
  * ```
  */
 function labelTimeExpression(column: string, type: string, dialect: SqlDialect): string {
-  if (type === 'varchar' || type === 'string' || type === 'char') {
-    return `from_iso8601_timestamp(${column})`;
-  }
+  if (ISO_TEXT_TYPES.includes(type)) return `from_iso8601_timestamp(${column})`;
   if (EPOCH_SECONDS_TYPES.includes(type)) return `from_unixtime(${column})`;
   if (type === 'timestamp') return column;
   if (type === 'timestamp with time zone') return dialect.timestampFromZoned(column);
@@ -501,6 +502,7 @@ export {
   asofTrainingSetSql,
   EMPTY_MATCH_ERROR,
   EPOCH_SECONDS_TYPES,
+  ISO_TEXT_TYPES,
   keyTypeOf,
   LABEL_ID,
   labelKeyShareSql,

@@ -221,6 +221,27 @@ describe('buildTrainingSet', () => {
     );
   });
 
+  it('refuses a text label time that is no time in one line naming the value and its row', async () => {
+    // Prepare: a hand-edited CSV, one label time left as a word
+    const labels = join(dir, 'labels-word.csv');
+    writeFileSync(
+      labels,
+      'card_id,label_time\nc1,2026-01-02T00:00:00Z\nc2,2026-01-02T00:00:00Z\nc2,yesterday\n'
+    );
+    // Act
+    const building = buildTrainingSet({
+      engine,
+      labels,
+      features: ['fraud-cards.txn_count_7d'],
+      labelTimeColumn: 'label_time',
+      output: { path: join(dir, 'out-word.parquet') },
+    });
+    // Assess: not the engine's conversion error with an excerpt of the generated SQL
+    await expect(building).rejects.toThrow(
+      /^label time column "label_time" has "yesterday" \(row 3 of the labels\), which is no ISO-8601 time \(yyyy-MM-ddTHH:mm:ss\[\.fraction\] with Z or ±HH:MM\)$/
+    );
+  });
+
   it('tells a delivered row of only null features from no row (the summary then keeps the joined result)', async () => {
     const labels = join(dir, 'labels-null.parquet');
     await engine.execute(
