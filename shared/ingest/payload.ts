@@ -16,6 +16,13 @@ const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor',
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['featureGroup', 'record']);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /**
+ * Deepest nesting a payload may have. A record is an envelope around flat features (scalars or
+ * lists), three levels at most; JSON.parse reads any depth, but the recursive steps after it
+ * (the forbidden-key walk, rendering a value for a reason) overflow the stack at a few thousand
+ * levels, which a 10 KB record reaches: the record would be retried forever, blocking its shard.
+ */
+const MAX_NESTING_DEPTH = 64;
+/**
  * The magic bytes that open a Kinesis Producer Library (KPL) aggregated record. Lambda delivers
  * such a record as one Kinesis record without de-aggregating it (see docs/ingest.md, "KPL
  * aggregation", for why the pipeline does not de-aggregate either).
@@ -87,8 +94,9 @@ function decodeKinesisData(data: string): Step<unknown> {
   if (text.trim().length === 0) {
     return reject(IngestStage.Parse, 'data is empty', '(data)', text, 'expected a JSON object');
   }
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch (error) {
     return reject(
       IngestStage.Parse,
@@ -98,6 +106,28 @@ function decodeKinesisData(data: string): Step<unknown> {
       String((error as Error).message)
     );
   }
+  if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
+    return reject(
+      IngestStage.Parse,
+      `data nests deeper than ${MAX_NESTING_DEPTH} levels`,
+      '(data)',
+      `${bytes.length} bytes`,
+      'a record holds flat features (values or lists of values), not deeply nested JSON'
+    );
+  }
+  return { ok: true, value };
+}
+
+/** Whether a parsed JSON value nests deeper than `max` levels (walked without recursion). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    if (next.depth > max) return true;
+    for (const child of Object.values(next.value))
+      pending.push({ value: child, depth: next.depth + 1 });
+  }
+  return false;
 }
 
 /**

@@ -69,6 +69,19 @@ describe('Function: decodeKinesisData()', () => {
     }
   });
 
+  it('rejects JSON nested deeper than 64 levels at the parse stage, and reads 64', () => {
+    // Prepare: an object holding 63 nested arrays is 64 levels; one more array is 65.
+    const nested = (levels: number) =>
+      base64(`{"x":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`);
+    // Act
+    const deepest = decodeKinesisData(nested(64));
+    const tooDeep = decodeKinesisData(nested(65));
+    // Assess
+    expect(deepest.ok).toBe(true);
+    expect(tooDeep.ok || tooDeep.rejection.stage).toBe('parse');
+    expect(tooDeep.ok || tooDeep.rejection.reason).toMatch(/^data nests deeper than 64 levels/);
+  });
+
   it('rejects empty data and names the JSON error of invalid JSON', () => {
     // Act
     const empty = decodeKinesisData('');

@@ -1,14 +1,21 @@
 /**
- * A Kinesis event in which two records carry the same sequence number, through the bundled
- * handler against the embedded store, with derived features on (the deployed default) and off.
- * Kinesis never delivers that within a shard's batch, but a hand-made, merged or replayed event
- * can; the partial batch response and the derived plan know a record by its sequence number,
- * so the second record must neither vanish nor replace the first.
+ * Hostile Kinesis batches through the bundled handler against the embedded store, with derived
+ * features on (the deployed default) and off: two records sharing a sequence number (Kinesis
+ * never delivers that within a shard's batch, but a hand-made, merged or replayed event can; the
+ * partial batch response and the derived plan know a record by its sequence number, so the
+ * second must neither vanish nor replace the first), and a record whose JSON nests deeper than
+ * any record can (it must be dead-lettered, not block its shard).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactions } from '../../shared/definitions.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
-import { jsonRecord, kinesisEvent, lambdaContext, transaction } from '../helpers/kinesisEvents.ts';
+import {
+  jsonRecord,
+  kinesisEvent,
+  kinesisRecord,
+  lambdaContext,
+  transaction,
+} from '../helpers/kinesisEvents.ts';
 import { type IngestFixture, startIngestFixture } from './fixture.ts';
 
 describe.each(['on', 'off'])('Ingest function with DERIVED_FEATURES=%s', (derived) => {
@@ -61,5 +68,28 @@ describe.each(['on', 'off'])('Ingest function with DERIVED_FEATURES=%s', (derive
     expect(response).toEqual({ batchItemFailures: [] });
     expect((await online(`twice-${derived}`))?.transaction_id).toBe(`twice-${derived}`);
     expect(fx.deadLetters()).toHaveLength(lettersBefore);
+  });
+
+  it('dead-letters a record whose JSON nests thousands of levels deep (10 KB) and writes the rest', async () => {
+    // Prepare: valid JSON that JSON.parse reads, in a field no group defines.
+    const depth = 5_000;
+    const text = `{"transaction_id":"deep-${derived}","x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const deep = kinesisRecord(Buffer.from(text, 'utf8').toString('base64'));
+    const after = jsonRecord(transaction(`after-deep-${derived}`));
+    const lettersBefore = fx.deadLetters().length;
+    // Act
+    const response = await fx.handler(kinesisEvent([deep, after]), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect((await online(`after-deep-${derived}`))?.transaction_id).toBe(`after-deep-${derived}`);
+    const letters = fx.deadLetters().slice(lettersBefore);
+    expect(letters).toMatchObject([
+      {
+        stage: 'parse',
+        kinesis: { sequenceNumber: deep.kinesis.sequenceNumber },
+        payload: { data: deep.kinesis.data },
+      },
+    ]);
+    expect(letters[0]?.reason).toMatch(/^data nests deeper than 64 levels: \(data\)/);
   });
 });
