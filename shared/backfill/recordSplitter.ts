@@ -1,3 +1,5 @@
+import { FileRejectedError } from './rowSource.ts';
+
 /**
  * Splits a byte stream into records (lines) at the byte level, so every record knows the exact
  * byte offset where it starts and ends: an uncompressed file resumes at a checkpoint with a
@@ -10,6 +12,13 @@ const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const QUOTE = 0x22;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/**
+ * The longest record text read: three times the service's 350 KB record limit leaves room for
+ * quoting and spacing, and no record can be longer. Past it the file is malformed (a quote that
+ * never closes, a JSON document that is not JSON Lines, CR-only line ends): without the bound the
+ * rest of the file would pile up in memory as one record and end as one reject.
+ */
+const MAX_RECORD_TEXT_BYTES = 1024 * 1024;
 
 /** One record: its text (without the line terminator) and where it is in the file. */
 interface TextRecord {
@@ -116,6 +125,7 @@ class RecordSplitter {
         q = buffer.indexOf(QUOTE, q + 1);
       }
     }
+    if (this.buffer.length > MAX_RECORD_TEXT_BYTES) throw this.tooLong();
     // Keep the remainder small and detached from the (possibly large) chunk it came from.
     if (this.buffer.length > 0 && this.buffer.length < chunk.length / 4) {
       this.buffer = Buffer.from(this.buffer);
@@ -133,6 +143,16 @@ class RecordSplitter {
       this.scanned = 0;
     }
     return records;
+  }
+
+  /** The pending record passed MAX_RECORD_TEXT_BYTES: the file is malformed from its line. */
+  private tooLong(): FileRejectedError {
+    const line = this.line;
+    return new FileRejectedError(
+      this.insideQuotes
+        ? `line ${line}: a quoted field is still open after 1 MiB: an unterminated quote (") makes the rest of the file one field; the CSV is malformed from line ${line}`
+        : `line ${line} runs past 1 MiB without a line end (\\n): no record is that long; is each record on its own line (JSON Lines: one object per line; CR-only line ends are not read)?`
+    );
   }
 
   /** True when the input ended inside a quoted field (a malformed CSV file). */

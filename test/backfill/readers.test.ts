@@ -10,7 +10,7 @@ import {
   SUPPORTED_EXTENSIONS,
 } from '../../shared/backfill/objectKey.ts';
 import { RecordSplitter, type TextRecord } from '../../shared/backfill/recordSplitter.ts';
-import type { SourceRow } from '../../shared/backfill/rowSource.ts';
+import { FileRejectedError, type SourceRow } from '../../shared/backfill/rowSource.ts';
 import { RowWindow } from '../../shared/backfill/rowWindow.ts';
 import { openCsvSource, openJsonLinesSource } from '../../shared/backfill/textRows.ts';
 import { cards } from '../../shared/definitions.ts';
@@ -303,6 +303,66 @@ describe('Function: openCsvSource()', () => {
     expect(
       (await allRows(seek.batches())).map((r) => [r.index, r.line, r.values?.card_id])
     ).toEqual([[2, 4, 'c3']]);
+  });
+});
+
+describe('Record length bound (text files)', () => {
+  /** 3 MiB of good rows after the given text, in 64 KiB chunks as S3 delivers them. */
+  async function* withTail(head: string, row: string): AsyncGenerator<Buffer> {
+    yield Buffer.from(head);
+    const chunk = Buffer.from(row.repeat(Math.ceil(65_536 / row.length)));
+    for (let sent = 0; sent < 3 * 1024 * 1024; sent += chunk.length) yield chunk;
+  }
+
+  async function readAll(open: Promise<{ batches(): AsyncGenerator<SourceRow[]> }>) {
+    return allRows((await open).batches());
+  }
+
+  it('fails a CSV at an unterminated quote instead of reading the rest of the file into one field', async () => {
+    // Prepare: a stray quote on line 3 opens a field that never closes
+    const head =
+      'card_id,event_time,home_country\nc1,2025-01-01T00:00:00Z,DE\nc2,2025-01-01T00:00:00Z,"D\n';
+    // Act
+    const reading = readAll(
+      openCsvSource({
+        group: cards,
+        bytes: withTail(head, 'c3,2025-01-01T00:00:00Z,FR\n'),
+        declaredGzip: false,
+        start: { index: 0 },
+      })
+    );
+    // Assess
+    await expect(reading).rejects.toBeInstanceOf(FileRejectedError);
+    await expect(reading).rejects.toThrow(
+      'line 3: a quoted field is still open after 1 MiB: an unterminated quote (") makes the rest of the file one field; the CSV is malformed from line 3'
+    );
+  });
+
+  it('fails a file whose line never ends (one JSON document, or CR-only line ends)', async () => {
+    // Prepare: a JSON array export named .jsonl, and an old-Mac CSV with CR line ends
+    const jsonArray = readAll(
+      openJsonLinesSource({
+        group: cards,
+        bytes: withTail('[', '{"card_id":"c1","event_time":"2025-01-01T00:00:00Z"},'),
+        declaredGzip: false,
+        start: { index: 0 },
+      })
+    );
+    const crOnly = readAll(
+      openCsvSource({
+        group: cards,
+        bytes: withTail('card_id,event_time\r', 'c1,2025-01-01T00:00:00Z\r'),
+        declaredGzip: false,
+        start: { index: 0 },
+      })
+    );
+    // Assess
+    for (const reading of [jsonArray, crOnly]) {
+      await expect(reading).rejects.toBeInstanceOf(FileRejectedError);
+      await expect(reading).rejects.toThrow(
+        'line 1 runs past 1 MiB without a line end (\\n): no record is that long; is each record on its own line (JSON Lines: one object per line; CR-only line ends are not read)?'
+      );
+    }
   });
 });
 
