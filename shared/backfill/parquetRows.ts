@@ -159,7 +159,17 @@ function watchReads(file: AsyncBuffer): WatchedFile {
   };
 }
 
+/** "PAR1", a footer length and "PAR1": the smallest a Parquet file can be. */
+const MIN_PARQUET_BYTES = 12;
+
 async function readMetadata(watched: WatchedFile): Promise<FileMetaData> {
+  const size = watched.file.byteLength;
+  if (size < MIN_PARQUET_BYTES) {
+    // hyparquet would say "Offset is outside the bounds of the DataView".
+    throw new FileRejectedError(
+      `not a readable Parquet file: it is ${size} bytes long, too short for Parquet (an empty or failed export?)`
+    );
+  }
   try {
     return await parquetMetadataAsync(watched.file, { parsers: PARSERS });
   } catch (error) {

@@ -240,4 +240,18 @@ describe('Function: openParquetSource()', () => {
       { card_id: 'card-1', event_time: '2024-01-02T00:00:00.000Z', home_country: '2024-01-02' },
     ]);
   });
+
+  it('fails a zero-byte or cut Parquet file with a reason a person can act on', async () => {
+    // Prepare: a failed export (zero bytes) and a copy that lost its footer
+    const whole = cardsParquet([]);
+    // Act and assess
+    await expect(
+      openParquetSource({ group: cards, file: memoryFile(new ArrayBuffer(0)), startIndex: 0 })
+    ).rejects.toThrow(
+      'not a readable Parquet file: it is 0 bytes long, too short for Parquet (an empty or failed export?)'
+    );
+    await expect(
+      openParquetSource({ group: cards, file: memoryFile(whole.slice(0, 100)), startIndex: 0 })
+    ).rejects.toThrow(/^not a readable Parquet file: parquet file invalid \(footer != PAR1\)$/);
+  });
 });
