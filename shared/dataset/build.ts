@@ -294,6 +294,8 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
   let labelsTable: string;
   // A file reads the same rows every time; a table expression may not (a sample).
   const labelsRepeatable = !(typeof labelsSource === 'object' && 'table' in labelsSource);
+  /** The labels' CSV file, when they are one (its label times are checked as text, below). */
+  let labelsCsv: { readonly path: string; readonly format: OutputFormat } | undefined;
   if (typeof labelsSource === 'object' && 'table' in labelsSource) {
     labelsTable = labelsSource.table;
   } else {
@@ -310,6 +312,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
       );
     }
     labelsTable = await engine.fileTable(path, { format, columnTypes });
+    if (format === 'csv') labelsCsv = { path, format };
   }
   const labelColumns = await engine.describe(`SELECT * FROM ${labelsTable}`, queryOptions);
   const labelType = new Map(labelColumns.map((c) => [c.name, c.type]));
@@ -325,6 +328,18 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
   }
   if (ISO_TEXT_TYPES.includes(timeType)) {
     await refuseTextThatIsNoTime(engine, labelsTable, options.labelTimeColumn, queryOptions);
+  } else if (
+    labelsCsv !== undefined &&
+    engine.dialect.name === 'duckdb' &&
+    timeType.startsWith('timestamp')
+  ) {
+    // DuckDB's CSV reader types the column from a sample, then reads a later value it cannot
+    // parse as a zoned timestamp as null (no error): the same check on the column's text.
+    const text = await engine.fileTable(labelsCsv.path, {
+      format: labelsCsv.format,
+      columnTypes: { [options.labelTimeColumn]: 'VARCHAR' },
+    });
+    await refuseTextThatIsNoTime(engine, text, options.labelTimeColumn, queryOptions);
   }
 
   const groups: GroupPlan[] = [];

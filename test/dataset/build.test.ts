@@ -242,6 +242,29 @@ describe('buildTrainingSet', () => {
     );
   });
 
+  it('refuses a CSV label time past the sniffed sample that is no time, instead of reading it as null', async () => {
+    // Prepare: DuckDB types the column from its first rows (timestamps with a zone); its CSV
+    // reader then turns a later value it cannot read into null, and the label into one without
+    // features, silently
+    const labels = join(dir, 'labels-late-word.csv');
+    writeFileSync(
+      labels,
+      `card_id,label_time\n${'c1,2026-01-02T00:00:00Z\n'.repeat(25_000)}c2,notatime\n`
+    );
+    // Act
+    const building = buildTrainingSet({
+      engine,
+      labels,
+      features: ['fraud-cards.txn_count_7d'],
+      labelTimeColumn: 'label_time',
+      output: { path: join(dir, 'out-late-word.parquet') },
+    });
+    // Assess
+    await expect(building).rejects.toThrow(
+      'label time column "label_time" has "notatime" (row 25001 of the labels), which is no ISO-8601 time'
+    );
+  });
+
   it('tells a delivered row of only null features from no row (the summary then keeps the joined result)', async () => {
     const labels = join(dir, 'labels-null.parquet');
     await engine.execute(
