@@ -66,7 +66,7 @@ function mapColumns(group: FeatureGroup, columns: readonly string[]): ColumnMapp
   }
   if (unknown.length > 0) {
     problems.push(
-      `column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => JSON.stringify(c)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a feature of "${group.name}" (features: ${group.featureNames.join(', ')})`
+      `column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => JSON.stringify(c)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not a feature of "${group.name}" (features: ${group.featureNames.join(', ')})${unknown.some((c) => c.trim() === '') ? '; a column without a name is often a pandas index: write the file with to_csv(..., index=False)' : ''}`
     );
   }
   for (const key of [group.recordIdentifier, group.eventTime]) {

@@ -133,6 +133,17 @@ describe('Function: mapColumns()', () => {
     expect(reason).toContain('no column for the event time "event_time"');
   });
 
+  it('says what an unnamed first column usually is (a pandas index written by to_csv)', () => {
+    // Prepare: df.to_csv(path) without index=False writes ",card_id,event_time"
+    const mapping = mapColumns(cards, ['', 'card_id', 'event_time']);
+    // Assess
+    expect(mapping).toEqual({
+      ok: false,
+      reason:
+        'column "" is not a feature of "fraud-cards" (features: card_id, event_time, txn_count_7d, txn_count_30d, amount_sum_7d, amount_sum_30d, distinct_merchants_30d, chargebacks_365d, card_age_days, home_country); a column without a name is often a pandas index: write the file with to_csv(..., index=False)',
+    });
+  });
+
   it('renames JSON keys to features and leaves unknown keys for the schema module to report', () => {
     const resolve = featureResolver(cards);
     expect(renameKeys({ Card_Id: 'c1', event_time: 't', extra: 1 }, resolve)).toEqual({
