@@ -3,8 +3,8 @@
  * features on (the deployed default) and off: two records sharing a sequence number (Kinesis
  * never delivers that within a shard's batch, but a hand-made, merged or replayed event can; the
  * partial batch response and the derived plan know a record by its sequence number, so the
- * second must neither vanish nor replace the first), and a record whose JSON nests deeper than
- * any record can (it must be dead-lettered, not block its shard).
+ * second must neither vanish nor replace the first), a record whose JSON nests deeper than any
+ * record can (it must be dead-lettered, not block its shard), and a batch that is all poison.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactions } from '../../shared/definitions.ts';
@@ -13,6 +13,7 @@ import {
   jsonRecord,
   kinesisEvent,
   kinesisRecord,
+  kplAggregatedData,
   lambdaContext,
   transaction,
 } from '../helpers/kinesisEvents.ts';
@@ -91,5 +92,28 @@ describe.each(['on', 'off'])('Ingest function with DERIVED_FEATURES=%s', (derive
       },
     ]);
     expect(letters[0]?.reason).toMatch(/^data nests deeper than 64 levels: \(data\)/);
+  });
+
+  it('dead-letters every record of a batch that is all poison, each with its own stage, and reports none', async () => {
+    // Prepare: what a misconfigured producer sends; nothing here may be retried (it never heals).
+    const records = [
+      kinesisRecord(kplAggregatedData([transaction(`kpl-${derived}`)])),
+      kinesisRecord(Buffer.from('not json', 'utf8').toString('base64')),
+      jsonRecord([transaction(`array-${derived}`)]),
+      jsonRecord(null),
+      jsonRecord({ featureGroup: 'fraud-unknown', record: transaction(`unknown-${derived}`) }),
+      jsonRecord(transaction(`no-time-${derived}`, { event_time: undefined })),
+    ];
+    const lettersBefore = fx.deadLetters().length;
+    // Act
+    const response = await fx.handler(kinesisEvent(records), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const letters = fx.deadLetters().slice(lettersBefore);
+    expect(
+      records.map(
+        (r) => letters.find((l) => l.kinesis.sequenceNumber === r.kinesis.sequenceNumber)?.stage
+      )
+    ).toEqual(['decode', 'parse', 'parse', 'parse', 'route', 'validate']);
   });
 });
