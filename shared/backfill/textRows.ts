@@ -1,5 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../record/jsonDepth.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { featureResolver, mapColumns, renameKeys } from './columnMapping.ts';
 import { parseCsvRecord } from './csv.ts';
@@ -257,6 +258,17 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
         values: undefined,
         original: () => text,
         problem: `malformed JSON: ${(error as Error).message}`,
+        next,
+      };
+    }
+    if (nestsDeeperThan(parsed)) {
+      // Its text, not the value: writing the value back out would overflow the stack again.
+      return {
+        index: rowIndex,
+        line: record.line,
+        values: undefined,
+        original: () => text,
+        problem: `the line nests deeper than ${MAX_NESTING_DEPTH} levels (a row holds flat feature values, not deeply nested JSON)`,
         next,
       };
     }

@@ -7,6 +7,7 @@
 import { kindOf, type RecordProblem } from '../errors.ts';
 import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
+import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../record/jsonDepth.ts';
 import type { SchemaRegistry } from '../registry.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { IngestStage, type Rejection, rejection } from './errors.ts';
@@ -15,13 +16,6 @@ import { IngestStage, type Rejection, rejection } from './errors.ts';
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['featureGroup', 'record']);
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-/**
- * Deepest nesting a payload may have. A record is an envelope around flat features (scalars or
- * lists), three levels at most; JSON.parse reads any depth, but the recursive steps after it
- * (the forbidden-key walk, rendering a value for a reason) overflow the stack at a few thousand
- * levels, which a 10 KB record reaches: the record would be retried forever, blocking its shard.
- */
-const MAX_NESTING_DEPTH = 64;
 /**
  * The magic bytes that open a Kinesis Producer Library (KPL) aggregated record. Lambda delivers
  * such a record as one Kinesis record without de-aggregating it (see docs/ingest.md, "KPL
@@ -116,18 +110,6 @@ function decodeKinesisData(data: string): Step<unknown> {
     );
   }
   return { ok: true, value };
-}
-
-/** Whether a parsed JSON value nests deeper than `max` levels (walked without recursion). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
-  const pending: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (next.value === null || typeof next.value !== 'object') continue;
-    if (next.depth > max) return true;
-    for (const child of Object.values(next.value))
-      pending.push({ value: child, depth: next.depth + 1 });
-  }
-  return false;
 }
 
 /**

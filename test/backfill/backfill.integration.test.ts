@@ -253,6 +253,24 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(await online([`${prefix}-0`, `${prefix}-3`])).toEqual(before);
   });
 
+  it('rejects a JSON Lines row nested thousands of levels deep and finishes the file (it stalled it)', async () => {
+    // Prepare: a 10 KB line, 5,000 levels deep, between good rows
+    const prefix = 'deepjson';
+    const file = cardFile(prefix, 20, 0);
+    const deep = `{"card_id":"${prefix}-deep","event_time":"2025-01-01T00:00:00Z","txn_count_7d":${'['.repeat(5000)}1${']'.repeat(5000)}}`;
+    // Act
+    const source = await upload(
+      `backfill/fraud-cards/${prefix}.jsonl`,
+      `${toJsonLines(file.rows)}${deep}\n`
+    );
+    // Assess
+    const { rejects } = await expectAccountedFor(file, prefix, source, [21]);
+    expect(rejects[0]?.reason).toBe(
+      '(row): the line nests deeper than 64 levels (a row holds flat feature values, not deeply nested JSON)'
+    );
+    expect(rejects[0]?.values).toBe(deep);
+  });
+
   it('backfills a gzip JSON Lines file (.jsonl.gz), and gzip sniffed from the bytes of a .ndjson', async () => {
     // Prepare
     const file = cardFile('jsonlgz', 120);
