@@ -266,10 +266,18 @@ describe('Command: skewless backfill', () => {
     const store = await startTestStore();
     await createSchemaGroups(store);
     let handler: ((event: S3Event, context: Context) => Promise<unknown>) | undefined;
+    // The second drop starts only once Ctrl-C is sent: it cannot finish (and its report end the
+    // following) before the interrupt, however slow the machine.
+    let releaseSecond: () => void = () => {};
+    const secondMayStart = new Promise<void>((resolve) => {
+      releaseSecond = resolve;
+    });
     const s3 = await startTestS3({
       onObjectCreated: async (event) => {
-        if (event.Records[0]?.s3.bucket.name === BACKFILL_BUCKET)
-          await handler?.(event, lambdaContext());
+        const record = event.Records[0];
+        if (record?.s3.bucket.name !== BACKFILL_BUCKET) return;
+        if (record.s3.object.key.includes('watch-2')) await secondMayStart;
+        await handler?.(event, lambdaContext());
       },
     });
     process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
@@ -304,12 +312,13 @@ describe('Command: skewless backfill', () => {
     try {
       // Act 1: follow to the end.
       const code = await runBackfillCommand(path, { ...options, key: 'watch-1.csv' }, followed.io);
-      // Act 2: a second upload, and Ctrl-C once rows are moving.
+      // Act 2: a second upload, and Ctrl-C while the command follows it.
       const running = runBackfillCommand(path, { ...options, key: 'watch-2.csv' }, interrupted.io);
-      while (!/[1-9][\d,]* rows read/.test(interrupted.err())) {
+      while (!interrupted.err().includes('the running stack is backfilling it')) {
         await new Promise((r) => setTimeout(r, 50));
       }
       process.emit('SIGINT');
+      releaseSecond();
       const interruptedCode = await running;
       await s3.server.settled();
       // Assess
@@ -343,6 +352,7 @@ describe('Command: skewless backfill', () => {
       });
       expect(interrupted.out()).toBe('');
     } finally {
+      releaseSecond();
       await s3.close();
       await store.close();
     }
