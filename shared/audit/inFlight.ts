@@ -7,6 +7,7 @@
  * the whole delivery delay to reach the offline store. The ledger carries the first-seen instants
  * from one run to the next (S3 on AWS, a file locally).
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -78,7 +79,8 @@ class FileLedger implements InFlightLedger {
   }
   async save(firstSeen: FirstSeen): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
+    // Unique per save, not per process: two audits saving at once must not rename one file twice.
+    const tmp = `${this.path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, encode(firstSeen));
     await rename(tmp, this.path);
   }

@@ -38,6 +38,22 @@ describe('Class: FileLedger', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('saves from two audits at once in one process without either failing (one complete file wins)', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'skewless-ledger-'));
+    try {
+      const ledger = new FileLedger(ledgerPathIn(join(dir, 'reports')));
+      const a = new Map([[candidateKey('fraud-cards', 'card-1', 'onlineNewer', 'v1'), 1]]);
+      const b = new Map([[candidateKey('fraud-cards', 'card-2', 'onlineNewer', 'v1'), 2]]);
+      // Act
+      await Promise.all([ledger.save(a), ledger.save(b)]);
+      // Assess
+      expect([[...a], [...b]]).toContainEqual([...(await ledger.load())]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('Class: S3Ledger', () => {
