@@ -502,16 +502,23 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
     else fn.continuations.reopen();
 
     const client = await s3Client(s3.endpoint);
-    const md5 = drop.resumable === true ? await md5Of(drop.file) : undefined;
+    // The file is hashed only when an unfinished drop of its size is under the key: most runs
+    // have none, and hashing reads the whole file once more before the upload reads it again.
+    let md5: Promise<string> | undefined;
+    const size = statSync(drop.file).size;
     const resumed =
-      md5 === undefined
+      drop.resumable !== true
         ? []
         : await resumeUnfinishedBackfills(
             client,
             drop.reportsBucket,
             fn.continuations,
             `${drop.key}/`,
-            (source) => source.etag === md5
+            async (source) => {
+              if (source.size !== size) return false;
+              md5 ??= md5Of(drop.file);
+              return source.etag === (await md5);
+            }
           );
     const source = resumed[0] ?? (await uploadFile(client, drop.file, drop.bucket, drop.key));
     if (resumed[0] !== undefined) {

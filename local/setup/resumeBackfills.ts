@@ -17,7 +17,8 @@ import { BackfillStatus, type SourceObject } from '../../shared/backfill/types.t
  * ```
  * @param prefix - `backfill/` (default), or `batch/` with the batch function's queue; a drop's own
  *   key and `/` for that drop only (`skewless backfill` run again after Ctrl-C)
- * @param accept - which sources to resume (default: all), e.g. only the same content
+ * @param accept - which sources to resume (default: all), e.g. only the same content; asked only
+ *   of unfinished drops, so a costly check (hashing the file) runs only when there is one
  * @returns the sources of the backfills resumed
  */
 async function resumeUnfinishedBackfills(
@@ -25,7 +26,7 @@ async function resumeUnfinishedBackfills(
   reportsBucket: string,
   continuations: ContinuationQueue,
   prefix: string = BACKFILL_PREFIX,
-  accept: (source: SourceObject) => boolean = () => true
+  accept: (source: SourceObject) => boolean | Promise<boolean> = () => true
 ): Promise<SourceObject[]> {
   const resumed: SourceObject[] = [];
   let token: string | undefined;
@@ -43,7 +44,7 @@ async function resumeUnfinishedBackfills(
       const location = { bucket: reportsBucket, key: object.Key };
       const current = await readState(s3, location);
       if (current === undefined || current.state.status !== BackfillStatus.Running) continue;
-      if (!accept(current.state.source)) continue;
+      if (!(await accept(current.state.source))) continue;
       let generation = current.state.generation;
       if (current.state.lease !== null) {
         try {
