@@ -11,6 +11,7 @@ import { type IngestHandler, kinesisEvent, lambdaContext } from '../test/helpers
 import {
   cpuPerRecord,
   formatNumber,
+  ingestDefaults,
   type Phase,
   perSecond,
   runAlone,
@@ -20,9 +21,8 @@ import {
 } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
-const CONCURRENCY = 32;
-/** The template's default IngestBatchSize. */
-const BATCH_SIZE = 500;
+/** The template's IngestConcurrency and IngestBatchSize defaults. */
+const { concurrency: CONCURRENCY, batchSize: BATCH_SIZE } = ingestDefaults();
 const SHARDS = 4;
 const ROUNDS = 2;
 const MESSAGES_PER_PHASE = 4_000;

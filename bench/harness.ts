@@ -5,12 +5,31 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { loadTemplate } from '../scripts/lib/cfnYaml.ts';
 import type { Bench, BenchSection } from './types.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 /** The project's Node 24 (the `node` npm package), whatever `node` is on the PATH. */
 const NODE = join(ROOT, 'node_modules/.bin/node');
 const STARTUP_TIMEOUT_MS = 30_000;
+
+/**
+ * The ingest function's deployed defaults, read from template.yaml's parameters (not a second
+ * copy that could drift): the Kinesis batch size and the handler's PutRecord concurrency.
+ */
+function ingestDefaults(): { readonly batchSize: number; readonly concurrency: number } {
+  const parameters = (
+    loadTemplate(join(ROOT, 'template.yaml')) as {
+      Parameters?: Record<string, { Default?: unknown }>;
+    }
+  ).Parameters;
+  const read = (name: string): number => {
+    const value = Number(parameters?.[name]?.Default);
+    if (!Number.isInteger(value)) throw new Error(`template.yaml: no numeric default for ${name}`);
+    return value;
+  };
+  return { batchSize: read('IngestBatchSize'), concurrency: read('IngestConcurrency') };
+}
 
 interface ServerProcess {
   readonly child: ChildProcess;
@@ -136,6 +155,7 @@ export type { Phase, ServerProcess };
 export {
   cpuPerRecord,
   formatNumber,
+  ingestDefaults,
   median,
   NODE,
   perSecond,

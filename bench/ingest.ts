@@ -26,6 +26,7 @@ import {
 import {
   cpuPerRecord,
   formatNumber,
+  ingestDefaults,
   median,
   type Phase,
   perSecond,
@@ -36,9 +37,8 @@ import {
 } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
-const CONCURRENCY = 32;
-/** The template's default IngestBatchSize. */
-const BATCH_SIZE = 500;
+/** The template's IngestConcurrency and IngestBatchSize defaults. */
+const { concurrency: CONCURRENCY, batchSize: BATCH_SIZE } = ingestDefaults();
 const ROUNDS = 3;
 /** Added to every store request in the second scenario: about a PutRecord round trip on AWS. */
 const SERVICE_LATENCY_MS = 10;
