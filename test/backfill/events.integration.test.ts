@@ -5,7 +5,6 @@
  * another shape, and continuation messages that are malformed, for an unknown drop or for a
  * drop already finished.
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { objectCreatedEvent } from '../../local/s3/notification.ts';
@@ -21,6 +20,7 @@ import {
   s3PutEventOf,
   startTestS3,
   type TestS3,
+  uploadAndSettle,
 } from '../helpers/s3Events.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 import { backfillOutput, cardFile, createSchemaGroups, offlineMount, toCsv } from './fixtures.ts';
@@ -54,18 +54,9 @@ describe('Backfill function: events as AWS delivers them (integration)', () => {
     await store?.close();
   });
 
-  async function put(key: string, body: string): Promise<SourceObject> {
-    const out = await s3.client.send(
-      new PutObjectCommand({ Bucket: BACKFILL_BUCKET, Key: key, Body: body })
-    );
-    return {
-      bucket: BACKFILL_BUCKET,
-      key,
-      versionId: out.VersionId,
-      etag: (out.ETag ?? '').replace(/"/g, ''),
-      size: Buffer.byteLength(body),
-    };
-  }
+  /** Puts an object; nothing is notified (no hook), so each test invokes the handler itself. */
+  const put = (key: string, body: string): Promise<SourceObject> =>
+    uploadAndSettle(s3, inProcessContinuations, key, body);
 
   /** An SQS event of raw message bodies, as the queue's event source delivers them. */
   function sqsEvent(...bodies: string[]): SQSEvent {

@@ -43,6 +43,17 @@ async function allRows(batches: AsyncGenerator<SourceRow[]>): Promise<SourceRow[
   return rows;
 }
 
+/** Every row of a JSON Lines text read from its start, for fraud-cards. */
+async function jsonLinesRowsOf(text: string): Promise<SourceRow[]> {
+  const source = await openJsonLinesSource({
+    group: cards,
+    bytes: bytesOf(Buffer.from(text)),
+    declaredGzip: false,
+    start: { index: 0 },
+  });
+  return allRows(source.batches());
+}
+
 describe('Class: RecordSplitter', () => {
   it('splits lines, keeping CRLF out of the text and quoted newlines inside the record', () => {
     // Prepare
@@ -382,13 +393,7 @@ describe('Function: openJsonLinesSource()', () => {
     // Prepare
     const text = '{"card_id":"c1","event_time":"2025-01-01T00:00:00Z"}\n{oops\n"str"\n';
     // Act
-    const source = await openJsonLinesSource({
-      group: cards,
-      bytes: bytesOf(Buffer.from(text)),
-      declaredGzip: false,
-      start: { index: 0 },
-    });
-    const rows = await allRows(source.batches());
+    const rows = await jsonLinesRowsOf(text);
     // Assess
     expect(rows[0]?.values).toEqual({ card_id: 'c1', event_time: '2025-01-01T00:00:00Z' });
     expect(rows[1]?.problem).toMatch(/^malformed JSON/);
@@ -403,13 +408,7 @@ describe('Function: openJsonLinesSource()', () => {
       '{"Card_Id":"c2","event_time":"2025-01-01T00:00:00Z","Event_Time":"2025-01-01T00:00:00Z"}\n' +
       '{"CARD_ID":"c3","event_time":"2025-01-01T00:00:00Z"}\n';
     // Act
-    const source = await openJsonLinesSource({
-      group: cards,
-      bytes: bytesOf(Buffer.from(text)),
-      declaredGzip: false,
-      start: { index: 0 },
-    });
-    const rows = await allRows(source.batches());
+    const rows = await jsonLinesRowsOf(text);
     // Assess
     expect(rows[0]).toMatchObject({
       line: 1,
