@@ -76,16 +76,22 @@ class RecordValidationError extends SkewlessError {
   }
 }
 
-/** A name (group, feature, feature set) that the schema module does not define. */
+/**
+ * A name (group, feature, feature set) that the schema module does not define; `within` says
+ * where it was looked for, e.g. `feature group "fraud-cards"` for a feature.
+ */
 class UnknownNameError extends SkewlessError {
   readonly kind: 'feature group' | 'feature' | 'feature set';
   readonly unknownName: string;
   constructor(
     kind: 'feature group' | 'feature' | 'feature set',
     name: string,
-    known: readonly string[]
+    known: readonly string[],
+    within?: string
   ) {
-    super(`Unknown ${kind} "${name}"; known: ${known.join(', ') || '(none)'}`);
+    super(
+      `Unknown ${kind} "${name}"${within === undefined ? '' : ` in ${within}`}; known: ${known.join(', ') || '(none)'}`
+    );
     this.name = 'UnknownNameError';
     this.kind = kind;
     this.unknownName = name;

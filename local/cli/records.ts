@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { derivedRegistry } from '../../shared/derivedRegistry.ts';
-import { RecordValidationError } from '../../shared/errors.ts';
+import { RecordValidationError, UnknownNameError } from '../../shared/errors.ts';
 import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
@@ -74,9 +74,11 @@ function registerRecordCommands(program: Command): void {
       // Checked here, in the lookup API's words: the store's own answer is an SDK error.
       const unknown = features?.find((name) => !group.featureNames.includes(name));
       if (unknown !== undefined) {
-        throw new UserError(
-          `Unknown feature "${unknown}" in feature group "${group.name}"; known: ${group.featureNames.join(', ')}`,
-          'features are defined in shared/definitions.ts'
+        throw new UnknownNameError(
+          'feature',
+          unknown,
+          group.featureNames,
+          `feature group "${group.name}"`
         );
       }
       const client = createFeatureStoreClient(

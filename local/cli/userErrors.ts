@@ -131,7 +131,7 @@ function asUserError(error: unknown): UserError | undefined {
   if (error instanceof UnknownNameError) {
     return new UserError(
       error.message,
-      'feature groups and sets are defined in shared/definitions.ts'
+      'feature groups, their features and feature sets are defined in shared/definitions.ts'
     );
   }
   // A bad argument found by a command's action (commander's InvalidArgumentError): a missing

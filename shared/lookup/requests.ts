@@ -3,6 +3,7 @@
  * hot path, and a schema library would cost more than the whole lookup. Every rejection is a
  * {@link BadRequestError} whose message names the member at fault (`identifiers[2].recordIds[0]`).
  */
+import { UnknownNameError } from '../errors.ts';
 import { Limits } from '../schema/limits.ts';
 import type { GroupPlan, LookupCatalog, SetPlan } from './catalog.ts';
 import { BadRequestError } from './errors.ts';
@@ -92,8 +93,12 @@ function selectFeatures(
       throw new BadRequestError(`${where} must list non-empty feature names`);
     }
     if (!plan.features.has(name)) {
-      throw new BadRequestError(
-        `Unknown feature "${name}" in feature group "${plan.name}"; known: ${plan.group.featureNames.join(', ')}`
+      // A 400 at the edge (toHttpError), in the same words as every unknown name.
+      throw new UnknownNameError(
+        'feature',
+        name,
+        plan.group.featureNames,
+        `feature group "${plan.name}"`
       );
     }
     requested.add(name);
