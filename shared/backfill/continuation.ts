@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describeValue, kindOf } from '../errors.ts';
 import { createLambdaContext } from '../runtime/lambdaContext.ts';
@@ -14,6 +18,13 @@ import type { ContinuationMessage } from './types.ts';
 interface ContinuationQueue {
   /** Sends a message, delivered after `delaySeconds` (SQS allows 0-900). */
   send(message: ContinuationMessage, delaySeconds: number): Promise<void>;
+  /**
+   * Makes a received message visible again at once. For a message no retry can fix (not a valid
+   * continuation): it then reaches the dead-letter queue after `maxReceiveCount` receives in
+   * seconds, not after `maxReceiveCount` visibility timeouts (5 × 5,400 s = 7.5 h). Only queues
+   * that receive messages they did not write (SQS) need it.
+   */
+  redeliverNow?(receiptHandle: string): Promise<void>;
 }
 
 const MAX_DELAY_SECONDS = 900;
@@ -44,6 +55,16 @@ class SqsContinuationQueue implements ContinuationQueue {
         QueueUrl: this.queueUrl,
         MessageBody: JSON.stringify(message),
         DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))),
+      })
+    );
+  }
+
+  async redeliverNow(receiptHandle: string): Promise<void> {
+    await this.sqs().send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: 0,
       })
     );
   }

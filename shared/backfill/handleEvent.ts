@@ -1,4 +1,4 @@
-import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { S3Event, S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SkewlessError } from '../errors.ts';
 import { readContinuationMessage } from './continuation.ts';
 import {
@@ -87,11 +87,28 @@ async function handleS3Event(
 const MAX_LOGGED_BODY_CHARS = 4096;
 
 /**
+ * Makes an invalid message visible again at once (see {@link handleSqsEvent}). Failing to do so
+ * only delays its move to the dead-letter queue, so it is logged, not thrown.
+ */
+async function redeliverNow(deps: BackfillDependencies, record: SQSRecord): Promise<void> {
+  if (deps.continuations.redeliverNow === undefined) return;
+  try {
+    await deps.continuations.redeliverNow(record.receiptHandle);
+  } catch (error) {
+    deps.logger.warn(
+      'could not make the invalid message visible again; it reaches the dead-letter queue after the visibility timeouts instead',
+      { messageId: record.messageId, error: String(error) }
+    );
+  }
+}
+
+/**
  * Runs continuation messages; a message whose invocation fails is reported in
  * `batchItemFailures` so SQS delivers it again. A message that is not a valid continuation is
  * logged with the field at fault and its body, and reported too: retrying cannot make it valid,
  * but after `maxReceiveCount` SQS moves it to the queue's dead-letter queue, where it can be
- * read, fixed and sent again (dropping it lost an operator's mistyped resume message).
+ * read, fixed and sent again (dropping it lost an operator's mistyped resume message). It is made
+ * visible again at once, so it gets there in seconds rather than after five visibility timeouts.
  */
 async function handleSqsEvent(
   event: SQSEvent,
@@ -106,10 +123,12 @@ async function handleSqsEvent(
         'not a valid backfill continuation message; reported, so SQS moves it to the dead-letter queue',
         {
           messageId: record.messageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
           reason: read.reason,
           body: record.body.slice(0, MAX_LOGGED_BODY_CHARS),
         }
       );
+      await redeliverNow(deps, record);
       batchItemFailures.push({ itemIdentifier: record.messageId });
       continue;
     }

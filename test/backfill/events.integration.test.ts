@@ -5,10 +5,15 @@
  * another shape, and continuation messages that are malformed, for an unknown drop or for a
  * drop already finished.
  */
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { objectCreatedEvent } from '../../local/s3/notification.ts';
-import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
+import {
+  inProcessContinuations,
+  SqsContinuationQueue,
+} from '../../shared/backfill/continuation.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
 import type { SourceObject } from '../../shared/backfill/types.ts';
 import { logger } from '../../shared/runtime/powertools.ts';
@@ -224,6 +229,45 @@ describe('Backfill function: events as AWS delivers them (integration)', () => {
       expect(line?.body).toBe(body);
     }
   );
+
+  it('makes an invalid continuation visible again at once on the SQS queue, so it reaches the dead-letter queue in seconds', async () => {
+    // Prepare: the deployed queue (SQS, injected: there is no local SQS). A failed message is
+    // otherwise received again only after the visibility timeout: 5 receives × 5,400 s = 7.5 h.
+    const queueUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/continuations';
+    const sqs = mockClient(SQSClient);
+    sqs
+      .on(ChangeMessageVisibilityCommand)
+      .resolvesOnce({})
+      .rejectsOnce(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
+    const sqsHandler = createBackfillHandler({
+      continuations: new SqsContinuationQueue(new SQSClient({ region: 'us-east-1' }), queueUrl),
+    }) as unknown as Handler;
+    const warnings = vi.spyOn(logger, 'warn');
+    const event = sqsEvent('not json', '[1]');
+    // Act
+    const response = (await sqsHandler(event, lambdaContext())) as SQSBatchResponse;
+    // Assess: both reported; each made visible at once with its own receipt handle; the one the
+    // queue refused is reported anyway and the refusal logged.
+    const calls = sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input);
+    const refusal = warnings.mock.calls.find(
+      (call) => (call[1] as { messageId?: string } | undefined)?.messageId === 'message-1'
+    );
+    warnings.mockRestore();
+    sqs.restore();
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: 'message-0' },
+      { itemIdentifier: 'message-1' },
+    ]);
+    expect(calls).toEqual(
+      event.Records.map((r) => ({
+        QueueUrl: queueUrl,
+        ReceiptHandle: r.receiptHandle,
+        VisibilityTimeout: 0,
+      }))
+    );
+    expect(String(refusal?.[0])).toMatch(/could not make the invalid message visible again/);
+  });
 
   it('skips a continuation for an unknown drop and a redelivered one for a finished drop, reporting neither', async () => {
     // Prepare
