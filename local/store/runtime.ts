@@ -528,15 +528,7 @@ function updateRecord(
     sent.delete(v.FeatureName);
   }
   merged.push(...sent.values());
-  let bytes = 0;
-  for (const v of merged) {
-    bytes +=
-      v.FeatureName.length +
-      ('ValueAsString' in v
-        ? Buffer.byteLength(v.ValueAsString)
-        : v.ValueAsStringList.reduce((n, e) => n + Buffer.byteLength(e), 0));
-  }
-  const sizeProblem = recordSizeProblem(bytes);
+  const sizeProblem = recordSizeProblem(merged);
   if (sizeProblem !== undefined) throw fail(group, [sizeProblem]);
   const ttl = ttlFromRequest ?? row.ttl_s ?? undefined;
   const json = JSON.stringify(merged);

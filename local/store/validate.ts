@@ -35,9 +35,18 @@ function exceeds(text: string, limit: number): boolean {
   return text.length * 3 > limit && Buffer.byteLength(text, 'utf8') > limit;
 }
 
-function byteSize(text: string): number {
-  // Exact for ASCII, an upper bound otherwise: only used to sum a record's size.
-  return text.length < 1024 ? text.length : Buffer.byteLength(text, 'utf8');
+/**
+ * The record size the 350 KB limit is about: the UTF-8 bytes of its feature names and values
+ * (what the schema module's codec counts too).
+ */
+function recordBytes(values: readonly StoredFeatureValue[]): number {
+  let bytes = 0;
+  for (const v of values) {
+    bytes += Buffer.byteLength(v.FeatureName, 'utf8');
+    if ('ValueAsString' in v) bytes += Buffer.byteLength(v.ValueAsString, 'utf8');
+    else for (const e of v.ValueAsStringList) bytes += Buffer.byteLength(e, 'utf8');
+  }
+  return bytes;
 }
 
 /** Why `value` is not a valid scalar of `type`, or undefined when it is. */
@@ -92,7 +101,8 @@ interface CheckedFeatures {
   /** Every defined feature named in the list, valid or not. */
   readonly present: Set<string>;
   readonly problems: string[];
-  readonly bytes: number;
+  /** UTF-16 length of the names and values in `values` (each unit is 1 to 3 UTF-8 bytes). */
+  readonly units: number;
 }
 
 /** Validates a list of FeatureValue objects against the group; collects every problem. */
@@ -101,10 +111,10 @@ function checkFeatures(group: Group, list: unknown, member: string): CheckedFeat
   const values: StoredFeatureValue[] = [];
   const byName = new Map<string, StoredFeatureValue>();
   const present = new Set<string>();
-  let bytes = 0;
+  let units = 0;
   if (!Array.isArray(list) || list.length === 0) {
     problems.push(`${member} must be a list with at least one feature value`);
-    return { values, byName, present, problems, bytes };
+    return { values, byName, present, problems, units };
   }
   for (let i = 0; i < list.length; i++) {
     const fv = list[i] as {
@@ -162,7 +172,7 @@ function checkFeatures(group: Group, list: unknown, member: string): CheckedFeat
         problems.push(`${label}: ${p}`);
         continue;
       }
-      bytes += byteSize(name) + byteSize(s);
+      units += name.length + s.length;
       stored = { FeatureName: name, ValueAsString: s };
     } else {
       if (hasS) {
@@ -180,14 +190,14 @@ function checkFeatures(group: Group, list: unknown, member: string): CheckedFeat
         problems.push(`${label}: ${p}`);
         continue;
       }
-      bytes += byteSize(name);
-      for (const e of l as string[]) bytes += byteSize(e);
+      units += name.length;
+      for (const e of l as string[]) units += e.length;
       stored = { FeatureName: name, ValueAsStringList: l as string[] };
     }
     values.push(stored);
     byName.set(name, stored);
   }
-  return { values, byName, present, problems, bytes };
+  return { values, byName, present, problems, units };
 }
 
 function fail(group: Group, problems: readonly string[]): ServiceError {
@@ -217,8 +227,17 @@ function eventTimeOf(group: Group, text: string, member: string): EventTime {
   return parsed.value;
 }
 
-function recordSizeProblem(bytes: number): string | undefined {
-  return bytes > Limits.maxRecordBytes
+/**
+ * Why the record is too large, or undefined. The limit is in UTF-8 bytes, which non-ASCII text
+ * takes up to 3 times its length in; `utf16Units` (CheckedFeatures.units), when known, spares
+ * counting them for a record that cannot reach the limit even at 3 bytes a unit.
+ */
+function recordSizeProblem(
+  values: readonly StoredFeatureValue[],
+  utf16Units?: number
+): string | undefined {
+  if (utf16Units !== undefined && utf16Units * 3 <= Limits.maxRecordBytes) return undefined;
+  return recordBytes(values) > Limits.maxRecordBytes
     ? `record is larger than ${Limits.maxRecordBytes} bytes (350 KB)`
     : undefined;
 }
@@ -255,7 +274,7 @@ function validateRecord(group: Group, record: unknown): ValidRecord {
     const p = identifierProblem(group, id);
     if (p !== undefined) problems.push(p);
   }
-  const sizeProblem = recordSizeProblem(checked.bytes);
+  const sizeProblem = recordSizeProblem(checked.values, checked.units);
   if (sizeProblem !== undefined) problems.push(sizeProblem);
   if (problems.length > 0 || et === undefined) throw fail(group, problems);
   return { id, et, etText, values: checked.values };

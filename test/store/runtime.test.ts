@@ -430,6 +430,31 @@ describe('validation', () => {
       ValidationError,
       /record is larger than 358400 bytes/
     );
+    // The limit is in UTF-8 bytes: 3 × 60,000 CJK characters are 540 KB, though only 180,000
+    // characters long (each value alone is under the 350 KB value limit).
+    await createGroup(t.sagemaker, 'texts', { a: 'String', b: 'String', c: 'String' });
+    const cjk = '日'.repeat(60_000);
+    await rejects(
+      put('texts', { ...base, a: cjk, b: cjk, c: cjk }),
+      ValidationError,
+      /record is larger than 358400 bytes/
+    );
+    await rejects(
+      rt.send(
+        new PutRecordCommand({
+          FeatureGroupName: 'mem',
+          Record: [
+            ...record({ id: '2', ts: '1' }),
+            {
+              FeatureName: 'tags',
+              ValueAsStringList: Array.from({ length: 60_000 }, () => '日本'),
+            },
+          ],
+        })
+      ),
+      ValidationError,
+      /record is larger than 358400 bytes/
+    );
   });
 
   it('reports every problem of a record in one message', async () => {
