@@ -36,11 +36,16 @@ import { ApplyOutcome, DerivedStateError, EntityState } from '../derived/state.t
 import { type DerivedRegistry, derivedRegistry } from '../derivedRegistry.ts';
 import { describeError, RecordValidationError } from '../errors.ts';
 import { type EncodedRecord, toRecord } from '../record/codec.ts';
-import { type EventTimeBound, formatIsoEventTime, parseEventTime } from '../record/eventTime.ts';
+import {
+  type EventTimeBound,
+  epochNanosToMillis,
+  formatIsoEventTime,
+  parseEventTime,
+} from '../record/eventTime.ts';
 import type { SchemaRegistry } from '../registry.ts';
 import { ConfigurationError, getOptionalStringFromEnv } from '../runtime/env.ts';
 import type { LogSink } from '../runtime/powertools.ts';
-import type { FeatureGroup } from '../schema/index.ts';
+import { type Duration, durationSeconds, type FeatureGroup } from '../schema/index.ts';
 import { writeBatch } from '../store/batchWriter.ts';
 import { batchGetOnline } from '../store/onlineReader.ts';
 import {
@@ -92,6 +97,11 @@ interface DerivedDependencies {
   readonly metrics: MetricsSink;
   /** States this container saved, reused when read back unchanged (see shared/derived/savedStates.ts). */
   readonly savedStates?: SavedStates;
+  /**
+   * The invocation's clock reading, epoch ms (default `Date.now`): a state is saved to live at
+   * least its group's TTL from now, however old its events (see {@link stateTtl}).
+   */
+  readonly now?: () => number;
 }
 
 /** What the plan says about one Kinesis record of a source group. */
@@ -294,9 +304,14 @@ class DerivedBatch {
       }
       saves.push({ entity, record: this.stateRecord(entity, state, text), state, text });
     }
+    const nowMs = (this.deps.now ?? Date.now)();
     const outcomes = await writeBatch(
       this.deps.client,
-      saves.map((save, index) => ({ ref: index, record: save.record })),
+      saves.map((save, index) => ({
+        ref: index,
+        record: save.record,
+        ttl: stateTtl(save.entity.definition.state, save.record.eventTimeEpochNanos, nowMs),
+      })),
       { limit: this.deps.limit }
     );
     for (const outcome of outcomes) {
@@ -542,6 +557,32 @@ class DerivedBatch {
   }
 }
 
+/** The largest `TtlDuration.Value` the service accepts. */
+const MAX_TTL_VALUE = 2_147_483_647;
+
+/**
+ * The TTL of a state record saved now, when the group's own would not do. The store expires a
+ * record at its event time + TTL, and a state's event time is the latest event applied: a stream
+ * carrying events older than the state group's TTL (a consumer catching up after an outage, a
+ * replay of old events) would save states that are expired on arrival, so every batch would start
+ * from an empty state and write wrong velocities to both stores. Such a state is given the TTL
+ * that keeps it the group's TTL from now; a current state (event time ≥ now) keeps the group's.
+ *
+ * @returns undefined (the group's TTL) or a TTL in seconds
+ */
+function stateTtl(
+  stateGroup: FeatureGroup,
+  stateEventTimeNanos: bigint,
+  nowMs: number
+): Duration | undefined {
+  const ttl = stateGroup.online?.ttl;
+  if (ttl === undefined) return undefined;
+  const behindMs = nowMs - epochNanosToMillis(stateEventTimeNanos);
+  if (behindMs <= 0) return undefined;
+  const seconds = durationSeconds(ttl) + Math.ceil(behindMs / 1000);
+  return { unit: 'Seconds', value: Math.min(seconds, MAX_TTL_VALUE) };
+}
+
 /**
  * Plan the derived features of one Kinesis batch (see the module comment).
  *
@@ -605,6 +646,7 @@ async function ingestWithDerivedFeatures(
       logger: runtime.logger,
       metrics: runtime.metrics,
       savedStates: savedStatesOf(runtime),
+      now: () => clockAt,
     }
   );
   const remainingTimeMs =

@@ -187,6 +187,33 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     expect(metrics.totals.get('DerivedDuplicates')).toBe(1);
   });
 
+  it('keeps the state of payments older than its TTL between batches (a stream catching up)', async () => {
+    // Payments 10.5 days old (the state group's TTL is 10 days), e.g. a consumer back from an
+    // outage: the state saved after the first batch must still be there for the second.
+    const { runtime: rt, client } = runtime();
+    const DAY = 24 * HOUR;
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('o-1', 'card-o', -10.5 * DAY, 10), 'card-o')]),
+      rt
+    );
+    await ingestWithDerivedFeatures(
+      kinesisEvent([record(payment('o-2', 'card-o', -10.5 * DAY + 30_000, 20), 'card-o')]),
+      rt
+    );
+    expect(counts(await online(client, 'o-2'))).toEqual({ n60s: 2, n1h: 2, sum1h: 30 });
+    // The state outlives now by the group's TTL, not its (old) event time.
+    const state = await client.send(
+      new BatchGetRecordCommand({
+        Identifiers: [
+          { FeatureGroupName: 'fraud-card-state', RecordIdentifiersValueAsString: ['card-o'] },
+        ],
+        ExpirationTimeResponse: 'Enabled',
+      })
+    );
+    const expiresAt = Date.parse(state.Records?.[0]?.ExpiresAt ?? '');
+    expect(expiresAt).toBeGreaterThanOrEqual(Date.now() + 10 * DAY - HOUR);
+  });
+
   it('reports every record of an entity whose state could not be saved, then converges on retry', async () => {
     const tr = runtime();
     let failStateWrites = true;
