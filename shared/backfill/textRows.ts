@@ -94,18 +94,32 @@ async function* recordBatches(
 }
 
 /**
- * Bytes as the reader should see them: decompressed when gzip is declared or sniffed (text
- * resumed by byte offset is known to be uncompressed).
+ * The file's records as the reader should see them: decompressed when gzip is declared or sniffed
+ * (text resumed by byte offset is known to be uncompressed), split from the resume point when
+ * seeking. `resumed`: the records start mid-file, so rows count from `start.index`.
  */
-async function plainBytes(
-  bytes: AsyncIterable<Buffer>,
-  declaredGzip: boolean,
-  start: TextStart
-): Promise<{ bytes: AsyncIterable<Buffer>; gzip: boolean }> {
-  if (start.byteOffset !== undefined && start.byteOffset > 0) return { bytes, gzip: false };
-  const sniffed = await sniffGzip(bytes);
-  const gzip = declaredGzip || sniffed.gzip;
-  return { bytes: gzip ? gunzip(sniffed.bytes) : sniffed.bytes, gzip };
+async function openRecords(
+  options: TextSourceOptions,
+  quoteAware: boolean
+): Promise<{ records: AsyncGenerator<TextRecord[]>; gzip: boolean; resumed: boolean }> {
+  const { bytes, start } = options;
+  let plain: { bytes: AsyncIterable<Buffer>; gzip: boolean } = { bytes, gzip: false };
+  if (start.byteOffset === undefined || start.byteOffset <= 0) {
+    const sniffed = await sniffGzip(bytes);
+    const gzip = options.declaredGzip || sniffed.gzip;
+    plain = { bytes: gzip ? gunzip(sniffed.bytes) : sniffed.bytes, gzip };
+  }
+  const resumeAt = plain.gzip ? undefined : start.byteOffset;
+  const splitter = new RecordSplitter({
+    quoteAware,
+    startOffset: resumeAt ?? 0,
+    startLine: resumeAt !== undefined ? start.line : 1,
+  });
+  return {
+    records: recordBatches(plain.bytes, splitter),
+    gzip: plain.gzip,
+    resumed: resumeAt !== undefined && resumeAt > 0,
+  };
 }
 
 interface TextSourceOptions {
@@ -132,16 +146,10 @@ interface TextSourceOptions {
  */
 async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
   const { start } = options;
-  const plain = await plainBytes(options.bytes, options.declaredGzip, start);
-  const resumeAt = plain.gzip ? undefined : start.byteOffset;
-  const splitter = new RecordSplitter({
-    quoteAware: true,
-    startOffset: resumeAt ?? 0,
-    startLine: resumeAt !== undefined ? start.line : 1,
-  });
-  const batches = recordBatches(plain.bytes, splitter);
+  const plain = await openRecords(options, true);
+  const batches = plain.records;
   let pending: TextRecord[] = [];
-  let header = resumeAt !== undefined && resumeAt > 0 ? start.header : undefined;
+  let header = plain.resumed ? start.header : undefined;
   if (header === undefined) {
     const first = await batches.next();
     if (first.done) {
@@ -159,7 +167,7 @@ async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
   const features = mapping.features;
   const skipUntil = start.index;
   // Rows are counted from the resume point when seeking, from the file start otherwise.
-  let index = resumeAt !== undefined && resumeAt > 0 ? start.index : 0;
+  let index = plain.resumed ? start.index : 0;
 
   const toRow = (record: TextRecord): SourceRow => {
     const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
@@ -232,16 +240,10 @@ async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
  */
 async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSource> {
   const { start } = options;
-  const plain = await plainBytes(options.bytes, options.declaredGzip, start);
-  const resumeAt = plain.gzip ? undefined : start.byteOffset;
-  const splitter = new RecordSplitter({
-    quoteAware: false,
-    startOffset: resumeAt ?? 0,
-    startLine: resumeAt !== undefined ? start.line : 1,
-  });
+  const plain = await openRecords(options, false);
   const resolve = featureResolver(options.group);
   const skipUntil = start.index;
-  let index = resumeAt !== undefined && resumeAt > 0 ? start.index : 0;
+  let index = plain.resumed ? start.index : 0;
 
   const toRow = (record: TextRecord): SourceRow => {
     const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
@@ -310,7 +312,7 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
     });
 
   async function* rows(): AsyncGenerator<SourceRow[]> {
-    const batches = recordBatches(plain.bytes, splitter);
+    const batches = plain.records;
     try {
       for await (const records of batches) {
         yield* rowBatches(records);
