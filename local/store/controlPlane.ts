@@ -4,7 +4,7 @@
  * UpdateFeatureGroup. Groups are persisted in SQLite at once (their offline table directory is
  * created with them) and are `Creating` for the store's `creatingMs` before they are `Created`.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { FEATURE_NAME_PATTERN, Limits } from '../../shared/schema/limits.ts';
 import type { StoreContext } from './context.ts';
 import { ErrorCode, ServiceError } from './errors.ts';
@@ -299,20 +299,25 @@ function createFeatureGroup(ctx: StoreContext, input: Json): Json {
   if (offline?.TableFormat === 'Iceberg' && etDef.FeatureType !== 'String') {
     throw invalid('Iceberg offline stores need a String event time feature.');
   }
+  let creationTimeMs = ctx.clock.now();
+  let offlineDir: string | undefined;
+  if (offline !== undefined) {
+    const epoch = freeTableEpoch(ctx, name, Math.floor(creationTimeMs / 1000));
+    if (epoch * 1000 > creationTimeMs) creationTimeMs = epoch * 1000;
+    offlineDir = offlineTableDir(ctx, name, epoch);
+  }
   const doc: GroupDoc = {
     FeatureGroupName: name,
     RecordIdentifierFeatureName: idName,
     EventTimeFeatureName: etName,
     FeatureDefinitions: definitions,
-    creationTimeMs: ctx.clock.now(),
-    lastModifiedTimeMs: ctx.clock.now(),
+    creationTimeMs,
+    lastModifiedTimeMs: creationTimeMs,
   };
-  doc.lastModifiedTimeMs = doc.creationTimeMs;
   if (online !== undefined) doc.OnlineStoreConfig = online;
   if (offline !== undefined) {
     doc.OfflineStoreConfig = offline;
-    const epoch = Math.floor(doc.creationTimeMs / 1000);
-    doc.offlineDir = `${ctx.account}/sagemaker/${ctx.region}/offline-store/${name}-${epoch}/data`;
+    doc.offlineDir = offlineDir;
   }
   const throughput = optionalObj(input.ThroughputConfig, 'ThroughputConfig');
   if (throughput !== undefined) {
@@ -356,6 +361,31 @@ function createFeatureGroup(ctx: StoreContext, input: Json): Json {
   ctx.groups.set(group);
   ctx.lifecycle.created(group.id);
   return { FeatureGroupArn: group.arn };
+}
+
+/** A group's offline table directory, relative to the offline root: `…/<group>-<epoch>/data`. */
+function offlineTableDir(ctx: StoreContext, name: string, epoch: number): string {
+  return `${ctx.account}/sagemaker/${ctx.region}/offline-store/${name}-${epoch}/data`;
+}
+
+/**
+ * The creation second (from `epoch` on) whose offline table `<group>-<epoch>` no earlier group
+ * of that name took. Offline data outlives DeleteFeatureGroup; on AWS a deletion takes a while,
+ * so a group created again never shares its creation second with the one deleted. Here deletion
+ * is instant: a group deleted and created again within one second would write into the old
+ * group's table, so its creation time moves on to the next free second instead. Table names
+ * compare without case, as Glue's do.
+ */
+function freeTableEpoch(ctx: StoreContext, name: string, epoch: number): number {
+  const taken = ctx.db.sql.prepare(
+    'SELECT 1 FROM offline_tables WHERE dir = ? COLLATE NOCASE LIMIT 1'
+  );
+  let free = epoch;
+  for (;;) {
+    const dir = offlineTableDir(ctx, name, free);
+    if (taken.get(dir) === undefined && !existsSync(`${ctx.offlineRoot}/${dir}`)) return free;
+    free++;
+  }
 }
 
 /** The Parquet columns of a group's offline table: its scalar features, in definition order. */

@@ -23,7 +23,7 @@ import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { cards, merchants } from '../../shared/definitions.ts';
 import { offlineRows } from '../helpers/offlineRows.ts';
-import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts';
+import { createGroup, startTestStore, type TestStore, testClock } from '../helpers/store.ts';
 
 let t: TestStore;
 
@@ -341,6 +341,48 @@ describe('DeleteFeatureGroup', () => {
     await expect(
       t.sagemaker.send(new DeleteFeatureGroupCommand({ FeatureGroupName: 'ghost' }))
     ).rejects.toBeInstanceOf(ResourceNotFound);
+  });
+
+  it('gives a group created again within the same second its own offline table', async () => {
+    // A stopped clock: the second group is created in the very second the first one was.
+    const s = await startTestStore({ clock: testClock({ stopped: true }) });
+    try {
+      const write = (id: string) =>
+        s.runtime.send(
+          new PutRecordCommand({
+            FeatureGroupName: 'again',
+            Record: [
+              { FeatureName: 'id', ValueAsString: id },
+              { FeatureName: 'event_time', ValueAsString: '2024-01-01T00:00:00Z' },
+            ],
+          })
+        );
+      await createGroup(s.sagemaker, 'again', {});
+      await write('old');
+      const first = await s.sagemaker.send(
+        new DescribeFeatureGroupCommand({ FeatureGroupName: 'again' })
+      );
+      await s.sagemaker.send(new DeleteFeatureGroupCommand({ FeatureGroupName: 'again' }));
+      await createGroup(s.sagemaker, 'again', {});
+      await write('new');
+      const second = await s.sagemaker.send(
+        new DescribeFeatureGroupCommand({ FeatureGroupName: 'again' })
+      );
+      await s.store.flush();
+      const uri = (d: typeof first) => d.OfflineStoreConfig?.S3StorageConfig?.ResolvedOutputS3Uri;
+      expect(uri(second)).not.toBe(uri(first));
+      expect(second.OfflineStoreConfig?.DataCatalogConfig?.TableName).not.toBe(
+        first.OfflineStoreConfig?.DataCatalogConfig?.TableName
+      );
+      // The layout's epoch is still the group's CreationTime (in whole seconds).
+      const epoch = Math.floor((second.CreationTime?.getTime() ?? 0) / 1000);
+      expect(uri(second)).toMatch(new RegExp(`/again-${epoch}/data$`));
+      expect((await offlineRows(s.store.offlineDataPath('again'))).map((r) => r.id)).toEqual([
+        'new',
+      ]);
+    } finally {
+      await s.close();
+    }
   });
 });
 
