@@ -6,11 +6,13 @@
  */
 import {
   ListRecordsCommand,
+  type ListRecordsCommandOutput,
   type SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import pLimit from 'p-limit';
 import type { FeatureGroup } from '../schema/index.ts';
 import { batchGetOnline, type OnlineRecord } from '../store/onlineReader.ts';
+import { isThrottling } from '../store/storeErrors.ts';
 
 /** Identifiers the store did not answer for, with the reason. */
 interface UnreadIdentifier {
@@ -27,8 +29,18 @@ interface OnlineReadResult {
 interface OnlineSide {
   /** Reads the records of `recordIds` with their `ExpiresAt`; absent ones are simply not found. */
   read(group: FeatureGroup, recordIds: readonly string[]): Promise<OnlineReadResult>;
-  /** Up to `limit` identifiers of the group's online store (ListRecords), in the store's order. */
-  list(group: FeatureGroup, limit: number): Promise<string[]>;
+  /**
+   * Up to `limit` identifiers of the group's online store (ListRecords), in the store's order.
+   * A page the store still throttles after the SDK's retries ends the scan with what the pages
+   * before it listed and the reason in `stoppedBy`; any other failure is thrown.
+   */
+  list(group: FeatureGroup, limit: number): Promise<OnlineListResult>;
+}
+
+interface OnlineListResult {
+  readonly recordIds: readonly string[];
+  /** Why the scan stopped before `limit` and the end of the store, e.g. `ThrottlingException: …`. */
+  readonly stoppedBy?: string;
 }
 
 const LIST_PAGE_SIZE = 100;
@@ -38,6 +50,11 @@ const SLICE_SIZE = 500;
 const CONCURRENCY = 4;
 /** Pause before retrying unprocessed identifiers, ms. */
 const RETRY_DELAY_MS = 200;
+
+function errorText(error: unknown): string {
+  const e = error as { name?: string; message?: string };
+  return `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
+}
 
 /**
  * The online side over a Feature Store runtime client.
@@ -68,8 +85,7 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
         found.push(...result.found);
         pending = result.unprocessed.map((u) => ({ recordId: u.recordId, reason: u.reason }));
       } catch (error) {
-        const e = error as { name?: string; message?: string };
-        const reason = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
+        const reason = errorText(error);
         pending = pending.map((p) => ({ recordId: p.recordId, reason }));
       }
     }
@@ -92,21 +108,30 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
       const ids: string[] = [];
       let nextToken: string | undefined;
       while (ids.length < max) {
-        const output = await client.send(
-          new ListRecordsCommand({
-            FeatureGroupName: group.name,
-            MaxResults: Math.min(LIST_PAGE_SIZE, max - ids.length),
-            NextToken: nextToken,
-          })
-        );
+        let output: ListRecordsCommandOutput;
+        try {
+          output = await client.send(
+            new ListRecordsCommand({
+              FeatureGroupName: group.name,
+              MaxResults: Math.min(LIST_PAGE_SIZE, max - ids.length),
+              NextToken: nextToken,
+            })
+          );
+        } catch (error) {
+          // A page still throttled after the SDK's retries must not throw away the group's whole
+          // audit (freshness, staleness, the full coherence pass): the pages listed so far are
+          // compared. Anything else (a missing group, no access, a store down) fails the group.
+          if (!isThrottling(error)) throw error;
+          return { recordIds: ids.slice(0, max), stoppedBy: errorText(error) };
+        }
         ids.push(...(output.RecordIdentifiers ?? []));
         nextToken = output.NextToken;
         if (nextToken === undefined || (output.RecordIdentifiers ?? []).length === 0) break;
       }
-      return ids.slice(0, max);
+      return { recordIds: ids.slice(0, max) };
     },
   };
 }
 
-export type { OnlineReadResult, OnlineSide, UnreadIdentifier };
+export type { OnlineListResult, OnlineReadResult, OnlineSide, UnreadIdentifier };
 export { createOnlineSide };

@@ -391,8 +391,16 @@ class GroupAuditor {
       remember(latest);
       await this.compare(latest);
     }
-    const listed =
-      seen === undefined ? [] : await this.deps.online.list(group, options.onlineScanLimit);
+    const scan =
+      seen === undefined
+        ? { recordIds: [] }
+        : await this.deps.online.list(group, options.onlineScanLimit);
+    const listed = scan.recordIds;
+    if (scan.stoppedBy !== undefined) {
+      this.problem(
+        `online scan stopped after ${listed.length} identifiers: ${scan.stoppedBy}; identifiers only online beyond them were not looked for this run`
+      );
+    }
     const unknown = listed.filter((id) => !seen?.has(id));
     const listedUnknown = new Set(unknown);
     for (const id of earlier) if (!listedUnknown.has(id)) unknown.push(id);

@@ -50,7 +50,7 @@ function fixedOnline(records: Record<string, Record<string, string>>): OnlineSid
       }),
       unread: [],
     }),
-    list: async () => [],
+    list: async () => ({ recordIds: [] }),
   };
 }
 

@@ -3,6 +3,7 @@
  * store's Parquet: each kind of fault is planted and must be reported with exactly its
  * identifiers, and a healthy store must report nothing.
  */
+import { ListRecordsCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InFlightLedger, MemoryLedger } from '../../shared/audit/inFlight.ts';
 import { createOnlineSide } from '../../shared/audit/online.ts';
@@ -437,5 +438,69 @@ describe('Function: runAudit() after streaming, offline-only backfills and delet
     expect(group.ttl.expiredStillServedExamples.map((e) => e.recordId)).toEqual([
       'planted-overdue',
     ]);
+  });
+});
+
+describe('Function: runAudit() when the store throttles the online scan mid-way', () => {
+  it('keeps the group audit and the identifiers listed so far, naming where the scan stopped', async () => {
+    // Prepare: 150 devices (two ListRecords pages) and an online-only one on the first page.
+    const clock = testClock({ stopped: true });
+    const store = await startTestStore({ clock });
+    try {
+      await createGroups(store, [devices]);
+      const now = clock.now();
+      const seenAt = String((now - 10 * MINUTE) / 1000);
+      for (let i = 0; i < 150; i++) {
+        await put(store, devices, { device_id: `dev-${1000 + i}`, seen_at: seenAt, risk: '0.5' });
+      }
+      await put(
+        store,
+        devices,
+        { device_id: 'dev-0-online-only', seen_at: seenAt, risk: '0.5' },
+        { targets: ['OnlineStore'] }
+      );
+      await store.store.flush();
+      // The second ListRecords page is throttled (after the SDK's retries, as the audit sees it).
+      const send = store.runtime.send.bind(store.runtime);
+      let pages = 0;
+      const throttling = Object.create(store.runtime) as typeof store.runtime;
+      throttling.send = ((command: unknown, options?: unknown) => {
+        if (command instanceof ListRecordsCommand && ++pages >= 2) {
+          return Promise.reject(
+            Object.assign(new Error('Rate exceeded'), {
+              name: 'ThrottlingException',
+              $metadata: { httpStatusCode: 429 },
+            })
+          );
+        }
+        return send(command as never, options as never);
+      }) as typeof store.runtime.send;
+      const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+      // Act
+      const report = await runAudit(
+        [devices],
+        {
+          engine,
+          online: createOnlineSide(throttling),
+          now: () => now,
+          offlineComplete: true,
+        },
+        { onlineScanLimit: 1000 }
+      ).finally(() => engine.close());
+      // Assess
+      const group = groupOf(report, devices.name);
+      expect(group.error).toBeUndefined();
+      expect(report.totals.failedGroups).toBe(0);
+      expect(group.offline.identifiers).toBe(150);
+      expect(group.freshness.seconds).toBe(600);
+      expect(group.coherence.scannedOnline).toBe(100);
+      expect(group.coherence.checked).toBe(151);
+      expect(idsOf(group, 'onlineOnly')).toEqual(['dev-0-online-only']);
+      expect(group.problems).toEqual([
+        'online scan stopped after 100 identifiers: ThrottlingException: Rate exceeded; identifiers only online beyond them were not looked for this run',
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 });
