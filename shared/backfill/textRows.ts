@@ -131,6 +131,17 @@ interface TextSourceOptions {
 }
 
 /**
+ * For a record read over several lines (a quote opened in it and never closed until the file
+ * ended, so every line after it is part of this one row): which lines, so the single reject does
+ * not read as one bad row when the rest of the file is in it.
+ */
+function spannedLines(record: TextRecord): string {
+  const newlines = record.text.replace(/\r?\n$/, '').split('\n').length - 1;
+  if (newlines === 0) return '';
+  return `: the quote never closes, so lines ${record.line}-${record.line + newlines} (${newlines + 1} lines, to the end of the file) were read as this one row; the rows in them are not written`;
+}
+
+/**
  * Opens a CSV file: reads and maps the header (failing the file when a column is not a
  * feature), then returns rows. A row whose field count differs from the header's is returned
  * with a `problem` and goes to the rejects.
@@ -181,7 +192,7 @@ async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
         line: record.line,
         values: undefined,
         original: () => text,
-        problem: `malformed CSV: ${parsed.reason}`,
+        problem: `malformed CSV: ${parsed.reason}${spannedLines(record)}`,
         next,
       };
     }

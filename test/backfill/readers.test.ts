@@ -360,6 +360,28 @@ describe('Record length bound (text files)', () => {
     );
   });
 
+  it('names the lines an unterminated quote swallowed when the file ends within 1 MiB', async () => {
+    // Prepare: a stray quote on line 3; the three rows after it end up inside the field
+    const text =
+      'card_id,event_time,home_country\nc1,2025-01-01T00:00:00Z,DE\nc2,2025-01-01T00:00:00Z,"D\n' +
+      'c3,2025-01-01T00:00:00Z,FR\r\nc4,2025-01-01T00:00:00Z,FR\nc5,2025-01-01T00:00:00Z,FR\n';
+    // Act
+    const rows = await readAll(
+      openCsvSource({
+        group: cards,
+        bytes: bytesOf(Buffer.from(text)),
+        declaredGzip: false,
+        start: { index: 0 },
+      })
+    );
+    // Assess: one reject that says it holds lines 3-6, not a single bad row
+    expect(rows.map((r) => r.problem)).toEqual([
+      undefined,
+      'malformed CSV: unterminated quoted field: the quote never closes, so lines 3-6 (4 lines, to the end of the file) were read as this one row; the rows in them are not written',
+    ]);
+    expect(rows[1]?.line).toBe(3);
+  });
+
   it('fails a file whose line never ends (one JSON document, or CR-only line ends)', async () => {
     // Prepare: a JSON array export named .jsonl, and an old-Mac CSV with CR line ends
     const jsonArray = readAll(
