@@ -77,16 +77,51 @@ function parseIso(text: string): EventTimeResult {
   return inRange(wholeMs * NANOS_PER_MILLI + fraction);
 }
 
-function parseEpochSeconds(text: string): EventTimeResult {
+/** Finer epoch units a producer may send instead of seconds (Java, Kafka, Go), in nanoseconds. */
+const FINER_EPOCH_UNITS = [
+  ['milliseconds', 1_000_000n, 'divide by 1000'],
+  ['microseconds', 1_000n, 'divide by 1,000,000'],
+  ['nanoseconds', 1n, 'divide by 1,000,000,000'],
+] as const;
+
+/**
+ * Why a non-negative epoch number too large for seconds is refused, naming the finer unit it
+ * reads as (the first whose instant is within the event-time range) and that instant: epoch
+ * milliseconds read as seconds are tens of thousands of years ahead.
+ */
+function beyondRangeAsSeconds(wholeDigits: string, shown: string): string {
+  const prefix = `epoch seconds ${shown} are past 9999-12-31T23:59:59Z`;
+  for (const [unit, nanosPerUnit, fix] of FINER_EPOCH_UNITS) {
+    const nanos = BigInt(wholeDigits) * nanosPerUnit;
+    if (nanos <= MAX_EPOCH_NANOS) {
+      return `${prefix}: it reads as epoch ${unit} (${formatIsoEventTime(nanos)}); send epoch seconds (${fix}) or ISO-8601`;
+    }
+  }
+  return `${prefix}; send epoch seconds or ISO-8601`;
+}
+
+/**
+ * Epoch seconds from decimal text; `shown` is the value as the producer sent it (a number is
+ * parsed from its `toFixed` text), for the messages.
+ */
+function parseEpochSeconds(text: string, shown: string = text): EventTimeResult {
   if (!EPOCH_PATTERN.test(text)) {
+    // More integer digits than any epoch-seconds instant up to the year 9999 (a unit mix-up)?
+    const digits = /^(\d{16,})(?:\.\d*)?$/.exec(text);
     return {
       ok: false,
-      reason: 'epoch seconds must be a decimal number with at most 9 fractional digits',
+      reason:
+        digits?.[1] !== undefined
+          ? beyondRangeAsSeconds(digits[1], shown)
+          : 'epoch seconds must be a decimal number with at most 9 fractional digits',
     };
   }
   const negative = text.startsWith('-');
   const [whole = '0', frac = ''] = (negative ? text.slice(1) : text).split('.');
   const nanos = BigInt(whole) * NANOS_PER_SECOND + BigInt(frac.padEnd(9, '0') || '0');
+  if (!negative && nanos > MAX_EPOCH_NANOS) {
+    return { ok: false, reason: beyondRangeAsSeconds(whole, shown) };
+  }
   return inRange(negative ? -nanos : nanos);
 }
 
@@ -162,7 +197,7 @@ function parseEventTime(value: unknown): EventTimeResult {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return { ok: false, reason: 'event time must be a finite number' };
     // Numbers carry at most microsecond precision at current epochs; toFixed(6) avoids float noise.
-    return parseEpochSeconds(value.toFixed(6));
+    return parseEpochSeconds(value.toFixed(6), String(value));
   }
   if (value instanceof Date) {
     const ms = value.getTime();
@@ -243,9 +278,16 @@ function eventTimeBeyondBound(epochNanos: bigint, bound: EventTimeBound): string
   const limit =
     (BigInt(Math.floor(nowMs)) + BigInt(bound.maxSkewSeconds) * 1000n) * NANOS_PER_MILLI;
   if (epochNanos <= limit) return undefined;
-  const aheadSeconds =
-    (epochNanos - BigInt(Math.floor(nowMs)) * NANOS_PER_MILLI) / NANOS_PER_SECOND;
-  return `event time ${formatIsoEventTime(epochNanos)} is ${aheadSeconds} s ahead of the clock (${new Date(nowMs).toISOString()}); at most ${bound.maxSkewSeconds} s ahead is accepted (MAX_EVENT_TIME_SKEW_SECONDS)`;
+  const aheadNanos = epochNanos - BigInt(Math.floor(nowMs)) * NANOS_PER_MILLI;
+  const wholeSeconds = aheadNanos / NANOS_PER_SECOND;
+  // Just past the bound, whole seconds would read "300 s ahead; at most 300 s": say by how much.
+  const ahead =
+    wholeSeconds > BigInt(bound.maxSkewSeconds)
+      ? `${wholeSeconds}`
+      : formatEpochSecondsEventTime(
+          ((aheadNanos + NANOS_PER_MILLI - 1n) / NANOS_PER_MILLI) * NANOS_PER_MILLI
+        );
+  return `event time ${formatIsoEventTime(epochNanos)} is ${ahead} s ahead of the clock (${new Date(nowMs).toISOString()}); at most ${bound.maxSkewSeconds} s ahead is accepted (MAX_EVENT_TIME_SKEW_SECONDS)`;
 }
 
 /** Milliseconds since the epoch (truncated), for arithmetic with `Date.now()`. */

@@ -326,6 +326,26 @@ describe('Ingest function (bundled) against the embedded store', () => {
     );
   });
 
+  it('dead-letters an event time in epoch milliseconds, naming the unit and the instant it reads as', async () => {
+    // Prepare: a Java/Kafka producer's System.currentTimeMillis() in an envelope for fraud-cards.
+    const nowMs = Date.now();
+    const millis = jsonRecord({
+      featureGroup: 'fraud-cards',
+      record: { card_id: 'card-millis', event_time: nowMs, txn_count_7d: 3 },
+    });
+    // Act
+    const response = await fx.handler(kinesisEvent([millis]), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const letter = fx
+      .deadLetters()
+      .find((l) => l.kinesis.sequenceNumber === millis.kinesis.sequenceNumber);
+    expect(letter?.stage).toBe('validate');
+    expect(letter?.reason).toContain(
+      `event_time=${nowMs}: epoch seconds ${nowMs} are past 9999-12-31T23:59:59Z: it reads as epoch milliseconds (${new Date(nowMs).toISOString()}); send epoch seconds (divide by 1000) or ISO-8601`
+    );
+  });
+
   it('maps a BatchWriteRecord answer mixing written, rejected and unprocessed entries back to the records; redelivery writes each record once', async () => {
     // Prepare: the deployed fraud-merchants group lacks a feature the definitions have (drift),
     // so the store itself rejects records that carry it (ValidationError per entry).

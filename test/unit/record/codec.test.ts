@@ -296,6 +296,12 @@ describe('Function: encodeRecord() / fromRecord()', () => {
         reason: `event time ${at(301)} is 301 s ahead of the clock (${ts}); at most 300 s ahead is accepted (MAX_EVENT_TIME_SKEW_SECONDS)`,
       },
     ]);
+    // One millisecond past the bound: whole seconds would say "300 s ahead; at most 300 s".
+    const edge = new Date(clock + 300_001).toISOString();
+    const justPast = encodeRecord(scalars, { id: 'a', ts: edge }, { eventTimeBound: bound });
+    expect(justPast.ok ? '' : justPast.problems[0]?.reason).toBe(
+      `event time ${edge} is 300.001 s ahead of the clock (${ts}); at most 300 s ahead is accepted (MAX_EVENT_TIME_SKEW_SECONDS)`
+    );
     const poison = encodeRecord(
       scalars,
       { id: 'a', ts: '2999-01-01T00:00:00Z' },

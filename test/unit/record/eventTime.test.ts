@@ -56,11 +56,33 @@ describe('Function: parseEventTime()', () => {
     [null, 'event time must be a string, number or Date, not null'],
     [true, 'event time must be a string, number or Date, not boolean'],
     [new Date('x'), 'event time is an invalid Date'],
-    [1e13, 'outside 0000-01-01T00:00:00Z..9999-12-31T23:59:59Z'],
+    ['-99999999999999', 'outside 0000-01-01T00:00:00Z..9999-12-31T23:59:59Z'],
+    ['99999999999999999999999999999', 'past 9999-12-31T23:59:59Z; send epoch seconds or ISO-8601'],
   ])('rejects %s with a specific reason', (input, reason) => {
     const r = parseEventTime(input);
     expect(r.ok).toBe(false);
     expect(!r.ok && r.reason).toContain(reason);
+  });
+
+  describe('epoch numbers in a finer unit than seconds (Java, Kafka, Go producers)', () => {
+    const nowMs = Date.now();
+    const iso = formatIsoEventTime(BigInt(nowMs) * 1_000_000n);
+    it.each([
+      ['milliseconds', nowMs, 'divide by 1000'],
+      ['microseconds', nowMs * 1000, 'divide by 1,000,000'],
+      ['nanoseconds', BigInt(nowMs) * 1_000_000n, 'divide by 1,000,000,000'],
+    ])('names the unit a value in epoch %s reads as, and the instant', (unit, value, fix) => {
+      // As a JSON number (nanoseconds only as text: a number that large has lost digits) and as
+      // a decimal string, as a CSV or JSON Lines backfill carries it.
+      const inputs = typeof value === 'bigint' ? [String(value)] : [value, String(value)];
+      for (const input of inputs) {
+        const r = parseEventTime(input);
+        expect(r.ok).toBe(false);
+        expect(!r.ok && r.reason).toBe(
+          `epoch seconds ${input} are past 9999-12-31T23:59:59Z: it reads as epoch ${unit} (${iso}); send epoch seconds (${fix}) or ISO-8601`
+        );
+      }
+    });
   });
 
   it('round-trips every instant through both wire forms (property)', () => {
