@@ -14,6 +14,8 @@ import {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const INTEGER_TEXT = /^[+-]?\d+$/;
+/** A whole number as a float prints it (`3.0`, `-12.00`). */
+const WHOLE_FLOAT_TEXT = /^[+-]?\d+\.0+$/;
 /** Decimal or scientific notation; `NaN`/`Infinity` are deliberately not matched. */
 const FRACTIONAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -53,8 +55,15 @@ function encodeIntegral(value: unknown): ScalarResult {
     }
     big = BigInt(value);
   } else if (typeof value === 'string') {
-    if (!INTEGER_TEXT.test(value))
-      return { ok: false, reason: 'Integral value must be a base-10 integer' };
+    if (!INTEGER_TEXT.test(value)) {
+      return {
+        ok: false,
+        reason: WHOLE_FLOAT_TEXT.test(value)
+          ? // The service reads Integral text as a long: "3.0" fails there too (zero skew).
+            "Integral value must be a base-10 integer, not a float's text (pandas writes an integer column that has missing values as float64: cast it with .astype('Int64') before writing)"
+          : 'Integral value must be a base-10 integer',
+      };
+    }
     big = BigInt(value);
   } else {
     return {

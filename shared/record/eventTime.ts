@@ -37,13 +37,33 @@ function inRange(epochNanos: bigint): EventTimeResult {
   return { ok: true, epochNanos };
 }
 
+/** Date, time, optional fraction, optional zone, with a space or a `T` between date and time. */
+const NEAR_ISO_PATTERN =
+  /^\d{4}-\d{2}-\d{2}([ T])\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * What is wrong with a time that is almost ISO-8601, the way pandas and SQL clients print one
+ * (`2026-01-01 10:00:00`, no zone): a space for the `T`, a missing zone. A time without a zone
+ * names no instant, so it is refused rather than guessed as UTC.
+ */
+function almostIsoHint(text: string): string {
+  const m = NEAR_ISO_PATTERN.exec(text);
+  if (m === null) return '';
+  const faults = [
+    ...(m[1] === ' ' ? ['a space where ISO-8601 has "T"'] : []),
+    ...(m[2] === undefined ? ['no zone (Z or ±HH:MM), so no instant'] : []),
+    ...(m[2] !== undefined && m[2] !== 'Z' && !m[2].includes(':') ? ['a zone without ":"'] : []),
+  ];
+  if (faults.length === 0) return '';
+  return `; this one has ${faults.join(' and ')} (pandas: write UTC times with to_csv(date_format='%Y-%m-%dT%H:%M:%S.%fZ'))`;
+}
+
 function parseIso(text: string): EventTimeResult {
   const m = ISO_PATTERN.exec(text);
   if (m === null) {
     return {
       ok: false,
-      reason:
-        'event time must be ISO-8601 (yyyy-MM-ddTHH:mm:ss[.fraction] with Z or ±HH:MM) or epoch seconds',
+      reason: `event time must be ISO-8601 (yyyy-MM-ddTHH:mm:ss[.fraction] with Z or ±HH:MM) or epoch seconds${almostIsoHint(text)}`,
     };
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m as unknown as string[];

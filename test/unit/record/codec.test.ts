@@ -161,6 +161,12 @@ describe('Function: encodeRecord() / fromRecord()', () => {
       'outside the signed 64-bit range',
     ],
     ['a non-digit Integral', { id: 'a', ts, n: '12abc' }, 'n', 'must be a base-10 integer'],
+    [
+      "a whole number as a float's text (pandas' integer column with missing values)",
+      { id: 'a', ts, n: '-3.00' },
+      'n',
+      "Integral value must be a base-10 integer, not a float's text (pandas writes an integer column that has missing values as float64: cast it with .astype('Int64') before writing)",
+    ],
     ['NaN', { id: 'a', ts, x: Number.NaN }, 'x', 'must not be NaN'],
     ['Infinity', { id: 'a', ts, x: Number.POSITIVE_INFINITY }, 'x', 'must be finite'],
     ['the text NaN', { id: 'a', ts, x: 'NaN' }, 'x', 'must be a decimal number'],

@@ -64,6 +64,24 @@ describe('Function: parseEventTime()', () => {
     expect(!r.ok && r.reason).toContain(reason);
   });
 
+  it.each([
+    [
+      '2026-01-01 10:00:00',
+      'a space where ISO-8601 has "T" and no zone (Z or ±HH:MM), so no instant',
+    ],
+    ['2026-01-01 10:00:00.250Z', 'a space where ISO-8601 has "T"'],
+    ['2026-01-01T10:00:00', 'no zone (Z or ±HH:MM), so no instant'],
+    ['2026-01-01 10:00:00+0200', 'a space where ISO-8601 has "T" and a zone without ":"'],
+  ])(
+    'says what is wrong with the almost-ISO time %s (pandas and SQL clients print them)',
+    (input, fault) => {
+      const r = parseEventTime(input);
+      expect(!r.ok && r.reason).toBe(
+        `event time must be ISO-8601 (yyyy-MM-ddTHH:mm:ss[.fraction] with Z or ±HH:MM) or epoch seconds; this one has ${fault} (pandas: write UTC times with to_csv(date_format='%Y-%m-%dT%H:%M:%S.%fZ'))`
+      );
+    }
+  );
+
   describe('epoch numbers in a finer unit than seconds (Java, Kafka, Go producers)', () => {
     const nowMs = Date.now();
     const iso = formatIsoEventTime(BigInt(nowMs) * 1_000_000n);
