@@ -2,10 +2,12 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { RecordValidationError, UnknownNameError } from '../../shared/errors.ts';
 import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
+import { epochNanosToMillis } from '../../shared/record/eventTime.ts';
+import { expiresAtNanos, isExpiredAt } from '../../shared/record/expiry.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { readMaxEventTimeSkewSeconds } from '../../shared/runtime/env.ts';
-import { durationSeconds, type FeatureGroup } from '../../shared/schema/index.ts';
+import type { FeatureGroup } from '../../shared/schema/index.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
@@ -32,8 +34,8 @@ function expiredOnArrival(
 ): Date | undefined {
   const ttl = group.online?.ttl;
   if (ttl === undefined) return undefined;
-  const expiresMs = Number(encoded.eventTimeEpochNanos / 1_000_000n) + durationSeconds(ttl) * 1000;
-  return expiresMs <= nowMs ? new Date(expiresMs) : undefined;
+  const expiresAt = expiresAtNanos(encoded.eventTimeEpochNanos, ttl);
+  return isExpiredAt(expiresAt, nowMs) ? new Date(epochNanosToMillis(expiresAt)) : undefined;
 }
 
 const STORES = ['OnlineStore', 'OfflineStore'] as const;

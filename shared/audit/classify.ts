@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { epochNanosToMillis } from '../record/eventTime.ts';
-import type { FeatureGroup } from '../schema/index.ts';
+import { expiresAtNanos, isExpiredAt, parseExpiresAt } from '../record/expiry.ts';
+import type { Duration, FeatureGroup } from '../schema/index.ts';
 import type { OnlineRecord } from '../store/onlineReader.ts';
 import { differingFeatures, eventTimeNanos, type OfflineLatest } from './decode.ts';
 import { type MismatchExample, MismatchKind } from './types.ts';
@@ -14,7 +15,7 @@ interface ClassifyContext {
   /** Now, epoch ms. */
   readonly nowMs: number;
   /** The group's default online TTL, if any. */
-  readonly ttlSeconds: number | undefined;
+  readonly ttl: Duration | undefined;
 }
 
 /** A disagreement: its kind, what each side holds and how bad it is. */
@@ -103,12 +104,14 @@ function classify(
   context: ClassifyContext
 ): Verdict {
   if (online?.expiresAt !== undefined) {
-    const expiresMs = Date.parse(online.expiresAt);
-    if (Number.isFinite(expiresMs) && expiresMs <= context.nowMs) {
+    // The store's own rule, in nanoseconds: an ExpiresAt with sub-millisecond digits is still
+    // served during the millisecond it falls in.
+    const expiresAt = parseExpiresAt(online.expiresAt);
+    if (expiresAt !== undefined && isExpiredAt(expiresAt, context.nowMs)) {
       return {
         kind: 'expiredStillServed',
         expiresAt: online.expiresAt,
-        overdueMs: context.nowMs - expiresMs,
+        overdueMs: context.nowMs - epochNanosToMillis(expiresAt),
       };
     }
   }
@@ -124,11 +127,10 @@ function classify(
   const base = { recordId: offline.recordId, offlineEventTime: offline.eventTime };
   if (online === undefined) {
     if (offline.deleted) return { kind: 'expectedAbsent', reason: 'deleted' };
-    const expiresMs =
-      context.ttlSeconds === undefined
-        ? undefined
-        : epochNanosToMillis(offline.eventTimeNanos) + context.ttlSeconds * 1000;
-    if (expiresMs !== undefined && expiresMs <= context.nowMs) {
+    if (
+      context.ttl !== undefined &&
+      isExpiredAt(expiresAtNanos(offline.eventTimeNanos, context.ttl), context.nowMs)
+    ) {
       return { kind: 'expectedAbsent', reason: 'expired' };
     }
     // Offline-only history (a backfill), never written online: not a mismatch.

@@ -141,11 +141,7 @@ class GroupAuditor {
     this.nowMs = nowMs;
     this.inFlight = inFlight;
     this.tally = new CoherenceTally(options.examplesPerKind);
-    const ttl = group.online?.ttl;
-    this.context = {
-      nowMs,
-      ttlSeconds: ttl === undefined ? undefined : durationSeconds(ttl),
-    };
+    this.context = { nowMs, ttl: group.online?.ttl };
   }
 
   private problem(text: string): void {
@@ -157,7 +153,8 @@ class GroupAuditor {
     const { engine } = this.deps;
     const table = await engine.tableFor(group);
     const maxAgeSeconds = group.maxAge === undefined ? undefined : durationSeconds(group.maxAge);
-    const ttlSeconds = this.context.ttlSeconds;
+    const ttl = this.context.ttl;
+    const ttlSeconds = ttl === undefined ? undefined : durationSeconds(ttl);
     const staleBefore = maxAgeSeconds === undefined ? undefined : nowMs - maxAgeSeconds * 1000;
     const summary =
       (

@@ -10,6 +10,7 @@ import { createOnlineSide } from '../../shared/audit/online.ts';
 import { runAudit } from '../../shared/audit/runAudit.ts';
 import type { AuditReport, GroupAudit, MismatchKind } from '../../shared/audit/types.ts';
 import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { batchGetOnline } from '../../shared/store/onlineReader.ts';
 import { startTestStore, type TestClock, type TestStore, testClock } from '../helpers/store.ts';
 import { account, accounts, createGroups, devices, iso, put, softDelete } from './fixtures.ts';
 
@@ -499,6 +500,43 @@ describe('Function: runAudit() when the store throttles the online scan mid-way'
       expect(group.problems).toEqual([
         'online scan stopped after 100 identifiers: ThrottlingException: Rate exceeded; identifiers only online beyond them were not looked for this run',
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('Function: runAudit() at the TTL boundary', () => {
+  it('counts a record as expired exactly when the store stops serving it, to the nanosecond', async () => {
+    // Prepare: one-day TTL; one record expiring at the audit's instant (not served), one half a
+    // millisecond later (an event time with sub-millisecond digits: still served).
+    const clock = testClock({ stopped: true });
+    const store = await startTestStore({ clock });
+    try {
+      await createGroups(store, [accounts]);
+      const now = clock.now();
+      const dayAgo = now - 24 * HOUR;
+      await put(store, accounts, account('acc-at-boundary', dayAgo));
+      await put(store, accounts, {
+        ...account('acc-sub-milli', dayAgo),
+        event_time: iso(dayAgo).replace(/Z$/, '500Z'),
+      });
+      const served = await batchGetOnline(
+        store.runtime,
+        [{ group: accounts, recordIds: ['acc-at-boundary', 'acc-sub-milli'] }],
+        { expiration: true }
+      );
+      // Act
+      const report = await audit(store, () => now, { flush: true });
+      // Assess: the store serves exactly the second one, and the audit agrees.
+      expect(served.found.map((r) => r.recordId)).toEqual(['acc-sub-milli']);
+      const group = groupOf(report, accounts.name);
+      expect(group.ttl.expiredStillServed).toBe(0);
+      expect(group.ttl).toMatchObject({ expiredOffline: 0, expiringSoon: 1 });
+      // The store's purge appended the deleted record of the expired one at its ExpiresAt.
+      expect(group.offline).toEqual({ identifiers: 2, live: 1, deleted: 1 });
+      expect(group.coherence.expectedAbsent).toEqual({ deleted: 1, expired: 0, offlineOnly: 0 });
+      expect(group.coherence.total).toBe(0);
     } finally {
       await store.close();
     }

@@ -13,7 +13,7 @@ const NOW = Date.parse('2026-03-01T12:00:00.000Z');
 const MINUTE = 60_000;
 const context: ClassifyContext = {
   nowMs: NOW,
-  ttlSeconds: 86_400,
+  ttl: { unit: 'Days', value: 1 },
 };
 
 function offline(id: string, atMs: number, balance = '10', deleted = false): OfflineLatest {
@@ -113,6 +113,39 @@ describe('Function: classify()', () => {
     const verdict = classify(accounts, off, on, context);
     // Assess
     expect(verdict).toMatchObject(expected);
+  });
+
+  it("judges expiry at the boundary by the online store's rule, to the nanosecond", () => {
+    // Prepare: ExpiresAt exactly now (gone), and half a millisecond after now (still served: the
+    // store compares instants, not milliseconds); likewise offline event time + TTL.
+    const subMilli = (ms: number) => iso(ms).replace(/Z$/, '500Z');
+    const served = (expiresAt: string) =>
+      classify(
+        accounts,
+        offline('a', NOW - 30_000),
+        online('a', NOW - 30_000, '10', expiresAt),
+        context
+      );
+    const absent = (eventTime: string) => {
+      const decoded = decodeOfflineRow(accounts, {
+        ...account('a', NOW),
+        event_time: eventTime,
+        is_deleted: false,
+      });
+      if (!decoded.ok) throw new Error(decoded.problem.reason);
+      return classify(accounts, decoded.value, undefined, context);
+    };
+    // Act + Assess
+    expect(served(iso(NOW))).toMatchObject({ kind: 'expiredStillServed', overdueMs: 0 });
+    expect(served(subMilli(NOW))).toEqual({ kind: 'coherent' });
+    expect(absent(iso(NOW - 24 * 60 * MINUTE))).toEqual({
+      kind: 'expectedAbsent',
+      reason: 'expired',
+    });
+    expect(absent(subMilli(NOW - 24 * 60 * MINUTE))).toEqual({
+      kind: 'expectedAbsent',
+      reason: 'offlineOnly',
+    });
   });
 
   it('lists each differing feature of a value mismatch, decoded, and names the online version', () => {
