@@ -236,6 +236,33 @@ async function refuseTimesBeyondEpochSeconds(
  * ```
  */
 async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSetSummary> {
+  try {
+    return await buildOnce(options, false);
+  } catch (error) {
+    if (options.signal?.aborted === true || !isCsvTypeDetectionError(error)) throw error;
+    // DuckDB typed a labels CSV column from its first 20,480 rows and a later row does not fit
+    // (a TIMESTAMP column with "n/a" at row 25,000). Detecting from every row costs one more
+    // read of the file, so it is done only when the sample was wrong.
+    const summary = await buildOnce(options, true);
+    return {
+      ...summary,
+      notes: [
+        ...summary.notes,
+        'labels CSV: column types detected again from every row (a row after the first 20,480 did not fit the type detected from them)',
+      ],
+    };
+  }
+}
+
+/** DuckDB's error for a CSV value that does not fit the type it detected from a sample. */
+function isCsvTypeDetectionError(error: unknown): boolean {
+  return hasMessage(error, 'This type was auto-detected from the CSV file');
+}
+
+async function buildOnce(
+  options: TrainingSetOptions,
+  labelTypesFromEveryRow: boolean
+): Promise<TrainingSetSummary> {
   const started = performance.now();
   const { engine } = options;
   const timings: Record<TrainingSetPhase, number> = { prepare: 0, join: 0, export: 0, summary: 0 };
@@ -311,7 +338,11 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
         s.group
       );
     }
-    labelsTable = await engine.fileTable(path, { format, columnTypes });
+    labelsTable = await engine.fileTable(path, {
+      format,
+      columnTypes,
+      typesFromEveryRow: labelTypesFromEveryRow,
+    });
     if (format === 'csv') labelsCsv = { path, format };
   }
   const labelColumns = await engine.describe(`SELECT * FROM ${labelsTable}`, queryOptions);
@@ -338,6 +369,7 @@ async function buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSe
     const text = await engine.fileTable(labelsCsv.path, {
       format: labelsCsv.format,
       columnTypes: { [options.labelTimeColumn]: 'VARCHAR' },
+      typesFromEveryRow: labelTypesFromEveryRow,
     });
     await refuseTextThatIsNoTime(engine, text, options.labelTimeColumn, queryOptions);
   }

@@ -369,10 +369,11 @@ class DuckDbEngine implements OfflineQueryEngine {
   async fileTable(path: string, options: FileTableOptions): Promise<string> {
     this.fileTables += 1;
     const name = quoteIdent(`skewless_file_${this.fileTables}`);
+    const csvOptions = `header = true, auto_detect = true${options.typesFromEveryRow === true ? ', sample_size = -1' : ''}`;
     const plain =
       options.format === 'parquet'
         ? `read_parquet(${quoteString(path)}, union_by_name = true)`
-        : `read_csv(${quoteString(path)}, header = true, auto_detect = true)`;
+        : `read_csv(${quoteString(path)}, ${csvOptions})`;
     // Types only for the columns the file has: a requested column it lacks would fail the view
     // with the engine's binder error, where the caller names the missing column itself.
     let types = Object.entries(options.columnTypes ?? {});
@@ -391,7 +392,7 @@ class DuckDbEngine implements OfflineQueryEngine {
     const source =
       options.format === 'parquet'
         ? plain
-        : `read_csv(${quoteString(path)}, header = true, auto_detect = true${typeMap})`;
+        : `read_csv(${quoteString(path)}, ${csvOptions}${typeMap})`;
     // Parquet keeps its own types; the requested ones are applied by the view.
     const projection =
       options.format === 'parquet' && types.length > 0

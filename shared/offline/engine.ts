@@ -85,6 +85,11 @@ interface FileTableOptions {
   readonly format: 'parquet' | 'csv';
   /** Force column types (e.g. keep `000123` as text in a CSV): column → SQL type. */
   readonly columnTypes?: Readonly<Record<string, string>>;
+  /**
+   * CSV: detect column types from every row, not from the engine's sample of the first rows
+   * (DuckDB: 20,480). One more read of the file.
+   */
+  readonly typesFromEveryRow?: boolean;
 }
 
 /**

@@ -1,5 +1,5 @@
 // calendar-fixed: offline history: no TTL offline, label times fixed against their own rows.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
@@ -263,6 +263,33 @@ describe('buildTrainingSet', () => {
     await expect(building).rejects.toThrow(
       'label time column "label_time" has "notatime" (row 25001 of the labels), which is no ISO-8601 time'
     );
+  });
+
+  it('reads a labels CSV whose column changes type after the sampled rows, instead of failing on the engine error', async () => {
+    // Prepare: a column of the user's own, a timestamp for DuckDB's 20,480 sampled rows, then
+    // "n/a": DuckDB's conversion error (30 lines of reader options) failed the build
+    const labels = join(dir, 'labels-late-type.csv');
+    writeFileSync(
+      labels,
+      `card_id,label_time,reviewed_at\n${'c1,2026-01-02T00:00:00Z,2026-01-01 10:00:00\n'.repeat(25_000)}c2,2026-01-02T00:00:00Z,n/a\n`
+    );
+    const out = join(dir, 'out-late-type.csv');
+    // Act
+    const summary = await buildTrainingSet({
+      engine,
+      labels,
+      features: ['fraud-cards.txn_count_7d'],
+      labelTimeColumn: 'label_time',
+      output: { path: out, format: 'csv' },
+    });
+    // Assess: every label, the column kept as the text it is, and a note saying why
+    expect(summary.rows).toBe(25_001);
+    expect(summary.notes).toContain(
+      'labels CSV: column types detected again from every row (a row after the first 20,480 did not fit the type detected from them)'
+    );
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines.at(1)).toMatch(/^c1,.*,2026-01-01 10:00:00,/);
+    expect(lines.at(-1)).toMatch(/^c2,.*,n\/a,/);
   });
 
   it('tells a delivered row of only null features from no row (the summary then keeps the joined result)', async () => {
