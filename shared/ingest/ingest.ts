@@ -51,7 +51,7 @@ import {
   repeatedRecords,
 } from './kinesisRecord.ts';
 import { IngestMetric, IngestStats, type MetricsSink } from './metrics.ts';
-import { type ParsedPayload, parseIngestPayload } from './payload.ts';
+import { type ParsedPayload, parseIngestPayload, type RoutedPayload } from './payload.ts';
 import { type IngestTransform, identityTransform } from './transform.ts';
 import { WrittenAhead } from './writtenAhead.ts';
 
@@ -181,6 +181,11 @@ interface Invocation {
    * the candidates for {@link WrittenAhead} once the reported set is known.
    */
   readonly done: Map<string, { shardId: string; key: () => string }>;
+  /**
+   * The last record of the batch so far per (group, identifier, event time), as a promise of
+   * whether it is done (written or dead-lettered). See {@link sameInstantTurn}.
+   */
+  readonly sameInstant: Map<string, Promise<boolean>>;
 }
 
 /**
@@ -256,6 +261,7 @@ async function ingestBatch(
     eventTimeBound: eventTimeBoundOf(runtime, options.clockAt ?? runtime.now()),
     parsed: options.parsed,
     repeats: repeatedRecords(event.Records),
+    sameInstant: new Map(),
   };
   const deadlineTimer =
     budgetMs === undefined ? undefined : setTimeout(() => deadline?.abort(), budgetMs);
@@ -345,6 +351,54 @@ async function processRecord(
   }
   const { routed, encoded } = parsed.value;
   keys.featureGroup = routed.group.name;
+  // Taken before the first await, so turns follow the stream order (the processor starts every
+  // record's handler in order).
+  const turn = sameInstantTurn(invocation, encoded);
+  try {
+    await writeInTurn(record, source, routed, encoded, runtime, invocation, log, turn.previous);
+    turn.settle(true);
+  } finally {
+    turn.settle(false);
+  }
+}
+
+/**
+ * The place of a record in the batch among records of the same identifier and event time. Their
+ * writes are concurrent BatchWriteRecord entries, and at an equal event time the store keeps the
+ * last write it receives (online, and offline by `api_invocation_time`): an update that comes
+ * later in the stream (a streaming job re-emitting a window's aggregates) could be overwritten by
+ * the earlier one whose call was slower or whose entry was throttled and re-sent. So a record
+ * waits for the previous one with its identifier and event time to be done; if that one is
+ * reported for a retry, so is this one (Lambda redelivers both, in order, and this one was not
+ * written ahead of it). Records at different event times need no order: the store keeps the
+ * latest event time whatever the arrival order.
+ */
+function sameInstantTurn(
+  invocation: Invocation,
+  encoded: EncodedRecord
+): { previous: Promise<boolean> | undefined; settle: (done: boolean) => void } {
+  const key = `${encoded.featureGroup}\u0000${encoded.recordIdentifier}\u0000${encoded.eventTimeEpochNanos}`;
+  const previous = invocation.sameInstant.get(key);
+  let settle: (done: boolean) => void = () => {};
+  invocation.sameInstant.set(
+    key,
+    new Promise<boolean>((resolve) => {
+      settle = resolve;
+    })
+  );
+  return { previous, settle };
+}
+
+async function writeInTurn(
+  record: KinesisStreamRecord,
+  source: KinesisSource,
+  routed: RoutedPayload,
+  encoded: EncodedRecord,
+  runtime: IngestRuntime,
+  invocation: Invocation,
+  log: LogSink,
+  previous: Promise<boolean> | undefined
+): Promise<void> {
   let outputs: readonly EncodedRecord[];
   try {
     outputs = await runtime.transform({
@@ -365,6 +419,11 @@ async function processRecord(
       { featureGroup: error.featureGroup, recordIdentifier: encoded.recordIdentifier }
     );
     return deadLetter(record, source, rejected, runtime, invocation, log);
+  }
+  if (previous !== undefined && !(await previous)) {
+    throw new NotAttemptedError(
+      `an earlier record of the batch for ${encoded.featureGroup}/${encoded.recordIdentifier} at the same event time is reported for retry; this one is written after it`
+    );
   }
   const outputsKey = () => WrittenAhead.keyOfOutputs(outputs);
   if (runtime.writtenAhead.has(source, outputsKey)) {
