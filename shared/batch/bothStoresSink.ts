@@ -5,10 +5,13 @@
  * goes to both stores, every other row to the offline store only.
  *
  * Runs of rows may be written concurrently; runs sharing an identifier are serialised on it, so a
- * later run reads the online value an earlier run wrote and the counts stay exact.
+ * later run reads the online value an earlier run wrote and the counts stay exact. Within a run,
+ * rows of one identifier at one event time are written in file order (see
+ * `inFileOrderPerInstant`).
  */
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { LimitFunction } from 'p-limit';
+import type { EncodedRecord } from '../record/codec.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { writeBatch } from '../store/batchWriter.ts';
 import { batchGetOnline } from '../store/onlineReader.ts';
@@ -147,24 +150,68 @@ class BothStoresSink {
       }
       return outcomes;
     }
-    const written = await writeBatch(
-      this.client,
-      planned.map((p) => ({
-        ref: p,
-        record: p.record,
-        ...(p.targetStores === undefined ? {} : { targetStores: p.targetStores }),
-      })),
-      { limit: this.options.limit, abortSignal: this.options.abortSignal }
-    );
-    for (const o of written) {
-      const ref = refOf(o.ref.ref);
-      outcomes[o.ref.ref] =
-        o.status === 'written'
-          ? { status: 'written', ref, effect: o.ref.effect }
-          : { status: o.status, ref, code: o.code, message: o.message };
+    /** (identifier, event time) of rows not written: later rows of theirs are held back. */
+    const notWritten = new Set<string>();
+    for (const wave of inFileOrderPerInstant(planned)) {
+      const ready = wave.filter((p) => !notWritten.has(instantOf(p.record)));
+      for (const p of wave) {
+        if (ready.includes(p)) continue;
+        outcomes[p.ref] = {
+          status: 'retry',
+          ref: refOf(p.ref),
+          code: 'EarlierRowNotWritten',
+          message: `an earlier row of "${p.record.recordIdentifier}" at the same event time was not written; this one is written after it`,
+        };
+      }
+      const written = await writeBatch(
+        this.client,
+        ready.map((p) => ({
+          ref: p,
+          record: p.record,
+          ...(p.targetStores === undefined ? {} : { targetStores: p.targetStores }),
+        })),
+        { limit: this.options.limit, abortSignal: this.options.abortSignal }
+      );
+      for (const o of written) {
+        const ref = refOf(o.ref.ref);
+        if (o.status !== 'written') notWritten.add(instantOf(o.ref.record));
+        outcomes[o.ref.ref] =
+          o.status === 'written'
+            ? { status: 'written', ref, effect: o.ref.effect }
+            : { status: o.status, ref, code: o.code, message: o.message };
+      }
     }
     return outcomes;
   }
+}
+
+function instantOf(record: EncodedRecord): string {
+  return `${record.recordIdentifier}\u0000${record.eventTimeEpochNanos}`;
+}
+
+/**
+ * The planned rows in waves that each hold at most one row per (identifier, event time), in file
+ * order: the first wave the first row of each, the next the second, and so on (most drops are one
+ * wave). The waves are written one after the other. Rows of one call, or of calls in flight
+ * together, reach the store in any order, and at an equal event time the store keeps the last
+ * write it receives: online, and offline by `api_invocation_time`. Within a wave no two rows
+ * compete; across waves the file's later row is written later, so the offline store's latest row
+ * (what a training set and the audit read) is the one the online store serves.
+ */
+function inFileOrderPerInstant<P extends { readonly record: EncodedRecord }>(
+  planned: readonly P[]
+): P[][] {
+  const waves: P[][] = [];
+  const seen = new Map<string, number>();
+  for (const p of planned) {
+    const key = instantOf(p.record);
+    const wave = seen.get(key) ?? 0;
+    seen.set(key, wave + 1);
+    const list = waves[wave] ?? [];
+    waves[wave] = list;
+    list.push(p);
+  }
+  return waves;
 }
 
 export type { BatchRowOutcome, BothStoresSinkOptions };

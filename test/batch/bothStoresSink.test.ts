@@ -4,6 +4,7 @@
  * identifiers across concurrent runs, a dry run that writes nothing, and injected throttling.
  */
 import {
+  BatchWriteRecordCommand,
   GetRecordCommand,
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
@@ -105,6 +106,68 @@ describe('Class: BothStoresSink (embedded store)', () => {
         .map((r) => String(r.txn_count_7d))
         .sort()
     ).toEqual(['1', '2', '4', '7']);
+  });
+
+  it('writes the rows of one identifier at one event time in file order, even when the earlier one is slow or throttled', async () => {
+    // Prepare: a nightly job's output that repeats a card at the same event time with a
+    // corrected value; 30 other cards between them put the two in different calls. The call
+    // carrying the first value answers 200 ms late in run A and is throttled whole in run B.
+    const prefix = `o${now}`;
+    const at = now - HOUR;
+    const carries = (command: unknown, id: string) =>
+      command instanceof BatchWriteRecordCommand &&
+      (command.input.Entries ?? []).some(
+        (entry) =>
+          entry.Record?.some((v) => v.FeatureName === 'card_id' && v.ValueAsString === id) &&
+          entry.Record?.some((v) => v.FeatureName === 'txn_count_7d' && v.ValueAsString === '1')
+      );
+    const send = store.runtime.send.bind(store.runtime);
+    const faulty = Object.create(store.runtime) as typeof store.runtime;
+    let throttled = 0;
+    faulty.send = ((command: unknown, options?: unknown) => {
+      if (carries(command, `${prefix}-slow`)) {
+        return new Promise((done) => setTimeout(done, 200)).then(() =>
+          send(command as never, options as never)
+        );
+      }
+      if (carries(command, `${prefix}-throttled`) && throttled++ === 0) {
+        return Promise.reject(
+          Object.assign(new Error('Rate exceeded'), {
+            name: 'ThrottlingException',
+            $metadata: { httpStatusCode: 429 },
+          })
+        );
+      }
+      return send(command as never, options as never);
+    }) as typeof store.runtime.send;
+    const sink = new BothStoresSink(faulty, cards, { limit: pLimit(4) });
+    const drop = (id: string) => [
+      { ref: 0, record: card(id, at, 1) },
+      ...Array.from({ length: 30 }, (_, i) => ({ ref: i + 1, record: card(`${id}-${i}`, at, 0) })),
+      { ref: 31, record: card(id, at, 2) },
+    ];
+    // Act: run B's retry pass writes what the first pass left, in file order.
+    const slow = await sink.write(drop(`${prefix}-slow`));
+    const throttledRun = drop(`${prefix}-throttled`);
+    const first = await sink.write(throttledRun);
+    const retried = first.filter((o) => o.status === 'retry').map((o) => o.ref);
+    const second = await sink.write(throttledRun.filter((r) => retried.includes(r.ref)));
+    // Assess: the later row is online and is the offline store's latest row (what a
+    // point-in-time training set and the audit read).
+    expect(slow.every((o) => o.status === 'written')).toBe(true);
+    expect(first.find((o) => o.ref === 31)).toMatchObject({
+      status: 'retry',
+      code: 'EarlierRowNotWritten',
+    });
+    expect(second.every((o) => o.status === 'written')).toBe(true);
+    await store.store.flush();
+    for (const id of [`${prefix}-slow`, `${prefix}-throttled`]) {
+      expect(await onlineOf(id)).toMatchObject({ txn_count_7d: '2' });
+      const rows = (await offlineRows(store, cards.name))
+        .filter((r) => r.card_id === id)
+        .sort((a, b) => Number(b.api_invocation_time) - Number(a.api_invocation_time));
+      expect(rows.map((r) => String(r.txn_count_7d))).toEqual(['2', '1']);
+    }
   });
 
   it('dry run: counts what a real run would do and writes nothing', async () => {
