@@ -272,6 +272,7 @@ class GroupAuditor {
     const byId = new Map<string, OnlineRecord>(found.map((r) => [r.recordId, r]));
     const unreadIds = new Set(unread.map((u) => u.recordId));
     this.tally.unread += unreadIds.size;
+    for (const id of unreadIds) this.keepEarlier(id);
     for (const u of unread.slice(0, 1)) this.problem(`online read of ${u.recordId}: ${u.reason}`);
     for (const o of offline) {
       if (!unreadIds.has(o.recordId)) this.record(o.recordId, o, byId.get(o.recordId));
@@ -333,14 +334,40 @@ class GroupAuditor {
     }
   }
 
+  /** Identifier → this group's ledger keys from earlier runs (built on first use). */
+  private earlierKeys: Map<string, string[]> | undefined;
+
+  private earlierKeysById(): Map<string, string[]> {
+    if (this.earlierKeys === undefined) {
+      this.earlierKeys = new Map();
+      for (const key of this.inFlight.previous.keys()) {
+        const candidate = candidateOf(key);
+        if (candidate?.group !== this.group.name) continue;
+        const keys = this.earlierKeys.get(candidate.recordId) ?? [];
+        keys.push(key);
+        this.earlierKeys.set(candidate.recordId, keys);
+      }
+    }
+    return this.earlierKeys;
+  }
+
   /** Identifiers of this group that earlier runs saw in flight: compared again whatever the sample. */
   private earlierCandidates(): Set<string> {
-    const ids = new Set<string>();
-    for (const key of this.inFlight.previous.keys()) {
-      const candidate = candidateOf(key);
-      if (candidate?.group === this.group.name) ids.add(candidate.recordId);
+    return new Set(this.earlierKeysById().keys());
+  }
+
+  /**
+   * Keeps the first-seen instants earlier runs noted for an identifier this run could not read
+   * (throttled): without them its clock would start again at the next run that reads it, and a
+   * write only online would be reported a margin late, or never while every other run throttles.
+   */
+  private keepEarlier(recordId: string): void {
+    for (const key of this.earlierKeysById().get(recordId) ?? []) {
+      const firstSeen = this.inFlight.previous.get(key);
+      if (firstSeen !== undefined && !this.inFlight.next.has(key)) {
+        this.inFlight.next.set(key, firstSeen);
+      }
     }
-    return ids;
   }
 
   /**

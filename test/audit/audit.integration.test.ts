@@ -3,7 +3,10 @@
  * store's Parquet: each kind of fault is planted and must be reported with exactly its
  * identifiers, and a healthy store must report nothing.
  */
-import { ListRecordsCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  BatchGetRecordCommand,
+  ListRecordsCommand,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InFlightLedger, MemoryLedger } from '../../shared/audit/inFlight.ts';
 import { createOnlineSide } from '../../shared/audit/online.ts';
@@ -537,6 +540,60 @@ describe('Function: runAudit() at the TTL boundary', () => {
       expect(group.offline).toEqual({ identifiers: 2, live: 1, deleted: 1 });
       expect(group.coherence.expectedAbsent).toEqual({ deleted: 1, expired: 0, offlineOnly: 0 });
       expect(group.coherence.total).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('Function: runAudit() when the store throttles the online reads of one run', () => {
+  it('keeps when earlier runs first saw a version missing offline, so the next run still reports it on time', async () => {
+    // Prepare: a write that reached only the online store.
+    const clock = testClock({ stopped: true });
+    const store = await startTestStore({ clock });
+    try {
+      await createGroups(store, [accounts]);
+      const now = clock.now();
+      await put(store, accounts, account('acc-ok', now - 10 * MINUTE));
+      await put(store, accounts, account('acc-online-only', now - 10 * MINUTE), {
+        targets: ['OnlineStore'],
+      });
+      await store.store.flush();
+      const ledger = new MemoryLedger();
+      const run = async (at: number, online: ReturnType<typeof createOnlineSide>) => {
+        const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+        try {
+          const report = await runAudit(
+            [accounts],
+            { engine, online, now: () => at, inFlight: ledger },
+            { marginSeconds: MARGIN_SECONDS, onlineScanLimit: 1000 }
+          );
+          return groupOf(report, accounts.name);
+        } finally {
+          await engine.close();
+        }
+      };
+      // Every BatchGetRecord of the second run is throttled (after the SDK's retries).
+      const send = store.runtime.send.bind(store.runtime);
+      const throttling = Object.create(store.runtime) as typeof store.runtime;
+      throttling.send = ((command: unknown, options?: unknown) =>
+        command instanceof BatchGetRecordCommand
+          ? Promise.reject(
+              Object.assign(new Error('Rate exceeded'), {
+                name: 'ThrottlingException',
+                $metadata: { httpStatusCode: 429 },
+              })
+            )
+          : send(command as never, options as never)) as typeof store.runtime.send;
+      // Act: seen at now, unread half a margin later, read again a margin after it was seen.
+      const first = await run(now, createOnlineSide(store.runtime));
+      const throttled = await run(now + (MARGIN_SECONDS / 2) * 1000, createOnlineSide(throttling));
+      const third = await run(now + MARGIN_SECONDS * 1000, createOnlineSide(store.runtime));
+      // Assess
+      expect(first.coherence.inFlight).toBe(1);
+      expect(throttled.coherence.unread).toBe(2);
+      expect(third.coherence.inFlight).toBe(0);
+      expect(idsOf(third, 'onlineOnly')).toEqual(['acc-online-only']);
     } finally {
       await store.close();
     }
