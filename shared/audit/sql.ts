@@ -22,6 +22,9 @@ import type { FeatureGroup } from '../schema/index.ts';
 /** Aliases of the audit's CTEs; prefixed so they do not clash with a feature name in practice. */
 const EVENT_TIME = 'skewless_audit_et';
 const RANK = 'skewless_audit_rank';
+/** The identifier's newest put (not delete marker): its event time as stored, and as a timestamp. */
+const NEWEST_PUT = 'skewless_audit_put';
+const NEWEST_PUT_AT = 'skewless_audit_put_et';
 
 /** The event time of a row as a UTC timestamp (ISO text parsed, epoch seconds converted). */
 function eventTimeExpression(group: FeatureGroup): string {
@@ -48,16 +51,25 @@ function latestRows(
   group: FeatureGroup,
   table: string,
   allFeatures: boolean,
-  where?: string
+  where?: string,
+  withNewestPut = false
 ): string {
   const names = allFeatures
     ? offlineFeatureNames(group)
     : [group.recordIdentifier, group.eventTime];
   const columns = [...names.map(quoteIdent), '"is_deleted"'];
+  const byIdentifier = `OVER (PARTITION BY ${quoteIdent(group.recordIdentifier)})`;
+  const ifPut = (value: string) => `CASE WHEN NOT "is_deleted" THEN ${value} END`;
   return [
     'WITH ranked AS (',
     `  SELECT ${columns.join(', ')},`,
     `    ${eventTimeExpression(group)} AS ${EVENT_TIME},`,
+    ...(withNewestPut
+      ? [
+          `    max_by(${ifPut(quoteIdent(group.eventTime))}, ${ifPut(eventTimeExpression(group))}) ${byIdentifier} AS ${NEWEST_PUT},`,
+          `    max(${ifPut(eventTimeExpression(group))}) ${byIdentifier} AS ${NEWEST_PUT_AT},`,
+        ]
+      : []),
     `    row_number() OVER (PARTITION BY ${quoteIdent(group.recordIdentifier)} ORDER BY ${eventTimeExpression(group)} DESC, "is_deleted" ASC, "api_invocation_time" DESC, "write_time" DESC) AS ${RANK}`,
     `  FROM ${table}`,
     ...(where === undefined ? [] : [`  WHERE ${where}`]),
@@ -94,7 +106,10 @@ function countWhen(condition: string | undefined, alias: string): string {
 
 /**
  * One row of counts over the latest rows: identifiers, deleted, stale, past TTL, expiring soon,
- * and the newest event time (as stored).
+ * and the newest event time (as stored) of a put. Delete markers do not count for freshness: the
+ * deleted records the store appends when a TTL expires carry recent event times (their
+ * `ExpiresAt`), so a stream stopped a day ago would read as fresh for as long as records from a
+ * TTL earlier kept expiring.
  */
 function summarySql(group: FeatureGroup, table: string, cutoffs: SummaryCutoffs): string {
   const live = 'NOT "is_deleted"';
@@ -112,14 +127,14 @@ function summarySql(group: FeatureGroup, table: string, cutoffs: SummaryCutoffs)
       ? undefined
       : `${live} AND ${EVENT_TIME} > ${at(cutoffs.expiredAtOrBefore)} AND ${EVENT_TIME} <= ${at(cutoffs.expiringAtOrBefore)}`;
   return [
-    latestRows(group, table, false),
+    latestRows(group, table, false, undefined, true),
     'SELECT',
     `  count(*) AS ${SummaryColumn.identifiers},`,
     `  ${countWhen('"is_deleted"', SummaryColumn.deleted)},`,
     `  ${countWhen(stale, SummaryColumn.stale)},`,
     `  ${countWhen(expired, SummaryColumn.expiredOffline)},`,
     `  ${countWhen(expiring, SummaryColumn.expiringSoon)},`,
-    `  max_by(${quoteIdent(group.eventTime)}, ${EVENT_TIME}) AS ${SummaryColumn.newestEventTime}`,
+    `  max_by(${NEWEST_PUT}, ${NEWEST_PUT_AT}) AS ${SummaryColumn.newestEventTime}`,
     'FROM latest',
   ].join('\n');
 }

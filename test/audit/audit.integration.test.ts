@@ -599,3 +599,34 @@ describe('Function: runAudit() when the store throttles the online reads of one 
     }
   });
 });
+
+describe('Function: runAudit() freshness once records expire', () => {
+  it('breaches freshness for a stream stopped a day ago whose last records expire now', async () => {
+    // Prepare: the last writes of a stream that stopped a day ago (TTL one day, max age one
+    // hour); ten minutes later they have expired and the store has appended their deleted
+    // records offline, dated at their ExpiresAt (five minutes ago and earlier).
+    const clock = testClock({ stopped: true });
+    const store = await startTestStore({ clock });
+    try {
+      await createGroups(store, [accounts]);
+      const stoppedAt = clock.now() - 24 * HOUR + 5 * MINUTE;
+      for (let i = 0; i < 5; i++) {
+        await put(store, accounts, account(`acc-last-${i}`, stoppedAt - i * MINUTE));
+      }
+      clock.advance(10 * MINUTE);
+      // Act
+      const report = await audit(store, clock.now);
+      // Assess
+      const group = groupOf(report, accounts.name);
+      expect(group.offline).toEqual({ identifiers: 5, live: 0, deleted: 5 });
+      expect(group.freshness).toMatchObject({
+        newestEventTime: iso(stoppedAt),
+        seconds: (clock.now() - stoppedAt) / 1000,
+        breached: true,
+      });
+      expect(report.totals.freshnessBreaches).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+});
