@@ -194,6 +194,56 @@ describe('Backfill direct offline mode (integration)', () => {
     expect(rows.every((r) => String(r.write_time) === String(r.api_invocation_time))).toBe(true);
   });
 
+  it('writes a corrected repeat of a row (same card, same event time) so that it wins everywhere', async () => {
+    // Prepare: a card's row, other cards, then the same card and event time with a corrected
+    // count, as an export that appends corrections does.
+    useHandler(createBackfillHandler() as unknown as Handler);
+    const first = cardFile('repeat', 40, 0).rows;
+    const original = first[0] as (typeof first)[number];
+    const corrected = { ...original, txn_count_7d: '41' };
+    const body = toCsv([...first, corrected]);
+    const { event } = await putQuietly('backfill/fraud-cards/repeat.csv', body);
+    // Act
+    await handler(event, lambdaContext());
+    await inProcessContinuations.idle();
+    // Assess: the corrected row ranks after the original on the columns readers order by, and
+    // the training set reads it, with either join.
+    const rows = (await offlineRows(store, 'fraud-cards'))
+      .filter((r) => r.card_id === original.card_id)
+      .sort(
+        (a, b) =>
+          (a.api_invocation_time as Date).getTime() - (b.api_invocation_time as Date).getTime()
+      );
+    expect(rows.map((r) => String(r.txn_count_7d))).toEqual([original.txn_count_7d, '41']);
+    expect((rows[1]?.api_invocation_time as Date) > (rows[0]?.api_invocation_time as Date)).toBe(
+      true
+    );
+    const labelTime = new Date(Date.parse(original.event_time as string) + 60_000).toISOString();
+    for (const strategy of ['asof', 'portable'] as const) {
+      const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+      try {
+        await engine.execute(
+          `CREATE TABLE "repeat_labels" AS SELECT ${quoteString(original.card_id as string)} AS "card_id", ${quoteString(labelTime)} AS "label_time"`
+        );
+        const out = `${store.dataDir}/repeat-${strategy}.parquet`;
+        await buildTrainingSet({
+          engine,
+          labels: { table: '"repeat_labels"' },
+          features: ['fraud-cards.txn_count_7d'],
+          labelTimeColumn: 'label_time',
+          strategy,
+          output: { path: out },
+        });
+        const { rows: set } = await engine.queryAll(
+          `SELECT * FROM read_parquet(${quoteString(out)})`
+        );
+        expect(String(set[0]?.['fraud-cards.txn_count_7d'])).toBe('41');
+      } finally {
+        await engine.close();
+      }
+    }
+  });
+
   it('writes each row once when the S3 event is delivered twice more, together', async () => {
     // Prepare
     useHandler(createBackfillHandler() as unknown as Handler);
