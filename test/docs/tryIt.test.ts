@@ -58,6 +58,47 @@ const docFiles = [
 ];
 const blocks = docFiles.flatMap(tryItBlocks);
 
+/**
+ * A documented command with the default URLs rewritten to `endpoints`, in one pass: rewriting
+ * one default after another let a later default rewrite a prefix of an earlier result (the API
+ * on free port 45699 read `http://127.0.0.1:4569` + `9`, and became the S3 port plus a 9).
+ * `curl -s` gets `-f --show-error`, so an HTTP error fails the command, with the page's answer
+ * (`--fail-with-body`) and curl's own message.
+ */
+function localizeCommand(command: string, endpoints: Endpoints): string {
+  const urls = new Map<number, string>([
+    [START_DEFAULTS.apiPort, endpoints.api],
+    [START_DEFAULTS.storePort, endpoints.store],
+    [START_DEFAULTS.kinesisPort, endpoints.kinesis],
+    [START_DEFAULTS.s3Port, endpoints.s3],
+  ]);
+  return command
+    .replace(
+      /http:\/\/127\.0\.0\.1:(\d+)(?!\d)/g,
+      (url, port: string) => urls.get(Number(port)) ?? url
+    )
+    .replace(/\bcurl -s\b/g, 'curl -sS --fail-with-body');
+}
+
+describe('localizeCommand', () => {
+  it('rewrites each default URL once, even when a free port starts with another default', () => {
+    const endpoints = {
+      api: 'http://127.0.0.1:45699',
+      store: 'http://127.0.0.1:8765',
+      kinesis: 'http://127.0.0.1:40001',
+      s3: 'http://127.0.0.1:33019',
+    } as Endpoints;
+    expect(
+      localizeCommand(
+        'curl -s http://127.0.0.1:3000/x && aws s3 ls --endpoint-url http://127.0.0.1:4569 && curl -s http://127.0.0.1:30001/',
+        endpoints
+      )
+    ).toBe(
+      'curl -sS --fail-with-body http://127.0.0.1:45699/x && aws s3 ls --endpoint-url http://127.0.0.1:33019 && curl -sS --fail-with-body http://127.0.0.1:30001/'
+    );
+  });
+});
+
 describe('README quick start', () => {
   it('is exactly npm ci, npm start, npm test, and npm start is the stack this test starts', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -139,16 +180,7 @@ describe('try-it blocks against a started stack', () => {
 
   /** The documented default URLs, rewritten to where this stack listens. */
   function localize(command: string): string {
-    const ports: [number, string][] = [
-      [START_DEFAULTS.apiPort, endpoints.api],
-      [START_DEFAULTS.storePort, endpoints.store],
-      [START_DEFAULTS.kinesisPort, endpoints.kinesis],
-      [START_DEFAULTS.s3Port, endpoints.s3],
-    ];
-    let text = command;
-    for (const [port, url] of ports) text = text.replaceAll(`http://127.0.0.1:${port}`, url);
-    // curl exits 0 on an HTTP error: make the page's answer count.
-    return text.replace(/\bcurl -s\b/g, 'curl -sf');
+    return localizeCommand(command, endpoints);
   }
 
   const awsCliPresent = spawnSync('aws', ['--version']).status === 0;
@@ -178,7 +210,7 @@ describe('try-it blocks against a started stack', () => {
       });
       expect(
         { status: result.status, stderr: result.status === 0 ? '' : result.stderr },
-        `${block.file}:${block.line}\n${result.stdout}\n${result.stderr}`
+        `${block.file}:${block.line}\n${result.stdout}\n${result.stderr}\n--- the stack's last 40 log lines ---\n${output.split('\n').slice(-40).join('\n')}`
       ).toEqual({ status: 0, stderr: '' });
     }, 300_000);
   }
