@@ -23,7 +23,12 @@ import { runAlone } from './harness.ts';
 import type { Bench, BenchRow } from './types.ts';
 
 const EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z: creation time and start of the data
-const DAYS = 10;
+/**
+ * Days of history the offline rows spread over, one hive partition per hour and group (default
+ * 10: 240 files per group). 540 is the 18 months of a nightly training rebuild: ~13,000 files per
+ * group, where listing and reading every file's schema weigh as much as the join.
+ */
+const DAYS = Number(process.env.SKEWLESS_BENCH_DATASET_DAYS ?? 10);
 const GOAL_ROWS_PER_SECOND = 1_000_000;
 const LABEL_EVERY = 4; // 1M labels out of 4M transactions
 /** Size factor (1 = the figure of the issue); a smaller one checks the bench quickly. */

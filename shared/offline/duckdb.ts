@@ -566,6 +566,10 @@ async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<Du
     // file's schema) and when it scans: cached once (entries are checked against the file's
     // modification time). ~0.2 s less per training set over the ~720 files of the benchmark.
     'SET parquet_metadata_cache = true',
+    // DuckDB's external file cache keeps every byte it reads from a file for the next query; the
+    // local offline store is already in the OS page cache, so over 18 months of hourly partitions
+    // (~39,000 files) it doubled the work of closing the engine and held ~2.4 GB more peak RSS.
+    'SET enable_external_file_cache = false',
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(OFFLINE_DATABASE)}`,
     ...DUCKDB_TRINO_MACROS,
   ]) {
