@@ -101,6 +101,14 @@ function lock(dataDir: string): string {
   return path;
 }
 
+/**
+ * Request line and headers, bytes. GetRecord sends its FeatureNames in the query string: a group
+ * may define 2,500 features with names of up to 64 characters (~193 KB as `&FeatureName=…`).
+ * Node's default (16 KiB) answered a GetRecord naming a few hundred features with a bare 431
+ * (the SDK's UnknownError).
+ */
+const MAX_REQUEST_HEAD_BYTES = 256 * 1024;
+
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolveListen, reject) => {
     server.once('error', reject);
@@ -152,7 +160,10 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
     await writer.flush();
 
     const sockets = new Set<Socket>();
-    const server = createServer({ keepAliveTimeout: 60_000 }, createHandler(ctx, faults, logger));
+    const server = createServer(
+      { keepAliveTimeout: 60_000, maxHeaderSize: MAX_REQUEST_HEAD_BYTES },
+      createHandler(ctx, faults, logger)
+    );
     server.on('connection', (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));

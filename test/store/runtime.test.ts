@@ -186,6 +186,30 @@ describe('PutRecord / GetRecord', () => {
     expect(some.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('answers GetRecord naming every feature of a 2,500-feature group (a ~200 KB query string)', async () => {
+    // The service allows 2,500 features of 64-character names per group; FeatureNames go in the
+    // query string. Node's default 16 KiB header limit answered 431 with no body (UnknownError).
+    const names = Array.from({ length: 2_498 }, (_, i) =>
+      `f${String(i).padStart(4, '0')}`.padEnd(64, 'x')
+    );
+    await createGroup(t.sagemaker, 'wide', Object.fromEntries(names.map((n) => [n, 'Integral'])), {
+      OfflineStoreConfig: undefined,
+    });
+    await rt.send(
+      new PutRecordCommand({
+        FeatureGroupName: 'wide',
+        Record: record({
+          id: 'w1',
+          event_time: '2024-01-01T00:00:00Z',
+          ...Object.fromEntries(names.map((n, i) => [n, String(i)])),
+        }),
+      })
+    );
+    const out = await get('wide', 'w1', { FeatureNames: ['id', 'event_time', ...names] });
+    expect(out.Record).toHaveLength(2_500);
+    expect(out.Record?.at(-1)).toEqual({ FeatureName: names.at(-1), ValueAsString: '2497' });
+  });
+
   it('answers a never-written identifier with no Record', async () => {
     const out = await get('orders', 'never-written');
     expect(out.Record).toBeUndefined();
