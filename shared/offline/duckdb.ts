@@ -377,12 +377,12 @@ class DuckDbEngine implements OfflineQueryEngine {
     // Types only for the columns the file has: a requested column it lacks would fail the view
     // with the engine's binder error, where the caller names the missing column itself.
     let types = Object.entries(options.columnTypes ?? {});
-    if (types.length > 0) {
-      const present = new Set(
-        (await this.queryAll(`DESCRIBE SELECT * FROM ${plain}`)).rows.map((r) =>
-          String(r.column_name)
-        )
+    if (types.length > 0 || options.format === 'csv') {
+      const columns = (await this.queryAll(`DESCRIBE SELECT * FROM ${plain}`)).rows.map((r) =>
+        String(r.column_name)
       );
+      if (options.format === 'csv') await this.refuseRaggedCsv(path, columns);
+      const present = new Set(columns);
       types = types.filter(([column]) => present.has(column));
     }
     const typeMap =
@@ -402,6 +402,48 @@ class DuckDbEngine implements OfflineQueryEngine {
       `CREATE OR REPLACE TEMP VIEW ${name} AS SELECT ${projection} FROM ${source}`
     );
     return name;
+  }
+
+  /**
+   * A comma-separated file with a line of more or fewer fields than its header: DuckDB's sniffer
+   * then finds no consistent comma dialect, settles on another delimiter and reads each line as
+   * one column named after the whole header, so every column the caller looks for seemed missing
+   * ("labels have no column event_time (columns: card_id,event_time,x)"). Reads the file as
+   * comma-separated, keeping DuckDB's rejects, and names the lines that do not fit.
+   */
+  private async refuseRaggedCsv(path: string, columns: readonly string[]): Promise<void> {
+    const header = columns[0];
+    if (columns.length !== 1 || header === undefined || !header.includes(',')) return;
+    this.fileTables += 1;
+    const rejects = `skewless_csv_rejects_${this.fileTables}`;
+    const scans = `skewless_csv_scans_${this.fileTables}`;
+    let lines: QueryResult;
+    let count: number;
+    try {
+      await this.execute(
+        `SELECT count(*) FROM read_csv(${quoteString(path)}, header = true, delim = ',', store_rejects = true, rejects_table = ${quoteString(rejects)}, rejects_scan = ${quoteString(scans)})`
+      );
+      count = Number(
+        (await this.queryAll(`SELECT count(*) AS n FROM ${quoteIdent(rejects)}`)).rows[0]?.n ?? 0
+      );
+      lines = await this.queryAll(
+        `SELECT line, error_message, csv_line FROM ${quoteIdent(rejects)} ORDER BY line LIMIT 3`
+      );
+    } catch {
+      // Not comma-separated after all (the sniffer's choice stands): the caller's error applies.
+      return;
+    } finally {
+      await this.execute(`DROP TABLE IF EXISTS ${quoteIdent(rejects)}`).catch(() => {});
+      await this.execute(`DROP TABLE IF EXISTS ${quoteIdent(scans)}`).catch(() => {});
+    }
+    if (count === 0) return;
+    const fields = header.split(',').length;
+    const shown = lines.rows
+      .map((r) => `line ${r.line} (${r.error_message}): ${String(r.csv_line).slice(0, 120)}`)
+      .join('; ');
+    throw new Error(
+      `${path}: ${count} ${count === 1 ? 'line does' : 'lines do'} not have the header's ${fields} comma-separated fields, so the file cannot be read as CSV — ${shown}${count > lines.rows.length ? '; …' : ''}. Fix or remove ${count === 1 ? 'it' : 'them'} (a value with a comma must be quoted: "a,b")`
+    );
   }
 
   async tableFor(group: FeatureGroup): Promise<string> {

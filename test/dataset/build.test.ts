@@ -242,6 +242,28 @@ describe('buildTrainingSet', () => {
     );
   });
 
+  it('names the lines of a labels CSV with more or fewer fields than its header, instead of reporting its columns missing', async () => {
+    // Prepare: a hand-edited CSV, one row with a stray field and one with a field missing
+    const labels = join(dir, 'labels-ragged.csv');
+    writeFileSync(
+      labels,
+      'card_id,label_time,is_fraud\nc1,2026-01-02T00:00:00Z,1\nc2,2026-01-02T00:00:00Z,0,oops\nc1,2026-01-03T00:00:00Z,0\nc2,2026-01-03T00:00:00Z\n'
+    );
+    // Act
+    const building = buildTrainingSet({
+      engine,
+      labels,
+      features: ['fraud-cards.txn_count_7d'],
+      labelTimeColumn: 'label_time',
+      output: { path: join(dir, 'out-ragged.parquet') },
+    });
+    // Assess: DuckDB's sniffer read each line as one column named after the header, so this was
+    // 'labels have no column "label_time" (columns: card_id,label_time,is_fraud)'
+    await expect(building).rejects.toThrow(
+      `${labels}: 2 lines do not have the header's 3 comma-separated fields, so the file cannot be read as CSV — line 3 (Expected Number of Columns: 3 Found: 4): c2,2026-01-02T00:00:00Z,0,oops; line 5 (Expected Number of Columns: 3 Found: 2): c2,2026-01-03T00:00:00Z. Fix or remove them`
+    );
+  });
+
   it('refuses a CSV label time past the sniffed sample that is no time, instead of reading it as null', async () => {
     // Prepare: DuckDB types the column from its first rows (timestamps with a zone); its CSV
     // reader then turns a later value it cannot read into null, and the label into one without
