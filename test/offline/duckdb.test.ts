@@ -145,10 +145,49 @@ describe('DuckDbEngine: group tables', () => {
       'write_time',
       'api_invocation_time',
       'is_deleted',
-      'year',
-      'month',
       'day',
       'hour',
+      'month',
+      'year',
+    ]);
+  });
+
+  it('types a table whose files hold the schema columns by binding the files once', async () => {
+    const dataDir = tempDir();
+    await writeOfflineRows({
+      dataDir,
+      group: cards,
+      rows: [cardRow('c1', '2026-01-01T10:00:00.000Z', { txn_count_7d: 1n })],
+    });
+    engine = await createDuckDbEngine({ dataDir });
+    const table = await engine.tableFor(cards);
+    // Binding reads every file's schema (union_by_name): over 18 months of hourly partitions
+    // that is seconds per bind, so a table that needs no cast is a view of the files as they are.
+    const view = await engine.queryAll(
+      "SELECT sql FROM duckdb_views() WHERE schema_name = 'sagemaker_featurestore'"
+    );
+    expect(String(view.rows[0]?.sql)).toMatch(/ AS SELECT \* FROM read_parquet\(/);
+    const columns = (await engine.describe(`SELECT * FROM ${table}`)).map(
+      (c) => `${c.name} ${c.type}`
+    );
+    expect(columns).toEqual([
+      'card_id varchar',
+      'event_time varchar',
+      'txn_count_7d bigint',
+      'txn_count_30d bigint',
+      'amount_sum_7d double',
+      'amount_sum_30d double',
+      'distinct_merchants_30d bigint',
+      'chargebacks_365d bigint',
+      'card_age_days bigint',
+      'home_country varchar',
+      'write_time timestamp',
+      'api_invocation_time timestamp',
+      'is_deleted boolean',
+      'day integer',
+      'hour integer',
+      'month integer',
+      'year integer',
     ]);
   });
 
