@@ -20,7 +20,11 @@ import type { LogSink } from '../shared/runtime/powertools.ts';
 import { getOnlineRecord } from '../shared/store/onlineReader.ts';
 import { startLookupFront } from './api/front.ts';
 import { DEMO_TRANSACTION_ID, DemoProducer } from './demo/producer.ts';
-import { dropNightlyAggregates } from './demo/seedAggregates.ts';
+import {
+  dropNightlyAggregates,
+  type NightlyFile,
+  scheduleNightlyAggregates,
+} from './demo/seedAggregates.ts';
 import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
 import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts';
 import { startLocalKinesis } from './kinesis/localKinesis.ts';
@@ -350,11 +354,28 @@ async function startStack(
         START_DEFAULTS.backfillBucket,
         producer.generator
       );
-      s3Client.destroy();
       await s3.settled();
-      demoLog.info(
-        `nightly aggregates dropped and applied: ${dropped.map((f) => `s3://${START_DEFAULTS.backfillBucket}/${f.key} (${f.rows} rows)`).join(', ')}`
-      );
+      const dropNames = (files: readonly NightlyFile[]) =>
+        files
+          .map((f) => `s3://${START_DEFAULTS.backfillBucket}/${f.key} (${f.rows} rows)`)
+          .join(', ');
+      demoLog.info(`nightly aggregates dropped and applied: ${dropNames(dropped)}`);
+      // Each following midnight UTC, as the scheduled job on AWS: the audit holds batch-fed
+      // groups to their cadence, and a stack left running must not fall behind its own demo.
+      const stopNightly = scheduleNightlyAggregates({
+        s3: s3Client,
+        bucket: START_DEFAULTS.backfillBucket,
+        generator: producer.generator,
+        onDropped: (files) => demoLog.info(`nightly aggregates dropped: ${dropNames(files)}`),
+        onError: (error) =>
+          demoLog.warn(
+            `the nightly aggregates could not be dropped (${error instanceof Error ? error.message : String(error)}); the next midnight tries again`
+          ),
+      });
+      stoppers.push(async () => {
+        stopNightly();
+        s3Client.destroy();
+      });
       producer.start();
       // "ready" means the commands the banner prints answer: the first payment has gone through
       // the stream and the ingest handler into the store (a poll of the mapping, ~1-2 s).

@@ -121,5 +121,60 @@ async function dropNightlyAggregates(
   return files;
 }
 
-export type { NightlyFile };
-export { dropNightlyAggregates, nightlyAggregateFiles };
+const DAY_MS = 86_400_000;
+
+interface NightlyScheduleOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly generator: PaymentsGenerator;
+  /** Milliseconds since the epoch (default `Date.now`); the schedule follows it. */
+  readonly now?: () => number;
+  /** After each night's drop (the batch function takes it from there). */
+  readonly onDropped?: (files: readonly NightlyFile[]) => void;
+  /** A night whose drop failed; the next night drops again. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Runs the demo's nightly job at every following midnight UTC, as the scheduled job does on AWS.
+ * Without it a stack left running past a day had only the drop made at start: the audit then
+ * reported both batch-fed groups overdue (cadence 1 day + max delay 6 h after that midnight), a
+ * false alarm of the demo itself. Returns the function that cancels the schedule.
+ *
+ * @example
+ * ```typescript
+ * const stop = scheduleNightlyAggregates({ s3, bucket: 'skewless-backfill', generator });
+ * stop(); // on shutdown
+ * ```
+ */
+function scheduleNightlyAggregates(options: NightlyScheduleOptions): () => void {
+  const now = options.now ?? Date.now;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const scheduleAfter = (instant: number) => {
+    const midnight = (Math.floor(instant / DAY_MS) + 1) * DAY_MS;
+    timer = setTimeout(() => void runAt(midnight), Math.max(0, midnight - now()));
+  };
+  const runAt = async (midnight: number) => {
+    try {
+      const files = await dropNightlyAggregates(
+        options.s3,
+        options.bucket,
+        options.generator,
+        new Date(midnight)
+      );
+      if (!stopped) options.onDropped?.(files);
+    } catch (error) {
+      if (!stopped) options.onError?.(error);
+    }
+    if (!stopped) scheduleAfter(Math.max(midnight, now()));
+  };
+  scheduleAfter(now());
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+export type { NightlyFile, NightlyScheduleOptions };
+export { dropNightlyAggregates, nightlyAggregateFiles, scheduleNightlyAggregates };
