@@ -72,6 +72,10 @@ class DemoProducer {
       carry -= count;
       if (count === 0) return;
       if (this.options.maxEvents !== undefined && this.stats.sent >= this.options.maxEvents) {
+        // Said once, so that the freshness the audit reports from then on reads as expected.
+        this.options.logger.info(
+          `sent ${this.stats.sent} events, its bound of ${this.options.maxEvents} (--demo-max-events): the demo stream stops here while the stack keeps running, so the audit will report the payments' group not fresh`
+        );
         void this.stop();
         return;
       }
