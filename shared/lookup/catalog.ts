@@ -6,7 +6,7 @@
  */
 import { UnknownNameError } from '../errors.ts';
 import { registry as defaultRegistry, type SchemaRegistry } from '../registry.ts';
-import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
+import type { FeatureGroup, FeatureSet, FeatureSpec, FeatureType } from '../schema/index.ts';
 import { durationSeconds } from '../schema/index.ts';
 import { BadRequestError } from './errors.ts';
 
@@ -15,6 +15,8 @@ interface GroupPlan {
   readonly group: FeatureGroup;
   readonly name: string;
   readonly features: ReadonlySet<string>;
+  /** The record identifier's type: ids of a non-String one are read in the writers' encoding. */
+  readonly idType: FeatureType;
   /** The feature holding the event time: always read, so `eventTime` and staleness are known. */
   readonly eventTimeFeature: string;
   /** The group's `maxAge` in ms; undefined: its values never go stale. */
@@ -54,6 +56,7 @@ function planGroup(group: FeatureGroup): GroupPlan {
     group,
     name: group.name,
     features: new Set(group.featureNames),
+    idType: (group.features[group.recordIdentifier] as FeatureSpec).type,
     eventTimeFeature: group.eventTime,
     maxAgeMs: group.maxAge === undefined ? undefined : durationSeconds(group.maxAge) * 1000,
     online: group.online !== undefined,

@@ -4,6 +4,7 @@
  * {@link BadRequestError} whose message names the member at fault (`identifiers[2].recordIds[0]`).
  */
 import { UnknownNameError } from '../errors.ts';
+import { encodeRecordIdentifier } from '../record/codec.ts';
 import { Limits } from '../schema/limits.ts';
 import type { GroupPlan, LookupCatalog, SetPlan } from './catalog.ts';
 import { BadRequestError } from './errors.ts';
@@ -41,10 +42,12 @@ interface BatchRequest {
   readonly expiration: boolean;
 }
 
-/** One entity: its key values, in the set's `entityKeys` order. */
 interface VectorRequest {
   readonly plan: SetPlan;
+  /** Each entity's key values as sent (the answer echoes them). */
   readonly entities: readonly Readonly<Record<string, string>>[];
+  /** Per entity, per selection of the plan (in its order): the record id to read. */
+  readonly recordIds: readonly (readonly string[])[];
 }
 
 type QueryParameters = Readonly<Record<string, string | undefined>> | null | undefined;
@@ -79,6 +82,33 @@ function checkRecordId(value: unknown, where: string): string {
     throw new BadRequestError(`${where} is not well-formed Unicode (lone surrogate)`);
   }
   return value;
+}
+
+/**
+ * A record id of `plan`'s group as the writers store it. A String id is used as given; an
+ * Integral or Fractional one goes through the schema module's encoder, as every write does
+ * (`007` → `7`, `42.0` → `42`): the store compares ids as strings, so another spelling would
+ * miss the record. An id that is no value of that type can name no record: a 400, not a silent
+ * 404 or an all-missing vector.
+ *
+ * @throws BadRequestError naming `where`
+ */
+function recordIdOf(plan: GroupPlan, value: unknown, where: string): string {
+  return encodeRecordId(plan, checkRecordId(value, where), where);
+}
+
+/** {@link recordIdOf} for an id already checked by {@link checkRecordId}. */
+function encodeRecordId(plan: GroupPlan, text: string, where: string): string {
+  if (plan.idType === 'String') return text;
+  const encoded = encodeRecordIdentifier(plan.group, text);
+  if (encoded.ok) return encoded.text;
+  const shown =
+    text.length > 64
+      ? `${JSON.stringify(text.slice(0, 61)).slice(0, -1)}..."`
+      : JSON.stringify(text);
+  throw new BadRequestError(
+    `${where} ${shown} is not a record id of feature group "${plan.name}": its record identifier "${plan.group.recordIdentifier}" is ${plan.idType} (${encoded.reason})`
+  );
 }
 
 function selectFeatures(
@@ -155,7 +185,7 @@ function parseRecordRequest(
     throw new BadRequestError('Path parameter featureGroup is required');
   }
   const plan = catalog.group(groupName);
-  const recordId = checkRecordId(pathParameters?.recordId, 'Path parameter recordId');
+  const recordId = recordIdOf(plan, pathParameters?.recordId, 'Path parameter recordId');
   for (const name of Object.keys(multiQuery ?? query ?? {})) {
     if (!RECORD_QUERY_PARAMETERS.has(name)) {
       throw new BadRequestError(
@@ -280,7 +310,7 @@ function parseBatchRequest(
     if (!Array.isArray(rawIds)) throw new BadRequestError(`${where}.recordIds must be an array`);
     const ids = new Set<string>();
     for (let j = 0; j < rawIds.length; j++) {
-      ids.add(checkRecordId(rawIds[j], `${where}.recordIds[${j}]`));
+      ids.add(recordIdOf(plan, rawIds[j], `${where}.recordIds[${j}]`));
     }
     let selection = ALL_FEATURES;
     if (identifier.features !== undefined) {
@@ -330,6 +360,7 @@ function parseVectorRequest(
     );
   }
   const parsed: Record<string, string>[] = [];
+  const recordIds: string[][] = [];
   for (let i = 0; i < entities.length; i++) {
     const where = `entities[${i}]`;
     const entity: unknown = entities[i];
@@ -345,8 +376,14 @@ function parseVectorRequest(
       keys[key] = checkRecordId(entity[key], `${where}.${key}`);
     }
     parsed.push(keys);
+    // Per group: two groups may share a key name yet encode it differently.
+    recordIds.push(
+      plan.selections.map((s) =>
+        encodeRecordId(s.plan, keys[s.entityKey] as string, `${where}.${s.entityKey}`)
+      )
+    );
   }
-  return { plan, entities: parsed };
+  return { plan, entities: parsed, recordIds };
 }
 
 export type {

@@ -10,7 +10,7 @@ import {
   getOnlineRecord,
   type OnlineRecord,
 } from '../store/onlineReader.ts';
-import type { LookupCatalog } from './catalog.ts';
+import type { LookupCatalog, SelectionPlan } from './catalog.ts';
 import { FeatureGroupMissingError, NotFoundError } from './errors.ts';
 import {
   type BatchRequest,
@@ -196,7 +196,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
     request: VectorRequest,
     signal?: AbortSignal
   ): Promise<FeatureVectorsResponse> {
-    const { plan, entities } = request;
+    const { plan, entities, recordIds } = request;
     const response: FeatureVectorsResponse = {
       featureSet: plan.set.name,
       featureNames: plan.featureNames,
@@ -205,9 +205,9 @@ function createLookupService(deps: LookupDependencies): LookupService {
     };
     if (entities.length === 0) return response;
     // One batched read across every group of the set; entities sharing a card read it once.
-    const reads: BatchReadRequest[] = plan.selections.map((selection) => ({
+    const reads: BatchReadRequest[] = plan.selections.map((selection, s) => ({
       group: selection.plan.group,
-      recordIds: [...new Set(entities.map((entity) => entity[selection.entityKey] as string))],
+      recordIds: [...new Set(recordIds.map((ids) => ids[s] as string))],
       features: selection.storeFeatures,
     }));
     const result = await timed(() =>
@@ -220,11 +220,14 @@ function createLookupService(deps: LookupDependencies): LookupService {
       response.unprocessed.push({ featureGroup: group, recordId, reason });
     }
     const at = now();
-    for (const entity of entities) {
+    for (let e = 0; e < entities.length; e++) {
+      const entity = entities[e] as Readonly<Record<string, string>>;
+      const ids = recordIds[e] as readonly string[];
       const values: JsonValue[] = new Array(plan.featureNames.length).fill(null);
       const vector: FeatureVector = { entity, values, missing: [], stale: [], eventTimes: {} };
-      for (const selection of plan.selections) {
-        const id = entity[selection.entityKey] as string;
+      for (let s = 0; s < plan.selections.length; s++) {
+        const selection = plan.selections[s] as SelectionPlan;
+        const id = ids[s] as string;
         const record = found.get(keyOf(selection.plan.name, id));
         if (record === undefined) {
           vector.missing.push(...selection.qualifiedNames);

@@ -116,6 +116,23 @@ const SCALAR_ENCODERS = {
   Fractional: encodeFractional,
 } as const;
 
+/**
+ * The wire text of a record identifier given as text, exactly as every writer encodes it: a
+ * String id as it is, an Integral or Fractional one through the same encoder as the records
+ * (`007` is `7`, `42.0` is `42`). A reader that looks an id up must ask for this text: the
+ * store compares identifiers as strings, so any other spelling misses the record.
+ *
+ * @example
+ * ```typescript
+ * import { encodeRecordIdentifier } from './shared/record/codec.ts';
+ * encodeRecordIdentifier(accounts, '007'); // { ok: true, text: '7' } (accounts: an Integral id)
+ * ```
+ */
+function encodeRecordIdentifier(group: FeatureGroup, text: string): ScalarResult {
+  const spec = group.features[group.recordIdentifier] as FeatureSpec;
+  return SCALAR_ENCODERS[spec.type](text);
+}
+
 function encodeFeature(
   spec: FeatureSpec,
   value: unknown
@@ -411,5 +428,5 @@ function fromRecord<G extends FeatureGroup>(
   return out as RecordOf<G>;
 }
 
-export type { EncodedRecord, EncodeOptions, EncodeResult };
-export { encodeRecord, extendRecord, fromRecord, toRecord, wireInput };
+export type { EncodedRecord, EncodeOptions, EncodeResult, ScalarResult };
+export { encodeRecord, encodeRecordIdentifier, extendRecord, fromRecord, toRecord, wireInput };
