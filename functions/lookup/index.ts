@@ -15,7 +15,7 @@ import { catalog } from '../../shared/lookup/catalog.ts';
 import { createLookupStoreClient, lookupConfigFromEnv } from '../../shared/lookup/config.ts';
 import { lookupEdge, requestIdOf } from '../../shared/lookup/edge.ts';
 import { NotFoundError } from '../../shared/lookup/errors.ts';
-import { jsonResponse, type ProxyResult } from '../../shared/lookup/responses.ts';
+import { okResponse, type ProxyResult } from '../../shared/lookup/responses.ts';
 import { findRoute } from '../../shared/lookup/routes.ts';
 import { createLookupService } from '../../shared/lookup/service.ts';
 import { logger, metrics } from '../../shared/runtime/powertools.ts';
@@ -39,7 +39,7 @@ async function lookup(
     throw new NotFoundError(`No route ${event.httpMethod} ${event.resource}`);
   }
   const body = await service.serve(route, event, options?.signal);
-  return jsonResponse(200, body, requestIdOf(event, context), responseOptions);
+  return okResponse(route, body, requestIdOf(event, context), responseOptions);
 }
 
 /**

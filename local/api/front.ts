@@ -4,7 +4,8 @@
  * (see `proxyEvent.ts`), invokes the lookup handler with a Lambda-like context and writes the
  * proxy result back. Like API Gateway it answers by itself: 403 "Missing Authentication Token"
  * for a path or method with no route, 413 past the 10 MB payload limit, 502 when the handler
- * throws or answers something that is not a proxy result.
+ * throws, answers something that is not a proxy result, or one over Lambda's 6 MB response
+ * payload.
  *
  * Invocations run one at a time, as in one Lambda execution environment: the handler's logger
  * and metrics are module singletons that hold per-invocation state (context keys, the EMF
@@ -20,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MalformedPathError, matchResource } from '../../shared/lookup/routes.ts';
 import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
+import { oversizedLambdaResponse } from '../../shared/runtime/lambdaPayload.ts';
 import { buildProxyEvent } from './proxyEvent.ts';
 
 /** A proxy-integration handler, as Lambda would call it. */
@@ -195,7 +197,8 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
       gatewayError(res, 502, 'InternalServerErrorException', 'Internal server error', requestId);
       return;
     }
-    if (!isProxyResult(result)) {
+    // A result Lambda could not return (over 6 MB serialised) fails the invocation on AWS.
+    if (!isProxyResult(result) || oversizedLambdaResponse(result) !== undefined) {
       gatewayError(res, 502, 'InternalServerErrorException', 'Internal server error', requestId);
       return;
     }

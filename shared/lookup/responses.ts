@@ -2,7 +2,9 @@
  * The proxy results the lookup answers with: JSON bodies, the request id on every answer
  * (`x-request-id`, and `requestId` in error bodies), CORS only when configured.
  */
-import type { HttpError } from './errors.ts';
+import { LAMBDA_RESPONSE_MAX_BYTES, oversizedLambdaResponse } from '../runtime/lambdaPayload.ts';
+import { BadRequestError, type HttpError } from './errors.ts';
+import type { Route } from './routes.ts';
 
 /** The API Gateway REST proxy result (the members the lookup sets). */
 interface ProxyResult {
@@ -49,6 +51,58 @@ function jsonResponse(
   return { statusCode, headers: headersFor(requestId, options), body: JSON.stringify(body) };
 }
 
+/** What the caller can drop to make an answer smaller, by route. */
+function howToShrink(route: Route, body: unknown): string {
+  const answer = body as {
+    records?: unknown[];
+    notFound?: unknown[];
+    unprocessed?: unknown[];
+    vectors?: unknown[];
+  };
+  switch (route.operationId) {
+    case 'batchGetRecords': {
+      const ids =
+        (answer.records?.length ?? 0) +
+        (answer.notFound?.length ?? 0) +
+        (answer.unprocessed?.length ?? 0);
+      return `fewer ids (this request: ${ids}) or a feature subset`;
+    }
+    case 'getFeatureVectors':
+      return `fewer entities (this request: ${answer.vectors?.length ?? 0})`;
+    default:
+      return 'a feature subset';
+  }
+}
+
+/**
+ * The 200 answer of `route`, unless it is more than Lambda can return: on AWS the invocation
+ * would fail and API Gateway answer a bare 502, so the caller gets a 400 saying how large the
+ * answer is and what to ask for instead.
+ *
+ * @example
+ * ```typescript
+ * import { okResponse } from './shared/lookup/responses.ts';
+ * import { findRoute } from './shared/lookup/routes.ts';
+ * okResponse(findRoute('POST', '/feature-groups/batch-get')!, { records: [] }, 'req-1').statusCode; // 200
+ * ```
+ * @throws BadRequestError when the answer exceeds Lambda's 6,291,556-byte response payload
+ */
+function okResponse(
+  route: Route,
+  body: unknown,
+  requestId: string,
+  options: ResponseOptions = {}
+): ProxyResult {
+  const response = jsonResponse(200, body, requestId, options);
+  const bytes = oversizedLambdaResponse(response);
+  if (bytes !== undefined) {
+    throw new BadRequestError(
+      `The answer would be ${(bytes / 1_000_000).toFixed(1)} MB (${bytes.toLocaleString('en-US')} bytes as Lambda returns it), over the ${LAMBDA_RESPONSE_MAX_BYTES.toLocaleString('en-US')} bytes a Lambda function can return through API Gateway: ask for ${howToShrink(route, body)}`
+    );
+  }
+  return response;
+}
+
 /** The answer for an error: its status, its headers (`Retry-After`) and its JSON body. */
 function errorResponse(
   error: HttpError,
@@ -61,4 +115,4 @@ function errorResponse(
 }
 
 export type { ProxyResult, ResponseOptions };
-export { errorResponse, jsonResponse };
+export { errorResponse, jsonResponse, okResponse };

@@ -272,6 +272,26 @@ describe('Function: startLookupFront()', () => {
     }
   });
 
+  it("answers 502 when the handler returns more than Lambda's 6 MB response payload, as AWS does", async () => {
+    // Prepare: a 4.8 MB body of empty strings whose proxy result, as Lambda serialises it (each
+    // quote of the body escaped), is 8 MB: over the 6,291,556 bytes Lambda returns.
+    const body = JSON.stringify(new Array(1_600_000).fill(''));
+    const oversized = await startLookupFront({
+      port: 0,
+      handler: async () => ({ statusCode: 200, headers: {}, body }),
+    });
+    try {
+      // Act
+      const { status, body: answer } = await call(oversized, recordPath('card-1'));
+      // Assess
+      expect(Buffer.byteLength(body)).toBeLessThan(5_000_000);
+      expect(status).toBe(502);
+      expect(answer).toEqual({ message: 'Internal server error' });
+    } finally {
+      await oversized.close();
+    }
+  });
+
   it('answers 502 Internal server error when the handler throws, as API Gateway does', async () => {
     // Act
     const { status, body, headers } = await call(failingFront, recordPath('card-1'));

@@ -447,6 +447,31 @@ describe('POST /feature-groups/batch-get', () => {
     expect(body.message).toContain(message);
   });
 
+  it("answers 400 naming the size when the answer would exceed Lambda's 6 MB response payload", async () => {
+    // Prepare: 20 cards with a 340 KB String feature (the service allows 350 KB per value) make
+    // a 6.8 MB answer, which Lambda refuses to return: API Gateway would answer a bare 502.
+    const big = 'x'.repeat(340_000);
+    const ids = Array.from({ length: 20 }, (_, i) => `big-${i}`);
+    for (const card_id of ids) {
+      await store.put(cards, { card_id, event_time: new Date(), home_country: big });
+    }
+    // Act
+    const tooBig = await invoke(
+      batchGetEvent({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: ids }] })
+    );
+    const subset = await invoke(
+      batchGetEvent({
+        identifiers: [{ featureGroup: 'fraud-cards', recordIds: ids, features: ['txn_count_7d'] }],
+      })
+    );
+    // Assess
+    expect(tooBig.statusCode).toBe(400);
+    expect(tooBig.body.message).toMatch(
+      /^The answer would be 6\.8 MB \(\d{1,3}(,\d{3})+ bytes as Lambda returns it\), over the 6,291,556 bytes a Lambda function can return through API Gateway: ask for fewer ids \(this request: 20\) or a feature subset$/
+    );
+    expect(subset.statusCode).toBe(200);
+  });
+
   it('answers 400 for a missing body', async () => {
     // Prepare
     const event = batchGetEvent(undefined);
