@@ -2,8 +2,8 @@
  * The local front of the lookup API: what `sam local start-api` does for LookupApi, in-process.
  * An HTTP server on 127.0.0.1 turns each request into a real-shape API Gateway REST proxy event
  * (see `proxyEvent.ts`), invokes the lookup handler with a Lambda-like context and writes the
- * proxy result back. Like API Gateway it answers by itself: 403 "Missing Authentication Token"
- * for a path or method with no route, 413 past the 10 MB payload limit, 502 when the handler
+ * proxy result back. Like API Gateway it answers by itself: the CORS preflight (OPTIONS) as the
+ * template's mock does, 403 "Missing Authentication Token" for a path or method with no route, 413 past the 10 MB payload limit, 502 when the handler
  * throws, answers something that is not a proxy result, or one over Lambda's 6 MB response
  * payload.
  *
@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MalformedPathError, matchResource } from '../../shared/lookup/routes.ts';
+import { getOptionalStringFromEnv } from '../../shared/runtime/env.ts';
 import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 import { oversizedLambdaResponse } from '../../shared/runtime/lambdaPayload.ts';
 import { buildProxyEvent } from './proxyEvent.ts';
@@ -43,6 +44,11 @@ interface LookupFrontOptions {
   readonly binaryMediaTypes?: readonly string[];
   /** The function's timeout for `getRemainingTimeInMillis()` (default 10 s, as in template.yaml). */
   readonly timeoutMs?: number;
+  /**
+   * The preflight's `Access-Control-Allow-Origin` (template parameter `ApiCorsAllowOrigin`);
+   * default `LOOKUP_CORS_ALLOW_ORIGIN`, the variable the function's own answers use. None: CORS off.
+   */
+  readonly corsAllowOrigin?: string;
 }
 
 interface LookupFront {
@@ -51,6 +57,17 @@ interface LookupFront {
   readonly port: number;
   close(): Promise<void>;
 }
+
+/**
+ * What the OPTIONS mock SAM generates for `LookupApi.Cors` answers (template.yaml; a test holds
+ * these to it): 200, these headers, the mock's `{}` body. The function is not invoked.
+ */
+const PREFLIGHT_HEADERS = {
+  'access-control-allow-methods': 'GET,POST,OPTIONS',
+  'access-control-allow-headers': 'Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token',
+  'access-control-max-age': '600',
+} as const;
+const PREFLIGHT_BODY = '{}\n';
 
 /** API Gateway's payload limit. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -135,6 +152,8 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
   const binaryMediaTypes = options.binaryMediaTypes ?? [];
   const timeoutMs = options.timeoutMs ?? 10_000;
   const host = options.host ?? '127.0.0.1';
+  const corsAllowOrigin =
+    options.corsAllowOrigin ?? getOptionalStringFromEnv('LOOKUP_CORS_ALLOW_ORIGIN');
   let previous: Promise<unknown> = Promise.resolve();
   /** Runs after every earlier invocation settled (one execution environment). */
   const invoke = (event: APIGatewayProxyEvent, context: Context): Promise<unknown> => {
@@ -142,6 +161,18 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
     previous = run.catch(() => undefined);
     return run;
   };
+
+  function preflight(res: ServerResponse): void {
+    const requestId = randomUUID();
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(PREFLIGHT_BODY),
+      ...PREFLIGHT_HEADERS,
+      ...(corsAllowOrigin === undefined ? {} : { 'access-control-allow-origin': corsAllowOrigin }),
+      'x-amzn-requestid': requestId,
+    });
+    res.end(PREFLIGHT_BODY);
+  }
 
   async function serve(req: IncomingMessage, res: ServerResponse, port: number): Promise<void> {
     const target = req.url ?? '/';
@@ -152,6 +183,14 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
     const method = req.method ?? 'GET';
     let match: ReturnType<typeof matchResource>;
     try {
+      if (method === 'OPTIONS') {
+        // Browsers never sign a preflight: the mock answers it for every resource of the API.
+        if ((matchResource('GET', path) ?? matchResource('POST', path)) !== undefined) {
+          req.resume();
+          preflight(res);
+          return;
+        }
+      }
       match = matchResource(method, path);
     } catch (error) {
       if (!(error instanceof MalformedPathError)) throw error;

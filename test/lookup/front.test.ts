@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LookupFront, ProxyHandler } from '../../local/api/front.ts';
 import { startLookupFront } from '../../local/api/front.ts';
+import { loadTemplate } from '../../scripts/lib/cfnYaml.ts';
 import { cards, merchants, transactions } from '../../shared/definitions.ts';
 import { type LookupStore, startLookupStore } from './storeFixture.ts';
 
@@ -234,6 +235,76 @@ describe('Function: startLookupFront()', () => {
       expect(event).toBeUndefined();
     }
   );
+
+  describe('CORS preflight (OPTIONS), answered like the mock SAM adds for LookupApi.Cors', () => {
+    // The template's values are API Gateway header mappings: quoted literals.
+    const cors = loadTemplate(new URL('../../template.yaml', import.meta.url).pathname).Resources
+      .LookupApi?.Properties?.Cors as Record<string, string>;
+    const literal = (value: string | undefined) => value?.replace(/^'|'$/g, '');
+    const preflight = (base: LookupFront, path: string) =>
+      fetch(`${base.url}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: 'https://dashboard.example',
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'content-type',
+        },
+      });
+
+    it.each([
+      '/feature-groups/batch-get',
+      '/v1/feature-sets/fraud_model_v3/vectors',
+      recordPath('card/0001'),
+    ])(
+      'answers 200 for %s with the template methods, headers and max age, without invoking the function',
+      async (path) => {
+        // Prepare
+        const before = seen.length;
+        // Act
+        const response = await preflight(front, path);
+        // Assess
+        expect(response.status).toBe(200);
+        expect(response.headers.get('access-control-allow-methods')).toBe(
+          literal(cors.AllowMethods)
+        );
+        expect(response.headers.get('access-control-allow-headers')).toBe(
+          literal(cors.AllowHeaders)
+        );
+        expect(response.headers.get('access-control-max-age')).toBe(literal(cors.MaxAge));
+        // ApiCorsAllowOrigin empty (the default): no Allow-Origin, so browsers refuse (CORS off).
+        expect(response.headers.get('access-control-allow-origin')).toBeNull();
+        expect(await response.text()).toBe('{}\n');
+        expect(seen.length).toBe(before);
+      }
+    );
+
+    it('sends the configured origin, as the template does with ApiCorsAllowOrigin set', async () => {
+      // Prepare
+      const corsFront = await startLookupFront({
+        port: 0,
+        handler: async () => ({ statusCode: 200, headers: {}, body: '{}' }),
+        corsAllowOrigin: 'https://dashboard.example',
+      });
+      try {
+        // Act
+        const response = await preflight(corsFront, '/feature-groups/batch-get');
+        // Assess
+        expect(response.status).toBe(200);
+        expect(response.headers.get('access-control-allow-origin')).toBe(
+          'https://dashboard.example'
+        );
+      } finally {
+        await corsFront.close();
+      }
+    });
+
+    it('answers 403 Missing Authentication Token for a path the API lacks', async () => {
+      // Act
+      const response = await preflight(front, '/feature-groups');
+      // Assess
+      expect(response.status).toBe(403);
+    });
+  });
 
   it('answers 400 for a path segment that is not valid percent-encoding', async () => {
     // Act
