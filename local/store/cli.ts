@@ -57,6 +57,7 @@ interface StoreCliOptions {
   faultLatencyShare: number;
   faultEntryThrottle: number;
   faultEntryUnprocessed: number;
+  faultIdentifierUnprocessed: number;
   faultSeed?: number;
   logLevel: LogLevel;
   fsync: boolean;
@@ -160,6 +161,14 @@ function registerStoreCommand(program: Command): void {
     )
     .addOption(
       new Option(
+        '--fault-identifier-unprocessed <share>',
+        'share (0-1) of BatchGetRecord record identifiers returned in UnprocessedIdentifiers'
+      )
+        .default(0)
+        .argParser(fraction)
+    )
+    .addOption(
+      new Option(
         '--fault-seed <n>',
         'seed for reproducible fault draws (default: random)'
       ).argParser(integer(0, 2 ** 32 - 1))
@@ -200,6 +209,7 @@ function registerStoreCommand(program: Command): void {
             latencyShare: opts.faultLatencyShare,
             entryThrottle: opts.faultEntryThrottle,
             entryUnprocessed: opts.faultEntryUnprocessed,
+            identifierUnprocessed: opts.faultIdentifierUnprocessed,
             ...(opts.faultSeed === undefined ? {} : { seed: opts.faultSeed }),
           },
         });

@@ -10,6 +10,10 @@
  *   throttled entry (an `Errors` item with ErrorCode ThrottlingException) |
  *   unprocessed entry (listed in `UnprocessedEntries`) | none.
  * A faulted entry is not written; the other entries of the call are.
+ *
+ * BatchGetRecord record identifiers (of calls not faulted whole) get a draw each too: an
+ * unprocessed identifier is answered in `UnprocessedIdentifiers` (not read), as the service
+ * answers what it could not read in time, and the caller must retry or report it.
  */
 import { seededRandom } from '../runtime/seededRandom.ts';
 
@@ -28,6 +32,8 @@ interface FaultOptions {
   readonly entryThrottle?: number;
   /** Share (0-1) of BatchWriteRecord entries returned in `UnprocessedEntries`. */
   readonly entryUnprocessed?: number;
+  /** Share (0-1) of BatchGetRecord record identifiers returned in `UnprocessedIdentifiers`. */
+  readonly identifierUnprocessed?: number;
   /** Seed for a deterministic sequence of draws (default: Math.random). */
   readonly seed?: number;
 }
@@ -61,6 +67,7 @@ class FaultInjector {
   private latencyShare = 0;
   private entryThrottle = 0;
   private entryUnprocessed = 0;
+  private identifierUnprocessed = 0;
   private random: () => number = Math.random;
   active = false;
 
@@ -80,6 +87,7 @@ class FaultInjector {
     if (entryThrottle + entryUnprocessed > 1) {
       throw new RangeError('entryThrottle + entryUnprocessed shares must not exceed 1');
     }
+    const identifierUnprocessed = share(options.identifierUnprocessed, 'identifierUnprocessed');
     const latencyMs = options.latencyMs ?? 0;
     if (!Number.isFinite(latencyMs) || latencyMs < 0)
       throw new RangeError('latencyMs must be >= 0');
@@ -90,9 +98,11 @@ class FaultInjector {
     this.latencyShare = latencyMs > 0 ? share(options.latencyShare ?? 1, 'latencyShare') : 0;
     this.entryThrottle = entryThrottle;
     this.entryUnprocessed = entryUnprocessed;
+    this.identifierUnprocessed = identifierUnprocessed;
     this.random = options.seed === undefined ? Math.random : seededRandom(options.seed);
     this.active =
-      drop + throttle + serverError + entryThrottle + entryUnprocessed > 0 || this.latencyShare > 0;
+      drop + throttle + serverError + entryThrottle + entryUnprocessed + identifierUnprocessed >
+        0 || this.latencyShare > 0;
   }
 
   /** e.g. `throttle 0.1, 5xx 0.05, drop 0, latency 20 ms × 1` or `off`. */
@@ -102,7 +112,16 @@ class FaultInjector {
       this.entryThrottle + this.entryUnprocessed > 0
         ? `, entry throttle ${this.entryThrottle}, entry unprocessed ${this.entryUnprocessed}`
         : '';
-    return `throttle ${this.throttle}, 5xx ${this.serverError}, drop ${this.drop}, latency ${this.latencyMs} ms × ${this.latencyShare}${entries}`;
+    const identifiers =
+      this.identifierUnprocessed > 0
+        ? `, identifier unprocessed ${this.identifierUnprocessed}`
+        : '';
+    return `throttle ${this.throttle}, 5xx ${this.serverError}, drop ${this.drop}, latency ${this.latencyMs} ms × ${this.latencyShare}${entries}${identifiers}`;
+  }
+
+  /** Whether one BatchGetRecord record identifier goes unprocessed (its own draw). */
+  decideIdentifier(): boolean {
+    return this.identifierUnprocessed > 0 && this.random() < this.identifierUnprocessed;
   }
 
   /** The fault of one BatchWriteRecord entry (its own draw). */

@@ -366,12 +366,22 @@ function checkBatchGetEntries(value: unknown): BatchGetEntry[] {
   return value as BatchGetEntry[];
 }
 
-function batchGetRecord(ctx: StoreContext, body: unknown): string {
+/**
+ * BatchGetRecord (contract §3.4). `identifierFault` (fault injection) may leave a record
+ * identifier unread: it is answered in `UnprocessedIdentifiers`, under its entry's group and
+ * feature names, as the request named it.
+ */
+function batchGetRecord(
+  ctx: StoreContext,
+  body: unknown,
+  identifierFault: () => boolean = () => false
+): string {
   const input = asObject(body);
   const entries = checkBatchGetEntries(input.Identifiers);
   const withExpiry = expirationEnabled(input.ExpirationTimeResponse);
   const records: string[] = [];
   const errors: string[] = [];
+  const unprocessed: string[] = [];
   const now = ctx.clock.now();
   for (const entry of entries) {
     const nameJson = JSON.stringify(entry.FeatureGroupName);
@@ -386,12 +396,17 @@ function batchGetRecord(ctx: StoreContext, body: unknown): string {
       if (!(error instanceof ServiceError)) throw error;
       failure = error;
     }
+    const unread: string[] = [];
     for (const id of entry.RecordIdentifiersValueAsString) {
       const idJson = JSON.stringify(id);
       if (failure !== undefined || group === undefined) {
         errors.push(
           `{"FeatureGroupName":${nameJson},"RecordIdentifierValueAsString":${idJson},"ErrorCode":${JSON.stringify(failure?.code)},"ErrorMessage":${JSON.stringify(failure?.message)}}`
         );
+        continue;
+      }
+      if (identifierFault()) {
+        unread.push(id);
         continue;
       }
       const row = ctx.db.selOnline.get(group.id, id) as OnlineRow | undefined;
@@ -401,8 +416,19 @@ function batchGetRecord(ctx: StoreContext, body: unknown): string {
         `{"FeatureGroupName":${nameJson},"RecordIdentifierValueAsString":${idJson},${recordMembers(row, filter, withExpiry)}}`
       );
     }
+    if (unread.length > 0) {
+      unprocessed.push(
+        JSON.stringify({
+          FeatureGroupName: entry.FeatureGroupName,
+          RecordIdentifiersValueAsString: unread,
+          ...(entry.FeatureNames === undefined || entry.FeatureNames === null
+            ? {}
+            : { FeatureNames: entry.FeatureNames }),
+        })
+      );
+    }
   }
-  return `{"Records":[${records.join(',')}],"Errors":[${errors.join(',')}],"UnprocessedIdentifiers":[]}`;
+  return `{"Records":[${records.join(',')}],"Errors":[${errors.join(',')}],"UnprocessedIdentifiers":[${unprocessed.join(',')}]}`;
 }
 
 /**

@@ -204,7 +204,9 @@ function createHandler(ctx: StoreContext, faults: FaultInjector, logger: StoreLo
           output = getRecord(ctx, group, parseQuery(rawQuery));
           break;
         case 'BatchGetRecord':
-          output = batchGetRecord(ctx, parseBody(body, ErrorCode.ValidationError));
+          output = batchGetRecord(ctx, parseBody(body, ErrorCode.ValidationError), () =>
+            faults.decideIdentifier()
+          );
           break;
         case 'ListRecords':
           output = listRecords(ctx, group, parseBody(body, ErrorCode.ValidationError));
