@@ -172,5 +172,6 @@ export {
   HttpError,
   InternalServerError,
   NotFoundError,
+  TooManyRequestsError,
   toHttpError,
 };

@@ -6,12 +6,19 @@
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import {
   type BatchReadRequest,
+  type BatchReadResult,
   batchGetOnline,
   getOnlineRecord,
   type OnlineRecord,
 } from '../store/onlineReader.ts';
+import { isThrottling } from '../store/storeErrors.ts';
 import type { LookupCatalog, SelectionPlan } from './catalog.ts';
-import { FeatureGroupMissingError, NotFoundError } from './errors.ts';
+import {
+  FeatureGroupMissingError,
+  NotFoundError,
+  TooManyRequestsError,
+  toHttpError,
+} from './errors.ts';
 import {
   type BatchRequest,
   type MultiValueQueryParameters,
@@ -110,6 +117,30 @@ function throwIfGroupsMissing(unprocessed: readonly { group: string; reason: str
 }
 
 /**
+ * A batched read that read nothing at all, every id being unprocessed because the store
+ * throttled (its `UnprocessedIdentifiers`) or a call failed, is the error, as when every call
+ * fails: 429 (or 503 when no id was throttled), never a 200 of unprocessed ids or of all-missing
+ * vectors a model would score. Ids with an `Errors` entry keep the 200 and their reasons.
+ */
+function throwIfNothingRead(result: BatchReadResult): void {
+  if (result.found.length > 0 || result.notFound.length > 0 || result.unprocessed.length === 0) {
+    return;
+  }
+  if (result.unprocessed.some((u) => u.source === 'errorEntry')) return;
+  const throttled = result.unprocessed.find(
+    (u) => u.source === 'unprocessedIdentifier' || isThrottling(u.error)
+  );
+  if (throttled !== undefined) {
+    throw new TooManyRequestsError({
+      cause:
+        throttled.error ??
+        new Error(`the store read none of ${result.unprocessed.length} ids: ${throttled.reason}`),
+    });
+  }
+  throw toHttpError(result.unprocessed[0]?.error);
+}
+
+/**
  * Bind the lookup operations to a Feature Store client and a catalog. Build it once per container.
  *
  * @example
@@ -177,6 +208,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
       })
     );
     throwIfGroupsMissing(result.unprocessed);
+    throwIfNothingRead(result);
     const entries = new Map(request.entries.map((e) => [e.plan.name, e]));
     for (const record of result.found) {
       const entry = entries.get(record.group.name);
@@ -214,6 +246,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
       batchGetOnline(client, reads, { abortSignal: signal, tolerateChunkFailures: true })
     );
     throwIfGroupsMissing(result.unprocessed);
+    throwIfNothingRead(result);
     const found = new Map<string, OnlineRecord>();
     for (const record of result.found) found.set(keyOf(record.group.name, record.recordId), record);
     for (const { group, recordId, reason } of result.unprocessed) {

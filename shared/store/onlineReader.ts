@@ -67,12 +67,26 @@ interface BatchReadRequest {
   readonly features?: readonly string[];
 }
 
+/** One id the store did not read, with the reason and where the answer came from. */
+interface UnprocessedRead {
+  readonly group: string;
+  readonly recordId: string;
+  readonly reason: string;
+  /**
+   * `failedCall`: its call failed (`error`, with tolerateChunkFailures); `errorEntry`: an
+   * `Errors` item of the answer; `unprocessedIdentifier`: listed in `UnprocessedIdentifiers`
+   * (the store could not read it in time: throttling).
+   */
+  readonly source: 'failedCall' | 'errorEntry' | 'unprocessedIdentifier';
+  readonly error?: unknown;
+}
+
 interface BatchReadResult {
   readonly found: OnlineRecord[];
   /** Ids the store answered for with no live record. */
   readonly notFound: { group: string; recordId: string }[];
-  /** Ids the store did not process (throttled, or an error entry), with the reason. */
-  readonly unprocessed: { group: string; recordId: string; reason: string }[];
+  /** Ids the store did not process (a failed call, an error entry, or unprocessed), with the reason. */
+  readonly unprocessed: UnprocessedRead[];
 }
 
 /**
@@ -154,6 +168,8 @@ async function batchGetOnline(
               group: identifier.FeatureGroupName ?? '',
               recordId: id,
               reason: `${error.name ?? 'Error'}: ${error.message ?? 'the store call failed'}`,
+              source: 'failedCall',
+              error: s.reason,
             });
           }
         }
@@ -183,7 +199,12 @@ async function batchGetOnline(
       const group = e.FeatureGroupName ?? '';
       const id = e.RecordIdentifierValueAsString ?? '';
       accounted.add(key(group, id));
-      result.unprocessed.push({ group, recordId: id, reason: `${e.ErrorCode}: ${e.ErrorMessage}` });
+      result.unprocessed.push({
+        group,
+        recordId: id,
+        reason: `${e.ErrorCode}: ${e.ErrorMessage}`,
+        source: 'errorEntry',
+      });
     }
     for (const u of output.UnprocessedIdentifiers ?? []) {
       for (const id of u.RecordIdentifiersValueAsString ?? []) {
@@ -192,6 +213,7 @@ async function batchGetOnline(
           group: u.FeatureGroupName ?? '',
           recordId: id,
           reason: 'unprocessed by the store (throttled); retry',
+          source: 'unprocessedIdentifier',
         });
       }
     }
@@ -207,5 +229,5 @@ async function batchGetOnline(
   return result;
 }
 
-export type { BatchReadRequest, BatchReadResult, OnlineRecord, ReadOptions };
+export type { BatchReadRequest, BatchReadResult, OnlineRecord, ReadOptions, UnprocessedRead };
 export { batchGetOnline, getOnlineRecord };

@@ -691,6 +691,63 @@ describe('store failures', () => {
   });
 });
 
+describe("the store's UnprocessedIdentifiers (ids it could not read in time)", () => {
+  it('lists them as unprocessed with the reason, every id in exactly one list', async () => {
+    // Prepare
+    const ids = [...BATCH_IDS.slice(0, 999), 'nobody'];
+    store.store.setFaults({ identifierUnprocessed: 0.4, seed: 11 });
+    try {
+      // Act
+      const { statusCode, body } = await invoke(
+        batchGetEvent({
+          identifiers: [{ featureGroup: 'fraud-cards', recordIds: ids }],
+        })
+      );
+      // Assess
+      expect(statusCode).toBe(200);
+      const found = (body.records as { recordId: string }[]).map((r) => r.recordId);
+      const notFound = (body.notFound as { recordId: string }[]).map((r) => r.recordId);
+      const unprocessed = body.unprocessed as { recordId: string; reason: string }[];
+      expect(unprocessed.length / ids.length).toBeCloseTo(0.4, 1);
+      expect([...found, ...notFound, ...unprocessed.map((u) => u.recordId)].sort()).toEqual(
+        ids.sort()
+      );
+      expect(unprocessed[0]?.reason).toBe('unprocessed by the store (throttled); retry');
+    } finally {
+      store.store.setFaults({});
+    }
+  });
+
+  it.each([
+    [
+      'batch-get',
+      batchGetEvent({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: BATCH_IDS }] }),
+    ],
+    [
+      'vectors',
+      vectorsEvent('fraud_model_v3', {
+        entities: [{ transaction_id: 'tx-1', card_id: 'card-1', merchant_id: 'm-1' }],
+      }),
+    ],
+  ])(
+    'answers %s with 429 when the store read none of the ids, as when every call is throttled',
+    async (_, event) => {
+      // Prepare
+      store.store.setFaults({ identifierUnprocessed: 1 });
+      try {
+        // Act
+        const { statusCode, headers, body } = await invoke(event);
+        // Assess: not a 200 whose vectors are all missing, which a model would score as such.
+        expect(statusCode).toBe(429);
+        expect(headers['retry-after']).toBe('1');
+        expect(body.error).toBe('TooManyRequests');
+      } finally {
+        store.store.setFaults({});
+      }
+    }
+  );
+});
+
 describe('store failures (vectors)', () => {
   const entities = Array.from({ length: 60 }, (_, i) => ({
     transaction_id: `tx-n${i}`,

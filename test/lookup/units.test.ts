@@ -239,6 +239,8 @@ describe('Function: batchGetOnline() with tolerateChunkFailures', () => {
       group: 'fraud-cards',
       recordId: 'c0',
       reason: 'ThrottlingException: Rate exceeded',
+      source: 'failedCall',
+      error: throttled,
     });
     expect(result.notFound).toHaveLength(50);
     expect(client.commandCalls(BatchGetRecordCommand)).toHaveLength(2);
