@@ -3,9 +3,10 @@
  * An HTTP server on 127.0.0.1 turns each request into a real-shape API Gateway REST proxy event
  * (see `proxyEvent.ts`), invokes the lookup handler with a Lambda-like context and writes the
  * proxy result back. Like API Gateway it answers by itself: the CORS preflight (OPTIONS) as the
- * template's mock does, 403 "Missing Authentication Token" for a path or method with no route, 413 past the 10 MB payload limit, 502 when the handler
- * throws, answers something that is not a proxy result, or one over Lambda's 6 MB response
- * payload.
+ * template's mock does, 403 "Missing Authentication Token" for a path or method with no route,
+ * 413 past the 10 MB payload limit or for an event over Lambda's 6 MB request payload, 502 when
+ * the handler throws, answers something that is not a proxy result, or one over Lambda's 6 MB
+ * response payload.
  *
  * Invocations run one at a time, as in one Lambda execution environment: the handler's logger
  * and metrics are module singletons that hold per-invocation state (context keys, the EMF
@@ -22,7 +23,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { MalformedPathError, matchResource } from '../../shared/lookup/routes.ts';
 import { getOptionalStringFromEnv } from '../../shared/runtime/env.ts';
 import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
-import { oversizedLambdaResponse } from '../../shared/runtime/lambdaPayload.ts';
+import {
+  oversizedLambdaRequest,
+  oversizedLambdaResponse,
+} from '../../shared/runtime/lambdaPayload.ts';
 import { buildProxyEvent } from './proxyEvent.ts';
 
 /** A proxy-integration handler, as Lambda would call it. */
@@ -228,6 +232,11 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
       match
     );
     const requestId = event.requestContext.requestId;
+    // Lambda refuses an event over 6 MB serialised; API Gateway answers it as too long.
+    if (oversizedLambdaRequest(event) !== undefined) {
+      gatewayError(res, 413, 'BadRequestException', 'Request Too Long', requestId);
+      return;
+    }
     let result: unknown;
     try {
       result = await invoke(event, createLambdaContext('LookupFunction', timeoutMs));

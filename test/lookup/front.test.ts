@@ -343,6 +343,42 @@ describe('Function: startLookupFront()', () => {
     }
   });
 
+  it.each([
+    // Over Lambda's 6,291,456-byte request payload: API Gateway's invocation is refused.
+    ['7 MB', 3_500],
+    // Over API Gateway's own 10 MB payload limit.
+    ['11 MB', 5_500],
+  ])(
+    'answers 413 Request Too Long for a %s body, without invoking the function, as AWS does',
+    async (_, count) => {
+      // Prepare
+      const before = seen.length;
+      const body = JSON.stringify({
+        identifiers: [
+          {
+            featureGroup: 'fraud-cards',
+            recordIds: Array.from({ length: count }, (_, i) => `${i}`.padEnd(2000, 'x')),
+          },
+        ],
+      });
+      // Act
+      const {
+        status,
+        headers,
+        body: answer,
+      } = await call(front, '/feature-groups/batch-get', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      // Assess
+      expect(status).toBe(413);
+      expect(answer).toEqual({ message: 'Request Too Long' });
+      expect(headers.get('x-amzn-requestid')).toBeTruthy();
+      expect(seen.length).toBe(before);
+    }
+  );
+
   it("answers 502 when the handler returns more than Lambda's 6 MB response payload, as AWS does", async () => {
     // Prepare: a 4.8 MB body of empty strings whose proxy result, as Lambda serialises it (each
     // quote of the body escaped), is 8 MB: over the 6,291,556 bytes Lambda returns.
