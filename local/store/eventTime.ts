@@ -88,9 +88,16 @@ function compareEventTimes(a: EventTime, b: EventTime): number {
   return a.s !== b.s ? a.s - b.s : a.ns - b.ns;
 }
 
-/** Milliseconds since the epoch (float), for comparisons with the clock. */
-function eventTimeMillis(t: EventTime): number {
-  return t.s * 1000 + t.ns / 1_000_000;
+/**
+ * The first whole millisecond at which a record with this event time and TTL is no longer
+ * served: its ExpiresAt rounded up to the millisecond. The clock counts whole milliseconds, so
+ * `expiresAtMillis > now` is exactly "now is before ExpiresAt" to the nanosecond (contract §5.3,
+ * and the rule of `shared/record/expiry.ts`). A float of event time + TTL in milliseconds cannot
+ * say it: at 1.8e12 ms a double keeps only ~244 ns, so an ExpiresAt 1 ns after a millisecond
+ * rounded to that millisecond and the record vanished 1 ms before the ExpiresAt it announced.
+ */
+function expiresAtMillis(t: EventTime, ttlSeconds: number): number {
+  return (t.s + ttlSeconds) * 1000 + Math.ceil(t.ns / 1_000_000);
 }
 
 /** The last instant an ISO-8601 `ExpiresAt` can name (the event-time range ends there too). */
@@ -112,4 +119,4 @@ function offlineFileKey(tableId: number, partition: string): string {
 }
 
 export type { EventTime, ParsedEventTime };
-export { compareEventTimes, eventTimeMillis, formatExpiresAt, offlineFileKey, parseStoreEventTime };
+export { compareEventTimes, expiresAtMillis, formatExpiresAt, offlineFileKey, parseStoreEventTime };

@@ -11,7 +11,7 @@ import { ErrorCode, groupNotFoundMessage, ServiceError, validationError } from '
 import {
   compareEventTimes,
   type EventTime,
-  eventTimeMillis,
+  expiresAtMillis,
   formatExpiresAt,
 } from './eventTime.ts';
 import type { EntryFault } from './faults.ts';
@@ -153,7 +153,7 @@ function writeOnline(
     id,
     et.s,
     et.ns,
-    ttlSeconds === undefined ? null : eventTimeMillis(et) + ttlSeconds * 1000,
+    ttlSeconds === undefined ? null : expiresAtMillis(et, ttlSeconds),
     ttlSeconds ?? null,
     deleted ? 1 : 0,
     json
@@ -178,7 +178,7 @@ function applyPut(
       record.id,
       et.s,
       et.ns,
-      ttlSeconds === undefined ? null : eventTimeMillis(et) + ttlSeconds * 1000,
+      ttlSeconds === undefined ? null : expiresAtMillis(et, ttlSeconds),
       ttlSeconds ?? null,
       json,
       ctx.clock.now()

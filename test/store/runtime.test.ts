@@ -574,6 +574,49 @@ describe('TTL', () => {
     });
   });
 
+  it('serves a record until its ExpiresAt to the nanosecond, on every read', async () => {
+    await clock.held(async () => {
+      // Prepare: an event time 1 ns after a millisecond; ExpiresAt is 1 ns after a millisecond too.
+      const eventTime = nowIso().replace('Z', '000001Z');
+      await put(
+        'orders',
+        { id: 'ttl-ns', event_time: eventTime },
+        { TtlDuration: { Unit: 'Seconds', Value: 30 } }
+      );
+      const reads = async () => {
+        const one = await get('orders', 'ttl-ns', { ExpirationTimeResponse: 'Enabled' });
+        const batch = await rt.send(
+          new BatchGetRecordCommand({
+            Identifiers: [
+              { FeatureGroupName: 'orders', RecordIdentifiersValueAsString: ['ttl-ns'] },
+            ],
+          })
+        );
+        const list = await rt.send(new ListRecordsCommand({ FeatureGroupName: 'orders' }));
+        return {
+          get: one.Record !== undefined,
+          expiresAt: one.ExpiresAt,
+          batch: (batch.Records ?? []).length === 1,
+          list: (list.RecordIdentifiers ?? []).includes('ttl-ns'),
+        };
+      };
+      // Act: the clock at the millisecond ExpiresAt falls in, then one millisecond later.
+      clock.advance(30_000);
+      const atTheMillisecond = await reads();
+      clock.advance(1);
+      const after = await reads();
+      // Assess: still before ExpiresAt, so still served; then gone everywhere.
+      const expiresAt = new Date(Date.parse(eventTime) + 30_000).toISOString();
+      expect(atTheMillisecond).toEqual({
+        get: true,
+        expiresAt: expiresAt.replace('Z', '000001Z'),
+        batch: true,
+        list: true,
+      });
+      expect(after).toEqual({ get: false, expiresAt: undefined, batch: false, list: false });
+    });
+  });
+
   it('counts from the event time, not the write time', async () => {
     await put(
       'orders',
