@@ -129,6 +129,31 @@ class FeatureGroupMissingError extends HttpError {
   }
 }
 
+/**
+ * 500: the store refused a read of a group as invalid although the lookup asked only for what
+ * the schema module defines: the group in the store lacks features the module has (a deploy
+ * that adds features has updated the function before the feature group, or never did). Not the
+ * caller's problem and not worth a retry; the message names the group, nothing of the store's
+ * answer (which goes to the log).
+ */
+class FeatureGroupMismatchError extends HttpError {
+  readonly statusCode = 500;
+  readonly errorType = 'InternalServerError';
+  readonly featureGroups: readonly string[];
+  constructor(featureGroups: readonly string[], options?: ErrorOptions) {
+    super(
+      `Feature group${featureGroups.length > 1 ? 's' : ''} ${featureGroups.map((g) => `"${g}"`).join(', ')} in the feature store ${featureGroups.length > 1 ? 'do' : 'does'} not have every feature the schema module defines for ${featureGroups.length > 1 ? 'them' : 'it'} (the store refused the read as invalid): deploy the feature groups generated from shared/definitions.ts, or wait for their update to finish`,
+      options
+    );
+    this.name = 'FeatureGroupMismatchError';
+    this.featureGroups = featureGroups;
+  }
+  // Our own text, naming only the group: safe to show although it is a 500.
+  override get expose(): boolean {
+    return true;
+  }
+}
+
 /** 500: anything unexpected. The body says only "Internal server error" and the request id. */
 class InternalServerError extends HttpError {
   readonly statusCode = 500;
@@ -168,6 +193,7 @@ function toHttpError(error: unknown): HttpError {
 export type { ErrorBody };
 export {
   BadRequestError,
+  FeatureGroupMismatchError,
   FeatureGroupMissingError,
   HttpError,
   InternalServerError,

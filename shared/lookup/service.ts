@@ -10,10 +10,12 @@ import {
   batchGetOnline,
   getOnlineRecord,
   type OnlineRecord,
+  type UnprocessedRead,
 } from '../store/onlineReader.ts';
 import { isThrottling } from '../store/storeErrors.ts';
 import type { LookupCatalog, SelectionPlan } from './catalog.ts';
 import {
+  FeatureGroupMismatchError,
   FeatureGroupMissingError,
   NotFoundError,
   TooManyRequestsError,
@@ -102,18 +104,33 @@ interface LookupService {
 
 const keyOf = (group: string, id: string) => `${group}\u0000${id}`;
 
-/**
- * The store answers a group it does not have with a per-identifier `ResourceNotFound` in a batch
- * read (and a `ResourceNotFound` error for a single read): the same 500 for every route, naming
- * the groups, never "unprocessed" ids a caller would retry forever.
- */
-function throwIfGroupsMissing(unprocessed: readonly { group: string; reason: string }[]): void {
-  const missing = [
+/** The groups of the `errorCode` entries of a batch read. */
+function groupsAnswered(unprocessed: readonly UnprocessedRead[], errorCode: string): string[] {
+  return [
     ...new Set(
-      unprocessed.filter((u) => u.reason.startsWith('ResourceNotFound')).map((u) => u.group)
+      unprocessed
+        .filter((u) => u.source === 'errorEntry' && u.reason.startsWith(`${errorCode}:`))
+        .map((u) => u.group)
     ),
   ];
+}
+
+/**
+ * The store answers a group it does not have with a per-identifier `ResourceNotFound` in a batch
+ * read (and a `ResourceNotFound` error for a single read), and a group lacking a feature the
+ * lookup asked for (only ever the schema module's) with `ValidationError`: the same 500 for every
+ * route, naming the groups, never "unprocessed" ids a caller would retry forever nor a 200 whose
+ * vectors silently miss those features.
+ */
+function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
+  const missing = groupsAnswered(unprocessed, 'ResourceNotFound');
   if (missing.length > 0) throw new FeatureGroupMissingError(missing);
+  const mismatched = groupsAnswered(unprocessed, 'ValidationError');
+  if (mismatched.length > 0) {
+    // The store's own words go to the log only, as the cause.
+    const first = unprocessed.find((u) => u.reason.startsWith('ValidationError:'));
+    throw new FeatureGroupMismatchError(mismatched, { cause: new Error(first?.reason) });
+  }
 }
 
 /**
@@ -176,8 +193,12 @@ function createLookupService(deps: LookupDependencies): LookupService {
         abortSignal: signal,
       })
     ).catch((error: unknown) => {
-      if ((error as { name?: string }).name === 'ResourceNotFound') {
+      const name = (error as { name?: string }).name;
+      if (name === 'ResourceNotFound') {
         throw new FeatureGroupMissingError([request.plan.name], { cause: error });
+      }
+      if (name === 'ValidationError') {
+        throw new FeatureGroupMismatchError([request.plan.name], { cause: error });
       }
       throw error;
     });
@@ -207,7 +228,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
         tolerateChunkFailures: true,
       })
     );
-    throwIfGroupsMissing(result.unprocessed);
+    throwIfGroupsUnusable(result.unprocessed);
     throwIfNothingRead(result);
     const entries = new Map(request.entries.map((e) => [e.plan.name, e]));
     for (const record of result.found) {
@@ -245,7 +266,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
     const result = await timed(() =>
       batchGetOnline(client, reads, { abortSignal: signal, tolerateChunkFailures: true })
     );
-    throwIfGroupsMissing(result.unprocessed);
+    throwIfGroupsUnusable(result.unprocessed);
     throwIfNothingRead(result);
     const found = new Map<string, OnlineRecord>();
     for (const record of result.found) found.set(keyOf(record.group.name, record.recordId), record);

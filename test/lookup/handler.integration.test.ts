@@ -6,7 +6,9 @@
 import { DeleteFeatureGroupCommand } from '@aws-sdk/client-sagemaker';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { cards, merchants, transactions } from '../../shared/definitions.ts';
+import { defineFeatureGroup } from '../../shared/schema/index.ts';
 import {
   apiGatewayEvent,
   batchGetEvent,
@@ -815,6 +817,60 @@ describe('routing', () => {
     // Assess
     expect(statusCode).toBe(404);
     expect(body.message).toBe('No route DELETE /feature-groups/batch-get');
+  });
+});
+
+// Near the end on purpose: it recreates a group in the store.
+describe('a group the store has with fewer features than the schema module (a deploy in progress)', () => {
+  it('answers the same 500 naming the group on GET, batch-get and vectors, not features missing', async () => {
+    // Prepare: fraud-merchants recreated without chargeback_rate_90d, as it stands on AWS while
+    // a deploy that adds the feature has updated the function but not yet the feature group.
+    await store.sagemaker.send(
+      new DeleteFeatureGroupCommand({ FeatureGroupName: 'fraud-merchants' })
+    );
+    const { chargeback_rate_90d: _, ...older } = merchants.features;
+    await ensureFeatureGroups(
+      store.sagemaker,
+      [defineFeatureGroup({ ...merchants, features: older, batch: merchants.batch })],
+      {
+        offlineS3Uri: 's3://local-bucket/offline-store',
+        roleArn: 'arn:aws:iam::000000000000:role/skewless-local-offline-store',
+      }
+    );
+    await store.put(merchants, { merchant_id: 'm-1', event_time: new Date(), mcc: '5411' });
+    const message =
+      'Feature group "fraud-merchants" in the feature store does not have every feature the schema module defines for it (the store refused the read as invalid): deploy the feature groups generated from shared/definitions.ts, or wait for their update to finish';
+    // Act
+    const get = await invoke(
+      getRecordEvent('fraud-merchants', 'm-1', { features: 'chargeback_rate_90d' })
+    );
+    const batch = await invoke(
+      batchGetEvent({
+        identifiers: [
+          { featureGroup: 'fraud-cards', recordIds: ['card-1'] },
+          {
+            featureGroup: 'fraud-merchants',
+            recordIds: ['m-1'],
+            features: ['chargeback_rate_90d'],
+          },
+        ],
+      })
+    );
+    const vectors = await invoke(
+      vectorsEvent('fraud_model_v3', {
+        entities: [{ transaction_id: 'tx-1', card_id: 'card-1', merchant_id: 'm-1' }],
+      })
+    );
+    // Assess
+    for (const answer of [get, batch, vectors]) {
+      expect(answer.statusCode).toBe(500);
+      expect(answer.body).toEqual({
+        statusCode: 500,
+        error: 'InternalServerError',
+        message,
+        requestId: answer.requestId,
+      });
+    }
   });
 });
 
