@@ -112,17 +112,19 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
+/** What API Gateway takes as a proxy result; anything else is "Malformed Lambda proxy response". */
 function isProxyResult(value: unknown): value is APIGatewayProxyResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const { statusCode, body } = value as { statusCode?: unknown; body?: unknown };
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { statusCode?: unknown }).statusCode === 'number'
+    typeof statusCode === 'number' &&
+    (body === undefined || body === null || typeof body === 'string')
   );
 }
 
 function writeResult(res: ServerResponse, result: APIGatewayProxyResult, requestId: string): void {
   const body =
-    result.body === undefined
+    result.body === undefined || result.body === null
       ? Buffer.alloc(0)
       : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
   const headers: Record<string, string | string[]> = {};

@@ -379,6 +379,23 @@ describe('Function: startLookupFront()', () => {
     }
   );
 
+  it.each([
+    ['a body that is not a string', { statusCode: 200, headers: {}, body: { ok: true } }],
+    ['no status code', { headers: {}, body: '{}' }],
+  ])('answers 502 for a malformed proxy result (%s), as API Gateway does', async (_, result) => {
+    // Prepare
+    const malformed = await startLookupFront({ port: 0, handler: async () => result });
+    try {
+      // Act
+      const { status, body } = await call(malformed, recordPath('card-1'));
+      // Assess
+      expect(status).toBe(502);
+      expect(body).toEqual({ message: 'Internal server error' });
+    } finally {
+      await malformed.close();
+    }
+  });
+
   it("answers 502 when the handler returns more than Lambda's 6 MB response payload, as AWS does", async () => {
     // Prepare: a 4.8 MB body of empty strings whose proxy result, as Lambda serialises it (each
     // quote of the body escaped), is 8 MB: over the 6,291,556 bytes Lambda returns.
