@@ -87,7 +87,13 @@ function registerRecordCommands(program: Command): void {
         { maxAttempts: 1 },
         { endpoint: storeEndpoint(opts.endpoint, opts.dataDir) }
       );
-      const record = await getOnlineRecord(client, group, recordId, features, {
+      // The event time is read too, as the lookup API does: asked only for features a live
+      // record lacks, the store answers an empty Record, which reads as no record at all.
+      const read =
+        features === undefined || features.includes(group.eventTime)
+          ? features
+          : [...features, group.eventTime];
+      const record = await getOnlineRecord(client, group, recordId, read, {
         expiration: true,
       });
       client.destroy();
@@ -97,8 +103,11 @@ function registerRecordCommands(program: Command): void {
           'get reads the online store: a backfill writes only the offline store (skewless dataset reads it); skewless put writes both'
         );
       }
+      const values = Object.fromEntries(
+        Object.entries(record.values).filter(([name]) => features?.includes(name) ?? true)
+      );
       process.stdout.write(
-        `${json({ featureGroup: group.name, recordId, expiresAt: record.expiresAt, features: record.values })}\n`
+        `${json({ featureGroup: group.name, recordId, expiresAt: record.expiresAt, features: values })}\n`
       );
     });
 

@@ -443,6 +443,46 @@ describe('skewless put', () => {
     expect(result.stderr).toMatch(/^warning: its TTL expired at .*will not serve it/);
   });
 
+  it('get --features of a live record that lacks them prints it with no features, not "no live record"', async () => {
+    // Prepare: a card written without home_country.
+    const put = await runAsync([
+      'put',
+      'fraud-cards',
+      JSON.stringify({
+        card_id: 'card-partial',
+        event_time: new Date().toISOString(),
+        txn_count_7d: 2,
+      }),
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    expect(put.status).toBe(0);
+    // Act
+    const lacking = await runAsync([
+      'get',
+      'fraud-cards',
+      'card-partial',
+      '--features',
+      'home_country',
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    const some = await runAsync([
+      'get',
+      'fraud-cards',
+      'card-partial',
+      '--features',
+      'home_country,txn_count_7d',
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    // Assess
+    expect(lacking.status).toBe(0);
+    expect(JSON.parse(lacking.stdout)).toMatchObject({ recordId: 'card-partial', features: {} });
+    expect(some.status).toBe(0);
+    expect(JSON.parse(some.stdout).features).toEqual({ txn_count_7d: 2 });
+  });
+
   it('get of a record the online store lacks says where else it may be, in one line and a hint', async () => {
     const result = await runAsync([
       'get',
