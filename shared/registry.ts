@@ -2,6 +2,9 @@ import { featureGroups, featureSets } from './definitions.ts';
 import { UnknownNameError } from './errors.ts';
 import type { FeatureGroup, FeatureSet } from './schema/index.ts';
 
+/** A feature group's ARN, as the service's API patterns it; group 1 is the name. */
+const FEATURE_GROUP_ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:feature-group\/(.+)$/;
+
 /**
  * Look-ups by name over the definitions file. A group may be addressed by name or by ARN
  * (`arn:aws:sagemaker:<region>:<account>:feature-group/<name>`), as the service allows.
@@ -24,9 +27,15 @@ class SchemaRegistry {
     if (this.sets.size !== sets.length) throw new Error('feature set names must be unique');
   }
 
+  /**
+   * A group by name or by feature-group ARN (the service's pattern: `arn:aws…:sagemaker:<region>:
+   * <12-digit account>:feature-group/<name>`); any other `arn:…` is no group (it used to match
+   * on its last path segment alone: `arn:x/fraud-cards` read as fraud-cards).
+   */
   findGroup(nameOrArn: string): FeatureGroup | undefined {
-    const slash = nameOrArn.startsWith('arn:') ? nameOrArn.lastIndexOf('/') : -1;
-    return this.groups.get(slash >= 0 ? nameOrArn.slice(slash + 1) : nameOrArn);
+    if (!nameOrArn.startsWith('arn:')) return this.groups.get(nameOrArn);
+    const name = FEATURE_GROUP_ARN.exec(nameOrArn)?.[1];
+    return name === undefined ? undefined : this.groups.get(name);
   }
 
   /** @throws UnknownNameError naming the known groups */

@@ -279,6 +279,14 @@ describe('Class: SchemaRegistry', () => {
     expect(() => registry.getGroup('nope')).toThrow(
       'Unknown feature group "nope"; known: fraud-transactions, fraud-cards, fraud-merchants'
     );
+    // Only a feature-group ARN names a group, not any ARN-like text ending in its name.
+    expect(registry.findGroup('arn:x/fraud-cards')).toBeUndefined();
+    expect(
+      registry.findGroup('arn:aws:sagemaker:us-east-1:000000000000:endpoint/fraud-cards')
+    ).toBeUndefined();
+    expect(
+      registry.findGroup('arn:aws-cn:sagemaker:cn-north-1:123456789012:feature-group/fraud-cards')
+    ).toBe(cards);
     expect(registry.groups.size).toBe(featureGroups.length);
   });
 
