@@ -64,6 +64,13 @@ function defineFeatureSet(config: FeatureSetConfig): FeatureSet {
     if (!group.stores.includes('OnlineStore') && !group.stores.includes('OfflineStore')) {
       problems.push(`group "${group.name}" has no store`);
     }
+    // The lookup serves a set's vectors: an internal group (derived-feature state) would reach
+    // callers through it, although the lookup refuses it by name.
+    if (group.internal) {
+      problems.push(
+        `group "${group.name}" is internal (only Skewless reads and writes it); select the features derived from it instead`
+      );
+    }
     if (features.length === 0) problems.push(`group "${group.name}": select at least one feature`);
     for (const f of features) {
       if (!Object.hasOwn(group.features, f))

@@ -290,6 +290,22 @@ describe('Class: SchemaRegistry', () => {
     expect(registry.groups.size).toBe(featureGroups.length);
   });
 
+  it('refuses a feature set that selects an internal group (the lookup would serve it)', () => {
+    const state = cardVelocities.state;
+    const feature = state.featureNames.find(
+      (f) => f !== state.recordIdentifier && f !== state.eventTime
+    );
+    expect(() =>
+      defineFeatureSet({
+        name: 'leaks_state',
+        description: 'serves the card state',
+        selections: [select(state, [feature as never])],
+      })
+    ).toThrow(
+      `group "${state.name}" is internal (only Skewless reads and writes it); select the features derived from it instead`
+    );
+  });
+
   it('hides internal groups from the external look-ups and their error messages', () => {
     expect(registry.findGroup('fraud-card-state')).toBe(cardVelocities.state);
     expect(registry.findExternalGroup('fraud-card-state')).toBeUndefined();
