@@ -267,7 +267,17 @@ async function openEngine(
  * command can create: a typo such as `-o train.xls` would otherwise get Parquet under a name that
  * says otherwise, and a path under a file the bare EEXIST of mkdir.
  */
-function prepareOutputFile(out: string, format: DatasetCliOptions['format']): void {
+function prepareOutputFile(out: string, format: DatasetCliOptions['format'], labels: string): void {
+  // `-o labels.csv` (a habit from tools that write beside their input) would replace the labels
+  // with the training set: the same file by any spelling of its path, or a hard link to it.
+  const target = statSync(out, { throwIfNoEntry: false });
+  const source = statSync(labels);
+  if (target !== undefined && target.dev === source.dev && target.ino === source.ino) {
+    throw new UserError(
+      `the output ${out} is the labels file ${labels}: the training set would overwrite the labels`,
+      'pass another path with -o, --out (the default is training-set.parquet)'
+    );
+  }
   if (format === undefined && outputFormatOfName(out) === undefined) {
     throw new UserError(
       `cannot tell the output format from the name ${out}`,
@@ -343,7 +353,7 @@ async function runDataset(
         "pass the account and region of the store that wrote them (--account, --region; npm start's are 000000000000 and us-east-1), or its --data-dir"
       );
     }
-    prepareOutputFile(options.out, options.format);
+    prepareOutputFile(options.out, options.format, labels);
   }
   const statements: string[] = [];
   const engine = await openEngine(options, (sql) => statements.push(sql));

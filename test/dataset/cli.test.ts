@@ -1,5 +1,5 @@
 // calendar-fixed: offline history: no TTL offline, label times fixed against their own rows.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -291,6 +291,24 @@ describe('skewless dataset', () => {
       `dataset: cannot create the folder ${join(dir, 'a-file')} for the training set: a part of its path is a file`,
       '  hint: pass an -o, --out path in a folder you can write',
     ]);
+  });
+
+  it('refuses an output path that is the labels file (the build would overwrite the labels)', async () => {
+    const labels = join(dir, 'own-labels.csv');
+    const text = readFileSync(join(dir, 'labels.csv'), 'utf8');
+    writeFileSync(labels, text);
+    const args = buildArgs('unused.csv');
+    args[0] = labels;
+    // The same file by another spelling of its path.
+    args[args.indexOf('--out') + 1] = `${dir}/./own-labels.csv`;
+    const { out, err, exitCode } = await run(args);
+    expect(exitCode).toBe(1);
+    expect(out).toBe('');
+    expect(err.trimEnd().split('\n')).toEqual([
+      `dataset: the output ${dir}/./own-labels.csv is the labels file ${labels}: the training set would overwrite the labels`,
+      '  hint: pass another path with -o, --out (the default is training-set.parquet)',
+    ]);
+    expect(readFileSync(labels, 'utf8')).toBe(text);
   });
 
   it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
