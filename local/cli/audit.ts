@@ -22,7 +22,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
-import { directoryPath } from './parsers.ts';
+import { directoryPath, numberValue } from './parsers.ts';
 import { systemError, UserError } from './userErrors.ts';
 
 interface AuditCliOptions {
@@ -40,7 +40,7 @@ interface AuditCliOptions {
 }
 
 function wholeNumber(value: string): number {
-  const n = Number(value);
+  const n = numberValue(value);
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new InvalidArgumentError('expected a whole number >= 0');
   }

@@ -47,7 +47,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
-import { directoryPath } from './parsers.ts';
+import { directoryPath, positiveInteger } from './parsers.ts';
 import { debugRequested } from './userErrors.ts';
 
 /** The options every drop command has (`withDropOptions`). */
@@ -99,12 +99,6 @@ interface DropCommand {
 }
 
 const POLL_INTERVAL_MS = 500;
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
-  return n;
-}
 
 /**
  * Refuses a path that is not a readable file: missing, or a directory (whose read stream would
@@ -789,7 +783,6 @@ export {
   copyOutputs,
   finishDrop,
   noteInProcess,
-  positiveInteger,
   progressDisplay,
   reachable,
   registerBackfillCommand,

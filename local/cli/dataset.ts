@@ -22,7 +22,7 @@ import { DEFAULT_ACCOUNT, DEFAULT_REGION, findGroupTable } from '../../shared/of
 import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
-import { accountId, directoryPath, regionName } from './parsers.ts';
+import { accountId, directoryPath, positiveInteger, regionName } from './parsers.ts';
 import { asUserError, debugRequested, UserError } from './userErrors.ts';
 
 interface DatasetCliOptions {
@@ -104,12 +104,6 @@ function memorySize(value: string): string {
     throw new InvalidArgumentError('expected a size such as 4GB, 512MB or 2GiB');
   }
   return value.trim();
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
-  return n;
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

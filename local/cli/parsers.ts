@@ -32,4 +32,20 @@ function directoryPath(value: string): string {
   return value;
 }
 
-export { accountId, directoryPath, regionName };
+/**
+ * An option's text as a number, for the numeric parsers to range-check. JavaScript's `Number`
+ * reads "" and blanks as 0: `--api-port "$UNSET"` would pick a free port, `--sample ""` audit a
+ * sample of none. A blank value is NaN here, which every parser refuses.
+ */
+function numberValue(value: string): number {
+  return value.trim() === '' ? Number.NaN : Number(value);
+}
+
+/** A count such as `--timeout` or `--threads`: an integer of at least 1. */
+function positiveInteger(value: string): number {
+  const n = numberValue(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+export { accountId, directoryPath, numberValue, positiveInteger, regionName };

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
-import { accountId, directoryPath, regionName } from '../cli/parsers.ts';
+import { accountId, directoryPath, numberValue, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
 import {
   DEFAULT_ACCOUNT,
@@ -21,7 +21,7 @@ const DEFAULT_DATA_DIR = '.skewless/store';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
-    const n = Number(value);
+    const n = numberValue(value);
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
     }
@@ -30,7 +30,7 @@ function integer(min: number, max: number) {
 }
 
 function fraction(value: string): number {
-  const n = Number(value);
+  const n = numberValue(value);
   if (!Number.isFinite(n) || n < 0 || n > 1) {
     throw new InvalidArgumentError('expected a share from 0 to 1, e.g. 0.05');
   }

@@ -207,6 +207,30 @@ describe('skewless CLI user errors', () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
+  it.each([
+    ['start', '--api-port', ''],
+    ['store', '--port', ' '],
+    ['store', '--fault-throttle', ''],
+    ['audit', '--sample', ''],
+  ])('%s %s "%s" (an unset variable) is refused, not read as 0', (name, flag, value) => {
+    const dataDir = join(work, `blank-${name}${flag}`);
+    const result = run([
+      name,
+      ...(name === 'start' ? freePorts : []),
+      '--data-dir',
+      dataDir,
+      flag,
+      value,
+    ]);
+    expectUserError(
+      result,
+      new RegExp(
+        `^skewless: option '(-p, )?${flag} <[^>]+>' argument '${value}' is invalid\\. expected `
+      )
+    );
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
   it("an in-process backfill that fails prints its report line, not the handler's JSON log", () => {
     const garbage = join(work, 'garbage.parquet');
     writeFileSync(garbage, 'not parquet');
