@@ -22,7 +22,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
-import { directoryPath, numberValue } from './parsers.ts';
+import { directoryPath, numberValue, storeUrl } from './parsers.ts';
 import { systemError, UserError } from './userErrors.ts';
 
 interface AuditCliOptions {
@@ -163,7 +163,8 @@ function registerAuditCommand(program: Command): void {
     )
     .option(
       '--endpoint <url>',
-      'online store endpoint (default: the running npm start, else the store the data dir holds, opened for the audit)'
+      'online store endpoint (default: the running npm start, else the store the data dir holds, opened for the audit)',
+      storeUrl
     )
     .option('--group <names>', 'comma-separated feature groups (default: all)')
     .option('--json', 'print the JSON report instead of the table')

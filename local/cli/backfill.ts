@@ -47,7 +47,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
-import { directoryPath, positiveInteger } from './parsers.ts';
+import { directoryPath, httpUrl, positiveInteger, storeUrl } from './parsers.ts';
 import { debugRequested } from './userErrors.ts';
 
 /** The options every drop command has (`withDropOptions`). */
@@ -751,11 +751,13 @@ function withDropOptions(command: Command, embeddedEndpoint: string): Command {
     )
     .option(
       '--s3-endpoint <url>',
-      'S3 of a running npm start (default: found in <data dir>/endpoints.json)'
+      'S3 of a running npm start (default: found in <data dir>/endpoints.json)',
+      httpUrl(`http://127.0.0.1:${START_DEFAULTS.s3Port}`)
     )
     .option(
       '--endpoint <url>',
-      `feature store endpoint when running in-process (default: ${embeddedEndpoint})`
+      `feature store endpoint when running in-process (default: ${embeddedEndpoint})`,
+      storeUrl
     )
     .option('--bucket <name>', 'bucket of the drops', START_DEFAULTS.backfillBucket)
     .option('--reports-bucket <name>', 'reports bucket', START_DEFAULTS.reportsBucket)

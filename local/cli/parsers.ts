@@ -48,4 +48,29 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-export { accountId, directoryPath, numberValue, positiveInteger, regionName };
+/**
+ * `--endpoint`, `--s3-endpoint`: an http(s) URL. The SDK takes `localhost:8765` (no scheme) as a
+ * URL whose scheme is `localhost:` and fails with a bare UnknownError, and `not a url` with
+ * "Invalid URL", both deep inside the command as unexpected errors.
+ *
+ * @param example - the URL the message shows (the part's default endpoint)
+ */
+function httpUrl(example: string): (value: string) => string {
+  return (value) => {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new InvalidArgumentError(`expected an http:// or https:// URL such as ${example}`);
+    }
+    return value;
+  };
+}
+
+/** A feature store endpoint (the embedded store's default). */
+const storeUrl = httpUrl('http://127.0.0.1:8765');
+
+export { accountId, directoryPath, httpUrl, numberValue, positiveInteger, regionName, storeUrl };

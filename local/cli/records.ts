@@ -12,7 +12,7 @@ import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { storeEndpoint } from './endpoints.ts';
-import { directoryPath } from './parsers.ts';
+import { directoryPath, storeUrl } from './parsers.ts';
 import { UserError } from './userErrors.ts';
 
 const json = (value: unknown) =>
@@ -64,7 +64,8 @@ function registerRecordCommands(program: Command): void {
     .option('--features <names>', 'comma-separated subset of features')
     .option(
       '--endpoint <url>',
-      'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)'
+      'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)',
+      storeUrl
     )
     .option('--data-dir <dir>', 'data directory of the running stack', directoryPath, '.skewless')
     .action(async (groupName: string, recordId: string, opts) => {
@@ -122,7 +123,8 @@ function registerRecordCommands(program: Command): void {
     .option('--target <stores>', 'OnlineStore, OfflineStore or both, comma-separated', targetStores)
     .option(
       '--endpoint <url>',
-      'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)'
+      'feature store endpoint (default: the running npm start, else http://127.0.0.1:8765)',
+      storeUrl
     )
     .option('--data-dir <dir>', 'data directory of the running stack', directoryPath, '.skewless')
     .addHelpText(

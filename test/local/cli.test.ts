@@ -297,6 +297,23 @@ describe('skewless CLI user errors', () => {
     }
   );
 
+  it.each([
+    ['get', 'fraud-cards', 'card-1', '--endpoint', 'localhost:8765'],
+    ['put', 'fraud-cards', '{}', '--endpoint', 'not a url'],
+    ['audit', '--endpoint', '127.0.0.1:8765'],
+    ['backfill', 'cards.csv', '--group', 'fraud-cards', '--s3-endpoint', 'localhost:4569'],
+    ['batch', 'cards.csv', '--group', 'fraud-cards', '--endpoint', 'ftp://127.0.0.1'],
+  ])('%s: an endpoint that is no http(s) URL is refused as the option is read', (...args) => {
+    const flag = args.at(-2) as string;
+    const value = args.at(-1) as string;
+    expectUserError(
+      run(args),
+      new RegExp(
+        `^skewless: option '${flag} <url>' argument '${value}' is invalid\\. expected an http:// or https:// URL such as http://127\\.0\\.0\\.1:\\d+$`
+      )
+    );
+  });
+
   it('put --target names the stores it takes', () => {
     expectUserError(
       run(['put', 'fraud-cards', '{"card_id":"c1"}', '--target', 'OnlineStore,Nope']),
