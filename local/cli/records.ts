@@ -13,7 +13,7 @@ import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { storeEndpoint } from './endpoints.ts';
 import { directoryPath, storeUrl } from './parsers.ts';
-import { UserError } from './userErrors.ts';
+import { storeRequestError, UserError } from './userErrors.ts';
 
 const json = (value: unknown) =>
   JSON.stringify(
@@ -37,6 +37,15 @@ function expiredOnArrival(
   const expiresAt = expiresAtNanos(encoded.eventTimeEpochNanos, ttl);
   return isExpiredAt(expiresAt, nowMs) ? new Date(epochNanosToMillis(expiresAt)) : undefined;
 }
+
+/**
+ * How long get and put wait for the store's answer. The client's requestTimeout only logs a
+ * warning when it passes (the SDK's default), so a store that accepts the connection and never
+ * answers would hang the command after that line; the embedded store answers in milliseconds.
+ */
+const ANSWER_TIMEOUT_MS = 10_000;
+/** One attempt, and no handler timer (0): the abort signal of ANSWER_TIMEOUT_MS is the timeout. */
+const CLIENT_OPTIONS = { maxAttempts: 1, requestTimeoutMs: 0 };
 
 const STORES = ['OnlineStore', 'OfflineStore'] as const;
 type Store = (typeof STORES)[number];
@@ -84,10 +93,8 @@ function registerRecordCommands(program: Command): void {
           `feature group "${group.name}"`
         );
       }
-      const client = createFeatureStoreClient(
-        { maxAttempts: 1 },
-        { endpoint: storeEndpoint(opts.endpoint, opts.dataDir) }
-      );
+      const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
+      const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint });
       // The event time is read too, as the lookup API does: asked only for features a live
       // record lacks, the store answers an empty Record, which reads as no record at all.
       const read =
@@ -96,6 +103,9 @@ function registerRecordCommands(program: Command): void {
           : [...features, group.eventTime];
       const record = await getOnlineRecord(client, group, recordId, read, {
         expiration: true,
+        abortSignal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+      }).catch((error: unknown) => {
+        throw storeRequestError(error, endpoint, ANSWER_TIMEOUT_MS);
       });
       client.destroy();
       if (record === undefined) {
@@ -152,11 +162,14 @@ Example (the event time is now, in epoch seconds: a record older than its group'
         });
         if (!result.ok) throw new RecordValidationError(group.name, result.problems);
         const encoded = result.value;
-        const client = createFeatureStoreClient(
-          { maxAttempts: 1 },
-          { endpoint: storeEndpoint(opts.endpoint, opts.dataDir) }
-        );
-        await putEncodedRecord(client, encoded, { targetStores: opts.target });
+        const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
+        const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint });
+        await putEncodedRecord(client, encoded, {
+          targetStores: opts.target,
+          abortSignal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+        }).catch((error: unknown) => {
+          throw storeRequestError(error, endpoint, ANSWER_TIMEOUT_MS);
+        });
         client.destroy();
         process.stdout.write(
           `put ${group.name}/${encoded.recordIdentifier} at ${encoded.eventTime}\n`

@@ -104,6 +104,62 @@ function listenerStartError(
   return dataDirError(error, dataDir);
 }
 
+/** The errors the Feature Store runtime API declares (its SDK's exception classes). */
+const STORE_ERRORS = new Set([
+  'AccessForbidden',
+  'ConflictException',
+  'InternalFailure',
+  'ResourceNotFound',
+  'ServiceUnavailable',
+  'ThrottlingException',
+  'ValidationError',
+]);
+
+/**
+ * A request to the feature store at `endpoint` that failed for a reason the user can act on: the
+ * store stopped while answering (the stack stopped mid-command), never answered (`timeoutMs`,
+ * the caller's abort signal), its host does not resolve, or the endpoint is another service
+ * (the lookup API answers 403, S3 XML the SDK cannot read). Other errors are returned unchanged.
+ */
+function storeRequestError(error: unknown, endpoint: string, timeoutMs: number): unknown {
+  const failure = error as
+    | (Error & { cause?: unknown; $metadata?: { httpStatusCode?: number } })
+    | null;
+  if (failure?.name === 'AbortError' && (failure.cause as Error | null)?.name === 'TimeoutError') {
+    return new UserError(
+      `the store at ${endpoint} did not answer within ${timeoutMs / 1000} s`,
+      'check that the stack there is not stuck (its terminal), or pass the right --endpoint <url>',
+      { cause: error }
+    );
+  }
+  const code = systemError(error)?.code;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED') {
+    return new UserError(
+      `the store at ${endpoint} closed the connection before answering (${code}): did it stop?`,
+      'check that npm start (or skewless store) still runs there, then run the command again',
+      { cause: error }
+    );
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new UserError(
+      `cannot resolve the host of ${endpoint} (${code})`,
+      'check the host in --endpoint <url>; the local stack listens on http://127.0.0.1:<port>',
+      { cause: error }
+    );
+  }
+  const status = failure?.$metadata?.httpStatusCode;
+  if (status !== undefined && failure !== null && !STORE_ERRORS.has(failure.name)) {
+    const said =
+      failure.name === 'SyntaxError' ? 'a body that is not JSON' : failure.message.split('\n')[0];
+    return new UserError(
+      `${endpoint} answered HTTP ${status} (${said}), not as a SageMaker Feature Store`,
+      "pass the feature store's endpoint (\"store\" in <data dir>/endpoints.json; npm start's is http://127.0.0.1:8765), not the lookup API's or S3's",
+      { cause: error }
+    );
+  }
+  return error;
+}
+
 /** A user's mistake recognised in any error, or undefined when the error is unexpected. */
 function asUserError(error: unknown): UserError | undefined {
   if (error instanceof UserError) return error;
@@ -215,6 +271,7 @@ export {
   debugRequested,
   listenerStartError,
   reportCliError,
+  storeRequestError,
   systemError,
   UserError,
 };

@@ -17,7 +17,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -577,6 +577,94 @@ describe('skewless put', () => {
     ]);
     expect(get.status).toBe(0);
     expect(JSON.parse(get.stdout)).toMatchObject({ recordId: 'card-live' });
+  });
+});
+
+describe('get and put against an endpoint that fails them', () => {
+  /** A server on a free loopback port whose connections `serve` handles; closed after `use`. */
+  async function withServer(
+    serve: (socket: Socket) => void,
+    use: (endpoint: string) => Promise<void>
+  ): Promise<void> {
+    const server = createServer(serve);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      await use(`http://127.0.0.1:${port}`);
+    } finally {
+      server.close();
+      server.unref();
+    }
+  }
+  const record = () => JSON.stringify({ card_id: 'c1', event_time: Math.floor(Date.now() / 1000) });
+
+  it('a store that stops while answering (connection reset): the endpoint and what to check', async () => {
+    await withServer(
+      (socket) => socket.once('data', () => socket.resetAndDestroy()),
+      async (endpoint) => {
+        for (const args of [
+          ['get', 'fraud-cards', 'c1'],
+          ['put', 'fraud-cards', record()],
+        ]) {
+          const result = await runAsync([...args, '--endpoint', endpoint]);
+          expectUserError(
+            result,
+            new RegExp(
+              `^skewless: the store at ${endpoint} closed the connection before answering \\(ECONNRESET\\): did it stop\\?$`
+            )
+          );
+          expect(result.stderr).toContain('npm start');
+        }
+      }
+    );
+  });
+
+  it('a store that never answers: a user error after the wait, not a hang', async () => {
+    await withServer(
+      () => {},
+      async (endpoint) => {
+        const result = await runAsync(['get', 'fraud-cards', 'c1', '--endpoint', endpoint]);
+        expectUserError(
+          result,
+          new RegExp(`^skewless: the store at ${endpoint} did not answer within 10 s$`)
+        );
+      }
+    );
+  });
+
+  it('an endpoint that answers, but not as a feature store (the lookup API, S3)', async () => {
+    await withServer(
+      (socket) =>
+        socket.once('data', () =>
+          socket.end(
+            'HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: 42\r\nconnection: close\r\n\r\n{"message":"Missing Authentication Token"}'
+          )
+        ),
+      async (endpoint) => {
+        const result = await runAsync(['get', 'fraud-cards', 'c1', '--endpoint', endpoint]);
+        expectUserError(
+          result,
+          new RegExp(
+            `^skewless: ${endpoint} answered HTTP 403 \\(Missing Authentication Token\\), not as a SageMaker Feature Store$`
+          )
+        );
+        expect(result.stderr).toContain('endpoints.json');
+      }
+    );
+  });
+
+  it('a host that does not resolve', async () => {
+    const result = await runAsync([
+      'get',
+      'fraud-cards',
+      'c1',
+      '--endpoint',
+      'http://no-such-host.invalid:8765',
+    ]);
+    expectUserError(
+      result,
+      /^skewless: cannot resolve the host of http:\/\/no-such-host\.invalid:8765 \((ENOTFOUND|EAI_AGAIN)\)$/
+    );
   });
 });
 
