@@ -23,7 +23,7 @@ import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
 import { directoryPath, numberValue, storeUrl } from './parsers.ts';
-import { systemError, UserError } from './userErrors.ts';
+import { listenerStartError, systemError, UserError } from './userErrors.ts';
 
 interface AuditCliOptions {
   dataDir: string;
@@ -79,9 +79,11 @@ async function onlineEndpoint(
     });
     return { endpoint: embedded.endpoint, embedded };
   } catch (error) {
-    throw new Error(
-      `${(error as Error).message}; pass --endpoint <url> of the running store to audit it`,
-      { cause: error }
+    throw listenerStartError(
+      error,
+      [],
+      storeDataDir(opts.dataDir),
+      'pass --endpoint <url> of the store that process runs to audit it, or stop it'
     );
   }
 }

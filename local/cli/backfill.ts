@@ -48,7 +48,7 @@ import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
 import { directoryPath, httpUrl, positiveInteger, storeUrl } from './parsers.ts';
-import { debugRequested } from './userErrors.ts';
+import { dataDirError, debugRequested, listenerStartError } from './userErrors.ts';
 
 /** The options every drop command has (`withDropOptions`). */
 interface DropCliOptions {
@@ -99,6 +99,10 @@ interface DropCommand {
 }
 
 const POLL_INTERVAL_MS = 500;
+
+/** A data dir whose store another process holds (`skewless store`, a stack started elsewhere). */
+const IN_USE_HINT =
+  'stop that process, pass --endpoint <url> of the store it runs to write through it, or pass --data-dir <another dir>';
 
 /**
  * Refuses a path that is not a readable file: missing, or a directory (whose read stream would
@@ -442,11 +446,12 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
   try {
     let storeEndpoint = drop.storeEndpoint;
     if (storeEndpoint === undefined) {
-      store = await startStore({
-        port: 0,
-        dataDir: join(drop.dataDir, 'store'),
-        logLevel: 'warn',
-      });
+      const storeDir = join(drop.dataDir, 'store');
+      store = await startStore({ port: 0, dataDir: storeDir, logLevel: 'warn' }).catch(
+        (error: unknown) => {
+          throw listenerStartError(error, [], storeDir, IN_USE_HINT);
+        }
+      );
       storeEndpoint = store.endpoint;
     }
     const sagemaker = new SageMakerClient({ endpoint: storeEndpoint });
@@ -483,6 +488,8 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
           invocationError = error;
         }
       },
+    }).catch((error: unknown) => {
+      throw dataDirError(error, drop.dataDir);
     });
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     fn = await drop.createFunction(

@@ -5,7 +5,7 @@
  * error whose stack is printed with `--debug` (or `--log-level debug`).
  */
 import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
 
@@ -48,6 +48,9 @@ const NOT_WRITABLE: Record<string, string> = {
 function dataDirError(error: unknown, dataDir: string): unknown {
   const system = systemError(error);
   let reason = system?.code === undefined ? undefined : NOT_WRITABLE[system.code];
+  // mkdir of the data dir itself, when it names a file (`--data-dir store.sqlite`).
+  if (system?.code === 'EEXIST' && system.syscall === 'mkdir')
+    reason = 'it is a file, not a directory';
   if (system?.code === 'ENOENT' && system.syscall === 'mkdir' && system.path !== undefined) {
     // A recursive mkdir under a read-only mount can fail with ENOENT: name the real cause.
     let ancestor = dirname(system.path);
@@ -59,8 +62,9 @@ function dataDirError(error: unknown, dataDir: string): unknown {
     }
   }
   if (reason === undefined) return error;
+  const path = system?.path;
   return new UserError(
-    `cannot write the data directory ${dataDir}: ${reason}${system?.path !== undefined && system.path !== dataDir ? ` (${system.path})` : ''}`,
+    `cannot write the data directory ${dataDir}: ${reason}${path !== undefined && resolve(path) !== resolve(dataDir) ? ` (${path})` : ''}`,
     'choose a writable directory with --data-dir <dir>',
     { cause: error }
   );
@@ -81,7 +85,8 @@ interface Listener {
 function listenerStartError(
   error: unknown,
   listeners: readonly Listener[],
-  dataDir: string
+  dataDir: string,
+  inUseHint = 'stop that one (Ctrl-C in its terminal), or pass --data-dir <another dir>'
 ): unknown {
   const system = systemError(error);
   if (system?.code === 'EADDRINUSE') {
@@ -97,7 +102,7 @@ function listenerStartError(
   if (inUse !== null) {
     return new UserError(
       `the data directory ${dataDir} is in use by another stack (process ${inUse[1]})`,
-      'stop that one (Ctrl-C in its terminal), or pass --data-dir <another dir>',
+      inUseHint,
       { cause: error }
     );
   }

@@ -345,6 +345,22 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it.each(['backfill', 'batch'])(
+    '%s in-process: a data directory under a file is a user error, not an unexpected one',
+    (name) => {
+      const file = join(work, `a-file-for-${name}`);
+      writeFileSync(file, 'x');
+      const cards = join(root, 'examples/backfill/fraud-cards-october.csv');
+      const result = run([name, cards, '--group', 'fraud-cards', '--data-dir', join(file, 'data')]);
+      // The first line says it runs in-process; then the error.
+      const error = { ...result, stderr: result.stderr.replace(/^no running stack in .*\n/, '') };
+      expectUserError(
+        error,
+        /^skewless: cannot write the data directory .*a part of the path is a file/
+      );
+    }
+  );
+
   it('a data directory that cannot be written (under a file, not ENOENT)', () => {
     const file = join(work, 'a-file');
     writeFileSync(file, 'x');
@@ -400,6 +416,23 @@ describe('skewless CLI user errors', () => {
           `data directory .*busy/store is in use by another stack \\(process ${holder.pid}\\)`
         )
       );
+      // So do the commands that open the data dir's store in-process when no stack answers.
+      const cards = join(root, 'examples/backfill/fraud-cards-october.csv');
+      for (const args of [
+        ['backfill', cards, '--group', 'fraud-cards', '--no-progress'],
+        ['batch', cards, '--group', 'fraud-cards', '--dry-run', '--no-progress'],
+        ['audit'],
+      ]) {
+        const result = run([...args, '--data-dir', dataDir]);
+        expect(result.stderr, args[0]).toMatch(
+          new RegExp(
+            `^skewless: the data directory .*busy/store is in use by another stack \\(process ${holder.pid}\\)\n {2}hint: .*--endpoint`,
+            'm'
+          )
+        );
+        expect(result.status, args[0]).toBe(1);
+        expect(result.stderr, args[0]).not.toMatch(/\n\s+at /);
+      }
     } finally {
       holder.kill('SIGKILL');
     }
@@ -432,6 +465,13 @@ describe('skewless CLI user errors', () => {
     writeFileSync(file, 'x');
     const underFile = run(['store', '--port', '0', '--data-dir', join(file, 'data')]);
     expectUserError(underFile, /cannot write the data directory .*a part of the path is a file/);
+    // The file itself given as the data directory (mkdir says EEXIST).
+    expectUserError(
+      run(['store', '--port', '0', '--data-dir', file]),
+      new RegExp(
+        `^skewless: cannot write the data directory ${file}: it is a file, not a directory$`
+      )
+    );
   });
 });
 
