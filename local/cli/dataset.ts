@@ -3,7 +3,7 @@
  * the local offline store) or a labels table (Athena over the Glue tables), with a progress
  * display on stderr and a summary on stdout.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -303,6 +303,39 @@ function prepareOutputFile(out: string, format: DatasetCliOptions['format'], lab
   }
 }
 
+/**
+ * Refuses a labels file DuckDB would fail on with a multi-line error quoting its SQL: a name that
+ * says no format (the build reads it as Parquet), a ".parquet" that is no Parquet, an empty file.
+ */
+function checkLabelsFile(labels: string): void {
+  const format = outputFormatOfName(labels);
+  const table = 'labels are a Parquet or CSV file (with a header row)';
+  if (format === undefined) {
+    throw new UserError(
+      `cannot tell the format of the labels file ${labels}: its name ends in neither .parquet/.pq nor .csv/.csv.gz`,
+      `${table}: name it so, or convert it`
+    );
+  }
+  if (statSync(labels).size === 0) {
+    throw new UserError(`the labels file ${labels} is empty`, `${table} of one row per label`);
+  }
+  if (format === 'parquet') {
+    const head = Buffer.alloc(4);
+    const fd = openSync(labels, 'r');
+    try {
+      readSync(fd, head, 0, 4, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (head.toString('latin1') !== 'PAR1') {
+      throw new UserError(
+        `the labels file ${labels} is not a Parquet file (it does not start with PAR1)`,
+        'give a Parquet file, or name a CSV file .csv'
+      );
+    }
+  }
+}
+
 async function runDataset(
   labels: string,
   options: DatasetCliOptions,
@@ -319,6 +352,7 @@ async function runDataset(
   if (options.engine === 'duckdb' && !statSync(labels).isFile()) {
     throw new InvalidArgumentError(`not a file: ${labels} is a directory`);
   }
+  if (options.engine === 'duckdb') checkLabelsFile(labels);
   if (options.engine === 'duckdb') {
     // A wrong --data-dir (or a command run from another directory) would otherwise give every
     // label null features and exit 0: the engine reads a missing offline store as empty groups.

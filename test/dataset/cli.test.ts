@@ -311,6 +311,42 @@ describe('skewless dataset', () => {
     expect(readFileSync(labels, 'utf8')).toBe(text);
   });
 
+  it.each([
+    [
+      'labels.json',
+      '{"card":"000123"}\n',
+      'cannot tell the format of the labels file {path}: its name ends in neither .parquet/.pq nor .csv/.csv.gz',
+      'labels are a Parquet or CSV file (with a header row): name it so, or convert it',
+    ],
+    [
+      'not-parquet.parquet',
+      'card,label_time\n000123,2026-01-01T00:00:00Z\n',
+      'the labels file {path} is not a Parquet file (it does not start with PAR1)',
+      'give a Parquet file, or name a CSV file .csv',
+    ],
+    [
+      'empty.csv',
+      '',
+      'the labels file {path} is empty',
+      'labels are a Parquet or CSV file (with a header row) of one row per label',
+    ],
+  ])(
+    'refuses labels %s in one line with a hint, not the engine error',
+    async (name, text, message, hint) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const args = buildArgs('never.csv');
+      args[0] = path;
+      const { out, err, exitCode } = await run(args);
+      expect(exitCode).toBe(1);
+      expect(out).toBe('');
+      expect(err.trimEnd().split('\n')).toEqual([
+        `dataset: ${message.replace('{path}', path)}`,
+        `  hint: ${hint}`,
+      ]);
+    }
+  );
+
   it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'skewless-cli-empty-'));
     try {
