@@ -571,11 +571,24 @@ Examples:
       try {
         await runDataset(labels, options, io);
       } catch (error) {
-        io.err.write(`dataset: ${(error as Error).message}\n`);
-        const hint = asUserError(error)?.hint;
+        const message = error instanceof Error ? error.message : String(error);
+        const user = asUserError(error);
+        const debug = debugRequested(process.argv.slice(2));
+        // The build's own errors are one line; the engine's may be a page (DuckDB's CSV sniffer
+        // lists a dozen read_csv settings a user of this command cannot pass): its first line.
+        const [first = message] = message.split('\n');
+        const cut = user === undefined && first !== message && !debug;
+        io.err.write(`dataset: ${user === undefined ? first : message}\n`);
+        const hint =
+          error instanceof DatasetInterrupted
+            ? undefined
+            : cut
+              ? "run again with --debug for the engine's whole message"
+              : (user?.hint ??
+                'the labels and options are described in skewless dataset --help and docs/training-sets.md');
         if (hint !== undefined) io.err.write(`  hint: ${hint}\n`);
         // The stack behind --debug, as every other command (local/cli/userErrors.ts).
-        if (debugRequested(process.argv.slice(2))) {
+        if (debug) {
           io.err.write(`${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
         }
         process.exitCode = error instanceof DatasetInterrupted ? error.exitCode : 1;

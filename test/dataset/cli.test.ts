@@ -90,6 +90,10 @@ async function run(
   return { out, err, exitCode };
 }
 
+/** The hint of an error the build found in the labels or options. */
+const BUILD_HINT =
+  'the labels and options are described in skewless dataset --help and docs/training-sets.md';
+
 /** A build of `features` (default: one card feature) from labels.csv into `<data dir>/<out>`. */
 function buildArgs(out: string, features = 'fraud-cards.txn_count_7d'): string[] {
   return [
@@ -237,9 +241,10 @@ describe('skewless dataset', () => {
     const { out, err, exitCode } = await run(args);
     expect(exitCode).toBe(1);
     expect(out).toBe('');
-    expect(err.trimEnd().split('\n').at(-1)).toBe(
-      'dataset: labels have no column "card_id" for the record identifier of fraud-cards; add it or map it with entityKeyMap (CLI: --entity-key fraud-cards=<column>)'
-    );
+    expect(err.trimEnd().split('\n').slice(-2)).toEqual([
+      'dataset: labels have no column "card_id" for the record identifier of fraud-cards; add it or map it with entityKeyMap (CLI: --entity-key fraud-cards=<column>)',
+      `  hint: ${BUILD_HINT}`,
+    ]);
   });
 
   it('refuses an --entity-key for a group the build does not join (a typo)', async () => {
@@ -247,9 +252,10 @@ describe('skewless dataset', () => {
     args[args.indexOf('fraud-cards=card')] = 'fraud-card=card';
     const { err, exitCode } = await run(args);
     expect(exitCode).toBe(1);
-    expect(err.trimEnd().split('\n').at(-1)).toBe(
-      'dataset: entityKeyMap (CLI: --entity-key) names "fraud-card", which is not a selected feature group (selected: fraud-cards)'
-    );
+    expect(err.trimEnd().split('\n').slice(-2)).toEqual([
+      'dataset: entityKeyMap (CLI: --entity-key) names "fraud-card", which is not a selected feature group (selected: fraud-cards)',
+      `  hint: ${BUILD_HINT}`,
+    ]);
   });
 
   it('refuses an account or region whose offline tables the store does not have (no set of nulls)', async () => {
@@ -346,6 +352,21 @@ describe('skewless dataset', () => {
       ]);
     }
   );
+
+  it("prints the first line of an engine error, not DuckDB's page of advice (the rest with --debug)", async () => {
+    const path = join(dir, 'binary.csv');
+    // Bytes that are no text: DuckDB's CSV sniffer finds no dialect.
+    writeFileSync(path, Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 131 + 7) % 256)));
+    const args = buildArgs('never.csv');
+    args[0] = path;
+    const { out, err, exitCode } = await run([...args, '--no-progress']);
+    expect(exitCode).toBe(1);
+    expect(out).toBe('');
+    expect(err.trimEnd().split('\n')).toEqual([
+      `dataset: Invalid Input Error: Error when sniffing file "${path}".`,
+      "  hint: run again with --debug for the engine's whole message",
+    ]);
+  });
 
   it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'skewless-cli-empty-'));
