@@ -20,10 +20,10 @@ import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { isProcessAlive } from '../runtime/processAlive.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
-import { runningEndpoints } from './endpoints.ts';
+import { connectable, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
 import { directoryPath, numberValue, storeUrl } from './parsers.ts';
-import { listenerStartError, systemError, UserError } from './userErrors.ts';
+import { listenerStartError, storeRequestError, systemError, UserError } from './userErrors.ts';
 
 interface AuditCliOptions {
   dataDir: string;
@@ -95,6 +95,12 @@ async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
       ? [...registry.groups.values()]
       : opts.group.split(',').map((name) => registry.getExternalGroup(name.trim()));
   const { endpoint, embedded } = await onlineEndpoint(opts);
+  if (embedded === undefined) {
+    // ECONNREFUSED is a user error of its own (asUserError); the others name the endpoint here.
+    await connectable(endpoint).catch((error: unknown) => {
+      throw storeRequestError(error, endpoint, 5_000);
+    });
+  }
   const client = createFeatureStoreClient(
     { maxAttempts: 3 },
     {

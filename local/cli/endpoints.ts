@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Endpoints } from '../start.ts';
 
@@ -19,6 +20,29 @@ function storeEndpoint(explicit: string | undefined, dataDir: string): string {
 }
 
 /**
+ * Resolves once something accepts a TCP connection at the endpoint's host and port, so a command
+ * that would otherwise fail part by part (the audit, group by group, into a table of FAILED and
+ * a report) stops at once. Rejects with the socket's error (ECONNREFUSED, ENOTFOUND …) or, when
+ * nothing answers within `timeoutMs`, an ETIMEDOUT error.
+ */
+function connectable(endpoint: string, timeoutMs = 5_000): Promise<void> {
+  const url = new URL(endpoint);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port, timeout: timeoutMs });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(Object.assign(new Error(`connect ETIMEDOUT ${url.host}`), { code: 'ETIMEDOUT' }));
+    });
+    socket.once('error', reject);
+  });
+}
+
+/**
  * What the AWS CLI needs to talk to the local stand-ins, which ignore signatures but still need
  * a region and some credentials (a newcomer has no AWS configuration). Printed before every
  * `aws … --endpoint-url` command the CLI suggests, and documented once in the README.
@@ -26,4 +50,4 @@ function storeEndpoint(explicit: string | undefined, dataDir: string): string {
 const LOCAL_AWS_ENV =
   'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1';
 
-export { LOCAL_AWS_ENV, runningEndpoints, storeEndpoint };
+export { connectable, LOCAL_AWS_ENV, runningEndpoints, storeEndpoint };

@@ -130,7 +130,10 @@ function storeRequestError(error: unknown, endpoint: string, timeoutMs: number):
   const failure = error as
     | (Error & { cause?: unknown; $metadata?: { httpStatusCode?: number } })
     | null;
-  if (failure?.name === 'AbortError' && (failure.cause as Error | null)?.name === 'TimeoutError') {
+  const timedOut =
+    (failure?.name === 'AbortError' && (failure.cause as Error | null)?.name === 'TimeoutError') ||
+    systemError(error)?.code === 'ETIMEDOUT';
+  if (timedOut) {
     return new UserError(
       `the store at ${endpoint} did not answer within ${timeoutMs / 1000} s`,
       'check that the stack there is not stuck (its terminal), or pass the right --endpoint <url>',

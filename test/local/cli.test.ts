@@ -147,6 +147,17 @@ describe('skewless CLI user errors', () => {
     expectUserError(put, /no stack at/);
   });
 
+  it('no running stack at --endpoint: audit says so in one line, with no table or report', () => {
+    const dataDir = join(work, 'audit-refused');
+    const result = run(['audit', '--endpoint', 'http://127.0.0.1:1', '--data-dir', dataDir]);
+    expectUserError(
+      result,
+      /^skewless: no stack at http:\/\/127\.0\.0\.1:1 \(connection refused\)$/
+    );
+    expect(result.stdout).toBe('');
+    expect(existsSync(join(dataDir, 'reports'))).toBe(false);
+  });
+
   it('unknown group, naming only the groups a user can read (not the internal derived state)', () => {
     const unknown = run(['get', 'fraud-nope', 'x']);
     expectUserError(unknown, /Unknown feature group "fraud-nope"/);
