@@ -48,7 +48,7 @@ import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
 import { directoryPath, httpUrl, positiveInteger, storeUrl } from './parsers.ts';
-import { dataDirError, debugRequested, listenerStartError } from './userErrors.ts';
+import { dataDirError, debugRequested, listenerStartError, UserError } from './userErrors.ts';
 
 /** The options every drop command has (`withDropOptions`). */
 interface DropCliOptions {
@@ -105,15 +105,28 @@ const IN_USE_HINT =
   'stop that process, pass --endpoint <url> of the store it runs to write through it, or pass --data-dir <another dir>';
 
 /**
- * Refuses a path that is not a readable file: missing, or a directory (whose read stream would
- * fail with an unhandled EISDIR after the upload began).
+ * Refuses a path that is not a file with rows: missing, a directory (whose read stream would
+ * fail with an unhandled EISDIR after the upload began) or empty (0 bytes: a failed export,
+ * which would otherwise be dropped and reported as 0 rows written, exit 0).
  */
 function checkInputFile(file: string): void {
   const stat = statSync(file, { throwIfNoEntry: false });
-  if (stat === undefined) throw new InvalidArgumentError(`no such file: ${file}`);
+  if (stat === undefined) {
+    throw new UserError(
+      `no such file: ${file}`,
+      `the path is relative to ${process.cwd()}; check its spelling`
+    );
+  }
   if (!stat.isFile()) {
-    throw new InvalidArgumentError(
-      `not a file: ${file} is a ${stat.isDirectory() ? 'directory' : 'special file'}`
+    throw new UserError(
+      `not a file: ${file} is a ${stat.isDirectory() ? 'directory' : 'special file'}`,
+      'give one file; for several, run the command once per file (each is a drop of its own)'
+    );
+  }
+  if (stat.size === 0) {
+    throw new UserError(
+      `the file ${file} is empty (0 bytes)`,
+      'check the export that wrote it: a drop needs rows (CSV: a header row, then rows)'
     );
   }
 }

@@ -8,6 +8,7 @@ import {
   closeSync,
   constants,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -355,6 +356,28 @@ describe('skewless CLI user errors', () => {
       /no such file: no-such-file\.csv/
     );
   });
+
+  it.each(['backfill', 'batch'])(
+    '%s: a missing file, a directory and an empty file each get a hint saying what to do',
+    (name) => {
+      const dataDir = join(work, `untouched-${name}`);
+      const args = ['--group', 'fraud-cards', '--data-dir', dataDir];
+      const missing = run([name, 'no-such-file.csv', ...args]);
+      expectUserError(missing, /^skewless: no such file: no-such-file\.csv$/);
+      expect(missing.stderr).toContain(`  hint: the path is relative to ${work}`);
+      const folder = join(work, `folder-${name}.csv`);
+      mkdirSync(folder, { recursive: true });
+      const directory = run([name, folder, ...args]);
+      expectUserError(directory, /^skewless: not a file: .* is a directory$/);
+      expect(directory.stderr).toContain('  hint: give one file; ');
+      const empty = join(work, `empty-${name}.csv`);
+      writeFileSync(empty, '');
+      const nothing = run([name, empty, ...args]);
+      expectUserError(nothing, new RegExp(`^skewless: the file ${empty} is empty \\(0 bytes\\)$`));
+      expect(nothing.stderr).toContain('  hint: check the export that wrote it');
+      expect(existsSync(dataDir)).toBe(false);
+    }
+  );
 
   it.each(['backfill', 'batch'])(
     '%s in-process: a data directory under a file is a user error, not an unexpected one',
