@@ -3,7 +3,7 @@ import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { directoryPath, numberValue } from './parsers.ts';
-import { listenerStartError } from './userErrors.ts';
+import { listenerStartError, UserError } from './userErrors.ts';
 
 /** The parts of the stack that listen, with the flag that moves each. */
 const LISTENERS = [
@@ -128,6 +128,18 @@ function registerStartCommand(program: Command): void {
         .default(START_DEFAULTS.logLevel)
     )
     .action(async (opts) => {
+      // Two parts on one port: the second would fail as "port in use" by the first, which
+      // reads as if something else held it.
+      const named = LISTENERS.filter((l) => opts[l.option] !== 0);
+      for (const [i, a] of named.entries()) {
+        const b = named.slice(i + 1).find((l) => opts[l.option] === opts[a.option]);
+        if (b !== undefined) {
+          throw new UserError(
+            `${a.flag} and ${b.flag} both name port ${opts[a.option]}: the ${a.part} and the ${b.part} cannot share it`,
+            'give each part its own port (0 picks a free one)'
+          );
+        }
+      }
       // Loaded on use: `skewless --help` should not start importing every handler.
       const { banner, startStack } = await import('../start.ts');
       let stack: Awaited<ReturnType<typeof startStack>>;

@@ -403,6 +403,18 @@ describe('skewless CLI user errors', () => {
     expect(result.stderr).toContain('--data-dir');
   });
 
+  it('two parts given one port is refused before anything starts, naming both flags', () => {
+    const dataDir = join(work, 'same-port');
+    const args = [...freePorts];
+    args[args.indexOf('--api-port') + 1] = '45914';
+    args[args.indexOf('--s3-port') + 1] = '45914';
+    expectUserError(
+      run(['start', '--no-demo', '--data-dir', dataDir, ...args]),
+      /^skewless: --api-port and --s3-port both name port 45914: the lookup API and the local S3 cannot share it$/
+    );
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
   it('a port in use names the part and its flag', async () => {
     const server = await listenOn(0);
     const port = (server.address() as { port: number }).port;
