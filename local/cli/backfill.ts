@@ -48,7 +48,13 @@ import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { LOCAL_AWS_ENV, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
 import { directoryPath, httpUrl, positiveInteger, storeUrl } from './parsers.ts';
-import { dataDirError, debugRequested, listenerStartError, UserError } from './userErrors.ts';
+import {
+  dataDirError,
+  debugRequested,
+  listenerStartError,
+  systemError,
+  UserError,
+} from './userErrors.ts';
 
 /** The options every drop command has (`withDropOptions`). */
 interface DropCliOptions {
@@ -368,8 +374,21 @@ async function viaRunningStack(
   const report = await Promise.race([
     waitForReport(s3, options.reportsBucket, source, options.timeout * 1000, display, stop),
     interrupted,
-  ]);
-  if (onInterrupt !== undefined) process.off('SIGINT', onInterrupt);
+  ])
+    .catch((error: unknown) => {
+      // The stack stopped (Ctrl-C in its terminal, a crash) while the command followed it.
+      const code = systemError(error)?.code;
+      if (code !== 'ECONNREFUSED' && code !== 'ECONNRESET') throw error;
+      display.done();
+      throw new UserError(
+        `the stack at ${endpoint} stopped answering while ${command.doing} ${key} (${code})`,
+        `npm start on its data dir resumes the drop from its checkpoint and writes its report to s3://${options.reportsBucket}/${reportKeys(source).report}`,
+        { cause: error }
+      );
+    })
+    .finally(() => {
+      if (onInterrupt !== undefined) process.off('SIGINT', onInterrupt);
+    });
   display.done();
   if (report === 'interrupted') {
     io.err.write(

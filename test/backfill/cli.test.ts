@@ -260,6 +260,53 @@ describe('Command: skewless backfill', () => {
     }
   }, 60_000);
 
+  it('a running stack that stops while the command follows it: one line, and what resumes the drop', async () => {
+    // Prepare: a stack's S3 that takes the upload, then stops before any report.
+    const s3 = await startTestS3();
+    const path = join(dir, 'stopped.csv');
+    writeFileSync(path, toCsv(cardFile('stopped', 3).rows));
+    let closing: Promise<void> | undefined;
+    const output = captureIo();
+    const io = {
+      ...output.io,
+      err: {
+        ...output.io.err,
+        write: (text: string) => {
+          if (text.startsWith('uploaded to')) closing ??= s3.close();
+          return output.io.err.write(text);
+        },
+      },
+    };
+    // Act
+    const run = runBackfillCommand(
+      path,
+      {
+        group: 'fraud-cards',
+        dataDir: join(dir, 'stopped-stack'),
+        s3Endpoint: s3.server.endpoint,
+        bucket: BACKFILL_BUCKET,
+        reportsBucket: REPORTS_BUCKET,
+        timeout: 30,
+        json: false,
+        progress: false,
+      },
+      io
+    );
+    // Assess
+    await expect(run).rejects.toMatchObject({
+      name: 'UserError',
+      message: expect.stringMatching(
+        new RegExp(
+          `^the stack at ${s3.server.endpoint} stopped answering while backfilling backfill/fraud-cards/stopped\\.csv \\((ECONNREFUSED|ECONNRESET)\\)$`
+        )
+      ),
+      hint: expect.stringContaining(
+        'npm start on its data dir resumes the drop from its checkpoint'
+      ),
+    });
+    await closing;
+  }, 60_000);
+
   it('shows rows moving between checkpoints while following a running stack, and Ctrl-C stops following only', async () => {
     // Prepare: a running stack whose handler writes records (slow enough to watch) with progress
     // every 100 rows and no checkpoint before the end (30 s interval).
