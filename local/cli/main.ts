@@ -57,6 +57,13 @@ try {
   for (const command of program.commands) {
     command.showHelpAfterError(`  hint: see skewless ${command.name()} --help`);
   }
+  // commander answers `help <no such command>` with the whole help and exit 1; say what is wrong,
+  // as for `skewless <no such command>`.
+  const operands = args.filter((a) => !a.startsWith('-'));
+  const asked = operands[0] === 'help' ? operands[1] : undefined;
+  if (asked !== undefined && !program.commands.some((c) => c.name() === asked)) {
+    program.error(`error: unknown command '${asked}'`, { code: 'commander.unknownCommand' });
+  }
   await program.parseAsync(process.argv);
 } catch (error) {
   process.exitCode = reportCliError(error, args);

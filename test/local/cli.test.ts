@@ -174,6 +174,10 @@ describe('skewless CLI user errors', () => {
     expectUserError(bogus, /^skewless: unknown option '--bogus'$/);
     expect(bogus.stderr).toContain('hint: see skewless --help');
     expectUserError(run(['frobnicate']), /^skewless: unknown command 'frobnicate'$/);
+    // `help <command>` with a command that does not exist: the same line, not the whole help.
+    const help = run(['help', 'frobnicate']);
+    expectUserError(help, /^skewless: unknown command 'frobnicate'$/);
+    expect(help.stdout).toBe('');
     const port = run(['start', '--api-port', 'abc']);
     expectUserError(
       port,
