@@ -127,7 +127,22 @@ function registerStartCommand(program: Command): void {
         .choices(Object.keys(LEVELS))
         .default(START_DEFAULTS.logLevel)
     )
-    .action(async (opts) => {
+    .action(async (opts, command: Command) => {
+      // A demo option with --no-demo: one of the two is a mistake, and the stack would start
+      // without the demo the option asks for.
+      if (opts.demo === false) {
+        for (const [option, flag] of [
+          ['demoRate', '--demo-rate'],
+          ['demoMaxEvents', '--demo-max-events'],
+        ] as const) {
+          if (command.getOptionValueSource(option) === 'cli') {
+            throw new UserError(
+              `${flag} sets the demo, which --no-demo turns off`,
+              `drop ${flag} for a stack without the demo, or --no-demo for one with it`
+            );
+          }
+        }
+      }
       // Two parts on one port: the second would fail as "port in use" by the first, which
       // reads as if something else held it.
       const named = LISTENERS.filter((l) => opts[l.option] !== 0);

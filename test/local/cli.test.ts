@@ -407,6 +407,15 @@ describe('skewless CLI user errors', () => {
     expect(result.stderr).toContain('--data-dir');
   });
 
+  it('--no-demo with a demo option is refused before anything starts (one of them is a mistake)', () => {
+    const dataDir = join(work, 'no-demo-rate');
+    expectUserError(
+      run(['start', '--no-demo', '--demo-rate', '5', '--data-dir', dataDir, ...freePorts]),
+      /^skewless: --demo-rate sets the demo, which --no-demo turns off$/
+    );
+    expect(existsSync(dataDir)).toBe(false);
+  });
+
   it('two parts given one port is refused before anything starts, naming both flags', () => {
     const dataDir = join(work, 'same-port');
     const args = [...freePorts];
