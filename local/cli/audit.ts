@@ -23,7 +23,13 @@ import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { connectable, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
 import { directoryPath, numberValue, storeUrl } from './parsers.ts';
-import { listenerStartError, storeRequestError, systemError, UserError } from './userErrors.ts';
+import {
+  listenerStartError,
+  notWritableReason,
+  storeRequestError,
+  systemError,
+  UserError,
+} from './userErrors.ts';
 
 interface AuditCliOptions {
   dataDir: string;
@@ -239,10 +245,13 @@ function registerAuditCommand(program: Command): void {
           await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
         }
       } catch (error) {
-        const code = systemError(error)?.code;
-        if (code === undefined) throw error;
+        const target = opts.out ?? join(opts.dataDir, 'reports');
+        const reason =
+          notWritableReason(error, target) ??
+          (systemError(error) === undefined ? undefined : (error as Error).message);
+        if (reason === undefined) throw error;
         throw new UserError(
-          `cannot write the audit report to ${opts.out ?? join(opts.dataDir, 'reports')}: ${(error as Error).message}`,
+          `cannot write the audit report to ${target}: ${reason}`,
           'choose a writable path with --out <file> (or --data-dir <dir>)',
           { cause: error }
         );

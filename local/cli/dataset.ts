@@ -3,7 +3,16 @@
  * the local offline store) or a labels table (Athena over the Glue tables), with a progress
  * display on stderr and a summary on stdout.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
@@ -23,7 +32,7 @@ import { registry } from '../../shared/registry.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
 import { accountId, directoryPath, positiveInteger, regionName } from './parsers.ts';
-import { asUserError, debugRequested, UserError } from './userErrors.ts';
+import { asUserError, debugRequested, notWritableReason, UserError } from './userErrors.ts';
 
 interface DatasetCliOptions {
   featureSet?: string;
@@ -294,9 +303,20 @@ function prepareOutputFile(out: string, format: DatasetCliOptions['format'], lab
         ? 'a part of its path is a file'
         : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
           ? 'permission denied or read-only'
-          : (error as Error).message;
+          : (notWritableReason(error, folder) ?? (error as Error).message);
     throw new UserError(
       `cannot create the folder ${folder} for the training set: ${why}`,
+      'pass an -o, --out path in a folder you can write',
+      { cause: error }
+    );
+  }
+  // A folder on a read-only mount: DuckDB's COPY would fail only after the join, with its own
+  // "IO Error: Cannot open file".
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch (error) {
+    throw new UserError(
+      `cannot write the training set to ${out}: ${notWritableReason(error, folder) ?? `${folder} is not writable`}`,
       'pass an -o, --out path in a folder you can write',
       { cause: error }
     );

@@ -42,18 +42,27 @@ const NOT_WRITABLE: Record<string, string> = {
 };
 
 /**
- * Turns a failure to create or write the data directory into a {@link UserError} (the flag that
- * chooses another one is `--data-dir`); other errors are returned unchanged.
+ * Why a file or directory could not be created or written, in words, from the system error of
+ * the mkdir / open that failed, with the path it failed on when that is not `target` itself;
+ * undefined when the error is no such failure.
+ *
+ * @param target - the path the user gave (a data dir, a report file)
  */
-function dataDirError(error: unknown, dataDir: string): unknown {
+function notWritableReason(error: unknown, target: string): string | undefined {
   const system = systemError(error);
   let reason = system?.code === undefined ? undefined : NOT_WRITABLE[system.code];
-  // mkdir of the data dir itself, when it names a file (`--data-dir store.sqlite`).
-  if (system?.code === 'EEXIST' && system.syscall === 'mkdir')
-    reason = 'it is a file, not a directory';
-  if (system?.code === 'ENOENT' && system.syscall === 'mkdir' && system.path !== undefined) {
+  const path = system?.path;
+  const isTarget = path !== undefined && resolve(path) === resolve(target);
+  // mkdir of a directory that is a file (`--data-dir store.sqlite`, `--out a-file/report.json`).
+  if (system?.code === 'EEXIST' && system.syscall === 'mkdir') {
+    reason = isTarget
+      ? 'it is a file, not a directory'
+      : 'a part of the path is a file, not a directory';
+  }
+  if (system?.code === 'EISDIR') reason = 'it is a directory, not a file';
+  if (system?.code === 'ENOENT' && system.syscall === 'mkdir' && path !== undefined) {
     // A recursive mkdir under a read-only mount can fail with ENOENT: name the real cause.
-    let ancestor = dirname(system.path);
+    let ancestor = dirname(path);
     while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
     try {
       accessSync(ancestor, constants.W_OK);
@@ -61,10 +70,19 @@ function dataDirError(error: unknown, dataDir: string): unknown {
       reason = `${ancestor} is read-only or not writable`;
     }
   }
+  if (reason === undefined) return undefined;
+  return `${reason}${path !== undefined && !isTarget ? ` (${path})` : ''}`;
+}
+
+/**
+ * Turns a failure to create or write the data directory into a {@link UserError} (the flag that
+ * chooses another one is `--data-dir`); other errors are returned unchanged.
+ */
+function dataDirError(error: unknown, dataDir: string): unknown {
+  const reason = notWritableReason(error, dataDir);
   if (reason === undefined) return error;
-  const path = system?.path;
   return new UserError(
-    `cannot write the data directory ${dataDir}: ${reason}${path !== undefined && resolve(path) !== resolve(dataDir) ? ` (${path})` : ''}`,
+    `cannot write the data directory ${dataDir}: ${reason}`,
     'choose a writable directory with --data-dir <dir>',
     { cause: error }
   );
@@ -278,6 +296,7 @@ export {
   dataDirError,
   debugRequested,
   listenerStartError,
+  notWritableReason,
   reportCliError,
   storeRequestError,
   systemError,

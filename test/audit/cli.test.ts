@@ -108,9 +108,18 @@ describe('Command: skewless audit', () => {
       await store.close();
       const file = join(dataDir, 'a-file');
       writeFileSync(file, 'x');
+      // The reason in words, not mkdir's "EEXIST: file already exists".
       await expect(
         runCli(['--data-dir', dataDir, '--group', merchants.name, '--out', join(file, 'r.json')])
-      ).rejects.toThrow(`cannot write the audit report to ${join(file, 'r.json')}: `);
+      ).rejects.toMatchObject({
+        message: `cannot write the audit report to ${join(file, 'r.json')}: a part of the path is a file, not a directory (${file})`,
+      });
+      // A directory given as the report file.
+      await expect(
+        runCli(['--data-dir', dataDir, '--group', merchants.name, '--out', dataDir])
+      ).rejects.toMatchObject({
+        message: `cannot write the audit report to ${dataDir}: it is a directory, not a file`,
+      });
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
