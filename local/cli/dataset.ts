@@ -365,12 +365,16 @@ async function runDataset(
     throw new InvalidArgumentError('give exactly one of --feature-set or --features');
   }
   if (options.engine === 'duckdb' && !existsSync(labels)) {
-    throw new InvalidArgumentError(
-      `no such labels file: ${labels} (make one for the demo's entities with: npx node examples/dataset/demo-labels.ts labels.csv)`
+    throw new UserError(
+      `no such labels file: ${labels}`,
+      `the path is relative to ${process.cwd()}; labels for the demo's entities: npx node examples/dataset/demo-labels.ts labels.csv`
     );
   }
   if (options.engine === 'duckdb' && !statSync(labels).isFile()) {
-    throw new InvalidArgumentError(`not a file: ${labels} is a directory`);
+    throw new UserError(
+      `not a file: ${labels} is a directory`,
+      'give the labels file itself (Parquet or CSV)'
+    );
   }
   if (options.engine === 'duckdb') checkLabelsFile(labels);
   if (options.engine === 'duckdb') {

@@ -272,7 +272,18 @@ describe('skewless dataset', () => {
     args[0] = dir;
     const { err, exitCode } = await run(args);
     expect(exitCode).toBe(1);
-    expect(err.trimEnd().split('\n')[0]).toBe(`dataset: not a file: ${dir} is a directory`);
+    expect(err.trimEnd().split('\n')).toEqual([
+      `dataset: not a file: ${dir} is a directory`,
+      '  hint: give the labels file itself (Parquet or CSV)',
+    ]);
+    // A missing file: where its path is read from, and how to make labels for the demo.
+    args[0] = 'no-such-labels.csv';
+    const missing = await run(args);
+    expect(missing.exitCode).toBe(1);
+    expect(missing.err.trimEnd().split('\n')).toEqual([
+      'dataset: no such labels file: no-such-labels.csv',
+      `  hint: the path is relative to ${process.cwd()}; labels for the demo's entities: npx node examples/dataset/demo-labels.ts labels.csv`,
+    ]);
   });
 
   it('refuses an output name that names no format (-o train.xls would get Parquet), unless --format says', async () => {
