@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { RecordValidationError, UnknownNameError } from '../../shared/errors.ts';
@@ -151,7 +152,10 @@ Example (the event time is now, in epoch seconds: a record older than its group'
       } catch (error) {
         throw new UserError(
           `the record is not valid JSON: ${(error as Error).message}`,
-          `quote it for the shell, e.g. '{"${group.recordIdentifier}":"id-1","${group.eventTime}":"…"}'`
+          // `put fraud-cards record.json`: the argument is the record itself.
+          existsSync(text)
+            ? `put takes the record's JSON text, not a file: skewless put ${group.name} "$(cat ${text})"`
+            : `quote it for the shell, e.g. '{"${group.recordIdentifier}":"id-1","${group.eventTime}":"…"}'`
         );
       }
       try {

@@ -341,6 +341,15 @@ describe('skewless CLI user errors', () => {
     expectUserError(run(['put', 'fraud-cards', '{card_id: c1}']), /not valid JSON/);
   });
 
+  it('put given a file name instead of the record says to pass its text', () => {
+    writeFileSync(join(work, 'record.json'), '{"card_id":"c1"}');
+    const result = run(['put', 'fraud-cards', 'record.json']);
+    expectUserError(result, /^skewless: the record is not valid JSON: /);
+    expect(result.stderr).toContain(
+      `  hint: put takes the record's JSON text, not a file: skewless put fraud-cards "$(cat record.json)"\n`
+    );
+  });
+
   it('an invalid record for put: every problem in one line, and what a record needs', () => {
     const missing = run(['put', 'fraud-cards', '{"card_id":"c1","txn_count_7d":"many"}']);
     expectUserError(
