@@ -12,7 +12,12 @@ import type {
 } from '../offline/engine.ts';
 import { registry } from '../registry.ts';
 import type { FeatureGroup, FeatureSet } from '../schema/index.ts';
-import { type MaxAgeOption, resolveMaxAgeSeconds, resolveSelections } from './resolve.ts';
+import {
+  isDuration,
+  type MaxAgeOption,
+  resolveMaxAgeSeconds,
+  resolveSelections,
+} from './resolve.ts';
 import {
   type AsofOrdering,
   asofTrainingSetSql,
@@ -306,6 +311,18 @@ async function buildOnce(
     options.groups ?? [...registry.groups.values()]
   );
   const separator = options.columnSeparator ?? '.';
+  // A per-group max age for a group the build does not join is a typo too: ignored, the group
+  // it meant would get no max age at all (stale values in the set).
+  const maxAge = options.maxAge;
+  if (maxAge !== undefined && maxAge !== 'schema' && !isDuration(maxAge)) {
+    for (const name of Object.keys(maxAge)) {
+      if (!selections.some((s) => s.group.name === name)) {
+        throw new Error(
+          `maxAge (CLI: --max-age) names "${name}", which is not a selected feature group (selected: ${selections.map((s) => s.group.name).join(', ')})`
+        );
+      }
+    }
+  }
   // A key map for a group the build does not join is a typo: ignored, it would leave the label
   // column it names unused and the group keyed by its identifier's own name.
   for (const name of Object.keys(options.entityKeyMap ?? {})) {

@@ -152,4 +152,4 @@ function parseMaxAgeOption(text: string): MaxAgeOption {
 }
 
 export type { GroupSelection, MaxAgeOption };
-export { parseDuration, parseMaxAgeOption, resolveMaxAgeSeconds, resolveSelections };
+export { isDuration, parseDuration, parseMaxAgeOption, resolveMaxAgeSeconds, resolveSelections };

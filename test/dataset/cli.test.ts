@@ -258,6 +258,20 @@ describe('skewless dataset', () => {
     ]);
   });
 
+  it('refuses a --max-age for a group the build does not join (a typo would leave no max age)', async () => {
+    const { out, err, exitCode } = await run([
+      ...buildArgs('typo-age.csv'),
+      '--max-age',
+      'fraud-card=2d',
+    ]);
+    expect(exitCode).toBe(1);
+    expect(out).toBe('');
+    expect(err.trimEnd().split('\n').slice(-2)).toEqual([
+      'dataset: maxAge (CLI: --max-age) names "fraud-card", which is not a selected feature group (selected: fraud-cards)',
+      `  hint: ${BUILD_HINT}`,
+    ]);
+  });
+
   it('refuses an account or region whose offline tables the store does not have (no set of nulls)', async () => {
     const { err, exitCode } = await run([...buildArgs('other.csv'), '--account', '111111111111']);
     expect(exitCode).toBe(1);
