@@ -34,7 +34,7 @@ import {
 interface AuditCliOptions {
   dataDir: string;
   endpoint?: string;
-  group?: string;
+  group?: string[];
   json?: boolean;
   sample?: number;
   margin: number;
@@ -51,6 +51,18 @@ function wholeNumber(value: string): number {
     throw new InvalidArgumentError('expected a whole number >= 0');
   }
   return n;
+}
+
+/** `--group a,b`: the names, without the empty ones a trailing comma leaves. */
+function groupNames(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0) {
+    throw new InvalidArgumentError('expected comma-separated feature group names');
+  }
+  return names;
 }
 
 /** The store's own data dir: the data dir itself when it holds `store.sqlite`, else `<dir>/store`. */
@@ -99,7 +111,7 @@ async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
   const groups =
     opts.group === undefined
       ? [...registry.groups.values()]
-      : opts.group.split(',').map((name) => registry.getExternalGroup(name.trim()));
+      : opts.group.map((name) => registry.getExternalGroup(name));
   const { endpoint, embedded } = await onlineEndpoint(opts);
   if (embedded === undefined) {
     // ECONNREFUSED is a user error of its own (asUserError); the others name the endpoint here.
@@ -180,7 +192,7 @@ function registerAuditCommand(program: Command): void {
       'online store endpoint (default: the running npm start, else the store the data dir holds, opened for the audit)',
       storeUrl
     )
-    .option('--group <names>', 'comma-separated feature groups (default: all)')
+    .option('--group <names>', 'comma-separated feature groups (default: all)', groupNames)
     .option('--json', 'print the JSON report instead of the table')
     .addOption(
       new Option(

@@ -159,6 +159,18 @@ describe('skewless CLI user errors', () => {
     expect(existsSync(join(dataDir, 'reports'))).toBe(false);
   });
 
+  it('audit --group: a trailing comma is no group, and a list of none is refused as read', () => {
+    // The groups are resolved before the store is reached: the trailing comma got that far.
+    expectUserError(
+      run(['audit', '--group', 'fraud-cards,', '--endpoint', 'http://127.0.0.1:1']),
+      /^skewless: no stack at http:\/\/127\.0\.0\.1:1 \(connection refused\)$/
+    );
+    expectUserError(
+      run(['audit', '--group', ' , ']),
+      /^skewless: option '--group <names>' argument ' , ' is invalid\. expected comma-separated feature group names$/
+    );
+  });
+
   it('unknown group, naming only the groups a user can read (not the internal derived state)', () => {
     const unknown = run(['get', 'fraud-nope', 'x']);
     expectUserError(unknown, /Unknown feature group "fraud-nope"/);
