@@ -22,7 +22,9 @@ const program = new Command()
   // A command line commander refuses (unknown option or command, a bad value, a missing argument)
   // is a user error like the others: one line and a hint, not the whole help after it.
   .configureOutput({
-    outputError: (text, write) => write(`skewless: ${text.replace(/^error: /, '')}`),
+    // Its "(Did you mean …?)" comes on a line of its own: kept on the error's line.
+    outputError: (text, write) =>
+      write(`skewless: ${text.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}`),
   })
   .showHelpAfterError('  hint: see skewless --help');
 

@@ -186,6 +186,12 @@ describe('skewless CLI user errors', () => {
     expectUserError(bogus, /^skewless: unknown option '--bogus'$/);
     expect(bogus.stderr).toContain('hint: see skewless --help');
     expectUserError(run(['frobnicate']), /^skewless: unknown command 'frobnicate'$/);
+    // A near miss: commander's suggestion stays on the error's line.
+    expectUserError(run(['strat']), /^skewless: unknown command 'strat' \(Did you mean start\?\)$/);
+    expectUserError(
+      run(['start', '--api-prot', '1']),
+      /^skewless: unknown option '--api-prot' \(Did you mean --api-port\?\)$/
+    );
     // `help <command>` with a command that does not exist: the same line, not the whole help.
     const help = run(['help', 'frobnicate']);
     expectUserError(help, /^skewless: unknown command 'frobnicate'$/);
