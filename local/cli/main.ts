@@ -5,7 +5,7 @@
  * (local/cli/userErrors.ts).
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, type Option } from 'commander';
 import { reportCliError } from './userErrors.ts';
 
 const { version } = JSON.parse(
@@ -59,6 +59,24 @@ try {
   for (const command of program.commands) {
     command.showHelpAfterError(`  hint: see skewless ${command.name()} --help`);
   }
+  // commander checks required options before unknown options and arguments, so a misspelt
+  // `--grop` read "required option '--group <name>' not specified". The check moves to just
+  // before the action, after those: same message, the better error first.
+  const required = new Map<Command, Option[]>();
+  for (const command of program.commands) {
+    const options = command.options.filter((o) => o.mandatory);
+    for (const option of options) option.mandatory = false;
+    if (options.length > 0) required.set(command, options);
+  }
+  program.hook('preAction', (_program, action) => {
+    for (const option of required.get(action) ?? []) {
+      if (action.getOptionValue(option.attributeName()) === undefined) {
+        action.error(`error: required option '${option.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
+      }
+    }
+  });
   // commander answers `help <no such command>` with the whole help and exit 1; say what is wrong,
   // as for `skewless <no such command>`.
   const operands = args.filter((a) => !a.startsWith('-'));

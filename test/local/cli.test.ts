@@ -186,6 +186,19 @@ describe('skewless CLI user errors', () => {
     expectUserError(bogus, /^skewless: unknown option '--bogus'$/);
     expect(bogus.stderr).toContain('hint: see skewless --help');
     expectUserError(run(['frobnicate']), /^skewless: unknown command 'frobnicate'$/);
+    // A misspelt required option is named as unknown, not as the required one missing.
+    expectUserError(
+      run(['backfill', 'cards.csv', '--grop', 'fraud-cards']),
+      /^skewless: unknown option '--grop' \(Did you mean --group\?\)$/
+    );
+    expectUserError(
+      run(['backfill', 'cards.csv']),
+      /^skewless: required option '--group <name>' not specified$/
+    );
+    expectUserError(
+      run(['dataset', '--feature-set', 'fraud_model_v3']),
+      /^skewless: missing required argument 'labels'$/
+    );
     // A near miss: commander's suggestion stays on the error's line.
     expectUserError(run(['strat']), /^skewless: unknown command 'strat' \(Did you mean start\?\)$/);
     expectUserError(
