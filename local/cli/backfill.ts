@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GetObjectCommand,
   HeadBucketCommand,
+  ListBucketsCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -339,6 +340,26 @@ async function reachable(s3: S3Client, bucket: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Refuses a bucket (`--bucket`, `--reports-bucket`) a stack's answering S3 does not have: a drop
+ * put nowhere, or a report waited for until `--timeout` (an hour by default) in a bucket the
+ * stack never writes.
+ */
+async function checkBuckets(
+  s3: S3Client,
+  endpoint: string,
+  buckets: readonly { readonly bucket: string; readonly flag: string }[]
+): Promise<void> {
+  for (const { bucket, flag } of buckets) {
+    if (await reachable(s3, bucket)) continue;
+    const { Buckets } = await s3.send(new ListBucketsCommand({}));
+    throw new UserError(
+      `the S3 at ${endpoint} has no bucket ${bucket} (${flag})`,
+      `its buckets: ${(Buckets ?? []).map((b) => b.Name).join(', ')} (npm start makes ${START_DEFAULTS.backfillBucket} and ${START_DEFAULTS.reportsBucket}, the defaults)`
+    );
   }
 }
 
@@ -689,11 +710,18 @@ async function runDrop(
   const client = endpoint === undefined ? undefined : await s3Client(endpoint);
   let outcome: DropOutcome | 'interrupted';
   try {
-    if (
+    // A stack's S3 answers when it lists its buckets; then the command's must be among them.
+    const answers =
       client !== undefined &&
-      endpoint !== undefined &&
-      (await reachable(client, options.bucket))
-    ) {
+      (await client.send(new ListBucketsCommand({})).then(
+        () => true,
+        () => false
+      ));
+    if (client !== undefined && endpoint !== undefined && answers) {
+      await checkBuckets(client, endpoint, [
+        { bucket: options.bucket, flag: '--bucket' },
+        { bucket: options.reportsBucket, flag: '--reports-bucket' },
+      ]);
       outcome = await viaRunningStack(file, key, options, client, io, endpoint, command);
     } else {
       if (options.s3Endpoint !== undefined) {

@@ -307,6 +307,41 @@ describe('Command: skewless backfill', () => {
     await closing;
   }, 60_000);
 
+  it("a running stack's S3 without the --bucket or --reports-bucket given: one line naming it", async () => {
+    const s3 = await startTestS3();
+    const path = join(dir, 'buckets.csv');
+    writeFileSync(path, toCsv(cardFile('buckets', 2).rows));
+    const options = {
+      group: 'fraud-cards',
+      dataDir: join(dir, 'buckets-stack'),
+      s3Endpoint: s3.server.endpoint,
+      bucket: BACKFILL_BUCKET,
+      reportsBucket: REPORTS_BUCKET,
+      timeout: 2,
+      json: false,
+      progress: false,
+    };
+    try {
+      for (const [option, flag] of [
+        ['bucket', '--bucket'],
+        ['reportsBucket', '--reports-bucket'],
+      ] as const) {
+        const output = captureIo();
+        await expect(
+          runBackfillCommand(path, { ...options, [option]: 'no-such-bucket' }, output.io)
+        ).rejects.toMatchObject({
+          name: 'UserError',
+          message: `the S3 at ${s3.server.endpoint} has no bucket no-such-bucket (${flag})`,
+          hint: expect.stringContaining(`${BACKFILL_BUCKET}, ${REPORTS_BUCKET}`),
+        });
+        // Refused before the upload.
+        expect(output.err()).toBe('');
+      }
+    } finally {
+      await s3.close();
+    }
+  });
+
   it('shows rows moving between checkpoints while following a running stack, and Ctrl-C stops following only', async () => {
     // Prepare: a running stack whose handler writes records (slow enough to watch) with progress
     // every 100 rows and no checkpoint before the end (30 s interval).
