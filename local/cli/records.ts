@@ -80,6 +80,14 @@ function registerRecordCommands(program: Command): void {
     .option('--data-dir <dir>', 'data directory of the running stack', directoryPath, '.skewless')
     .action(async (groupName: string, recordId: string, opts) => {
       const group = registry.getExternalGroup(groupName);
+      // `get fraud-cards "$ID"` with ID unset: the store has no such record, which would read as
+      // "never written" (PutRecord refuses an empty identifier).
+      if (recordId === '') {
+        throw new UserError(
+          `the record identifier (${group.recordIdentifier}) is empty`,
+          `give the ${group.recordIdentifier} of the record: skewless get ${group.name} <${group.recordIdentifier}>`
+        );
+      }
       const features: string[] | undefined = opts.features
         ?.split(',')
         .map((name: string) => name.trim())

@@ -294,6 +294,13 @@ describe('skewless CLI user errors', () => {
     expect(result.stdout + result.stderr).not.toContain('"level"');
   });
 
+  it('get with an empty record identifier (an unset variable) says so, as put does', () => {
+    expectUserError(
+      run(['get', 'fraud-cards', '', '--endpoint', 'http://127.0.0.1:1']),
+      /^skewless: the record identifier \(card_id\) is empty$/
+    );
+  });
+
   it('get --features names the features the group has', () => {
     expectUserError(
       run([
