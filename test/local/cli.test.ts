@@ -475,15 +475,20 @@ describe('skewless CLI user errors', () => {
     expect(existsSync(dataDir)).toBe(false);
   });
 
-  it('a port in use names the part and its flag', async () => {
+  it.each([
+    ['--api-port', 'lookup API'],
+    ['--store-port', 'embedded feature store'],
+    ['--kinesis-port', 'local Kinesis'],
+    ['--s3-port', 'local S3'],
+  ])('a port in use (%s) names the part and its flag', async (flag, part) => {
     const server = await listenOn(0);
     const port = (server.address() as { port: number }).port;
     try {
       const args = [...freePorts];
-      args[args.indexOf('--store-port') + 1] = String(port);
-      const result = run(['start', '--no-demo', '--data-dir', join(work, 'ports'), ...args]);
-      expectUserError(result, new RegExp(`port ${port} is in use: the embedded feature store`));
-      expect(result.stderr).toContain('--store-port');
+      args[args.indexOf(flag) + 1] = String(port);
+      const result = run(['start', '--no-demo', '--data-dir', join(work, `ports${flag}`), ...args]);
+      expectUserError(result, new RegExp(`port ${port} is in use: the ${part} cannot listen`));
+      expect(result.stderr).toContain(`pass ${flag} <port>`);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
