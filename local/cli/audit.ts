@@ -107,7 +107,9 @@ async function onlineEndpoint(
 }
 
 /** Runs the audit the options describe; the report is returned, not printed. */
-async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
+async function auditLocally(
+  opts: AuditCliOptions
+): Promise<{ report: AuditReport; storeStopped?: string }> {
   const groups =
     opts.group === undefined
       ? [...registry.groups.values()]
@@ -135,7 +137,7 @@ async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
     await embedded?.flush();
     const engine = await createDuckDbEngine({ dataDir: opts.dataDir });
     try {
-      return await runAudit(
+      const report = await runAudit(
         groups,
         {
           engine,
@@ -153,6 +155,16 @@ async function auditLocally(opts: AuditCliOptions): Promise<AuditReport> {
           examplesPerKind: opts.examples,
         }
       );
+      // Groups failed and a store this command did not open no longer answers: the stack stopped
+      // during the audit (its table shows what was read before).
+      const stopped =
+        report.totals.failedGroups > 0 &&
+        embedded === undefined &&
+        (await connectable(endpoint, 2_000).then(
+          () => false,
+          () => true
+        ));
+      return stopped ? { report, storeStopped: endpoint } : { report };
     } finally {
       await engine.close();
     }
@@ -242,8 +254,12 @@ function registerAuditCommand(program: Command): void {
       };
       process.once('SIGINT', onInterrupt);
       let report: AuditReport;
+      let storeStopped: string | undefined;
       try {
-        report = await auditLocally({ ...opts, dataDir: resolve(opts.dataDir) });
+        ({ report, storeStopped } = await auditLocally({
+          ...opts,
+          dataDir: resolve(opts.dataDir),
+        }));
       } finally {
         process.off('SIGINT', onInterrupt);
       }
@@ -277,6 +293,12 @@ function registerAuditCommand(program: Command): void {
         process.stdout.write(`${formatAuditReport(report)}\nreport written to ${path}\n`);
       }
       const t = report.totals;
+      if (storeStopped !== undefined) {
+        throw new UserError(
+          `the store at ${storeStopped} stopped answering during the audit (${t.failedGroups} of ${t.groups} groups failed)`,
+          'start the stack again (npm start) and run skewless audit again'
+        );
+      }
       // Nothing was audited: a run that checked no group must not pass as a clean one (cron, CI).
       if (t.groups > 0 && t.failedGroups === t.groups) {
         throw new UserError(

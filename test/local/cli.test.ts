@@ -819,6 +819,32 @@ describe('get and put against an endpoint that fails them', () => {
   });
 });
 
+describe('skewless audit against a store that stops during it', () => {
+  it('prints what it got, then one line saying the store stopped, exit 1', async () => {
+    // A store that accepts the audit's first request, then stops: that request's connection is
+    // reset and no later one is accepted (a stack stopped by Ctrl-C mid-audit).
+    const store = createServer((socket) => {
+      socket.once('data', () => {
+        store.close();
+        socket.resetAndDestroy();
+      });
+    });
+    await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(store.address() as { port: number }).port}`;
+    const dataDir = mkdtempSync(join(work, 'audit-stopped-'));
+    const result = await runAsync(['audit', '--data-dir', dataDir, '--endpoint', endpoint]);
+    store.close();
+    expectUserError(
+      result,
+      new RegExp(
+        `^skewless: the store at ${endpoint} stopped answering during the audit \\(3 of 3 groups failed\\)$`
+      )
+    );
+    expect(result.stderr).toContain('npm start');
+    expect(result.stdout).toContain('FAILED');
+  });
+});
+
 describe('skewless audit interrupted', () => {
   it('says so in one line and exits 130 on Ctrl-C', async () => {
     // An online store that accepts the connection and never answers: the audit waits on it.
