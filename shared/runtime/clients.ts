@@ -60,6 +60,10 @@ function keepAliveHandler(options: ClientOptions): NodeHttpHandler {
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
     connectionTimeout: 2_000,
     requestTimeout: options.requestTimeoutMs ?? 5_000,
+    // Without it the SDK only logs a WARN line when the timeout passes and keeps waiting: a store
+    // that accepted the connection and never answered held a lookup until the function's own
+    // timeout, and `skewless audit` forever. A timeout is a TimeoutError the retry strategy retries.
+    throwOnRequestTimeout: true,
   });
 }
 
