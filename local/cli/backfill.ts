@@ -613,7 +613,7 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
 
 /**
  * The command's work, separated from commander for tests. Returns the exit code: 0 when the file
- * was backfilled (rejected rows included), 1 when the backfill failed, 2 when it did not finish
+ * was backfilled (rejected rows included), 1 when the backfill failed, 3 when it did not finish
  * within `--timeout`, 130 when Ctrl-C stopped following a running stack (the backfill goes on).
  */
 async function runBackfillCommand(
@@ -696,7 +696,7 @@ function noteInProcess(
 /**
  * A drop through a running stack when its S3 answers (`--s3-endpoint`, or the one in
  * `<data dir>/endpoints.json`), else in this process; then the report. Returns the exit code:
- * 0 when the drop was applied (rejected rows included), 1 when it failed, 2 when a running stack
+ * 0 when the drop was applied (rejected rows included), 1 when it failed, 3 when a running stack
  * did not finish it within `--timeout`, 130 when Ctrl-C stopped following it (the drop goes on).
  */
 async function runDrop(
@@ -738,6 +738,12 @@ async function runDrop(
   return outcome === 'interrupted' ? 130 : finishDrop(outcome, options, io, command);
 }
 
+/**
+ * Exit code of a drop a running stack did not finish within `--timeout` (it goes on there). Not 2:
+ * that is every command's code for an unexpected error, which a script must tell apart.
+ */
+const EXIT_NOT_FINISHED = 3;
+
 /** Prints a drop's report (or that it did not finish in time) and returns the exit code. */
 async function finishDrop(
   { report, where, interrupted }: DropOutcome,
@@ -758,7 +764,7 @@ async function finishDrop(
     io.err.write(
       `${command.title} did not finish within ${options.timeout} s; it goes on in the running stack\n`
     );
-    return 2;
+    return EXIT_NOT_FINISHED;
   }
   // The report follows the progress lines even when both streams share a slow pipe.
   await flushed(io.err);
@@ -830,7 +836,7 @@ function withDropOptions(command: Command, embeddedEndpoint: string): Command {
     .option('--reports-bucket <name>', 'reports bucket', START_DEFAULTS.reportsBucket)
     .option(
       '--timeout <seconds>',
-      'how long to wait for a running stack to finish',
+      'how long to wait for a running stack to finish (then exit code 3; the drop goes on)',
       positiveInteger,
       3600
     )

@@ -307,6 +307,36 @@ describe('Command: skewless backfill', () => {
     await closing;
   }, 60_000);
 
+  it('a running stack that does not finish the drop within --timeout: exit 3, not the 2 of an unexpected error', async () => {
+    // An S3 whose notifications reach no handler: the report never comes.
+    const s3 = await startTestS3();
+    const path = join(dir, 'unfinished.csv');
+    writeFileSync(path, toCsv(cardFile('unfinished', 2).rows));
+    const output = captureIo();
+    try {
+      const code = await runBackfillCommand(
+        path,
+        {
+          group: 'fraud-cards',
+          dataDir: join(dir, 'unfinished-stack'),
+          s3Endpoint: s3.server.endpoint,
+          bucket: BACKFILL_BUCKET,
+          reportsBucket: REPORTS_BUCKET,
+          timeout: 1,
+          json: false,
+          progress: false,
+        },
+        output.io
+      );
+      expect(code).toBe(3);
+      expect(output.err()).toContain(
+        'backfill of backfill/fraud-cards/unfinished.csv did not finish within 1 s; it goes on in the running stack'
+      );
+    } finally {
+      await s3.close();
+    }
+  });
+
   it("a running stack's S3 without the --bucket or --reports-bucket given: one line naming it", async () => {
     const s3 = await startTestS3();
     const path = join(dir, 'buckets.csv');
