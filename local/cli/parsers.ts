@@ -32,13 +32,17 @@ function directoryPath(value: string): string {
   return value;
 }
 
+/** A decimal number as people write one: digits, an optional fraction and exponent. */
+const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 /**
  * An option's text as a number, for the numeric parsers to range-check. JavaScript's `Number`
- * reads "" and blanks as 0: `--api-port "$UNSET"` would pick a free port, `--sample ""` audit a
- * sample of none. A blank value is NaN here, which every parser refuses.
+ * reads "" and blanks as 0 (`--api-port "$UNSET"` would pick a free port, `--sample ""` audit a
+ * sample of none) and `0x10`, `0b11`, `0o17` as 16, 3 and 15 (`--api-port 0x10` listened on 16).
+ * Anything but a decimal number is NaN here, which every parser refuses.
  */
 function numberValue(value: string): number {
-  return value.trim() === '' ? Number.NaN : Number(value);
+  return DECIMAL.test(value) ? Number(value) : Number.NaN;
 }
 
 /** A count such as `--timeout` or `--threads`: an integer of at least 1. */

@@ -259,24 +259,30 @@ describe('skewless CLI user errors', () => {
     ['store', '--port', ' '],
     ['store', '--fault-throttle', ''],
     ['audit', '--sample', ''],
-  ])('%s %s "%s" (an unset variable) is refused, not read as 0', (name, flag, value) => {
-    const dataDir = join(work, `blank-${name}${flag}`);
-    const result = run([
-      name,
-      ...(name === 'start' ? freePorts : []),
-      '--data-dir',
-      dataDir,
-      flag,
-      value,
-    ]);
-    expectUserError(
-      result,
-      new RegExp(
-        `^skewless: option '(-p, )?${flag} <[^>]+>' argument '${value}' is invalid\\. expected `
-      )
-    );
-    expect(existsSync(dataDir)).toBe(false);
-  });
+    ['start', '--api-port', '0x10'],
+    ['store', '--port', '0b11'],
+    ['start', '--demo-rate', 'Infinity'],
+  ])(
+    '%s %s "%s" (an unset variable, a hexadecimal, binary or infinite number) is refused, not read as a port',
+    (name, flag, value) => {
+      const dataDir = join(work, `blank-${name}${flag}`);
+      const result = run([
+        name,
+        ...(name === 'start' ? freePorts : []),
+        '--data-dir',
+        dataDir,
+        flag,
+        value,
+      ]);
+      expectUserError(
+        result,
+        new RegExp(
+          `^skewless: option '(-p, )?${flag} <[^>]+>' argument '${value}' is invalid\\. expected `
+        )
+      );
+      expect(existsSync(dataDir)).toBe(false);
+    }
+  );
 
   it("an in-process backfill that fails prints its report line, not the handler's JSON log", () => {
     const garbage = join(work, 'garbage.parquet');
