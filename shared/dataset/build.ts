@@ -297,7 +297,9 @@ async function buildOnce(
     throw new Error(`the ${engine.dialect.name} engine has no ASOF JOIN; use strategy portable`);
   }
   if (wanted === 'asof' && options.asOfWriteTime === true) {
-    throw new Error('asOfWriteTime needs the portable strategy (ASOF takes one inequality)');
+    throw new Error(
+      'asOfWriteTime (CLI: --as-of-write-time) needs the portable strategy (CLI: --strategy portable or auto): an ASOF join takes one inequality'
+    );
   }
   report();
 
@@ -311,6 +313,12 @@ async function buildOnce(
     options.groups ?? [...registry.groups.values()]
   );
   const separator = options.columnSeparator ?? '.';
+  // '' would glue group and feature ('fraud-cardstxn_count_7d'): no longer tellable apart.
+  if (separator === '') {
+    throw new Error(
+      'columnSeparator (CLI: --column-separator) is empty; output columns are <group><separator><feature>, e.g. "." or "__"'
+    );
+  }
   // A per-group max age for a group the build does not join is a typo too: ignored, the group
   // it meant would get no max age at all (stale values in the set).
   const maxAge = options.maxAge;

@@ -392,7 +392,17 @@ describe('buildTrainingSet', () => {
         asOfWriteTime: true,
         strategy: 'asof',
       })
-    ).rejects.toThrow(/portable/);
+    ).rejects.toThrow(
+      'asOfWriteTime (CLI: --as-of-write-time) needs the portable strategy (CLI: --strategy portable or auto): an ASOF join takes one inequality'
+    );
+    await expect(
+      buildTrainingSet({
+        ...base,
+        features: ['fraud-cards.card_age_days'],
+        labelTimeColumn: 't',
+        columnSeparator: '',
+      })
+    ).rejects.toThrow('columnSeparator (CLI: --column-separator) is empty');
     const athena = new AthenaEngine({ client: new AthenaClient({ region: 'us-east-1' }) });
     await expect(
       buildTrainingSet({
