@@ -5,13 +5,27 @@ import type { Endpoints } from '../start.ts';
 
 /**
  * The endpoints of a running `npm start`, read from `<dataDir>/endpoints.json`, so the other
- * commands find the stack without flags. Falls back to the documented default ports.
+ * commands find the stack without flags. Falls back to the documented default ports. A clean
+ * stop removes the file; one left by a stack that was killed names a process that is gone and is
+ * ignored (its free ports meant nothing any more: "no stack at http://127.0.0.1:41873").
  */
 function runningEndpoints(dataDir: string): Partial<Endpoints> {
+  let endpoints: Partial<Endpoints>;
   try {
-    return JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
+    endpoints = JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
   } catch {
     return {};
+  }
+  return typeof endpoints.pid === 'number' && !processAlive(endpoints.pid) ? {} : endpoints;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, but another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

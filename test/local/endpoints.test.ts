@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runningEndpoints, storeEndpoint } from '../../local/cli/endpoints.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A data dir whose endpoints.json names `pid` and a store on port 41873. */
+function dataDirOf(pid: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'skewless-endpoints-'));
+  dirs.push(dir);
+  writeFileSync(
+    join(dir, 'endpoints.json'),
+    JSON.stringify({ store: 'http://127.0.0.1:41873', s3: 'http://127.0.0.1:41874', pid })
+  );
+  return dir;
+}
+
+describe('runningEndpoints', () => {
+  it('reads the endpoints of a stack whose process runs', () => {
+    const dir = dataDirOf(process.pid);
+    expect(runningEndpoints(dir)).toMatchObject({ store: 'http://127.0.0.1:41873' });
+    expect(storeEndpoint(undefined, dir)).toBe('http://127.0.0.1:41873');
+  });
+
+  it('ignores the file a killed stack left behind (its process is gone): the default ports apply', () => {
+    // A process that has exited: its pid names nothing any more.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const dir = dataDirOf(gone);
+    expect(runningEndpoints(dir)).toEqual({});
+    expect(storeEndpoint(undefined, dir)).toBe('http://127.0.0.1:8765');
+    expect(storeEndpoint('http://127.0.0.1:9999', dir)).toBe('http://127.0.0.1:9999');
+  });
+});
