@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { DropKind, SUPPORTED_EXTENSIONS } from '../../shared/backfill/objectKey.ts';
 import type { BackfillReport } from '../../shared/backfill/types.ts';
 import { registry } from '../../shared/registry.ts';
@@ -34,6 +34,7 @@ import {
 } from './backfill.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { runningEndpoints } from './endpoints.ts';
+import { UserError } from './userErrors.ts';
 
 interface BatchCliOptions extends DropCliOptions {
   /** Count and read the online values; write nothing. */
@@ -133,8 +134,9 @@ async function runBatchCommand(
   const group = registry.getExternalGroup(options.group);
   if (group.batch === undefined) {
     const fed = [...registry.externalGroups.values()].filter((g) => g.batch !== undefined);
-    throw new InvalidArgumentError(
-      `${group.name} is not batch-fed (batch-fed: ${fed.map((g) => g.name).join(', ') || 'none'}); declare batch: { cadence } on it in shared/definitions.ts, or use \`skewless backfill\` for its offline store only`
+    throw new UserError(
+      `${group.name} is not batch-fed (batch-fed: ${fed.map((g) => g.name).join(', ') || 'none'})`,
+      `declare batch: { cadence } on it in shared/definitions.ts, or use \`skewless backfill\` for its offline store only`
     );
   }
   checkInputFile(file);
@@ -156,7 +158,10 @@ async function runBatchCommand(
   const storeEndpoint =
     candidate !== undefined && (await storeAnswers(candidate, group)) ? candidate : undefined;
   if (options.endpoint !== undefined && storeEndpoint === undefined) {
-    throw new InvalidArgumentError(`no feature store answers at ${options.endpoint}`);
+    throw new UserError(
+      `no feature store answers at ${options.endpoint} (--endpoint)`,
+      'start the stack (npm start), or leave --endpoint out: the dry run then uses the running stack of --data-dir, or the store under it'
+    );
   }
   if (storeEndpoint === undefined) {
     noteInProcess(io, command.label, options.dataDir, undefined, candidate);

@@ -143,10 +143,26 @@ describe('Command: skewless batch', () => {
   it('refuses a group that is not batch-fed, naming the ones that are', async () => {
     await expect(
       runBatchCommand(file, { ...options, group: 'fraud-transactions' }, captureIo().io)
-    ).rejects.toThrow(
-      'fraud-transactions is not batch-fed (batch-fed: fraud-cards, fraud-merchants); declare batch: { cadence } on it in shared/definitions.ts, or use `skewless backfill` for its offline store only'
-    );
+    ).rejects.toMatchObject({
+      name: 'UserError',
+      message: 'fraud-transactions is not batch-fed (batch-fed: fraud-cards, fraud-merchants)',
+      hint: 'declare batch: { cadence } on it in shared/definitions.ts, or use `skewless backfill` for its offline store only',
+    });
   });
+  it('a dry run against an --endpoint where no store answers: one line naming the flag, a hint', async () => {
+    await expect(
+      runBatchCommand(
+        file,
+        { ...options, dryRun: true, endpoint: 'http://127.0.0.1:1' },
+        captureIo().io
+      )
+    ).rejects.toMatchObject({
+      name: 'UserError',
+      message: 'no feature store answers at http://127.0.0.1:1 (--endpoint)',
+      hint: expect.stringContaining('leave --endpoint out'),
+    });
+  });
+
   it('refuses a directory given as the file, dry run or not', async () => {
     const folder = join(dir, 'folder.parquet');
     mkdirSync(folder, { recursive: true });
