@@ -107,50 +107,59 @@ class ServiceUnavailableError extends HttpError {
 }
 
 /**
- * 500: a group the schema module defines is missing from the feature store (not created yet,
- * still `Creating`, or deleted): a deployment problem, not the caller's, and not transient. The
- * message names the group and nothing else of the store's answer.
+ * 500 about feature groups of this deployment: a deployment problem, not the caller's, and not
+ * transient. The message is our own and names only the groups: safe to show although it is a 500.
  */
-class FeatureGroupMissingError extends HttpError {
+abstract class FeatureGroupsError extends HttpError {
   readonly statusCode = 500;
   readonly errorType = 'InternalServerError';
   readonly featureGroups: readonly string[];
+  constructor(featureGroups: readonly string[], message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.featureGroups = featureGroups;
+  }
+  override get expose(): boolean {
+    return true;
+  }
+}
+
+/** `"a"` or `"a", "b"`, and whether that is more than one group. */
+function groupList(groups: readonly string[]): { names: string; plural: boolean } {
+  return { names: groups.map((g) => `"${g}"`).join(', '), plural: groups.length > 1 };
+}
+
+/**
+ * 500: a group the schema module defines is missing from the feature store (not created yet,
+ * still `Creating`, or deleted). The message names the group and nothing else of the store's
+ * answer.
+ */
+class FeatureGroupMissingError extends FeatureGroupsError {
   constructor(featureGroups: readonly string[], options?: ErrorOptions) {
+    const { names, plural } = groupList(featureGroups);
     super(
-      `Feature group${featureGroups.length > 1 ? 's' : ''} ${featureGroups.map((g) => `"${g}"`).join(', ')} ${featureGroups.length > 1 ? 'are' : 'is'} defined but not available in the feature store (not created, not ready yet, or deleted)`,
+      featureGroups,
+      `Feature group${plural ? 's' : ''} ${names} ${plural ? 'are' : 'is'} defined but not available in the feature store (not created, not ready yet, or deleted)`,
       options
     );
     this.name = 'FeatureGroupMissingError';
-    this.featureGroups = featureGroups;
-  }
-  // Our own text, naming only the group: safe to show although it is a 500.
-  override get expose(): boolean {
-    return true;
   }
 }
 
 /**
  * 500: the store refused a read of a group as invalid although the lookup asked only for what
  * the schema module defines: the group in the store lacks features the module has (a deploy
- * that adds features has updated the function before the feature group, or never did). Not the
- * caller's problem and not worth a retry; the message names the group, nothing of the store's
- * answer (which goes to the log).
+ * that adds features has updated the function before the feature group, or never did). Not
+ * worth a retry; the store's answer goes to the log.
  */
-class FeatureGroupMismatchError extends HttpError {
-  readonly statusCode = 500;
-  readonly errorType = 'InternalServerError';
-  readonly featureGroups: readonly string[];
+class FeatureGroupMismatchError extends FeatureGroupsError {
   constructor(featureGroups: readonly string[], options?: ErrorOptions) {
+    const { names, plural } = groupList(featureGroups);
     super(
-      `Feature group${featureGroups.length > 1 ? 's' : ''} ${featureGroups.map((g) => `"${g}"`).join(', ')} in the feature store ${featureGroups.length > 1 ? 'do' : 'does'} not have every feature the schema module defines for ${featureGroups.length > 1 ? 'them' : 'it'} (the store refused the read as invalid): deploy the feature groups generated from shared/definitions.ts, or wait for their update to finish`,
+      featureGroups,
+      `Feature group${plural ? 's' : ''} ${names} in the feature store ${plural ? 'do' : 'does'} not have every feature the schema module defines for ${plural ? 'them' : 'it'} (the store refused the read as invalid): deploy the feature groups generated from shared/definitions.ts, or wait for their update to finish`,
       options
     );
     this.name = 'FeatureGroupMismatchError';
-    this.featureGroups = featureGroups;
-  }
-  // Our own text, naming only the group: safe to show although it is a 500.
-  override get expose(): boolean {
-    return true;
   }
 }
 

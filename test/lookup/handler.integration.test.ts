@@ -32,6 +32,19 @@ const storeLog: string[] = [];
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Every route's answer is the same 500 with our `message` (a store problem, not the caller's). */
+function expectSame500(answers: readonly Awaited<ReturnType<typeof invoke>>[], message: string) {
+  for (const answer of answers) {
+    expect(answer.statusCode).toBe(500);
+    expect(answer.body).toEqual({
+      statusCode: 500,
+      error: 'InternalServerError',
+      message,
+      requestId: answer.requestId,
+    });
+  }
+}
+
 async function invoke(event: APIGatewayProxyEvent): Promise<{
   statusCode: number;
   headers: Record<string, string>;
@@ -862,15 +875,7 @@ describe('a group the store has with fewer features than the schema module (a de
       })
     );
     // Assess
-    for (const answer of [get, batch, vectors]) {
-      expect(answer.statusCode).toBe(500);
-      expect(answer.body).toEqual({
-        statusCode: 500,
-        error: 'InternalServerError',
-        message,
-        requestId: answer.requestId,
-      });
-    }
+    expectSame500([get, batch, vectors], message);
   });
 });
 
@@ -899,14 +904,6 @@ describe('a group defined in the schema module but missing from the store', () =
       })
     );
     // Assess
-    for (const answer of [get, batch, vectors]) {
-      expect(answer.statusCode).toBe(500);
-      expect(answer.body).toEqual({
-        statusCode: 500,
-        error: 'InternalServerError',
-        message,
-        requestId: answer.requestId,
-      });
-    }
+    expectSame500([get, batch, vectors], message);
   });
 });

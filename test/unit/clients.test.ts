@@ -1,8 +1,6 @@
-import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
-import { GetRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFeatureStoreClient, runtimeCredentials } from '../../shared/runtime/clients.ts';
+import { startHungStore, timedGetRecord } from '../helpers/hungStore.ts';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -55,43 +53,27 @@ describe('runtimeCredentials', () => {
 
 describe('createFeatureStoreClient', () => {
   it('fails a request the store accepts but never answers after its request timeout, instead of waiting forever', async () => {
-    // Prepare: a server that takes the connection and says nothing
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-    const { port } = silent.address() as { port: number };
+    // Prepare: a store that takes the connection and says nothing
+    const store = await startHungStore();
     const client = createFeatureStoreClient(
       { requestTimeoutMs: 300, maxAttempts: 2, retryBaseDelayMs: 10 },
       {
-        endpoint: `http://127.0.0.1:${port}`,
+        endpoint: store.endpoint,
         region: 'us-east-1',
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       }
     );
     try {
       // Act
-      const started = Date.now();
-      const error = await client
-        .send(
-          new GetRecordCommand({
-            FeatureGroupName: 'fraud-cards',
-            RecordIdentifierValueAsString: 'c1',
-          })
-        )
-        .then(
-          () => undefined,
-          (e: unknown) => e as Error & { $metadata?: { attempts?: number } }
-        );
+      const { error, elapsedMs } = await timedGetRecord(client);
       // Assess: a TimeoutError after both attempts (retried as transient), in well under the 10 s
       // this test may take; before, the call never settled
       expect(error?.name).toBe('TimeoutError');
       expect(error?.$metadata?.attempts).toBe(2);
-      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(elapsedMs).toBeLessThan(5_000);
     } finally {
       client.destroy();
-      for (const socket of sockets) socket.destroy();
-      silent.close();
+      store.close();
     }
   }, 10_000);
 });
