@@ -80,6 +80,10 @@ function scalarProblem(type: FeatureDef['type'], value: string): string | undefi
 }
 
 function collectionProblem(def: FeatureDef, list: unknown[]): string | undefined {
+  // The record size counts bytes: a list of empty strings would pass it at any length.
+  if (list.length > Limits.maxCollectionElements) {
+    return `ValueAsStringList has ${list.length} elements; at most ${Limits.maxCollectionElements} are allowed`;
+  }
   for (let i = 0; i < list.length; i++) {
     const element = list[i];
     if (typeof element !== 'string') return `element ${i} of ValueAsStringList is not a string`;

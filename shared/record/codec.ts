@@ -150,6 +150,13 @@ function encodeFeature(
       reason: `Vector must have exactly ${spec.dimension} elements (got ${value.length})`,
     };
   }
+  // Empty or one-character elements fit the record size long after the service's item count.
+  if (value.length > Limits.maxCollectionElements) {
+    return {
+      ok: false,
+      reason: `${spec.collection} has ${value.length} elements; at most ${Limits.maxCollectionElements} are allowed`,
+    };
+  }
   const texts: string[] = [];
   for (let i = 0; i < value.length; i++) {
     const r = encodeScalar(value[i]);

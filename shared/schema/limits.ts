@@ -11,6 +11,8 @@ const Limits = {
   maxRecordBytes: 350 * 1024,
   maxValueBytes: 350 * 1024,
   maxVectorDimension: 8192,
+  /** Elements of a collection value (`ValueAsStringList`, service model: 0-358,400 items). */
+  maxCollectionElements: 358_400,
   maxDescriptionLength: 128,
   batchGetMaxIdentifiers: 100,
   batchWriteMaxEntries: 25,

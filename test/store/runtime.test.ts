@@ -425,6 +425,17 @@ describe('validation', () => {
       ValidationError,
       /exactly 3 elements/
     );
+    // The service's item count (0-358,400), which a list of empty strings reaches far below the
+    // record size limit.
+    await rejects(
+      send({ FeatureName: 'tags', ValueAsStringList: Array.from({ length: 358_401 }, () => '') }),
+      ValidationError,
+      /'tags'.*ValueAsStringList has 358401 elements; at most 358400 are allowed/
+    );
+    await send({
+      FeatureName: 'tags',
+      ValueAsStringList: Array.from({ length: 358_400 }, () => ''),
+    });
   });
 
   it('enforces the size limits of §5.8', async () => {

@@ -210,6 +210,12 @@ describe('Function: encodeRecord() / fromRecord()', () => {
       'exactly 3 elements (got 2)',
     ],
     [
+      'a List longer than the service takes',
+      { id: 1, ts: 1, ints: Array.from({ length: 358_401 }, () => 0) },
+      'ints',
+      'List has 358401 elements; at most 358400 are allowed',
+    ],
+    [
       'a List with a bad element',
       { id: 1, ts: 1, ints: [1, 'x'] },
       'ints',
