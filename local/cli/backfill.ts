@@ -347,18 +347,19 @@ async function reachable(s3: S3Client, bucket: string): Promise<boolean> {
  * Refuses a bucket (`--bucket`, `--reports-bucket`) a stack's answering S3 does not have: a drop
  * put nowhere, or a report waited for until `--timeout` (an hour by default) in a bucket the
  * stack never writes.
+ *
+ * @param names - the buckets the stack's S3 listed
  */
-async function checkBuckets(
-  s3: S3Client,
+function checkBuckets(
+  names: readonly string[],
   endpoint: string,
   buckets: readonly { readonly bucket: string; readonly flag: string }[]
-): Promise<void> {
+): void {
   for (const { bucket, flag } of buckets) {
-    if (await reachable(s3, bucket)) continue;
-    const { Buckets } = await s3.send(new ListBucketsCommand({}));
+    if (names.includes(bucket)) continue;
     throw new UserError(
       `the S3 at ${endpoint} has no bucket ${bucket} (${flag})`,
-      `its buckets: ${(Buckets ?? []).map((b) => b.Name).join(', ')} (npm start makes ${START_DEFAULTS.backfillBucket} and ${START_DEFAULTS.reportsBucket}, the defaults)`
+      `its buckets: ${names.join(', ')} (npm start makes ${START_DEFAULTS.backfillBucket} and ${START_DEFAULTS.reportsBucket}, the defaults)`
     );
   }
 }
@@ -711,14 +712,16 @@ async function runDrop(
   let outcome: DropOutcome | 'interrupted';
   try {
     // A stack's S3 answers when it lists its buckets; then the command's must be among them.
-    const answers =
-      client !== undefined &&
-      (await client.send(new ListBucketsCommand({})).then(
-        () => true,
-        () => false
-      ));
-    if (client !== undefined && endpoint !== undefined && answers) {
-      await checkBuckets(client, endpoint, [
+    const names =
+      client === undefined
+        ? undefined
+        : await client.send(new ListBucketsCommand({})).then(
+            (listed) =>
+              (listed.Buckets ?? []).flatMap((b) => (b.Name === undefined ? [] : [b.Name])),
+            () => undefined
+          );
+    if (client !== undefined && endpoint !== undefined && names !== undefined) {
+      checkBuckets(names, endpoint, [
         { bucket: options.bucket, flag: '--bucket' },
         { bucket: options.reportsBucket, flag: '--reports-bucket' },
       ]);

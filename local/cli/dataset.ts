@@ -297,13 +297,7 @@ function prepareOutputFile(out: string, format: DatasetCliOptions['format'], lab
   try {
     mkdirSync(folder, { recursive: true });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EEXIST' || code === 'ENOTDIR'
-        ? 'a part of its path is a file'
-        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-          ? 'permission denied or read-only'
-          : (notWritableReason(error, folder) ?? (error as Error).message);
+    const why = notWritableReason(error, folder) ?? (error as Error).message;
     throw new UserError(
       `cannot create the folder ${folder} for the training set: ${why}`,
       'pass an -o, --out path in a folder you can write',

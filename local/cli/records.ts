@@ -40,13 +40,12 @@ function expiredOnArrival(
 }
 
 /**
- * How long get and put wait for the store's answer. The client's requestTimeout only logs a
- * warning when it passes (the SDK's default), so a store that accepts the connection and never
- * answers would hang the command after that line; the embedded store answers in milliseconds.
+ * How long get and put wait for the store's answer (one attempt): a store that accepts the
+ * connection and never answers is a user error after it; the embedded store answers in
+ * milliseconds.
  */
 const ANSWER_TIMEOUT_MS = 10_000;
-/** One attempt, and no handler timer (0): the abort signal of ANSWER_TIMEOUT_MS is the timeout. */
-const CLIENT_OPTIONS = { maxAttempts: 1, requestTimeoutMs: 0 };
+const CLIENT_OPTIONS = { maxAttempts: 1, requestTimeoutMs: ANSWER_TIMEOUT_MS };
 
 const STORES = ['OnlineStore', 'OfflineStore'] as const;
 type Store = (typeof STORES)[number];
@@ -112,7 +111,6 @@ function registerRecordCommands(program: Command): void {
           : [...features, group.eventTime];
       const record = await getOnlineRecord(client, group, recordId, read, {
         expiration: true,
-        abortSignal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
       }).catch((error: unknown) => {
         throw storeRequestError(error, endpoint, ANSWER_TIMEOUT_MS);
       });
@@ -176,12 +174,11 @@ Example (the event time is now, in epoch seconds: a record older than its group'
         const encoded = result.value;
         const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
         const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint });
-        await putEncodedRecord(client, encoded, {
-          targetStores: opts.target,
-          abortSignal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
-        }).catch((error: unknown) => {
-          throw storeRequestError(error, endpoint, ANSWER_TIMEOUT_MS);
-        });
+        await putEncodedRecord(client, encoded, { targetStores: opts.target }).catch(
+          (error: unknown) => {
+            throw storeRequestError(error, endpoint, ANSWER_TIMEOUT_MS);
+          }
+        );
         client.destroy();
         process.stdout.write(
           `put ${group.name}/${encoded.recordIdentifier} at ${encoded.eventTime}\n`

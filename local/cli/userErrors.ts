@@ -140,18 +140,16 @@ const STORE_ERRORS = new Set([
 
 /**
  * A request to the feature store at `endpoint` that failed for a reason the user can act on: the
- * store stopped while answering (the stack stopped mid-command), never answered (`timeoutMs`,
- * the caller's abort signal), its host does not resolve, or the endpoint is another service
+ * store stopped while answering (the stack stopped mid-command), never answered (the client's
+ * request timeout, `timeoutMs`), its host does not resolve, or the endpoint is another service
  * (the lookup API answers 403, S3 XML the SDK cannot read). Other errors are returned unchanged.
  */
 function storeRequestError(error: unknown, endpoint: string, timeoutMs: number): unknown {
   const failure = error as
     | (Error & { cause?: unknown; $metadata?: { httpStatusCode?: number } })
     | null;
-  const timedOut =
-    (failure?.name === 'AbortError' && (failure.cause as Error | null)?.name === 'TimeoutError') ||
-    systemError(error)?.code === 'ETIMEDOUT';
-  if (timedOut) {
+  // The client's request timeout (TimeoutError, code ETIMEDOUT).
+  if (systemError(error)?.code === 'ETIMEDOUT') {
     return new UserError(
       `the store at ${endpoint} did not answer within ${timeoutMs / 1000} s`,
       'check that the stack there is not stuck (its terminal), or pass the right --endpoint <url>',

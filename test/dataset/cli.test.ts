@@ -319,7 +319,7 @@ describe('skewless dataset', () => {
     const { err, exitCode } = await run(buildArgs(join('a-file', 'train.csv')));
     expect(exitCode).toBe(1);
     expect(err.trimEnd().split('\n')).toEqual([
-      `dataset: cannot create the folder ${join(dir, 'a-file')} for the training set: a part of its path is a file`,
+      `dataset: cannot create the folder ${join(dir, 'a-file')} for the training set: it is a file, not a directory`,
       '  hint: pass an -o, --out path in a folder you can write',
     ]);
   });
