@@ -18,7 +18,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
 import { featureGroups } from '../../shared/definitions.ts';
 import { DefinitionError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
+import { withRawServer } from '../helpers/rawServer.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -739,24 +740,10 @@ describe('skewless put', () => {
 
 describe('get and put against an endpoint that fails them', () => {
   /** A server on a free loopback port whose connections `serve` handles; closed after `use`. */
-  async function withServer(
-    serve: (socket: Socket) => void,
-    use: (endpoint: string) => Promise<void>
-  ): Promise<void> {
-    const server = createServer(serve);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    try {
-      await use(`http://127.0.0.1:${port}`);
-    } finally {
-      server.close();
-      server.unref();
-    }
-  }
   const record = () => JSON.stringify({ card_id: 'c1', event_time: Math.floor(Date.now() / 1000) });
 
   it('a store that stops while answering (connection reset): the endpoint and what to check', async () => {
-    await withServer(
+    await withRawServer(
       (socket) => socket.once('data', () => socket.resetAndDestroy()),
       async (endpoint) => {
         for (const args of [
@@ -777,7 +764,7 @@ describe('get and put against an endpoint that fails them', () => {
   });
 
   it('a store that never answers: a user error after the wait, not a hang', async () => {
-    await withServer(
+    await withRawServer(
       () => {},
       async (endpoint) => {
         const result = await runAsync(['get', 'fraud-cards', 'c1', '--endpoint', endpoint]);
@@ -790,7 +777,7 @@ describe('get and put against an endpoint that fails them', () => {
   });
 
   it('an endpoint that answers, but not as a feature store (the lookup API, S3)', async () => {
-    await withServer(
+    await withRawServer(
       (socket) =>
         socket.once('data', () =>
           socket.end(
@@ -829,25 +816,25 @@ describe('skewless audit against a store that stops during it', () => {
   it('prints what it got, then one line saying the store stopped, exit 1', async () => {
     // A store that accepts the audit's first request, then stops: that request's connection is
     // reset and no later one is accepted (a stack stopped by Ctrl-C mid-audit).
-    const store = createServer((socket) => {
-      socket.once('data', () => {
-        store.close();
-        socket.resetAndDestroy();
-      });
-    });
-    await new Promise<void>((resolve) => store.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(store.address() as { port: number }).port}`;
-    const dataDir = mkdtempSync(join(work, 'audit-stopped-'));
-    const result = await runAsync(['audit', '--data-dir', dataDir, '--endpoint', endpoint]);
-    store.close();
-    expectUserError(
-      result,
-      new RegExp(
-        `^skewless: the store at ${endpoint} stopped answering during the audit \\(3 of 3 groups failed\\)$`
-      )
+    await withRawServer(
+      (socket, store) =>
+        socket.once('data', () => {
+          store.close();
+          socket.resetAndDestroy();
+        }),
+      async (endpoint) => {
+        const dataDir = mkdtempSync(join(work, 'audit-stopped-'));
+        const result = await runAsync(['audit', '--data-dir', dataDir, '--endpoint', endpoint]);
+        expectUserError(
+          result,
+          new RegExp(
+            `^skewless: the store at ${endpoint} stopped answering during the audit \\(3 of 3 groups failed\\)$`
+          )
+        );
+        expect(result.stderr).toContain('npm start');
+        expect(result.stdout).toContain('FAILED');
+      }
     );
-    expect(result.stderr).toContain('npm start');
-    expect(result.stdout).toContain('FAILED');
   });
 });
 
@@ -855,23 +842,21 @@ describe('skewless audit interrupted', () => {
   it('says so in one line and exits 130 on Ctrl-C', async () => {
     // An online store that accepts the connection and never answers: the audit waits on it.
     let interrupt: () => void = () => {};
-    const silent = createServer(() => interrupt());
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as { port: number };
-    const dataDir = mkdtempSync(join(work, 'audit-'));
-    try {
-      const result = await runAsync(
-        ['audit', '--data-dir', dataDir, '--endpoint', `http://127.0.0.1:${port}`],
-        (child) => {
-          interrupt = () => child.kill('SIGINT');
-        }
-      );
-      expect(result.status).toBe(130);
-      expect(result.stderr).toBe('audit: interrupted: no report written\n');
-      expect(result.stdout).toBe('');
-    } finally {
-      silent.close();
-    }
+    await withRawServer(
+      () => interrupt(),
+      async (endpoint) => {
+        const dataDir = mkdtempSync(join(work, 'audit-'));
+        const result = await runAsync(
+          ['audit', '--data-dir', dataDir, '--endpoint', endpoint],
+          (child) => {
+            interrupt = () => child.kill('SIGINT');
+          }
+        );
+        expect(result.status).toBe(130);
+        expect(result.stderr).toBe('audit: interrupted: no report written\n');
+        expect(result.stdout).toBe('');
+      }
+    );
   });
 });
 

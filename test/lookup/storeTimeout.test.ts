@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLookupStoreClient } from '../../shared/lookup/config.ts';
 import { toHttpError } from '../../shared/lookup/errors.ts';
-import { startHungStore, timedGetRecord } from '../helpers/hungStore.ts';
+import { timedGetRecord, withRawServer } from '../helpers/rawServer.ts';
 
 const ENDPOINT_VARIABLE = 'AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME';
 const saved = process.env[ENDPOINT_VARIABLE];
@@ -17,25 +17,28 @@ afterEach(() => {
 
 describe('Function: createLookupStoreClient()', () => {
   it('fails a store call at LOOKUP_STORE_TIMEOUT_MS when the store never answers: 503, not a wait', async () => {
-    // Prepare: a store that takes the connection and says nothing
-    const store = await startHungStore();
-    process.env[ENDPOINT_VARIABLE] = store.endpoint;
-    const client = createLookupStoreClient({
-      storeTimeoutMs: 200,
-      storeRetries: 1,
-      storeMaxSockets: 2,
-    });
-    try {
-      // Act
-      const { error, elapsedMs } = await timedGetRecord(client);
-      // Assess: a timeout is not retried (the store may be slow, not gone); well under the 10 s
-      // this test may take, where before the call never settled
-      expect(error?.name).toBe('TimeoutError');
-      expect(toHttpError(error).statusCode).toBe(503);
-      expect(elapsedMs).toBeLessThan(5_000);
-    } finally {
-      client.destroy();
-      store.close();
-    }
+    // A store that takes the connection and says nothing
+    await withRawServer(
+      () => {},
+      async (endpoint) => {
+        process.env[ENDPOINT_VARIABLE] = endpoint;
+        const client = createLookupStoreClient({
+          storeTimeoutMs: 200,
+          storeRetries: 1,
+          storeMaxSockets: 2,
+        });
+        try {
+          // Act
+          const { error, elapsedMs } = await timedGetRecord(client);
+          // Assess: a timeout is not retried (the store may be slow, not gone); well under the
+          // 10 s this test may take, where before the call never settled
+          expect(error?.name).toBe('TimeoutError');
+          expect(toHttpError(error).statusCode).toBe(503);
+          expect(elapsedMs).toBeLessThan(5_000);
+        } finally {
+          client.destroy();
+        }
+      }
+    );
   }, 10_000);
 });

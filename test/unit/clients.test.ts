@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFeatureStoreClient, runtimeCredentials } from '../../shared/runtime/clients.ts';
-import { startHungStore, timedGetRecord } from '../helpers/hungStore.ts';
+import { timedGetRecord, withRawServer } from '../helpers/rawServer.ts';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -53,27 +53,30 @@ describe('runtimeCredentials', () => {
 
 describe('createFeatureStoreClient', () => {
   it('fails a request the store accepts but never answers after its request timeout, instead of waiting forever', async () => {
-    // Prepare: a store that takes the connection and says nothing
-    const store = await startHungStore();
-    const client = createFeatureStoreClient(
-      { requestTimeoutMs: 300, maxAttempts: 2, retryBaseDelayMs: 10 },
-      {
-        endpoint: store.endpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // A store that takes the connection and says nothing
+    await withRawServer(
+      () => {},
+      async (endpoint) => {
+        const client = createFeatureStoreClient(
+          { requestTimeoutMs: 300, maxAttempts: 2, retryBaseDelayMs: 10 },
+          {
+            endpoint,
+            region: 'us-east-1',
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          }
+        );
+        try {
+          // Act
+          const { error, elapsedMs } = await timedGetRecord(client);
+          // Assess: a TimeoutError after both attempts (retried as transient), in well under the
+          // 10 s this test may take; before, the call never settled
+          expect(error?.name).toBe('TimeoutError');
+          expect(error?.$metadata?.attempts).toBe(2);
+          expect(elapsedMs).toBeLessThan(5_000);
+        } finally {
+          client.destroy();
+        }
       }
     );
-    try {
-      // Act
-      const { error, elapsedMs } = await timedGetRecord(client);
-      // Assess: a TimeoutError after both attempts (retried as transient), in well under the 10 s
-      // this test may take; before, the call never settled
-      expect(error?.name).toBe('TimeoutError');
-      expect(error?.$metadata?.attempts).toBe(2);
-      expect(elapsedMs).toBeLessThan(5_000);
-    } finally {
-      client.destroy();
-      store.close();
-    }
   }, 10_000);
 });
