@@ -210,6 +210,14 @@ class DuckDbEngine implements OfflineQueryEngine {
   private readonly connection: DuckDBConnection;
   private readonly options: DuckDbEngineOptions;
   private readonly views = new Map<string, string>();
+  /**
+   * Groups whose view reads its files by the first file's schema (no `union_by_name`), by name;
+   * a statement that meets a file lacking one of those columns makes them read every file's
+   * schema and runs again (see {@link DuckDbEngine.readingEveryFileSchema}).
+   */
+  private readonly firstFileSchemaViews = new Map<string, FeatureGroup>();
+  /** Groups whose files do not all share the first file's columns: bound with `union_by_name`. */
+  private readonly unionGroups = new Set<string>();
   /** Per group: the identifier over the first of its files (see identifierSampleFor). */
   private readonly samples = new Map<string, string>();
   private fileTables = 0;
@@ -287,10 +295,50 @@ class DuckDbEngine implements OfflineQueryEngine {
   }
 
   async execute(sql: string, options?: QueryOptions): Promise<void> {
-    await this.serial(() => this.watch(options, () => this.runRaw(sql, options?.params)));
+    const run = (): Promise<void> =>
+      this.serial(() => this.watch(options, () => this.runRaw(sql, options?.params)));
+    try {
+      await run();
+    } catch (error) {
+      if (!(await this.readingEveryFileSchema(error))) throw error;
+      await run();
+    }
   }
 
   async *query(sql: string, options?: QueryOptions): AsyncIterable<QueryPage> {
+    let yielded = false;
+    try {
+      for await (const page of this.queryOnce(sql, options)) {
+        yielded = true;
+        yield page;
+      }
+    } catch (error) {
+      // Pages already handed over cannot be taken back: the caller gets the error, and the same
+      // statement run again reads every file's schema.
+      if (!(await this.readingEveryFileSchema(error)) || yielded) throw error;
+      yield* this.queryOnce(sql, options);
+    }
+  }
+
+  /**
+   * After a statement failed: when it met a file that lacks a column of the first file's schema
+   * (see {@link DuckDbEngine.tableFor}), every view read that way is created again over every
+   * file's schema (`union_by_name`), and true says the statement may run again.
+   */
+  private async readingEveryFileSchema(error: unknown): Promise<boolean> {
+    if (this.firstFileSchemaViews.size === 0) return false;
+    if (!(error instanceof Error) || !error.message.includes('schema mismatch in glob'))
+      return false;
+    const groups = [...this.firstFileSchemaViews.values()];
+    for (const group of groups) {
+      this.unionGroups.add(group.name);
+      this.views.delete(group.name);
+    }
+    for (const group of groups) await this.tableFor(group);
+    return true;
+  }
+
+  private async *queryOnce(sql: string, options?: QueryOptions): AsyncIterable<QueryPage> {
     // A streaming result holds the connection, so the chunks are fetched inside the serial
     // section and handed over through a small bounded queue (at most 4 pages ahead of the reader).
     const queue = new PageQueue(4);
@@ -471,6 +519,13 @@ class DuckDbEngine implements OfflineQueryEngine {
       }
     }
     const qualified = `${quoteIdent(OFFLINE_DATABASE)}.${quoteIdent(tableName)}`;
+    const wanted: [string, string][] = [
+      ...group.featureNames.map((f): [string, string] => {
+        const spec = group.features[f];
+        return [f, spec === undefined ? 'VARCHAR' : sqlTypeOf(spec.type)];
+      }),
+      ...SERVICE_COLUMNS.map(([c, t]): [string, string] => [c, t]),
+    ];
     let existing = new Map<string, string>();
     let source: string | undefined;
     const files: { count: number; hourly: boolean; first?: string } =
@@ -483,28 +538,39 @@ class DuckDbEngine implements OfflineQueryEngine {
         : files.hourly
           ? `, hive_partitioning = true, hive_types = {${PARTITION_COLUMNS.map((c) => `'${c}': 'INTEGER'`).join(', ')}}`
           : ', hive_partitioning = false';
-      source = `read_parquet(${quoteString(glob)}, union_by_name = true${hive})`;
-      // Binding the files reads every file's schema (union_by_name): ~1 s of CPU per group over
-      // the ~13,000 files of 18 months of hourly partitions, ~3 s the first time. The view is
-      // created over the files' own columns and typed from the catalog, instead of binding them
-      // once to DESCRIBE and again for the view; it is created a second time only when its
-      // columns must be added, cast or reordered (files from before a feature was added).
-      await this.execute(`CREATE OR REPLACE VIEW ${qualified} AS SELECT * FROM ${source}`);
-      const described = await this.queryAll(
-        `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ${quoteString(OFFLINE_DATABASE)} AND table_name = ${quoteString(tableName)} ORDER BY column_index`
-      );
-      existing = new Map(
-        described.rows.map((r) => [String(r.column_name), String(r.data_type).toUpperCase()])
-      );
+      // Binding with union_by_name reads every file's schema: ~1 s of CPU per group and
+      // statement over the ~13,000 files of 18 months of hourly partitions, ~3 s the first time.
+      // Without it DuckDB binds the first file's schema and fails on a later file that lacks one
+      // of its columns ("schema mismatch in glob"), casting the others to the first file's types.
+      // So when the first file has every schema column in its schema type, the files are read by
+      // that schema, and a statement that meets a file without one of them switches the group to
+      // union_by_name and runs again (files from before a feature was added, written late).
+      const readFiles = (union: boolean): string =>
+        `read_parquet(${quoteString(glob as string)}${union ? ', union_by_name = true' : ''}${hive})`;
+      const columnsOfView = async (from: string): Promise<Map<string, string>> => {
+        // The view over the files' own columns, typed from the catalog: one bind, not a DESCRIBE
+        // and then the view. Created a second time below only when columns must be added, cast
+        // or reordered.
+        await this.execute(`CREATE OR REPLACE VIEW ${qualified} AS SELECT * FROM ${from}`);
+        const described = await this.queryAll(
+          `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ${quoteString(OFFLINE_DATABASE)} AND table_name = ${quoteString(tableName)} ORDER BY column_index`
+        );
+        return new Map(
+          described.rows.map((r) => [String(r.column_name), String(r.data_type).toUpperCase()])
+        );
+      };
+      let union = this.unionGroups.has(group.name);
+      source = readFiles(union);
+      existing = await columnsOfView(source);
+      if (!union && !wanted.every(([column, type]) => existing.get(column) === type)) {
+        union = true;
+        source = readFiles(union);
+        existing = await columnsOfView(source);
+      }
+      if (union) this.firstFileSchemaViews.delete(group.name);
+      else this.firstFileSchemaViews.set(group.name, group);
     }
     const projections: string[] = [];
-    const wanted: [string, string][] = [
-      ...group.featureNames.map((f): [string, string] => {
-        const spec = group.features[f];
-        return [f, spec === undefined ? 'VARCHAR' : sqlTypeOf(spec.type)];
-      }),
-      ...SERVICE_COLUMNS.map(([c, t]): [string, string] => [c, t]),
-    ];
     for (const [column, type] of wanted) {
       const have = existing.get(column);
       if (have === undefined) projections.push(`CAST(NULL AS ${type}) AS ${quoteIdent(column)}`);
@@ -554,9 +620,9 @@ class DuckDbEngine implements OfflineQueryEngine {
 
   /**
    * The record identifier over the group's first file (in path order: the oldest partition in the
-   * service layout): binding the group's view reads the schema of every file (`union_by_name`),
-   * ~30 ms per statement over the benchmark's 240 files per group. The group's view when it has no
-   * file with the identifier column.
+   * service layout): binding the group's view lists every file (~0.26 s per statement over the
+   * ~13,000 files of 18 months of hourly partitions), and reads each one's schema when the files
+   * differ (`union_by_name`). The group's view when it has no file with the identifier column.
    */
   async identifierSampleFor(group: FeatureGroup): Promise<string> {
     const table = await this.tableFor(group);
@@ -625,8 +691,8 @@ async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<Du
     "SET TimeZone = 'UTC'",
     'SET enable_progress_bar = true',
     'SET enable_progress_bar_print = false',
-    // Footers are read when a view is created, again when a query binds (union_by_name reads every
-    // file's schema) and when it scans: cached once (entries are checked against the file's
+    // Footers are read when a view is created, again when a query binds (union_by_name, when the
+    // files differ, reads every file's schema) and when it scans: cached once (entries are checked against the file's
     // modification time). ~0.2 s less per training set over the ~720 files of the benchmark.
     'SET parquet_metadata_cache = true',
     // DuckDB's external file cache keeps every byte it reads from a file for the next query; the

@@ -191,6 +191,58 @@ describe('DuckDbEngine: group tables', () => {
     ]);
   });
 
+  it('reads by the first file schema, and a later file that lacks a feature makes it read every file schema', async () => {
+    const dataDir = tempDir();
+    // The first file in path order (hour 10) has every feature; a file written before
+    // home_country was added lands in a later partition (hour 11), as late data does.
+    await writeOfflineRows({
+      dataDir,
+      group: cards,
+      rows: [cardRow('c1', '2026-01-01T10:00:00.000Z', { txn_count_7d: 1n, home_country: 'FR' })],
+    });
+    await writeOfflineRows({
+      dataDir,
+      group: cards,
+      features: ['card_id', 'event_time', 'txn_count_7d'],
+      rows: [cardRow('c2', '2026-01-01T11:00:00.000Z', { txn_count_7d: 2n })],
+    });
+    const statements: string[] = [];
+    engine = await createDuckDbEngine({ dataDir, onStatement: (sql) => statements.push(sql) });
+    const table = await engine.tableFor(cards);
+    const viewSql = async (): Promise<string> =>
+      String(
+        (
+          await engine?.queryAll(
+            "SELECT sql FROM duckdb_views() WHERE schema_name = 'sagemaker_featurestore'"
+          )
+        )?.rows[0]?.sql
+      );
+    // Bound over the first file's schema only: no union_by_name.
+    expect(await viewSql()).not.toMatch(/union_by_name/);
+    const read = `SELECT "card_id", "txn_count_7d", "home_country" FROM ${table} ORDER BY "card_id"`;
+    const expected = [
+      { card_id: 'c1', txn_count_7d: 1n, home_country: 'FR' },
+      { card_id: 'c2', txn_count_7d: 2n, home_country: null },
+    ];
+    expect((await engine.queryAll(read)).rows).toEqual(expected);
+    expect(await viewSql()).toMatch(/union_by_name/);
+    // The statement ran twice: once failing on the hour-11 file, once over every file's schema.
+    expect(statements.filter((s) => s === read)).toHaveLength(2);
+    // Statements that do not stream (COPY, CREATE TABLE) run again the same way.
+    const other = await createDuckDbEngine({ dataDir });
+    try {
+      const otherTable = await other.tableFor(cards);
+      const kept = await other.materialize(
+        `SELECT "card_id", "txn_count_7d", "home_country" FROM ${otherTable}`
+      );
+      expect((await other.queryAll(`SELECT * FROM ${kept.sql} ORDER BY "card_id"`)).rows).toEqual(
+        expected
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
   it('still reads a table whose files are not all in hourly partitions', async () => {
     const dataDir = tempDir();
     const data = await writeOfflineRows({
