@@ -163,6 +163,30 @@ class FeatureGroupMismatchError extends FeatureGroupsError {
   }
 }
 
+/**
+ * 500: the store answered ids of a batch read with a per-identifier `Errors` item whose code is
+ * not transient (e.g. `AccessForbidden`: the function's role may not read the group): reading
+ * them again gets the same answer, so they are not `unprocessed` ids to retry. The message names
+ * the first such id, its group and the store's code; the store's own message (an IAM text names
+ * roles and accounts) goes to the log only, as the cause.
+ */
+class StoreRefusedReadError extends FeatureGroupsError {
+  constructor(
+    refused: readonly { group: string; recordId: string; code: string }[],
+    options?: ErrorOptions
+  ) {
+    const [first] = refused;
+    const groups = [...new Set(refused.map((r) => r.group))];
+    const more = refused.length - 1;
+    super(
+      groups,
+      `The feature store refused to read record "${first?.recordId}" of feature group "${first?.group}" (${first?.code})${more > 0 ? ` and ${more} more id${more > 1 ? 's' : ''}` : ''}; a retry gets the same answer${first?.code === 'AccessForbidden' ? ": check the function's read permission on the group" : ''}`,
+      options
+    );
+    this.name = 'StoreRefusedReadError';
+  }
+}
+
 /** 500: anything unexpected. The body says only "Internal server error" and the request id. */
 class InternalServerError extends HttpError {
   readonly statusCode = 500;
@@ -207,6 +231,8 @@ export {
   HttpError,
   InternalServerError,
   NotFoundError,
+  ServiceUnavailableError,
+  StoreRefusedReadError,
   TooManyRequestsError,
   toHttpError,
 };

@@ -12,12 +12,14 @@ import {
   type OnlineRecord,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
-import { isThrottling } from '../store/storeErrors.ts';
+import { isThrottling, isTransientErrorCode } from '../store/storeErrors.ts';
 import type { LookupCatalog, SelectionPlan } from './catalog.ts';
 import {
   FeatureGroupMismatchError,
   FeatureGroupMissingError,
   NotFoundError,
+  ServiceUnavailableError,
+  StoreRefusedReadError,
   TooManyRequestsError,
   toHttpError,
 } from './errors.ts';
@@ -109,7 +111,7 @@ function groupsAnswered(unprocessed: readonly UnprocessedRead[], errorCode: stri
   return [
     ...new Set(
       unprocessed
-        .filter((u) => u.source === 'errorEntry' && u.reason.startsWith(`${errorCode}:`))
+        .filter((u) => u.source === 'errorEntry' && u.errorCode === errorCode)
         .map((u) => u.group)
     ),
   ];
@@ -120,7 +122,9 @@ function groupsAnswered(unprocessed: readonly UnprocessedRead[], errorCode: stri
  * read (and a `ResourceNotFound` error for a single read), and a group lacking a feature the
  * lookup asked for (only ever the schema module's) with `ValidationError`: the same 500 for every
  * route, naming the groups, never "unprocessed" ids a caller would retry forever nor a 200 whose
- * vectors silently miss those features.
+ * vectors silently miss those features. Any other per-identifier code that is not transient
+ * (`AccessForbidden`, a code we do not know) is a 500 naming the id, its group and the code:
+ * only throttling and the store's 5xx codes leave ids `unprocessed`, to retry.
  */
 function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
   const missing = groupsAnswered(unprocessed, 'ResourceNotFound');
@@ -128,33 +132,43 @@ function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
   const mismatched = groupsAnswered(unprocessed, 'ValidationError');
   if (mismatched.length > 0) {
     // The store's own words go to the log only, as the cause.
-    const first = unprocessed.find((u) => u.reason.startsWith('ValidationError:'));
+    const first = unprocessed.find((u) => u.errorCode === 'ValidationError');
     throw new FeatureGroupMismatchError(mismatched, { cause: new Error(first?.reason) });
+  }
+  const refused = unprocessed.filter(
+    (u) => u.errorCode !== undefined && !isTransientErrorCode(u.errorCode)
+  );
+  if (refused.length > 0) {
+    throw new StoreRefusedReadError(
+      refused.map((u) => ({ group: u.group, recordId: u.recordId, code: u.errorCode as string })),
+      { cause: new Error(refused[0]?.reason) }
+    );
   }
 }
 
 /**
  * A batched read that read nothing at all, every id being unprocessed because the store
- * throttled (its `UnprocessedIdentifiers`) or a call failed, is the error, as when every call
- * fails: 429 (or 503 when no id was throttled), never a 200 of unprocessed ids or of all-missing
- * vectors a model would score. Ids with an `Errors` entry keep the 200 and their reasons.
+ * throttled (its `UnprocessedIdentifiers`, or `Errors` items with a throttling code), failed (its
+ * 5xx codes) or a call failed, is the error, as when every call fails: 429 (or 503 when no id was
+ * throttled), never a 200 of unprocessed ids or of all-missing vectors a model would score.
+ * Called after {@link throwIfGroupsUnusable}: every `Errors` item left is transient.
  */
 function throwIfNothingRead(result: BatchReadResult): void {
   if (result.found.length > 0 || result.notFound.length > 0 || result.unprocessed.length === 0) {
     return;
   }
-  if (result.unprocessed.some((u) => u.source === 'errorEntry')) return;
   const throttled = result.unprocessed.find(
-    (u) => u.source === 'unprocessedIdentifier' || isThrottling(u.error)
+    (u) =>
+      u.source === 'unprocessedIdentifier' ||
+      isThrottling(u.error) ||
+      (u.errorCode !== undefined && isThrottling({ name: u.errorCode }))
   );
-  if (throttled !== undefined) {
-    throw new TooManyRequestsError({
-      cause:
-        throttled.error ??
-        new Error(`the store read none of ${result.unprocessed.length} ids: ${throttled.reason}`),
-    });
-  }
-  throw toHttpError(result.unprocessed[0]?.error);
+  const cause = (u: UnprocessedRead) =>
+    u.error ?? new Error(`the store read none of ${result.unprocessed.length} ids: ${u.reason}`);
+  if (throttled !== undefined) throw new TooManyRequestsError({ cause: cause(throttled) });
+  const first = result.unprocessed[0] as UnprocessedRead;
+  if (first.source === 'errorEntry') throw new ServiceUnavailableError({ cause: cause(first) });
+  throw toHttpError(first.error);
 }
 
 /**

@@ -78,6 +78,8 @@ interface UnprocessedRead {
    * (the store could not read it in time: throttling).
    */
   readonly source: 'failedCall' | 'errorEntry' | 'unprocessedIdentifier';
+  /** The `ErrorCode` of an `errorEntry` (e.g. `AccessForbidden`, `ThrottlingException`). */
+  readonly errorCode?: string;
   readonly error?: unknown;
 }
 
@@ -204,6 +206,7 @@ async function batchGetOnline(
         recordId: id,
         reason: `${e.ErrorCode}: ${e.ErrorMessage}`,
         source: 'errorEntry',
+        errorCode: e.ErrorCode ?? 'Unknown',
       });
     }
     for (const u of output.UnprocessedIdentifiers ?? []) {

@@ -38,5 +38,18 @@ function isUnavailable(error: unknown): boolean {
   );
 }
 
+/** The service's 5xx error codes (featurestore-api.md §2.1): a later call may succeed. */
+const SERVER_ERROR_CODES = new Set(['InternalFailure', 'ServiceUnavailable']);
+
+/**
+ * True when the `ErrorCode` of a per-identifier `Errors` item of a BatchGetRecord answer is
+ * transient (throttling or a server-side failure), so reading the id again may succeed. Any
+ * other code (AccessForbidden, ValidationError, ResourceNotFound, a code we do not know) says
+ * the read itself is refused: the same call gives the same answer.
+ */
+function isTransientErrorCode(code: string): boolean {
+  return isThrottling({ name: code }) || SERVER_ERROR_CODES.has(code);
+}
+
 export type { StoreFailureKind };
-export { classifyStoreError, isThrottling, isUnavailable };
+export { classifyStoreError, isThrottling, isTransientErrorCode, isUnavailable };

@@ -13,7 +13,12 @@ import {
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { batchGetEvent, getRecordEvent, lambdaContext } from '../helpers/apiGatewayEvents.ts';
+import {
+  batchGetEvent,
+  getRecordEvent,
+  lambdaContext,
+  vectorsEvent,
+} from '../helpers/apiGatewayEvents.ts';
 
 type Handler = (event: APIGatewayProxyEvent, context: unknown) => Promise<APIGatewayProxyResult>;
 
@@ -192,4 +197,99 @@ describe('Function: handler (mocked store)', () => {
     // No Powertools warning (e.g. colliding dimension sets) on the hot path.
     expect(stderr).toEqual([]);
   });
+});
+
+/** A BatchGetRecord answer: `found` ids of fraud-cards read, the others answered with `code`. */
+function cardsAnswer(found: readonly string[], errors: readonly string[], code: string) {
+  return {
+    Records: found.map((id) => ({
+      FeatureGroupName: 'fraud-cards',
+      RecordIdentifierValueAsString: id,
+      Record: [
+        { FeatureName: 'card_id', ValueAsString: id },
+        { FeatureName: 'event_time', ValueAsString: '2026-01-01T00:00:00Z' },
+      ],
+    })),
+    Errors: errors.map((id) => ({
+      FeatureGroupName: 'fraud-cards',
+      RecordIdentifierValueAsString: id,
+      ErrorCode: code,
+      ErrorMessage:
+        code === 'AccessForbidden'
+          ? 'User: arn:aws:sts::123456789012:assumed-role/lookup-role/fn is not authorized to perform: sagemaker:BatchGetRecord'
+          : 'Rate exceeded',
+    })),
+    UnprocessedIdentifiers: [],
+  };
+}
+
+describe("Function: handler (the store's per-identifier Errors of BatchGetRecord)", () => {
+  const refused =
+    'The feature store refused to read record "c2" of feature group "fraud-cards" (AccessForbidden) and 1 more id; a retry gets the same answer: check the function\'s read permission on the group';
+
+  it.each([
+    [
+      'batch-get',
+      batchGetEvent({
+        identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['c1', 'c2', 'c3'] }],
+      }),
+    ],
+    [
+      'vectors',
+      vectorsEvent('fraud_model_v3', {
+        entities: [
+          { transaction_id: 't1', card_id: 'c2', merchant_id: 'm1' },
+          { transaction_id: 't2', card_id: 'c3', merchant_id: 'm1' },
+        ],
+      }),
+    ],
+  ])(
+    'answers %s with a 500 naming the id, the group and the code of an AccessForbidden entry, not unprocessed ids to retry',
+    async (_, event) => {
+      // Prepare
+      store
+        .on(BatchGetRecordCommand)
+        .resolves(cardsAnswer(['c1'], ['c2', 'c3'], 'AccessForbidden'));
+      // Act
+      const result = await handler(event, lambdaContext());
+      // Assess
+      expect(result.statusCode).toBe(500);
+      expect(result.headers?.['retry-after']).toBeUndefined();
+      expect(JSON.parse(result.body)).toEqual({
+        statusCode: 500,
+        error: 'InternalServerError',
+        message: refused,
+        requestId: event.requestContext.requestId,
+      });
+      expect(result.body).not.toContain('123456789012');
+    }
+  );
+
+  it.each([
+    ['ThrottlingException', 429, 'TooManyRequests'],
+    ['InternalFailure', 503, 'ServiceUnavailable'],
+    ['ServiceUnavailable', 503, 'ServiceUnavailable'],
+  ])(
+    'keeps ids answered %s unprocessed beside the ids read, and answers %i when no id was read',
+    async (code, status, error) => {
+      // Prepare
+      store
+        .on(BatchGetRecordCommand)
+        .resolvesOnce(cardsAnswer(['c1'], ['c2'], code))
+        .resolvesOnce(cardsAnswer([], ['c1', 'c2'], code));
+      const event = () =>
+        batchGetEvent({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['c1', 'c2'] }] });
+      // Act
+      const partial = await handler(event(), lambdaContext());
+      const none = await handler(event(), lambdaContext());
+      // Assess
+      expect(partial.statusCode).toBe(200);
+      expect(JSON.parse(partial.body).unprocessed).toEqual([
+        { featureGroup: 'fraud-cards', recordId: 'c2', reason: `${code}: Rate exceeded` },
+      ]);
+      expect(none.statusCode).toBe(status);
+      expect(none.headers?.['retry-after']).toBe('1');
+      expect(JSON.parse(none.body).error).toBe(error);
+    }
+  );
 });
