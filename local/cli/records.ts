@@ -2,13 +2,17 @@ import { existsSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { RecordValidationError, UnknownNameError } from '../../shared/errors.ts';
-import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
+import {
+  type EncodedRecord,
+  encodeRecord,
+  encodeRecordIdentifier,
+} from '../../shared/record/codec.ts';
 import { epochNanosToMillis } from '../../shared/record/eventTime.ts';
 import { expiresAtNanos, isExpiredAt } from '../../shared/record/expiry.ts';
-import { registry } from '../../shared/registry.ts';
+import { registry, type SchemaRegistry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { readMaxEventTimeSkewSeconds } from '../../shared/runtime/env.ts';
-import type { FeatureGroup } from '../../shared/schema/index.ts';
+import type { FeatureGroup, FeatureSpec } from '../../shared/schema/index.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
@@ -63,8 +67,27 @@ function targetStores(value: string): Store[] {
   return stores as Store[];
 }
 
-/** `skewless get` and `skewless put`: quick looks at the online store through the real SDK. */
-function registerRecordCommands(program: Command): void {
+/**
+ * The record id `get` asks the store for, as every writer (and the lookup) encodes it: an
+ * Integral or Fractional id through the schema module's encoder (`007` and `7.0` → `7`), since the
+ * store compares ids as strings; an id that is no value of the type names no record.
+ */
+function storedRecordId(group: FeatureGroup, recordId: string): string {
+  const encoded = encodeRecordIdentifier(group, recordId);
+  if (encoded.ok) return encoded.text;
+  const type = (group.features[group.recordIdentifier] as FeatureSpec).type;
+  throw new UserError(
+    `"${recordId}" is not a record identifier of ${group.name}: its ${group.recordIdentifier} is ${type} (${encoded.reason})`,
+    `give the ${group.recordIdentifier} of the record as a ${type === 'String' ? 'string' : 'number'}: skewless get ${group.name} <${group.recordIdentifier}>`
+  );
+}
+
+/**
+ * `skewless get` and `skewless put`: quick looks at the online store through the real SDK.
+ *
+ * @param schemas - the groups they know (default: shared/definitions.ts)
+ */
+function registerRecordCommands(program: Command, schemas: SchemaRegistry = registry): void {
   program
     .command('get')
     .description(COMMAND_DESCRIPTIONS.get)
@@ -77,16 +100,17 @@ function registerRecordCommands(program: Command): void {
       storeUrl
     )
     .option('--data-dir <dir>', 'data directory of the running stack', directoryPath, '.skewless')
-    .action(async (groupName: string, recordId: string, opts) => {
-      const group = registry.getExternalGroup(groupName);
+    .action(async (groupName: string, given: string, opts) => {
+      const group = schemas.getExternalGroup(groupName);
       // `get fraud-cards "$ID"` with ID unset: the store has no such record, which would read as
       // "never written" (PutRecord refuses an empty identifier).
-      if (recordId === '') {
+      if (given === '') {
         throw new UserError(
           `the record identifier (${group.recordIdentifier}) is empty`,
           `give the ${group.recordIdentifier} of the record: skewless get ${group.name} <${group.recordIdentifier}>`
         );
       }
+      const recordId = storedRecordId(group, given);
       const features: string[] | undefined = opts.features
         ?.split(',')
         .map((name: string) => name.trim())
@@ -151,7 +175,7 @@ Example (the event time is now, in epoch seconds: a record older than its group'
   skewless put fraud-cards '{"card_id":"card-0001","event_time":'$(date -u +%s)',"txn_count_7d":3}'`
     )
     .action(async (groupName: string, text: string, opts) => {
-      const group = registry.getExternalGroup(groupName);
+      const group = schemas.getExternalGroup(groupName);
       let input: unknown;
       try {
         input = JSON.parse(text);

@@ -13,43 +13,13 @@ import { findRoute } from '../../shared/lookup/routes.ts';
 import { createLookupService, type LookupService } from '../../shared/lookup/service.ts';
 import { toRecord } from '../../shared/record/codec.ts';
 import { SchemaRegistry } from '../../shared/registry.ts';
-import {
-  defineFeatureGroup,
-  defineFeatureSet,
-  feature,
-  select,
-} from '../../shared/schema/index.ts';
+import { defineFeatureSet, select } from '../../shared/schema/index.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { batchGetEvent, getRecordEvent, vectorsEvent } from '../helpers/apiGatewayEvents.ts';
+import { numberKeyedGroups } from '../helpers/numberKeyedGroups.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
-const accounts = defineFeatureGroup({
-  name: 'lookup-accounts',
-  description: 'Accounts keyed by an Integral id',
-  recordIdentifier: 'account_id',
-  eventTime: 'event_time',
-  features: {
-    account_id: feature.integral('Account number'),
-    event_time: feature.string('When computed'),
-    balance: feature.fractional('Balance'),
-  },
-  online: {},
-  offline: {},
-});
-
-const scores = defineFeatureGroup({
-  name: 'lookup-scores',
-  description: 'Scores keyed by a Fractional id',
-  recordIdentifier: 'score_key',
-  eventTime: 'event_time',
-  features: {
-    score_key: feature.fractional('Score bucket'),
-    event_time: feature.string('When computed'),
-    hits: feature.integral('Hits'),
-  },
-  online: {},
-  offline: {},
-});
+const { accounts, scores } = numberKeyedGroups('lookup');
 
 const accountSet = defineFeatureSet({
   name: 'accounts_v1',
