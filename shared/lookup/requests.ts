@@ -44,11 +44,14 @@ interface BatchRequest {
 
 interface VectorRequest {
   readonly plan: SetPlan;
-  /** Each entity's key values as sent (the answer echoes them). */
-  readonly entities: readonly Readonly<Record<string, string>>[];
+  /** Each entity's key values as sent, strings or numbers (the answer echoes them). */
+  readonly entities: readonly Readonly<Record<string, EntityKeyValue>>[];
   /** Per entity, per selection of the plan (in its order): the record id to read. */
   readonly recordIds: readonly (readonly string[])[];
 }
+
+/** An entity key's value: a string, or a JSON number for an Integral or Fractional identifier. */
+type EntityKeyValue = string | number;
 
 type QueryParameters = Readonly<Record<string, string | undefined>> | null | undefined;
 type MultiValueQueryParameters = Readonly<Record<string, string[] | undefined>> | null | undefined;
@@ -97,15 +100,25 @@ function recordIdOf(plan: GroupPlan, value: unknown, where: string): string {
   return encodeRecordId(plan, checkRecordId(value, where), where);
 }
 
-/** {@link recordIdOf} for an id already checked by {@link checkRecordId}. */
-function encodeRecordId(plan: GroupPlan, text: string, where: string): string {
-  if (plan.idType === 'String') return text;
-  const encoded = encodeRecordIdentifier(plan.group, text);
+/**
+ * {@link recordIdOf} for an id already checked by {@link checkRecordId}, or a JSON number (an
+ * entity key): a number is an id only of an Integral or Fractional record identifier.
+ */
+function encodeRecordId(plan: GroupPlan, value: EntityKeyValue, where: string): string {
+  if (plan.idType === 'String') {
+    if (typeof value === 'string') return value;
+    throw new BadRequestError(
+      `${where} must be a string: the record identifier "${plan.group.recordIdentifier}" of feature group "${plan.name}" is String`
+    );
+  }
+  const encoded = encodeRecordIdentifier(plan.group, value);
   if (encoded.ok) return encoded.text;
   const shown =
-    text.length > 64
-      ? `${JSON.stringify(text.slice(0, 61)).slice(0, -1)}..."`
-      : JSON.stringify(text);
+    typeof value === 'number'
+      ? String(value)
+      : value.length > 64
+        ? `${JSON.stringify(value.slice(0, 61)).slice(0, -1)}..."`
+        : JSON.stringify(value);
   throw new BadRequestError(
     `${where} ${shown} is not a record id of feature group "${plan.name}": its record identifier "${plan.group.recordIdentifier}" is ${plan.idType} (${encoded.reason})`
   );
@@ -329,7 +342,8 @@ const VECTOR_MEMBERS = new Set(['entities']);
 /**
  * Parse the body of `POST /feature-sets/{featureSet}/vectors`: `{"entities":[{<entity keys>}]}`.
  * Every entity names each of the set's entity keys (the record identifiers of its groups) with a
- * string, and nothing else.
+ * string, or a JSON number when the key's groups have an Integral or Fractional identifier, and
+ * nothing else.
  *
  * @example
  * ```typescript
@@ -359,27 +373,29 @@ function parseVectorRequest(
       `Too many entities: at most ${limits.maxVectorEntities} per request, got ${entities.length}`
     );
   }
-  const parsed: Record<string, string>[] = [];
+  const parsed: Record<string, EntityKeyValue>[] = [];
   const recordIds: string[][] = [];
   for (let i = 0; i < entities.length; i++) {
     const where = `entities[${i}]`;
     const entity: unknown = entities[i];
     if (!isObject(entity)) throw new BadRequestError(`${where} must be an object`);
     checkMembers(entity, plan.entityKeySet, where);
-    const keys: Record<string, string> = {};
+    const keys: Record<string, EntityKeyValue> = {};
     for (const key of plan.entityKeys) {
       if (!Object.hasOwn(entity, key)) {
         throw new BadRequestError(
           `${where} lacks entity key "${key}"; feature set "${featureSet}" needs ${plan.entityKeys.join(', ')}`
         );
       }
-      keys[key] = checkRecordId(entity[key], `${where}.${key}`);
+      const value = entity[key];
+      // A JSON number is always finite; whether it is an id is up to each group's encoding.
+      keys[key] = typeof value === 'number' ? value : checkRecordId(value, `${where}.${key}`);
     }
     parsed.push(keys);
     // Per group: two groups may share a key name yet encode it differently.
     recordIds.push(
       plan.selections.map((s) =>
-        encodeRecordId(s.plan, keys[s.entityKey] as string, `${where}.${s.entityKey}`)
+        encodeRecordId(s.plan, keys[s.entityKey] as EntityKeyValue, `${where}.${s.entityKey}`)
       )
     );
   }
@@ -389,6 +405,7 @@ function parseVectorRequest(
 export type {
   BatchEntry,
   BatchRequest,
+  EntityKeyValue,
   FeatureSelection,
   MultiValueQueryParameters,
   QueryParameters,

@@ -25,6 +25,7 @@ import {
 } from './errors.ts';
 import {
   type BatchRequest,
+  type EntityKeyValue,
   type MultiValueQueryParameters,
   parseBatchRequest,
   parseJsonBody,
@@ -65,7 +66,8 @@ interface BatchGetResponse {
 
 /** One entity's feature vector. */
 interface FeatureVector {
-  readonly entity: Readonly<Record<string, string>>;
+  /** The entity's keys as sent (strings, or numbers for number-typed identifiers). */
+  readonly entity: Readonly<Record<string, EntityKeyValue>>;
   /** Aligned with the answer's `featureNames`; null where the feature is missing. */
   readonly values: JsonValue[];
   /** `group.feature` names with no value: no live record, or a record without that feature. */
@@ -289,7 +291,7 @@ function createLookupService(deps: LookupDependencies): LookupService {
     }
     const at = now();
     for (let e = 0; e < entities.length; e++) {
-      const entity = entities[e] as Readonly<Record<string, string>>;
+      const entity = entities[e] as Readonly<Record<string, EntityKeyValue>>;
       const ids = recordIds[e] as readonly string[];
       const values: JsonValue[] = new Array(plan.featureNames.length).fill(null);
       const vector: FeatureVector = { entity, values, missing: [], stale: [], eventTimes: {} };

@@ -117,10 +117,11 @@ const SCALAR_ENCODERS = {
 } as const;
 
 /**
- * The wire text of a record identifier given as text, exactly as every writer encodes it: a
- * String id as it is, an Integral or Fractional one through the same encoder as the records
- * (`007` is `7`, `42.0` is `42`). A reader that looks an id up must ask for this text: the
- * store compares identifiers as strings, so any other spelling misses the record.
+ * The wire text of a record identifier given as text (or, for an Integral or Fractional one, as
+ * a number), exactly as every writer encodes it: a String id as it is, an Integral or Fractional
+ * one through the same encoder as the records (`007` is `7`, `42.0` is `42`). A reader that looks
+ * an id up must ask for this text: the store compares identifiers as strings, so any other
+ * spelling misses the record.
  *
  * @example
  * ```typescript
@@ -128,9 +129,9 @@ const SCALAR_ENCODERS = {
  * encodeRecordIdentifier(accounts, '007'); // { ok: true, text: '7' } (accounts: an Integral id)
  * ```
  */
-function encodeRecordIdentifier(group: FeatureGroup, text: string): ScalarResult {
+function encodeRecordIdentifier(group: FeatureGroup, value: string | number): ScalarResult {
   const spec = group.features[group.recordIdentifier] as FeatureSpec;
-  return SCALAR_ENCODERS[spec.type](text);
+  return SCALAR_ENCODERS[spec.type](value);
 }
 
 function encodeFeature(

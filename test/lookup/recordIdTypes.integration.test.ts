@@ -7,6 +7,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
+import { cards } from '../../shared/definitions.ts';
 import { LookupCatalog } from '../../shared/lookup/catalog.ts';
 import { toHttpError } from '../../shared/lookup/errors.ts';
 import { findRoute } from '../../shared/lookup/routes.ts';
@@ -25,6 +26,13 @@ const accountSet = defineFeatureSet({
   name: 'accounts_v1',
   description: 'Both groups',
   selections: [select(accounts, ['balance']), select(scores, ['hits'])],
+});
+
+/** A String-keyed group beside a number-keyed one (only for requests refused before the read). */
+const mixedSet = defineFeatureSet({
+  name: 'mixed_v1',
+  description: 'A String and an Integral record identifier',
+  selections: [select(accounts, ['balance']), select(cards, ['txn_count_7d'])],
 });
 
 let store: TestStore;
@@ -58,7 +66,9 @@ beforeAll(async () => {
   }
   service = createLookupService({
     client: store.runtime,
-    catalog: new LookupCatalog(new SchemaRegistry([accounts, scores], [accountSet])),
+    catalog: new LookupCatalog(
+      new SchemaRegistry([accounts, scores, cards], [accountSet, mixedSet])
+    ),
     limits: { maxBatchIds: 1000, maxVectorEntities: 1000 },
   });
 });
@@ -119,6 +129,28 @@ describe('record ids of Integral and Fractional record identifiers', () => {
 
   it.each([
     [
+      'JSON numbers',
+      '{"entities":[{"account_id":7,"score_key":42}]}',
+      { account_id: 7, score_key: 42 },
+    ],
+    [
+      'a whole number with a fraction part',
+      '{"entities":[{"account_id":7.0,"score_key":4.2e1}]}',
+      { account_id: 7, score_key: 42 },
+    ],
+  ])(
+    'vectors take %s for number-typed record identifiers, read as the writers encoded them',
+    async (_, body, entity) => {
+      // Act
+      const { status, body: answer } = await serve(vectorsEvent('accounts_v1', body));
+      // Assess
+      expect(status).toBe(200);
+      expect(answer).toMatchObject({ vectors: [{ entity, values: [1.5, 3], missing: [] }] });
+    }
+  );
+
+  it.each([
+    [
       getRecordEvent('lookup-accounts', 'abc'),
       'Path parameter recordId "abc" is not a record id of feature group "lookup-accounts": its record identifier "account_id" is Integral (Integral value must be a base-10 integer)',
     ],
@@ -134,6 +166,23 @@ describe('record ids of Integral and Fractional record identifiers', () => {
     [
       vectorsEvent('accounts_v1', { entities: [{ account_id: '7', score_key: 'card-1' }] }),
       'entities[0].score_key "card-1" is not a record id of feature group "lookup-scores": its record identifier "score_key" is Fractional',
+    ],
+    [
+      vectorsEvent('accounts_v1', { entities: [{ account_id: 7.5, score_key: 1 }] }),
+      'entities[0].account_id 7.5 is not a record id of feature group "lookup-accounts": its record identifier "account_id" is Integral (Integral value must be a whole number)',
+    ],
+    [
+      // JSON.parse rounds it to 2^53: the id would silently be another one.
+      vectorsEvent('accounts_v1', '{"entities":[{"account_id":9007199254740993,"score_key":1}]}'),
+      'is Integral (Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint)',
+    ],
+    [
+      vectorsEvent('mixed_v1', { entities: [{ account_id: 7, card_id: 42 }] }),
+      'entities[0].card_id must be a string: the record identifier "card_id" of feature group "fraud-cards" is String',
+    ],
+    [
+      vectorsEvent('mixed_v1', { entities: [{ account_id: true, card_id: 'c-1' }] }),
+      'entities[0].account_id must be a string',
     ],
   ])('answers 400 naming the member for an id of the wrong type (%#)', async (event, message) => {
     // Act
