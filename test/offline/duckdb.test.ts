@@ -157,10 +157,20 @@ describe('DuckDbEngine: group tables', () => {
     await writeOfflineRows({
       dataDir,
       group: cards,
-      rows: [cardRow('c1', '2026-01-01T10:00:00.000Z', { txn_count_7d: 1n })],
+      rows: [
+        cardRow('c2', '2026-01-02T09:00:00.000Z', { txn_count_7d: 2n }),
+        cardRow('c1', '2026-01-01T10:00:00.000Z', { txn_count_7d: 1n }),
+        cardRow('c3', '2026-01-01T11:00:00.000Z', { txn_count_7d: 3n }),
+      ],
     });
-    engine = await createDuckDbEngine({ dataDir });
+    const statements: string[] = [];
+    engine = await createDuckDbEngine({ dataDir, onStatement: (sql) => statements.push(sql) });
     const table = await engine.tableFor(cards);
+    // Over 18 months of hourly partitions, listing the files takes ~0.3 s: only the view's bind
+    // lists them; the first file (for the identifier sample) is found walking the directories.
+    expect(statements.filter((sql) => /\bglob\(/.test(sql))).toEqual([]);
+    const sample = await engine.identifierSampleFor(cards);
+    expect((await engine.queryAll(`SELECT * FROM ${sample}`)).rows).toEqual([{ card_id: 'c1' }]);
     // Binding reads every file's schema (union_by_name): over 18 months of hourly partitions
     // that is seconds per bind, so a table that needs no cast is a view of the files as they are.
     const view = await engine.queryAll(
