@@ -3,7 +3,8 @@
  * Training-set throughput: 1M labels × 10M offline rows of the fraud domain, DuckDB over the
  * offline layout (hourly hive partitions), feature set `fraud_model_v3` (16 features, 3 groups),
  * against a hand-written DuckDB ASOF JOIN on the same files in the same run; a run with DuckDB's
- * memory bounded (spilling); and the same at twice the size. Goals (issues 8, 16): ≥ 1M label
+ * memory bounded (spilling); the same at twice the size; and a tenth of it over 18 months of hourly
+ * partitions (the nightly rebuild's history). Goals (issues 8, 16): ≥ 1M label
  * rows/s and ≤ 1.1× the baseline. Each build runs in a fresh child process (its own peak RSS).
  * Bounded: fixed sizes, one temp dir, removed afterwards. Run alone:
  * `node_modules/.bin/node bench/dataset.ts`.
@@ -29,6 +30,12 @@ const EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z: creation time and start of
  * group, where listing and reading every file's schema weigh as much as the join.
  */
 const DAYS = Number(process.env.SKEWLESS_BENCH_DATASET_DAYS ?? 10);
+/**
+ * The long-history row: 18 months of hourly partitions (~13,000 files per group) at a tenth of
+ * the rows, where listing and binding the files weigh as much as the join.
+ */
+const LONG_HISTORY_DAYS = 540;
+const LONG_HISTORY_SCALE = 0.1;
 const GOAL_ROWS_PER_SECOND = 1_000_000;
 const LABEL_EVERY = 4; // 1M labels out of 4M transactions
 /** Size factor (1 = the figure of the issue); a smaller one checks the bench quickly. */
@@ -101,11 +108,11 @@ function toHiveLayout(dataPath: string): void {
 }
 
 /** Writes the three groups in the offline layout and the labels; returns the labels path. */
-export async function generate(dir: string, scale = 1): Promise<string> {
+export async function generate(dir: string, scale = 1, days = DAYS): Promise<string> {
   const z = fixtureSizes(scale);
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const c = await instance.connect();
-  const randomTime = `make_timestamp(${EPOCH}000000 + CAST(random() * ${DAYS} * 86400000 AS BIGINT) * 1000)`;
+  const randomTime = `make_timestamp(${EPOCH}000000 + CAST(random() * ${days} * 86400000 AS BIGINT) * 1000)`;
   try {
     await c.run('SELECT setseed(0.42)');
     for (const g of [transactions, cards, merchants])
@@ -338,6 +345,19 @@ const bench: Bench = async () => {
     base2runs.push(inChild('baseline', dir2));
     const base2 = total(base2runs);
     const ours2 = total(ours2runs);
+    rmSync(dir2, { recursive: true, force: true });
+    // Long history: the nightly rebuild's 18 months, at a tenth of the rows (A B B A as well).
+    const dir3 = join(root, 'long');
+    await generate(dir3, LONG_HISTORY_SCALE * SCALE, LONG_HISTORY_DAYS);
+    const z3 = fixtureSizes(LONG_HISTORY_SCALE * SCALE);
+    const files3 = readdirSync(join(dir3, 'offline-store'), { recursive: true }).filter((f) =>
+      String(f).endsWith('.parquet')
+    ).length;
+    const base3runs = [inChild('baseline', dir3)];
+    const ours3runs = [inChild('asof', dir3), inChild('asof', dir3)];
+    base3runs.push(inChild('baseline', dir3));
+    const base3 = total(base3runs);
+    const ours3 = total(ours3runs);
     const ratio1 = o1.elapsedMs / b1.elapsedMs;
     const cpuRatio1 = o1.cpuMs / b1.cpuMs;
     const ours1Rate = rate(o1.rows, o1.elapsedMs);
@@ -380,6 +400,10 @@ const bench: Bench = async () => {
         value: `skewless ${rateText(ours2.rows, ours2.elapsedMs)} (${seconds(ours2.elapsedMs / 2)} per run, CPU ${seconds(ours2.cpuMs / 2)}, peak RSS ${mib(ours2.maxRssBytes)}); baseline ${rateText(base2.rows, base2.elapsedMs)} (${seconds(base2.elapsedMs / 2)} per run, CPU ${seconds(base2.cpuMs / 2)}); ratio ${(ours2.elapsedMs / base2.elapsedMs).toFixed(2)}×, CPU ${(ours2.cpuMs / base2.cpuMs).toFixed(2)}×; skewless cost vs 1× size: ${(ours2.elapsedMs / o1.elapsedMs).toFixed(2)}× time, ${(ours2.cpuMs / o1.cpuMs).toFixed(2)}× CPU`,
       },
       {
+        metric: `Long history: ${count(z3.labels)} labels × ${count(z3.featureRows)} rows over ${LONG_HISTORY_DAYS} days of hourly partitions (${count(files3)} files), 2 runs each`,
+        value: `skewless ${seconds(ours3.elapsedMs / 2)} per run, CPU ${seconds(ours3.cpuMs / 2)}, peak RSS ${mib(ours3.maxRssBytes)}; baseline ${seconds(base3.elapsedMs / 2)} per run, CPU ${seconds(base3.cpuMs / 2)}, peak RSS ${mib(base3.maxRssBytes)}; ratio ${(ours3.elapsedMs / base3.elapsedMs).toFixed(2)}×, CPU ${(ours3.cpuMs / base3.cpuMs).toFixed(2)}×`,
+      },
+      {
         metric: 'Fixture generation, 1× size (not part of the figures)',
         value: seconds(generationMs),
       },
@@ -387,7 +411,7 @@ const bench: Bench = async () => {
     return {
       title: 'Point-in-time training sets (issues 8, 16)',
       method: [
-        `${count(z1.featureRows)} offline rows in the service layout (hourly hive partitions over ${DAYS} days, String ISO event times): fraud-transactions ${count(z1.transactions + z1.deletedTransactions)} (incl. ${count(z1.deletedTransactions)} delete markers), fraud-cards ${count(z1.cards * z1.cardSnapshots + z1.resentCardRows)} (incl. ${count(z1.resentCardRows)} re-sent duplicates), fraud-merchants ${count(z1.merchants * z1.merchantSnapshots)}; the scaling row doubles every count.`,
+        `${count(z1.featureRows)} offline rows in the service layout (hourly hive partitions over ${DAYS} days, String ISO event times): fraud-transactions ${count(z1.transactions + z1.deletedTransactions)} (incl. ${count(z1.deletedTransactions)} delete markers), fraud-cards ${count(z1.cards * z1.cardSnapshots + z1.resentCardRows)} (incl. ${count(z1.resentCardRows)} re-sent duplicates), fraud-merchants ${count(z1.merchants * z1.merchantSnapshots)}; the scaling row doubles every count; the long-history row spreads a tenth of the rows over ${LONG_HISTORY_DAYS} days (one partition per hour and group).`,
         `Labels: every ${LABEL_EVERY}th transaction (Parquet, TIMESTAMP label time); feature set fraud_model_v3 (16 features, 3 groups); output Parquet (snappy).`,
         'skewless = the whole buildTrainingSet call (views, label-key estimate, join, export in label order, summary) / label rows. Baseline = one hand-written COPY of three plain ASOF LEFT JOINs (ties on event time only, no delete rule, no order, no summary) over the same files.',
         'Each build runs in a fresh Node process (peak RSS is its own); at each size baseline and skewless alternate A B B A and the ratio is of their summed times.',
