@@ -26,6 +26,7 @@ import {
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, S3Event, SQSEvent } from 'aws-lambda';
 import { type Command, InvalidArgumentError } from 'commander';
+import { asyncBufferFromFile } from 'hyparquet';
 import type { ContinuationQueue } from '../../shared/backfill/continuation.ts';
 import { DERIVE_FOLDER } from '../../shared/backfill/derivedSource.ts';
 import {
@@ -34,12 +35,14 @@ import {
   reportKeys,
   SUPPORTED_EXTENSIONS,
 } from '../../shared/backfill/objectKey.ts';
+import { rowlessReason } from '../../shared/backfill/rowlessFile.ts';
 import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import { readState } from '../../shared/backfill/stateStore.ts';
 import type { BackfillReport, SourceObject } from '../../shared/backfill/types.ts';
 import { featureGroups } from '../../shared/definitions.ts';
 import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
+import type { FeatureGroup } from '../../shared/schema/index.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from '../setup/resumeBackfills.ts';
@@ -111,10 +114,15 @@ const POLL_INTERVAL_MS = 500;
 const IN_USE_HINT =
   'stop that process, pass --endpoint <url> of the store it runs to write through it, or pass --data-dir <another dir>';
 
+/** What to do about a file without rows (0 bytes, or a header and nothing after it). */
+const NO_ROWS_HINT =
+  'check the export that wrote it: a drop needs rows (CSV: a header row, then rows)';
+
 /**
  * Refuses a path that is not a file with rows: missing, a directory (whose read stream would
  * fail with an unhandled EISDIR after the upload began) or empty (0 bytes: a failed export,
- * which would otherwise be dropped and reported as 0 rows written, exit 0).
+ * which would otherwise be dropped and reported as 0 rows written, exit 0). A file with bytes but
+ * no rows is {@link checkHasRows}'s.
  */
 function checkInputFile(file: string): void {
   const stat = statSync(file, { throwIfNoEntry: false });
@@ -131,10 +139,32 @@ function checkInputFile(file: string): void {
     );
   }
   if (stat.size === 0) {
-    throw new UserError(
-      `the file ${file} is empty (0 bytes)`,
-      'check the export that wrote it: a drop needs rows (CSV: a header row, then rows)'
-    );
+    throw new UserError(`the file ${file} is empty (0 bytes)`, NO_ROWS_HINT);
+  }
+}
+
+/**
+ * Refuses a file that has bytes but no data row (a CSV header and nothing after it, a Parquet
+ * file of 0 rows), like an empty one: dropped, it would be reported as 0 of 0 rows written, exit
+ * 0. Reads its first row or its Parquet footer only. A file the readers refuse goes on: its
+ * report says why, as for a file dropped into the bucket.
+ */
+async function checkHasRows(
+  file: string,
+  key: string,
+  kind: DropKind,
+  group: FeatureGroup
+): Promise<void> {
+  const { format, compression } = parseDropKey(key, kind) ?? {};
+  if (format === undefined || compression === undefined) return;
+  const reason = await rowlessReason(
+    { bytes: () => createReadStream(file), buffer: () => asyncBufferFromFile(file) },
+    format,
+    compression,
+    group
+  );
+  if (reason !== undefined) {
+    throw new UserError(`the file ${file} has no rows (${reason})`, NO_ROWS_HINT);
   }
 }
 
@@ -632,6 +662,7 @@ async function runBackfillCommand(
   const folder = options.derive === true ? DERIVE_FOLDER : '';
   const key = `backfill/${group.name}/${folder}${options.key ?? basename(file)}`;
   checkDropFormat(key, DropKind.Backfill);
+  await checkHasRows(file, key, DropKind.Backfill, group);
   return runDrop(file, key, options, io, {
     label: 'backfill',
     doing: 'backfilling',
@@ -857,6 +888,7 @@ export type {
 };
 export {
   checkDropFormat,
+  checkHasRows,
   checkInputFile,
   copyOutputs,
   finishDrop,

@@ -21,6 +21,7 @@ import type { FeatureGroup } from '../../shared/schema/index.ts';
 import {
   type BackfillIo,
   checkDropFormat,
+  checkHasRows,
   checkInputFile,
   type DropCliOptions,
   type DropCommand,
@@ -142,6 +143,7 @@ async function runBatchCommand(
   checkInputFile(file);
   const key = `batch/${group.name}/${options.key ?? basename(file)}`;
   checkDropFormat(key, DropKind.Batch);
+  await checkHasRows(file, key, DropKind.Batch, group);
   const command: DropCommand = {
     label: options.dryRun ? 'dry run' : 'batch',
     dryRun: options.dryRun,

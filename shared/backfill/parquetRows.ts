@@ -316,5 +316,16 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
   return { header: undefined, seekable: false, batches };
 }
 
+/**
+ * The rows a Parquet file holds, from its footer (nothing else is read), counted as
+ * {@link openParquetSource} reads them: the rows of its row groups.
+ *
+ * @throws FileRejectedError when the file is no readable Parquet
+ */
+async function parquetRowCount(file: AsyncBuffer): Promise<number> {
+  const metadata = await readMetadata(watchReads(file));
+  return metadata.row_groups.reduce((sum, rowGroup) => sum + Number(rowGroup.num_rows), 0);
+}
+
 export type { ParquetSourceOptions };
-export { openParquetSource };
+export { openParquetSource, parquetRowCount };

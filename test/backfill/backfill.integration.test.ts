@@ -350,6 +350,23 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     }
   });
 
+  it('completes a header-only CSV and a Parquet file of 0 rows with a report of 0 rows (the CLI refuses them up front)', async () => {
+    // Act
+    const header = await upload('backfill/fraud-cards/header-only.csv', 'card_id,event_time\n');
+    const parquet = await upload('backfill/fraud-cards/no-rows.parquet', toParquet([]));
+    // Assess
+    for (const source of [header, parquet]) {
+      const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+      expect(report).toMatchObject({
+        status: 'completed',
+        rowsRead: 0,
+        rowsWritten: 0,
+        rowsRejected: 0,
+      });
+      expect(rejects).toEqual([]);
+    }
+  });
+
   it('fails a file for a feature group the schema module does not define', async () => {
     // Act
     const source = await upload(

@@ -10,6 +10,7 @@ import {
   SUPPORTED_EXTENSIONS,
 } from '../../shared/backfill/objectKey.ts';
 import { RecordSplitter, type TextRecord } from '../../shared/backfill/recordSplitter.ts';
+import { rowlessReason } from '../../shared/backfill/rowlessFile.ts';
 import { FileRejectedError, type SourceRow } from '../../shared/backfill/rowSource.ts';
 import { RowWindow } from '../../shared/backfill/rowWindow.ts';
 import { openCsvSource, openJsonLinesSource } from '../../shared/backfill/textRows.ts';
@@ -446,5 +447,40 @@ describe('Function: openJsonLinesSource()', () => {
       'keys "event_time" and "Event_Time" both name feature event_time'
     );
     expect(rows[2]?.values).toEqual({ card_id: 'c3', event_time: '2025-01-01T00:00:00Z' });
+  });
+});
+
+describe('Function: rowlessReason()', () => {
+  const text = (body: string) => ({
+    bytes: () => bytesOf(Buffer.from(body)),
+    buffer: () => Promise.reject(new Error('a text file is not read by ranges')),
+  });
+
+  it('says why a file has no rows as the readers count them, and nothing for a file with one', async () => {
+    // Act, Assess: a header, blank lines, both; then a row after blank lines
+    expect(await rowlessReason(text('card_id,event_time\r\n\n'), 'csv', 'none', cards)).toBe(
+      'a header row and nothing after it'
+    );
+    expect(await rowlessReason(text('\n\r\n'), 'csv', 'none', cards)).toBe('only blank lines');
+    expect(await rowlessReason(text('\n \n'), 'jsonl', 'none', cards)).toBe('only blank lines');
+    expect(
+      await rowlessReason(
+        text('card_id,event_time\n\nc1,2025-01-01T00:00:00Z'),
+        'csv',
+        'none',
+        cards
+      )
+    ).toBeUndefined();
+    expect(await rowlessReason(text('\n{}\n'), 'jsonl', 'none', cards)).toBeUndefined();
+  });
+
+  it('leaves a file the readers refuse to the drop, whose report says why', async () => {
+    // Act, Assess: a header column that is no feature; 4 bytes, too short for Parquet
+    expect(await rowlessReason(text('nope\n'), 'csv', 'none', cards)).toBeUndefined();
+    const notParquet = {
+      bytes: () => bytesOf(),
+      buffer: async () => new Uint8Array(4).buffer,
+    };
+    expect(await rowlessReason(notParquet, 'parquet', 'none', cards)).toBeUndefined();
   });
 });

@@ -21,6 +21,7 @@ import {
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportCliError, UserError } from '../../local/cli/userErrors.ts';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
@@ -28,6 +29,7 @@ import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
 import { featureGroups } from '../../shared/definitions.ts';
 import { DefinitionError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
+import { toParquet } from '../backfill/fixtures.ts';
 import { withRawServer } from '../helpers/rawServer.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
@@ -433,6 +435,38 @@ describe('skewless CLI user errors', () => {
       const nothing = run([name, empty, ...args]);
       expectUserError(nothing, new RegExp(`^skewless: the file ${empty} is empty \\(0 bytes\\)$`));
       expect(nothing.stderr).toContain('  hint: check the export that wrote it');
+      expect(existsSync(dataDir)).toBe(false);
+    }
+  );
+
+  it.each(['backfill', 'batch'])(
+    '%s: a file with bytes but no rows (a CSV header only, gzipped or not; a Parquet file of 0 rows) is refused as an empty one is',
+    (name) => {
+      const dataDir = join(work, `untouched-rowless-${name}`);
+      const args = ['--group', 'fraud-cards', '--data-dir', dataDir];
+      const files = [
+        {
+          name: 'header-only.csv',
+          body: 'card_id,event_time\n',
+          reason: 'a header row and nothing after it',
+        },
+        {
+          name: 'header-only.csv.gz',
+          body: gzipSync('card_id,event_time\r\n\n'),
+          reason: 'a header row and nothing after it',
+        },
+        { name: 'no-rows.parquet', body: toParquet([]), reason: 'a Parquet file of 0 rows' },
+      ];
+      for (const { name: fileName, body, reason } of files) {
+        const path = join(work, `${name}-${fileName}`);
+        writeFileSync(path, body);
+        const result = run([name, path, ...args]);
+        expectUserError(
+          result,
+          new RegExp(`^skewless: the file ${path} has no rows \\(${reason}\\)$`)
+        );
+        expect(result.stderr).toContain('  hint: check the export that wrote it');
+      }
       expect(existsSync(dataDir)).toBe(false);
     }
   );
