@@ -5,7 +5,7 @@
  * runs, an embedded store opened on the data dir for the duration of the audit.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LOCAL_MARGIN_SECONDS } from '../../shared/audit/config.ts';
@@ -17,6 +17,7 @@ import type { AuditReport } from '../../shared/audit/types.ts';
 import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
+import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import { isProcessAlive } from '../runtime/processAlive.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
@@ -269,7 +270,7 @@ function registerAuditCommand(program: Command): void {
           path = await writeReportToFile(join(resolve(opts.dataDir), 'reports'), report);
         } else {
           path = resolve(opts.out);
-          await mkdir(dirname(path), { recursive: true });
+          makeDirectory(dirname(path));
           await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
         }
       } catch (error) {

@@ -60,14 +60,19 @@ function notWritableReason(error: unknown, target: string): string | undefined {
       : 'a part of the path is a file, not a directory';
   }
   if (system?.code === 'EISDIR') reason = 'it is a directory, not a file';
-  if (system?.code === 'ENOENT' && system.syscall === 'mkdir' && path !== undefined) {
+  const creating = system?.syscall === 'mkdir' || system?.syscall === 'open';
+  if (system?.code === 'ENOENT' && creating && path !== undefined) {
     // A recursive mkdir under a read-only mount can fail with ENOENT: name the real cause.
     let ancestor = dirname(path);
     while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
     try {
       accessSync(ancestor, constants.W_OK);
+      // Its parent is there and writable, yet says ENOENT: procfs (/proc, /proc/sys) does.
+      if (ancestor === dirname(path)) {
+        reason = `no ${system.syscall === 'mkdir' ? 'directory' : 'file'} can be created in ${ancestor}`;
+      }
     } catch {
-      reason = `${ancestor} is read-only or not writable`;
+      if (system.syscall === 'mkdir') reason = `${ancestor} is read-only or not writable`;
     }
   }
   if (reason === undefined) return undefined;

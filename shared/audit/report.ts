@@ -1,9 +1,10 @@
 /**
  * Where the JSON report goes (S3 on AWS, a file locally) and how it reads on a terminal.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { makeDirectory } from '../runtime/makeDirectory.ts';
 import { type AuditReport, MISMATCH_KINDS, type MismatchKind } from './types.ts';
 
 /** `2026-01-02T03-04-05.678Z`: the audit instant, safe in file names and S3 keys. */
@@ -52,7 +53,7 @@ async function writeReportToS3(
  * @returns the path written
  */
 async function writeReportToFile(dir: string, report: AuditReport): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  makeDirectory(dir);
   const path = join(dir, `audit-${reportStamp(report)}.json`);
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
   return path;

@@ -120,6 +120,18 @@ describe('Command: skewless audit', () => {
       ).rejects.toMatchObject({
         message: `cannot write the audit report to ${dataDir}: it is a directory, not a file`,
       });
+      // A folder that cannot be made under /proc: procfs answers ENOENT, on which Node's recursive
+      // mkdir looped forever (the command hung). How /proc/sys refuses depends on the machine.
+      await expect(
+        runCli(['--data-dir', dataDir, '--group', merchants.name, '--out', '/proc/sys/x/y.json'])
+      ).rejects.toThrow(
+        /^cannot write the audit report to \/proc\/sys\/x\/y\.json: (\/proc\/sys is read-only or not writable|no directory can be created in \/proc\/sys|the file system is read-only|permission denied) \(\/proc\/sys\/x\)$/
+      );
+      await expect(
+        runCli(['--data-dir', dataDir, '--group', merchants.name, '--out', '/proc/x/y.json'])
+      ).rejects.toThrow(
+        'cannot write the audit report to /proc/x/y.json: no directory can be created in /proc (/proc/x)'
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
