@@ -23,7 +23,7 @@ import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { connectable, runningEndpoints } from './endpoints.ts';
 import { flushed } from './flushed.ts';
-import { directoryPath, numberValue, storeUrl } from './parsers.ts';
+import { directoryPath, integerValue, storeUrl } from './parsers.ts';
 import {
   listenerStartError,
   notWritableReason,
@@ -47,7 +47,7 @@ interface AuditCliOptions {
 }
 
 function wholeNumber(value: string): number {
-  const n = numberValue(value);
+  const n = integerValue(value);
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new InvalidArgumentError('expected a whole number >= 0');
   }

@@ -45,9 +45,22 @@ function numberValue(value: string): number {
   return DECIMAL.test(value) ? Number(value) : Number.NaN;
 }
 
+/** Decimal digits, blanks around them allowed. */
+const DIGITS = /^\s*\d+\s*$/;
+
+/**
+ * The text of an integer option (a port, a count, a timeout in whole units) as a number, for its
+ * parser to range-check: decimal digits only. An exponent or a fraction is NaN here, as blanks and
+ * `0x10` are for {@link numberValue}, which read `--api-port 1e3` as port 1000; so are a sign and
+ * `1.0`. Options that take fractions (a rate, a share) keep {@link numberValue}.
+ */
+function integerValue(value: string): number {
+  return DIGITS.test(value) ? Number(value) : Number.NaN;
+}
+
 /** A count such as `--timeout` or `--threads`: an integer of at least 1. */
 function positiveInteger(value: string): number {
-  const n = numberValue(value);
+  const n = integerValue(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
   return n;
 }
@@ -77,4 +90,13 @@ function httpUrl(example: string): (value: string) => string {
 /** A feature store endpoint (the embedded store's default). */
 const storeUrl = httpUrl('http://127.0.0.1:8765');
 
-export { accountId, directoryPath, httpUrl, numberValue, positiveInteger, regionName, storeUrl };
+export {
+  accountId,
+  directoryPath,
+  httpUrl,
+  integerValue,
+  numberValue,
+  positiveInteger,
+  regionName,
+  storeUrl,
+};

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
-import { directoryPath, numberValue } from './parsers.ts';
+import { directoryPath, integerValue, numberValue } from './parsers.ts';
 import { listenerStartError, UserError } from './userErrors.ts';
 
 /** The parts of the stack that listen, with the flag that moves each. */
@@ -14,7 +14,7 @@ const LISTENERS = [
 ] as const;
 
 function port(value: string): number {
-  const n = numberValue(value);
+  const n = integerValue(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new InvalidArgumentError('expected a port from 0 to 65535 (0 picks a free one)');
   return n;
@@ -37,7 +37,7 @@ function demoRate(value: string): number {
 }
 
 function demoMaxEvents(value: string): number {
-  const n = numberValue(value);
+  const n = integerValue(value);
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new InvalidArgumentError(
       `expected a whole number of events from 1 to ${Number.MAX_SAFE_INTEGER}`
@@ -59,7 +59,7 @@ function auditSeconds(value: string): number {
 
 /** The embedded store's own bound (`skewless store --flush-interval`). */
 function flushMs(value: string): number {
-  const n = numberValue(value);
+  const n = integerValue(value);
   if (!Number.isInteger(n) || n < 1 || n > 86_400_000) {
     throw new InvalidArgumentError('expected an integer from 1 to 86400000');
   }

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
-import { accountId, directoryPath, numberValue, regionName } from '../cli/parsers.ts';
+import { accountId, directoryPath, integerValue, numberValue, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
 import {
   DEFAULT_ACCOUNT,
@@ -21,7 +21,7 @@ const DEFAULT_DATA_DIR = '.skewless/store';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
-    const n = numberValue(value);
+    const n = integerValue(value);
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
     }

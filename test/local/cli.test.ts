@@ -265,8 +265,16 @@ describe('skewless CLI user errors', () => {
     ['start', '--api-port', '0x10'],
     ['store', '--port', '0b11'],
     ['start', '--demo-rate', 'Infinity'],
+    // Integer options take decimal digits only: an exponent or a fraction is refused.
+    ['start', '--api-port', '1e3'],
+    ['store', '--port', '8e3'],
+    ['start', '--flush-interval', '1e3'],
+    ['start', '--demo-max-events', '1E2'],
+    ['audit', '--sample', '1e2'],
+    ['backfill', '--timeout', '6e1'],
+    ['dataset', '--threads', '2.0'],
   ])(
-    '%s %s "%s" (an unset variable, a hexadecimal, binary or infinite number) is refused, not read as a port',
+    '%s %s "%s" (an unset variable, a hexadecimal, binary, infinite or exponent number) is refused, not read as a port',
     (name, flag, value) => {
       const dataDir = join(work, `blank-${name}${flag}`);
       const result = run([
