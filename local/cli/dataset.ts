@@ -196,12 +196,21 @@ function progressDisplay(err: DatasetIo['err'], enabled: boolean) {
   };
 }
 
-function formatSummary(summary: TrainingSetSummary): string {
+/**
+ * The summary as text.
+ *
+ * @param replaced - the output file existed before the build, and the build replaced it (as
+ *   DuckDB's COPY and `aws s3 cp` do): said in the first line, so a mistyped `-o` that hit
+ *   another file is seen
+ */
+function formatSummary(summary: TrainingSetSummary, replaced = false): string {
   const lines: string[] = [];
   const seconds = summary.elapsedMs / 1000;
   const rows = summary.rows;
+  const count = rows === undefined ? 'the' : rows.toLocaleString('en-US');
+  const { path, format } = summary.output;
   lines.push(
-    `Wrote ${rows === undefined ? 'the' : rows.toLocaleString('en-US')} rows to ${summary.output.path} (${summary.output.format}) in ${seconds.toFixed(2)} s` +
+    `${replaced ? `Replaced ${path} with ${count} rows` : `Wrote ${count} rows to ${path}`} (${format}) in ${seconds.toFixed(2)} s` +
       (rows === undefined || seconds === 0
         ? ''
         : ` — ${Math.round(rows / seconds).toLocaleString('en-US')} rows/s`) +
@@ -448,7 +457,10 @@ async function runDataset(
     if (options.explain) io.err.write(`${statements.join(';\n\n')};\n`);
     // The summary follows the phases even when both streams share a slow pipe.
     await flushed(io.err);
-    io.out.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+    const replaced = options.engine === 'duckdb' && outputBefore !== undefined;
+    io.out.write(
+      options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary, replaced)
+    );
   } finally {
     display.done();
     process.off('SIGINT', onSignal);
@@ -515,7 +527,7 @@ function registerDatasetCommand(
     )
     .option(
       '-o, --out <path>',
-      'output file (duckdb) or empty s3:// prefix (athena)',
+      'output file (duckdb; an existing file is replaced, and the summary says so) or empty s3:// prefix (athena)',
       'training-set.parquet'
     )
     .addOption(

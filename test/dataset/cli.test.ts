@@ -156,6 +156,23 @@ describe('skewless dataset', () => {
     ]);
   });
 
+  it('replaces an existing output file, as DuckDB COPY and aws s3 cp do, and says so', async () => {
+    // Prepare: yesterday's set where tonight's goes
+    const outPath = join(dir, 'nightly.csv');
+    writeFileSync(outPath, 'yesterday\n');
+    // Act
+    const { out, exitCode } = await run(buildArgs('nightly.csv'));
+    // Assess
+    expect(exitCode).toBe(0);
+    expect(out.split('\n')[0]).toContain(`Replaced ${outPath} with 3 rows (csv) in `);
+    expect(readFileSync(outPath, 'utf8')).not.toContain('yesterday');
+    // A new file is written, not replaced.
+    rmSync(outPath);
+    expect((await run(buildArgs('nightly.csv'))).out).toMatch(
+      /^Wrote 3 rows to .*nightly\.csv \(csv\)/
+    );
+  });
+
   it('prints the summary as JSON and the SQL with --explain; max age and strict options apply', async () => {
     const { out, err, exitCode } = await run([
       ...buildArgs(join('new-dir', 'train.parquet')),
