@@ -53,38 +53,48 @@ if (
 }
 
 const args = process.argv.slice(2);
-try {
-  const { registerCommands } = await import('./commands.ts');
-  await registerCommands(program, args);
-  for (const command of program.commands) {
-    command.showHelpAfterError(`  hint: see skewless ${command.name()} --help`);
-  }
-  // commander checks required options before unknown options and arguments, so a misspelt
-  // `--grop` read "required option '--group <name>' not specified". The check moves to just
-  // before the action, after those: same message, the better error first.
-  const required = new Map<Command, Option[]>();
-  for (const command of program.commands) {
-    const options = command.options.filter((o) => o.mandatory);
-    for (const option of options) option.mandatory = false;
-    if (options.length > 0) required.set(command, options);
-  }
-  program.hook('preAction', (_program, action) => {
-    for (const option of required.get(action) ?? []) {
-      if (action.getOptionValue(option.attributeName()) === undefined) {
-        action.error(`error: required option '${option.flags}' not specified`, {
-          code: 'commander.missingMandatoryOptionValue',
-        });
-      }
+/**
+ * `skewless` alone (`--debug` aside) names no command: two lines of what to run, exit 1, as git
+ * and npm answer a bare command; the whole help is `--help`'s (exit 0).
+ */
+const SHORT_USAGE = 'usage: skewless <command> [options]\nrun `skewless --help` for the commands\n';
+if (args.every((a) => a === '--debug')) {
+  process.stderr.write(SHORT_USAGE);
+  process.exitCode = 1;
+} else {
+  try {
+    const { registerCommands } = await import('./commands.ts');
+    await registerCommands(program, args);
+    for (const command of program.commands) {
+      command.showHelpAfterError(`  hint: see skewless ${command.name()} --help`);
     }
-  });
-  // commander answers `help <no such command>` with the whole help and exit 1; say what is wrong,
-  // as for `skewless <no such command>`.
-  const operands = args.filter((a) => !a.startsWith('-'));
-  const asked = operands[0] === 'help' ? operands[1] : undefined;
-  if (asked !== undefined && !program.commands.some((c) => c.name() === asked)) {
-    program.error(`error: unknown command '${asked}'`, { code: 'commander.unknownCommand' });
+    // commander checks required options before unknown options and arguments, so a misspelt
+    // `--grop` read "required option '--group <name>' not specified". The check moves to just
+    // before the action, after those: same message, the better error first.
+    const required = new Map<Command, Option[]>();
+    for (const command of program.commands) {
+      const options = command.options.filter((o) => o.mandatory);
+      for (const option of options) option.mandatory = false;
+      if (options.length > 0) required.set(command, options);
+    }
+    program.hook('preAction', (_program, action) => {
+      for (const option of required.get(action) ?? []) {
+        if (action.getOptionValue(option.attributeName()) === undefined) {
+          action.error(`error: required option '${option.flags}' not specified`, {
+            code: 'commander.missingMandatoryOptionValue',
+          });
+        }
+      }
+    });
+    // commander answers `help <no such command>` with the whole help and exit 1; say what is wrong,
+    // as for `skewless <no such command>`.
+    const operands = args.filter((a) => !a.startsWith('-'));
+    const asked = operands[0] === 'help' ? operands[1] : undefined;
+    if (asked !== undefined && !program.commands.some((c) => c.name() === asked)) {
+      program.error(`error: unknown command '${asked}'`, { code: 'commander.unknownCommand' });
+    }
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    process.exitCode = reportCliError(error, args);
   }
-  await program.parseAsync(process.argv);
-} catch (error) {
-  process.exitCode = reportCliError(error, args);
 }

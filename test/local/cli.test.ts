@@ -111,6 +111,17 @@ describe('skewless CLI basics', () => {
     expect(result.stdout.trim()).toBe(version);
   });
 
+  it('alone (or with only --debug), prints the short usage and exits 1, as git and npm do', () => {
+    for (const args of [[], ['--debug']]) {
+      const bare = run(args);
+      expect(bare.status).toBe(1);
+      expect(bare.stdout).toBe('');
+      expect(bare.stderr).toBe(
+        'usage: skewless <command> [options]\nrun `skewless --help` for the commands\n'
+      );
+    }
+  });
+
   it('lists every command with --help, and each command keeps its own options', () => {
     const help = run(['--help']);
     expect(help.status).toBe(0);
