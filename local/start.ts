@@ -5,7 +5,7 @@
  * the batch handler, the lookup API on :3000, the audit on a schedule, and a demo payments
  * producer whose nightly aggregates are dropped under `batch/`. Ctrl-C drains and flushes.
  */
-import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -16,6 +16,7 @@ import { DROP_PREFIX, reportKeys } from '../shared/backfill/objectKey.ts';
 import { featureGroups, transactions } from '../shared/definitions.ts';
 import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
 import { createLambdaContext } from '../shared/runtime/lambdaContext.ts';
+import { makeDirectory } from '../shared/runtime/makeDirectory.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
 import { getOnlineRecord } from '../shared/store/onlineReader.ts';
 import { startLookupFront } from './api/front.ts';
@@ -116,8 +117,8 @@ async function startStack(
 ): Promise<RunningStack> {
   const dataDir = resolve(options.dataDir);
   const opts = { ...options, dataDir };
-  await mkdir(join(dataDir, 'dead-letters'), { recursive: true });
-  await mkdir(join(dataDir, 'reports'), { recursive: true });
+  makeDirectory(join(dataDir, 'dead-letters'));
+  makeDirectory(join(dataDir, 'reports'));
   const started = performance.now();
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {

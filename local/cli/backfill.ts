@@ -12,7 +12,7 @@
  *   continuations delivered in-process; progress comes from the handler itself.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,6 +42,7 @@ import type { BackfillReport, SourceObject } from '../../shared/backfill/types.t
 import { featureGroups } from '../../shared/definitions.ts';
 import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
+import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
@@ -265,7 +266,7 @@ async function copyOutputs(
 ): Promise<OutputLocations> {
   const keys = reportKeys(source);
   const dir = join(dataDir, 'reports', keys.prefix);
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const copy = async (key: string, name: string): Promise<string> => {
     const path = join(dir, name);
     try {

@@ -8,7 +8,6 @@ import {
   closeSync,
   constants,
   existsSync,
-  mkdirSync,
   openSync,
   readSync,
   statSync,
@@ -29,6 +28,7 @@ import { quoteIdent } from '../../shared/offline/dialect.ts';
 import type { OfflineQueryEngine } from '../../shared/offline/engine.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION, findGroupTable } from '../../shared/offline/layout.ts';
 import { registry } from '../../shared/registry.ts';
+import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { flushed } from './flushed.ts';
 import { accountId, directoryPath, positiveInteger, regionName } from './parsers.ts';
@@ -304,7 +304,7 @@ function prepareOutputFile(out: string, format: DatasetCliOptions['format'], lab
   }
   const folder = dirname(resolve(out));
   try {
-    mkdirSync(folder, { recursive: true });
+    makeDirectory(folder);
   } catch (error) {
     const why = notWritableReason(error, folder) ?? (error as Error).message;
     throw new UserError(

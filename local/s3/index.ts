@@ -6,11 +6,11 @@
  * nested prefixes missing from delimiter listings) break Parquet footers and streaming uploads.
  */
 
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import type { S3Event } from 'aws-lambda';
+import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import { objectCreatedEvent, sequencerFrom } from './notification.ts';
 import { createS3RequestListener, type ObjectCreatedNotice } from './server.ts';
 import { type BucketMount, LocalS3Storage } from './storage.ts';
@@ -73,7 +73,7 @@ interface LocalS3 {
  */
 async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  makeDirectory(dataDir);
   const region = options.region ?? 'us-east-1';
   const storage = new LocalS3Storage(dataDir);
   for (const b of options.buckets ?? []) {

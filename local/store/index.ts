@@ -7,10 +7,11 @@
  * // … later
  * await store.close();
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
+import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import { isProcessAlive } from '../runtime/processAlive.ts';
 import {
   type Clock,
@@ -135,7 +136,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
   }
   const logger = createLogger(options.logLevel ?? 'info', options.logger);
   const faults = new FaultInjector(options.faults);
-  mkdirSync(dataDir, { recursive: true });
+  makeDirectory(dataDir);
   const lockPath = lock(dataDir);
   let db: StoreDatabase | undefined;
   let offline: OfflineWriter | undefined;

@@ -341,6 +341,17 @@ describe('skewless dataset', () => {
     ]);
   });
 
+  it('says in one line when the output folder cannot be made under /proc (Node recursive mkdir hung there)', async () => {
+    const args = buildArgs('unused.csv');
+    args[args.indexOf('--out') + 1] = '/proc/x/train.csv';
+    const { err, exitCode } = await run(args);
+    expect(exitCode).toBe(1);
+    expect(err.trimEnd().split('\n')).toEqual([
+      'dataset: cannot create the folder /proc/x for the training set: no directory can be created in /proc',
+      '  hint: pass an -o, --out path in a folder you can write',
+    ]);
+  });
+
   it('refuses an output path that is the labels file (the build would overwrite the labels)', async () => {
     const labels = join(dir, 'own-labels.csv');
     const text = readFileSync(join(dir, 'labels.csv'), 'utf8');

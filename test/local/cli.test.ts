@@ -514,6 +514,29 @@ describe('skewless CLI user errors', () => {
     expect(result.stderr).toContain('--data-dir');
   });
 
+  it.each([
+    ['start', '/proc/sys/x'],
+    ['store', '/proc/x'],
+    ['backfill', '/proc/x'],
+  ])(
+    '%s --data-dir %s: a folder procfs refuses (ENOENT, where Node recursive mkdir loops forever) is a user error, not a hang',
+    (name, dataDir) => {
+      const cards = join(root, 'examples/backfill/fraud-cards-october.csv');
+      const args = {
+        start: ['start', '--no-demo', ...freePorts],
+        store: ['store', '--port', '0'],
+        backfill: ['backfill', cards, '--group', 'fraud-cards', '--no-progress'],
+      }[name] ?? [name];
+      const result = run([...args, '--data-dir', dataDir]);
+      // backfill says first that it runs in-process; then the error.
+      const error = { ...result, stderr: result.stderr.replace(/^no running stack in .*\n/, '') };
+      expectUserError(
+        error,
+        /^skewless: cannot write the data directory \/proc\/\S+: (\/proc\/sys is read-only or not writable|no directory can be created in \/proc(\/sys)?|the file system is read-only|permission denied)( \(\/proc\/\S+\))?$/
+      );
+    }
+  );
+
   it('--no-demo with a demo option is refused before anything starts (one of them is a mistake)', () => {
     const dataDir = join(work, 'no-demo-rate');
     expectUserError(
