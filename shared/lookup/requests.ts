@@ -88,21 +88,32 @@ function checkRecordId(value: unknown, where: string): string {
 }
 
 /**
+ * Check one record id given in a JSON body (a batch-get id, a vectors entity key): a JSON number
+ * as it is (always finite; whether it is an id is up to the group's encoding, see
+ * {@link encodeRecordId}), anything else as {@link checkRecordId} does.
+ *
+ * @throws BadRequestError naming `where`
+ */
+function checkRecordIdValue(value: unknown, where: string): EntityKeyValue {
+  return typeof value === 'number' ? value : checkRecordId(value, where);
+}
+
+/**
  * A record id of `plan`'s group as the writers store it. A String id is used as given; an
  * Integral or Fractional one goes through the schema module's encoder, as every write does
- * (`007` → `7`, `42.0` → `42`): the store compares ids as strings, so another spelling would
- * miss the record. An id that is no value of that type can name no record: a 400, not a silent
- * 404 or an all-missing vector.
+ * (`007` → `7`, `42.0` → `42`, the JSON number `7.0` → `7`): the store compares ids as strings,
+ * so another spelling would miss the record. An id that is no value of that type can name no
+ * record: a 400, not a silent 404 or an all-missing vector.
  *
  * @throws BadRequestError naming `where`
  */
 function recordIdOf(plan: GroupPlan, value: unknown, where: string): string {
-  return encodeRecordId(plan, checkRecordId(value, where), where);
+  return encodeRecordId(plan, checkRecordIdValue(value, where), where);
 }
 
 /**
- * {@link recordIdOf} for an id already checked by {@link checkRecordId}, or a JSON number (an
- * entity key): a number is an id only of an Integral or Fractional record identifier.
+ * {@link recordIdOf} for an id already checked by {@link checkRecordIdValue}: a number is an id
+ * only of an Integral or Fractional record identifier.
  */
 function encodeRecordId(plan: GroupPlan, value: EntityKeyValue, where: string): string {
   if (plan.idType === 'String') {
@@ -271,7 +282,8 @@ const IDENTIFIER_MEMBERS = new Set(['featureGroup', 'recordIds', 'features']);
 /**
  * Parse the body of `POST /feature-groups/batch-get`:
  * `{"identifiers":[{"featureGroup","recordIds":[...],"features"?:[...]}],"expiration"?:bool}`.
- * Each group may appear once; duplicate ids within a group are read once.
+ * Each group may appear once; duplicate ids within a group are read once. An id is a string, or
+ * a JSON number for a group whose record identifier is Integral or Fractional (as in vectors).
  *
  * @example
  * ```typescript
@@ -387,9 +399,7 @@ function parseVectorRequest(
           `${where} lacks entity key "${key}"; feature set "${featureSet}" needs ${plan.entityKeys.join(', ')}`
         );
       }
-      const value = entity[key];
-      // A JSON number is always finite; whether it is an id is up to each group's encoding.
-      keys[key] = typeof value === 'number' ? value : checkRecordId(value, `${where}.${key}`);
+      keys[key] = checkRecordIdValue(entity[key], `${where}.${key}`);
     }
     parsed.push(keys);
     // Per group: two groups may share a key name yet encode it differently.

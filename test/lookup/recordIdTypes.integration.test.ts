@@ -91,27 +91,39 @@ describe('record ids of Integral and Fractional record identifiers', () => {
     expect(body).toMatchObject({ featureGroup: group });
   });
 
-  it('batch-get reads each spelling of one id once, under the id the store holds', async () => {
-    // Act
-    const { status, body } = await serve(
-      batchGetEvent({
+  it.each([
+    [
+      'strings',
+      {
         identifiers: [
           { featureGroup: 'lookup-accounts', recordIds: ['007', '7', '8'] },
           { featureGroup: 'lookup-scores', recordIds: ['42.0'] },
         ],
-      })
-    );
-    // Assess
-    expect(status).toBe(200);
-    expect(body).toEqual({
-      records: [
-        expect.objectContaining({ featureGroup: 'lookup-accounts', recordId: '7' }),
-        expect.objectContaining({ featureGroup: 'lookup-scores', recordId: '42' }),
-      ],
-      notFound: [{ featureGroup: 'lookup-accounts', recordId: '8' }],
-      unprocessed: [],
-    });
-  });
+      },
+    ],
+    [
+      // As vectors take them; 7.0 and "007" are the record written as 7.
+      'JSON numbers',
+      '{"identifiers":[{"featureGroup":"lookup-accounts","recordIds":[7.0,"007",8]},' +
+        '{"featureGroup":"lookup-scores","recordIds":[4.2e1]}]}',
+    ],
+  ])(
+    'batch-get reads each spelling of one id once (%s), under the id the store holds',
+    async (_, request) => {
+      // Act
+      const { status, body } = await serve(batchGetEvent(request));
+      // Assess
+      expect(status).toBe(200);
+      expect(body).toEqual({
+        records: [
+          expect.objectContaining({ featureGroup: 'lookup-accounts', recordId: '7' }),
+          expect.objectContaining({ featureGroup: 'lookup-scores', recordId: '42' }),
+        ],
+        notFound: [{ featureGroup: 'lookup-accounts', recordId: '8' }],
+        unprocessed: [],
+      });
+    }
+  );
 
   it('vectors read each group with its own encoding and echo the entity as sent', async () => {
     // Act
@@ -183,6 +195,24 @@ describe('record ids of Integral and Fractional record identifiers', () => {
     [
       vectorsEvent('mixed_v1', { entities: [{ account_id: true, card_id: 'c-1' }] }),
       'entities[0].account_id must be a string',
+    ],
+    [
+      batchGetEvent({ identifiers: [{ featureGroup: 'lookup-accounts', recordIds: [7, 7.5] }] }),
+      'identifiers[0].recordIds[1] 7.5 is not a record id of feature group "lookup-accounts": its record identifier "account_id" is Integral (Integral value must be a whole number)',
+    ],
+    [
+      batchGetEvent(
+        '{"identifiers":[{"featureGroup":"lookup-accounts","recordIds":[9007199254740993]}]}'
+      ),
+      'its record identifier "account_id" is Integral (Integral value is beyond 2^53',
+    ],
+    [
+      batchGetEvent({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['c-1', 42] }] }),
+      'identifiers[0].recordIds[1] must be a string: the record identifier "card_id" of feature group "fraud-cards" is String',
+    ],
+    [
+      batchGetEvent({ identifiers: [{ featureGroup: 'lookup-accounts', recordIds: [null] }] }),
+      'identifiers[0].recordIds[0] must be a string',
     ],
   ])('answers 400 naming the member for an id of the wrong type (%#)', async (event, message) => {
     // Act
