@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import pLimit from 'p-limit';
 import type { FeatureGroup } from '../schema/index.ts';
+import { Limits } from '../schema/limits.ts';
 import { batchGetOnline, type OnlineRecord } from '../store/onlineReader.ts';
 import { isThrottling } from '../store/storeErrors.ts';
 
@@ -46,8 +47,15 @@ interface OnlineListResult {
 const LIST_PAGE_SIZE = 100;
 /** Identifiers per `batchGetOnline` call (its chunks of 100 run in parallel). */
 const SLICE_SIZE = 500;
-/** Slices in flight at once. */
+/** Slices in flight at once, over every read of one online side (one limit, shared by them). */
 const CONCURRENCY = 4;
+/**
+ * BatchGetRecord calls one online side has in flight at most: {@link CONCURRENCY} slices of up to
+ * 5 calls each (a slice retries its unprocessed ids after its calls have answered; ListRecords
+ * runs after a group's reads, never beside them). The client it reads through needs a socket for
+ * each: a call queued for a socket counts against the client's request timeout, which fails it.
+ */
+const ONLINE_CALLS_IN_FLIGHT = CONCURRENCY * Math.ceil(SLICE_SIZE / Limits.batchGetMaxIdentifiers);
 /** Pause before retrying unprocessed identifiers, ms. */
 const RETRY_DELAY_MS = 200;
 
@@ -62,9 +70,9 @@ function errorText(error: unknown): string {
  * @example
  * ```typescript
  * import { createFeatureStoreClient } from '../runtime/clients.ts';
- * import { createOnlineSide } from './online.ts';
+ * import { createOnlineSide, ONLINE_CALLS_IN_FLIGHT } from './online.ts';
  *
- * const online = createOnlineSide(createFeatureStoreClient());
+ * const online = createOnlineSide(createFeatureStoreClient({ maxSockets: ONLINE_CALLS_IN_FLIGHT }));
  * const { found, unread } = await online.read(cards, ['card-1', 'card-2']);
  * ```
  */
@@ -134,4 +142,4 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
 }
 
 export type { OnlineListResult, OnlineReadResult, OnlineSide, UnreadIdentifier };
-export { createOnlineSide };
+export { createOnlineSide, ONLINE_CALLS_IN_FLIGHT };

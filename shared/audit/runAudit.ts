@@ -82,7 +82,10 @@ function resolveAuditOptions(options: AuditOptions = {}): ResolvedOptions {
 
 /** Identifiers per slice handed to the online reader. */
 const ONLINE_SLICE_SIZE = 500;
-/** Online slices read at the same time (each slice is up to 5 BatchGetRecord calls in parallel). */
+/**
+ * Slices handed to the online side at once, so the SQL stream reads ahead while they are read. The
+ * online side's own limit, shared by every read, bounds the calls in flight (`ONLINE_CALLS_IN_FLIGHT`).
+ */
 const ONLINE_CONCURRENCY = 4;
 
 /** Identifiers looked up by an `IN (…)` list per statement, for the online-only check. */

@@ -15,7 +15,7 @@ import type { FeatureGroup } from '../schema/index.ts';
 import type { AuditConfig } from './config.ts';
 import { FileLedger, type InFlightLedger, ledgerPathIn, S3Ledger } from './inFlight.ts';
 import { addAuditMetrics, type MetricsSink } from './metrics.ts';
-import { createOnlineSide } from './online.ts';
+import { createOnlineSide, ONLINE_CALLS_IN_FLIGHT } from './online.ts';
 import { writeReportToFile, writeReportToS3 } from './report.ts';
 import { runAudit } from './runAudit.ts';
 import type { AuditReport } from './types.ts';
@@ -67,7 +67,8 @@ function createAuditRuntime(config: AuditConfig): AuditRuntime {
   return {
     config,
     groups,
-    featureStore: createFeatureStoreClient({ maxSockets: 32 }),
+    // A socket for every call the online side can have in flight: none waits for one.
+    featureStore: createFeatureStoreClient({ maxSockets: ONLINE_CALLS_IN_FLIGHT }),
     s3,
     inFlight:
       s3 !== undefined && config.reportsBucket !== undefined
