@@ -124,6 +124,12 @@ function encodeRecordId(plan: GroupPlan, value: EntityKeyValue, where: string): 
   }
   const encoded = encodeRecordIdentifier(plan.group, value);
   if (encoded.ok) return encoded.text;
+  if (encoded.unsafeNumber === true) {
+    // JSON.parse has already rounded it: the value in hand is not what the caller sent.
+    throw new BadRequestError(
+      `${where} is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits; the record identifier "${plan.group.recordIdentifier}" of feature group "${plan.name}" is ${plan.idType}`
+    );
+  }
   const shown =
     typeof value === 'number'
       ? String(value)

@@ -19,7 +19,18 @@ const WHOLE_FLOAT_TEXT = /^[+-]?\d+\.0+$/;
 /** Decimal or scientific notation; `NaN`/`Infinity` are deliberately not matched. */
 const FRACTIONAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-type ScalarResult = { ok: true; text: string } | { ok: false; reason: string };
+type ScalarResult =
+  | { ok: true; text: string }
+  | {
+      ok: false;
+      reason: string;
+      /**
+       * Set when the value is an integer JS number beyond ±(2^53 − 1) for an Integral: it may not
+       * be the number its source wrote (a JSON parser has already rounded it), so a caller that
+       * read it from JSON words its own message (the `reason` speaks to TypeScript callers).
+       */
+      unsafeNumber?: true;
+    };
 
 /** A record encoded for the wire, with the facts every writer needs about it. */
 interface EncodedRecord {
@@ -51,6 +62,7 @@ function encodeIntegral(value: unknown): ScalarResult {
         ok: false,
         reason:
           'Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint',
+        unsafeNumber: true,
       };
     }
     big = BigInt(value);

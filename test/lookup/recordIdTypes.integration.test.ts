@@ -184,9 +184,10 @@ describe('record ids of Integral and Fractional record identifiers', () => {
       'entities[0].account_id 7.5 is not a record id of feature group "lookup-accounts": its record identifier "account_id" is Integral (Integral value must be a whole number)',
     ],
     [
-      // JSON.parse rounds it to 2^53: the id would silently be another one.
+      // JSON.parse rounds it to 2^53: the id would silently be another one. The message names
+      // the member, not the rounded value (9007199254740992 is not what was sent).
       vectorsEvent('accounts_v1', '{"entities":[{"account_id":9007199254740993,"score_key":1}]}'),
-      'is Integral (Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint)',
+      'entities[0].account_id is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits; the record identifier "account_id" of feature group "lookup-accounts" is Integral',
     ],
     [
       vectorsEvent('mixed_v1', { entities: [{ account_id: 7, card_id: 42 }] }),
@@ -204,7 +205,7 @@ describe('record ids of Integral and Fractional record identifiers', () => {
       batchGetEvent(
         '{"identifiers":[{"featureGroup":"lookup-accounts","recordIds":[9007199254740993]}]}'
       ),
-      'its record identifier "account_id" is Integral (Integral value is beyond 2^53',
+      'identifiers[0].recordIds[0] is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits',
     ],
     [
       batchGetEvent({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: ['c-1', 42] }] }),
@@ -219,6 +220,10 @@ describe('record ids of Integral and Fractional record identifiers', () => {
     const { status, body } = await serve(event);
     // Assess
     expect(status).toBe(400);
-    expect((body as { message: string }).message).toContain(message);
+    const text = (body as { message: string }).message;
+    expect(text).toContain(message);
+    // Words for TypeScript callers and a value the caller never sent mean nothing over HTTP.
+    expect(text).not.toContain('bigint');
+    expect(text).not.toContain('9007199254740992');
   });
 });
