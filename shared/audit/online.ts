@@ -1,8 +1,11 @@
 /**
  * The online side of the audit: BatchGetRecord with `ExpirationTimeResponse` over any number of
  * identifiers (through `batchGetOnline`, ≤ 100 per call), a bounded number of slices in flight,
- * one retry of what the store left unprocessed; and ListRecords to find identifiers that exist
- * only online.
+ * one retry of what the store left unprocessed (throttled, a failed call, a transient `Errors`
+ * item); and ListRecords to find identifiers that exist only online. An `Errors` item whose code
+ * no retry changes (AccessForbidden, ResourceNotFound, ValidationError…) fails the read with an
+ * {@link OnlineReadRefusedError}, hence the group's audit: a group whose online store refuses the
+ * audit is not audited, and must not look like one whose reads were throttled.
  */
 import {
   ListRecordsCommand,
@@ -12,7 +15,13 @@ import {
 import pLimit from 'p-limit';
 import type { FeatureGroup } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
-import { batchGetOnline, type OnlineRecord } from '../store/onlineReader.ts';
+import {
+  batchGetOnline,
+  describeRefusedReads,
+  type OnlineRecord,
+  refusedReads,
+  type UnprocessedRead,
+} from '../store/onlineReader.ts';
 import { isThrottling } from '../store/storeErrors.ts';
 
 /** Identifiers the store did not answer for, with the reason. */
@@ -26,9 +35,31 @@ interface OnlineReadResult {
   readonly unread: readonly UnreadIdentifier[];
 }
 
+/**
+ * The store refused to read ids of the group with a per-identifier code no retry changes (e.g.
+ * `AccessForbidden`: the audit's role may not read the group). The message names the first id,
+ * its group and the code; the store's own message (an IAM text names roles and accounts) is the
+ * cause, for the log, not the report.
+ */
+class OnlineReadRefusedError extends Error {
+  constructor(refused: readonly UnprocessedRead[]) {
+    const named = refused.map((u) => ({ ...u, code: u.errorCode ?? 'Unknown' }));
+    super(
+      `The feature store refused to read ${describeRefusedReads(named)}; a retry gets the same answer${named[0]?.code === 'AccessForbidden' ? ": check the audit's read permission on the group" : ''}`,
+      { cause: new Error(refused[0]?.reason) }
+    );
+    this.name = 'OnlineReadRefusedError';
+  }
+}
+
 /** What the audit needs from the online store. */
 interface OnlineSide {
-  /** Reads the records of `recordIds` with their `ExpiresAt`; absent ones are simply not found. */
+  /**
+   * Reads the records of `recordIds` with their `ExpiresAt`; absent ones are simply not found,
+   * ones still unprocessed after one retry are `unread`.
+   *
+   * @throws OnlineReadRefusedError when the store refuses an id with a code no retry changes
+   */
   read(group: FeatureGroup, recordIds: readonly string[]): Promise<OnlineReadResult>;
   /**
    * Up to `limit` identifiers of the group's online store (ListRecords), in the store's order.
@@ -84,6 +115,7 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
     let pending: readonly UnreadIdentifier[] = ids.map((recordId) => ({ recordId, reason: '' }));
     for (let attempt = 0; attempt < 2 && pending.length > 0; attempt++) {
       if (attempt > 0) await new Promise((done) => setTimeout(done, RETRY_DELAY_MS));
+      let unprocessed: readonly UnprocessedRead[];
       try {
         const result = await batchGetOnline(
           client,
@@ -91,11 +123,15 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
           { expiration: true }
         );
         found.push(...result.found);
-        pending = result.unprocessed.map((u) => ({ recordId: u.recordId, reason: u.reason }));
+        unprocessed = result.unprocessed;
       } catch (error) {
         const reason = errorText(error);
         pending = pending.map((p) => ({ recordId: p.recordId, reason }));
+        continue;
       }
+      const refused = refusedReads(unprocessed);
+      if (refused.length > 0) throw new OnlineReadRefusedError(refused);
+      pending = unprocessed.map((u) => ({ recordId: u.recordId, reason: u.reason }));
     }
     return { found, unread: pending };
   }
@@ -142,4 +178,4 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
 }
 
 export type { OnlineListResult, OnlineReadResult, OnlineSide, UnreadIdentifier };
-export { createOnlineSide, ONLINE_CALLS_IN_FLIGHT };
+export { createOnlineSide, ONLINE_CALLS_IN_FLIGHT, OnlineReadRefusedError };

@@ -6,6 +6,7 @@
  * the cause, which goes to the logger instead.
  */
 import { SkewlessError, UnknownNameError } from '../errors.ts';
+import { describeRefusedReads } from '../store/onlineReader.ts';
 import { isThrottling, isUnavailable } from '../store/storeErrors.ts';
 
 /** The JSON body of every error answer. */
@@ -175,12 +176,10 @@ class StoreRefusedReadError extends FeatureGroupsError {
     refused: readonly { group: string; recordId: string; code: string }[],
     options?: ErrorOptions
   ) {
-    const [first] = refused;
     const groups = [...new Set(refused.map((r) => r.group))];
-    const more = refused.length - 1;
     super(
       groups,
-      `The feature store refused to read record "${first?.recordId}" of feature group "${first?.group}" (${first?.code})${more > 0 ? ` and ${more} more id${more > 1 ? 's' : ''}` : ''}; a retry gets the same answer${first?.code === 'AccessForbidden' ? ": check the function's read permission on the group" : ''}`,
+      `The feature store refused to read ${describeRefusedReads(refused)}; a retry gets the same answer${refused[0]?.code === 'AccessForbidden' ? ": check the function's read permission on the group" : ''}`,
       options
     );
     this.name = 'StoreRefusedReadError';

@@ -10,9 +10,10 @@ import {
   batchGetOnline,
   getOnlineRecord,
   type OnlineRecord,
+  refusedReads,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
-import { isThrottling, isTransientErrorCode } from '../store/storeErrors.ts';
+import { isThrottling } from '../store/storeErrors.ts';
 import type { LookupCatalog, SelectionPlan } from './catalog.ts';
 import {
   FeatureGroupMismatchError,
@@ -137,9 +138,7 @@ function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
     const first = unprocessed.find((u) => u.errorCode === 'ValidationError');
     throw new FeatureGroupMismatchError(mismatched, { cause: new Error(first?.reason) });
   }
-  const refused = unprocessed.filter(
-    (u) => u.errorCode !== undefined && !isTransientErrorCode(u.errorCode)
-  );
+  const refused = refusedReads(unprocessed);
   if (refused.length > 0) {
     throw new StoreRefusedReadError(
       refused.map((u) => ({ group: u.group, recordId: u.recordId, code: u.errorCode as string })),

@@ -8,6 +8,7 @@ import {
 import { fromRecord } from '../record/codec.ts';
 import type { FeatureGroup, RecordOf } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
+import { isTransientErrorCode } from './storeErrors.ts';
 
 /** One record read from the online store, decoded through the schema module. */
 interface OnlineRecord<G extends FeatureGroup = FeatureGroup> {
@@ -127,7 +128,10 @@ function chunkBatchRequests(requests: readonly BatchReadRequest[]): BatchGetReco
 
 /**
  * BatchGetRecord over any number of ids and groups: chunks of ≤ 100 run in parallel; every id
- * ends in exactly one of `found`, `notFound` or `unprocessed`.
+ * ends in exactly one of `found`, `notFound` or `unprocessed`. An `Errors` item of any code is
+ * `unprocessed` with its `errorCode`: whether to read it again is the caller's to decide, and
+ * {@link refusedReads} picks those no retry changes (`AccessForbidden`, `ValidationError`,
+ * `ResourceNotFound`, a code we do not know). This function never retries.
  */
 async function batchGetOnline(
   client: SageMakerFeatureStoreRuntimeClient,
@@ -232,5 +236,27 @@ async function batchGetOnline(
   return result;
 }
 
+/**
+ * The ids of a batch read's `unprocessed` the store answered with an `Errors` item whose code is
+ * not transient (see `isTransientErrorCode`): reading them again gets the same answer, so a
+ * reader must report them, not retry them as throttled ids.
+ */
+function refusedReads(unprocessed: readonly UnprocessedRead[]): UnprocessedRead[] {
+  return unprocessed.filter((u) => u.errorCode !== undefined && !isTransientErrorCode(u.errorCode));
+}
+
+/**
+ * The first refused id, its group and the store's code, and how many more ids there are:
+ * `record "c2" of feature group "fraud-cards" (AccessForbidden) and 1 more id`. Never the store's
+ * own message (an IAM text names roles and accounts): a reader logs that apart.
+ */
+function describeRefusedReads(
+  refused: readonly { readonly group: string; readonly recordId: string; readonly code: string }[]
+): string {
+  const [first] = refused;
+  const more = refused.length - 1;
+  return `record "${first?.recordId}" of feature group "${first?.group}" (${first?.code})${more > 0 ? ` and ${more} more id${more > 1 ? 's' : ''}` : ''}`;
+}
+
 export type { BatchReadRequest, BatchReadResult, OnlineRecord, ReadOptions, UnprocessedRead };
-export { batchGetOnline, getOnlineRecord };
+export { batchGetOnline, describeRefusedReads, getOnlineRecord, refusedReads };

@@ -14,7 +14,13 @@ import { runAudit } from '../../shared/audit/runAudit.ts';
 import type { AuditReport, GroupAudit, MismatchKind } from '../../shared/audit/types.ts';
 import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { batchGetOnline } from '../../shared/store/onlineReader.ts';
-import { startTestStore, type TestClock, type TestStore, testClock } from '../helpers/store.ts';
+import {
+  refuseReads,
+  startTestStore,
+  type TestClock,
+  type TestStore,
+  testClock,
+} from '../helpers/store.ts';
 import { account, accounts, createGroups, devices, iso, put, softDelete } from './fixtures.ts';
 
 const MINUTE = 60_000;
@@ -594,6 +600,56 @@ describe('Function: runAudit() when the store throttles the online reads of one 
       expect(throttled.coherence.unread).toBe(2);
       expect(third.coherence.inFlight).toBe(0);
       expect(idsOf(third, 'onlineOnly')).toEqual(['acc-online-only']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('Function: runAudit() when the store refuses the online reads (a per-identifier code no retry changes)', () => {
+  it('fails the group naming the id, the group and the code, instead of counting the ids unread', async () => {
+    // Prepare: two accounts; every BatchGetRecord answers them AccessForbidden, as the service
+    // does per identifier when the audit's role may not read the group.
+    const clock = testClock({ stopped: true });
+    const store = await startTestStore({ clock });
+    try {
+      await createGroups(store, [accounts, devices]);
+      const now = clock.now();
+      await put(store, accounts, account('acc-1', now - 10 * MINUTE));
+      await put(store, accounts, account('acc-2', now - 10 * MINUTE));
+      await put(store, devices, {
+        device_id: 'dev-1',
+        seen_at: String((now - 10 * MINUTE) / 1000),
+        risk: '0.5',
+      });
+      await store.store.flush();
+      const calls: unknown[] = [];
+      const send = store.runtime.send.bind(store.runtime);
+      refuseReads(store.runtime, 'AccessForbidden', (group) => group === accounts.name);
+      const refusing = store.runtime.send.bind(store.runtime);
+      store.runtime.send = ((command: unknown, options?: unknown) => {
+        if (command instanceof BatchGetRecordCommand) calls.push(command);
+        return refusing(command as never, options as never);
+      }) as typeof store.runtime.send;
+      const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+      // Act
+      const report = await runAudit(
+        [accounts, devices],
+        { engine, online: createOnlineSide(store.runtime), now: () => now, offlineComplete: true },
+        { onlineScanLimit: 0 }
+      ).finally(() => engine.close());
+      store.runtime.send = send as typeof store.runtime.send;
+      // Assess: the group failed (AuditFailedGroups, exit 1), with one read: no retry of a
+      // refusal; the store's own message (it names an account) is not in the report.
+      const group = groupOf(report, accounts.name);
+      expect(group.error).toMatch(
+        /^OnlineReadRefusedError: The feature store refused to read record "acc-[12]" of feature group "audit-accounts" \(AccessForbidden\) and 1 more id; a retry gets the same answer: check the audit's read permission on the group$/
+      );
+      expect(report.totals.failedGroups).toBe(1);
+      expect(JSON.stringify(report)).not.toContain('123456789012');
+      expect(groupOf(report, devices.name).error).toBeUndefined();
+      expect(groupOf(report, devices.name).coherence.checked).toBe(1);
+      expect(calls).toHaveLength(2);
     } finally {
       await store.close();
     }

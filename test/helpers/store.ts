@@ -11,7 +11,11 @@ import {
   type FeatureDefinition,
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
-import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  BatchGetRecordCommand,
+  type BatchGetRecordCommandOutput,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { waitUntilFeatureGroupCreated } from '../../local/setup/waitForFeatureGroup.ts';
 import { type RunningStore, type StoreOptions, startStore } from '../../local/store/index.ts';
 
@@ -144,5 +148,59 @@ async function createGroup(
   return out.FeatureGroupArn ?? '';
 }
 
+/** The store's message for a refused read, as IAM words it (it names an account and a role). */
+const REFUSED_MESSAGE =
+  'User: arn:aws:sts::123456789012:assumed-role/skewless-fn/fn is not authorized to perform: sagemaker:BatchGetRecord';
+
+/**
+ * Makes `client`'s BatchGetRecord answer every id for which `refused(group, id)` holds with a
+ * per-identifier `Errors` item of `code` (the shape in which the service refuses one id of a
+ * batch read, e.g. `AccessForbidden`), whatever the store holds; the store reads the others as
+ * usual. Changes `client` itself (a runtime built on it sees it too); returns what undoes it.
+ */
+function refuseReads(
+  client: SageMakerFeatureStoreRuntimeClient,
+  code: string,
+  refused: (group: string, id: string) => boolean = () => true
+): () => void {
+  const previous = client.send;
+  const original = previous.bind(client);
+  const isRefused = (group: string | undefined, id: string | undefined) =>
+    refused(group ?? '', id ?? '');
+  client.send = (async (command: unknown, options?: unknown) => {
+    const output = await original(command as never, options as never);
+    if (!(command instanceof BatchGetRecordCommand)) return output;
+    const answer = output as BatchGetRecordCommandOutput;
+    const errors = [...(answer.Errors ?? [])];
+    for (const entry of command.input.Identifiers ?? []) {
+      for (const id of entry.RecordIdentifiersValueAsString ?? []) {
+        if (!isRefused(entry.FeatureGroupName, id)) continue;
+        errors.push({
+          FeatureGroupName: entry.FeatureGroupName,
+          RecordIdentifierValueAsString: id,
+          ErrorCode: code,
+          ErrorMessage: REFUSED_MESSAGE,
+        });
+      }
+    }
+    return {
+      ...answer,
+      Records: (answer.Records ?? []).filter(
+        (r) => !isRefused(r.FeatureGroupName, r.RecordIdentifierValueAsString)
+      ),
+      Errors: errors,
+      UnprocessedIdentifiers: (answer.UnprocessedIdentifiers ?? []).map((u) => ({
+        ...u,
+        RecordIdentifiersValueAsString: (u.RecordIdentifiersValueAsString ?? []).filter(
+          (id) => !isRefused(u.FeatureGroupName, id)
+        ),
+      })),
+    };
+  }) as typeof client.send;
+  return () => {
+    client.send = previous;
+  };
+}
+
 export type { TestClock, TestStore };
-export { clients, createGroup, startTestStore, testClock };
+export { clients, createGroup, refuseReads, startTestStore, testClock };
