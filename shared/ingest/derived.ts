@@ -412,7 +412,11 @@ class DerivedBatch {
     return pending;
   }
 
-  /** One BatchGetRecord pass per state group; an unread entity is retried, not guessed. */
+  /**
+   * One BatchGetRecord pass per state group; an unread entity is retried, not guessed: throttled,
+   * failed, or answered with an `Errors` item of any code (an `AccessForbidden` too: like a write
+   * refused for it, the deployment stops and alarms rather than dropping or guessing).
+   */
   private async loadStates(): Promise<void> {
     const byGroup = new Map<FeatureGroup, EntityBatch[]>();
     for (const entity of this.entities.values()) {

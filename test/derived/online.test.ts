@@ -13,9 +13,10 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactions } from '../../shared/definitions.ts';
 import { ingestWithDerivedFeatures } from '../../shared/ingest/derived.ts';
+import type { LogSink } from '../../shared/runtime/powertools.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesisEvents.ts';
-import { startTestStore, type TestStore } from '../helpers/store.ts';
+import { refuseReads, startTestStore, type TestStore } from '../helpers/store.ts';
 import { createDeploymentGroups, ingestRuntime, type TestRuntime } from './harness.ts';
 
 const MINUTE = 60_000;
@@ -304,6 +305,45 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     expect(retry.batchItemFailures).toEqual([]);
     expect(counts(await online(tr.client, 'k-2')).n60s).toBe(2);
   });
+  it('turns a state read the store refuses (an AccessForbidden Errors item) into a retry of its records, logged with the group, the entity and the code', async () => {
+    // As a write the store refuses with AccessForbidden (docs/ingest.md): never dead-lettered
+    // nor guessed from an empty state; Lambda retries the records, then hands them to the
+    // on-failure destination after IngestMaxRetryAttempts, and the deployment alarms.
+    const tr = runtime();
+    const warnings: { message: string; fields: unknown }[] = [];
+    const logger: LogSink = {
+      ...tr.runtime.logger,
+      warn: (message: string, fields?: unknown) => warnings.push({ message, fields }),
+    } as LogSink;
+    const restore = refuseReads(
+      tr.client,
+      'AccessForbidden',
+      (group) => group === 'fraud-card-state'
+    );
+    const batch = [
+      record(payment('r-1', 'card-r', 0), 'card-r'),
+      record(payment('r-2', 'card-r', 1000), 'card-r'),
+    ];
+    const first = await ingestWithDerivedFeatures(kinesisEvent(batch), { ...tr.runtime, logger });
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      batch.map((r) => r.kinesis.sequenceNumber)
+    );
+    expect(await online(tr.client, 'r-1')).toBeUndefined();
+    expect(tr.deadLetters.letters).toEqual([]);
+    expect(warnings).toContainEqual({
+      message: 'derived state not read; its records are retried',
+      fields: expect.objectContaining({
+        stateGroup: 'fraud-card-state',
+        entity: 'card-r',
+        reason: expect.stringMatching(/^AccessForbidden: /),
+      }),
+    });
+    restore();
+    const retry = await ingestWithDerivedFeatures(kinesisEvent(batch), tr.runtime);
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(counts(await online(tr.client, 'r-2')).n60s).toBe(2);
+  });
+
   it("dead-letters a far-future payment, so it cannot poison its card's state", async () => {
     const tr = runtime();
     const poison = record(payment('p-2999', 'card-p', 0), 'card-p');
