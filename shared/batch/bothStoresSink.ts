@@ -131,7 +131,9 @@ class BothStoresSink {
     ids: readonly string[]
   ): Promise<BatchRowOutcome<Ref>[]> {
     const { current, unread } = await this.readOnline(ids);
-    // Rows whose identifier could not be read are not written: their effect is unknown.
+    // Rows whose identifier could not be read are not written: their effect is unknown. Whatever
+    // kept it unread (a throttled or failed call, an `Errors` item of any code, AccessForbidden
+    // too), the row is a retry, as a write refused for that reason is (docs/batch.md).
     const readable = rows
       .map((row, index) => ({ ref: index, record: row.record }))
       .filter((r) => !unread.has(r.record.recordIdentifier));

@@ -16,7 +16,7 @@ import { cards } from '../../shared/definitions.ts';
 import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
 import { featureStoreRetryStrategy } from '../../shared/runtime/clients.ts';
 import { createSchemaGroups, offlineRows } from '../backfill/fixtures.ts';
-import { startTestStore, type TestStore } from '../helpers/store.ts';
+import { refuseReads, startTestStore, type TestStore } from '../helpers/store.ts';
 
 const HOUR = 3_600_000;
 
@@ -167,6 +167,48 @@ describe('Class: BothStoresSink (embedded store)', () => {
         .filter((r) => r.card_id === id)
         .sort((a, b) => Number(b.api_invocation_time) - Number(a.api_invocation_time));
       expect(rows.map((r) => String(r.txn_count_7d))).toEqual(['2', '1']);
+    }
+  });
+
+  it('holds back, as a retry naming the id and the code, a row whose online value the store refuses to read (AccessForbidden), and writes it once the read is allowed', async () => {
+    // As a write the store refuses with AccessForbidden: the drop stalls and ends in a resumable
+    // failure whose last error is this message (docs/batch.md), never a row written blind.
+    const prefix = `f${now}`;
+    const restore = refuseReads(
+      store.runtime,
+      'AccessForbidden',
+      (_, id) => id === `${prefix}-refused`
+    );
+    const sink = new BothStoresSink(store.runtime, cards, { limit: pLimit(4) });
+    const rows = [
+      { ref: 0, record: card(`${prefix}-ok`, now - HOUR, 1) },
+      { ref: 1, record: card(`${prefix}-refused`, now - HOUR, 2) },
+    ];
+    const offlineBefore = (await offlineRows(store, cards.name)).length;
+    try {
+      // Act
+      const first = await sink.write(rows);
+      restore();
+      const second = await sink.write([rows[1] as (typeof rows)[number]]);
+      // Assess
+      expect(first).toEqual([
+        { status: 'written', ref: 0, effect: 'changed' },
+        {
+          status: 'retry',
+          ref: 1,
+          code: 'OnlineReadFailed',
+          message: expect.stringMatching(
+            new RegExp(
+              `^the online value of "${prefix}-refused" could not be read: AccessForbidden: `
+            )
+          ),
+        },
+      ]);
+      expect(second).toEqual([{ status: 'written', ref: 1, effect: 'changed' }]);
+      expect(await onlineOf(`${prefix}-refused`)).toMatchObject({ txn_count_7d: '2' });
+      expect((await offlineRows(store, cards.name)).length - offlineBefore).toBe(2);
+    } finally {
+      restore();
     }
   });
 
