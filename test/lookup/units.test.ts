@@ -28,7 +28,11 @@ import {
   feature,
   select,
 } from '../../shared/schema/index.ts';
-import { batchGetOnline } from '../../shared/store/onlineReader.ts';
+import {
+  batchGetOnline,
+  describeRefusedReads,
+  refusedReads,
+} from '../../shared/store/onlineReader.ts';
 
 describe('Function: toJsonValue()', () => {
   it.each([
@@ -215,7 +219,7 @@ describe('Class: LookupCatalog', () => {
   });
 });
 
-describe('Function: batchGetOnline() with tolerateChunkFailures', () => {
+describe('Function: batchGetOnline() with tolerateChunkFailures, and its Errors items', () => {
   const client = mockClient(SageMakerFeatureStoreRuntimeClient);
   afterEach(() => client.reset());
   const ids = Array.from({ length: 150 }, (_, i) => `c${i}`);
@@ -257,5 +261,50 @@ describe('Function: batchGetOnline() with tolerateChunkFailures', () => {
     await expect(batchGetOnline(sdk, [{ group: cards, recordIds: ids.slice(0, 1) }])).rejects.toBe(
       throttled
     );
+  });
+
+  it('keeps every Errors item unprocessed with its code, retries none, and refusedReads picks the codes no retry changes', async () => {
+    // Prepare: one id read, one throttled, two refused (one with a code Skewless does not know).
+    const item = (id: string, code: string) => ({
+      FeatureGroupName: 'fraud-cards',
+      RecordIdentifierValueAsString: id,
+      ErrorCode: code,
+      ErrorMessage: 'the store says why',
+    });
+    client.on(BatchGetRecordCommand).resolves({
+      Records: [
+        {
+          FeatureGroupName: 'fraud-cards',
+          RecordIdentifierValueAsString: 'c1',
+          Record: [
+            { FeatureName: 'card_id', ValueAsString: 'c1' },
+            { FeatureName: 'event_time', ValueAsString: new Date().toISOString() },
+          ],
+        },
+      ],
+      Errors: [
+        item('c2', 'ThrottlingException'),
+        item('c3', 'AccessForbidden'),
+        item('c4', 'SomethingNew'),
+      ],
+    });
+    // Act
+    const result = await batchGetOnline(new SageMakerFeatureStoreRuntimeClient({}), [
+      { group: cards, recordIds: ['c1', 'c2', 'c3', 'c4'] },
+    ]);
+    const refused = refusedReads(result.unprocessed);
+    // Assess: nothing dropped (no id is "not found"), one call.
+    expect(result.found.map((r) => r.recordId)).toEqual(['c1']);
+    expect(result.notFound).toEqual([]);
+    expect(result.unprocessed.map((u) => [u.recordId, u.source, u.errorCode])).toEqual([
+      ['c2', 'errorEntry', 'ThrottlingException'],
+      ['c3', 'errorEntry', 'AccessForbidden'],
+      ['c4', 'errorEntry', 'SomethingNew'],
+    ]);
+    expect(refused.map((u) => u.recordId)).toEqual(['c3', 'c4']);
+    expect(
+      describeRefusedReads(refused.map((u) => ({ ...u, code: u.errorCode ?? 'Unknown' })))
+    ).toBe('record "c3" of feature group "fraud-cards" (AccessForbidden) and 1 more id');
+    expect(client.commandCalls(BatchGetRecordCommand)).toHaveLength(1);
   });
 });
