@@ -4,7 +4,7 @@
  * in use) is one line and a hint, exit code 1, no stack trace; anything else is an unexpected
  * error whose stack is printed with `--debug` (or `--log-level debug`).
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
@@ -41,6 +41,30 @@ const NOT_WRITABLE: Record<string, string> = {
   ENOSPC: 'no space left on the device',
 };
 
+/** Symbolic links followed at most, as the kernel's own bound (40 on Linux). */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * The missing path a symbolic link at `path` ends at (through a chain of links), or undefined
+ * when `path` is no symbolic link, or one that reaches something (or loops). `mkdir` answers
+ * EEXIST for such a link, as for a file: the link is there, what it names is not.
+ */
+function missingLinkTarget(path: string): string | undefined {
+  let current = resolve(path);
+  for (let hop = 0; hop < MAX_LINK_HOPS; hop++) {
+    let stats: ReturnType<typeof lstatSync>;
+    try {
+      stats = lstatSync(current, { throwIfNoEntry: false });
+    } catch {
+      return undefined;
+    }
+    if (stats === undefined) return hop === 0 ? undefined : current;
+    if (!stats.isSymbolicLink()) return undefined;
+    current = resolve(dirname(current), readlinkSync(current));
+  }
+  return undefined;
+}
+
 /**
  * Why a file or directory could not be created or written, in words, from the system error of
  * the mkdir / open that failed, with the path it failed on when that is not `target` itself;
@@ -53,11 +77,15 @@ function notWritableReason(error: unknown, target: string): string | undefined {
   let reason = system?.code === undefined ? undefined : NOT_WRITABLE[system.code];
   const path = system?.path;
   const isTarget = path !== undefined && resolve(path) === resolve(target);
-  // mkdir of a directory that is a file (`--data-dir store.sqlite`, `--out a-file/report.json`).
+  // mkdir of a directory that is a file (`--data-dir store.sqlite`, `--out a-file/report.json`),
+  // or a symbolic link whose target does not exist (a data dir moved away).
   if (system?.code === 'EEXIST' && system.syscall === 'mkdir') {
-    reason = isTarget
-      ? 'it is a file, not a directory'
-      : 'a part of the path is a file, not a directory';
+    const missing = path === undefined ? undefined : missingLinkTarget(path);
+    const what =
+      missing === undefined
+        ? 'a file, not a directory'
+        : `a symbolic link to ${missing}, which does not exist`;
+    reason = isTarget ? `it is ${what}` : `a part of the path is ${what}`;
   }
   if (system?.code === 'EISDIR') reason = 'it is a directory, not a file';
   const creating = system?.syscall === 'mkdir' || system?.syscall === 'open';

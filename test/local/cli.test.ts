@@ -15,6 +15,7 @@ import {
   readFileSync,
   readSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -505,6 +506,25 @@ describe('skewless CLI user errors', () => {
       );
     }
   );
+
+  it('a data directory that is, or is under, a symbolic link to a missing target says so, naming the target', () => {
+    const target = join(work, 'moved-away', 'data');
+    const link = join(work, 'dangling-data');
+    symlinkSync(target, link);
+    for (const [dataDir, reason] of [
+      [link, `it is a symbolic link to ${target}, which does not exist`],
+      [
+        join(link, 'sub'),
+        `a part of the path is a symbolic link to ${target}, which does not exist (${link})`,
+      ],
+    ] as const) {
+      const result = run(['store', '--port', '0', '--data-dir', dataDir]);
+      expectUserError(result, /symbolic link/);
+      expect(result.stderr.split('\n')[0]).toBe(
+        `skewless: cannot write the data directory ${dataDir}: ${reason}`
+      );
+    }
+  });
 
   it('a data directory that cannot be written (under a file, not ENOENT)', () => {
     const file = join(work, 'a-file');
