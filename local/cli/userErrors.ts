@@ -4,8 +4,8 @@
  * in use) is one line and a hint, exit code 1, no stack trace; anything else is an unexpected
  * error whose stack is printed with `--debug` (or `--log-level debug`).
  */
-import { accessSync, constants, existsSync, lstatSync, readlinkSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { dirname, parse, resolve, sep } from 'node:path';
 import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
 
@@ -66,6 +66,25 @@ function missingLinkTarget(path: string): string | undefined {
 }
 
 /**
+ * The first part of `path`, from the root down, that is a loop of symbolic links (ELOOP: they
+ * name each other and never reach a file or directory); undefined when none is.
+ */
+function loopingPart(path: string): string | undefined {
+  const full = resolve(path);
+  const { root } = parse(full);
+  let current = root;
+  for (const part of full.slice(root.length).split(sep)) {
+    current = resolve(current, part);
+    try {
+      statSync(current, { throwIfNoEntry: false });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOOP') return current;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Why a file or directory could not be created or written, in words, from the system error of
  * the mkdir / open that failed, with the path it failed on when that is not `target` itself;
  * undefined when the error is no such failure.
@@ -77,6 +96,14 @@ function notWritableReason(error: unknown, target: string): string | undefined {
   let reason = system?.code === undefined ? undefined : NOT_WRITABLE[system.code];
   const path = system?.path;
   const isTarget = path !== undefined && resolve(path) === resolve(target);
+  if (system?.code === 'ELOOP' && path !== undefined) {
+    // The system names the whole path; the loop is one part of it.
+    const looping = loopingPart(path) ?? resolve(path);
+    const what = 'a symbolic link in a loop: it never reaches a file or directory';
+    return looping === resolve(target)
+      ? `it is ${what}`
+      : `a part of the path is ${what} (${looping})`;
+  }
   // mkdir of a directory that is a file (`--data-dir store.sqlite`, `--out a-file/report.json`),
   // or a symbolic link whose target does not exist (a data dir moved away).
   if (system?.code === 'EEXIST' && system.syscall === 'mkdir') {

@@ -507,23 +507,32 @@ describe('skewless CLI user errors', () => {
     }
   );
 
+  /** `store --data-dir <dataDir>` fails with the one line `cannot write … <dataDir>: <reason>`. */
+  function expectDataDirRefused(dataDir: string, reason: string): void {
+    const result = run(['store', '--port', '0', '--data-dir', dataDir]);
+    expectUserError(result, /symbolic link/);
+    expect(result.stderr.split('\n')[0]).toBe(
+      `skewless: cannot write the data directory ${dataDir}: ${reason}`
+    );
+  }
+
   it('a data directory that is, or is under, a symbolic link to a missing target says so, naming the target', () => {
     const target = join(work, 'moved-away', 'data');
     const link = join(work, 'dangling-data');
     symlinkSync(target, link);
-    for (const [dataDir, reason] of [
-      [link, `it is a symbolic link to ${target}, which does not exist`],
-      [
-        join(link, 'sub'),
-        `a part of the path is a symbolic link to ${target}, which does not exist (${link})`,
-      ],
-    ] as const) {
-      const result = run(['store', '--port', '0', '--data-dir', dataDir]);
-      expectUserError(result, /symbolic link/);
-      expect(result.stderr.split('\n')[0]).toBe(
-        `skewless: cannot write the data directory ${dataDir}: ${reason}`
-      );
-    }
+    const what = `a symbolic link to ${target}, which does not exist`;
+    expectDataDirRefused(link, `it is ${what}`);
+    expectDataDirRefused(join(link, 'sub'), `a part of the path is ${what} (${link})`);
+  });
+
+  it('a data directory that is, or is under, a loop of symbolic links says so, not an unexpected error', () => {
+    const first = join(work, 'loop-a');
+    const second = join(work, 'loop-b');
+    symlinkSync(second, first);
+    symlinkSync(first, second);
+    const what = 'a symbolic link in a loop: it never reaches a file or directory';
+    expectDataDirRefused(first, `it is ${what}`);
+    expectDataDirRefused(join(first, 'x', 'data'), `a part of the path is ${what} (${first})`);
   });
 
   it('a data directory that cannot be written (under a file, not ENOENT)', () => {
