@@ -1,11 +1,13 @@
 /**
  * The online side of the audit: BatchGetRecord with `ExpirationTimeResponse` over any number of
  * identifiers (through `batchGetOnline`, ≤ 100 per call), a bounded number of slices in flight,
- * one retry of what the store left unprocessed (throttled, a failed call, a transient `Errors`
- * item); and ListRecords to find identifiers that exist only online. An `Errors` item whose code
- * no retry changes (AccessForbidden, ResourceNotFound, ValidationError…) fails the read with an
- * {@link OnlineReadRefusedError}, hence the group's audit: a group whose online store refuses the
- * audit is not audited, and must not look like one whose reads were throttled.
+ * one retry of what the store left unprocessed (throttled, a transient `Errors` item, a call
+ * throttled, failed 5xx, timed out or not answered); and ListRecords to find identifiers that
+ * exist only online. An `Errors` item whose code no retry changes (AccessForbidden,
+ * ResourceNotFound, ValidationError…), or a whole call failed so (IAM denies BatchGetRecord:
+ * AccessDeniedException), fails the read with an {@link OnlineReadRefusedError}, hence the group's
+ * audit: a group whose online store refuses the audit is not audited, and must not look like one
+ * whose reads were throttled.
  */
 import {
   ListRecordsCommand,
@@ -22,7 +24,7 @@ import {
   refusedReads,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
-import { isThrottling } from '../store/storeErrors.ts';
+import { isThrottling, isTransientError } from '../store/storeErrors.ts';
 
 /** Identifiers the store did not answer for, with the reason. */
 interface UnreadIdentifier {
@@ -35,21 +37,52 @@ interface OnlineReadResult {
   readonly unread: readonly UnreadIdentifier[];
 }
 
+/** Codes saying the audit's role may not read the group (per id, or IAM for the whole call). */
+const ACCESS_CODES = new Set(['AccessForbidden', 'AccessDeniedException']);
+
 /**
- * The store refused to read ids of the group with a per-identifier code no retry changes (e.g.
- * `AccessForbidden`: the audit's role may not read the group). The message names the first id,
- * its group and the code; the store's own message (an IAM text names roles and accounts) is the
- * cause, for the log, not the report.
+ * The store refused the audit's reads of a group in a way no retry changes: ids answered with a
+ * per-identifier code such as `AccessForbidden` (the audit's role may not read the group), or a
+ * whole BatchGetRecord call failed with such an error (IAM denies `sagemaker:BatchGetRecord`:
+ * `AccessDeniedException`). The message names the group and the code (and the first id); the
+ * store's own message (an IAM text names roles and accounts) is the cause, for the log, not the
+ * report.
  */
 class OnlineReadRefusedError extends Error {
-  constructor(refused: readonly UnprocessedRead[]) {
-    const named = refused.map((u) => ({ ...u, code: u.errorCode ?? 'Unknown' }));
+  private constructor(what: string, code: string, cause: unknown) {
     super(
-      `The feature store refused to read ${describeRefusedReads(named)}; a retry gets the same answer${named[0]?.code === 'AccessForbidden' ? ": check the audit's read permission on the group" : ''}`,
-      { cause: new Error(refused[0]?.reason) }
+      `The feature store refused to read ${what}; a retry gets the same answer${ACCESS_CODES.has(code) ? ": check the audit's read permission on the group" : ''}`,
+      { cause }
     );
     this.name = 'OnlineReadRefusedError';
   }
+
+  /** Ids answered with an `Errors` item whose code no retry changes. */
+  static ofIds(refused: readonly UnprocessedRead[]): OnlineReadRefusedError {
+    const named = refused.map((u) => ({ ...u, code: u.errorCode ?? 'Unknown' }));
+    return new OnlineReadRefusedError(
+      describeRefusedReads(named),
+      named[0]?.code ?? 'Unknown',
+      new Error(refused[0]?.reason)
+    );
+  }
+
+  /** A BatchGetRecord call the store answered with an error no retry changes. */
+  static ofCall(group: string, error: unknown): OnlineReadRefusedError {
+    const code = (error as { name?: string }).name ?? 'Unknown';
+    return new OnlineReadRefusedError(
+      `feature group "${group}": its BatchGetRecord call failed (${code})`,
+      code,
+      error
+    );
+  }
+}
+
+/** True when the store answered the call with a client error (4xx): its code is its answer. */
+function isClientError(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
+    ?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }
 
 /** What the audit needs from the online store. */
@@ -58,7 +91,8 @@ interface OnlineSide {
    * Reads the records of `recordIds` with their `ExpiresAt`; absent ones are simply not found,
    * ones still unprocessed after one retry are `unread`.
    *
-   * @throws OnlineReadRefusedError when the store refuses an id with a code no retry changes
+   * @throws OnlineReadRefusedError when the store refuses an id, or a whole call, with a code no
+   *   retry changes; any other failure no retry changes is thrown as it is
    */
   read(group: FeatureGroup, recordIds: readonly string[]): Promise<OnlineReadResult>;
   /**
@@ -125,12 +159,17 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
         found.push(...result.found);
         unprocessed = result.unprocessed;
       } catch (error) {
+        // A failed call no retry changes (IAM denies BatchGetRecord, a ValidationError) fails the
+        // group as a refused id does; only a throttled call, the store's 5xx or unreachable, a
+        // timeout, is retried once, then its ids are unread.
+        if (!isTransientError(error))
+          throw isClientError(error) ? OnlineReadRefusedError.ofCall(group.name, error) : error;
         const reason = errorText(error);
         pending = pending.map((p) => ({ recordId: p.recordId, reason }));
         continue;
       }
       const refused = refusedReads(unprocessed);
-      if (refused.length > 0) throw new OnlineReadRefusedError(refused);
+      if (refused.length > 0) throw OnlineReadRefusedError.ofIds(refused);
       pending = unprocessed.map((u) => ({ recordId: u.recordId, reason: u.reason }));
     }
     return { found, unread: pending };

@@ -38,6 +38,15 @@ function isUnavailable(error: unknown): boolean {
   );
 }
 
+/**
+ * True when a failed call may succeed if made again: throttled, the store's 5xx or unreachable,
+ * a timeout. Any other failure (AccessForbidden, an IAM AccessDeniedException, ValidationError, a
+ * code we do not know) is the store's answer to the call itself: the same call gets it again.
+ */
+function isTransientError(error: unknown): boolean {
+  return isThrottling(error) || isUnavailable(error);
+}
+
 /** The service's 5xx error codes (featurestore-api.md §2.1): a later call may succeed. */
 const SERVER_ERROR_CODES = new Set(['InternalFailure', 'ServiceUnavailable']);
 
@@ -52,4 +61,4 @@ function isTransientErrorCode(code: string): boolean {
 }
 
 export type { StoreFailureKind };
-export { classifyStoreError, isThrottling, isTransientErrorCode, isUnavailable };
+export { classifyStoreError, isThrottling, isTransientError, isTransientErrorCode, isUnavailable };

@@ -9,12 +9,14 @@ import {
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InFlightLedger, MemoryLedger } from '../../shared/audit/inFlight.ts';
-import { createOnlineSide } from '../../shared/audit/online.ts';
+import { createOnlineSide, OnlineReadRefusedError } from '../../shared/audit/online.ts';
 import { runAudit } from '../../shared/audit/runAudit.ts';
 import type { AuditReport, GroupAudit, MismatchKind } from '../../shared/audit/types.ts';
 import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { batchGetOnline } from '../../shared/store/onlineReader.ts';
+import { withRawServer } from '../helpers/rawServer.ts';
 import {
+  clients,
   refuseReads,
   startTestStore,
   type TestClock,
@@ -654,6 +656,134 @@ describe('Function: runAudit() when the store refuses the online reads (a per-id
       await store.close();
     }
   });
+});
+
+/**
+ * Runs `use` against an endpoint that answers every call with HTTP `status` and error `code` (or,
+ * with `reset`, closes the connection unanswered), counting the calls: the SDK reads its answer as
+ * it reads the service's.
+ */
+async function withFailingStore(
+  answer: { readonly status: number; readonly code: string } | 'reset',
+  use: (runtime: ReturnType<typeof clients>['runtime'], calls: () => number) => Promise<void>
+): Promise<void> {
+  let calls = 0;
+  const body = JSON.stringify({
+    __type: answer === 'reset' ? '' : answer.code,
+    message:
+      'User: arn:aws:sts::123456789012:assumed-role/audit/fn is not authorized to perform: sagemaker:BatchGetRecord',
+  });
+  await withRawServer(
+    (socket) => {
+      let request = '';
+      socket.on('data', (chunk: Buffer) => {
+        request += chunk.toString();
+        const end = request.indexOf('\r\n\r\n');
+        const length = Number(/content-length: *(\d+)/i.exec(request)?.[1] ?? 0);
+        if (end < 0 || request.length < end + 4 + length) return;
+        calls++;
+        request = '';
+        if (answer === 'reset') socket.resetAndDestroy();
+        else
+          socket.end(
+            `HTTP/1.1 ${answer.status} Error\r\ncontent-type: application/json\r\nx-amzn-ErrorType: ${answer.code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+          );
+      });
+    },
+    async (endpoint) => {
+      const { runtime, sagemaker } = clients(endpoint);
+      try {
+        await use(runtime, () => calls);
+      } finally {
+        runtime.destroy();
+        sagemaker.destroy();
+      }
+    }
+  );
+}
+
+describe('Function: runAudit() when the store refuses the whole BatchGetRecord call (IAM denies it)', () => {
+  it("fails the group naming the group and the code, without a retry nor the store's message", async () => {
+    // Prepare: two accounts offline; the online store answers every call 400
+    // AccessDeniedException, as the service does when IAM denies sagemaker:BatchGetRecord.
+    const clock = testClock({ stopped: true });
+    const store = await startTestStore({ clock });
+    try {
+      await createGroups(store, [accounts]);
+      const now = clock.now();
+      await put(store, accounts, account('acc-1', now - 10 * MINUTE));
+      await put(store, accounts, account('acc-2', now - 10 * MINUTE));
+      await store.store.flush();
+      await withFailingStore(
+        { status: 400, code: 'AccessDeniedException' },
+        async (denied, calls) => {
+          const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
+          // Act
+          const report = await runAudit(
+            [accounts],
+            { engine, online: createOnlineSide(denied), now: () => now, offlineComplete: true },
+            { onlineScanLimit: 0 }
+          ).finally(() => engine.close());
+          // Assess: the group failed (AuditFailedGroups) after one call, not 'unread' after two.
+          const group = groupOf(report, accounts.name);
+          expect(group.error).toBe(
+            'OnlineReadRefusedError: The feature store refused to read feature group "audit-accounts": its BatchGetRecord call failed (AccessDeniedException); a retry gets the same answer: check the audit\'s read permission on the group'
+          );
+          expect(group.coherence.unread).toBe(0);
+          expect(report.totals.failedGroups).toBe(1);
+          expect(JSON.stringify(report)).not.toContain('123456789012');
+          expect(calls()).toBe(1);
+        }
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('Function: createOnlineSide().read() when a whole BatchGetRecord call fails', () => {
+  it.each([
+    [403, 'AccessForbidden', ": check the audit's read permission on the group"],
+    [400, 'ValidationError', ''],
+    [404, 'ResourceNotFound', ''],
+  ])(
+    'rejects a call answered %i %s at once: a retry gets the same answer',
+    async (status, code, hint) => {
+      await withFailingStore({ status, code }, async (runtime, calls) => {
+        // Act
+        const read = createOnlineSide(runtime).read(accounts, ['acc-1', 'acc-2']);
+        // Assess
+        await expect(read).rejects.toThrow(OnlineReadRefusedError);
+        await expect(read).rejects.toThrow(
+          `The feature store refused to read feature group "audit-accounts": its BatchGetRecord call failed (${code}); a retry gets the same answer${hint}`
+        );
+        expect(calls()).toBe(1);
+      });
+    }
+  );
+
+  it.each([
+    [{ status: 500, code: 'InternalFailure' }, /^InternalFailure: /],
+    [{ status: 503, code: 'ServiceUnavailable' }, /^ServiceUnavailable: /],
+    [{ status: 429, code: 'ThrottlingException' }, /^ThrottlingException: /],
+    ['reset' as const, /ECONNRESET|socket hang up/],
+  ])(
+    'retries a transient failure (%o) once, then counts its ids unread',
+    async (answer, reason) => {
+      await withFailingStore(answer, async (runtime, calls) => {
+        // Act
+        const { found, unread } = await createOnlineSide(runtime).read(accounts, [
+          'acc-1',
+          'acc-2',
+        ]);
+        // Assess
+        expect(found).toEqual([]);
+        expect(unread.map((u) => u.recordId)).toEqual(['acc-1', 'acc-2']);
+        expect(unread[0]?.reason).toMatch(reason);
+        expect(calls()).toBe(2);
+      });
+    }
+  );
 });
 
 describe('Function: runAudit() freshness once records expire', () => {
