@@ -30,6 +30,12 @@ interface RecordProblem {
   /** The offending value, as received (truncated for display by the formatter, not here). */
   readonly value: unknown;
   readonly reason: string;
+  /**
+   * Set by the codec when the value is an integer JS number beyond ±(2^53 − 1) for an Integral:
+   * a JSON parser may already have rounded it, so it may not be what was sent. A reader of JSON
+   * words it for its producer (`jsonInputProblems` of shared/record/codec.ts).
+   */
+  readonly unsafeNumber?: true;
 }
 
 function describeValue(value: unknown): string {

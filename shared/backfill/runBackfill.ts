@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { BatchRowSink } from '../batch/batchRowSink.ts';
 import { formatProblem, type RecordProblem } from '../errors.ts';
-import { encodeRecord } from '../record/codec.ts';
+import { encodeRecord, jsonInputProblems } from '../record/codec.ts';
 import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS, type EventTimeBound } from '../record/eventTime.ts';
 import { registry } from '../registry.ts';
 import type { LogSink } from '../runtime/powertools.ts';
@@ -660,7 +660,14 @@ class LeasedBackfill {
               eventTimeBound: this.eventTimeBound,
             });
             if (!encoded.ok) {
-              reject(row, encoded.problems);
+              // A JSON Lines row is worded for its producer: an Integral number beyond
+              // ±(2^53 − 1) is not shown as the value JSON.parse rounded it to.
+              reject(
+                row,
+                this.state.format === 'jsonl'
+                  ? jsonInputProblems(encoded.problems)
+                  : encoded.problems
+              );
             } else {
               if (!direct) handedOut.set(row.index, row);
               await sink.add(row.index, encoded.value);

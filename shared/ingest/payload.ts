@@ -5,7 +5,7 @@
  * throws: a bad record is an expected outcome here, not an exception.
  */
 import { kindOf, type RecordProblem } from '../errors.ts';
-import { type EncodedRecord, encodeRecord } from '../record/codec.ts';
+import { type EncodedRecord, encodeRecord, jsonInputProblems } from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../record/jsonDepth.ts';
 import type { SchemaRegistry } from '../registry.ts';
@@ -210,7 +210,9 @@ function validatePayload(
 ): Step<EncodedRecord> {
   const result = encodeRecord(routed.group, routed.input, { eventTimeBound });
   if (result.ok && routed.forbidden.length === 0) return result;
-  const problems = [...routed.forbidden, ...(result.ok ? [] : result.problems)];
+  // Worded for a JSON producer: an Integral number beyond ±(2^53 − 1) is not shown as the value
+  // JSON.parse rounded it to (the dead letter keeps the Kinesis data as it was received).
+  const problems = [...routed.forbidden, ...(result.ok ? [] : jsonInputProblems(result.problems))];
   const id = routed.input[routed.group.recordIdentifier];
   return {
     ok: false,

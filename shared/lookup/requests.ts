@@ -4,7 +4,7 @@
  * {@link BadRequestError} whose message names the member at fault (`identifiers[2].recordIds[0]`).
  */
 import { UnknownNameError } from '../errors.ts';
-import { encodeRecordIdentifier } from '../record/codec.ts';
+import { encodeRecordIdentifier, UNSAFE_JSON_NUMBER } from '../record/codec.ts';
 import { Limits } from '../schema/limits.ts';
 import type { GroupPlan, LookupCatalog, SetPlan } from './catalog.ts';
 import { BadRequestError } from './errors.ts';
@@ -127,7 +127,7 @@ function encodeRecordId(plan: GroupPlan, value: EntityKeyValue, where: string): 
   if (encoded.unsafeNumber === true) {
     // JSON.parse has already rounded it: the value in hand is not what the caller sent.
     throw new BadRequestError(
-      `${where} is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits; the record identifier "${plan.group.recordIdentifier}" of feature group "${plan.name}" is ${plan.idType}`
+      `${where} is ${UNSAFE_JSON_NUMBER}; the record identifier "${plan.group.recordIdentifier}" of feature group "${plan.name}" is ${plan.idType}`
     );
   }
   const shown =

@@ -19,6 +19,17 @@ const WHOLE_FLOAT_TEXT = /^[+-]?\d+\.0+$/;
 /** Decimal or scientific notation; `NaN`/`Infinity` are deliberately not matched. */
 const FRACTIONAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** The codec's words for an unsafe Integral number, for TypeScript callers. */
+const UNSAFE_NUMBER_REASON =
+  'Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint';
+
+/**
+ * The same for a value read from JSON: the number in hand is what the parser rounded, not what
+ * the producer wrote, and a string of its digits is the JSON way to send it exactly.
+ */
+const UNSAFE_JSON_NUMBER =
+  'a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits';
+
 type ScalarResult =
   | { ok: true; text: string }
   | {
@@ -60,8 +71,7 @@ function encodeIntegral(value: unknown): ScalarResult {
     if (!Number.isSafeInteger(value)) {
       return {
         ok: false,
-        reason:
-          'Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint',
+        reason: UNSAFE_NUMBER_REASON,
         unsafeNumber: true,
       };
     }
@@ -149,7 +159,9 @@ function encodeRecordIdentifier(group: FeatureGroup, value: string | number): Sc
 function encodeFeature(
   spec: FeatureSpec,
   value: unknown
-): { ok: true; fv: Omit<FeatureValue, 'FeatureName'> } | { ok: false; reason: string } {
+):
+  | { ok: true; fv: Omit<FeatureValue, 'FeatureName'> }
+  | { ok: false; reason: string; unsafeNumber?: true } {
   const encodeScalar = SCALAR_ENCODERS[spec.type];
   if (spec.collection === undefined) {
     const r = encodeScalar(value);
@@ -173,7 +185,7 @@ function encodeFeature(
   const texts: string[] = [];
   for (let i = 0; i < value.length; i++) {
     const r = encodeScalar(value[i]);
-    if (!r.ok) return { ok: false, reason: `element ${i}: ${r.reason}` };
+    if (!r.ok) return { ...r, reason: `element ${i}: ${r.reason}` };
     texts.push(r.text);
   }
   if (spec.collection === 'Set' && new Set(texts).size !== texts.length) {
@@ -266,7 +278,12 @@ function encodeRecord(
     }
     const encoded = encodeFeature(spec, value);
     if (!encoded.ok) {
-      problems.push({ feature: name, value, reason: encoded.reason });
+      problems.push({
+        feature: name,
+        value,
+        reason: encoded.reason,
+        ...(encoded.unsafeNumber === true ? { unsafeNumber: true } : {}),
+      });
       continue;
     }
     const fv = { FeatureName: name, ...encoded.fv };
@@ -304,6 +321,33 @@ function encodeRecord(
       sizeBytes,
     },
   };
+}
+
+/**
+ * The problems of a record read from JSON (an ingest payload, a JSON Lines row), worded for its
+ * producer: an Integral JSON number beyond ±(2^53 − 1) is said to be one, with no value (the one
+ * in hand is what the parser rounded, not what was sent) and the hint to send a JSON string of its
+ * digits; every other problem as it is.
+ *
+ * @example
+ * ```typescript
+ * import { encodeRecord, jsonInputProblems } from './shared/record/codec.ts';
+ * const result = encodeRecord(transactions, JSON.parse(line));
+ * if (!result.ok) reject(jsonInputProblems(result.problems));
+ * // card_txn_count_1d: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read …
+ * ```
+ */
+function jsonInputProblems(problems: readonly RecordProblem[]): RecordProblem[] {
+  return problems.map((p) =>
+    p.unsafeNumber === true
+      ? {
+          feature: p.feature,
+          value: undefined,
+          reason: p.reason.replace(UNSAFE_NUMBER_REASON, `Integral value is ${UNSAFE_JSON_NUMBER}`),
+          unsafeNumber: true,
+        }
+      : p
+  );
 }
 
 /** The wire values of an encoded record as an input `encodeRecord` accepts again. */
@@ -449,4 +493,13 @@ function fromRecord<G extends FeatureGroup>(
 }
 
 export type { EncodedRecord, EncodeOptions, EncodeResult, ScalarResult };
-export { encodeRecord, encodeRecordIdentifier, extendRecord, fromRecord, toRecord, wireInput };
+export {
+  encodeRecord,
+  encodeRecordIdentifier,
+  extendRecord,
+  fromRecord,
+  jsonInputProblems,
+  toRecord,
+  UNSAFE_JSON_NUMBER,
+  wireInput,
+};

@@ -222,11 +222,11 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(report.compression).toBe('gzip');
   });
 
-  it('backfills a JSON Lines file, rejecting malformed lines and unknown keys', async () => {
+  it('backfills a JSON Lines file, rejecting malformed lines, unknown keys and numbers beyond 2^53', async () => {
     // Prepare
     const prefix = 'jsonl';
     const file = cardFile(prefix, 100);
-    const extra = `{"card_id":"${prefix}-x1","event_time":"2025-01-01T00:00:00Z","colour":"red"}\nnot json at all\n[1,2,3]\n\n{"CARD_ID":"${prefix}-upper","Event_Time":"2025-03-01T10:00:00.123456Z"}\n`;
+    const extra = `{"card_id":"${prefix}-x1","event_time":"2025-01-01T00:00:00Z","colour":"red"}\nnot json at all\n[1,2,3]\n\n{"CARD_ID":"${prefix}-upper","Event_Time":"2025-03-01T10:00:00.123456Z"}\n{"card_id":"${prefix}-big","event_time":"2025-01-01T00:00:00Z","txn_count_7d":9007199254740993}\n`;
     await seedOnline([`${prefix}-0`]);
     const before = await online([`${prefix}-0`, `${prefix}-3`]);
     // Act
@@ -240,13 +240,20 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       { ...file, good },
       prefix,
       source,
-      [101, 102, 103]
+      [101, 102, 103, 105]
     );
     expect(rejects.find((r) => r.row === 101)?.reason).toContain('colour="red": unknown feature');
     expect(rejects.find((r) => r.row === 102)?.reason).toContain('malformed JSON');
     expect(rejects.find((r) => r.row === 102)?.values).toBe('not json at all');
     expect(rejects.find((r) => r.row === 103)?.reason).toContain('not a JSON object');
     expect(rejects.find((r) => r.row === 35)?.reason).toContain('outside the signed 64-bit range');
+    // A JSON number beyond 2^53 is said to be one, not shown as the value JSON.parse rounded it to.
+    expect(rejects.find((r) => r.row === 105)).toMatchObject({
+      line: 106,
+      reason:
+        'txn_count_7d: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits',
+      problems: [{ feature: 'txn_count_7d', value: null }],
+    });
     expect(offline.find((r) => r.card_id === `${prefix}-upper`)?.event_time).toBe(
       '2025-03-01T10:00:00.123456Z'
     );

@@ -202,7 +202,7 @@ describe('Ingest function (bundled) against the embedded store', () => {
       'an unsafe integer',
       withUnsafeInteger,
       'validate',
-      'card_txn_count_1d=9007199254740992: Integral value is beyond 2^53',
+      'card_txn_count_1d: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits',
     ],
     [
       'NaN (as the string JSON must carry it in)',

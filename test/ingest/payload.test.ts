@@ -253,7 +253,7 @@ describe('Function: parseIngestPayload()', () => {
     expect(rejected.reason).toContain(expected);
   });
 
-  it('rejects an unsafe integer that JSON.parse would round', () => {
+  it('rejects an unsafe integer that JSON.parse would round, worded for a JSON producer', () => {
     // Prepare: the literal text 9007199254740993 (2^53 + 1), as a producer in another language sends it.
     const text = JSON.stringify(transaction('t1', { card_txn_count_1d: 0 })).replace(
       '"card_txn_count_1d":0',
@@ -261,10 +261,28 @@ describe('Function: parseIngestPayload()', () => {
     );
     // Act
     const rejected = rejectionOf(base64(text));
+    // Assess: the record and the feature are named, the rounded value JSON.parse made of it
+    // (…992) is not shown as what was sent, and the hint is JSON's, not TypeScript's.
+    expect(rejected).toMatchObject({
+      stage: 'validate',
+      featureGroup: 'fraud-transactions',
+      recordIdentifier: 't1',
+      reason:
+        'invalid record for feature group "fraud-transactions": card_txn_count_1d: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits',
+    });
+    expect(JSON.stringify(rejected)).not.toContain('9007199254740992');
+  });
+
+  it('accepts the same integer sent as a JSON string of its digits, exactly', () => {
+    // Prepare: what the rejection above tells the producer to send.
+    const data = jsonData(transaction('t1', { card_txn_count_1d: '9007199254740993' }));
+    // Act
+    const parsed = parseIngestPayload(data, options);
     // Assess
-    expect(rejected.reason).toContain(
-      'card_txn_count_1d=9007199254740992: Integral value is beyond 2^53 and cannot be exact as a JS number; send it as a string or bigint'
-    );
+    expect(parsed.ok && parsed.value.encoded.record).toContainEqual({
+      FeatureName: 'card_txn_count_1d',
+      ValueAsString: '9007199254740993',
+    });
   });
 
   it.each(['__proto__', 'constructor'])('rejects a %s key at any depth', (key) => {
