@@ -6,6 +6,7 @@ import {
   type EncodedRecord,
   encodeRecord,
   encodeRecordIdentifier,
+  jsonInputProblems,
 } from '../../shared/record/codec.ts';
 import { epochNanosToMillis } from '../../shared/record/eventTime.ts';
 import { expiresAtNanos, isExpiredAt } from '../../shared/record/expiry.ts';
@@ -194,7 +195,9 @@ Example (the event time is now, in epoch seconds: a record older than its group'
         const result = encodeRecord(group, input, {
           eventTimeBound: { maxSkewSeconds: readMaxEventTimeSkewSeconds(), now: Date.now },
         });
-        if (!result.ok) throw new RecordValidationError(group.name, result.problems);
+        // Worded for JSON: a number beyond ±(2^53 − 1) is not shown as the value JSON.parse made of it.
+        if (!result.ok)
+          throw new RecordValidationError(group.name, jsonInputProblems(result.problems));
         const encoded = result.value;
         const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
         const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint });

@@ -353,6 +353,19 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it('put refuses an Integral JSON number beyond 2^53 without the value JSON.parse rounded it to', () => {
+    const result = run([
+      'put',
+      'fraud-cards',
+      '{"card_id":"c1","event_time":1,"txn_count_7d":9007199254740993}',
+    ]);
+    expectUserError(
+      result,
+      /^skewless: Invalid record for feature group "fraud-cards": txn_count_7d: Integral value is a JSON number beyond ±\(2\^53 − 1\), which cannot be read exactly \(JSON parsers round it\): send it as a JSON string of its digits$/
+    );
+    expect(result.stderr).not.toContain('9007199254740992');
+  });
+
   it('store (and dataset) --account and --region are checked as they are parsed', () => {
     expectUserError(
       run(['store', '--account', 'abc']),
