@@ -3,7 +3,6 @@
  * process on ephemeral ports, driven only through public interfaces — the Kinesis API, HTTP,
  * the S3 API and the CLI — then stopped with SIGINT and restarted on the same data directory.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,91 +15,19 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
-import type { Endpoints } from '../../local/start.ts';
+import {
+  poll,
+  root,
+  runCli,
+  type StackProcess,
+  startStackProcess,
+  stopStackProcess,
+} from '../helpers/stackProcess.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
-const node = join(root, 'node_modules/.bin/node');
-const cli = join(root, 'bin/skewless.js');
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-e2e-'));
-
-interface Stack {
-  child: ChildProcess;
-  output: () => string;
-  endpoints: Endpoints;
-}
-
-async function startStack(): Promise<Stack> {
-  rmSync(join(dataDir, 'endpoints.json'), { force: true });
-  const child = spawn(
-    node,
-    [
-      cli,
-      'start',
-      '--data-dir',
-      dataDir,
-      '--api-port',
-      '0',
-      '--store-port',
-      '0',
-      '--kinesis-port',
-      '0',
-      '--s3-port',
-      '0',
-      '--no-demo',
-      '--flush-interval',
-      '300',
-      '--audit-interval',
-      '3600',
-    ],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined },
-    }
-  );
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('Ctrl-C stops everything')) {
-    if (child.exitCode !== null) throw new Error(`stack exited early:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`stack did not start in 60 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const endpoints = JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
-  return { child, output: () => output, endpoints };
-}
-
-async function stopStack(stack: Stack): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) =>
-    stack.child.once('exit', (code) => resolve(code))
-  );
-  stack.child.kill('SIGINT');
-  return exited;
-}
-
-async function poll<T>(
-  what: string,
-  attempt: () => Promise<T | undefined>,
-  timeoutMs = 30_000
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function runCli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(node, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const startStack = () =>
+  startStackProcess(dataDir, ['--no-demo', '--flush-interval', '300', '--audit-interval', '3600']);
+const stopStack = stopStackProcess;
 
 const payment = (i: number, eventTime: string) => ({
   transaction_id: `e2e-txn-${i}`,
@@ -113,7 +40,7 @@ const payment = (i: number, eventTime: string) => ({
 });
 
 describe('npm start: the whole product on the embedded default', () => {
-  let stack: Stack | undefined;
+  let stack: StackProcess | undefined;
   afterAll(async () => {
     if (stack !== undefined && stack.child.exitCode === null) stack.child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

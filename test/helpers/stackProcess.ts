@@ -1,0 +1,97 @@
+/**
+ * `skewless start` (what `npm start` runs) in a child process, as a user runs it: every port free
+ * (0), one data directory, stopped with SIGINT (Ctrl-C). The handlers run in that process with
+ * their own clients, so a second start on the same data directory is a fresh process too.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Endpoints } from '../../local/start.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const node = join(root, 'node_modules/.bin/node');
+const cli = join(root, 'bin/skewless.js');
+
+interface StackProcess {
+  readonly child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  readonly output: () => string;
+  readonly endpoints: Endpoints;
+}
+
+/**
+ * Starts a stack on `dataDir` and resolves once its banner is out. `args` come after the data dir
+ * and the free ports (e.g. `--no-demo`).
+ */
+async function startStackProcess(
+  dataDir: string,
+  args: readonly string[],
+  timeoutMs = 60_000
+): Promise<StackProcess> {
+  rmSync(join(dataDir, 'endpoints.json'), { force: true });
+  const ports = ['--api-port', '--store-port', '--kinesis-port', '--s3-port'].flatMap((flag) => [
+    flag,
+    '0',
+  ]);
+  const child = spawn(node, [cli, 'start', '--data-dir', dataDir, ...ports, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined },
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (!output.includes('Ctrl-C stops everything')) {
+    if (child.exitCode !== null) throw new Error(`stack exited early:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`stack did not start in ${timeoutMs / 1000} s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const endpoints = JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
+  return { child, output: () => output, endpoints };
+}
+
+/** Ctrl-C: resolves with the exit code once the stack has stopped. */
+async function stopStackProcess(stack: StackProcess): Promise<number | null> {
+  if (stack.child.exitCode !== null) return stack.child.exitCode;
+  const exited = new Promise<number | null>((resolve) =>
+    stack.child.once('exit', (code) => resolve(code))
+  );
+  stack.child.kill('SIGINT');
+  return exited;
+}
+
+/** Polls `attempt` every 200 ms until it gives a value; throws after `timeoutMs`. */
+async function poll<T>(
+  what: string,
+  attempt: () => Promise<T | undefined>,
+  timeoutMs = 30_000
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A `skewless` command, run to its end (at most two minutes). */
+function runCli(args: readonly string[]): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+} {
+  const result = spawnSync(node, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export type { StackProcess };
+export { poll, root, runCli, startStackProcess, stopStackProcess };
