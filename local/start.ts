@@ -377,10 +377,21 @@ async function startStack(
         stopNightly();
         s3Client.destroy();
       });
-      producer.start();
-      // "ready" means the commands the banner prints answer: the first payment has gone through
-      // the stream and the ingest handler into the store (a poll of the mapping, ~1-2 s).
-      if (!(await firstPaymentServed(store.endpoint, FIRST_PAYMENT_TIMEOUT_MS))) {
+      // A restart on the same data dir: the earlier run's first payment is still served, and
+      // sent again (same id, another time and amount) the ingest would dead-letter it as a
+      // conflict. The commands the banner prints answer with the earlier one.
+      const earlier = await firstPaymentEventTime(store.endpoint, 0);
+      producer.start({ firstPayment: earlier === undefined });
+      if (earlier !== undefined) {
+        demoLog.info(
+          `${DEMO_TRANSACTION_ID} is from an earlier run on this data dir (event time ${earlier}): not sent again (an id names one payment)`
+        );
+      } else if (
+        // "ready" means the commands the banner prints answer: the first payment has gone
+        // through the stream and the ingest handler into the store (a poll of the mapping,
+        // ~1-2 s).
+        (await firstPaymentEventTime(store.endpoint, FIRST_PAYMENT_TIMEOUT_MS)) === undefined
+      ) {
         demoLog.warn(
           `${DEMO_TRANSACTION_ID} is not served yet after ${FIRST_PAYMENT_TIMEOUT_MS / 1000} s; the commands below may answer 404 for a while`
         );
@@ -416,19 +427,25 @@ async function startStack(
 /** How long `npm start` waits for the demo's first payment to be served before it says ready. */
 const FIRST_PAYMENT_TIMEOUT_MS = 15_000;
 
-/** Polls the online store until the demo's first payment is there; false when the time runs out. */
-async function firstPaymentServed(storeEndpoint: string, timeoutMs: number): Promise<boolean> {
+/**
+ * The event time of the demo's first payment in the online store, polled until it is there;
+ * undefined when the time runs out (a timeout of 0 asks once).
+ */
+async function firstPaymentEventTime(
+  storeEndpoint: string,
+  timeoutMs: number
+): Promise<string | undefined> {
   const client = createFeatureStoreClient({ maxAttempts: 1 }, { endpoint: storeEndpoint });
   try {
     const deadline = performance.now() + timeoutMs;
-    while (performance.now() < deadline) {
+    for (;;) {
       const found = await getOnlineRecord(client, transactions, DEMO_TRANSACTION_ID, [
-        transactions.recordIdentifier,
+        transactions.eventTime,
       ]).catch(() => undefined);
-      if (found !== undefined) return true;
+      if (found !== undefined) return String(found.values[transactions.eventTime]);
+      if (performance.now() >= deadline) return undefined;
       await sleep(100);
     }
-    return false;
   } finally {
     client.destroy();
   }
