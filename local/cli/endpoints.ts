@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { sameDirectory } from '../runtime/sameDirectory.ts';
 import type { Endpoints } from '../start.ts';
 
 /**
  * The endpoints of a running `npm start`, read from `<dataDir>/endpoints.json`, so the other
  * commands find the stack without flags. Falls back to the documented default ports. A clean
  * stop removes the file; one left by a stack that was killed names a process that is gone and is
- * ignored (its free ports meant nothing any more: "no stack at http://127.0.0.1:41873").
+ * ignored (its free ports meant nothing any more: "no stack at http://127.0.0.1:41873"), and so
+ * is one copied along with a running stack's data dir (it names the original directory).
  */
 function runningEndpoints(dataDir: string): Partial<Endpoints> {
   let endpoints: Partial<Endpoints>;
@@ -16,7 +18,12 @@ function runningEndpoints(dataDir: string): Partial<Endpoints> {
   } catch {
     return {};
   }
-  return typeof endpoints.pid === 'number' && !processAlive(endpoints.pid) ? {} : endpoints;
+  if (typeof endpoints.pid === 'number' && !processAlive(endpoints.pid)) return {};
+  // Copied along with the data dir of a running stack: that stack serves the original.
+  if (typeof endpoints.dataDir === 'string' && !sameDirectory(endpoints.dataDir, dataDir)) {
+    return {};
+  }
+  return endpoints;
 }
 
 function processAlive(pid: number): boolean {

@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import { isProcessAlive } from '../runtime/processAlive.ts';
+import { sameDirectory } from '../runtime/sameDirectory.ts';
 import {
   type Clock,
   GroupLifecycle,
@@ -88,16 +89,28 @@ interface RunningStore {
 /** Data directories opened by this process (a second open would corrupt the journal's batching). */
 const openDirs = new Set<string>();
 
+/**
+ * Takes `<dataDir>/store.lock`: the pid of this process and the directory. A lock that names
+ * another directory was copied along with the data dir of a running store (`cp -a`): its live
+ * pid holds the original, not this copy. (A lock without a directory is an earlier version's.)
+ */
 function lock(dataDir: string): string {
   const path = `${dataDir}/store.lock`;
   if (openDirs.has(dataDir)) throw new Error(`data dir ${dataDir} is already open in this process`);
   if (existsSync(path)) {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid)) {
+    const [pidLine = '', holderDir] = readFileSync(path, 'utf8').split('\n');
+    const pid = Number(pidLine.trim());
+    if (
+      Number.isInteger(pid) &&
+      pid > 0 &&
+      pid !== process.pid &&
+      isProcessAlive(pid) &&
+      (holderDir === undefined || holderDir === '' || sameDirectory(holderDir, dataDir))
+    ) {
       throw new Error(`data dir ${dataDir} is in use by process ${pid} (${path})`);
     }
   }
-  writeFileSync(path, `${process.pid}\n`);
+  writeFileSync(path, `${process.pid}\n${dataDir}\n`);
   openDirs.add(dataDir);
   return path;
 }
