@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
-import { isProcessAlive } from '../runtime/processAlive.ts';
+import { bootId, isProcessAlive } from '../runtime/processAlive.ts';
 import { sameDirectory } from '../runtime/sameDirectory.ts';
 import {
   type Clock,
@@ -90,27 +90,31 @@ interface RunningStore {
 const openDirs = new Set<string>();
 
 /**
- * Takes `<dataDir>/store.lock`: the pid of this process and the directory. A lock that names
- * another directory was copied along with the data dir of a running store (`cp -a`): its live
- * pid holds the original, not this copy. (A lock without a directory is an earlier version's.)
+ * Takes `<dataDir>/store.lock`: the pid of this process, the directory and the machine's boot id.
+ * A lock that names another directory was copied along with the data dir of a running store
+ * (`cp -a`): its live pid holds the original, not this copy. A lock from another boot was left by
+ * a process that died with the machine (a crash, a power cut): its pid, live now, is another
+ * process's. (A lock without a directory or boot id is an earlier version's.)
  */
 function lock(dataDir: string): string {
   const path = `${dataDir}/store.lock`;
   if (openDirs.has(dataDir)) throw new Error(`data dir ${dataDir} is already open in this process`);
+  const boot = bootId();
   if (existsSync(path)) {
-    const [pidLine = '', holderDir] = readFileSync(path, 'utf8').split('\n');
+    const [pidLine = '', holderDir = '', holderBoot = ''] = readFileSync(path, 'utf8').split('\n');
     const pid = Number(pidLine.trim());
     if (
       Number.isInteger(pid) &&
       pid > 0 &&
       pid !== process.pid &&
       isProcessAlive(pid) &&
-      (holderDir === undefined || holderDir === '' || sameDirectory(holderDir, dataDir))
+      (holderDir === '' || sameDirectory(holderDir, dataDir)) &&
+      (holderBoot === '' || boot === undefined || holderBoot === boot)
     ) {
       throw new Error(`data dir ${dataDir} is in use by process ${pid} (${path})`);
     }
   }
-  writeFileSync(path, `${process.pid}\n${dataDir}\n`);
+  writeFileSync(path, `${process.pid}\n${dataDir}\n${boot ?? ''}\n`);
   openDirs.add(dataDir);
   return path;
 }

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root, runCli, startStackProcess, stopStackProcess } from '../helpers/stackProcess.ts';
+import {
+  exampleBackfillArgs,
+  runCli,
+  startStackProcess,
+  stopStackProcess,
+} from '../helpers/stackProcess.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'skewless-copy-'));
 const original = join(work, 'original');
@@ -28,15 +33,7 @@ describe('a copy of a running stack’s data dir', () => {
     stacks.push(running);
     cpSync(original, copy, { recursive: true });
     // Act 1: a backfill on the copy (no stack runs there: it runs in-process on the copy)
-    const backfill = runCli([
-      'backfill',
-      join(root, 'examples/backfill/fraud-cards-october.csv'),
-      '--group',
-      'fraud-cards',
-      '--no-progress',
-      '--data-dir',
-      copy,
-    ]);
+    const backfill = runCli(exampleBackfillArgs(copy));
     // Assess 1: done on the copy, nothing reached the original's stack
     expect(backfill.stderr, backfill.stdout).not.toContain('in use by another stack');
     expect(backfill.status, backfill.stderr).toBe(0);

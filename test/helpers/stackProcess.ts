@@ -93,5 +93,11 @@ function runCli(args: readonly string[]): {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** `skewless backfill` of the README's example file into `fraud-cards`, on `dataDir`. */
+function exampleBackfillArgs(dataDir: string): string[] {
+  const file = join(root, 'examples/backfill/fraud-cards-october.csv');
+  return ['backfill', file, '--group', 'fraud-cards', '--no-progress', '--data-dir', dataDir];
+}
+
 export type { StackProcess };
-export { poll, root, runCli, startStackProcess, stopStackProcess };
+export { exampleBackfillArgs, poll, root, runCli, startStackProcess, stopStackProcess };

@@ -32,6 +32,7 @@ import { DefinitionError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
 import { toParquet } from '../backfill/fixtures.ts';
 import { withRawServer } from '../helpers/rawServer.ts';
+import { exampleBackfillArgs } from '../helpers/stackProcess.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -673,6 +674,25 @@ describe('skewless CLI user errors', () => {
       holder.kill('SIGKILL');
     }
   });
+
+  it.skipIf(!existsSync('/proc/sys/kernel/random/boot_id'))(
+    'a lock left by a process of an earlier boot (a crash, a power cut) does not hold the data dir, though its pid is alive again',
+    () => {
+      // Prepare: store.lock as a stack killed with the machine left it; after the reboot its pid
+      // belongs to another process (this test's, alive and no stack)
+      const dataDir = join(work, 'rebooted');
+      mkdirSync(join(dataDir, 'store'), { recursive: true });
+      writeFileSync(
+        join(dataDir, 'store', 'store.lock'),
+        `${process.pid}\n${join(dataDir, 'store')}\n00000000-0000-4000-8000-000000000000\n`
+      );
+      // Act
+      const result = run(exampleBackfillArgs(dataDir));
+      // Assess
+      expect(result.stderr).not.toContain('in use by another stack');
+      expect(result.status, result.stderr).toBe(0);
+    }
+  );
 
   it('skewless store: a port in use names --port, a data directory under a file names --data-dir', async () => {
     const server = await listenOn(0);
