@@ -618,17 +618,13 @@ class LocalS3Storage {
       parts.push(part);
     }
     const target = join(this.stagingDir, randomUUID());
-    const out = createWriteStream(target);
-    let size = 0;
-    const digests: Buffer[] = [];
-    for (const part of parts) {
-      await pipeline(createReadStream(part.staged.path), out, { end: false });
-      size += part.staged.size;
-      digests.push(Buffer.from(part.staged.md5, 'hex'));
-    }
-    await new Promise<void>((resolve, reject) =>
-      out.end((error?: Error | null) => (error ? reject(error) : resolve()))
-    );
+    // One pipeline for all parts: one per part into the same file stream (`end: false`) left
+    // each part's listeners on it: a MaxListenersExceededWarning in the log of a large upload.
+    await pipeline(async function* () {
+      for (const part of parts) yield* createReadStream(part.staged.path);
+    }, createWriteStream(target));
+    const size = parts.reduce((sum, part) => sum + part.staged.size, 0);
+    const digests = parts.map((part) => Buffer.from(part.staged.md5, 'hex'));
     const etag = `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${parts.length}`;
     const version = this.commit(
       bucketName,

@@ -386,6 +386,51 @@ describe('Function: startLocalS3()', () => {
     expect(tooSmall).toEqual({ name: 'EntityTooSmall', status: 400 });
   });
 
+  it('assembles an upload of many parts (aws s3 cp of a large backfill) without a listener-leak warning', async () => {
+    // Prepare: 8 parts of 5 MiB, each its own byte
+    const key = 'many-parts.bin';
+    const parts = Array.from({ length: 8 }, (_, i) => Buffer.alloc(5 * 1024 * 1024, i + 1));
+    const { UploadId } = await s3.client.send(
+      new CreateMultipartUploadCommand({ Bucket: REPORTS_BUCKET, Key: key })
+    );
+    const uploaded = [];
+    for (const [i, Body] of parts.entries()) {
+      const { ETag } = await s3.client.send(
+        new UploadPartCommand({
+          Bucket: REPORTS_BUCKET,
+          Key: key,
+          UploadId,
+          PartNumber: i + 1,
+          Body,
+        })
+      );
+      uploaded.push({ PartNumber: i + 1, ETag });
+    }
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    // Act
+    try {
+      await s3.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: REPORTS_BUCKET,
+          Key: key,
+          UploadId,
+          MultipartUpload: { Parts: uploaded },
+        })
+      );
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const got = await s3.client.send(new GetObjectCommand({ Bucket: REPORTS_BUCKET, Key: key }));
+    // Assess
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+    expect(
+      Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(Buffer.concat(parts))
+    ).toBe(true);
+  });
+
   it('notifies ObjectCreated:Put with a real-shape record and the key URL-encoded as S3 does', async () => {
     // Prepare
     events.length = 0;
