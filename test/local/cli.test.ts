@@ -1184,6 +1184,53 @@ describe('the start banner', () => {
   });
 });
 
+describe("the stack's backfill log line", () => {
+  const report = {
+    status: 'completed',
+    featureGroup: 'fraud-cards',
+    format: 'csv',
+    compression: 'none',
+    rowsRead: 560_000,
+    rowsWritten: 560_000,
+    rowsRejected: 0,
+    writeMode: 'direct',
+    rowsPerSecond: 63_028,
+    firstErrors: [],
+    source: {
+      bucket: 'skewless-backfill',
+      key: 'backfill/fraud-cards/big.csv',
+      versionId: 'v1',
+      etag: 'e',
+    },
+    rejects: { bucket: 'skewless-reports', key: 'backfill/fraud-cards/big.csv/v-v1/rejects.jsonl' },
+    startedAt: new Date().toISOString(),
+    finishedAt: new Date().toISOString(),
+  } as const;
+
+  it('gives a backfill resumed after a stop its work time, not the stop it spans as backfilling time', async () => {
+    const { backfillLine } = await import('../../local/start.ts');
+    // Stopped with Ctrl-C at a checkpoint in the evening, resumed at the next start in the morning
+    const resumed = backfillLine({
+      ...report,
+      durationMs: 12 * 3_600_000,
+      activeMs: 8_900,
+      invocations: 2,
+      resumptions: 1,
+    });
+    expect(resumed).toContain(
+      '560,000 written, 0 rejected of 560,000 rows (direct mode, 8.9 s of work in 2 invocations, 43200.0 s since it started)'
+    );
+    const once = backfillLine({
+      ...report,
+      durationMs: 8_960,
+      activeMs: 8_900,
+      invocations: 1,
+      resumptions: 0,
+    });
+    expect(once).toContain('of 560,000 rows (direct mode, 9.0 s); report s3://skewless-reports/');
+  });
+});
+
 describe("the stack's audit log line", () => {
   it('is one human line with the findings and the report, not a JSON dump', async () => {
     const { auditLine } = await import('../../local/start.ts');
