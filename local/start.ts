@@ -13,6 +13,7 @@ import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
 import type { AuditRunSummary } from '../shared/audit/service.ts';
 import { createBackfillS3Client } from '../shared/backfill/dependencies.ts';
 import { DROP_PREFIX, reportKeys } from '../shared/backfill/objectKey.ts';
+import { reportTime } from '../shared/backfill/reportTime.ts';
 import type { BackfillReport } from '../shared/backfill/types.ts';
 import { featureGroups, transactions } from '../shared/definitions.ts';
 import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
@@ -449,25 +450,16 @@ async function firstPaymentEventTime(
   }
 }
 
-/**
- * The stack's log line for a finished backfill. Its time is the work done: a backfill resumed
- * after the stack was stopped (Ctrl-C at a checkpoint, a crash) has a `durationMs` that spans the
- * stop, overnight say, which read as hours of backfilling; that span is said as such.
- */
+/** The stack's log line for a finished backfill (its time: `reportTime`, the stop not as work). */
 function backfillLine(report: BackfillReport): string {
   const n = (value: number) => value.toLocaleString('en-US');
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  const time =
-    report.invocations > 1
-      ? `${seconds(report.activeMs)} of work in ${report.invocations} invocations, ${seconds(report.durationMs)} since it started`
-      : seconds(report.durationMs);
   const duplicates = (report.rowsDuplicate ?? 0) > 0 ? `, ${report.rowsDuplicate} duplicates` : '';
   const key = reportKeys({
     ...report.source,
     versionId: report.source.versionId ?? undefined,
     size: 0,
   }).report;
-  return `backfill ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup}: ${n(report.rowsWritten)} written, ${n(report.rowsRejected)} rejected${duplicates} of ${n(report.rowsRead)} rows (${report.writeMode ?? 'records'} mode, ${time})${report.error !== undefined ? `: ${report.error}` : ''}; report s3://${START_DEFAULTS.reportsBucket}/${key}`;
+  return `backfill ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup}: ${n(report.rowsWritten)} written, ${n(report.rowsRejected)} rejected${duplicates} of ${n(report.rowsRead)} rows (${report.writeMode ?? 'records'} mode, ${reportTime(report)})${report.error !== undefined ? `: ${report.error}` : ''}; report s3://${START_DEFAULTS.reportsBucket}/${key}`;
 }
 
 /** The stack's log line for a scheduled audit: its findings in words, and where the report is. */

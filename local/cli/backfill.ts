@@ -35,6 +35,7 @@ import {
   reportKeys,
   SUPPORTED_EXTENSIONS,
 } from '../../shared/backfill/objectKey.ts';
+import { reportTime } from '../../shared/backfill/reportTime.ts';
 import { rowlessReason } from '../../shared/backfill/rowlessFile.ts';
 import type { BackfillProgress } from '../../shared/backfill/runBackfill.ts';
 import { readState } from '../../shared/backfill/stateStore.ts';
@@ -232,7 +233,7 @@ interface OutputLocations {
 function summary(report: BackfillReport, where: OutputLocations): string {
   const head =
     report.status === 'completed'
-      ? `Backfilled ${report.source.key} into the offline store of ${report.featureGroup}: ${report.rowsWritten.toLocaleString('en-US')} rows written, ${report.rowsRejected.toLocaleString('en-US')} rejected${(report.rowsDuplicate ?? 0) > 0 ? `, ${(report.rowsDuplicate ?? 0).toLocaleString('en-US')} exact duplicates (written once)` : ''} of ${report.rowsRead.toLocaleString('en-US')} (${(report.durationMs / 1000).toFixed(1)} s, ${report.resumptions} resumptions)`
+      ? `Backfilled ${report.source.key} into the offline store of ${report.featureGroup}: ${report.rowsWritten.toLocaleString('en-US')} rows written, ${report.rowsRejected.toLocaleString('en-US')} rejected${(report.rowsDuplicate ?? 0) > 0 ? `, ${(report.rowsDuplicate ?? 0).toLocaleString('en-US')} exact duplicates (written once)` : ''} of ${report.rowsRead.toLocaleString('en-US')} (${reportTime(report)}, ${report.resumptions} resumptions)`
       : `Backfill of ${report.source.key} FAILED: ${report.error ?? 'unknown error'}`;
   const errors = report.firstErrors
     .slice(0, 5)

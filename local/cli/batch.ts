@@ -15,6 +15,7 @@ import { basename, join } from 'node:path';
 import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Command } from 'commander';
 import { DropKind, SUPPORTED_EXTENSIONS } from '../../shared/backfill/objectKey.ts';
+import { reportTime } from '../../shared/backfill/reportTime.ts';
 import type { BackfillReport } from '../../shared/backfill/types.ts';
 import { registry } from '../../shared/registry.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
@@ -52,7 +53,7 @@ function summary(report: BackfillReport, where: OutputLocations, dryRun: boolean
   } else if (dryRun) {
     head = `Dry run of ${basename(report.source.key)} for ${report.featureGroup} (nothing written): ${n(report.rowsRead)} rows read, ${n(report.rowsWritten)} valid, ${n(report.rowsRejected)} rejected\n  online values: ${n(online.changed)} would change, ${n(online.unchanged)} unchanged, ${n(online.stayed)} would stay (older rows: offline store only)`;
   } else {
-    head = `Applied ${report.source.key} to both stores of ${report.featureGroup}: ${n(report.rowsWritten)} rows written, ${n(report.rowsRejected)} rejected of ${n(report.rowsRead)} (${(report.durationMs / 1000).toFixed(1)} s, ${report.resumptions} resumptions)\n  online values: ${n(online.changed)} changed, ${n(online.unchanged)} unchanged, ${n(online.stayed)} stayed (older rows: offline store only)`;
+    head = `Applied ${report.source.key} to both stores of ${report.featureGroup}: ${n(report.rowsWritten)} rows written, ${n(report.rowsRejected)} rejected of ${n(report.rowsRead)} (${reportTime(report)}, ${report.resumptions} resumptions)\n  online values: ${n(online.changed)} changed, ${n(online.unchanged)} unchanged, ${n(online.stayed)} stayed (older rows: offline store only)`;
   }
   const errors = report.firstErrors
     .slice(0, 5)

@@ -156,6 +156,13 @@ describe('Command: skewless backfill', () => {
     );
     expect(again.out()).toContain('300,000 rows written, 0 rejected of 300,000');
     expect(again.out()).toContain('1 resumptions');
+    // Its time is the work of both invocations, then the span since it started, the stop between
+    // them included (not that span as if it had been backfilling all along)
+    const [, work, since] =
+      /\(([\d.]+) s of work in 2 invocations, ([\d.]+) s since it started, 1 resumptions\)/.exec(
+        again.out()
+      ) ?? [];
+    expect(Number(work)).toBeLessThan(Number(since));
     // The offline store holds each row once: the rows before the stop were not written again.
     const engine = await createDuckDbEngine({ dataDir });
     try {
