@@ -42,7 +42,10 @@ interface Rejection {
   readonly problems: readonly RejectionProblem[];
   /** The target group, when the payload got far enough to name one. */
   readonly featureGroup?: string;
-  /** The record identifier value, when it was valid. */
+  /**
+   * The record identifier as the writers encode it (an Integral `7.0` is `7`), when it was valid,
+   * whether it was sent as a JSON string or number.
+   */
   readonly recordIdentifier?: string;
 }
 

@@ -5,7 +5,12 @@
  * throws: a bad record is an expected outcome here, not an exception.
  */
 import { kindOf, type RecordProblem } from '../errors.ts';
-import { type EncodedRecord, encodeRecord, jsonInputProblems } from '../record/codec.ts';
+import {
+  type EncodedRecord,
+  encodeRecord,
+  encodeRecordIdentifier,
+  jsonInputProblems,
+} from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../record/jsonDepth.ts';
 import type { SchemaRegistry } from '../registry.ts';
@@ -210,22 +215,44 @@ function validatePayload(
 ): Step<EncodedRecord> {
   const result = encodeRecord(routed.group, routed.input, { eventTimeBound });
   if (result.ok && routed.forbidden.length === 0) return result;
+  const idName = routed.group.recordIdentifier;
   // Worded for a JSON producer: an Integral number beyond ±(2^53 − 1) is not shown as the value
-  // JSON.parse rounded it to (the dead letter keeps the Kinesis data as it was received).
-  const problems = [...routed.forbidden, ...(result.ok ? [] : jsonInputProblems(result.problems))];
-  const id = routed.input[routed.group.recordIdentifier];
+  // JSON.parse rounded it to (the dead letter keeps the Kinesis data as it was received). A
+  // problem of the record identifier says so: the record has no id to be named by.
+  const validation = result.ok
+    ? []
+    : jsonInputProblems(result.problems).map((p) =>
+        p.feature === idName && !p.reason.startsWith('record identifier')
+          ? { ...p, reason: `record identifier: ${p.reason}` }
+          : p
+      );
+  const id = result.ok ? result.value.recordIdentifier : namedIdentifier(routed, result.problems);
   return {
     ok: false,
     rejection: rejection(
       IngestStage.Validate,
       `invalid record for feature group "${routed.group.name}"`,
-      problems,
-      {
-        featureGroup: routed.group.name,
-        ...(typeof id === 'string' && id.length > 0 ? { recordIdentifier: id } : {}),
-      }
+      [...routed.forbidden, ...validation],
+      { featureGroup: routed.group.name, ...(id === undefined ? {} : { recordIdentifier: id }) }
     ),
   };
+}
+
+/**
+ * The identifier of a refused record as the writers encode it (an Integral `007` or `7.0` is
+ * `7`), whether it was sent as a JSON string or number; none when the identifier is itself one
+ * of the problems.
+ */
+function namedIdentifier(
+  routed: RoutedPayload,
+  problems: readonly RecordProblem[]
+): string | undefined {
+  const name = routed.group.recordIdentifier;
+  const sent = routed.input[name];
+  if (typeof sent !== 'string' && typeof sent !== 'number') return undefined;
+  if (problems.some((p) => p.feature === name)) return undefined;
+  const encoded = encodeRecordIdentifier(routed.group, sent);
+  return encoded.ok ? encoded.text : undefined;
 }
 
 /** What {@link parseIngestPayload} gives for one Kinesis record. */

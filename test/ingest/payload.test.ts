@@ -5,8 +5,9 @@ import {
   parseIngestPayload,
   routePayload,
 } from '../../shared/ingest/payload.ts';
-import { registry } from '../../shared/registry.ts';
+import { registry, SchemaRegistry } from '../../shared/registry.ts';
 import { jsonData, kplAggregatedData, transaction } from '../helpers/kinesisEvents.ts';
+import { numberKeyedGroups } from '../helpers/numberKeyedGroups.ts';
 
 const options = { registry, defaultFeatureGroup: 'fraud-transactions' };
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -328,5 +329,90 @@ describe('Function: parseIngestPayload()', () => {
       ['amount', 'card_txn_count_60s', 'event_time', 'extra'].sort()
     );
     expect(rejected.recordIdentifier).toBe('t9');
+  });
+});
+
+describe('Function: parseIngestPayload() for a group keyed by a number', () => {
+  const { accounts, scores } = numberKeyedGroups('ingest');
+  const numberKeyed = { registry: new SchemaRegistry([accounts, scores], []) };
+  const at = '2026-01-02T03:04:05Z';
+  const envelope = (featureGroup: string, record: Record<string, unknown>) =>
+    jsonData({ featureGroup, record });
+
+  it.each([
+    ['an Integral id sent as a JSON number', 'ingest-accounts', { account_id: 7 }, '7'],
+    ['an Integral id sent as 7.0', 'ingest-accounts', { account_id: 7.0 }, '7'],
+    ['an Integral id sent as the string "007"', 'ingest-accounts', { account_id: '007' }, '7'],
+    ['a Fractional id sent as a JSON number', 'ingest-scores', { score_key: 0.25 }, '0.25'],
+    ['a Fractional id sent as the string "42.0"', 'ingest-scores', { score_key: '42.0' }, '42'],
+  ])('names the record of %s as the writers encode it', (_case, group, id, expected) => {
+    // Prepare: the record is refused for another feature than its id.
+    const feature = group === 'ingest-accounts' ? { balance: 'lots' } : { hits: 1.5 };
+    // Act
+    const rejected = rejectionOf(
+      envelope(group, { ...id, event_time: at, ...feature }),
+      numberKeyed
+    );
+    // Assess: the id is the one the store would hold, not left out for not being a JSON string.
+    expect(rejected).toMatchObject({
+      stage: 'validate',
+      featureGroup: group,
+      recordIdentifier: expected,
+    });
+  });
+
+  it.each([
+    [
+      'a fraction for an Integral id',
+      { account_id: 7.5 },
+      'account_id=7.5: record identifier: Integral value must be a whole number',
+    ],
+    [
+      'a text that is no integer',
+      { account_id: 'abc' },
+      'account_id="abc": record identifier: Integral value must be a base-10 integer',
+    ],
+    [
+      'a boolean',
+      { account_id: true },
+      'account_id=true: record identifier: Integral value must be a number, bigint or digit string, not boolean',
+    ],
+  ])('says the id is the problem for %s, showing what was sent', (_case, id, expected) => {
+    // Act
+    const rejected = rejectionOf(
+      envelope('ingest-accounts', { ...id, event_time: at, balance: 1 }),
+      numberKeyed
+    );
+    // Assess: no id is named (there is none the writers would store), the problem says why.
+    expect(rejected.recordIdentifier).toBeUndefined();
+    expect(rejected.reason).toBe(`invalid record for feature group "ingest-accounts": ${expected}`);
+  });
+
+  it('says the id is the problem for an Integral id beyond 2^53, without the rounded value', () => {
+    // Prepare: the literal text 9007199254740993 (2^53 + 1).
+    const text = JSON.stringify({
+      featureGroup: 'ingest-accounts',
+      record: { account_id: 0, event_time: at },
+    }).replace('"account_id":0', '"account_id":9007199254740993');
+    // Act
+    const rejected = rejectionOf(base64(text), numberKeyed);
+    // Assess
+    expect(rejected.recordIdentifier).toBeUndefined();
+    expect(rejected.reason).toBe(
+      'invalid record for feature group "ingest-accounts": account_id: record identifier: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits'
+    );
+    expect(JSON.stringify(rejected)).not.toContain('9007199254740992');
+  });
+
+  it('names the record when only a forbidden key refuses it', () => {
+    // Prepare
+    const text = JSON.stringify({
+      featureGroup: 'ingest-accounts',
+      record: { account_id: 42, event_time: at },
+    }).replace('"account_id"', '"__proto__":{},"account_id"');
+    // Act
+    const rejected = rejectionOf(base64(text), numberKeyed);
+    // Assess
+    expect(rejected.recordIdentifier).toBe('42');
   });
 });
