@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { BatchRowSink } from '../batch/batchRowSink.ts';
 import { formatProblem, type RecordProblem } from '../errors.ts';
-import { encodeRecord, jsonInputProblems } from '../record/codec.ts';
+import { encodeRecord, jsonInputProblems, parquetInputProblems } from '../record/codec.ts';
 import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS, type EventTimeBound } from '../record/eventTime.ts';
 import { registry } from '../registry.ts';
 import type { LogSink } from '../runtime/powertools.ts';
@@ -48,6 +48,7 @@ import {
   type ContinuationMessage,
   type FirstError,
   type RejectLine,
+  SourceFormat,
   type SourceObject,
 } from './types.ts';
 
@@ -208,6 +209,20 @@ function reportOf(
 function isCorruptGzip(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * A row's problems worded for the writer of its file: an Integral number beyond ±(2^53 − 1) is,
+ * in JSON Lines, not shown as the value JSON.parse rounded it to (send a string of its digits),
+ * and in Parquet, a DOUBLE or FLOAT cell (write the column as INT64). CSV text is read exactly.
+ */
+function problemsWordedFor(
+  format: SourceFormat | undefined,
+  problems: readonly RecordProblem[]
+): readonly RecordProblem[] {
+  if (format === SourceFormat.JsonLines) return jsonInputProblems(problems);
+  if (format === SourceFormat.Parquet) return parquetInputProblems(problems);
+  return problems;
 }
 
 function problemText(problems: readonly RecordProblem[]): string {
@@ -660,14 +675,7 @@ class LeasedBackfill {
               eventTimeBound: this.eventTimeBound,
             });
             if (!encoded.ok) {
-              // A JSON Lines row is worded for its producer: an Integral number beyond
-              // ±(2^53 − 1) is not shown as the value JSON.parse rounded it to.
-              reject(
-                row,
-                this.state.format === 'jsonl'
-                  ? jsonInputProblems(encoded.problems)
-                  : encoded.problems
-              );
+              reject(row, problemsWordedFor(this.state.format, encoded.problems));
             } else {
               if (!direct) handedOut.set(row.index, row);
               await sink.add(row.index, encoded.value);

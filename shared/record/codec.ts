@@ -30,6 +30,14 @@ const UNSAFE_NUMBER_REASON =
 const UNSAFE_JSON_NUMBER =
   'a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits';
 
+/**
+ * The same for a value read from a Parquet DOUBLE or FLOAT column: the number is what the file
+ * holds, but a floating-point column cannot carry every integer beyond 2^53, so the digits
+ * written may not be the ones meant; an integer column carries them all.
+ */
+const UNSAFE_PARQUET_NUMBER =
+  'a Parquet DOUBLE or FLOAT beyond ±(2^53 − 1), where a floating-point column cannot hold every integer exactly: write the column as INT64 (or DECIMAL with scale 0)';
+
 type ScalarResult =
   | { ok: true; text: string }
   | {
@@ -323,6 +331,24 @@ function encodeRecord(
   };
 }
 
+/** Problems with the codec's words for an unsafe Integral number replaced by `words`. */
+function unsafeNumbersWorded(
+  problems: readonly RecordProblem[],
+  words: string,
+  keepValue: boolean
+): RecordProblem[] {
+  return problems.map((p) =>
+    p.unsafeNumber === true
+      ? {
+          feature: p.feature,
+          value: keepValue ? p.value : undefined,
+          reason: p.reason.replace(UNSAFE_NUMBER_REASON, `Integral value is ${words}`),
+          unsafeNumber: true,
+        }
+      : p
+  );
+}
+
 /**
  * The problems of a record read from JSON (an ingest payload, a JSON Lines row), worded for its
  * producer: an Integral JSON number beyond ±(2^53 − 1) is said to be one, with no value (the one
@@ -338,16 +364,25 @@ function encodeRecord(
  * ```
  */
 function jsonInputProblems(problems: readonly RecordProblem[]): RecordProblem[] {
-  return problems.map((p) =>
-    p.unsafeNumber === true
-      ? {
-          feature: p.feature,
-          value: undefined,
-          reason: p.reason.replace(UNSAFE_NUMBER_REASON, `Integral value is ${UNSAFE_JSON_NUMBER}`),
-          unsafeNumber: true,
-        }
-      : p
-  );
+  return unsafeNumbersWorded(problems, UNSAFE_JSON_NUMBER, false);
+}
+
+/**
+ * The problems of a record read from a Parquet file, worded for its writer: an Integral value
+ * from a DOUBLE or FLOAT column beyond ±(2^53 − 1) is said to be one, with the value the file
+ * holds and the hint to write the column as INT64 (or DECIMAL with scale 0); every other problem
+ * as it is (INT64 and DECIMAL columns never have this problem: they are read exactly).
+ *
+ * @example
+ * ```typescript
+ * import { encodeRecord, parquetInputProblems } from './shared/record/codec.ts';
+ * const result = encodeRecord(cards, row.values);
+ * if (!result.ok) reject(parquetInputProblems(result.problems));
+ * // txn_count_7d=1e+20: Integral value is a Parquet DOUBLE or FLOAT beyond ±(2^53 − 1), …
+ * ```
+ */
+function parquetInputProblems(problems: readonly RecordProblem[]): RecordProblem[] {
+  return unsafeNumbersWorded(problems, UNSAFE_PARQUET_NUMBER, true);
 }
 
 /** The wire values of an encoded record as an input `encodeRecord` accepts again. */
@@ -499,6 +534,7 @@ export {
   extendRecord,
   fromRecord,
   jsonInputProblems,
+  parquetInputProblems,
   toRecord,
   UNSAFE_JSON_NUMBER,
   wireInput,

@@ -17,6 +17,7 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
@@ -322,6 +323,42 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       card_age_days: 105n,
     });
     expect(await online([`${prefix}-0`, `${prefix}-1`])).toEqual(before);
+  });
+
+  it('refuses a DOUBLE or FLOAT beyond 2^53 for an Integral feature, saying to write the column as INT64', async () => {
+    // Prepare: counts exported as floating point (pandas, Spark casts); 5.0 is exact, the rest not.
+    const unsafe =
+      'Integral value is a Parquet DOUBLE or FLOAT beyond ±(2^53 − 1), where a floating-point column cannot hold every integer exactly: write the column as INT64 (or DECIMAL with scale 0)';
+    const ids = ['dbl-ok', 'dbl-big', 'flt-big'];
+    const parquet = parquetWriteBuffer({
+      columnData: [
+        { name: 'card_id', data: ids, type: 'STRING' },
+        { name: 'event_time', data: ids.map(() => '2025-01-01T00:00:00Z'), type: 'STRING' },
+        { name: 'txn_count_7d', data: [5, 2 ** 53 + 2, 1], type: 'DOUBLE' },
+        { name: 'card_age_days', data: [7, 7, 1e20], type: 'FLOAT' },
+      ],
+    });
+    // Act
+    const source = await upload('backfill/fraud-cards/doubles.parquet', Buffer.from(parquet));
+    // Assess: the row and the feature are named, with the value the file holds and a Parquet hint
+    // (not the codec's "send it as a string or bigint", which speaks to TypeScript callers).
+    const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({ status: 'completed', rowsWritten: 1, rowsRejected: 2 });
+    expect(rejects).toMatchObject([
+      {
+        row: 2,
+        reason: `txn_count_7d=9007199254740994: ${unsafe}`,
+        problems: [{ feature: 'txn_count_7d', value: 9007199254740994, reason: unsafe }],
+      },
+      { row: 3, reason: `card_age_days=100000000000000000000: ${unsafe}` },
+    ]);
+    expect(report.firstErrors[0]).toMatchObject({
+      row: 2,
+      reason: `txn_count_7d=9007199254740994: ${unsafe}`,
+    });
+    expect(
+      (await offlineRows(store, 'fraud-cards')).find((r) => r.card_id === 'dbl-ok')
+    ).toMatchObject({ txn_count_7d: 5n, card_age_days: 7n });
   });
 
   it('fails a file whose columns are not features, writing nothing and saying why', async () => {
