@@ -23,6 +23,7 @@ import {
   identifierProblem,
   recordSizeProblem,
   type StoredFeatureValue,
+  unicodeProblem,
   type ValidRecord,
   validateRecord,
 } from './validate.ts';
@@ -351,6 +352,12 @@ function checkBatchGetEntries(value: unknown): BatchGetEntry[] {
         `Identifiers[${i}].RecordIdentifiersValueAsString must list 1 to ${Limits.batchGetMaxIdentifiers} strings`
       );
     }
+    for (const [j, id] of (ids as string[]).entries()) {
+      const problem = unicodeProblem(id);
+      if (problem !== undefined) {
+        throw validationError(`Identifiers[${i}].RecordIdentifiersValueAsString[${j}]: ${problem}`);
+      }
+    }
     total += ids.length;
     if (e.FeatureNames !== undefined && e.FeatureNames !== null) {
       if (!Array.isArray(e.FeatureNames) || e.FeatureNames.length === 0) {
@@ -506,6 +513,8 @@ function updateRecord(
   if (typeof id !== 'string') {
     throw validationError('RecordIdentifierValueAsString is required and must be a string');
   }
+  const idUnicode = unicodeProblem(id);
+  if (idUnicode !== undefined) throw validationError(`RecordIdentifierValueAsString: ${idUnicode}`);
   const targets = resolveTargets(group, input.TargetStores);
   const features = input.Features;
   if (Array.isArray(features) && features.length > UPDATE_MAX_FEATURES) {

@@ -69,11 +69,21 @@ function route(method: string | undefined, path: string): Route | undefined {
   return undefined;
 }
 
+/** A `%` not followed by two hex digits. */
+const BROKEN_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
 function decode(text: string, what: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new ServiceError(ErrorCode.ValidationError, `${what} is not valid percent-encoding`);
+    // Escapes that are fine but bytes that are not UTF-8: e.g. ED A0 80, the form a lone
+    // surrogate (U+D800) would take, which UTF-8 does not allow.
+    throw new ServiceError(
+      ErrorCode.ValidationError,
+      BROKEN_ESCAPE.test(text)
+        ? `${what} is not valid percent-encoding`
+        : `${what} is not valid Unicode once percent-decoded: the bytes are not UTF-8 (a lone surrogate cannot be encoded in UTF-8)`
+    );
   }
 }
 

@@ -30,6 +30,21 @@ function show(value: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
 }
 
+/** A UTF-16 surrogate without its other half. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why `value` cannot be stored, or undefined: text holding a lone UTF-16 surrogate (JSON
+ * `"\ud800"`) has no UTF-8 form, and the service keeps text as UTF-8. Stored as it came, it would
+ * turn into U+FFFD and the record would not be found by the id it was written with. Whether the
+ * service itself refuses it is not verified: refusing it is this store's choice.
+ */
+function unicodeProblem(value: string): string | undefined {
+  if (value.isWellFormed()) return undefined;
+  const unit = value.charCodeAt(LONE_SURROGATE.exec(value)?.index ?? 0);
+  return `value ${show(value)} is not valid Unicode (a lone surrogate, U+${unit.toString(16).toUpperCase()}), which UTF-8 cannot encode`;
+}
+
 /** UTF-8 size, computed only when the string could exceed `limit` (a UTF-16 unit is <= 3 bytes). */
 function exceeds(text: string, limit: number): boolean {
   return text.length * 3 > limit && Buffer.byteLength(text, 'utf8') > limit;
@@ -54,7 +69,7 @@ function scalarProblem(type: FeatureDef['type'], value: string): string | undefi
   if (type === 'String') {
     return exceeds(value, Limits.maxValueBytes)
       ? `value is larger than ${Limits.maxValueBytes} bytes`
-      : undefined;
+      : unicodeProblem(value);
   }
   if (type === 'Integral') {
     if (!INTEGRAL.test(value)) return `value ${show(value)} is not a 64-bit signed integer`;
@@ -285,4 +300,12 @@ function validateRecord(group: Group, record: unknown): ValidRecord {
 }
 
 export type { CheckedFeatures, StoredFeatureValue, ValidRecord };
-export { checkFeatures, eventTimeOf, fail, identifierProblem, recordSizeProblem, validateRecord };
+export {
+  checkFeatures,
+  eventTimeOf,
+  fail,
+  identifierProblem,
+  recordSizeProblem,
+  unicodeProblem,
+  validateRecord,
+};

@@ -1087,6 +1087,132 @@ describe('BatchWriteRecord', () => {
   });
 });
 
+describe('text that is not valid Unicode (a lone UTF-16 surrogate)', () => {
+  // JSON "\ud800" parses to a lone surrogate, which UTF-8 (what the service stores) cannot
+  // encode: the store refuses it, naming the field, rather than store another id or value.
+  const lone = 'u-\ud800';
+
+  it('refuses it in the record identifier and in a String value at PutRecord, writing nothing', async () => {
+    await rejects(
+      put('orders', { id: lone, event_time: '2024-09-01T00:00:00Z' }),
+      ValidationError,
+      /Invalid record for FeatureGroup \[orders\]: feature 'id' \(String\): value "u-\\ud800" is not valid Unicode \(a lone surrogate, U\+D800\)/
+    );
+    await rejects(
+      put('orders', { id: 'ls-note', event_time: '2024-09-01T00:00:00Z', note: 'x\udc00y' }),
+      ValidationError,
+      /feature 'note' \(String\): value "x\\udc00y" is not valid Unicode \(a lone surrogate, U\+DC00\)/
+    );
+    // Nothing was stored under the id the store would have made of it (U+FFFD) either.
+    expect(await getMap('orders', 'u-\ufffd')).toBeUndefined();
+    expect(await getMap('orders', 'ls-note')).toBeUndefined();
+  });
+
+  it('refuses it per entry at BatchWriteRecord, writing the other entries', async () => {
+    const good = {
+      FeatureGroupName: 'orders',
+      Record: record({ id: 'ls-good', event_time: '2024-09-01T00:00:00Z' }),
+    };
+    const badId = {
+      FeatureGroupName: 'orders',
+      Record: record({ id: lone, event_time: '2024-09-01T00:00:00Z' }),
+    };
+    const badList = {
+      FeatureGroupName: 'mem',
+      Record: [
+        { FeatureName: 'id', ValueAsString: '7' },
+        { FeatureName: 'ts', ValueAsString: '1700000000' },
+        { FeatureName: 'tags', ValueAsStringList: ['ok', '\ud83d'] },
+      ],
+    };
+    const out = await rt.send(new BatchWriteRecordCommand({ Entries: [good, badId, badList] }));
+    expect(out.Errors).toEqual([
+      {
+        Entry: badId,
+        ErrorCode: 'ValidationError',
+        ErrorMessage: expect.stringMatching(
+          /feature 'id' \(String\): value "u-\\ud800" is not valid Unicode/
+        ),
+      },
+      {
+        Entry: badList,
+        ErrorCode: 'ValidationError',
+        ErrorMessage: expect.stringMatching(
+          /feature 'tags' \(List of String\): element 1: value "\\ud83d" is not valid Unicode \(a lone surrogate, U\+D83D\)/
+        ),
+      },
+    ]);
+    expect(await getMap('orders', 'ls-good')).toBeDefined();
+    expect(await getMap('orders', 'u-\ufffd')).toBeUndefined();
+  });
+
+  it('answers a read or delete by such an id with ValidationError, not a miss', async () => {
+    // A record whose id is U+FFFD, what a lone surrogate turns into when forced into UTF-8.
+    await put('orders', { id: 'u-\ufffd', event_time: '2024-09-01T00:00:00Z', note: 'other' });
+    await rejects(
+      rt.send(
+        new BatchGetRecordCommand({
+          Identifiers: [
+            { FeatureGroupName: 'orders', RecordIdentifiersValueAsString: ['b1', lone] },
+          ],
+        })
+      ),
+      ValidationError,
+      /Identifiers\[0\]\.RecordIdentifiersValueAsString\[1\]: value "u-\\ud800" is not valid Unicode \(a lone surrogate, U\+D800\)/
+    );
+    // GetRecord and DeleteRecord carry the id in the query string, as UTF-8 percent-encoded:
+    // the SDK cannot encode a lone surrogate at all; the bytes a lenient client would send
+    // (ED A0 80, the surrogate's code point in UTF-8 form) are no UTF-8.
+    await expect(get('orders', lone)).rejects.toThrow(URIError);
+    const raw = async (method: string, query: string) => {
+      const res = await fetch(`${t.store.endpoint}/FeatureGroup/orders?${query}`, { method });
+      return { status: res.status, body: (await res.json()) as { message?: string } };
+    };
+    const invalid = {
+      status: 400,
+      body: {
+        message:
+          'Query parameter RecordIdentifierValueAsString is not valid Unicode once percent-decoded: the bytes are not UTF-8 (a lone surrogate cannot be encoded in UTF-8)',
+      },
+    };
+    expect(await raw('GET', 'RecordIdentifierValueAsString=u-%ED%A0%80')).toMatchObject(invalid);
+    expect(
+      await raw(
+        'DELETE',
+        'RecordIdentifierValueAsString=u-%ED%A0%80&EventTime=2024-10-01T00:00:00Z'
+      )
+    ).toMatchObject(invalid);
+    expect(await getMap('orders', 'u-\ufffd')).toMatchObject({ note: 'other' });
+  });
+
+  it('refuses it at UpdateRecord, in the id and in a feature value', async () => {
+    await put('v2', { id: 'u-\ufffd', event_time: '2024-09-01T00:00:00Z', note: 'kept' });
+    await rejects(
+      rt.send(
+        new UpdateRecordCommand({
+          FeatureGroupName: 'v2',
+          RecordIdentifierValueAsString: lone,
+          Features: [{ FeatureName: 'note', ValueAsString: 'changed' }],
+        })
+      ),
+      ValidationError,
+      /RecordIdentifierValueAsString: value "u-\\ud800" is not valid Unicode \(a lone surrogate, U\+D800\)/
+    );
+    await rejects(
+      rt.send(
+        new UpdateRecordCommand({
+          FeatureGroupName: 'v2',
+          RecordIdentifierValueAsString: 'u-\ufffd',
+          Features: [{ FeatureName: 'note', ValueAsString: '\udfff' }],
+        })
+      ),
+      ValidationError,
+      /feature 'note' \(String\): value "\\udfff" is not valid Unicode \(a lone surrogate, U\+DFFF\)/
+    );
+    expect(await getMap('v2', 'u-\ufffd')).toMatchObject({ note: 'kept' });
+  });
+});
+
 describe('UpdateRecord', () => {
   it('updates only the features sent and keeps the event time when omitted', async () => {
     await put('v2', { id: 'u1', event_time: '2024-09-01T00:00:00Z', amount: '1', note: 'a' });
