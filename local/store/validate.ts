@@ -3,6 +3,7 @@
  * record is collected and reported in one `ValidationError` whose message names the feature and
  * the problem, e.g. `feature 'amount' (Integral): value "12.5" is not a 64-bit signed integer`.
  */
+import { notUtf8Encodable } from '../../shared/record/unicode.ts';
 import { Limits } from '../../shared/schema/limits.ts';
 import { type ServiceError, validationError } from './errors.ts';
 import { type EventTime, parseStoreEventTime } from './eventTime.ts';
@@ -30,19 +31,14 @@ function show(value: string): string {
   return text.length > 80 ? `${text.slice(0, 77)}..."` : text;
 }
 
-/** A UTF-16 surrogate without its other half. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
- * Why `value` cannot be stored, or undefined: text holding a lone UTF-16 surrogate (JSON
- * `"\ud800"`) has no UTF-8 form, and the service keeps text as UTF-8. Stored as it came, it would
- * turn into U+FFFD and the record would not be found by the id it was written with. Whether the
- * service itself refuses it is not verified: refusing it is this store's choice.
+ * Why `value` cannot be stored, or undefined: a lone UTF-16 surrogate (shared/record/unicode.ts,
+ * the schema module's codec says the same). Whether the service itself refuses it is not
+ * verified: refusing it is this store's choice.
  */
 function unicodeProblem(value: string): string | undefined {
-  if (value.isWellFormed()) return undefined;
-  const unit = value.charCodeAt(LONE_SURROGATE.exec(value)?.index ?? 0);
-  return `value ${show(value)} is not valid Unicode (a lone surrogate, U+${unit.toString(16).toUpperCase()}), which UTF-8 cannot encode`;
+  const problem = notUtf8Encodable(value);
+  return problem === undefined ? undefined : `value ${show(value)} is ${problem}`;
 }
 
 /** UTF-8 size, computed only when the string could exceed `limit` (a UTF-16 unit is <= 3 bytes). */

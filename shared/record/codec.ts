@@ -10,6 +10,7 @@ import {
   formatIsoEventTime,
   parseEventTime,
 } from './eventTime.ts';
+import { notUtf8Encodable } from './unicode.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -137,6 +138,10 @@ function encodeString(value: unknown): ScalarResult {
   if (Buffer.byteLength(value, 'utf8') > Limits.maxValueBytes) {
     return { ok: false, reason: `value exceeds ${Limits.maxValueBytes} bytes` };
   }
+  // A lone surrogate has no UTF-8 form: the store would refuse it (the embedded one) or keep
+  // U+FFFD (an offline file written directly), another value than the one sent.
+  const unencodable = notUtf8Encodable(value);
+  if (unencodable !== undefined) return { ok: false, reason: `String value is ${unencodable}` };
   return { ok: true, text: value };
 }
 

@@ -223,11 +223,11 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(report.compression).toBe('gzip');
   });
 
-  it('backfills a JSON Lines file, rejecting malformed lines, unknown keys and numbers beyond 2^53', async () => {
+  it('backfills a JSON Lines file, rejecting malformed lines, unknown keys, numbers beyond 2^53 and lone surrogates', async () => {
     // Prepare
     const prefix = 'jsonl';
     const file = cardFile(prefix, 100);
-    const extra = `{"card_id":"${prefix}-x1","event_time":"2025-01-01T00:00:00Z","colour":"red"}\nnot json at all\n[1,2,3]\n\n{"CARD_ID":"${prefix}-upper","Event_Time":"2025-03-01T10:00:00.123456Z"}\n{"card_id":"${prefix}-big","event_time":"2025-01-01T00:00:00Z","txn_count_7d":9007199254740993}\n`;
+    const extra = `{"card_id":"${prefix}-x1","event_time":"2025-01-01T00:00:00Z","colour":"red"}\nnot json at all\n[1,2,3]\n\n{"CARD_ID":"${prefix}-upper","Event_Time":"2025-03-01T10:00:00.123456Z"}\n{"card_id":"${prefix}-big","event_time":"2025-01-01T00:00:00Z","txn_count_7d":9007199254740993}\n{"card_id":"${prefix}-\\ud800","event_time":"2025-01-01T00:00:00Z"}\n{"card_id":"${prefix}-lone","event_time":"2025-01-01T00:00:00Z","home_country":"D\\udc00E"}\n`;
     await seedOnline([`${prefix}-0`]);
     const before = await online([`${prefix}-0`, `${prefix}-3`]);
     // Act
@@ -241,7 +241,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       { ...file, good },
       prefix,
       source,
-      [101, 102, 103, 105]
+      [101, 102, 103, 105, 106, 107]
     );
     expect(rejects.find((r) => r.row === 101)?.reason).toContain('colour="red": unknown feature');
     expect(rejects.find((r) => r.row === 102)?.reason).toContain('malformed JSON');
@@ -254,6 +254,17 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       reason:
         'txn_count_7d: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits',
       problems: [{ feature: 'txn_count_7d', value: null }],
+    });
+    // UTF-8 has no form for a lone surrogate: refused at validation, as the store would refuse it.
+    expect(rejects.find((r) => r.row === 106)).toMatchObject({
+      line: 107,
+      reason:
+        'card_id="jsonl-\\ud800": String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode',
+    });
+    expect(rejects.find((r) => r.row === 107)).toMatchObject({
+      line: 108,
+      reason:
+        'home_country="D\\udc00E": String value is not valid Unicode (a lone surrogate, U+DC00), which UTF-8 cannot encode',
     });
     expect(offline.find((r) => r.card_id === `${prefix}-upper`)?.event_time).toBe(
       '2025-03-01T10:00:00.123456Z'

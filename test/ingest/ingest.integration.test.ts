@@ -205,6 +205,19 @@ describe('Ingest function (bundled) against the embedded store', () => {
       'card_txn_count_1d: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits',
     ],
     [
+      'a lone surrogate in the record identifier (JSON "\\ud800")',
+      () => jsonData(transaction('u-\ud800', { event_time: minutesAgo(1) })),
+      'validate',
+      'transaction_id="u-\\ud800": record identifier: String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode',
+    ],
+    [
+      'a lone surrogate in a String value',
+      () =>
+        jsonData(transaction('lone-currency', { event_time: minutesAgo(1), currency: 'E\udc00' })),
+      'validate',
+      'currency="E\\udc00": String value is not valid Unicode (a lone surrogate, U+DC00), which UTF-8 cannot encode',
+    ],
+    [
       'NaN (as the string JSON must carry it in)',
       () => jsonData(transaction('nan', { amount: 'NaN' })),
       'validate',
@@ -298,6 +311,34 @@ describe('Ingest function (bundled) against the embedded store', () => {
       'extra',
     ]);
   });
+  it('dead-letters a lone surrogate at validation: the record is named by its id unless the id holds it, nothing is written under U+FFFD', async () => {
+    // Prepare
+    const inValue = jsonRecord(
+      transaction('lone-named', { event_time: minutesAgo(1), channel: '\ud83d' })
+    );
+    const inId = jsonRecord(transaction('lone-\udbff', { event_time: minutesAgo(1) }));
+    // Act
+    const response = await fx.handler(kinesisEvent([inValue, inId]), lambdaContext());
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const letterOf = (r: typeof inValue) =>
+      fx.deadLetters().find((l) => l.kinesis.sequenceNumber === r.kinesis.sequenceNumber);
+    expect(letterOf(inValue)).toMatchObject({
+      stage: 'validate',
+      featureGroup: 'fraud-transactions',
+      recordIdentifier: 'lone-named',
+      // Shown escaped, as JSON writes it: the letter's readers cannot print it either.
+      problems: [{ feature: 'channel', value: '"\\ud83d"' }],
+    });
+    expect(letterOf(inId)).toMatchObject({
+      stage: 'validate',
+      featureGroup: 'fraud-transactions',
+      recordIdentifier: null,
+    });
+    expect(await online('lone-named')).toBeUndefined();
+    expect(await online('lone-\ufffd')).toBeUndefined();
+  });
+
   it('dead-letters a record dated beyond MAX_EVENT_TIME_SKEW_SECONDS ahead of the clock, naming the time and the bound', async () => {
     // Prepare: default bound 300 s; one record a minute ahead (kept), one a day ahead.
     const near = jsonRecord(

@@ -367,6 +367,18 @@ describe('skewless CLI user errors', () => {
     expect(result.stderr).not.toContain('9007199254740992');
   });
 
+  it('put refuses a lone surrogate (JSON "\\ud800") in one line showing it escaped, as ingest and backfill do', () => {
+    const result = run([
+      'put',
+      'fraud-cards',
+      '{"card_id":"c-\\ud800","event_time":1,"home_country":"D\\udc00E"}',
+    ]);
+    expectUserError(
+      result,
+      /^skewless: Invalid record for feature group "fraud-cards": card_id="c-\\ud800": String value is not valid Unicode \(a lone surrogate, U\+D800\), which UTF-8 cannot encode; home_country="D\\udc00E": String value is not valid Unicode \(a lone surrogate, U\+DC00\), which UTF-8 cannot encode$/
+    );
+  });
+
   it('store (and dataset) --account and --region are checked as they are parsed', () => {
     expectUserError(
       run(['store', '--account', 'abc']),

@@ -3,7 +3,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transactions } from '../../../shared/definitions.ts';
 import { RecordValidationError } from '../../../shared/errors.ts';
-import { encodeRecord, extendRecord, fromRecord, toRecord } from '../../../shared/record/codec.ts';
+import {
+  encodeRecord,
+  encodeRecordIdentifier,
+  extendRecord,
+  fromRecord,
+  toRecord,
+} from '../../../shared/record/codec.ts';
 import { defineFeatureGroup, feature } from '../../../shared/schema/index.ts';
 
 const scalars = defineFeatureGroup({
@@ -191,6 +197,19 @@ describe('Function: encodeRecord() / fromRecord()', () => {
       'id',
       'record identifier exceeds 2048 bytes',
     ],
+    // UTF-8 has no form for it: the store would keep U+FFFD, another id than the one written.
+    [
+      'a lone high surrogate in the identifier',
+      { id: 'u-\ud800', ts },
+      'id',
+      'String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode',
+    ],
+    [
+      'a lone low surrogate in a String',
+      { id: 'a', ts, s: 'x\udc00y' },
+      's',
+      'String value is not valid Unicode (a lone surrogate, U+DC00), which UTF-8 cannot encode',
+    ],
   ])('rejects %s with the field and reason', (_, input, field, reason) => {
     const found = problems(scalars, input);
     expect(found.find((p) => p.feature === field)?.reason ?? found).toContain(reason);
@@ -222,6 +241,12 @@ describe('Function: encodeRecord() / fromRecord()', () => {
       'element 1: Integral value must be a base-10 integer',
     ],
     [
+      'a Set with a lone surrogate',
+      { id: 1, ts: 1, strs: ['a', 'b\ud83d'] },
+      'strs',
+      'element 1: String value is not valid Unicode (a lone surrogate, U+D83D), which UTF-8 cannot encode',
+    ],
+    [
       'a scalar for a List',
       { id: 1, ts: 1, ints: 5 },
       'ints',
@@ -229,6 +254,18 @@ describe('Function: encodeRecord() / fromRecord()', () => {
     ],
   ])('rejects %s', (_, input, field, reason) => {
     expect(problems(collections, input).find((p) => p.feature === field)?.reason).toContain(reason);
+  });
+
+  it('encodes no record identifier holding a lone surrogate, and one holding a surrogate pair as it is', () => {
+    expect(encodeRecordIdentifier(scalars, 'u-\udfff')).toEqual({
+      ok: false,
+      reason:
+        'String value is not valid Unicode (a lone surrogate, U+DFFF), which UTF-8 cannot encode',
+    });
+    expect(encodeRecordIdentifier(scalars, 'u-\ud83d\ude00')).toEqual({
+      ok: true,
+      text: 'u-\ud83d\ude00',
+    });
   });
 
   it('rejects a single value over 350 KB', () => {
