@@ -92,6 +92,29 @@ function buildDeadLetter(
 }
 
 /**
+ * The fields of ingest's `record dead-lettered` WARN line for `letter` sent to `destination`: its
+ * stage and reason, and its record identifier (as the writers encode it and the store would hold
+ * it) when the record had a valid one, so an operator finds the record from the log line as from
+ * the letter. The shard, sequence number and group come from the record's log wrapper.
+ *
+ * @example
+ * ```typescript
+ * import { buildDeadLetter, deadLetteredLogFields } from './deadLetter.ts';
+ *
+ * log.warn('record dead-lettered', deadLetteredLogFields(letter, sink.destination));
+ * // { stage: 'validate', reason: '…', recordIdentifier: 'tx-0001', deadLetterDestination: '…' }
+ * ```
+ */
+function deadLetteredLogFields(letter: DeadLetter, destination: string): Record<string, unknown> {
+  return {
+    stage: letter.stage,
+    reason: letter.reason,
+    ...(letter.recordIdentifier === null ? {} : { recordIdentifier: letter.recordIdentifier }),
+    deadLetterDestination: destination,
+  };
+}
+
+/**
  * Serialise a letter to JSON text of at most `maxBytes` UTF-8 bytes: as is when it fits, else
  * with the payload gzipped, else with the payload truncated (reason, problems, shard and
  * sequence number are always kept). Characters SQS refuses (U+FFFE, U+FFFF) are escaped.
@@ -147,4 +170,10 @@ function toJson(value: unknown): string {
 }
 
 export type { DeadLetter, DeadLetterPayload };
-export { buildDeadLetter, deadLetterPayloadBytes, PayloadEncoding, serializeDeadLetter };
+export {
+  buildDeadLetter,
+  deadLetteredLogFields,
+  deadLetterPayloadBytes,
+  PayloadEncoding,
+  serializeDeadLetter,
+};

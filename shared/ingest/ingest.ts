@@ -30,7 +30,7 @@ import {
 import type { LogSink } from '../runtime/powertools.ts';
 import { type BatchWriteOutcome, BatchWriteQueue } from '../store/batchWriter.ts';
 import type { IngestConfig } from './config.ts';
-import { buildDeadLetter } from './deadLetter.ts';
+import { buildDeadLetter, deadLetteredLogFields } from './deadLetter.ts';
 import {
   DeadLetterBatcher,
   type DeadLetterSink,
@@ -498,11 +498,10 @@ async function deadLetter(
   await runtime.deadLetters.send(letter);
   invocation.stats.deadLettered(rejected.featureGroup);
   invocation.done.set(source.sequenceNumber, { shardId: source.shardId, key });
-  log.warn('record dead-lettered', {
-    stage: rejected.stage,
-    reason: rejected.reason,
-    deadLetterDestination: runtime.deadLetters.sink.destination,
-  });
+  log.warn(
+    'record dead-lettered',
+    deadLetteredLogFields(letter, runtime.deadLetters.sink.destination)
+  );
 }
 
 /**
@@ -535,11 +534,10 @@ async function setAsideRepeat(
   const letter = buildDeadLetter(record.kinesis.data, source, rejected, new Date(runtime.now()));
   await runtime.deadLetters.send(letter);
   invocation.stats.deadLettered(undefined);
-  log.warn('record dead-lettered', {
-    stage: rejected.stage,
-    reason: rejected.reason,
-    deadLetterDestination: runtime.deadLetters.sink.destination,
-  });
+  log.warn(
+    'record dead-lettered',
+    deadLetteredLogFields(letter, runtime.deadLetters.sink.destination)
+  );
 }
 
 /** A log sink that adds the record's keys (shard, sequence number, group) to every line. */

@@ -9,14 +9,17 @@ import { readIngestConfig } from '../../shared/ingest/config.ts';
 import {
   buildDeadLetter,
   type DeadLetter,
+  deadLetteredLogFields,
   deadLetterPayloadBytes,
   serializeDeadLetter,
 } from '../../shared/ingest/deadLetter.ts';
 import { FileDeadLetterSink, SqsDeadLetterSink } from '../../shared/ingest/deadLetterSinks.ts';
 import { IngestStage, rejection } from '../../shared/ingest/errors.ts';
 import { kinesisSourceOf } from '../../shared/ingest/kinesisRecord.ts';
+import { parseIngestPayload } from '../../shared/ingest/payload.ts';
+import { registry } from '../../shared/registry.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
-import { jsonData, kinesisRecord } from '../helpers/kinesisEvents.ts';
+import { jsonData, kinesisRecord, transaction } from '../helpers/kinesisEvents.ts';
 
 const rejected = rejection(IngestStage.Parse, 'data is not valid JSON', [
   { feature: '(data)', value: '{', reason: 'Unexpected end of JSON input' },
@@ -87,6 +90,55 @@ describe('Function: serializeDeadLetter()', () => {
     // Assess
     expect(text).not.toMatch(/[\ufffe\uffff]/);
     expect((JSON.parse(text) as DeadLetter).reason).toBe('bad \uffff value \ufffe');
+  });
+});
+
+describe('Function: deadLetteredLogFields()', () => {
+  /** The letter ingest writes for `record` refused at validation. */
+  function refused(record: Record<string, unknown>): DeadLetter {
+    const data = jsonData(record);
+    const parsed = parseIngestPayload(data, {
+      registry,
+      defaultFeatureGroup: 'fraud-transactions',
+    });
+    if (parsed.ok) throw new Error('expected a rejection');
+    return buildDeadLetter(data, kinesisSourceOf(kinesisRecord(data)), parsed.rejection);
+  }
+
+  it('names the record by its identifier, as the dead letter does, so the log line finds it', () => {
+    // Prepare
+    const letter = refused(transaction('tx-log-1', { amount: 'NaN' }));
+    // Act
+    const fields = deadLetteredLogFields(letter, 'queue-url');
+    // Assess
+    expect(fields).toEqual({
+      stage: 'validate',
+      reason: letter.reason,
+      recordIdentifier: 'tx-log-1',
+      deadLetterDestination: 'queue-url',
+    });
+  });
+
+  it('has no recordIdentifier when the identifier is itself a problem (here a lone surrogate)', () => {
+    // Prepare
+    const letter = refused(transaction('tx-\ud800'));
+    // Act
+    const fields = deadLetteredLogFields(letter, 'queue-url');
+    // Assess
+    expect(letter.recordIdentifier).toBeNull();
+    expect(fields).toEqual({
+      stage: 'validate',
+      reason: letter.reason,
+      deadLetterDestination: 'queue-url',
+    });
+  });
+
+  it('has no recordIdentifier when the payload never got as far as naming one', () => {
+    expect(deadLetteredLogFields(letterOf(jsonData({ a: 1 })), 'dir')).toEqual({
+      stage: 'parse',
+      reason: 'data is not valid JSON: (data)="{": Unexpected end of JSON input',
+      deadLetterDestination: 'dir',
+    });
   });
 });
 
