@@ -13,6 +13,7 @@ import {
 } from '../record/codec.ts';
 import type { EventTimeBound } from '../record/eventTime.ts';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../record/jsonDepth.ts';
+import { notUtf8 } from '../record/unicode.ts';
 import type { SchemaRegistry } from '../registry.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { IngestStage, type Rejection, rejection } from './errors.ts';
@@ -20,7 +21,8 @@ import { IngestStage, type Rejection, rejection } from './errors.ts';
 /** Keys that would reach `Object.prototype` if a consumer ever merged the object naively. */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['featureGroup', 'record']);
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+/** Strips a leading byte order mark, as docs/ingest.md promises; the bytes are checked first. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * The magic bytes that open a Kinesis Producer Library (KPL) aggregated record. Lambda delivers
  * such a record as one Kinesis record without de-aggregating it (see docs/ingest.md, "KPL
@@ -78,18 +80,18 @@ function decodeKinesisData(data: string): Step<unknown> {
         'in the producer, and redrive the user records of this letter de-aggregated'
     );
   }
-  let text: string;
-  try {
-    text = strictUtf8.decode(bytes);
-  } catch {
+  // Decoded leniently, a Windows-1252 é would become U+FFFD: another id, another value.
+  const invalid = notUtf8(bytes);
+  if (invalid !== undefined) {
     return reject(
       IngestStage.Decode,
-      'data is not valid UTF-8',
+      'data is not UTF-8 text',
       '(data)',
       `${bytes.length} bytes`,
-      'the decoded bytes are not a UTF-8 text'
+      `${invalid} (Windows-1252 or Latin-1 text?): the producer must send its JSON as UTF-8`
     );
   }
+  const text = utf8.decode(bytes);
   if (text.trim().length === 0) {
     return reject(IngestStage.Parse, 'data is empty', '(data)', text, 'expected a JSON object');
   }

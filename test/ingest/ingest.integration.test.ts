@@ -248,6 +248,12 @@ describe('Ingest function (bundled) against the embedded store', () => {
       'data is a KPL-aggregated record',
     ],
     [
+      'bytes that are not UTF-8 (a Windows-1252 é)',
+      () => Buffer.from('{"transaction_id": "caf\xe9-1"}', 'latin1').toString('base64'),
+      'decode',
+      'data is not UTF-8 text: (data)="28 bytes": invalid byte 0xE9 at offset 23',
+    ],
+    [
       'unknown features',
       () => jsonData(transaction('unknown', { device_id: 'd1', ip: '10.0.0.1' })),
       'validate',

@@ -51,7 +51,9 @@ describe('Function: decodeKinesisData()', () => {
     // Act
     const result = decodeKinesisData(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64'));
     // Assess
-    expect(result.ok || result.rejection.reason).toContain('not valid UTF-8');
+    expect(result.ok || result.rejection.reason).toContain(
+      'data is not UTF-8 text: (data)="4 bytes": invalid byte 0xFF at offset 1'
+    );
   });
 
   it('rejects a KPL-aggregated record naming the aggregation, not as invalid UTF-8', () => {
