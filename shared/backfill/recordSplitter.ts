@@ -1,3 +1,4 @@
+import { notUtf8 } from '../record/unicode.ts';
 import { FileRejectedError } from './rowSource.ts';
 
 /**
@@ -22,8 +23,13 @@ const MAX_RECORD_TEXT_BYTES = 1024 * 1024;
 
 /** One record: its text (without the line terminator) and where it is in the file. */
 interface TextRecord {
-  /** Decoded when read (records of a chunk are cut at once, but decoded one by one). */
+  /**
+   * Decoded when read (records of a chunk are cut at once, but decoded one by one). Bytes that
+   * are not UTF-8 come out as U+FFFD: check {@link TextRecord.notUtf8} before trusting it.
+   */
   readonly text: string;
+  /** Why the record's bytes are not UTF-8 text (`invalid byte 0xE9 at offset 3`), or undefined. */
+  readonly notUtf8: string | undefined;
   /** Byte offset of the record's first byte. */
   readonly start: number;
   /** Byte offset just after its terminator: where the next record starts. */
@@ -222,6 +228,10 @@ class ChunkRecord implements TextRecord {
 
   get text(): string {
     return this.#buffer.toString('utf8', this.#from, this.#to);
+  }
+
+  get notUtf8(): string | undefined {
+    return notUtf8(this.#buffer.subarray(this.#from, this.#to));
   }
 }
 

@@ -5,7 +5,12 @@ import type { FeatureGroup } from '../schema/index.ts';
 import { featureResolver, mapColumns, renameKeys } from './columnMapping.ts';
 import { parseCsvRecord } from './csv.ts';
 import { RecordSplitter, type TextRecord } from './recordSplitter.ts';
-import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
+import {
+  FileRejectedError,
+  type NextPosition,
+  type RowSource,
+  type SourceRow,
+} from './rowSource.ts';
 
 /**
  * Readers of CSV (with a header row) and JSON Lines over a byte stream, gzip or not. Memory is
@@ -141,6 +146,27 @@ function spannedLines(record: TextRecord): string {
   return `: the quote never closes, so lines ${record.line}-${record.line + newlines} (${newlines + 1} lines, to the end of the file) were read as this one row; the rows in them are not written`;
 }
 
+/** What to do about text that is not UTF-8: a spreadsheet's "CSV" is often Windows-1252. */
+const SAVE_AS_UTF8 = '(a Windows-1252 or Latin-1 export?): save the file as UTF-8';
+
+/**
+ * The reject of a record whose bytes are not UTF-8, or undefined when they are: read as they
+ * are, they would turn into U+FFFD and the row would be written under another id or value.
+ */
+function notUtf8Row(record: TextRecord, index: number, next: NextPosition): SourceRow | undefined {
+  const invalid = record.notUtf8;
+  if (invalid === undefined) return undefined;
+  const text = record.text;
+  return {
+    index,
+    line: record.line,
+    values: undefined,
+    original: () => text,
+    problem: `the row is not UTF-8 text: ${invalid} of the row ${SAVE_AS_UTF8}`,
+    next,
+  };
+}
+
 /**
  * Opens a CSV file: reads and maps the header (failing the file when a column is not a
  * feature), then returns rows. A row whose field count differs from the header's is returned
@@ -168,6 +194,12 @@ async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
     }
     const [headerRecord, ...rest] = first.value;
     pending = rest;
+    const invalid = headerRecord?.notUtf8;
+    if (invalid !== undefined) {
+      throw new FileRejectedError(
+        `the CSV header (line ${headerRecord?.line}) is not UTF-8 text: ${invalid} of the line ${SAVE_AS_UTF8}`
+      );
+    }
     const parsed = parseCsvRecord(headerRecord?.text ?? '');
     if (!parsed.ok) throw new FileRejectedError(`the CSV header cannot be read: ${parsed.reason}`);
     header = parsed.fields.map((f) => (f ?? '').trim());
@@ -182,10 +214,12 @@ async function openCsvSource(options: TextSourceOptions): Promise<RowSource> {
 
   const toRow = (record: TextRecord): SourceRow => {
     const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
-    const text = record.text;
-    const parsed = parseCsvRecord(text);
     const rowIndex = index;
     index += 1;
+    const undecodable = notUtf8Row(record, rowIndex, next);
+    if (undecodable !== undefined) return undecodable;
+    const text = record.text;
+    const parsed = parseCsvRecord(text);
     if (!parsed.ok) {
       return {
         index: rowIndex,
@@ -260,6 +294,8 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
     const next = { byteOffset: plain.gzip ? undefined : record.end, line: record.nextLine };
     const rowIndex = index;
     index += 1;
+    const undecodable = notUtf8Row(record, rowIndex, next);
+    if (undecodable !== undefined) return undecodable;
     const text = record.text;
     let parsed: unknown;
     try {

@@ -272,6 +272,61 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(await online([`${prefix}-0`, `${prefix}-3`])).toEqual(before);
   });
 
+  it.each([
+    {
+      format: 'csv',
+      body: (prefix: string, file: CardFile) =>
+        Buffer.concat([
+          Buffer.from(toCsv(file.rows)),
+          // Excel's "CSV" on Windows is Windows-1252: é is the one byte E9.
+          Buffer.from(
+            `${prefix}-latin,2025-02-01T00:00:00Z,1,2,3.5,4.5,5,0,10,R\xe9union\n`,
+            'latin1'
+          ),
+          Buffer.from(`${prefix}-after,2025-02-01T00:00:00Z,1,2,3.5,4.5,5,0,10,RE\n`),
+        ]),
+      reason:
+        '(row): the row is not UTF-8 text: invalid byte 0xE9 at offset 58 of the row (a Windows-1252 or Latin-1 export?): save the file as UTF-8',
+    },
+    {
+      format: 'jsonl',
+      body: (prefix: string, file: CardFile) =>
+        Buffer.concat([
+          Buffer.from(toJsonLines(file.rows)),
+          Buffer.from(
+            `{"card_id":"${prefix}-caf\xe9","event_time":"2025-01-01T00:00:00Z"}\n`,
+            'latin1'
+          ),
+          Buffer.from(`{"card_id":"${prefix}-after","event_time":"2025-01-01T00:00:00Z"}\n`),
+        ]),
+      reason:
+        '(row): the row is not UTF-8 text: invalid byte 0xE9 at offset 28 of the row (a Windows-1252 or Latin-1 export?): save the file as UTF-8',
+    },
+  ])(
+    'rejects a $format line whose bytes are not UTF-8 (a Windows-1252 é) with its line, and writes the rest of the file',
+    async ({ format, body, reason }) => {
+      // Prepare
+      const prefix = `${format}-latin1`;
+      const file = cardFile(prefix, 30);
+      // Act
+      const source = await upload(`backfill/fraud-cards/${prefix}.${format}`, body(prefix, file));
+      // Assess: the row is not written under an id or with a value holding U+FFFD.
+      const good = new Set([...file.good, `${prefix}-after`]);
+      const { rejects, offline } = await expectAccountedFor(
+        { ...file, good },
+        prefix,
+        source,
+        [31]
+      );
+      expect(rejects.find((r) => r.row === 31)).toMatchObject({
+        line: format === 'csv' ? 32 : 31,
+        reason,
+      });
+      expect(offline.some((r) => String(r.card_id).includes('\ufffd'))).toBe(false);
+      expect(offline.some((r) => String(r.home_country).includes('\ufffd'))).toBe(false);
+    }
+  );
+
   it('rejects a JSON Lines row nested thousands of levels deep and finishes the file (it stalled it)', async () => {
     // Prepare: a 10 KB line, 5,000 levels deep, between good rows
     const prefix = 'deepjson';

@@ -25,8 +25,9 @@ function splitAll(input: Buffer, cuts: number[], quoteAware = true): TextRecord[
     from = cut;
   }
   records.push(...splitter.push(input.subarray(from)), ...splitter.end());
-  return records.map(({ text, start, end, line, nextLine }) => ({
+  return records.map(({ text, notUtf8, start, end, line, nextLine }) => ({
     text,
+    notUtf8,
     start,
     end,
     line,
@@ -285,6 +286,23 @@ describe('Function: openCsvSource()', () => {
       problem: 'the row has 2 fields, the header has 3',
     });
     expect(rows[1]?.original()).toBe('c2,2025-01-01T00:00:00Z');
+  });
+
+  it('fails a file whose header is not UTF-8, naming the line and the byte', async () => {
+    // Prepare: a Windows-1252 é in a column name.
+    const bytes = Buffer.from('card_id,event_time,caf\xe9\nc1,2025-01-01T00:00:00Z,1\n', 'latin1');
+    // Act
+    const opening = openCsvSource({
+      group: cards,
+      bytes: bytesOf(bytes),
+      declaredGzip: false,
+      start: { index: 0 },
+    });
+    // Assess
+    await expect(opening).rejects.toThrow(FileRejectedError);
+    await expect(opening).rejects.toThrow(
+      'the CSV header (line 1) is not UTF-8 text: invalid byte 0xE9 at offset 22 of the line (a Windows-1252 or Latin-1 export?): save the file as UTF-8'
+    );
   });
 
   it('resumes a gzip file by skipping rows, and a plain file at a byte offset with the saved header', async () => {
