@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { notUtf8 } from '../../shared/record/unicode.ts';
 import type { StoreContext } from './context.ts';
 import { CONTROL_PLANE_OPERATIONS } from './controlPlane.ts';
 import { ErrorCode, ServiceError } from './errors.ts';
@@ -105,6 +106,14 @@ function parseQuery(raw: string): Query {
 
 function parseBody(body: Buffer | undefined, code: ErrorCode): unknown {
   if (body === undefined || body.length === 0) return undefined;
+  // Read leniently, a Windows-1252 é would be stored as U+FFFD: another id, another value.
+  const invalid = notUtf8(body);
+  if (invalid !== undefined) {
+    throw new ServiceError(
+      code,
+      `The request body is not valid UTF-8 (${invalid}): JSON text is UTF-8 (RFC 8259)`
+    );
+  }
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {

@@ -1211,6 +1211,39 @@ describe('text that is not valid Unicode (a lone UTF-16 surrogate)', () => {
     );
     expect(await getMap('v2', 'u-\ufffd')).toMatchObject({ note: 'kept' });
   });
+
+  it('refuses a request body that is not UTF-8 (a Windows-1252 é) as it refuses one that is not JSON, storing nothing under U+FFFD', async () => {
+    // Prepare: what a client writing Windows-1252 sends; no SDK does (they encode UTF-8).
+    const body = Buffer.from(
+      JSON.stringify({ Record: record({ id: 'caf\xe9', event_time: '2024-09-01T00:00:00Z' }) }),
+      'latin1'
+    );
+    const send = async (method: string, path: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${t.store.endpoint}${path}`, { method, body, headers });
+      const text = await res.text();
+      return {
+        status: res.status,
+        type: res.headers.get('x-amzn-errortype'),
+        body: (text === '' ? {} : JSON.parse(text)) as object,
+      };
+    };
+    // Act
+    const putRecord = await send('PUT', '/FeatureGroup/orders');
+    const controlPlane = await send('POST', '/', {
+      'X-Amz-Target': 'SageMaker.DescribeFeatureGroup',
+      'Content-Type': 'application/x-amz-json-1.1',
+    });
+    // Assess
+    const message =
+      'The request body is not valid UTF-8 (invalid byte 0xE9 at offset 51): JSON text is UTF-8 (RFC 8259)';
+    expect(putRecord).toMatchObject({ status: 400, type: 'ValidationError', body: { message } });
+    expect(controlPlane).toMatchObject({
+      status: 400,
+      type: 'ValidationException',
+      body: { message },
+    });
+    expect(await getMap('orders', 'caf\ufffd')).toBeUndefined();
+  });
 });
 
 describe('UpdateRecord', () => {
