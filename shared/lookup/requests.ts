@@ -5,6 +5,7 @@
  */
 import { UnknownNameError } from '../errors.ts';
 import { encodeRecordIdentifier, UNSAFE_JSON_NUMBER } from '../record/codec.ts';
+import { notUtf8 } from '../record/unicode.ts';
 import { Limits } from '../schema/limits.ts';
 import type { GroupPlan, LookupCatalog, SetPlan } from './catalog.ts';
 import { BadRequestError } from './errors.ts';
@@ -263,13 +264,24 @@ function optionalBoolean(value: unknown, where: string): boolean {
 /**
  * Decode a proxy event body as JSON, base64 first when API Gateway says so.
  *
- * @throws BadRequestError for a missing body or invalid JSON
+ * @throws BadRequestError for a missing body, a base64 body that is not UTF-8, or invalid JSON
  */
 function parseJsonBody(body: string | null | undefined, isBase64Encoded: boolean): unknown {
   if (body === null || body === undefined || body === '') {
     throw new BadRequestError('A JSON request body is required');
   }
-  const decoded = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  let decoded = body;
+  if (isBase64Encoded) {
+    const bytes = Buffer.from(body, 'base64');
+    // Read leniently, a Windows-1252 é would be U+FFFD: a lookup of another id than the one sent.
+    const invalid = notUtf8(bytes);
+    if (invalid !== undefined) {
+      throw new BadRequestError(
+        `Request body is not valid UTF-8 (${invalid}): JSON text is UTF-8 (RFC 8259)`
+      );
+    }
+    decoded = bytes.toString('utf8');
+  }
   // One rule with ingest and backfill: a leading UTF-8 byte order mark is not part of the JSON
   // (RFC 8259 §8.1 lets a parser ignore it); anything else invalid is still a 400.
   const text = decoded.startsWith('\uFEFF') ? decoded.slice(1) : decoded;

@@ -392,6 +392,23 @@ describe('POST /feature-groups/batch-get', () => {
     }
   });
 
+  it('answers 400 for a base64-encoded body that is not UTF-8 (a Windows-1252 é), not a miss for another id', async () => {
+    // Prepare: read leniently, the id would be "caf\ufffd", a card that is not the one asked for.
+    const event = batchGetEvent('');
+    event.body = Buffer.from(
+      '{"identifiers":[{"featureGroup":"fraud-cards","recordIds":["caf\xe9"]}]}',
+      'latin1'
+    ).toString('base64');
+    event.isBase64Encoded = true;
+    // Act
+    const { statusCode, body } = await invoke(event);
+    // Assess
+    expect(statusCode).toBe(400);
+    expect(body.message).toBe(
+      'Request body is not valid UTF-8 (invalid byte 0xE9 at offset 63): JSON text is UTF-8 (RFC 8259)'
+    );
+  });
+
   it('accepts a base64-encoded body (binary media types)', async () => {
     // Act
     const { statusCode, body } = await invoke(
