@@ -10,6 +10,7 @@ import {
   type SchemaElement,
 } from 'hyparquet';
 import { formatIsoEventTime, NANOS_PER_MILLI } from '../record/eventTime.ts';
+import { notUtf8 } from '../record/unicode.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { jsonSafe, mapColumns, normalizeCell } from './columnMapping.ts';
 import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
@@ -32,6 +33,33 @@ const PARSERS: Partial<ParquetParsers> = {
   timestampFromMicroseconds: (micros: bigint) =>
     formatIsoEventTime(BigInt(micros) * NANOS_PER_MICRO),
   timestampFromNanoseconds: (nanos: bigint) => formatIsoEventTime(BigInt(nanos)),
+};
+
+/**
+ * A STRING (or plain BYTE_ARRAY) cell whose bytes are not UTF-8: its row is rejected, never
+ * written with U+FFFD in place of the bad bytes (another id or value than the file's).
+ */
+class NotUtf8Cell {
+  /** Decoded leniently, for the rejects. */
+  readonly text: string;
+  readonly reason: string;
+  constructor(text: string, reason: string) {
+    this.text = text;
+    this.reason = reason;
+  }
+}
+
+const lenientUtf8 = new TextDecoder();
+
+/** Row-group parsers: {@link PARSERS}, and text checked for UTF-8 (hyparquet's decoder is lenient). */
+const ROW_PARSERS: Partial<ParquetParsers> = {
+  ...PARSERS,
+  stringFromBytes: (bytes: Uint8Array | undefined) => {
+    if (bytes === undefined) return undefined;
+    const text = lenientUtf8.decode(bytes);
+    const invalid = notUtf8(bytes);
+    return invalid === undefined ? text : new NotUtf8Cell(text, invalid);
+  },
 };
 
 interface ParquetSourceOptions {
@@ -229,7 +257,7 @@ async function readRowGroup(
       columns: [...columns],
       rowStart: group.start,
       rowEnd: group.start + group.rows,
-      parsers: PARSERS,
+      parsers: ROW_PARSERS,
       onChunk: (chunk: ColumnData) => decoded[position.get(chunk.columnName) ?? -1]?.add(chunk),
     });
   } catch (error) {
@@ -287,9 +315,14 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
       const rowOf = (r: number): SourceRow => {
         const index = groupStart + r;
         const values: Record<string, unknown> = {};
+        const notUtf8Cells: string[] = [];
         for (let c = 0; c < columns.length; c++) {
           const cell = data[c]?.at(index);
-          if (cell !== null && cell !== undefined)
+          if (cell instanceof NotUtf8Cell) {
+            notUtf8Cells.push(
+              `${columns[c]}: the Parquet value is not UTF-8 text: ${cell.reason} of the value (a Windows-1252 or Latin-1 source?)`
+            );
+          } else if (cell !== null && cell !== undefined)
             values[features[c] as string] = (readCell[c] as (cell: unknown) => unknown)(cell);
         }
         const original = () => {
@@ -297,11 +330,18 @@ async function openParquetSource(options: ParquetSourceOptions): Promise<RowSour
           for (let c = 0; c < columns.length; c++) {
             const cell = data[c]?.at(index) ?? null;
             row[columns[c] as string] = jsonSafe(
-              cell === null ? null : (readCell[c] as (cell: unknown) => unknown)(cell)
+              cell === null
+                ? null
+                : cell instanceof NotUtf8Cell
+                  ? cell.text
+                  : (readCell[c] as (cell: unknown) => unknown)(cell)
             );
           }
           return row;
         };
+        if (notUtf8Cells.length > 0) {
+          return { index, values: undefined, original, problem: notUtf8Cells.join('; '), next: {} };
+        }
         return { index, values, original, next: {} };
       };
       // Row objects are built a slice at a time; the group itself stays columnar.

@@ -241,6 +241,34 @@ describe('Function: openParquetSource()', () => {
     ]);
   });
 
+  it('rejects a row whose STRING cell is not UTF-8 (a Windows-1252 é), naming the column and the byte', async () => {
+    // Prepare: bytes a writer copied from a Windows-1252 source into a UTF8 column unchecked.
+    const buffer = cardsParquet([
+      {
+        data: {
+          name: 'home_country',
+          data: [Buffer.from('DE'), Buffer.from('R\xe9union', 'latin1')],
+        },
+        element: {
+          name: 'home_country',
+          type: 'BYTE_ARRAY',
+          converted_type: 'UTF8',
+          repetition_type: 'REQUIRED',
+        },
+      },
+    ]);
+    // Act
+    const rows = await readAll(buffer);
+    // Assess: read leniently, it would be written as "R\ufffdunion"
+    expect(written(rows[0])).toMatchObject({ home_country: 'DE' });
+    expect(rows[1]).toMatchObject({
+      values: undefined,
+      problem:
+        'home_country: the Parquet value is not UTF-8 text: invalid byte 0xE9 at offset 1 of the value (a Windows-1252 or Latin-1 source?)',
+    });
+    expect(rows[1]?.original()).toMatchObject({ card_id: 'card-1', home_country: 'R\ufffdunion' });
+  });
+
   it('fails a zero-byte or cut Parquet file with a reason a person can act on', async () => {
     // Prepare: a failed export (zero bytes) and a copy that lost its footer
     const whole = cardsParquet([]);
