@@ -5,7 +5,7 @@
  */
 import { UnknownNameError } from '../errors.ts';
 import { encodeRecordIdentifier, UNSAFE_JSON_NUMBER } from '../record/codec.ts';
-import { notUtf8 } from '../record/unicode.ts';
+import { notUtf8, notUtf8Encodable } from '../record/unicode.ts';
 import { Limits } from '../schema/limits.ts';
 import type { GroupPlan, LookupCatalog, SetPlan } from './catalog.ts';
 import { BadRequestError } from './errors.ts';
@@ -66,8 +66,8 @@ const ALL_FEATURES: FeatureSelection = Object.freeze({
 const SHORT_ID_UNITS = Math.floor(Limits.maxRecordIdentifierBytes / 3);
 
 /**
- * Check one record id: a non-empty string of well-formed Unicode, at most 2 KB in UTF-8 (the
- * service's limit).
+ * Check one record id: a non-empty string UTF-8 can encode (no lone surrogate, checked and worded
+ * as the codec and the embedded store do), at most 2 KB in UTF-8 (the service's limit).
  *
  * @throws BadRequestError naming `where`
  */
@@ -82,9 +82,8 @@ function checkRecordId(value: unknown, where: string): string {
       `${where} is longer than ${Limits.maxRecordIdentifierBytes} bytes (UTF-8)`
     );
   }
-  if (!value.isWellFormed()) {
-    throw new BadRequestError(`${where} is not well-formed Unicode (lone surrogate)`);
-  }
+  const notEncodable = notUtf8Encodable(value);
+  if (notEncodable !== undefined) throw new BadRequestError(`${where} is ${notEncodable}`);
   return value;
 }
 

@@ -444,7 +444,12 @@ describe('POST /feature-groups/batch-get', () => {
     [
       'a lone surrogate',
       '{"identifiers":[{"featureGroup":"fraud-cards","recordIds":["\\ud800"]}]}',
-      'identifiers[0].recordIds[0] is not well-formed Unicode',
+      'identifiers[0].recordIds[0] is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode',
+    ],
+    [
+      'a lone low surrogate after a valid character',
+      '{"identifiers":[{"featureGroup":"fraud-cards","recordIds":["a","c-\\udc00"]}]}',
+      'identifiers[0].recordIds[1] is not valid Unicode (a lone surrogate, U+DC00), which UTF-8 cannot encode',
     ],
     [
       'an unknown group',
