@@ -26,6 +26,8 @@ import { DEMO_TRANSACTION_ID, DemoProducer } from './demo/producer.ts';
 import {
   dropNightlyAggregates,
   type NightlyFile,
+  nightlyAggregatesApplied,
+  nightlyEventTime,
   scheduleNightlyAggregates,
 } from './demo/seedAggregates.ts';
 import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
@@ -348,18 +350,37 @@ async function startStack(
         logger: demoLog,
       });
       // The nightly job's output lands in S3 like on AWS; the batch function writes both stores.
+      // A kept data dir already holds today's drop: dropped again, the batch function would add
+      // the same rows offline at every start. A data dir whose store was wiped gets it again.
       const s3Client = createBackfillS3Client();
-      const dropped = await dropNightlyAggregates(
-        s3Client,
-        START_DEFAULTS.backfillBucket,
-        producer.generator
-      );
-      await s3.settled();
       const dropNames = (files: readonly NightlyFile[]) =>
         files
           .map((f) => `s3://${START_DEFAULTS.backfillBucket}/${f.key} (${f.rows} rows)`)
           .join(', ');
-      demoLog.info(`nightly aggregates dropped and applied: ${dropNames(dropped)}`);
+      const today = new Date();
+      const storeClient = createFeatureStoreClient(
+        { maxAttempts: 1 },
+        { endpoint: store.endpoint }
+      );
+      const applied = await nightlyAggregatesApplied(
+        storeClient,
+        producer.generator,
+        today
+      ).finally(() => storeClient.destroy());
+      if (applied) {
+        demoLog.info(
+          `nightly aggregates of ${nightlyEventTime(today).toISOString().slice(0, 10)} already applied (from an earlier run on this data dir): not dropped again`
+        );
+      } else {
+        const dropped = await dropNightlyAggregates(
+          s3Client,
+          START_DEFAULTS.backfillBucket,
+          producer.generator,
+          today
+        );
+        await s3.settled();
+        demoLog.info(`nightly aggregates dropped and applied: ${dropNames(dropped)}`);
+      }
       // Each following midnight UTC, as the scheduled job on AWS: the audit holds batch-fed
       // groups to their cadence, and a stack left running must not fall behind its own demo.
       const stopNightly = scheduleNightlyAggregates({

@@ -2,12 +2,14 @@
  * The demo's nightly batch job: per-card and per-merchant aggregates as of midnight UTC, written
  * as Parquet files and dropped under `batch/<group>/` in the local S3, exactly as a Glue job's
  * output lands on AWS. The batch function (docs/batch.md) validates them and writes both stores;
- * nothing here talks to the feature store.
+ * the only thing asked of the feature store here is whether a start's drop is already in it.
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { cards, merchants } from '../../shared/definitions.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
+import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { seededRandom } from '../runtime/seededRandom.ts';
 import type { PaymentsGenerator } from './paymentsGenerator.ts';
 
@@ -51,14 +53,18 @@ interface NightlyFile {
   readonly body: Buffer;
 }
 
+/** The event time of the nightly drop of `now`'s day: that midnight UTC. */
+function nightlyEventTime(now: Date): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+}
+
 /**
  * What the nightly job outputs for the generator's cards and merchants, as of midnight UTC of
  * `now` (so a restart on the same day drops the same values again: unchanged online).
  */
 function nightlyAggregateFiles(generator: PaymentsGenerator, now = new Date()): NightlyFile[] {
   const random = seededRandom(7);
-  const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const eventTime = midnight.toISOString();
+  const eventTime = nightlyEventTime(now).toISOString();
   const day = eventTime.slice(0, 10);
   const countries = ['DE', 'FR', 'NL', 'US', 'GB', 'ES'];
   const mccs = ['5411', '5812', '5999', '4111', '7995', '5732'];
@@ -121,6 +127,41 @@ async function dropNightlyAggregates(
   return files;
 }
 
+/**
+ * Whether the store already holds the nightly drop of `now`'s day: the drop's first card and
+ * first merchant are served online with its event time. A start on a kept data dir then does not
+ * drop it again (the batch function would append the same rows offline once more); a data dir
+ * whose store was wiped still gets it. Asks the store, not S3: the bucket outlives a wiped store.
+ * A read that fails counts as not applied (the drop is then made, as before).
+ *
+ * @example
+ * ```typescript
+ * if (!(await nightlyAggregatesApplied(client, generator))) await dropNightlyAggregates(s3, bucket, generator);
+ * ```
+ */
+async function nightlyAggregatesApplied(
+  client: SageMakerFeatureStoreRuntimeClient,
+  generator: PaymentsGenerator,
+  now = new Date()
+): Promise<boolean> {
+  const eventTime = nightlyEventTime(now).getTime();
+  const firsts: readonly [FeatureGroup, string | undefined][] = [
+    [cards, generator.cardIds[0]],
+    [merchants, generator.merchantIds[0]],
+  ];
+  for (const [group, id] of firsts) {
+    if (id === undefined) return false;
+    const found = await getOnlineRecord(client, group, id, [group.eventTime]).catch(
+      () => undefined
+    );
+    const served = found?.values[group.eventTime];
+    if (served === undefined || served === null || Date.parse(String(served)) !== eventTime) {
+      return false;
+    }
+  }
+  return true;
+}
+
 const DAY_MS = 86_400_000;
 
 interface NightlyScheduleOptions {
@@ -177,4 +218,10 @@ function scheduleNightlyAggregates(options: NightlyScheduleOptions): () => void 
 }
 
 export type { NightlyFile, NightlyScheduleOptions };
-export { dropNightlyAggregates, nightlyAggregateFiles, scheduleNightlyAggregates };
+export {
+  dropNightlyAggregates,
+  nightlyAggregateFiles,
+  nightlyAggregatesApplied,
+  nightlyEventTime,
+  scheduleNightlyAggregates,
+};
