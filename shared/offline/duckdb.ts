@@ -229,12 +229,12 @@ function firstParquetFile(dir: string): string | undefined {
   return undefined;
 }
 
-/** DuckDB's bind of hive partitions failed: files outside `key=value/` directories. */
+/**
+ * DuckDB's bind of hive partitions failed ("Hive partition mismatch", "Unknown hive_type"): files
+ * outside `key=value/` directories.
+ */
 function isHiveLayoutError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    /Hive partition mismatch|Unknown hive_type|hive partition/i.test(error.message)
-  );
+  return error instanceof Error && /hive partition|unknown hive_type/i.test(error.message);
 }
 
 /**

@@ -31,6 +31,14 @@ const cardRow = (
   isDeleted: false,
 });
 
+/** The SQL of the (one) group view the engine created. */
+async function groupViewSql(engine: DuckDbEngine): Promise<string> {
+  const { rows } = await engine.queryAll(
+    "SELECT sql FROM duckdb_views() WHERE schema_name = 'sagemaker_featurestore'"
+  );
+  return String(rows[0]?.sql);
+}
+
 describe('DuckDbEngine: group tables', () => {
   let engine: DuckDbEngine | undefined;
   afterEach(async () => {
@@ -173,10 +181,7 @@ describe('DuckDbEngine: group tables', () => {
     expect((await engine.queryAll(`SELECT * FROM ${sample}`)).rows).toEqual([{ card_id: 'c1' }]);
     // Binding reads every file's schema (union_by_name): over 18 months of hourly partitions
     // that is seconds per bind, so a table that needs no cast is a view of the files as they are.
-    const view = await engine.queryAll(
-      "SELECT sql FROM duckdb_views() WHERE schema_name = 'sagemaker_featurestore'"
-    );
-    expect(String(view.rows[0]?.sql)).toMatch(/ AS SELECT \* FROM read_parquet\(/);
+    expect(await groupViewSql(engine)).toMatch(/ AS SELECT \* FROM read_parquet\(/);
     const columns = (await engine.describe(`SELECT * FROM ${table}`)).map(
       (c) => `${c.name} ${c.type}`
     );
@@ -219,14 +224,7 @@ describe('DuckDbEngine: group tables', () => {
     const statements: string[] = [];
     engine = await createDuckDbEngine({ dataDir, onStatement: (sql) => statements.push(sql) });
     const table = await engine.tableFor(cards);
-    const viewSql = async (): Promise<string> =>
-      String(
-        (
-          await engine?.queryAll(
-            "SELECT sql FROM duckdb_views() WHERE schema_name = 'sagemaker_featurestore'"
-          )
-        )?.rows[0]?.sql
-      );
+    const viewSql = (): Promise<string> => groupViewSql(engine as DuckDbEngine);
     // Bound over the first file's schema only: no union_by_name.
     expect(await viewSql()).not.toMatch(/union_by_name/);
     const read = `SELECT "card_id", "txn_count_7d", "home_country" FROM ${table} ORDER BY "card_id"`;
