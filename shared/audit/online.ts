@@ -21,6 +21,7 @@ import {
   batchGetOnline,
   describeRefusedReads,
   type OnlineRecord,
+  type RefusedRead,
   refusedReads,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
@@ -58,11 +59,10 @@ class OnlineReadRefusedError extends Error {
   }
 
   /** Ids answered with an `Errors` item whose code no retry changes. */
-  static ofIds(refused: readonly UnprocessedRead[]): OnlineReadRefusedError {
-    const named = refused.map((u) => ({ ...u, code: u.errorCode ?? 'Unknown' }));
+  static ofIds(refused: readonly RefusedRead[]): OnlineReadRefusedError {
     return new OnlineReadRefusedError(
-      describeRefusedReads(named),
-      named[0]?.code ?? 'Unknown',
+      describeRefusedReads(refused),
+      refused[0]?.code ?? 'Unknown',
       new Error(refused[0]?.reason)
     );
   }

@@ -140,10 +140,7 @@ function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
   }
   const refused = refusedReads(unprocessed);
   if (refused.length > 0) {
-    throw new StoreRefusedReadError(
-      refused.map((u) => ({ group: u.group, recordId: u.recordId, code: u.errorCode as string })),
-      { cause: new Error(refused[0]?.reason) }
-    );
+    throw new StoreRefusedReadError(refused, { cause: new Error(refused[0]?.reason) });
   }
 }
 

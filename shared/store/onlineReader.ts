@@ -84,6 +84,11 @@ interface UnprocessedRead {
   readonly error?: unknown;
 }
 
+/** An id the store refused to read (see {@link refusedReads}), with its `errorCode` as `code`. */
+interface RefusedRead extends UnprocessedRead {
+  readonly code: string;
+}
+
 interface BatchReadResult {
   readonly found: OnlineRecord[];
   /** Ids the store answered for with no live record. */
@@ -241,8 +246,12 @@ async function batchGetOnline(
  * not transient (see `isTransientErrorCode`): reading them again gets the same answer, so a
  * reader must report them, not retry them as throttled ids.
  */
-function refusedReads(unprocessed: readonly UnprocessedRead[]): UnprocessedRead[] {
-  return unprocessed.filter((u) => u.errorCode !== undefined && !isTransientErrorCode(u.errorCode));
+function refusedReads(unprocessed: readonly UnprocessedRead[]): RefusedRead[] {
+  return unprocessed.flatMap((u) =>
+    u.errorCode !== undefined && !isTransientErrorCode(u.errorCode)
+      ? [{ ...u, code: u.errorCode }]
+      : []
+  );
 }
 
 /**
@@ -258,5 +267,12 @@ function describeRefusedReads(
   return `record "${first?.recordId}" of feature group "${first?.group}" (${first?.code})${more > 0 ? ` and ${more} more id${more > 1 ? 's' : ''}` : ''}`;
 }
 
-export type { BatchReadRequest, BatchReadResult, OnlineRecord, ReadOptions, UnprocessedRead };
+export type {
+  BatchReadRequest,
+  BatchReadResult,
+  OnlineRecord,
+  ReadOptions,
+  RefusedRead,
+  UnprocessedRead,
+};
 export { batchGetOnline, describeRefusedReads, getOnlineRecord, refusedReads };
