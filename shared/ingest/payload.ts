@@ -21,7 +21,7 @@ import { IngestStage, type Rejection, rejection } from './errors.ts';
 /** Keys that would reach `Object.prototype` if a consumer ever merged the object naively. */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['featureGroup', 'record']);
-/** Strips a leading byte order mark, as docs/ingest.md promises; the bytes are checked first. */
+/** Refuses bytes that are not UTF-8; strips a leading BOM, as docs/ingest.md promises. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * The magic bytes that open a Kinesis Producer Library (KPL) aggregated record. Lambda delivers
@@ -80,18 +80,20 @@ function decodeKinesisData(data: string): Step<unknown> {
         'in the producer, and redrive the user records of this letter de-aggregated'
     );
   }
-  // Decoded leniently, a Windows-1252 é would become U+FFFD: another id, another value.
-  const invalid = notUtf8(bytes);
-  if (invalid !== undefined) {
+  // Decoded leniently, a Windows-1252 é would become U+FFFD: another id, another value. The
+  // fatal decoder checks the bytes as it decodes; notUtf8 names the bad byte of those it refuses.
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
     return reject(
       IngestStage.Decode,
       'data is not UTF-8 text',
       '(data)',
       `${bytes.length} bytes`,
-      `${invalid} (Windows-1252 or Latin-1 text?): the producer must send its JSON as UTF-8`
+      `${notUtf8(bytes)} (Windows-1252 or Latin-1 text?): the producer must send its JSON as UTF-8`
     );
   }
-  const text = utf8.decode(bytes);
   if (text.trim().length === 0) {
     return reject(IngestStage.Parse, 'data is empty', '(data)', text, 'expected a JSON object');
   }
