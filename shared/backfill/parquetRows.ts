@@ -49,6 +49,8 @@ class NotUtf8Cell {
   }
 }
 
+/** Checks the bytes as it decodes them, once per cell; the lenient one reads only those refused. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder();
 
 /** Row-group parsers: {@link PARSERS}, and text checked for UTF-8 (hyparquet's decoder is lenient). */
@@ -56,9 +58,11 @@ const ROW_PARSERS: Partial<ParquetParsers> = {
   ...PARSERS,
   stringFromBytes: (bytes: Uint8Array | undefined) => {
     if (bytes === undefined) return undefined;
-    const text = lenientUtf8.decode(bytes);
-    const invalid = notUtf8(bytes);
-    return invalid === undefined ? text : new NotUtf8Cell(text, invalid);
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      return new NotUtf8Cell(lenientUtf8.decode(bytes), notUtf8(bytes) as string);
+    }
   },
 };
 
