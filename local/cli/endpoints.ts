@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { isProcessAlive } from '../runtime/processAlive.ts';
 import { sameDirectory } from '../runtime/sameDirectory.ts';
 import type { Endpoints } from '../start.ts';
 
@@ -18,22 +19,12 @@ function runningEndpoints(dataDir: string): Partial<Endpoints> {
   } catch {
     return {};
   }
-  if (typeof endpoints.pid === 'number' && !processAlive(endpoints.pid)) return {};
+  if (typeof endpoints.pid === 'number' && !isProcessAlive(endpoints.pid)) return {};
   // Copied along with the data dir of a running stack: that stack serves the original.
   if (typeof endpoints.dataDir === 'string' && !sameDirectory(endpoints.dataDir, dataDir)) {
     return {};
   }
   return endpoints;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function storeEndpoint(explicit: string | undefined, dataDir: string): string {
