@@ -18,7 +18,6 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GetObjectCommand,
-  HeadBucketCommand,
   ListBucketsCommand,
   PutObjectCommand,
   type S3Client,
@@ -363,16 +362,6 @@ async function waitForReport(
     await sleep(POLL_INTERVAL_MS);
   }
   return undefined;
-}
-
-/** True when a running stack's S3 answers for the backfill bucket. */
-async function reachable(s3: S3Client, bucket: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -896,7 +885,6 @@ export {
   finishDrop,
   noteInProcess,
   progressDisplay,
-  reachable,
   registerBackfillCommand,
   runBackfillCommand,
   runDrop,
