@@ -58,6 +58,17 @@ function integerValue(value: string): number {
   return DIGITS.test(value) ? Number(value) : Number.NaN;
 }
 
+/** An integer option with a range, e.g. a port (0-65535) or a flush interval in ms. */
+function integerFrom(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = integerValue(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
 /** A count such as `--timeout` or `--threads`: an integer of at least 1. */
 function positiveInteger(value: string): number {
   const n = integerValue(value);
@@ -94,6 +105,7 @@ export {
   accountId,
   directoryPath,
   httpUrl,
+  integerFrom,
   integerValue,
   numberValue,
   positiveInteger,

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
-import { directoryPath, integerValue, numberValue } from './parsers.ts';
+import { directoryPath, integerFrom, integerValue, numberValue } from './parsers.ts';
 import { listenerStartError, UserError } from './userErrors.ts';
 
 /** The parts of the stack that listen, with the flag that moves each. */
@@ -58,13 +58,7 @@ function auditSeconds(value: string): number {
 }
 
 /** The embedded store's own bound (`skewless store --flush-interval`). */
-function flushMs(value: string): number {
-  const n = integerValue(value);
-  if (!Number.isInteger(n) || n < 1 || n > 86_400_000) {
-    throw new InvalidArgumentError('expected an integer from 1 to 86400000');
-  }
-  return n;
-}
+const flushMs = integerFrom(1, 86_400_000);
 
 /** `skewless start` (what `npm start` runs). */
 function registerStartCommand(program: Command): void {

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
-import { accountId, directoryPath, integerValue, numberValue, regionName } from '../cli/parsers.ts';
+import { accountId, directoryPath, integerFrom, numberValue, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
 import {
   DEFAULT_ACCOUNT,
@@ -18,16 +18,6 @@ import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger.ts';
 
 const DEFAULT_PORT = 8765;
 const DEFAULT_DATA_DIR = '.skewless/store';
-
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = integerValue(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
 
 function fraction(value: string): number {
   const n = numberValue(value);
@@ -70,7 +60,7 @@ function registerStoreCommand(program: Command): void {
     .addOption(
       new Option('-p, --port <port>', 'TCP port on 127.0.0.1 (0 picks a free port)')
         .default(DEFAULT_PORT)
-        .argParser(integer(0, 65535))
+        .argParser(integerFrom(0, 65535))
     )
     .addOption(
       new Option(
@@ -96,7 +86,7 @@ function registerStoreCommand(program: Command): void {
         'how often buffered offline rows are written to Parquet, in ms'
       )
         .default(DEFAULT_FLUSH_INTERVAL_MS)
-        .argParser(integer(1, 86_400_000))
+        .argParser(integerFrom(1, 86_400_000))
     )
     .addOption(
       new Option(
@@ -104,7 +94,7 @@ function registerStoreCommand(program: Command): void {
         'how long a new feature group stays Creating (refusing records) before it is Created; 0 = at once'
       )
         .default(DEFAULT_CREATING_MS)
-        .argParser(integer(0, 600_000))
+        .argParser(integerFrom(0, 600_000))
     )
     .addOption(
       new Option(
@@ -133,7 +123,7 @@ function registerStoreCommand(program: Command): void {
     .addOption(
       new Option('--fault-latency-ms <ms>', 'latency added to runtime requests, in ms')
         .default(0)
-        .argParser(integer(0, 600_000))
+        .argParser(integerFrom(0, 600_000))
     )
     .addOption(
       new Option(
@@ -171,7 +161,7 @@ function registerStoreCommand(program: Command): void {
       new Option(
         '--fault-seed <n>',
         'seed for reproducible fault draws (default: random)'
-      ).argParser(integer(0, 2 ** 32 - 1))
+      ).argParser(integerFrom(0, 2 ** 32 - 1))
     )
     .addOption(
       new Option('--log-level <level>', 'log threshold; debug logs one line per request')
