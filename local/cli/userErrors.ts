@@ -208,15 +208,15 @@ function storeRequestError(error: unknown, endpoint: string, timeoutMs: number):
   const failure = error as
     | (Error & { cause?: unknown; $metadata?: { httpStatusCode?: number } })
     | null;
+  const code = systemError(error)?.code;
   // The client's request timeout (TimeoutError, code ETIMEDOUT).
-  if (systemError(error)?.code === 'ETIMEDOUT') {
+  if (code === 'ETIMEDOUT') {
     return new UserError(
       `the store at ${endpoint} did not answer within ${timeoutMs / 1000} s`,
       'check that the stack there is not stuck (its terminal), or pass the right --endpoint <url>',
       { cause: error }
     );
   }
-  const code = systemError(error)?.code;
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED') {
     return new UserError(
       `the store at ${endpoint} closed the connection before answering (${code}): did it stop?`,
