@@ -174,7 +174,6 @@ function registerStartCommand(program: Command): void {
           opts.dataDir
         );
       }
-      process.stdout.write(banner(stack.endpoints, opts.demo));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
@@ -198,6 +197,9 @@ function registerStartCommand(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      // After the handlers: a Ctrl-C sent the moment the banner shows (a script waiting for it)
+      // must find them, or it kills the process without the clean stop.
+      process.stdout.write(banner(stack.endpoints, opts.demo));
     });
 }
 

@@ -25,7 +25,9 @@ async function startAndStop(): Promise<string> {
     '--audit-interval',
     '3600',
   ]);
-  expect(await stopStackProcess(running)).toBe(0);
+  const stack = running;
+  // The stack's log with a failure: an exit without code is a signal that found no handler.
+  expect(await stopStackProcess(stack), stack.output()).toBe(0);
   return running.output();
 }
 
