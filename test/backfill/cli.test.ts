@@ -384,6 +384,9 @@ describe('Command: skewless backfill', () => {
     // every 100 rows and no checkpoint before the end (30 s interval).
     const store = await startTestStore();
     await createSchemaGroups(store);
+    // 10 ms more per store call: the 160 BatchWriteRecord calls of 25 rows take ≥ 1.6 s, several
+    // of the command's 500 ms polls, however fast the machine (it once ended between two polls).
+    store.store.setFaults({ latencyMs: 10 });
     let handler: ((event: S3Event, context: Context) => Promise<unknown>) | undefined;
     // The second drop starts only once Ctrl-C is sent: it cannot finish (and its report end the
     // following) before the interrupt, however slow the machine.
