@@ -1,5 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { parseJsonAsSent } from '../record/jsonAsSent.ts';
 import { MAX_NESTING_DEPTH, nestsDeeperThan } from '../record/jsonDepth.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { featureResolver, mapColumns, renameKeys } from './columnMapping.ts';
@@ -321,12 +322,14 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
         next,
       };
     }
+    // A reject shows the line parsed again with its numbers as written: `parsed` has a number
+    // beyond 2^53 rounded (12345678901234567890 → 12345678901234567000), which the user never sent.
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       return {
         index: rowIndex,
         line: record.line,
         values: undefined,
-        original: () => parsed,
+        original: () => parseJsonAsSent(text),
         problem: 'the line is not a JSON object',
         next,
       };
@@ -337,7 +340,7 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
         index: rowIndex,
         line: record.line,
         values: undefined,
-        original: () => parsed,
+        original: () => parseJsonAsSent(text),
         problem: renamed.reason,
         next,
       };
@@ -346,7 +349,7 @@ async function openJsonLinesSource(options: TextSourceOptions): Promise<RowSourc
       index: rowIndex,
       line: record.line,
       values: renamed.values,
-      original: () => parsed,
+      original: () => parseJsonAsSent(text),
       next,
     };
   };

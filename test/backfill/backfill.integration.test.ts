@@ -21,6 +21,7 @@ import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
+import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type { SourceObject } from '../../shared/backfill/types.ts';
 import {
   BACKFILL_BUCKET,
@@ -37,6 +38,7 @@ import {
   type CardFile,
   cardFile,
   createSchemaGroups,
+  objectText,
   offlineMount,
   offlineRows,
   PARQUET_BAD_VARIANTS,
@@ -255,6 +257,11 @@ describe('Backfill from S3 to the offline store (integration)', () => {
         'txn_count_7d: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits',
       problems: [{ feature: 'txn_count_7d', value: null }],
     });
+    // Its values show the digits the line has, not 9007199254740992.
+    const rejectsText = await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).rejects);
+    expect(rejectsText).toContain(
+      `"values":{"card_id":"${prefix}-big","event_time":"2025-01-01T00:00:00Z","txn_count_7d":9007199254740993}}`
+    );
     // UTF-8 has no form for a lone surrogate: refused at validation, as the store would refuse it.
     expect(rejects.find((r) => r.row === 106)).toMatchObject({
       line: 107,

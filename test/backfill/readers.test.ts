@@ -442,6 +442,17 @@ describe('Function: openJsonLinesSource()', () => {
     expect(rows[2]).toMatchObject({ problem: 'the line is not a JSON object', line: 3 });
   });
 
+  it('keeps the numbers of a line as written for its reject, not as JSON.parse rounded them', async () => {
+    // Prepare: 12345678901234567890 is beyond 2^53 (JSON.parse makes it 12345678901234567000)
+    const line =
+      '{"card_id":"c1","event_time":"2025-01-01T00:00:00Z","txn_count_7d":12345678901234567890,"amount_sum_7d":1.50}';
+    // Act
+    const rows = await jsonLinesRowsOf(`${line}\n[12345678901234567890]\n`);
+    // Assess
+    expect(JSON.stringify(rows[0]?.original())).toBe(line);
+    expect(JSON.stringify(rows[1]?.original())).toBe('[12345678901234567890]');
+  });
+
   it('rejects a line whose keys name one feature twice (differing in case), keeping neither silently', async () => {
     // Prepare: a join that kept both sides' key column, one upper-cased by the warehouse
     const text =
