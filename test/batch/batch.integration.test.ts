@@ -253,6 +253,39 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     expect(rejects.map((r) => r.row)).toEqual([6, 10, 11, 13]);
   });
 
+  it('rejects a JSON Lines row holding a lone surrogate (identifier or String value), naming the row and feature', async () => {
+    // Prepare: JSON "\ud800" is a valid JSON escape but no Unicode text; UTF-8 has no form for it.
+    const prefix = 'lone';
+    const at = Date.now() - HOUR;
+    const rows = [
+      cardRow(`${prefix}-before`, at, '1'),
+      cardRow(`${prefix}-\ud800`, at, '2'),
+      { ...cardRow(`${prefix}-country`, at, '3'), home_country: 'D\udc00E' },
+      cardRow(`${prefix}-after`, at, '4'),
+    ];
+    // Act
+    const source = await upload(`batch/fraud-cards/${prefix}.jsonl`, toJsonLines(rows));
+    // Assess
+    const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+    expect(report).toMatchObject({ rowsRead: 4, rowsWritten: 2, rowsRejected: 2 });
+    expect(rejects.map((r) => [r.row, r.line, r.problems.map((p) => p.feature)])).toEqual([
+      [2, 2, ['card_id']],
+      [3, 3, ['home_country']],
+    ]);
+    expect(rejects[0]?.reason).toBe(
+      'card_id="lone-\\ud800": String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode'
+    );
+    expect(rejects[1]?.reason).toBe(
+      'home_country="D\\udc00E": String value is not valid Unicode (a lone surrogate, U+DC00), which UTF-8 cannot encode'
+    );
+    expect(await offlineOf(prefix)).toEqual([
+      `${prefix}-after@${new Date(at).toISOString()}#4`,
+      `${prefix}-before@${new Date(at).toISOString()}#1`,
+    ]);
+    expect(await onlineOf(`${prefix}-country`)).toBeUndefined();
+    expect((await onlineOf(`${prefix}-after`))?.txn_count_7d).toBe('4');
+  });
+
   it('writes an object version once when its S3 event is delivered again', async () => {
     // Prepare
     const prefix = 'again';
