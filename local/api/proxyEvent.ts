@@ -7,8 +7,8 @@
  * - `queryStringParameters` keeps the last value of a repeated key, and
  *   `multiValueQueryStringParameters` all of them, decoded; both are null without a query;
  * - `headers` keeps the client's casing and the last value, `multiValueHeaders` every value;
- * - the body is a UTF-8 string unless its content type is one of the API's binary media types,
- *   in which case it is base64 with `isBase64Encoded: true`.
+ * - the body is a UTF-8 string (bytes that are not UTF-8 become U+FFFD) unless its content type is
+ *   one of the API's binary media types, in which case it is base64 with `isBase64Encoded: true`.
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -168,6 +168,12 @@ function buildProxyEvent(parts: HttpRequestParts, match: ResourceMatch): APIGate
       resourcePath: match.route.resource,
       stage: parts.stage,
     },
+    // A text payload is decoded as UTF-8 with each invalid byte sequence as U+FFFD, not refused:
+    // what API Gateway does for a body outside binaryMediaTypes (binary uploads arrive "corrupted"
+    // with U+FFFD, the well-known symptom of a REST API without them). Not verified against AWS
+    // here, nor whether it replaces sequence by sequence exactly as Node does. The template sets
+    // no BinaryMediaTypes, so the lookup handler's 400 for a body that is not UTF-8 (base64 only)
+    // never fires behind it: a Windows-1252 é in an id is a miss for "caf\ufffd", here as there.
     body: hasBody ? parts.body.toString(binary ? 'base64' : 'utf8') : null,
     isBase64Encoded: binary,
   };

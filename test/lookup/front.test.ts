@@ -209,6 +209,36 @@ describe('Function: startLookupFront()', () => {
     expect((body.records as { recordId: string }[])[0]?.recordId).toBe('a+b');
   });
 
+  it("passes a body that is not UTF-8 as text with U+FFFD, as API Gateway does without the template's (absent) BinaryMediaTypes", async () => {
+    // Prepare: the template gives LookupApi no BinaryMediaTypes, so the default front has none
+    // either, and every body reaches the function as a text payload, even application/octet-stream.
+    const api = loadTemplate(new URL('../../template.yaml', import.meta.url).pathname).Resources
+      .LookupApi?.Properties;
+    expect(api?.BinaryMediaTypes).toBeUndefined();
+    const latin1 = Buffer.from(
+      '{"identifiers":[{"featureGroup":"fraud-cards","recordIds":["caf\xe9"]}]}',
+      'latin1'
+    );
+    // Act
+    const answers = await Promise.all(
+      ['application/json', 'application/octet-stream'].map((type) =>
+        call(front, '/feature-groups/batch-get', {
+          method: 'POST',
+          headers: { 'content-type': type },
+          body: latin1,
+        })
+      )
+    );
+    // Assess: the é (byte E9) is U+FFFD in the event, so the handler looks up "caf\ufffd" and
+    // misses it; its 400 for a body that is not UTF-8 is for base64 bodies, which never come.
+    for (const { status, body, event } of answers) {
+      expect(event?.isBase64Encoded).toBe(false);
+      expect(event?.body).toContain('"caf\ufffd"');
+      expect(status).toBe(200);
+      expect(body.notFound).toEqual([{ featureGroup: 'fraud-cards', recordId: 'caf\ufffd' }]);
+    }
+  });
+
   it("passes the handler's errors through with the request id", async () => {
     // Act
     const { status, headers, body } = await call(front, recordPath('nobody'));
