@@ -84,6 +84,25 @@ function storedRecordId(group: FeatureGroup, recordId: string): string {
 }
 
 /**
+ * The record argument of `put` when it holds U+FFFD: Node decodes argv as UTF-8 and turns bytes
+ * that are not UTF-8 (`é` from a Windows-1252 or Latin-1 terminal, `$'caf\xe9'`) into U+FFFD
+ * without a word, so the record would be stored under another id and value than the user typed.
+ * The raw bytes are gone by then (only Linux's /proc/self/cmdline keeps them), so the character
+ * itself is refused; a record that means U+FFFD writes it as the JSON escape `\ufffd`.
+ */
+function replacementCharacterError(text: string): UserError | undefined {
+  const at = text.indexOf('\uFFFD');
+  if (at < 0) return undefined;
+  const from = Math.max(0, at - 16);
+  const to = Math.min(text.length, at + 16);
+  const context = `${from > 0 ? '…' : ''}${text.slice(from, to)}${to < text.length ? '…' : ''}`;
+  return new UserError(
+    `the record holds U+FFFD at character ${at + 1} (${context.replaceAll('\uFFFD', '\\ufffd')}): text that is not UTF-8 (a Windows-1252 or Latin-1 terminal?) arrives as U+FFFD, another value than the one typed`,
+    'write its non-ASCII characters as JSON escapes (caf\\u00e9 for café), or \\ufffd where U+FFFD itself is meant'
+  );
+}
+
+/**
  * `skewless get` and `skewless put`: quick looks at the online store through the real SDK.
  *
  * @param schemas - the groups they know (default: shared/definitions.ts)
@@ -177,6 +196,8 @@ Example (the event time is now, in epoch seconds: a record older than its group'
     )
     .action(async (groupName: string, text: string, opts) => {
       const group = schemas.getExternalGroup(groupName);
+      const replaced = replacementCharacterError(text);
+      if (replaced !== undefined) throw replaced;
       let input: unknown;
       try {
         input = JSON.parse(text);

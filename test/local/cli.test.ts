@@ -379,6 +379,25 @@ describe('skewless CLI user errors', () => {
     );
   });
 
+  it('put refuses a record argument that is not UTF-8 (a Latin-1 é), which Node would read as U+FFFD', () => {
+    // Prepare: the shell passes the byte E9 (octal 351) itself, as a Latin-1 terminal sends é.
+    const script = `exec "$0" "$1" put fraud-cards "$(printf '{"card_id":"caf\\351","event_time":1}')"`;
+    // Act
+    const result = spawnSync('/bin/sh', ['-c', script, node, cli], {
+      cwd: work,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    // Assess
+    expectUserError(
+      result,
+      /^skewless: the record holds U\+FFFD at character 16 \(\{"card_id":"caf\\ufffd","event_time":…\): text that is not UTF-8 \(a Windows-1252 or Latin-1 terminal\?\) arrives as U\+FFFD, another value than the one typed$/
+    );
+    expect(result.stderr).toContain(
+      'hint: write its non-ASCII characters as JSON escapes (caf\\u00e9 for café), or \\ufffd where U+FFFD itself is meant'
+    );
+  });
+
   it('store (and dataset) --account and --region are checked as they are parsed', () => {
     expectUserError(
       run(['store', '--account', 'abc']),
@@ -790,6 +809,22 @@ describe('skewless put', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('put fraud-cards/card-expired');
     expect(result.stderr).toMatch(/^warning: its TTL expired at .*will not serve it/);
+  });
+
+  it('stores non-ASCII text written as JSON escapes, the way out its refusal of U+FFFD names', async () => {
+    // Act: the argument is ASCII; JSON.parse makes é and U+FFFD of the escapes.
+    const put = await runAsync([
+      'put',
+      'fraud-cards',
+      `{"card_id":"caf\\u00e9","event_time":"${new Date().toISOString()}","home_country":"\\ufffd"}`,
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    const get = await runAsync(['get', 'fraud-cards', 'café', '--endpoint', store.store.endpoint]);
+    // Assess
+    expect(put).toMatchObject({ status: 0, stderr: '' });
+    expect(put.stdout).toContain('put fraud-cards/café at ');
+    expect(JSON.parse(get.stdout).features.home_country).toBe('\ufffd');
   });
 
   it('get --features of a live record that lacks them prints it with no features, not "no live record"', async () => {
