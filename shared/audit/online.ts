@@ -25,7 +25,12 @@ import {
   refusedReads,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
-import { isThrottling, isTransientError } from '../store/storeErrors.ts';
+import {
+  isAccessRefusal,
+  isRefusedCall,
+  isThrottling,
+  isTransientError,
+} from '../store/storeErrors.ts';
 
 /** Identifiers the store did not answer for, with the reason. */
 interface UnreadIdentifier {
@@ -38,9 +43,6 @@ interface OnlineReadResult {
   readonly unread: readonly UnreadIdentifier[];
 }
 
-/** Codes saying the audit's role may not read the group (per id, or IAM for the whole call). */
-const ACCESS_CODES = new Set(['AccessForbidden', 'AccessDeniedException']);
-
 /**
  * The store refused the audit's reads of a group in a way no retry changes: ids answered with a
  * per-identifier code such as `AccessForbidden` (the audit's role may not read the group), or a
@@ -52,7 +54,7 @@ const ACCESS_CODES = new Set(['AccessForbidden', 'AccessDeniedException']);
 class OnlineReadRefusedError extends Error {
   private constructor(what: string, code: string, cause: unknown) {
     super(
-      `The feature store refused to read ${what}; a retry gets the same answer${ACCESS_CODES.has(code) ? ": check the audit's read permission on the group" : ''}`,
+      `The feature store refused to read ${what}; a retry gets the same answer${isAccessRefusal(code) ? ": check the audit's read permission on the group" : ''}`,
       { cause }
     );
     this.name = 'OnlineReadRefusedError';
@@ -76,13 +78,6 @@ class OnlineReadRefusedError extends Error {
       error
     );
   }
-}
-
-/** True when the store answered the call with a client error (4xx): its code is its answer. */
-function isClientError(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
-    ?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500;
 }
 
 /** What the audit needs from the online store. */
@@ -162,8 +157,8 @@ function createOnlineSide(client: SageMakerFeatureStoreRuntimeClient): OnlineSid
         // A failed call no retry changes (IAM denies BatchGetRecord, a ValidationError) fails the
         // group as a refused id does; only a throttled call, the store's 5xx or unreachable, a
         // timeout, is retried once, then its ids are unread.
-        if (!isTransientError(error))
-          throw isClientError(error) ? OnlineReadRefusedError.ofCall(group.name, error) : error;
+        if (isRefusedCall(error)) throw OnlineReadRefusedError.ofCall(group.name, error);
+        if (!isTransientError(error)) throw error;
         const reason = errorText(error);
         pending = pending.map((p) => ({ recordId: p.recordId, reason }));
         continue;

@@ -11,7 +11,10 @@
  *   `ConflictException`): retrying can never succeed, it belongs in a dead letter / reject file;
  * - `retry` — not written yet: throttled or failed entry, `UnprocessedEntries`, or a whole call that
  *   failed (throttling, 5xx, network, abort) after the SDK's retries. The caller retries later
- *   (Kinesis: `batchItemFailures`).
+ *   (Kinesis: `batchItemFailures`). With `refused: true` the store answered with a code no retry
+ *   changes (AccessForbidden, ResourceNotFound, IAM's AccessDeniedException…): a deployment to
+ *   fix. Ingest still retries those (the stream stalls and alarms rather than dead-lettering
+ *   every record); a backfill fails at once, resumable (docs/backfill.md).
  *
  * Retries: one layer, the client's own SDK retry strategy (`shared/runtime/clients.ts`). A whole
  * call is retried by the SDK inside `client.send`. Entries the store answered one by one
@@ -35,7 +38,7 @@ import type { EncodedRecord } from '../record/codec.ts';
 import { pause } from '../runtime/pause.ts';
 import type { Duration } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
-import { classifyStoreError } from './storeErrors.ts';
+import { classifyStoreError, isRefusedCall, isTransientErrorCode } from './storeErrors.ts';
 
 /** One record to write. */
 interface BatchWriteEntry<Ref> {
@@ -60,6 +63,8 @@ type BatchWriteOutcome<Ref> =
       readonly code: string;
       /** Why, in words: the store's message or the call's error. */
       readonly message: string;
+      /** `retry` only: the store's answer was a code no retry changes (see the module's doc). */
+      readonly refused?: true;
     };
 
 interface BatchWriterOptions {
@@ -206,7 +211,7 @@ type Pending<Ref> = { readonly index: number; readonly entry: BatchWriteEntry<Re
 /** The outcome of one call's entries: index → outcome, plus the entries to re-send. */
 interface CallResult<Ref> {
   readonly settled: [number, BatchWriteOutcome<Ref>][];
-  readonly again: [Pending<Ref>, { code: string; message: string }][];
+  readonly again: [Pending<Ref>, { code: string; message: string; refused?: true }][];
 }
 
 interface WireEntry {
@@ -275,7 +280,14 @@ function mapCallOutput<Ref>(
           p.index,
           { status: 'rejected', ref: p.entry.ref, record: p.entry.record, code, message },
         ]);
-      } else again.push([p, { code, message }]);
+      } else {
+        // Re-sent like a throttled entry; if it still fails, its last code says whether a retry
+        // could ever change the answer.
+        again.push([
+          p,
+          { code, message, ...(isTransientErrorCode(code) ? {} : { refused: true }) },
+        ]);
+      }
     }
     for (const entry of unprocessed) {
       const p = take(entry as WireEntry);
@@ -360,10 +372,11 @@ async function writeBatch<Ref>(
         };
       }
       const status = classifyStoreError(error) === 'rejected' ? 'rejected' : 'retry';
+      const refused = status === 'retry' && isRefusedCall(error) ? { refused: true as const } : {};
       return {
         settled: call.map((p) => [
           p.index,
-          { status, ref: p.entry.ref, record: p.entry.record, code, message },
+          { status, ref: p.entry.ref, record: p.entry.record, code, message, ...refused },
         ]),
         again: [],
       };

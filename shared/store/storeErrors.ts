@@ -6,7 +6,9 @@
  *
  * AccessForbidden and ResourceNotFound are configuration problems that affect every record;
  * they are treated as retryable so a misconfigured deployment stops and alarms (iterator age)
- * instead of dead-lettering the whole stream.
+ * instead of dead-lettering the whole stream. A caller that can fail loudly instead (a backfill,
+ * a batch drop, the audit, the lookup) tells them apart with {@link isRefusedCall} and
+ * {@link isTransientErrorCode}: no retry changes them.
  */
 type StoreFailureKind = 'retryable' | 'rejected';
 
@@ -47,6 +49,35 @@ function isTransientError(error: unknown): boolean {
   return isThrottling(error) || isUnavailable(error);
 }
 
+/** True when the store answered the call with a client error (4xx): its code is its answer. */
+function isClientError(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
+    ?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
+}
+
+/**
+ * True when the store answered a whole call with a code no retry changes: a 4xx that is not
+ * throttling (AccessForbidden, IAM's AccessDeniedException, ResourceNotFound…). A call that got
+ * no answer (unreachable, a timeout, aborted) or a 5xx is not refused: it may succeed again.
+ */
+function isRefusedCall(error: unknown): boolean {
+  return isClientError(error) && !isTransientError(error);
+}
+
+/** Codes saying the caller's role may not make the call: the store's own, IAM's, S3's. */
+const ACCESS_REFUSAL_CODES = new Set([
+  'AccessForbidden',
+  'AccessDeniedException',
+  'AccessDenied',
+  'KMS.AccessDeniedException',
+]);
+
+/** True when `code` says the caller's role lacks a permission (the hint: check the role). */
+function isAccessRefusal(code: string): boolean {
+  return ACCESS_REFUSAL_CODES.has(code);
+}
+
 /** The service's 5xx error codes (featurestore-api.md §2.1): a later call may succeed. */
 const SERVER_ERROR_CODES = new Set(['InternalFailure', 'ServiceUnavailable']);
 
@@ -61,4 +92,12 @@ function isTransientErrorCode(code: string): boolean {
 }
 
 export type { StoreFailureKind };
-export { classifyStoreError, isThrottling, isTransientError, isTransientErrorCode, isUnavailable };
+export {
+  classifyStoreError,
+  isAccessRefusal,
+  isRefusedCall,
+  isThrottling,
+  isTransientError,
+  isTransientErrorCode,
+  isUnavailable,
+};

@@ -132,6 +132,53 @@ describe('writeBatch', () => {
     expect(outcomes.slice(25).every((o) => o.status === 'written')).toBe(true);
   });
 
+  it('marks refused an entry the store still answers with a code no retry changes after the re-sends, never a throttled, failed or unprocessed one', async () => {
+    const entries = [entry(0), entry(1), entry(2), entry(3), entry(4)];
+    const codes = ['AccessForbidden', 'ResourceNotFound', 'ThrottlingException', 'InternalFailure'];
+    store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => ({
+      Errors: (input.Entries ?? []).flatMap((e) => {
+        const i = Number(e.Record?.find((v) => v.FeatureName === 'txn_count_7d')?.ValueAsString);
+        return i < codes.length ? [{ Entry: e, ErrorCode: codes[i], ErrorMessage: 'no' }] : [];
+      }),
+      UnprocessedEntries: (input.Entries ?? []).filter((e) =>
+        e.Record?.some((v) => v.ValueAsString === 'card-4')
+      ),
+    }));
+    const outcomes = await writeBatch(client(2), entries);
+    // The entries were re-sent as today (one re-send with 2 attempts), then settled.
+    expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(2);
+    expect(
+      outcomes.map((o) => [o.status, o.status === 'written' ? '' : o.code, 'refused' in o])
+    ).toEqual([
+      ['retry', 'AccessForbidden', true],
+      ['retry', 'ResourceNotFound', true],
+      ['retry', 'ThrottlingException', false],
+      ['retry', 'InternalFailure', false],
+      ['retry', 'Unprocessed', false],
+    ]);
+  });
+
+  it.each([
+    ['AccessForbidden', 403, true],
+    ['AccessDeniedException', 400, true],
+    ['ResourceNotFound', 404, true],
+    ['ThrottlingException', 429, false],
+    ['InternalFailure', 500, false],
+  ])(
+    'a whole call answered %s (%i) makes its entries retry, refused: %s',
+    async (name, status, refused) => {
+      store
+        .on(BatchWriteRecordCommand)
+        .rejects(Object.assign(new Error('no'), { name, $metadata: { httpStatusCode: status } }));
+      const outcomes = await writeBatch(client(1), [entry(0), entry(1)]);
+      expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry']);
+      expect(outcomes.map((o) => o.status !== 'written' && o.refused === true)).toEqual([
+        refused,
+        refused,
+      ]);
+    }
+  );
+
   it('a whole call rejected with ValidationError is split to name the bad entry', async () => {
     const entries = [entry(0), entry(1), entry(2)];
     store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
