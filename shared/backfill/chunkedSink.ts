@@ -1,5 +1,10 @@
 import type { EncodedRecord } from '../record/codec.ts';
-import type { RowSink, SinkCheckpoint, SinkEvents } from './sink.ts';
+import { describeRefusedReads } from '../store/onlineReader.ts';
+import { isAccessRefusal } from '../store/storeErrors.ts';
+import { type RowSink, type SinkCheckpoint, type SinkEvents, StoreRefusedError } from './sink.ts';
+
+/** The store call a row's refusal came from. */
+type RefusedCall = 'BatchWriteRecord' | 'BatchGetRecord';
 
 /** The outcome of one row of a chunk, as the store writers report it. */
 type ChunkOutcome =
@@ -7,9 +12,25 @@ type ChunkOutcome =
   | {
       readonly status: 'rejected' | 'retry';
       readonly ref: number;
+      /** The store's code (`AccessForbidden`, `ThrottlingException`…) or the writer's. */
       readonly code: string;
       readonly message: string;
+      /**
+       * `retry` only: the store answered `code`, which no retry changes (`isRefusedCall`,
+       * `refusedReads`): the backfill fails at once, resumable.
+       */
+      readonly refused?: true;
+      /** The call refused (default `BatchWriteRecord`, as the writer's outcomes are). */
+      readonly refusedCall?: RefusedCall;
     };
+
+/** What to check when the store refuses `call` for a group, by its code. */
+function refusalHint(call: RefusedCall, code: string, group: string): string {
+  if (isAccessRefusal(code)) return `the function's role needs sagemaker:${call} on "${group}"`;
+  if (code === 'ResourceNotFound')
+    return `"${group}" is not in the feature store: deploy the feature groups generated from shared/definitions.ts`;
+  return `check the function's role and the feature group "${group}"`;
+}
 
 /**
  * The buffering and backpressure of the sinks that write rows through the Feature Store API
@@ -18,8 +39,10 @@ type ChunkOutcome =
  * {@link SinkEvents} (written / rejected by the store / failed, retried from the checkpoint).
  * A subclass says how one row is buffered and how a chunk is written.
  */
-abstract class ChunkedSink<Entry extends { readonly ref: number }, Outcome extends ChunkOutcome>
-  implements RowSink
+abstract class ChunkedSink<
+  Entry extends { readonly ref: number; readonly record: EncodedRecord },
+  Outcome extends ChunkOutcome,
+> implements RowSink
 {
   protected readonly events: SinkEvents;
   private readonly chunkRows: number;
@@ -78,7 +101,7 @@ abstract class ChunkedSink<Entry extends { readonly ref: number }, Outcome exten
     this.rowsInFlight += entries.length;
     void this.writeChunk(entries)
       .then(
-        (outcomes) => this.report(outcomes),
+        (outcomes) => this.report(entries, outcomes),
         (error: unknown) =>
           this.events.failed(
             entries.map((e) => e.ref),
@@ -94,10 +117,15 @@ abstract class ChunkedSink<Entry extends { readonly ref: number }, Outcome exten
       });
   }
 
-  private report(outcomes: readonly Outcome[]): void {
+  private report(entries: readonly Entry[], outcomes: readonly Outcome[]): void {
     const written: number[] = [];
     const failed: number[] = [];
     let failure: string | undefined;
+    const refused = new Map<
+      RefusedCall,
+      { ref: number; record: EncodedRecord; code: string; message: string }[]
+    >();
+    const recordOf = new Map(entries.map((e) => [e.ref, e.record]));
     for (const outcome of outcomes) {
       if (outcome.status === 'written') {
         written.push(outcome.ref);
@@ -107,6 +135,16 @@ abstract class ChunkedSink<Entry extends { readonly ref: number }, Outcome exten
           outcome.ref,
           `the store rejected the record: ${outcome.code}: ${outcome.message}`
         );
+      } else if (outcome.refused === true) {
+        const call = outcome.refusedCall ?? 'BatchWriteRecord';
+        const list = refused.get(call) ?? [];
+        refused.set(call, list);
+        list.push({
+          ref: outcome.ref,
+          record: recordOf.get(outcome.ref) as EncodedRecord,
+          code: outcome.code,
+          message: outcome.message,
+        });
       } else {
         failed.push(outcome.ref);
         failure = `${outcome.code}: ${outcome.message}`;
@@ -114,6 +152,22 @@ abstract class ChunkedSink<Entry extends { readonly ref: number }, Outcome exten
     }
     if (written.length > 0) this.events.written(written);
     if (failed.length > 0) this.events.failed(failed, new Error(failure));
+    for (const [call, rows] of refused) {
+      const ids = rows.map((r) => ({
+        group: r.record.featureGroup,
+        recordId: r.record.recordIdentifier,
+        code: r.code,
+      }));
+      const first = ids[0] as (typeof ids)[number];
+      this.events.failed(
+        rows.map((r) => r.ref),
+        new StoreRefusedError(
+          `the feature store refused ${call} for ${describeRefusedReads(ids)}`,
+          refusalHint(call, first.code, first.group),
+          { cause: new Error((rows[0] as (typeof rows)[number]).message) }
+        )
+      );
+    }
   }
 
   private next(): Promise<void> {
@@ -121,5 +175,5 @@ abstract class ChunkedSink<Entry extends { readonly ref: number }, Outcome exten
   }
 }
 
-export type { ChunkOutcome };
+export type { ChunkOutcome, RefusedCall };
 export { ChunkedSink };

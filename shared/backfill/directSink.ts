@@ -18,6 +18,7 @@ import {
   type RowSink,
   type SinkCheckpoint,
   type SinkEvents,
+  StoreRefusedError,
   WriteMode,
 } from './sink.ts';
 import type { SourceObject } from './types.ts';
@@ -285,15 +286,24 @@ class DirectOfflineSink implements RowSink {
         )
       );
     } catch (error) {
-      // Falling back is safe only if no object of this backfill can exist yet.
+      // Falling back is safe only if no object of this backfill can exist yet; later, the same
+      // answer is a refusal no retry changes (the role or the bucket changed): fail, resumable.
+      const location = `s3://${target.bucket}/${target.prefix}`;
+      const code = (error as { name?: string; Code?: string }).Code ?? (error as Error).name;
       this.notWritable =
         isNotWritable(error) && this.parts === 0 && this.options.pendingPart === undefined;
       this.failure = this.notWritable
         ? new OfflineStoreNotWritableError(
-            `s3://${target.bucket}/${target.prefix} is not writable by this function (${(error as Error).name}: ${(error as Error).message}); continuing with offline-only record writes`,
+            `${location} is not writable by this function (${(error as Error).name}: ${(error as Error).message}); continuing with offline-only record writes`,
             { cause: error }
           )
-        : error;
+        : isNotWritable(error)
+          ? new StoreRefusedError(
+              `S3 refused PutObject into the offline store location ${location} (${code})`,
+              `the function's role needs s3:PutObject on ${location}/* (and kms:GenerateDataKey on the group's KMS key), and the bucket must exist`,
+              { cause: error }
+            )
+          : error;
       if (this.notWritable) this.intent = undefined;
       events.failed(part.indices, this.failure);
       return;

@@ -24,7 +24,13 @@ import { OfflineRecordSink } from './recordSink.ts';
 import { RejectsWriter } from './rejects.ts';
 import { FileRejectedError, type RowSource, type SourceRow } from './rowSource.ts';
 import { RowWindow } from './rowWindow.ts';
-import { OfflineStoreNotWritableError, type RowSink, type SinkEvents, WriteMode } from './sink.ts';
+import {
+  OfflineStoreNotWritableError,
+  type RowSink,
+  type SinkEvents,
+  StoreRefusedError,
+  WriteMode,
+} from './sink.ts';
 import {
   headSource,
   SourceUnavailableError,
@@ -227,6 +233,18 @@ function problemsWordedFor(
 
 function problemText(problems: readonly RecordProblem[]): string {
   return problems.map(formatProblem).join('; ');
+}
+
+/**
+ * Why a backfill the store refused failed, in one line: what was refused and the code, the first
+ * row of the file it refused, what to check, and how to go on once fixed.
+ */
+function refusalReason(
+  error: StoreRefusedError,
+  row: Pick<SourceRow, 'index' | 'line' | 'fileRow'>
+): string {
+  const line = row.line !== undefined ? ` (line ${row.line})` : '';
+  return `${error.message}, from row ${row.fileRow ?? row.index + 1}${line}: no retry changes that answer; ${error.hint}. The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)`;
 }
 
 /**
@@ -509,6 +527,11 @@ class LeasedBackfill {
     const firstErrors: FirstError[] = [...this.state.firstErrors];
     let failures = 0;
     let lastFailure: unknown;
+    /**
+     * The refusal no retry changes of the earliest row (chunks answer in any order): the backfill
+     * fails at once (resumable).
+     */
+    let refusal: { index: number; reason: string; cause: unknown } | undefined;
     /** Rows handed to a sink that may reject them, for their reject line (records mode only). */
     const handedOut = new Map<number, SourceRow>();
     // The window holds every row not finished: in direct mode, the part being written and the
@@ -559,6 +582,15 @@ class LeasedBackfill {
         reject(row, [{ feature: '(record)', value: undefined, reason }]);
       },
       failed: (indices, error) => {
+        const first = indices[0];
+        if (
+          error instanceof StoreRefusedError &&
+          first !== undefined &&
+          (refusal === undefined || first < refusal.index)
+        ) {
+          const row = handedOut.get(first) ?? { index: first };
+          refusal = { index: first, reason: refusalReason(error, row), cause: error.cause };
+        }
         for (const index of indices) handedOut.delete(index);
         failures += indices.length;
         lastFailure = error;
@@ -743,6 +775,17 @@ class LeasedBackfill {
           error: lastFailure.message,
         });
         return await this.checkpointAndContinue(snapshot(), 0, undefined);
+      }
+      if (refusal !== undefined) {
+        // No retry changes a refusal (a role without the permission, a group that does not
+        // exist): fail now rather than after BACKFILL_MAX_STALLED_INVOCATIONS retries. Resumable:
+        // the rows not written are after the checkpoint, the rejects upload stays open in it.
+        logger.error('backfill refused by the store', {
+          source: this.state.source,
+          reason: refusal.reason,
+          storeMessage: String((refusal.cause as Error | undefined)?.message ?? refusal.cause),
+        });
+        return await this.finish({ ...snapshot(), resumable: true }, 'failed', refusal.reason);
       }
       const stalled = failures > 0 ? this.state.stalledInvocations + 1 : 0;
       const lastError =

@@ -15,7 +15,11 @@ interface SinkEvents {
   written(indices: readonly number[]): void;
   /** The store refused this row (never retried): it goes to the rejects. */
   rejected(index: number, reason: string): void;
-  /** These rows could not be written now (throttling, 5xx, network): retried from the checkpoint. */
+  /**
+   * These rows could not be written now (throttling, 5xx, network): retried from the checkpoint.
+   * With a {@link StoreRefusedError} the store refused them with a code no retry changes: the
+   * backfill fails at once, resumable.
+   */
   failed(indices: readonly number[], error: unknown): void;
 }
 
@@ -80,6 +84,24 @@ interface RowSink {
   checkpoint(): SinkCheckpoint;
 }
 
+/**
+ * The store refused rows with a code no retry changes (AccessForbidden, IAM's
+ * AccessDeniedException, ResourceNotFound; S3's AccessDenied in direct mode): a deployment to
+ * fix, not load to wait out. Retrying from the checkpoint every 30 s … 15 min would only tell
+ * the user after `BACKFILL_MAX_STALLED_INVOCATIONS` invocations (about 1.5 hours), so the backfill
+ * fails at once, resumable (docs/backfill.md, failures). The message names what was refused and
+ * the code, `hint` what to check; never the store's own message (an IAM text names roles and
+ * accounts), which is the cause, for the log.
+ */
+class StoreRefusedError extends SkewlessError {
+  readonly hint: string;
+  constructor(message: string, hint: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreRefusedError';
+    this.hint = hint;
+  }
+}
+
 /** Thrown when the location cannot be written at all: the backfill continues in records mode. */
 class OfflineStoreNotWritableError extends SkewlessError {
   constructor(message: string, options?: ErrorOptions) {
@@ -89,4 +111,4 @@ class OfflineStoreNotWritableError extends SkewlessError {
 }
 
 export type { OnlineValueCounts, PendingPart, RowSink, SinkCheckpoint, SinkEvents };
-export { OfflineStoreNotWritableError, WriteMode };
+export { OfflineStoreNotWritableError, StoreRefusedError, WriteMode };

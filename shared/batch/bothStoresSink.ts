@@ -11,10 +11,12 @@
  */
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { LimitFunction } from 'p-limit';
+import type { RefusedCall } from '../backfill/chunkedSink.ts';
 import type { EncodedRecord } from '../record/codec.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { writeBatch } from '../store/batchWriter.ts';
-import { batchGetOnline } from '../store/onlineReader.ts';
+import { batchGetOnline, refusedReads } from '../store/onlineReader.ts';
+import { isRefusedCall } from '../store/storeErrors.ts';
 import {
   type BatchRow,
   type OnlineEffect,
@@ -31,6 +33,9 @@ type BatchRowOutcome<Ref> =
       readonly ref: Ref;
       readonly code: string;
       readonly message: string;
+      /** The store answered `code`, which no retry changes, to this call (see ChunkOutcome). */
+      readonly refused?: true;
+      readonly refusedCall?: RefusedCall;
     };
 
 interface BothStoresSinkOptions {
@@ -98,12 +103,15 @@ class BothStoresSink {
   private async readOnline(ids: readonly string[]): Promise<{
     current: Map<string, OnlineVersion | undefined>;
     unread: Map<string, string>;
+    /** Unread ids the store refused with a code no retry changes → that code. */
+    refused: Map<string, string>;
   }> {
     const current = new Map<string, OnlineVersion | undefined>();
     const unread = new Map<string, string>();
+    const refused = new Map<string, string>();
     const toRead = this.options.dryRun ? ids.filter((id) => !this.simulated.has(id)) : ids;
     if (this.options.dryRun) for (const id of ids) current.set(id, this.simulated.get(id));
-    if (toRead.length === 0) return { current, unread };
+    if (toRead.length === 0) return { current, unread, refused };
     try {
       const read = await this.options.limit(() =>
         batchGetOnline(this.client, [{ group: this.group, recordIds: toRead }], {
@@ -119,31 +127,39 @@ class BothStoresSink {
       }
       for (const r of read.notFound) current.set(r.recordId, undefined);
       for (const r of read.unprocessed) unread.set(r.recordId, r.reason);
+      for (const r of refusedReads(read.unprocessed)) refused.set(r.recordId, r.code);
     } catch (error) {
       const reason = `${(error as Error).name ?? 'Error'}: ${(error as Error).message}`;
       for (const id of toRead) unread.set(id, reason);
+      if (isRefusedCall(error))
+        for (const id of toRead) refused.set(id, (error as Error).name ?? 'Unknown');
     }
-    return { current, unread };
+    return { current, unread, refused };
   }
 
   private async writeRun<Ref>(
     rows: readonly BatchRow<Ref>[],
     ids: readonly string[]
   ): Promise<BatchRowOutcome<Ref>[]> {
-    const { current, unread } = await this.readOnline(ids);
-    // Rows whose identifier could not be read are not written: their effect is unknown. Whatever
-    // kept it unread (a throttled or failed call, an `Errors` item of any code, AccessForbidden
-    // too), the row is a retry, as a write refused for that reason is (docs/batch.md).
+    const { current, unread, refused } = await this.readOnline(ids);
+    // Rows whose identifier could not be read are not written: their effect is unknown. A read
+    // throttled or failed is a retry; one the store refused with a code no retry changes
+    // (AccessForbidden…) is marked `refused`, as a write refused so is (docs/batch.md).
     const readable = rows
       .map((row, index) => ({ ref: index, record: row.record }))
       .filter((r) => !unread.has(r.record.recordIdentifier));
     const { planned, after } = planBatchWrites(this.group, readable, current);
-    const outcomes: BatchRowOutcome<Ref>[] = rows.map((r) => ({
-      status: 'retry',
-      ref: r.ref,
-      code: 'OnlineReadFailed',
-      message: `the online value of "${r.record.recordIdentifier}" could not be read: ${unread.get(r.record.recordIdentifier) ?? 'unknown'}`,
-    }));
+    const outcomes: BatchRowOutcome<Ref>[] = rows.map((r) => {
+      const id = r.record.recordIdentifier;
+      const code = refused.get(id);
+      return {
+        status: 'retry',
+        ref: r.ref,
+        code: code ?? 'OnlineReadFailed',
+        message: `the online value of "${id}" could not be read: ${unread.get(id) ?? 'unknown'}`,
+        ...(code !== undefined ? { refused: true, refusedCall: 'BatchGetRecord' as const } : {}),
+      };
+    });
     const refOf = (index: number): Ref => (rows[index] as BatchRow<Ref>).ref;
     if (this.options.dryRun) {
       for (const [id, version] of after) this.simulated.set(id, version);
@@ -180,7 +196,13 @@ class BothStoresSink {
         outcomes[o.ref.ref] =
           o.status === 'written'
             ? { status: 'written', ref, effect: o.ref.effect }
-            : { status: o.status, ref, code: o.code, message: o.message };
+            : {
+                status: o.status,
+                ref,
+                code: o.code,
+                message: o.message,
+                ...(o.status === 'retry' && o.refused === true ? { refused: true } : {}),
+              };
       }
     }
     return outcomes;

@@ -20,8 +20,8 @@ import {
   REPORTS_BUCKET,
   startTestS3,
 } from '../helpers/s3Events.ts';
-import { startTestStore } from '../helpers/store.ts';
-import { cardFile, createSchemaGroups, offlineMount, toCsv } from './fixtures.ts';
+import { startRefusingEndpoint, startTestStore } from '../helpers/store.ts';
+import { type CardFile, cardFile, createSchemaGroups, offlineMount, toCsv } from './fixtures.ts';
 
 describe('Command: skewless backfill', () => {
   let dir: string;
@@ -32,6 +32,13 @@ describe('Command: skewless backfill', () => {
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** Writes `file` as CSV under the test's directory; returns its path. */
+  function csvFile(name: string, file: CardFile): string {
+    const path = join(dir, name);
+    writeFileSync(path, toCsv(file.rows));
+    return path;
+  }
 
   it('registers its arguments and options', () => {
     // Prepare
@@ -213,6 +220,45 @@ describe('Command: skewless backfill', () => {
     expect(again.out()).toContain('2 rows written, 0 rejected of 2');
   }, 60_000);
 
+  it('in-process, a store that refuses the writes (AccessForbidden): exit 1, the reason in one line, no stack trace', async () => {
+    // Prepare: --endpoint names a store whose BatchWriteRecord the role may not call.
+    const store = await startTestStore();
+    const endpoint = await startRefusingEndpoint(store.store.endpoint, (operation) =>
+      operation === 'BatchWriteRecord' ? { status: 403, code: 'AccessForbidden' } : undefined
+    );
+    const file = cardFile('cli-denied', 30, 0);
+    const path = csvFile('denied.csv', file);
+    const output = captureIo();
+    try {
+      // Act
+      const code = await runBackfillCommand(
+        path,
+        {
+          group: 'fraud-cards',
+          dataDir: join(dir, 'denied-data'),
+          endpoint: endpoint.endpoint,
+          bucket: 'skewless-backfill',
+          reportsBucket: 'skewless-reports',
+          timeout: 60,
+          json: false,
+          progress: false,
+        },
+        output.io
+      );
+      // Assess
+      expect(code).toBe(1);
+      const lines = output.out().trimEnd().split('\n');
+      expect(lines[0]).toBe(
+        'Backfill of backfill/fraud-cards/denied.csv FAILED: the feature store refused BatchWriteRecord for record "cli-denied-0" of feature group "fraud-cards" (AccessForbidden) and 24 more ids, from row 1 (line 2): no retry changes that answer; the function\'s role needs sagemaker:BatchWriteRecord on "fraud-cards". The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)'
+      );
+      expect(lines.slice(1)).toEqual([expect.stringMatching(/^ {2}report: \S+\/report\.json$/)]);
+      expect(output.err()).not.toMatch(/\n\s+at /);
+    } finally {
+      await endpoint.close();
+      await store.close();
+    }
+  }, 60_000);
+
   it('backfills through the S3 of a running stack and waits for the report', async () => {
     // Prepare: a stack as npm start runs it: store, local S3 whose notifications invoke the handler.
     const store = await startTestStore();
@@ -232,8 +278,7 @@ describe('Command: skewless backfill', () => {
     const { createBackfillHandler } = await import('../../functions/backfill/index.ts');
     handler = createBackfillHandler() as never;
     const file = cardFile('stack', 30);
-    const path = join(dir, 'stack.csv');
-    writeFileSync(path, toCsv(file.rows));
+    const path = csvFile('stack.csv', file);
     const output = captureIo();
     try {
       // Act

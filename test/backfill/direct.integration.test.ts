@@ -31,6 +31,7 @@ import {
   continuationEvent,
   lambdaContext,
   REPORTS_BUCKET,
+  resumeEvent,
   s3ClientFor,
   s3PutEvent,
   s3PutEventOf,
@@ -338,6 +339,60 @@ describe('Backfill direct offline mode (integration)', () => {
       rowsRejected: file.badRows.length,
     });
     expect(rejects.map((r) => r.row).sort((a, b) => a - b)).toEqual(file.badRows);
+  });
+
+  it('fails at once, resumable, when S3 refuses a later part (AccessDenied over HTTP), and resumes exactly once after the fix', async () => {
+    // Prepare: parts of 400 rows. Once the first part is written (the state says so when the
+    // second part's intent is saved), the role "loses" s3:PutObject: the invocation's offline
+    // PutObjects go to a key outside the mounted table, which the local S3 answers 403
+    // AccessDenied, as S3 does without the permission. Too late to fall back to records mode.
+    const config = { ...loadBackfillConfig(), partMaxRows: 400, watchdogDelaySeconds: 0 };
+    let denying = false;
+    const revoked = s3ClientFor(s3.server.endpoint);
+    revoked.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Bucket?: string; Key?: string; Body?: unknown };
+        if (input.Bucket === REPORTS_BUCKET && String(input.Body).includes('"directParts":1'))
+          denying = true;
+        if (denying && input.Bucket === 'skewless-offline')
+          args.input = { ...input, Key: `not-the-offline-table/${input.Key}` } as typeof args.input;
+        return next(args);
+      },
+      { step: 'initialize', name: 'revokePutObjectAfterTheFirstPart' }
+    );
+    const file = cardFile('denied', 1_200);
+    const { source, event } = await putQuietly('backfill/fraud-cards/denied.csv', toCsv(file.rows));
+    useHandler(createBackfillHandler({ config, s3: revoked }) as unknown as Handler);
+    try {
+      await handler(event, lambdaContext());
+      await inProcessContinuations.idle();
+      const stateKey = reportKeys(source).state;
+      const failed = JSON.parse(
+        await objectText(s3.client, REPORTS_BUCKET, stateKey)
+      ) as BackfillState & { report?: { error?: string; invocations?: number } };
+      // Act: the role is fixed; the continuation docs/backfill.md describes resumes the backfill.
+      useHandler(createBackfillHandler({ config }) as unknown as Handler);
+      await handler(resumeEvent(source, failed.generation), lambdaContext());
+      await inProcessContinuations.idle();
+      // Assess: one invocation; the reason names the location, the code, the part's first row.
+      expect(failed).toMatchObject({ status: 'failed', resumable: true, directParts: 1 });
+      expect(failed.report?.invocations).toBe(1);
+      const start = failed.pendingPart?.start ?? -1;
+      expect(start).toBeGreaterThan(400);
+      expect(failed.report?.error).toMatch(
+        new RegExp(
+          `^S3 refused PutObject into the offline store location s3://skewless-offline/offline-store/\\S+/data \\(AccessDenied\\), from row ${start + 1}: no retry changes that answer; the function's role needs s3:PutObject on s3://skewless-offline/\\S+/data/\\* \\(and kms:GenerateDataKey on the group's KMS key\\), and the bucket must exist\\. The checkpoint is kept`
+        )
+      );
+      const counts = await countsOf('denied');
+      expect([...counts.keys()].sort()).toEqual([...file.good].sort());
+      expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
+      const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+      expect(report).toMatchObject({ status: 'completed', writeMode: 'direct', invocations: 2 });
+      expect(rejects.map((r) => r.row).sort((a, b) => a - b)).toEqual(file.badRows);
+    } finally {
+      revoked.destroy();
+    }
   });
 
   it('falls back to offline-only BatchWriteRecord when the offline location is not writable', async () => {

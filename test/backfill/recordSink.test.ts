@@ -1,13 +1,15 @@
 // calendar-fixed: offline writes of fixed instants; no TTL offline.
 import {
+  AccessForbidden,
   BatchWriteRecordCommand,
+  type BatchWriteRecordCommandOutput,
   SageMakerFeatureStoreRuntimeClient,
   ServiceUnavailable,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OfflineRecordSink } from '../../shared/backfill/recordSink.ts';
-import type { SinkEvents } from '../../shared/backfill/sink.ts';
+import { type SinkEvents, StoreRefusedError } from '../../shared/backfill/sink.ts';
 import { cards } from '../../shared/definitions.ts';
 import { toRecord } from '../../shared/record/codec.ts';
 
@@ -19,15 +21,19 @@ const unavailable = () =>
 
 /** Records every outcome the sink reports. */
 function recordingEvents() {
-  const seen: { written: number[]; rejected: [number, string][]; failed: number[] } = {
-    written: [],
-    rejected: [],
-    failed: [],
-  };
+  const seen: {
+    written: number[];
+    rejected: [number, string][];
+    failed: number[];
+    errors: unknown[];
+  } = { written: [], rejected: [], failed: [], errors: [] };
   const events: SinkEvents = {
     written: (indices) => seen.written.push(...indices),
     rejected: (index, reason) => seen.rejected.push([index, reason]),
-    failed: (indices) => seen.failed.push(...indices),
+    failed: (indices, error) => {
+      seen.failed.push(...indices);
+      seen.errors.push(error);
+    },
   };
   return { seen, events };
 }
@@ -96,5 +102,135 @@ describe('Class: OfflineRecordSink', () => {
     ]);
     expect(seen.failed).toEqual([2]);
     expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(2);
+  });
+});
+
+/** A BatchWriteRecord answer listing every entry of the call in `Errors` with `code`. */
+function everyEntryAnswered(code: string) {
+  return (input: { Entries?: unknown[] }): BatchWriteRecordCommandOutput => ({
+    Errors: (input.Entries ?? []).map((Entry) => ({
+      Entry: Entry as never,
+      ErrorCode: code,
+      ErrorMessage: 'User: arn:aws:sts::123456789012:assumed-role/skewless-fn/fn is not authorized',
+    })),
+    UnprocessedEntries: [],
+    $metadata: {},
+  });
+}
+
+const callError = (name: string, status: number) =>
+  Object.assign(new Error(`${name} (injected)`), { name, $metadata: { httpStatusCode: status } });
+
+describe('Class: OfflineRecordSink, answers no retry changes', () => {
+  beforeEach(() => {
+    store.reset();
+  });
+
+  it.each([
+    [
+      'a per-entry AccessForbidden',
+      'AccessForbidden',
+      'the function\'s role needs sagemaker:BatchWriteRecord on "fraud-cards"',
+    ],
+    [
+      'a per-entry ResourceNotFound',
+      'ResourceNotFound',
+      '"fraud-cards" is not in the feature store: deploy',
+    ],
+  ])(
+    'reports %s as a refusal naming the first record, the group and the code',
+    async (_, code, hint) => {
+      // Prepare
+      store.on(BatchWriteRecordCommand).callsFake(everyEntryAnswered(code));
+      const { seen, events } = recordingEvents();
+      const sink = new OfflineRecordSink(client, 1, events);
+      // Act
+      for (let i = 0; i < 3; i++) await sink.add(i, encodedOf(i));
+      await sink.drain();
+      // Assess
+      expect(seen.failed).toEqual([0, 1, 2]);
+      expect(seen.errors).toHaveLength(1);
+      const error = seen.errors[0] as StoreRefusedError;
+      expect(error).toBeInstanceOf(StoreRefusedError);
+      expect(error.message).toBe(
+        `the feature store refused BatchWriteRecord for record "c0" of feature group "fraud-cards" (${code}) and 2 more ids`
+      );
+      expect(error.hint).toContain(hint);
+      // The store's own words (an IAM text names the role) stay out of the message, in the cause.
+      expect(error.message).not.toContain('arn:aws');
+      expect(String((error.cause as Error).message)).toContain('not authorized');
+    }
+  );
+
+  it.each([
+    [
+      'AccessForbidden (403)',
+      () => new AccessForbidden({ message: 'denied', $metadata: { httpStatusCode: 403 } }),
+      'AccessForbidden',
+    ],
+    [
+      "IAM's AccessDeniedException (400)",
+      () => callError('AccessDeniedException', 400),
+      'AccessDeniedException',
+    ],
+    ['ResourceNotFound (404)', () => callError('ResourceNotFound', 404), 'ResourceNotFound'],
+  ])('reports a whole call answered %s as a refusal', async (_, error, code) => {
+    // Prepare
+    store.on(BatchWriteRecordCommand).rejects(error());
+    const { seen, events } = recordingEvents();
+    const sink = new OfflineRecordSink(client, 1, events);
+    // Act
+    await sink.add(0, encodedOf(0));
+    await sink.add(1, encodedOf(1));
+    await sink.drain();
+    // Assess
+    expect(seen.failed).toEqual([0, 1]);
+    expect(seen.errors[0]).toBeInstanceOf(StoreRefusedError);
+    expect((seen.errors[0] as Error).message).toBe(
+      `the feature store refused BatchWriteRecord for record "c0" of feature group "fraud-cards" (${code}) and 1 more id`
+    );
+  });
+
+  it.each([
+    [
+      'a whole call throttled (429)',
+      () => store.on(BatchWriteRecordCommand).rejects(callError('ThrottlingException', 429)),
+    ],
+    ['a whole call answered 503', () => store.on(BatchWriteRecordCommand).rejects(unavailable())],
+    [
+      'a connection reset',
+      () =>
+        store
+          .on(BatchWriteRecordCommand)
+          .rejects(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })),
+    ],
+    [
+      'throttled entries',
+      () => store.on(BatchWriteRecordCommand).callsFake(everyEntryAnswered('ThrottlingException')),
+    ],
+    [
+      'entries answered InternalFailure',
+      () => store.on(BatchWriteRecordCommand).callsFake(everyEntryAnswered('InternalFailure')),
+    ],
+    [
+      'unprocessed entries',
+      () =>
+        store.on(BatchWriteRecordCommand).callsFake((input: { Entries?: unknown[] }) => ({
+          Errors: [],
+          UnprocessedEntries: input.Entries,
+        })),
+    ],
+  ])('keeps %s a plain failure, retried from the checkpoint', async (_, fault) => {
+    // Prepare
+    fault();
+    const { seen, events } = recordingEvents();
+    const sink = new OfflineRecordSink(client, 1, events);
+    // Act
+    await sink.add(0, encodedOf(0));
+    await sink.drain();
+    // Assess
+    expect(seen.failed).toEqual([0]);
+    expect(seen.errors[0]).toBeInstanceOf(Error);
+    expect(seen.errors[0]).not.toBeInstanceOf(StoreRefusedError);
   });
 });

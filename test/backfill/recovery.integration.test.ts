@@ -5,6 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadBackfillConfig } from '../../shared/backfill/config.ts';
@@ -23,11 +24,12 @@ import {
   continuationEvent,
   lambdaContext,
   REPORTS_BUCKET,
+  resumeEvent,
   startTestS3,
   type TestS3,
   uploadAndSettle,
 } from '../helpers/s3Events.ts';
-import { startTestStore, type TestStore } from '../helpers/store.ts';
+import { startRefusingEndpoint, startTestStore, type TestStore } from '../helpers/store.ts';
 import {
   backfillOutput,
   type CardFile,
@@ -283,15 +285,8 @@ describe('Backfill recovery (integration)', () => {
       report: JSON.parse(await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report)),
     };
     store.store.setFaults({});
-    const resume: ContinuationMessage = {
-      type: 'skewless.backfill.continue',
-      source,
-      reason: 'retry',
-      generation: 0,
-      resume: true,
-    };
     // Act
-    await handler(continuationEvent(resume), lambdaContext());
+    await handler(resumeEvent(source), lambdaContext());
     // Assess
     expect(failed.report).toMatchObject({ status: 'failed', resumable: true, rowsWritten: 0 });
     expect(failed.report.error).toContain('writes kept failing in 2 invocations in a row');
@@ -299,6 +294,58 @@ describe('Backfill recovery (integration)', () => {
     expect(report.resumable).toBeUndefined();
     expect(report.invocations).toBe(3);
   });
+
+  it.each([
+    [
+      'AccessForbidden',
+      403,
+      'the function\'s role needs sagemaker:BatchWriteRecord on "fraud-cards"',
+    ],
+    [
+      "IAM's AccessDeniedException",
+      400,
+      'the function\'s role needs sagemaker:BatchWriteRecord on "fraud-cards"',
+    ],
+    ['ResourceNotFound', 404, '"fraud-cards" is not in the feature store'],
+  ])(
+    'fails at once, resumable, when the store refuses the writes (%s over HTTP), and resumes exactly once after the fix',
+    async (name, status, hint) => {
+      // Prepare: the store behind an endpoint that refuses BatchWriteRecord until the role is
+      // "fixed"; ten stalled invocations allowed, as by default: the refusal must not wait for them.
+      const code = name.replace("IAM's ", '');
+      let refusing = true;
+      const endpoint = await startRefusingEndpoint(store.store.endpoint, (operation) =>
+        refusing && operation === 'BatchWriteRecord' ? { status, code } : undefined
+      );
+      const featureStore = new SageMakerFeatureStoreRuntimeClient({ endpoint: endpoint.endpoint });
+      const config = { ...loadBackfillConfig(), maxStalledInvocations: 10 };
+      useHandler(createBackfillHandler({ config, featureStore }) as unknown as Handler);
+      inProcessContinuations.configure({ maxDelayMs: 20 });
+      const prefix = `refused${status}`;
+      const file = cardFile(prefix, 60);
+      try {
+        const source = await upload(`backfill/fraud-cards/${prefix}.csv`, toCsv(file.rows));
+        const failed = JSON.parse(
+          await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report)
+        );
+        refusing = false;
+        // Act: the continuation docs/backfill.md tells the user to send once the role is fixed.
+        await handler(resumeEvent(source), lambdaContext());
+        // Assess: one invocation, no retry continuation; the reason names the first refused row,
+        // its record, the group, the code and what to check, and not the store's IAM text.
+        expect(failed).toMatchObject({ status: 'failed', resumable: true, invocations: 1 });
+        expect(failed.error).toBe(
+          `the feature store refused BatchWriteRecord for record "${prefix}-0" of feature group "fraud-cards" (${code}) and 24 more ids, from row 1 (line 2): no retry changes that answer; ${hint}${code === 'ResourceNotFound' ? ': deploy the feature groups generated from shared/definitions.ts' : ''}. The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)`
+        );
+        const report = await expectExactlyOnce(file, prefix, source);
+        expect(report.resumable).toBeUndefined();
+        expect(report.invocations).toBe(2);
+      } finally {
+        featureStore.destroy();
+        await endpoint.close();
+      }
+    }
+  );
 
   it('re-arms a watchdog that arrives while the first invocation still holds its lease', async () => {
     // Prepare: a queue that records what the handler sends.

@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { GetRecordCommand, PutRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  GetRecordCommand,
+  PutRecordCommand,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaymentsGenerator } from '../../local/demo/paymentsGenerator.ts';
@@ -24,12 +28,14 @@ import {
   loadBackfillConfig,
   type SourceObject,
 } from '../../shared/backfill/index.ts';
+import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import { cards } from '../../shared/definitions.ts';
 import { encodeRecord } from '../../shared/record/codec.ts';
 import {
   backfillOutput,
   type CardRow,
   createSchemaGroups,
+  objectText,
   offlineRows,
   toCsv,
   toJsonLines,
@@ -40,13 +46,19 @@ import {
   BACKFILL_BUCKET,
   lambdaContext,
   REPORTS_BUCKET,
+  resumeEvent,
   s3PutEvent,
   s3PutEventOf,
   startTestS3,
   type TestS3,
   uploadAndSettle,
 } from '../helpers/s3Events.ts';
-import { startTestStore, type TestStore } from '../helpers/store.ts';
+import {
+  refuseReads,
+  startRefusingEndpoint,
+  startTestStore,
+  type TestStore,
+} from '../helpers/store.ts';
 
 type Handler = (event: S3Event, context: Context) => Promise<S3InvocationResult>;
 const run = promisify(execFile);
@@ -347,6 +359,63 @@ describe('Batch drops from S3 to both stores (integration)', () => {
       inProcessBatchContinuations.configure({ contextFactory: undefined });
     }
   }, 120_000);
+
+  it.each([
+    ['an id answered AccessForbidden (an Errors item)', 'AccessForbidden', 3],
+    ["the whole call answered IAM's AccessDeniedException", 'AccessDeniedException', 0],
+  ])(
+    'fails a drop at once, resumable, when the store refuses to read %s, and resumes it exactly once after the fix',
+    async (_, code, refusedRow) => {
+      // Prepare: ten rows of new cards; the store refuses the online read of one id (per id) or
+      // every read (IAM, over HTTP), until the role is "fixed".
+      const prefix = `refused-${code}`;
+      const now = Date.now();
+      const rows = Array.from({ length: 10 }, (_, i) => cardRow(`${prefix}-${i}`, now - HOUR, '7'));
+      let refusing = true;
+      const endpoint = await startRefusingEndpoint(store.store.endpoint, (operation) =>
+        refusing && code === 'AccessDeniedException' && operation === 'BatchGetRecord'
+          ? { status: 400, code }
+          : undefined
+      );
+      const featureStore = new SageMakerFeatureStoreRuntimeClient({ endpoint: endpoint.endpoint });
+      const restore =
+        code === 'AccessForbidden'
+          ? refuseReads(featureStore, code, (__, id) => id === `${prefix}-${refusedRow}`)
+          : () => {};
+      const refusingHandler = createBatchHandler({ featureStore }) as unknown as Handler;
+      const original = batchHandler;
+      batchHandler = refusingHandler;
+      inProcessBatchContinuations.deliverTo(refusingHandler as never);
+      try {
+        const source = await upload(`batch/fraud-cards/${prefix}.csv`, toCsv(rows));
+        const failed = JSON.parse(
+          await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report)
+        ) as BackfillReport & { resumable?: boolean };
+        refusing = false;
+        restore();
+        // Act: the continuation docs/backfill.md tells the user to send once the role is fixed.
+        await refusingHandler(resumeEvent(source) as never, lambdaContext());
+        // Assess: one invocation, no retry continuation; the reason names the first refused row.
+        const more = code === 'AccessForbidden' ? '' : ' and 9 more ids';
+        expect(failed).toMatchObject({ status: 'failed', resumable: true, invocations: 1 });
+        expect(failed.error).toBe(
+          `the feature store refused BatchGetRecord for record "${prefix}-${refusedRow}" of feature group "fraud-cards" (${code})${more}, from row ${refusedRow + 1} (line ${refusedRow + 2}): no retry changes that answer; the function's role needs sagemaker:BatchGetRecord on "fraud-cards". The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)`
+        );
+        const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+        expect(report).toMatchObject({ status: 'completed', rowsWritten: 10, invocations: 2 });
+        const offline = await offlineOf(prefix);
+        expect(offline).toHaveLength(10);
+        expect(new Set(offline).size).toBe(10);
+        expect(await onlineOf(`${prefix}-${refusedRow}`)).toMatchObject({ txn_count_7d: '7' });
+      } finally {
+        restore();
+        batchHandler = original;
+        inProcessBatchContinuations.deliverTo(original as never);
+        featureStore.destroy();
+        await endpoint.close();
+      }
+    }
+  );
 
   it("applies the demo's nightly aggregates: aws s3 cp of the cards file, PutObject of both, then the same night again", async () => {
     // Prepare: the demo job's output for 40 cards and 8 merchants, the cards file on disk.

@@ -170,9 +170,9 @@ describe('Class: BothStoresSink (embedded store)', () => {
     }
   });
 
-  it('holds back, as a retry naming the id and the code, a row whose online value the store refuses to read (AccessForbidden), and writes it once the read is allowed', async () => {
-    // As a write the store refuses with AccessForbidden: the drop stalls and ends in a resumable
-    // failure whose last error is this message (docs/batch.md), never a row written blind.
+  it('holds back, refused with the id, the code and the call, a row whose online value the store refuses to read (AccessForbidden), and writes it once the read is allowed', async () => {
+    // As a write the store refuses with AccessForbidden: the drop fails at once, resumable,
+    // naming the id, the group and the code (docs/batch.md), never a row written blind.
     const prefix = `f${now}`;
     const restore = refuseReads(
       store.runtime,
@@ -196,7 +196,9 @@ describe('Class: BothStoresSink (embedded store)', () => {
         {
           status: 'retry',
           ref: 1,
-          code: 'OnlineReadFailed',
+          code: 'AccessForbidden',
+          refused: true,
+          refusedCall: 'BatchGetRecord',
           message: expect.stringMatching(
             new RegExp(
               `^the online value of "${prefix}-refused" could not be read: AccessForbidden: `

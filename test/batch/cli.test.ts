@@ -21,6 +21,7 @@ import { startStore } from '../../local/store/index.ts';
 import { toCsv } from '../backfill/fixtures.ts';
 import { captureIo } from '../helpers/cliIo.ts';
 import { startTestS3 } from '../helpers/s3Events.ts';
+import { startRefusingEndpoint, startTestStore } from '../helpers/store.ts';
 
 describe('Command: skewless batch', () => {
   let dir: string;
@@ -138,6 +139,38 @@ describe('Command: skewless batch', () => {
     expect(await online(['cli-card-1', 'cli-card-3'])).toEqual(['3', '5']);
     expect(dryCode).toBe(0);
     expect(again.out()).toContain('online values: 0 would change, 2 unchanged, 0 would stay');
+  }, 60_000);
+
+  it("a store that refuses the online reads (IAM's AccessDeniedException): exit 1, the reason in one line", async () => {
+    // Prepare: --endpoint names a store whose BatchGetRecord the role may not call.
+    const store = await startTestStore();
+    const endpoint = await startRefusingEndpoint(store.store.endpoint, (operation) =>
+      operation === 'BatchGetRecord' ? { status: 400, code: 'AccessDeniedException' } : undefined
+    );
+    const output = captureIo();
+    try {
+      // Act
+      const code = await runBatchCommand(
+        file,
+        {
+          ...options,
+          dryRun: false,
+          key: 'denied.csv',
+          dataDir: join(dir, 'denied-data'),
+          endpoint: endpoint.endpoint,
+        },
+        output.io
+      );
+      // Assess: the first line says why, with no stack trace.
+      expect(code).toBe(1);
+      expect(output.out().split('\n')[0]).toBe(
+        'Batch drop batch/fraud-cards/denied.csv FAILED: the feature store refused BatchGetRecord for record "cli-card-1" of feature group "fraud-cards" (AccessDeniedException) and 1 more id, from row 1 (line 2): no retry changes that answer; the function\'s role needs sagemaker:BatchGetRecord on "fraud-cards". The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)'
+      );
+      expect(output.err()).not.toMatch(/\n\s+at /);
+    } finally {
+      await endpoint.close();
+      await store.close();
+    }
   }, 60_000);
 
   it('refuses a group that is not batch-fed, naming the ones that are', async () => {

@@ -42,6 +42,20 @@ function continuationEvent(...messages: ContinuationMessage[]): SQSEvent {
   return sqsEventOf(messages);
 }
 
+/**
+ * The continuation docs/backfill.md ("Resuming a failed backfill") tells a user to send once the
+ * cause of a resumable failure is fixed, as the queue delivers it.
+ */
+function resumeEvent(source: SourceObject, generation = 0): SQSEvent {
+  return continuationEvent({
+    type: 'skewless.backfill.continue',
+    source,
+    reason: 'retry',
+    generation,
+    resume: true,
+  });
+}
+
 /** A Lambda context whose remaining time starts at `remainingMs` and runs down with the clock. */
 function lambdaContext(remainingMs = 900_000): Context {
   return localContext(remainingMs);
@@ -118,6 +132,7 @@ export {
   continuationEvent,
   lambdaContext,
   REPORTS_BUCKET,
+  resumeEvent,
   s3ClientFor,
   s3PutEvent,
   s3PutEventOf,

@@ -2,7 +2,10 @@
  * Starts an embedded feature store in a fresh temp directory and builds real AWS SDK clients
  * pointed at it (HTTP over loopback, one attempt, dummy credentials).
  */
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -202,5 +205,73 @@ function refuseReads(
   };
 }
 
-export type { TestClock, TestStore };
-export { clients, createGroup, refuseReads, startTestStore, testClock };
+/** What a refusing endpoint answers for an operation it refuses. */
+interface Refusal {
+  readonly status: number;
+  readonly code: string;
+}
+
+/**
+ * An HTTP endpoint on 127.0.0.1 in front of the embedded store that answers the operations
+ * `refuse` picks (`BatchWriteRecord`, `BatchGetRecord`, `DescribeFeatureGroup`…) with an error of
+ * the service's wire shape (`x-amzn-ErrorType` and `{"__type","message"}`), e.g. 403
+ * `AccessForbidden` or IAM's 400 `AccessDeniedException`, and passes every other request through.
+ * A refusal as the real SDK meets it over HTTP, which the store itself never answers (it has no
+ * IAM). `refuse` is asked per request, so a test can lift the refusal (the role fixed).
+ */
+async function startRefusingEndpoint(
+  target: string,
+  refuse: (operation: string) => Refusal | undefined
+): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    const amzTarget = req.headers['x-amz-target'];
+    const operation =
+      typeof amzTarget === 'string'
+        ? (amzTarget.split('.').pop() ?? '')
+        : ((req.url ?? '').split(/[/?]/)[1] ?? '');
+    const refusal = refuse(operation);
+    if (refusal !== undefined) {
+      req.resume();
+      req.once('end', () => {
+        res.writeHead(refusal.status, {
+          'content-type': 'application/json',
+          'x-amzn-ErrorType': refusal.code,
+          'x-amzn-RequestId': 'refused',
+        });
+        const message = REFUSED_MESSAGE.replace('BatchGetRecord', operation);
+        res.end(JSON.stringify({ __type: refusal.code, message }));
+      });
+      return;
+    }
+    const forward = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      }
+    );
+    forward.once('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+export type { Refusal, TestClock, TestStore };
+export { clients, createGroup, refuseReads, startRefusingEndpoint, startTestStore, testClock };
