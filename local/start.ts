@@ -271,13 +271,13 @@ async function startStack(
         reportsClient,
         START_DEFAULTS.reportsBucket,
         inProcessBatchContinuations,
-        DROP_PREFIX.batch
+        { prefix: DROP_PREFIX.batch }
       )),
     ];
     reportsClient.destroy();
     if (resumed.length > 0) {
       s3Log.info(
-        `resuming ${resumed.length} unfinished backfill or batch drop(s) from their checkpoints: ${resumed.map((r) => r.key).join(', ')}`
+        `resuming ${resumed.length} unfinished backfill or batch drop(s) from their checkpoints: ${resumed.map((r) => r.source.key).join(', ')}`
       );
     }
     const { handler: auditHandler } = (await import('../functions/audit/index.ts')) as {

@@ -585,21 +585,22 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
     const resumed =
       drop.resumable !== true
         ? []
-        : await resumeUnfinishedBackfills(
-            client,
-            drop.reportsBucket,
-            fn.continuations,
-            `${drop.key}/`,
-            async (source) => {
+        : await resumeUnfinishedBackfills(client, drop.reportsBucket, fn.continuations, {
+            prefix: `${drop.key}/`,
+            accept: async (source) => {
               if (source.size !== size) return false;
               md5 ??= md5Of(drop.file);
               return source.etag === (await md5);
-            }
-          );
-    const source = resumed[0] ?? (await uploadFile(client, drop.file, drop.bucket, drop.key));
+            },
+            // Run again after a resumable failure (its cause fixed): on AWS, the continuation
+            // message with "resume": true; here, the same command.
+            failedToo: true,
+          });
+    const source =
+      resumed[0]?.source ?? (await uploadFile(client, drop.file, drop.bucket, drop.key));
     if (resumed[0] !== undefined) {
       io.err.write(
-        `resuming the ${label} of ${drop.key} (same content) from its checkpoint, not from its first row\n`
+        `resuming the ${resumed[0].failed ? 'failed ' : ''}${label} of ${drop.key} (same content) from its checkpoint, not from its first row\n`
       );
     }
     await s3.settled();
@@ -732,6 +733,7 @@ async function runDrop(
   const endpoint = options.s3Endpoint ?? runningEndpoints(options.dataDir).s3;
   const client = endpoint === undefined ? undefined : await s3Client(endpoint);
   let outcome: DropOutcome | 'interrupted';
+  let ranByStack = false;
   try {
     // A stack's S3 answers when it lists its buckets; then the command's must be among them.
     const names =
@@ -742,6 +744,7 @@ async function runDrop(
               (listed.Buckets ?? []).flatMap((b) => (b.Name === undefined ? [] : [b.Name])),
             () => undefined
           );
+    ranByStack = client !== undefined && endpoint !== undefined && names !== undefined;
     if (client !== undefined && endpoint !== undefined && names !== undefined) {
       checkBuckets(names, endpoint, [
         { bucket: options.bucket, flag: '--bucket' },
@@ -760,7 +763,7 @@ async function runDrop(
   } finally {
     client?.destroy();
   }
-  return outcome === 'interrupted' ? 130 : finishDrop(outcome, options, io, command);
+  return outcome === 'interrupted' ? 130 : finishDrop(outcome, options, io, command, !ranByStack);
 }
 
 /**
@@ -769,12 +772,18 @@ async function runDrop(
  */
 const EXIT_NOT_FINISHED = 3;
 
-/** Prints a drop's report (or that it did not finish in time) and returns the exit code. */
+/**
+ * Prints a drop's report (or that it did not finish in time) and returns the exit code.
+ *
+ * @param inProcess - the drop ran in this process (no running stack): the same command run again
+ *   resumes a resumable failure, where a running stack would take the file as a new drop
+ */
 async function finishDrop(
   { report, where, interrupted }: DropOutcome,
   options: DropCliOptions,
   io: BackfillIo,
-  command: DropCommand
+  command: DropCommand,
+  inProcess: boolean
 ): Promise<number> {
   if (interrupted !== undefined) {
     await flushed(io.err);
@@ -796,6 +805,17 @@ async function finishDrop(
   io.out.write(
     options.json ? `${JSON.stringify(report, null, 2)}\n` : command.summary(report, where)
   );
+  // The report's way to resume is the AWS one (a continuation message); say the local one.
+  if (
+    report.status !== 'completed' &&
+    report.resumable === true &&
+    command.dryRun !== true &&
+    !options.json
+  ) {
+    io.out.write(
+      `  to resume from the checkpoint once the cause is fixed: ${inProcess ? 'run the same command again' : 'stop the stack (Ctrl-C), then run the same command again: it resumes in this process (sent to the running stack, the file would start over)'}\n`
+    );
+  }
   return report.status === 'completed' ? 0 : 1;
 }
 

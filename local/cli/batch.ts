@@ -172,7 +172,7 @@ async function runBatchCommand(
   const scratch = mkdtempSync(join(tmpdir(), 'skewless-batch-dry-run-'));
   try {
     const outcome = await inProcess(file, key, options, io, storeEndpoint, scratch);
-    return await finishDrop(outcome, options, io, command);
+    return await finishDrop(outcome, options, io, command, true);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

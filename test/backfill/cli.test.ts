@@ -220,7 +220,7 @@ describe('Command: skewless backfill', () => {
     expect(again.out()).toContain('2 rows written, 0 rejected of 2');
   }, 60_000);
 
-  it('in-process, a store that refuses the writes (AccessForbidden): exit 1, the reason in one line, no stack trace', async () => {
+  it('in-process, a store that refuses the writes (AccessForbidden): exit 1, the reason in one line, no stack trace; the same command run again once fixed resumes', async () => {
     // Prepare: --endpoint names a store whose BatchWriteRecord the role may not call.
     const store = await startTestStore();
     const endpoint = await startRefusingEndpoint(store.store.endpoint, (operation) =>
@@ -229,30 +229,54 @@ describe('Command: skewless backfill', () => {
     const file = cardFile('cli-denied', 30, 0);
     const path = csvFile('denied.csv', file);
     const output = captureIo();
+    const options: BackfillCliOptions = {
+      group: 'fraud-cards',
+      dataDir: join(dir, 'denied-data'),
+      endpoint: endpoint.endpoint,
+      bucket: 'skewless-backfill',
+      reportsBucket: 'skewless-reports',
+      timeout: 60,
+      json: false,
+      progress: false,
+    };
     try {
       // Act
-      const code = await runBackfillCommand(
-        path,
-        {
-          group: 'fraud-cards',
-          dataDir: join(dir, 'denied-data'),
-          endpoint: endpoint.endpoint,
-          bucket: 'skewless-backfill',
-          reportsBucket: 'skewless-reports',
-          timeout: 60,
-          json: false,
-          progress: false,
-        },
-        output.io
-      );
+      const code = await runBackfillCommand(path, options, output.io);
       // Assess
       expect(code).toBe(1);
       const lines = output.out().trimEnd().split('\n');
       expect(lines[0]).toBe(
         'Backfill of backfill/fraud-cards/denied.csv FAILED: the feature store refused BatchWriteRecord for record "cli-denied-0" of feature group "fraud-cards" (AccessForbidden) and 24 more ids, from row 1 (line 2): no retry changes that answer; the function\'s role needs sagemaker:BatchWriteRecord on "fraud-cards". The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)'
       );
-      expect(lines.slice(1)).toEqual([expect.stringMatching(/^ {2}report: \S+\/report\.json$/)]);
+      expect(lines.slice(1)).toEqual([
+        expect.stringMatching(/^ {2}report: \S+\/report\.json$/),
+        '  to resume from the checkpoint once the cause is fixed: run the same command again',
+      ]);
       expect(output.err()).not.toMatch(/\n\s+at /);
+
+      // Act: the permission fixed (the store itself), the same command again.
+      const again = captureIo();
+      const resumed = await runBackfillCommand(
+        path,
+        { ...options, endpoint: store.store.endpoint },
+        again.io
+      );
+      // Assess: the failed drop went on from its checkpoint (no second upload), every row once.
+      expect(resumed, again.err()).toBe(0);
+      expect(again.err()).toContain(
+        'resuming the failed backfill of backfill/fraud-cards/denied.csv (same content) from its checkpoint'
+      );
+      expect(again.out()).toContain('30 rows written, 0 rejected of 30');
+      await store.store.flush();
+      const engine = await createDuckDbEngine({ dataDir: store.dataDir });
+      try {
+        const counted = await engine.queryAll(
+          `SELECT count(*) AS n, count(DISTINCT card_id) AS d FROM ${await engine.tableFor(cards)}`
+        );
+        expect(counted.rows[0]).toEqual({ n: 30n, d: 30n });
+      } finally {
+        await engine.close();
+      }
     } finally {
       await endpoint.close();
       await store.close();
