@@ -5,7 +5,8 @@
  * the batch handler, the lookup API on :3000, the audit on a schedule, and a demo payments
  * producer whose nightly aggregates are dropped under `batch/`. Ctrl-C drains and flushes.
  */
-import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -78,6 +79,19 @@ interface RunningStack {
   /** Runs the audit now (the schedule keeps running). */
   auditNow(): Promise<unknown>;
   stop(): Promise<void>;
+  /**
+   * For a forced quit (a second Ctrl-C while `stop()` runs), before the process exits: removes
+   * `endpoints.json` and `store.lock` now, synchronously, where they are still this process's,
+   * and returns what the clean stop leaves unfinished, in words (empty: nothing that lasts).
+   */
+  quitNow(): string[];
+}
+
+/** One step of the clean stop. */
+interface StopStep {
+  readonly stop: () => Promise<void>;
+  /** What a quit before this step has finished leaves undone; undefined: nothing that lasts. */
+  readonly unfinished?: () => string | undefined;
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -124,16 +138,24 @@ async function startStack(
   makeDirectory(join(dataDir, 'dead-letters'));
   makeDirectory(join(dataDir, 'reports'));
   const started = performance.now();
-  const stoppers: (() => Promise<void>)[] = [];
+  const stoppers: StopStep[] = [];
+  const onStop = (stop: StopStep['stop'], unfinished?: StopStep['unfinished']) =>
+    stoppers.push({ stop, unfinished });
+  /** The steps of the clean stop not finished yet, in the order they run. */
+  let stepsLeft: StopStep[] | undefined;
   const stopAll = async () => {
-    for (const stop of stoppers.reverse()) {
+    stepsLeft = [...stoppers].reverse();
+    for (let step = stepsLeft[0]; step !== undefined; step = stepsLeft[0]) {
       try {
-        await stop();
+        await step.stop();
       } catch (error) {
         log.error('error while stopping', error);
       }
+      stepsLeft.shift();
     }
   };
+  const unfinishedSteps = () =>
+    (stepsLeft ?? [...stoppers].reverse()).flatMap((step) => step.unfinished?.() ?? []);
 
   try {
     const store = await startStore({
@@ -144,19 +166,40 @@ async function startStack(
       creatingMs: DEFAULT_CREATING_MS,
       logger: createConsoleLog('store', options.logLevel) as never,
     });
-    stoppers.push(() => store.close());
+    onStop(
+      () => store.close(),
+      () => {
+        const rows = store.pendingOfflineRows() ?? 0;
+        return rows === 0
+          ? undefined
+          : `the offline store's flush (${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} not yet in Parquet, kept in its journal: the next start writes them)`;
+      }
+    );
 
     const kinesis = await startLocalKinesis({
       port: options.kinesisPort,
       streamName: START_DEFAULTS.streamName,
       shardCount: START_DEFAULTS.shards,
     });
-    stoppers.push(() => kinesis.close());
+    onStop(() => kinesis.close());
 
     // Handlers read their configuration from the environment at import, as on Lambda.
     let s3Endpoint = '';
     let backfillHandler: Handler<S3Event, unknown> | undefined;
     let batchHandler: Handler<S3Event, unknown> | undefined;
+    // Backfill and batch invocations running now (S3 events and continuations): what a forced
+    // quit cuts short.
+    let dropsRunning = 0;
+    const counted =
+      <E, R>(handler: Handler<E, R>): Handler<E, R> =>
+      async (event, context) => {
+        dropsRunning += 1;
+        try {
+          return await handler(event, context);
+        } finally {
+          dropsRunning -= 1;
+        }
+      };
     const s3Log = createConsoleLog('s3', options.logLevel);
     const s3 = await startLocalS3({
       port: options.s3Port,
@@ -190,27 +233,33 @@ async function startStack(
     // Stops after the stream has drained, before Kinesis and the store: backfills still running
     // checkpoint first (shouldStop below), while the S3 holding their state still answers.
     let stoppingBackfills = false;
-    stoppers.push(async () => {
-      stoppingBackfills = true;
-      const { inProcessBatchContinuations, inProcessContinuations } = await import(
-        '../shared/backfill/index.ts'
-      );
-      const queues = [inProcessContinuations, inProcessBatchContinuations];
-      for (const queue of queues) queue.shutdown();
-      await s3.settled();
-      for (const queue of queues) await queue.idle();
-      const held = new Set(
-        queues.flatMap((queue) =>
-          queue.heldAtShutdown.map((m) => `${m.source.key}@${m.source.versionId}`)
-        )
-      );
-      if (held.size > 0) {
-        s3Log.info(
-          `${held.size} backfill or batch drop(s) stopped at a checkpoint (state.json says running); they resume at the next start`
+    onStop(
+      async () => {
+        stoppingBackfills = true;
+        const { inProcessBatchContinuations, inProcessContinuations } = await import(
+          '../shared/backfill/index.ts'
         );
-      }
-      await s3.close();
-    });
+        const queues = [inProcessContinuations, inProcessBatchContinuations];
+        for (const queue of queues) queue.shutdown();
+        await s3.settled();
+        for (const queue of queues) await queue.idle();
+        const held = new Set(
+          queues.flatMap((queue) =>
+            queue.heldAtShutdown.map((m) => `${m.source.key}@${m.source.versionId}`)
+          )
+        );
+        if (held.size > 0) {
+          s3Log.info(
+            `${held.size} backfill or batch drop(s) stopped at a checkpoint (state.json says running); they resume at the next start`
+          );
+        }
+        await s3.close();
+      },
+      () =>
+        dropsRunning === 0
+          ? undefined
+          : `${dropsRunning} running backfill or batch drop invocation(s) (cut short; the next start resumes them from their last checkpoint)`
+    );
 
     const endpointsBase = {
       store: store.endpoint,
@@ -254,12 +303,12 @@ async function startStack(
         else s3Log.error(line);
       },
     });
-    backfillHandler = backfill as unknown as Handler<S3Event, unknown>;
-    batchHandler = batch as unknown as Handler<S3Event, unknown>;
+    backfillHandler = counted(backfill as unknown as Handler<S3Event, unknown>);
+    batchHandler = counted(batch as unknown as Handler<S3Event, unknown>);
     inProcessContinuations.reopen();
-    inProcessContinuations.deliverTo(backfill as never);
+    inProcessContinuations.deliverTo(counted(backfill as never));
     inProcessBatchContinuations.reopen();
-    inProcessBatchContinuations.deliverTo(batch as never);
+    inProcessBatchContinuations.deliverTo(counted(batch as never));
     const reportsClient = createBackfillS3Client();
     const resumed = [
       ...(await resumeUnfinishedBackfills(
@@ -298,22 +347,28 @@ async function startStack(
       },
     });
     await mapping.start();
-    stoppers.push(async () => {
-      kinesisLog.info('draining the stream (what was sent is still delivered, up to 60 s)…');
-      await mapping.stop({ drainTimeoutMs: 60_000 });
-      const { stats } = mapping;
-      kinesisLog.info(
-        `stopped after ${stats.invocations} invocations, ${stats.recordsDelivered} records delivered (${stats.drained} while draining), ${stats.retries} retries, ${stats.failedBatches} failed batches; ${stats.undelivered === 0 ? 'nothing left in the stream' : `${stats.undelivered} records left undelivered in the stream (the drain ran out of time)`}`
-      );
-    });
+    onStop(
+      async () => {
+        kinesisLog.info('draining the stream (what was sent is still delivered, up to 60 s)…');
+        await mapping.stop({ drainTimeoutMs: 60_000 });
+        const { stats } = mapping;
+        kinesisLog.info(
+          `stopped after ${stats.invocations} invocations, ${stats.recordsDelivered} records delivered (${stats.drained} while draining), ${stats.retries} retries, ${stats.failedBatches} failed batches; ${stats.undelivered === 0 ? 'nothing left in the stream' : `${stats.undelivered} records left undelivered in the stream (the drain ran out of time)`}`
+        );
+      },
+      () =>
+        "the stream's drain (what it still held is not delivered, and lost: the local stream lives in memory)"
+    );
 
     const front = await startLookupFront({ port: options.apiPort });
-    stoppers.push(() => front.close());
+    onStop(() => front.close());
 
     const auditLog = createConsoleLog('audit', options.logLevel);
     let auditRunning: Promise<unknown> = Promise.resolve();
+    let auditInProgress = false;
     const auditNow = () => {
       auditRunning = auditRunning.then(async () => {
+        auditInProgress = true;
         try {
           const result = await auditHandler(
             { source: 'skewless.local', 'detail-type': 'Scheduled Event' },
@@ -327,16 +382,21 @@ async function startStack(
         } catch (error) {
           auditLog.error('audit failed', error);
           return undefined;
+        } finally {
+          auditInProgress = false;
         }
       });
       return auditRunning;
     };
     const auditTimer = setInterval(() => void auditNow(), options.auditIntervalSeconds * 1000);
     auditTimer.unref();
-    stoppers.push(async () => {
-      clearInterval(auditTimer);
-      await auditRunning;
-    });
+    onStop(
+      async () => {
+        clearInterval(auditTimer);
+        await auditRunning;
+      },
+      () => (auditInProgress ? 'the audit in progress (no report of it)' : undefined)
+    );
 
     const endpoints: Endpoints = { ...endpointsBase, api: front.url, pid: process.pid };
 
@@ -393,7 +453,7 @@ async function startStack(
             `the nightly aggregates could not be dropped (${error instanceof Error ? error.message : String(error)}); the next midnight tries again`
           ),
       });
-      stoppers.push(async () => {
+      onStop(async () => {
         stopNightly();
         s3Client.destroy();
       });
@@ -416,7 +476,7 @@ async function startStack(
           `${DEMO_TRANSACTION_ID} is not served yet after ${FIRST_PAYMENT_TIMEOUT_MS / 1000} s; the commands below may answer 404 for a while`
         );
       }
-      stoppers.push(async () => {
+      onStop(async () => {
         await producer.stop();
         demoLog.info(
           `sent ${producer.stats.sent} events (${producer.stats.late} late, ${producer.stats.duplicates} duplicates, ${producer.stats.bad} bad on purpose)`
@@ -428,15 +488,31 @@ async function startStack(
     // stream mapping (drains), S3 (waits for backfill invocations to checkpoint), Kinesis, store
     // (flushes).
     const endpointsFile = join(dataDir, 'endpoints.json');
-    await writeFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+    const endpointsText = `${JSON.stringify(endpoints, null, 2)}\n`;
+    await writeFile(endpointsFile, endpointsText);
+    // Only while it is this stack's: another stack may have taken the data dir since (it was
+    // removed and started on again), and its file is its own.
+    const removeEndpointsFile = () => {
+      try {
+        if (readFileSync(endpointsFile, 'utf8') === endpointsText) rmSync(endpointsFile);
+      } catch {
+        // Gone already.
+      }
+    };
     // First to go on stop: a stale file would send the CLI and scripts to a stack that is gone.
-    stoppers.push(() => rm(endpointsFile, { force: true }));
+    onStop(async () => removeEndpointsFile());
     // Runs first: running backfills checkpoint at their next row instead of racing the shutdown.
-    stoppers.push(async () => {
+    onStop(async () => {
       stoppingBackfills = true;
     });
     log.info(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return { endpoints, auditNow, stop: stopAll };
+    const quitNow = () => {
+      const unfinished = unfinishedSteps();
+      removeEndpointsFile();
+      store.releaseLock();
+      return unfinished;
+    };
+    return { endpoints, auditNow, stop: stopAll, quitNow };
   } catch (error) {
     await stopAll();
     throw error;

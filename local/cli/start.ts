@@ -177,7 +177,12 @@ function registerStartCommand(program: Command): void {
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {
-          process.stderr.write(`\n${signal} again: exiting without waiting\n`);
+          // Synchronous to the end: the process exits right after. A stale endpoints.json would
+          // send the other commands and scripts to a stack that is gone.
+          const unfinished = stack.quitNow();
+          process.stderr.write(
+            `\n${signal} again: exited without waiting; ${unfinished.length === 0 ? 'nothing was left unfinished' : `left unfinished: ${unfinished.join('; ')}`}\n`
+          );
           process.exit(130);
         }
         stopping = true;

@@ -84,6 +84,17 @@ interface RunningStore {
   offlineDataPath(groupName: string): string | undefined;
   /** Replaces the fault-injection settings (`{}` turns faults off). */
   setFaults(faults: FaultOptions): void;
+  /**
+   * Offline rows acknowledged but not yet written to Parquet (they wait in the journal);
+   * undefined once the store is closed.
+   */
+  pendingOfflineRows(): number | undefined;
+  /**
+   * For a process exiting without `close()` (a forced quit): removes `store.lock` now,
+   * synchronously, if it is still the one this store wrote. Nothing else is needed: the journal
+   * keeps every acknowledged row for the next start.
+   */
+  releaseLock(): void;
 }
 
 /** Data directories opened by this process (a second open would corrupt the journal's batching). */
@@ -96,7 +107,7 @@ const openDirs = new Set<string>();
  * a process that died with the machine (a crash, a power cut): its pid, live now, is another
  * process's. (A lock without a directory or boot id is an earlier version's.)
  */
-function lock(dataDir: string): string {
+function lock(dataDir: string): DataDirLock {
   const path = `${dataDir}/store.lock`;
   if (openDirs.has(dataDir)) throw new Error(`data dir ${dataDir} is already open in this process`);
   const boot = bootId();
@@ -114,9 +125,28 @@ function lock(dataDir: string): string {
       throw new Error(`data dir ${dataDir} is in use by process ${pid} (${path})`);
     }
   }
-  writeFileSync(path, `${process.pid}\n${dataDir}\n${boot ?? ''}\n`);
+  const text = `${process.pid}\n${dataDir}\n${boot ?? ''}\n`;
+  writeFileSync(path, text);
   openDirs.add(dataDir);
-  return path;
+  return { path, text };
+}
+
+/** The lock file this process wrote, and its exact content. */
+interface DataDirLock {
+  readonly path: string;
+  readonly text: string;
+}
+
+/**
+ * Removes the lock if it still holds what this process wrote: a lock another process has taken
+ * since (the directory removed and a store started on it again) is that process's.
+ */
+function releaseLock(taken: DataDirLock): void {
+  try {
+    if (readFileSync(taken.path, 'utf8') === taken.text) rmSync(taken.path, { force: true });
+  } catch {
+    // Gone already.
+  }
 }
 
 /**
@@ -154,7 +184,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
   const logger = createLogger(options.logLevel ?? 'info', options.logger);
   const faults = new FaultInjector(options.faults);
   makeDirectory(dataDir);
-  const lockPath = lock(dataDir);
+  const dirLock = lock(dataDir);
   let db: StoreDatabase | undefined;
   let offline: OfflineWriter | undefined;
   try {
@@ -224,7 +254,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       await writer.close();
       database.close();
       openDirs.delete(dataDir);
-      rmSync(lockPath, { force: true });
+      releaseLock(dirLock);
       logger.info(`Skewless feature store on ${endpoint} stopped`);
     };
 
@@ -239,6 +269,8 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       },
       offlineDataPath: (groupName) => ctx.groups.resolve(groupName)?.offlineDataPath,
       setFaults: (f) => faults.configure(f),
+      pendingOfflineRows: () => (database.sql.isOpen ? writer.pending() : undefined),
+      releaseLock: () => releaseLock(dirLock),
     };
   } catch (error) {
     await offline?.close().catch(() => undefined);
@@ -248,7 +280,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       // Already closed or never opened.
     }
     openDirs.delete(dataDir);
-    rmSync(lockPath, { force: true });
+    releaseLock(dirLock);
     throw error;
   }
 }
