@@ -35,6 +35,7 @@ import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
 import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts';
 import { startLocalKinesis } from './kinesis/localKinesis.ts';
 import { createConsoleLog, type LogLevel } from './runtime/consoleLog.ts';
+import { bootId, processStartTicks } from './runtime/processAlive.ts';
 import { startLocalS3 } from './s3/index.ts';
 import { ensureFeatureGroups } from './setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from './setup/resumeBackfills.ts';
@@ -72,6 +73,13 @@ interface Endpoints {
   readonly reportsBucket: string;
   readonly dataDir: string;
   readonly pid: number;
+  /**
+   * The machine's boot and the process's start (`processStartTicks`), where the machine tells
+   * them: with the pid they name this process, so that a file a stack left when it died is not
+   * taken for a running stack once its pid names another process.
+   */
+  readonly bootId?: string;
+  readonly startTicks?: number;
 }
 
 interface RunningStack {
@@ -99,7 +107,7 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 /** Environment the handlers read, exactly as the template sets it on AWS, pointed at loopback. */
 function handlerEnvironment(
   options: StartOptions,
-  endpoints: Omit<Endpoints, 'api' | 'pid'>
+  endpoints: Omit<Endpoints, 'api' | 'pid' | 'bootId' | 'startTicks'>
 ): Record<string, string> {
   return {
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
@@ -398,7 +406,13 @@ async function startStack(
       () => (auditInProgress ? 'the audit in progress (no report of it)' : undefined)
     );
 
-    const endpoints: Endpoints = { ...endpointsBase, api: front.url, pid: process.pid };
+    const endpoints: Endpoints = {
+      ...endpointsBase,
+      api: front.url,
+      pid: process.pid,
+      bootId: bootId(),
+      startTicks: processStartTicks(process.pid),
+    };
 
     if (options.demo) {
       const demoLog = createConsoleLog('demo', options.logLevel);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { isProcessAlive } from '../runtime/processAlive.ts';
+import { isRecordedProcessAlive } from '../runtime/processAlive.ts';
 import { sameDirectory } from '../runtime/sameDirectory.ts';
 import type { Endpoints } from '../start.ts';
 
@@ -9,8 +9,11 @@ import type { Endpoints } from '../start.ts';
  * The endpoints of a running `npm start`, read from `<dataDir>/endpoints.json`, so the other
  * commands find the stack without flags. Falls back to the documented default ports. A clean
  * stop removes the file; one left by a stack that was killed names a process that is gone and is
- * ignored (its free ports meant nothing any more: "no stack at http://127.0.0.1:41873"), and so
- * is one copied along with a running stack's data dir (it names the original directory).
+ * ignored (its free ports meant nothing any more: "no stack at http://127.0.0.1:41873"), also
+ * when its pid names another process now (after a reboot or a container's restart: the file
+ * records the boot and the process's start time), and so is one copied along with a running
+ * stack's data dir (it names the original directory). Trusted, such a file sent `audit` to a
+ * port nothing listens on instead of the store on disk, and `put` to whatever listens there now.
  */
 function runningEndpoints(dataDir: string): Partial<Endpoints> {
   let endpoints: Partial<Endpoints>;
@@ -19,7 +22,16 @@ function runningEndpoints(dataDir: string): Partial<Endpoints> {
   } catch {
     return {};
   }
-  if (typeof endpoints.pid === 'number' && !isProcessAlive(endpoints.pid)) return {};
+  if (
+    typeof endpoints.pid === 'number' &&
+    !isRecordedProcessAlive({
+      pid: endpoints.pid,
+      bootId: typeof endpoints.bootId === 'string' ? endpoints.bootId : undefined,
+      startTicks: typeof endpoints.startTicks === 'number' ? endpoints.startTicks : undefined,
+    })
+  ) {
+    return {};
+  }
   // Copied along with the data dir of a running stack: that stack serves the original.
   if (typeof endpoints.dataDir === 'string' && !sameDirectory(endpoints.dataDir, dataDir)) {
     return {};

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
-import { bootId, isProcessAlive } from '../runtime/processAlive.ts';
+import { bootId, isRecordedProcessAlive } from '../runtime/processAlive.ts';
 import { sameDirectory } from '../runtime/sameDirectory.ts';
 import {
   type Clock,
@@ -118,9 +118,8 @@ function lock(dataDir: string): DataDirLock {
       Number.isInteger(pid) &&
       pid > 0 &&
       pid !== process.pid &&
-      isProcessAlive(pid) &&
-      (holderDir === '' || sameDirectory(holderDir, dataDir)) &&
-      (holderBoot === '' || boot === undefined || holderBoot === boot)
+      isRecordedProcessAlive({ pid, bootId: holderBoot || undefined }) &&
+      (holderDir === '' || sameDirectory(holderDir, dataDir))
     ) {
       throw new Error(`data dir ${dataDir} is in use by process ${pid} (${path})`);
     }

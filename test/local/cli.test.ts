@@ -725,6 +725,33 @@ describe('skewless CLI user errors', () => {
     }
   );
 
+  it.skipIf(!existsSync('/proc/sys/kernel/random/boot_id'))(
+    'an endpoints.json left by a stack of an earlier boot is not taken for a running stack, though its pid is alive again: audit runs on the store on disk',
+    () => {
+      // Prepare: a store on disk, and the file a stack killed with the machine left; after the
+      // reboot its pid belongs to another process (this test's), and nothing listens on its ports
+      const dataDir = join(work, 'rebooted-endpoints');
+      const backfill = run(exampleBackfillArgs(dataDir));
+      expect(backfill.status, backfill.stderr).toBe(0);
+      writeFileSync(
+        join(dataDir, 'endpoints.json'),
+        JSON.stringify({
+          api: 'http://127.0.0.1:1',
+          store: 'http://127.0.0.1:1',
+          s3: 'http://127.0.0.1:1',
+          dataDir,
+          pid: process.pid,
+          bootId: '00000000-0000-4000-8000-000000000000',
+        })
+      );
+      // Act
+      const result = run(['audit', '--group', 'fraud-cards', '--data-dir', dataDir]);
+      // Assess: not "no stack at http://127.0.0.1:1 … start one with npm start"
+      expect(result.stderr).not.toContain('no stack at');
+      expect(result.stdout).toContain('report written to');
+    }
+  );
+
   it('skewless store: a port in use names --port, a data directory under a file names --data-dir', async () => {
     const server = await listenOn(0);
     const port = (server.address() as { port: number }).port;
