@@ -23,7 +23,7 @@ import { makeDirectory } from '../shared/runtime/makeDirectory.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
 import { getOnlineRecord } from '../shared/store/onlineReader.ts';
 import { startLookupFront } from './api/front.ts';
-import { DEMO_TRANSACTION_ID, DemoProducer } from './demo/producer.ts';
+import { DEMO_TRANSACTION_ID, DemoProducer, earlierFirstPaymentLine } from './demo/producer.ts';
 import {
   dropNightlyAggregates,
   type NightlyFile,
@@ -477,9 +477,8 @@ async function startStack(
       const earlier = await firstPaymentEventTime(store.endpoint, 0);
       producer.start({ firstPayment: earlier === undefined });
       if (earlier !== undefined) {
-        demoLog.info(
-          `${DEMO_TRANSACTION_ID} is from an earlier run on this data dir (event time ${earlier}): not sent again (an id names one payment)`
-        );
+        const { stale, line } = earlierFirstPaymentLine(earlier, Date.now());
+        (stale ? demoLog.warn : demoLog.info)(line);
       } else if (
         // "ready" means the commands the banner prints answer: the first payment has gone
         // through the stream and the ingest handler into the store (a poll of the mapping,

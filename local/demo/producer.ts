@@ -1,6 +1,9 @@
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { shortDuration } from '../../shared/audit/report.ts';
+import { fraudModelV3, transactions } from '../../shared/definitions.ts';
 import type { LogSink } from '../../shared/runtime/powertools.ts';
-import { PaymentsGenerator } from './paymentsGenerator.ts';
+import { durationSeconds } from '../../shared/schema/index.ts';
+import { type Payment, PaymentsGenerator } from './paymentsGenerator.ts';
 
 interface DemoProducerStats {
   sent: number;
@@ -12,6 +15,39 @@ interface DemoProducerStats {
 
 /** The demo's first payment (card-0001 at merchant-001), named in the commands printed at start. */
 const DEMO_TRANSACTION_ID = 'txn-demo-0001';
+
+/** The demo's first payment, made at `nowMs`: the one the commands printed at start look up. */
+function demoFirstPayment(generator: PaymentsGenerator, nowMs: number): Payment {
+  return {
+    ...generator.payment(nowMs, 1),
+    transaction_id: DEMO_TRANSACTION_ID,
+    merchant_id: 'merchant-001',
+  };
+}
+
+/**
+ * The start log's line for a data dir whose store already holds the demo's first payment (an
+ * earlier run sent it; sent again it would be another payment under the same id). It is one
+ * payment at one time: past the max age the banner's vectors command judges it by, that command
+ * lists its transaction features under "stale", and the line says so, and how to get a fresh one.
+ */
+function earlierFirstPaymentLine(
+  eventTime: string,
+  nowMs: number
+): { readonly stale: boolean; readonly line: string } {
+  const ageSeconds = (nowMs - Date.parse(eventTime)) / 1000;
+  const earlier = `${DEMO_TRANSACTION_ID} is from an earlier run on this data dir (event time ${eventTime}, ${shortDuration(ageSeconds)} old): not sent again (an id names one payment)`;
+  // As the lookup judges it: the feature set's max age, else the group's.
+  const maxAge = fraudModelV3.maxAge ?? transactions.maxAge;
+  const selected = fraudModelV3.selections.find((s) => s.group === transactions)?.features ?? [];
+  if (maxAge === undefined || selected.length === 0 || ageSeconds <= durationSeconds(maxAge)) {
+    return { stale: false, line: earlier };
+  }
+  return {
+    stale: true,
+    line: `${earlier}. It is past the max age of ${transactions.name} in ${fraudModelV3.name} (${maxAge.value} ${(maxAge.value === 1 ? maxAge.unit.replace(/s$/, '') : maxAge.unit).toLowerCase()}): the vectors command below lists its ${selected.length} ${transactions.name} features under "stale" (their values still returned); for a fresh one, start on an empty data dir (--data-dir <new dir>)`,
+  };
+}
 
 interface DemoProducerOptions {
   readonly client: KinesisClient;
@@ -53,11 +89,7 @@ class DemoProducer {
 
   /** A known first payment, so the commands printed at start have a transaction to look up. */
   private sendFirstPayment(): void {
-    const first = {
-      ...this.generator.payment(Date.now(), 1),
-      transaction_id: DEMO_TRANSACTION_ID,
-      merchant_id: 'merchant-001',
-    };
+    const first = demoFirstPayment(this.generator, Date.now());
     this.inFlight = this.options.client
       .send(
         new PutRecordsCommand({
@@ -130,4 +162,4 @@ class DemoProducer {
 }
 
 export type { DemoProducerOptions, DemoProducerStats };
-export { DEMO_TRANSACTION_ID, DemoProducer };
+export { DEMO_TRANSACTION_ID, DemoProducer, demoFirstPayment, earlierFirstPaymentLine };

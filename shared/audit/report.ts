@@ -67,7 +67,8 @@ const KIND_LABELS: Record<MismatchKind, string> = {
   onlineOnly: 'online only (no offline row)',
 };
 
-function duration(seconds: number | null): string {
+/** A duration for a person to read: `45s`, `12m`, `2.0h`, `3.5d`; `-` for none. */
+function shortDuration(seconds: number | null): string {
   if (seconds === null) return '-';
   const abs = Math.abs(seconds);
   const sign = seconds < 0 ? '-' : '';
@@ -121,8 +122,8 @@ function formatAuditReport(report: AuditReport): string {
       : [
           g.group,
           String(g.offline.identifiers),
-          `${duration(g.freshness.seconds)}${g.freshness.breached ? ' !' : ''}`,
-          duration(g.freshness.maxAgeSeconds),
+          `${shortDuration(g.freshness.seconds)}${g.freshness.breached ? ' !' : ''}`,
+          shortDuration(g.freshness.maxAgeSeconds),
           `${g.staleness.stale} (${(g.staleness.share * 100).toFixed(1)}%)`,
           String(g.ttl.expiringSoon),
           String(g.ttl.expiredStillServed),
@@ -142,8 +143,8 @@ function formatAuditReport(report: AuditReport): string {
     if (g.freshness.breached) {
       details.push(
         g.freshness.boundFrom === 'batch'
-          ? `  freshness: newest event time ${g.freshness.newestEventTime} is ${duration(g.freshness.seconds)} old: a batch drop is overdue (cadence + max delay ${duration(g.freshness.boundSeconds)})`
-          : `  freshness: newest event time ${g.freshness.newestEventTime} is ${duration(g.freshness.seconds)} old (max age ${duration(g.freshness.boundSeconds)})`
+          ? `  freshness: newest event time ${g.freshness.newestEventTime} is ${shortDuration(g.freshness.seconds)} old: a batch drop is overdue (cadence + max delay ${shortDuration(g.freshness.boundSeconds)})`
+          : `  freshness: newest event time ${g.freshness.newestEventTime} is ${shortDuration(g.freshness.seconds)} old (max age ${shortDuration(g.freshness.boundSeconds)})`
       );
     }
     for (const kind of MISMATCH_KINDS) {
@@ -167,14 +168,14 @@ function formatAuditReport(report: AuditReport): string {
       details.push(`  expired but still served: ${g.ttl.expiredStillServed}`);
       for (const e of g.ttl.expiredStillServedExamples) {
         details.push(
-          `    ${e.recordId}  expired ${e.expiresAt} (${duration(e.overdueSeconds)} ago)`
+          `    ${e.recordId}  expired ${e.expiresAt} (${shortDuration(e.overdueSeconds)} ago)`
         );
       }
     }
     if (g.staleness.stale > 0) {
       details.push(`  stale (oldest first): ${g.staleness.stale}`);
       for (const e of g.staleness.examples) {
-        details.push(`    ${e.recordId}  ${e.eventTime} (${duration(e.ageSeconds)} old)`);
+        details.push(`    ${e.recordId}  ${e.eventTime} (${shortDuration(e.ageSeconds)} old)`);
       }
     }
     for (const p of g.problems) details.push(`  problem: ${p}`);
@@ -190,4 +191,4 @@ function formatAuditReport(report: AuditReport): string {
   return lines.join('\n');
 }
 
-export { formatAuditReport, reportKey, writeReportToFile, writeReportToS3 };
+export { formatAuditReport, reportKey, shortDuration, writeReportToFile, writeReportToS3 };

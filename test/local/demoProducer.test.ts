@@ -1,7 +1,7 @@
 import { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DemoProducer } from '../../local/demo/producer.ts';
+import { DemoProducer, earlierFirstPaymentLine } from '../../local/demo/producer.ts';
 
 const kinesisMock = mockClient(KinesisClient);
 
@@ -40,5 +40,26 @@ describe('Class: DemoProducer', () => {
     expect(lines).toEqual([
       `sent ${sent} events, its bound of 25 (--demo-max-events): the demo stream stops here while the stack keeps running, so the audit will report the payments' group not fresh`,
     ]);
+  });
+});
+
+describe('earlierFirstPaymentLine (a restart on the data dir of an earlier run)', () => {
+  const now = Date.now();
+  const hoursAgo = (hours: number) => new Date(now - hours * 3_600_000).toISOString();
+
+  it('past the max age (1 hour), says the vectors command lists its features as stale, and what to do', () => {
+    const { stale, line } = earlierFirstPaymentLine(hoursAgo(2), now);
+    expect(stale).toBe(true);
+    expect(line).toBe(
+      `txn-demo-0001 is from an earlier run on this data dir (event time ${hoursAgo(2)}, 2.0h old): not sent again (an id names one payment). It is past the max age of fraud-transactions in fraud_model_v3 (1 hour): the vectors command below lists its 7 fraud-transactions features under "stale" (their values still returned); for a fresh one, start on an empty data dir (--data-dir <new dir>)`
+    );
+  });
+
+  it('within the max age, only that it is the earlier one', () => {
+    const { stale, line } = earlierFirstPaymentLine(hoursAgo(0.5), now);
+    expect(stale).toBe(false);
+    expect(line).toBe(
+      `txn-demo-0001 is from an earlier run on this data dir (event time ${hoursAgo(0.5)}, 30m old): not sent again (an id names one payment)`
+    );
   });
 });
