@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
-import { bootId, isRecordedProcessAlive } from '../runtime/processAlive.ts';
+import { bootId, isRecordedProcessAlive, processStartTicks } from '../runtime/processAlive.ts';
 import { sameDirectory } from '../runtime/sameDirectory.ts';
 import {
   type Clock,
@@ -101,30 +101,40 @@ interface RunningStore {
 const openDirs = new Set<string>();
 
 /**
- * Takes `<dataDir>/store.lock`: the pid of this process, the directory and the machine's boot id.
- * A lock that names another directory was copied along with the data dir of a running store
- * (`cp -a`): its live pid holds the original, not this copy. A lock from another boot was left by
- * a process that died with the machine (a crash, a power cut): its pid, live now, is another
- * process's. (A lock without a directory or boot id is an earlier version's.)
+ * Takes `<dataDir>/store.lock`: the pid of this process, the directory, the machine's boot id
+ * and the process's start time (clock ticks since the boot). A lock that names another directory
+ * was copied along with the data dir of a running store (`cp -a`): its live pid holds the
+ * original, not this copy. A lock from another boot was left by a process that died with the
+ * machine (a crash, a power cut), and one whose live pid started at another time by a process of
+ * an earlier container (a restart counts pids from 1 again and keeps the host's boot id): either
+ * way that pid is another process's now. (A lock without a directory, boot id or start time is an
+ * earlier version's.)
  */
 function lock(dataDir: string): DataDirLock {
   const path = `${dataDir}/store.lock`;
   if (openDirs.has(dataDir)) throw new Error(`data dir ${dataDir} is already open in this process`);
   const boot = bootId();
   if (existsSync(path)) {
-    const [pidLine = '', holderDir = '', holderBoot = ''] = readFileSync(path, 'utf8').split('\n');
+    const [pidLine = '', holderDir = '', holderBoot = '', holderStart = ''] = readFileSync(
+      path,
+      'utf8'
+    ).split('\n');
     const pid = Number(pidLine.trim());
     if (
       Number.isInteger(pid) &&
       pid > 0 &&
       pid !== process.pid &&
-      isRecordedProcessAlive({ pid, bootId: holderBoot || undefined }) &&
+      isRecordedProcessAlive({
+        pid,
+        bootId: holderBoot || undefined,
+        startTicks: holderStart === '' ? undefined : Number(holderStart),
+      }) &&
       (holderDir === '' || sameDirectory(holderDir, dataDir))
     ) {
       throw new Error(`data dir ${dataDir} is in use by process ${pid} (${path})`);
     }
   }
-  const text = `${process.pid}\n${dataDir}\n${boot ?? ''}\n`;
+  const text = `${process.pid}\n${dataDir}\n${boot ?? ''}\n${processStartTicks(process.pid) ?? ''}\n`;
   writeFileSync(path, text);
   openDirs.add(dataDir);
   return { path, text };

@@ -706,16 +706,27 @@ describe('skewless CLI user errors', () => {
     }
   });
 
-  it.skipIf(!existsSync('/proc/sys/kernel/random/boot_id'))(
-    'a lock left by a process of an earlier boot (a crash, a power cut) does not hold the data dir, though its pid is alive again',
-    () => {
-      // Prepare: store.lock as a stack killed with the machine left it; after the reboot its pid
-      // belongs to another process (this test's, alive and no stack)
-      const dataDir = join(work, 'rebooted');
+  const linuxProcesses =
+    existsSync('/proc/sys/kernel/random/boot_id') && existsSync('/proc/self/stat');
+  const thisBoot = linuxProcesses
+    ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    : '';
+  it.skipIf(!linuxProcesses).each([
+    // Killed with the machine (a crash, a power cut): another boot id.
+    ['of an earlier boot (a crash, a power cut)', '00000000-0000-4000-8000-000000000000\n'],
+    // Of a container restarted since: the host's boot id, but the pid's process started at
+    // another time (a new pid namespace counts from 1 again).
+    ['of an earlier container on this boot', `${thisBoot}\n1\n`],
+  ])(
+    'a lock left by a process %s does not hold the data dir, though its pid is alive again',
+    (_, bootAndStart) => {
+      // Prepare: store.lock as that stack left it; its pid now belongs to another process (this
+      // test's, alive and no stack)
+      const dataDir = mkdtempSync(join(work, 'restarted-'));
       mkdirSync(join(dataDir, 'store'), { recursive: true });
       writeFileSync(
         join(dataDir, 'store', 'store.lock'),
-        `${process.pid}\n${join(dataDir, 'store')}\n00000000-0000-4000-8000-000000000000\n`
+        `${process.pid}\n${join(dataDir, 'store')}\n${bootAndStart}`
       );
       // Act
       const result = run(exampleBackfillArgs(dataDir));
