@@ -35,6 +35,9 @@ type ProxyHandler = (
   context: Context
 ) => Promise<APIGatewayProxyResult | undefined | unknown>;
 
+/** Requests in flight at close get this long to finish before their connections are closed. */
+const CLOSE_GRACE_MS = 5_000;
+
 interface LookupFrontOptions {
   /** TCP port on `host`; 0 picks a free one (`npm start` uses 3000). */
   readonly port: number;
@@ -275,7 +278,15 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
+        // A client whose request never finishes (its body stops arriving) would otherwise hold
+        // the close, and with it npm start's Ctrl-C, until Node's request timeout (300 s).
+        const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        timer.unref();
+        server.close((error) => {
+          clearTimeout(timer);
+          if (error) reject(error);
+          else resolve();
+        });
         server.closeIdleConnections();
       }),
   };

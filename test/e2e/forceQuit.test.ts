@@ -1,10 +1,11 @@
 /**
- * `npm start` quit with a second Ctrl-C while its clean stop is still running (here: held up by a
- * lookup request whose body never finishes arriving). The process exits at once, but must not
- * leave `endpoints.json` or `store.lock` behind, and says what it left unfinished.
+ * `npm start` stopped while a lookup request never finishes (its body stops arriving): one Ctrl-C
+ * does not wait on it for long; a second one, while the clean stop is still running, exits at
+ * once, but must not leave `endpoints.json` or `store.lock` behind, and says what it left
+ * unfinished.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,17 @@ const start = () =>
   ]);
 let running: StackProcess | undefined;
 
+/** A lookup request whose body never finishes arriving: the API holds it open. */
+async function heldLookupRequest(stack: StackProcess): Promise<Socket> {
+  const api = new URL(stack.endpoints.api);
+  const socket = connect({ host: api.hostname, port: Number(api.port) });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write(
+    'POST /feature-sets/fraud_model_v3/vectors HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"entit'
+  );
+  return socket;
+}
+
 afterAll(() => {
   if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
@@ -47,12 +59,7 @@ describe('npm start quit with a second Ctrl-C during the clean stop', () => {
       dataDir,
     ]);
     expect(put.status, put.stderr).toBe(0);
-    const api = new URL(stack.endpoints.api);
-    const socket = connect({ host: api.hostname, port: Number(api.port) });
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write(
-      'POST /feature-sets/fraud_model_v3/vectors HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"entit'
-    );
+    const socket = await heldLookupRequest(stack);
     try {
       const exited = new Promise<number | null>((resolve) =>
         stack.child.once('exit', (code) => resolve(code))
@@ -80,5 +87,26 @@ describe('npm start quit with a second Ctrl-C during the clean stop', () => {
     running = await start();
     expect(running.output()).toContain('replaying 1 journalled offline rows');
     expect(await stopStackProcess(running), running.output()).toBe(0);
+  }, 90_000);
+
+  it('one Ctrl-C stops cleanly within seconds, though a lookup request never finishes', async () => {
+    // Prepare
+    running = await start();
+    const stack = running;
+    const socket = await heldLookupRequest(stack);
+    try {
+      // Act
+      const started = Date.now();
+      const code = await Promise.race([
+        stopStackProcess(stack),
+        new Promise<string>((resolve) => setTimeout(() => resolve('still stopping'), 20_000)),
+      ]);
+      // Assess: the request got the API's grace (5 s), then its connection was closed
+      expect(code, stack.output()).toBe(0);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(stack.output()).toContain('stopped cleanly');
+    } finally {
+      socket.destroy();
+    }
   }, 90_000);
 });
