@@ -106,6 +106,7 @@ const COLUMNS = cards.featureNames;
 const ROWS_PER_HOUR = Number(process.env.BENCH_BACKFILL_ROWS_PER_HOUR ?? 5_000);
 
 /** Where generated event times start, epoch ms (the batch bench starts them a few hours ago). */
+// calendar-fixed: backfilled history goes to the offline store only, which has no TTL.
 const HISTORY_ORIGIN_MS = Date.UTC(2024, 6, 1);
 
 /** Row `i` of fraud-cards, values as text; event times from `originMs`. */

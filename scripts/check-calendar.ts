@@ -33,9 +33,12 @@ const DATA_FILES: Readonly<Record<string, string>> = {
 
 const MARKER = 'calendar-fixed';
 
-// 19xx–21xx ISO dates; epoch seconds 2017–2033 (10 digits) and milliseconds (13 digits).
+// 19xx–21xx ISO dates, extended (2026-01-01) and basic with a time (20260101T000000Z, as in
+// X-Amz-Date and the offline file names); a year given to Date.UTC or the Date constructor
+// (Date.UTC(2024, 0, 1) names a day as surely as '2024-01-01'); epoch seconds 2017–2033 (10
+// digits) and milliseconds (13 digits).
 const LITERAL =
-  /(?<!\d)(?:19|20|21)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)|(?<![\d.])1[5-9]\d{8}(?:\d{3})?(?![\d.])/g;
+  /(?<!\d)(?:19|20|21)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)|(?<![\d.])(?:19|20|21)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])T\d{4}|(?:Date\.UTC|new Date)\(\s*(?:19|20|21)\d{2}\s*,|(?<![\d.])1[5-9]\d{8}(?:\d{3})?(?![\d.])/g;
 
 export interface CalendarLiteral {
   readonly path: string;

@@ -53,6 +53,7 @@ const CARD_COLUMNS = [
  * partition, so a wider spread would only make the tests slower.
  */
 function goodCard(prefix: string, i: number): CardRow {
+  // calendar-fixed: backfilled rows are offline-only history (no TTL offline).
   const eventTime = new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString();
   return {
     card_id: `${prefix}-${i}`,

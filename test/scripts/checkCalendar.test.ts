@@ -3,17 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
 
 describe('calendar lint (scripts/check-calendar.ts)', () => {
-  it('finds ISO dates and epoch seconds / milliseconds with their line', () => {
+  it('finds ISO dates (extended, or basic with a time), years given to Date.UTC or the Date constructor, and epoch seconds / milliseconds, with their line', () => {
     const text = [
       "const a = '2026-11-01T10:00:00.000Z';",
       'const b = 1767225600;',
       'const c = 1767225600123;',
       'const fine = 12345678901234567; // not an epoch',
+      'const d = new Date(Date.UTC(2024, 0, 1) + i * 60_000);',
+      'const e = new Date(2024, 6, 1);',
+      "const f = { 'X-Amz-Date': '20260101T000000Z' };",
+      'const alsoFine = Date.UTC(year, 0, 1) + new Date(ms).getTime() + 20_260_401;',
     ].join('\n');
     expect(findCalendarLiterals('test/x.test.ts', text)).toEqual([
       { path: 'test/x.test.ts', line: 1, literal: '2026-11-01' },
       { path: 'test/x.test.ts', line: 2, literal: '1767225600' },
       { path: 'test/x.test.ts', line: 3, literal: '1767225600123' },
+      { path: 'test/x.test.ts', line: 5, literal: 'Date.UTC(2024,' },
+      { path: 'test/x.test.ts', line: 6, literal: 'new Date(2024,' },
+      { path: 'test/x.test.ts', line: 7, literal: '20260101T0000' },
     ]);
   });
 
