@@ -107,10 +107,11 @@ const samTranslatorPresent =
   spawnSync('python3', ['-c', 'import samtranslator, cfnlint'], { encoding: 'utf8' }).status === 0;
 
 describe('template.yaml through the SAM translator', () => {
-  it('transforms into CloudFormation that cfn-lint accepts without errors', () => {
+  it('transforms into CloudFormation that cfn-lint accepts without errors', (ctx) => {
     if (!samTranslatorPresent) {
       // .ci/run installs cfn-lint (which brings samtranslator); a bare machine may lack it.
-      console.warn('SKIPPED: python3 with samtranslator and cfn-lint is not installed');
+      // Skipped, not passed: the report lists it with the reason.
+      ctx.skip('python3 with samtranslator and cfn-lint is not installed');
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), 'skewless-sam-translate-'));
