@@ -190,6 +190,8 @@ describe('Backfill direct offline mode (integration)', () => {
     const rows = (await offlineRows(store, 'fraud-cards')).filter((r) =>
       String(r.card_id).startsWith('layout-')
     );
+    // Every good row of the file, so the checks below cannot pass on an empty list.
+    expect(rows).toHaveLength(file.good.size);
     expect(rows.every((r) => r.is_deleted === false)).toBe(true);
     // Direct ingestion has no API call: both service timestamps are the write time.
     expect(rows.every((r) => String(r.write_time) === String(r.api_invocation_time))).toBe(true);
