@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
+import { expectLoopbackOnly } from '../helpers/loopback.ts';
 import {
   poll,
   root,
@@ -49,6 +50,10 @@ describe('npm start: the whole product on the embedded default', () => {
   it('ingests, serves, backfills, audits, builds a training set, stops cleanly and restarts with all state', async () => {
     stack = await startStack();
     const { endpoints } = stack;
+    // Every server of the stack listens on 127.0.0.1 only, never on the machine's interfaces.
+    for (const url of [endpoints.api, endpoints.store, endpoints.s3, endpoints.kinesis]) {
+      await expectLoopbackOnly(url);
+    }
     // --no-demo: no demo records to curl; the banner suggests a put and a get instead.
     expect(stack.output()).toContain('npx skewless put fraud-cards');
     expect(stack.output()).not.toContain('txn-demo-0001');
