@@ -84,21 +84,28 @@ function storedRecordId(group: FeatureGroup, recordId: string): string {
 }
 
 /**
- * The record argument of `put` when it holds U+FFFD: Node decodes argv as UTF-8 and turns bytes
- * that are not UTF-8 (`é` from a Windows-1252 or Latin-1 terminal, `$'caf\xe9'`) into U+FFFD
- * without a word, so the record would be stored under another id and value than the user typed.
- * The raw bytes are gone by then (only Linux's /proc/self/cmdline keeps them), so the character
- * itself is refused; a record that means U+FFFD writes it as the JSON escape `\ufffd`.
+ * An argument holding U+FFFD (the record of `put`, the id of `get`): Node decodes argv as UTF-8
+ * and turns bytes that are not UTF-8 (`é` from a Windows-1252 or Latin-1 terminal, `$'caf\xe9'`)
+ * into U+FFFD without a word, so the record would be stored, or looked up, under another id and
+ * value than the user typed. The raw bytes are gone by then (only Linux's /proc/self/cmdline
+ * keeps them), so the character itself is refused.
+ *
+ * @param what - the argument, as the message names it ("the record")
+ * @param hint - the way to pass the text the user meant
  */
-function replacementCharacterError(text: string): UserError | undefined {
+function replacementCharacterError(
+  text: string,
+  what: string,
+  hint: string
+): UserError | undefined {
   const at = text.indexOf('\uFFFD');
   if (at < 0) return undefined;
   const from = Math.max(0, at - 16);
   const to = Math.min(text.length, at + 16);
   const context = `${from > 0 ? '…' : ''}${text.slice(from, to)}${to < text.length ? '…' : ''}`;
   return new UserError(
-    `the record holds U+FFFD at character ${at + 1} (${context.replaceAll('\uFFFD', '\\ufffd')}): text that is not UTF-8 (a Windows-1252 or Latin-1 terminal?) arrives as U+FFFD, another value than the one typed`,
-    'write its non-ASCII characters as JSON escapes (caf\\u00e9 for café), or \\ufffd where U+FFFD itself is meant'
+    `${what} holds U+FFFD at character ${at + 1} (${context.replaceAll('\uFFFD', '\\ufffd')}): text that is not UTF-8 (a Windows-1252 or Latin-1 terminal?) arrives as U+FFFD, another value than the one typed`,
+    hint
   );
 }
 
@@ -130,6 +137,13 @@ function registerRecordCommands(program: Command, schemas: SchemaRegistry = regi
           `give the ${group.recordIdentifier} of the record: skewless get ${group.name} <${group.recordIdentifier}>`
         );
       }
+      // A Latin-1 `café` would otherwise look up, and may find, the record "caf\ufffd".
+      const replaced = replacementCharacterError(
+        given,
+        `the record identifier (${group.recordIdentifier})`,
+        `give it in UTF-8 (a terminal set to UTF-8), or spell its UTF-8 bytes: skewless get ${group.name} "$(printf 'caf\\303\\251')" for café`
+      );
+      if (replaced !== undefined) throw replaced;
       const recordId = storedRecordId(group, given);
       const features: string[] | undefined = opts.features
         ?.split(',')
@@ -196,7 +210,12 @@ Example (the event time is now, in epoch seconds: a record older than its group'
     )
     .action(async (groupName: string, text: string, opts) => {
       const group = schemas.getExternalGroup(groupName);
-      const replaced = replacementCharacterError(text);
+      // A record that means U+FFFD writes it as the JSON escape `\ufffd` (ASCII in argv).
+      const replaced = replacementCharacterError(
+        text,
+        'the record',
+        'write its non-ASCII characters as JSON escapes (caf\\u00e9 for café), or \\ufffd where U+FFFD itself is meant'
+      );
       if (replaced !== undefined) throw replaced;
       let input: unknown;
       try {

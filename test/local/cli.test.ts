@@ -66,8 +66,24 @@ function runAsync(
   args: readonly string[],
   started: (child: ChildProcess) => void = () => {}
 ): Promise<Run> {
+  return runCommandAsync(node, [cli, ...args], started);
+}
+
+/**
+ * The CLI through /bin/sh (`exec "$0" "$1" …`, $0 the node binary and $1 the CLI), without
+ * blocking this process: the shell's printf passes bytes that are not UTF-8 as they are.
+ */
+function runShellAsync(script: string): Promise<Run> {
+  return runCommandAsync('/bin/sh', ['-c', script, node, cli]);
+}
+
+function runCommandAsync(
+  command: string,
+  args: readonly string[],
+  started: (child: ChildProcess) => void = () => {}
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, [cli, ...args], { cwd: work, timeout: 60_000 });
+    const child = spawn(command, args, { cwd: work, timeout: 60_000 });
     started(child);
     let stdout = '';
     let stderr = '';
@@ -863,6 +879,50 @@ describe('skewless put', () => {
     expect(put).toMatchObject({ status: 0, stderr: '' });
     expect(put.stdout).toContain('put fraud-cards/café at ');
     expect(JSON.parse(get.stdout).features.home_country).toBe('\ufffd');
+  });
+
+  /** Puts the card whose id is `cardIdJson` (JSON string content, escapes as written), event time now. */
+  async function putCardNow(cardIdJson: string): Promise<void> {
+    const put = await runAsync([
+      'put',
+      'fraud-cards',
+      `{"card_id":"${cardIdJson}","event_time":"${new Date().toISOString()}"}`,
+      '--endpoint',
+      store.store.endpoint,
+    ]);
+    expect(put.status).toBe(0);
+  }
+
+  /** `get fraud-cards` of the id printf makes of `printfId` (octal escapes pass bytes as they are). */
+  const getCardThroughShell = (printfId: string) =>
+    runShellAsync(
+      `exec "$0" "$1" get fraud-cards "$(printf '${printfId}')" --endpoint ${store.store.endpoint}`
+    );
+
+  it('get refuses a record identifier that is not UTF-8 (a Latin-1 é), which would find the record "caf\\ufffd"', async () => {
+    // Prepare: the record a Latin-1 `café` would otherwise name.
+    await putCardNow('caf\\ufffd');
+    // Act: the shell passes the byte E9 (octal 351) itself, as a Latin-1 terminal sends é.
+    const get = await getCardThroughShell('caf\\351');
+    // Assess
+    expect(get.stdout).toBe('');
+    expectUserError(
+      get,
+      /^skewless: the record identifier \(card_id\) holds U\+FFFD at character 4 \(caf\\ufffd\): text that is not UTF-8 \(a Windows-1252 or Latin-1 terminal\?\) arrives as U\+FFFD, another value than the one typed$/
+    );
+    expect(get.stderr).toContain(
+      `hint: give it in UTF-8 (a terminal set to UTF-8), or spell its UTF-8 bytes: skewless get fraud-cards "$(printf 'caf\\303\\251')" for café`
+    );
+  });
+
+  it('get finds a non-ASCII record identifier given in UTF-8 bytes, the way out its refusal of U+FFFD names', async () => {
+    // Prepare
+    await putCardNow('cr\\u00e8me');
+    // Act: the hint's printf, with è (C3 A8).
+    const get = await getCardThroughShell('cr\\303\\250me');
+    // Assess
+    expect(get.status).toBe(0);
+    expect(JSON.parse(get.stdout).recordId).toBe('crème');
   });
 
   it('get --features of a live record that lacks them prints it with no features, not "no live record"', async () => {
