@@ -95,6 +95,20 @@ interface RunningStack {
   quitNow(): string[];
 }
 
+/**
+ * A startup that a signal may cut short (`skewless start` installs its Ctrl-C handlers before the
+ * stack exists): once `signal` is aborted, `startStack` stops the parts it has started, as the
+ * clean stop does, and rejects with the signal's reason.
+ */
+interface Startup {
+  readonly signal: AbortSignal;
+  /**
+   * Set by `startStack` as it begins: `RunningStack.quitNow`, for a second Ctrl-C while the
+   * interrupted startup stops.
+   */
+  quitNow?: () => string[];
+}
+
 /** One step of the clean stop. */
 interface StopStep {
   readonly stop: () => Promise<void>;
@@ -136,10 +150,14 @@ function handlerEnvironment(
 /**
  * Start the whole stack. Resolves once every part is listening and the schema module's groups
  * exist in the store.
+ *
+ * @param startup - interrupts the startup: checked after every step (a step under way finishes
+ *   first: each starts something the stop must then stop, and most take milliseconds)
  */
 async function startStack(
   options: StartOptions,
-  log: LogSink = createConsoleLog('start', options.logLevel)
+  log: LogSink = createConsoleLog('start', options.logLevel),
+  startup?: Startup
 ): Promise<RunningStack> {
   const dataDir = resolve(options.dataDir);
   const opts = { ...options, dataDir };
@@ -164,8 +182,20 @@ async function startStack(
   };
   const unfinishedSteps = () =>
     (stepsLeft ?? [...stoppers].reverse()).flatMap((step) => step.unfinished?.() ?? []);
+  // Set as the store and endpoints.json come: a forced quit during startup has them too.
+  let releaseStoreLock = () => {};
+  let removeEndpointsFile = () => {};
+  const quitNow = () => {
+    const unfinished = unfinishedSteps();
+    removeEndpointsFile();
+    releaseStoreLock();
+    return unfinished;
+  };
+  if (startup !== undefined) startup.quitNow = quitNow;
+  const interrupted = () => startup?.signal.throwIfAborted();
 
   try {
+    interrupted();
     const store = await startStore({
       port: options.storePort,
       dataDir: join(dataDir, 'store'),
@@ -183,6 +213,8 @@ async function startStack(
           : `the offline store's flush (${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} not yet in Parquet, kept in its journal: the next start writes them)`;
       }
     );
+    releaseStoreLock = () => store.releaseLock();
+    interrupted();
 
     const kinesis = await startLocalKinesis({
       port: options.kinesisPort,
@@ -190,6 +222,7 @@ async function startStack(
       shardCount: START_DEFAULTS.shards,
     });
     onStop(() => kinesis.close());
+    interrupted();
 
     // Handlers read their configuration from the environment at import, as on Lambda.
     let s3Endpoint = '';
@@ -268,6 +301,7 @@ async function startStack(
           ? undefined
           : `${dropsRunning} running backfill or batch drop invocation(s) (cut short; the next start resumes them from their last checkpoint)`
     );
+    interrupted();
 
     const endpointsBase = {
       store: store.endpoint,
@@ -281,6 +315,8 @@ async function startStack(
     Object.assign(process.env, handlerEnvironment(opts, endpointsBase));
 
     const sagemaker = new SageMakerClient({ endpoint: store.endpoint });
+    // Waited for when interrupted (a few seconds at most on the embedded store: each new group is
+    // Creating for DEFAULT_CREATING_MS): its requests go to the store the stop closes.
     const groups = await ensureFeatureGroups(sagemaker, featureGroups, {
       // Served by the local S3 from the store's offline files (offlineStoreMounts).
       offlineS3Uri: START_DEFAULTS.offlineS3Uri,
@@ -290,6 +326,7 @@ async function startStack(
     log.info(
       `feature groups: ${featureGroups.map((g) => g.name).join(', ')} (created ${groups.created.length}, updated ${groups.updated.length}, unchanged ${groups.unchanged.length})`
     );
+    interrupted();
 
     const { handler: ingestHandler } = (await import(
       '../functions/ingest/index.ts'
@@ -340,6 +377,7 @@ async function startStack(
     const { handler: auditHandler } = (await import('../functions/audit/index.ts')) as {
       handler: Handler<unknown, unknown>;
     };
+    interrupted();
 
     const kinesisLog = createConsoleLog('kinesis', options.logLevel);
     const failuresFile = join(dataDir, 'dead-letters', 'ingest-failures.jsonl');
@@ -367,9 +405,11 @@ async function startStack(
       () =>
         "the stream's drain (what it still held is not delivered, and lost: the local stream lives in memory)"
     );
+    interrupted();
 
     const front = await startLookupFront({ port: options.apiPort });
     onStop(() => front.close());
+    interrupted();
 
     const auditLog = createConsoleLog('audit', options.logLevel);
     let auditRunning: Promise<unknown> = Promise.resolve();
@@ -452,6 +492,8 @@ async function startStack(
           producer.generator,
           today
         );
+        // Waited for when interrupted too: the stop would wait for the batch drops anyway (they
+        // stop at a checkpoint, and are resumed at the next start), and they take about a second.
         await s3.settled();
         demoLog.info(`nightly aggregates dropped and applied: ${dropNames(dropped)}`);
       }
@@ -471,30 +513,39 @@ async function startStack(
         stopNightly();
         s3Client.destroy();
       });
+      interrupted();
       // A restart on the same data dir: the earlier run's first payment is still served, and
       // sent again (same id, another time and amount) the ingest would dead-letter it as a
       // conflict. The commands the banner prints answer with the earlier one.
       const earlier = await firstPaymentEventTime(store.endpoint, 0);
+      interrupted();
       producer.start({ firstPayment: earlier === undefined });
-      if (earlier !== undefined) {
-        const { stale, line } = earlierFirstPaymentLine(earlier, Date.now());
-        (stale ? demoLog.warn : demoLog.info)(line);
-      } else if (
-        // "ready" means the commands the banner prints answer: the first payment has gone
-        // through the stream and the ingest handler into the store (a poll of the mapping,
-        // ~1-2 s).
-        (await firstPaymentEventTime(store.endpoint, FIRST_PAYMENT_TIMEOUT_MS)) === undefined
-      ) {
-        demoLog.warn(
-          `${DEMO_TRANSACTION_ID} is not served yet after ${FIRST_PAYMENT_TIMEOUT_MS / 1000} s; the commands below may answer 404 for a while`
-        );
-      }
+      // Before the wait below: a startup interrupted during it stops the producer too.
       onStop(async () => {
         await producer.stop();
         demoLog.info(
           `sent ${producer.stats.sent} events (${producer.stats.late} late, ${producer.stats.duplicates} duplicates, ${producer.stats.bad} bad on purpose)`
         );
       });
+      if (earlier !== undefined) {
+        const { stale, line } = earlierFirstPaymentLine(earlier, Date.now());
+        (stale ? demoLog.warn : demoLog.info)(line);
+      } else {
+        // "ready" means the commands the banner prints answer: the first payment has gone
+        // through the stream and the ingest handler into the store (a poll of the mapping,
+        // ~1-2 s).
+        const served = await firstPaymentEventTime(
+          store.endpoint,
+          FIRST_PAYMENT_TIMEOUT_MS,
+          startup?.signal
+        );
+        interrupted();
+        if (served === undefined) {
+          demoLog.warn(
+            `${DEMO_TRANSACTION_ID} is not served yet after ${FIRST_PAYMENT_TIMEOUT_MS / 1000} s; the commands below may answer 404 for a while`
+          );
+        }
+      }
     }
 
     // Stoppers run in reverse: backfills told to stop, endpoints.json removed, demo, audit, API,
@@ -505,7 +556,7 @@ async function startStack(
     await writeFile(endpointsFile, endpointsText);
     // Only while it is this stack's: another stack may have taken the data dir since (it was
     // removed and started on again), and its file is its own.
-    const removeEndpointsFile = () => {
+    removeEndpointsFile = () => {
       try {
         if (readFileSync(endpointsFile, 'utf8') === endpointsText) rmSync(endpointsFile);
       } catch {
@@ -518,13 +569,9 @@ async function startStack(
     onStop(async () => {
       stoppingBackfills = true;
     });
+    // The last check: a signal from here on finds the stack returned, and the caller stops it.
+    interrupted();
     log.info(`ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    const quitNow = () => {
-      const unfinished = unfinishedSteps();
-      removeEndpointsFile();
-      store.releaseLock();
-      return unfinished;
-    };
     return { endpoints, auditNow, stop: stopAll, quitNow };
   } catch (error) {
     await stopAll();
@@ -538,11 +585,12 @@ const FIRST_PAYMENT_TIMEOUT_MS = 15_000;
 
 /**
  * The event time of the demo's first payment in the online store, polled until it is there;
- * undefined when the time runs out (a timeout of 0 asks once).
+ * undefined when the time runs out (a timeout of 0 asks once) or `signal` is aborted.
  */
 async function firstPaymentEventTime(
   storeEndpoint: string,
-  timeoutMs: number
+  timeoutMs: number,
+  signal?: AbortSignal
 ): Promise<string | undefined> {
   const client = createFeatureStoreClient({ maxAttempts: 1 }, { endpoint: storeEndpoint });
   try {
@@ -552,7 +600,7 @@ async function firstPaymentEventTime(
         transactions.eventTime,
       ]).catch(() => undefined);
       if (found !== undefined) return String(found.values[transactions.eventTime]);
-      if (performance.now() >= deadline) return undefined;
+      if (performance.now() >= deadline || signal?.aborted === true) return undefined;
       await sleep(100);
     }
   } finally {
@@ -621,5 +669,5 @@ Ctrl-C stops everything cleanly (in-flight batches finish, the offline store is 
 `;
 }
 
-export type { Endpoints, RunningStack, StartOptions };
+export type { Endpoints, RunningStack, StartOptions, Startup };
 export { auditLine, backfillLine, banner, startStack };

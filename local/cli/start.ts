@@ -1,5 +1,7 @@
+import { constants } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
+import type { RunningStack, Startup } from '../start.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { directoryPath, integerFrom, integerValue, numberValue } from './parsers.ts';
@@ -149,43 +151,32 @@ function registerStartCommand(program: Command): void {
           );
         }
       }
-      // Loaded on use: `skewless --help` should not start importing every handler.
-      const { banner, startStack } = await import('../start.ts');
-      let stack: Awaited<ReturnType<typeof startStack>>;
-      try {
-        stack = await startStack({
-          dataDir: opts.dataDir,
-          apiPort: opts.apiPort,
-          storePort: opts.storePort,
-          kinesisPort: opts.kinesisPort,
-          s3Port: opts.s3Port,
-          demo: opts.demo,
-          demoRate: opts.demoRate,
-          demoMaxEvents: opts.demoMaxEvents,
-          auditIntervalSeconds: opts.auditInterval,
-          flushIntervalMs: opts.flushInterval,
-          logLevel: opts.logLevel as LogLevel,
-          handlerLogs: opts.handlerLogs === true,
-        });
-      } catch (error) {
-        throw listenerStartError(
-          error,
-          LISTENERS.map((l) => ({ part: l.part, flag: l.flag, port: opts[l.option] as number })),
-          opts.dataDir
-        );
-      }
+      // Installed before anything starts: a Ctrl-C during the startup (~5 s) would otherwise kill
+      // the process with Node's default, leaving the parts started so far unstopped (the offline
+      // store's journal for replay, store.lock) and the user without a word.
+      const interrupt = new AbortController();
+      const startup: Startup = { signal: interrupt.signal };
+      let stack: RunningStack | undefined;
       let stopping = false;
-      const stop = (signal: string) => {
+      let interruptedBy: NodeJS.Signals | undefined;
+      const stop = (signal: NodeJS.Signals) => {
         if (stopping) {
           // Synchronous to the end: the process exits right after. A stale endpoints.json would
           // send the other commands and scripts to a stack that is gone.
-          const unfinished = stack.quitNow();
+          const unfinished = (stack?.quitNow ?? startup.quitNow)?.() ?? [];
           process.stderr.write(
             `\n${signal} again: exited without waiting; ${unfinished.length === 0 ? 'nothing was left unfinished' : `left unfinished: ${unfinished.join('; ')}`}\n`
           );
           process.exit(130);
         }
         stopping = true;
+        if (stack === undefined) {
+          // startStack stops what it has started at its next step and rejects: see below.
+          process.stdout.write(`\n${signal} during startup: stopping what has started...\n`);
+          interruptedBy = signal;
+          interrupt.abort(new Error(`${signal} during startup`));
+          return;
+        }
         process.stdout.write(
           `\n${signal}: stopping (draining the stream, flushing the offline store)...\n`
         );
@@ -202,8 +193,41 @@ function registerStartCommand(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
-      // After the handlers: a Ctrl-C sent the moment the banner shows (a script waiting for it)
-      // must find them, or it kills the process without the clean stop.
+      // Loaded on use: `skewless --help` should not start importing every handler.
+      const { banner, startStack } = await import('../start.ts');
+      try {
+        stack = await startStack(
+          {
+            dataDir: opts.dataDir,
+            apiPort: opts.apiPort,
+            storePort: opts.storePort,
+            kinesisPort: opts.kinesisPort,
+            s3Port: opts.s3Port,
+            demo: opts.demo,
+            demoRate: opts.demoRate,
+            demoMaxEvents: opts.demoMaxEvents,
+            auditIntervalSeconds: opts.auditInterval,
+            flushIntervalMs: opts.flushInterval,
+            logLevel: opts.logLevel as LogLevel,
+            handlerLogs: opts.handlerLogs === true,
+          },
+          undefined,
+          startup
+        );
+      } catch (error) {
+        if (interruptedBy !== undefined) {
+          // The parts started so far are stopped; the stack was not, as asked: 128 + the signal.
+          process.stdout.write('stopped during startup, cleanly\n');
+          process.exit(128 + constants.signals[interruptedBy]);
+        }
+        throw listenerStartError(
+          error,
+          LISTENERS.map((l) => ({ part: l.part, flag: l.flag, port: opts[l.option] as number })),
+          opts.dataDir
+        );
+      }
+      // The handlers came first: a Ctrl-C sent the moment the banner shows (a script waiting for
+      // it) finds them.
       process.stdout.write(banner(stack.endpoints, opts.demo));
     });
 }

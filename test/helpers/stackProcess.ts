@@ -12,22 +12,22 @@ const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');
 const cli = join(root, 'bin/skewless.js');
 
-interface StackProcess {
+/** A stack process as spawned, before its startup is over. */
+interface StartingStackProcess {
   readonly child: ChildProcess;
   /** Everything written to stdout and stderr so far. */
   readonly output: () => string;
+}
+
+interface StackProcess extends StartingStackProcess {
   readonly endpoints: Endpoints;
 }
 
 /**
- * Starts a stack on `dataDir` and resolves once its banner is out. `args` come after the data dir
- * and the free ports (e.g. `--no-demo`).
+ * Spawns `skewless start` on `dataDir` without waiting for anything. `args` come after the data
+ * dir and the free ports (e.g. `--no-demo`).
  */
-async function startStackProcess(
-  dataDir: string,
-  args: readonly string[],
-  timeoutMs = 60_000
-): Promise<StackProcess> {
+function spawnStackProcess(dataDir: string, args: readonly string[]): StartingStackProcess {
   rmSync(join(dataDir, 'endpoints.json'), { force: true });
   const ports = ['--api-port', '--store-port', '--kinesis-port', '--s3-port'].flatMap((flag) => [
     flag,
@@ -45,17 +45,30 @@ async function startStackProcess(
   child.stderr?.on('data', (d) => {
     output += d;
   });
+  return { child, output: () => output };
+}
+
+/**
+ * Starts a stack on `dataDir` and resolves once its banner is out. `args` come after the data dir
+ * and the free ports (e.g. `--no-demo`).
+ */
+async function startStackProcess(
+  dataDir: string,
+  args: readonly string[],
+  timeoutMs = 60_000
+): Promise<StackProcess> {
+  const { child, output } = spawnStackProcess(dataDir, args);
   const deadline = Date.now() + timeoutMs;
-  while (!output.includes('Ctrl-C stops everything')) {
-    if (child.exitCode !== null) throw new Error(`stack exited early:\n${output}`);
+  while (!output().includes('Ctrl-C stops everything')) {
+    if (child.exitCode !== null) throw new Error(`stack exited early:\n${output()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`stack did not start in ${timeoutMs / 1000} s:\n${output}`);
+      throw new Error(`stack did not start in ${timeoutMs / 1000} s:\n${output()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   const endpoints = JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints;
-  return { child, output: () => output, endpoints };
+  return { child, output, endpoints };
 }
 
 /** Ctrl-C: resolves with the exit code once the stack has stopped. */
@@ -99,5 +112,13 @@ function exampleBackfillArgs(dataDir: string): string[] {
   return ['backfill', file, '--group', 'fraud-cards', '--no-progress', '--data-dir', dataDir];
 }
 
-export type { StackProcess };
-export { exampleBackfillArgs, poll, root, runCli, startStackProcess, stopStackProcess };
+export type { StackProcess, StartingStackProcess };
+export {
+  exampleBackfillArgs,
+  poll,
+  root,
+  runCli,
+  spawnStackProcess,
+  startStackProcess,
+  stopStackProcess,
+};

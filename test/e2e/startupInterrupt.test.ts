@@ -1,0 +1,88 @@
+/**
+ * Ctrl-C (or SIGTERM) on `npm start` before it is ready: the parts started so far stop cleanly
+ * (the store flushes and releases its lock), nothing is left in the data dir that names the gone
+ * process, the user reads what happened, and the exit code is 128 + the signal.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type StartingStackProcess, spawnStackProcess } from '../helpers/stackProcess.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'skewless-startup-interrupt-'));
+const running: StartingStackProcess[] = [];
+
+/** Resolves as soon as the stack's output holds `text` (on the chunk that brings it). */
+function outputHolds(stack: StartingStackProcess, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!stack.output().includes(text)) return;
+      stack.child.stdout?.off('data', check);
+      stack.child.stderr?.off('data', check);
+      resolve();
+    };
+    stack.child.stdout?.on('data', check);
+    stack.child.stderr?.on('data', check);
+    stack.child.once('exit', () =>
+      reject(new Error(`exited before "${text}":\n${stack.output()}`))
+    );
+    check();
+  });
+}
+
+const exitCode = (stack: StartingStackProcess) =>
+  new Promise<number | null>((resolve) => stack.child.once('exit', (code) => resolve(code)));
+
+afterAll(() => {
+  for (const stack of running) if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/**
+ * Starts a stack with `args`, sends `signal` as soon as its output holds `after`, and asserts the
+ * interrupted startup's end: exit 128 + the signal, its two lines, the store's clean stop, and no
+ * store.lock or endpoints.json left.
+ */
+async function expectInterruptedStartup(
+  args: readonly string[],
+  after: string,
+  signal: 'SIGINT' | 'SIGTERM',
+  code: number
+): Promise<void> {
+  // Prepare
+  const stack = spawnStackProcess(dataDir, args);
+  running.push(stack);
+  const exited = exitCode(stack);
+  await outputHolds(stack, after);
+  // Act
+  stack.child.kill(signal);
+  // Assess
+  expect(await exited, stack.output()).toBe(code);
+  expect(stack.output()).not.toContain('ready in');
+  expect(stack.output()).toContain(`\n${signal} during startup: stopping what has started...\n`);
+  expect(stack.output()).toMatch(/\[store\] Skewless feature store on \S+ stopped\n/);
+  expect(stack.output()).toMatch(/\nstopped during startup, cleanly\n$/);
+  expect(existsSync(join(dataDir, 'store', 'store.lock'))).toBe(false);
+  expect(existsSync(join(dataDir, 'endpoints.json'))).toBe(false);
+}
+
+describe('npm start interrupted during its startup', () => {
+  it('Ctrl-C right after the store listens: the store stops cleanly, no store.lock or endpoints.json, exit 130', async () => {
+    await expectInterruptedStartup(
+      ['--no-demo', '--audit-interval', '3600'],
+      '[store] Skewless feature store listening on',
+      'SIGINT',
+      130
+    );
+  }, 60_000);
+
+  it('SIGTERM late in the startup (after the demo nightly drop): every part started stops cleanly, exit 143', async () => {
+    // On the data dir the interrupted start above left, which a start takes again.
+    await expectInterruptedStartup(
+      ['--audit-interval', '3600'],
+      '[demo] nightly aggregates dropped and applied',
+      'SIGTERM',
+      143
+    );
+  }, 60_000);
+});
