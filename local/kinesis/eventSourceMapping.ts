@@ -174,9 +174,9 @@ class LocalKinesisEventSourceMapping {
       if (pending.length >= batchSize || (pending.length > 0 && (windowOver || signal.aborted))) {
         const batch = pending.slice(0, batchSize);
         pending = pending.slice(batch.length);
-        const before = this.stats.recordsDelivered;
-        await this.deliver(shardId, batch, 0);
-        if (draining) this.stats.drained += this.stats.recordsDelivered - before;
+        // What this call delivered: the shared total also moves with the other shards' batches.
+        const delivered = await this.deliver(shardId, batch, 0);
+        if (draining) this.stats.drained += delivered;
         windowStartedAt = Date.now();
         continue;
       }
@@ -229,12 +229,17 @@ class LocalKinesisEventSourceMapping {
     };
   }
 
-  /** Invoke with retries, as Lambda does for one batch of one shard. */
+  /**
+   * Invoke with retries, as Lambda does for one batch of one shard.
+   *
+   * @returns how many of the records the handler took (the rest went to the on-failure
+   *   destination)
+   */
   private async deliver(
     shardId: string,
     records: KinesisRecord[],
     attempts: number
-  ): Promise<void> {
+  ): Promise<number> {
     const {
       handler,
       functionName,
@@ -245,6 +250,7 @@ class LocalKinesisEventSourceMapping {
     } = this.options;
     let batch = records;
     let attempt = attempts;
+    let delivered = 0;
     for (;;) {
       const oldestAllowed = Date.now() - maximumRecordAgeSeconds * 1000;
       const tooOld = batch.filter(
@@ -259,7 +265,7 @@ class LocalKinesisEventSourceMapping {
           'record older than maximumRecordAgeSeconds'
         );
         batch = batch.slice(tooOld.length);
-        if (batch.length === 0) return;
+        if (batch.length === 0) return delivered;
       }
       this.stats.invocations += 1;
       let failedFrom = -1;
@@ -272,7 +278,7 @@ class LocalKinesisEventSourceMapping {
         const failures = response?.batchItemFailures ?? [];
         if (failures.length === 0) {
           this.stats.recordsDelivered += batch.length;
-          return;
+          return delivered + batch.length;
         }
         const failedIds = new Set(failures.map((f) => f.itemIdentifier));
         failedFrom = batch.findIndex((r) => failedIds.has(r.SequenceNumber));
@@ -280,6 +286,7 @@ class LocalKinesisEventSourceMapping {
         if (failedFrom < 0) failedFrom = 0;
         lastError = `${failures.length} batch item failure(s)`;
         this.stats.recordsDelivered += failedFrom;
+        delivered += failedFrom;
       } catch (error) {
         lastError = describeError(error);
         logger.warn('handler threw; whole batch failed', {
@@ -290,9 +297,11 @@ class LocalKinesisEventSourceMapping {
         if (this.options.bisectBatchOnFunctionError && batch.length > 1) {
           this.stats.bisections += 1;
           const middle = Math.ceil(batch.length / 2);
-          await this.deliver(shardId, batch.slice(0, middle), attempt + 1);
-          await this.deliver(shardId, batch.slice(middle), attempt + 1);
-          return;
+          return (
+            delivered +
+            (await this.deliver(shardId, batch.slice(0, middle), attempt + 1)) +
+            (await this.deliver(shardId, batch.slice(middle), attempt + 1))
+          );
         }
         failedFrom = 0;
       }
@@ -300,7 +309,7 @@ class LocalKinesisEventSourceMapping {
       attempt += 1;
       if (attempt > maximumRetryAttempts) {
         await this.fail(shardId, batch, attempt, 'RetryAttemptsExhausted', lastError);
-        return;
+        return delivered;
       }
       this.stats.retries += 1;
       // Lambda retries a Kinesis batch with a short backoff; keep it brief locally.

@@ -174,6 +174,48 @@ describe('Class: LocalKinesisEventSourceMapping', () => {
     expect(mapping.stats.undelivered).toBe(0);
   });
 
+  it('counts as drained only what it delivered while draining, with shards delivering at once', async () => {
+    // Prepare: 4 shards with 100 records each; deliveries of the shards overlap in time.
+    const wide = await startLocalKinesis({ port: 0, streamName: 'esm-wide', shardCount: 4 });
+    try {
+      await wide.client.send(
+        new PutRecordsCommand({
+          StreamName: wide.streamName,
+          Records: Array.from({ length: 400 }, (_, n) => ({
+            Data: Buffer.from(JSON.stringify({ n })),
+            PartitionKey: `k${n % 16}`,
+          })),
+        })
+      );
+      let delivered = 0;
+      let stopped = false;
+      let deliveredWhileStopping = 0;
+      const mapping = mappingWith({
+        client: wide.client,
+        streamName: wide.streamName,
+        handler: async (event) => {
+          await new Promise((r) => setTimeout(r, 5));
+          delivered += event.Records.length;
+          if (stopped) deliveredWhileStopping += event.Records.length;
+          return { batchItemFailures: [] };
+        },
+      });
+      await mapping.start();
+      await waitFor(() => mapping.stats.invocations >= 4);
+      // Act
+      stopped = true;
+      await mapping.stop({ drainTimeoutMs: 30_000 });
+      // Assess: every record once; drained counts the records delivered after stop(), each once
+      // (a batch that started before stop() and ended after it may count on either side).
+      expect(delivered).toBe(400);
+      expect(mapping.stats.recordsDelivered).toBe(400);
+      expect(mapping.stats.drained).toBeLessThanOrEqual(deliveredWhileStopping);
+      expect(mapping.stats.drained).toBeGreaterThanOrEqual(deliveredWhileStopping - 4 * 10);
+    } finally {
+      await wide.close();
+    }
+  });
+
   it('delivers what was put after the last empty read and before stop()', async () => {
     // Prepare: an idle mapping that polls rarely, so its last read found the shard empty.
     const delivered: number[] = [];
