@@ -15,8 +15,7 @@ import type { RefusedCall } from '../backfill/chunkedSink.ts';
 import type { EncodedRecord } from '../record/codec.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { writeBatch } from '../store/batchWriter.ts';
-import { batchGetOnline, refusedReads } from '../store/onlineReader.ts';
-import { isRefusedCall } from '../store/storeErrors.ts';
+import { batchGetOnline, refusedCallReads, refusedReads } from '../store/onlineReader.ts';
 import {
   type BatchRow,
   type OnlineEffect,
@@ -113,9 +112,12 @@ class BothStoresSink {
     if (this.options.dryRun) for (const id of ids) current.set(id, this.simulated.get(id));
     if (toRead.length === 0) return { current, unread, refused };
     try {
+      // Every failed call, even all of them, leaves its ids `unprocessed`: a call refused is
+      // told apart from one throttled the same way whether or not another call answered.
       const read = await this.options.limit(() =>
         batchGetOnline(this.client, [{ group: this.group, recordIds: toRead }], {
           tolerateChunkFailures: true,
+          evenWhenAllFail: true,
           abortSignal: this.options.abortSignal,
         })
       );
@@ -127,12 +129,12 @@ class BothStoresSink {
       }
       for (const r of read.notFound) current.set(r.recordId, undefined);
       for (const r of read.unprocessed) unread.set(r.recordId, r.reason);
-      for (const r of refusedReads(read.unprocessed)) refused.set(r.recordId, r.code);
+      for (const r of [...refusedReads(read.unprocessed), ...refusedCallReads(read.unprocessed)])
+        refused.set(r.recordId, r.code);
     } catch (error) {
+      // Not a call's answer (e.g. an answer that does not decode): a retry.
       const reason = `${(error as Error).name ?? 'Error'}: ${(error as Error).message}`;
       for (const id of toRead) unread.set(id, reason);
-      if (isRefusedCall(error))
-        for (const id of toRead) refused.set(id, (error as Error).name ?? 'Unknown');
     }
     return { current, unread, refused };
   }

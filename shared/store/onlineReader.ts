@@ -8,7 +8,7 @@ import {
 import { fromRecord } from '../record/codec.ts';
 import type { FeatureGroup, RecordOf } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
-import { isTransientErrorCode } from './storeErrors.ts';
+import { isRefusedCall, isTransientErrorCode } from './storeErrors.ts';
 
 /** One record read from the online store, decoded through the schema module. */
 interface OnlineRecord<G extends FeatureGroup = FeatureGroup> {
@@ -255,6 +255,22 @@ function refusedReads(unprocessed: readonly UnprocessedRead[]): RefusedRead[] {
 }
 
 /**
+ * The ids of a batch read's `unprocessed` whose whole call the store refused with a code no retry
+ * changes (`isRefusedCall`: AccessForbidden, IAM's AccessDeniedException, ResourceNotFound,
+ * ValidationError…), as a `failedCall` of `tolerateChunkFailures`, with the error's name as
+ * `code`: one call of a read can be refused while another answers, and its ids are refused as
+ * surely as an `Errors` item's ({@link refusedReads}). A call throttled, failed with a 5xx or
+ * unanswered is not among them: it may succeed again.
+ */
+function refusedCallReads(unprocessed: readonly UnprocessedRead[]): RefusedRead[] {
+  return unprocessed.flatMap((u) =>
+    u.source === 'failedCall' && isRefusedCall(u.error)
+      ? [{ ...u, code: (u.error as { name?: string }).name ?? 'Unknown' }]
+      : []
+  );
+}
+
+/**
  * The first refused id, its group and the store's code, and how many more ids there are:
  * `record "c2" of feature group "fraud-cards" (AccessForbidden) and 1 more id`. Never the store's
  * own message (an IAM text names roles and accounts): a reader logs that apart.
@@ -275,4 +291,4 @@ export type {
   RefusedRead,
   UnprocessedRead,
 };
-export { batchGetOnline, describeRefusedReads, getOnlineRecord, refusedReads };
+export { batchGetOnline, describeRefusedReads, getOnlineRecord, refusedCallReads, refusedReads };
