@@ -60,6 +60,15 @@ function derivedDefinitionOf(key: string, group: FeatureGroup): DerivedDefinitio
   return definition;
 }
 
+/** Where a row read from the file is in it: its data row (1-based) and its line (text formats). */
+function placeInFile(row: SourceRow | undefined): Pick<SourceRow, 'fileRow' | 'line'> {
+  if (row === undefined) return {};
+  return {
+    fileRow: row.fileRow ?? row.index + 1,
+    ...(row.line !== undefined ? { line: row.line } : {}),
+  };
+}
+
 /**
  * Wraps a reader opened at the start of the file. `skip` rows of the derived sequence are left
  * out (a resumed backfill's row index).
@@ -94,11 +103,11 @@ function derivedRowSource(
         lineOf.set(encoded.value, row);
       }
     }
-    const { records, skipped } = replayDerived(definition, valid);
-    // Rejects keep the file's row number (`fileRow`): their index is their place in this order.
+    const { records, inputOf, skipped } = replayDerived(definition, valid);
+    // Every row keeps its row and line of the file (`fileRow`, `line`): its index is its place
+    // in this order, not the file's, and a reject or a refusal names the row of the user's file.
     const rows: Omit<SourceRow, 'index' | 'next'>[] = passThrough.map((row) => ({
-      line: row.line,
-      fileRow: row.fileRow ?? row.index + 1,
+      ...placeInFile(row),
       values: row.values,
       original: row.original,
       ...(row.problem !== undefined ? { problem: row.problem } : {}),
@@ -108,8 +117,7 @@ function derivedRowSource(
       if (reason === 'duplicate') {
         // Counted as a duplicate by the backfill (every input row is counted once), not written.
         rows.push({
-          line: row?.line,
-          ...(row !== undefined ? { fileRow: row.fileRow ?? row.index + 1 } : {}),
+          ...placeInFile(row),
           values: undefined,
           original: row?.original ?? (() => wireInput(record.record)),
           duplicate: `event id "${record.recordIdentifier}" repeats an earlier row exactly; written once`,
@@ -117,8 +125,7 @@ function derivedRowSource(
         continue;
       }
       rows.push({
-        line: row?.line,
-        ...(row !== undefined ? { fileRow: row.fileRow ?? row.index + 1 } : {}),
+        ...placeInFile(row),
         values: undefined,
         original: row?.original ?? (() => wireInput(record.record)),
         problem: `event id "${record.recordIdentifier}" appears earlier in the file with different content; the first is kept`,
@@ -126,7 +133,13 @@ function derivedRowSource(
     }
     for (const record of records) {
       // Encoded for the group by the replay: the backfill writes it without encoding it again.
-      rows.push({ values: undefined, encoded: record, original: () => wireInput(record.record) });
+      const input = inputOf.get(record);
+      rows.push({
+        ...placeInFile(input === undefined ? undefined : lineOf.get(input)),
+        values: undefined,
+        encoded: record,
+        original: () => wireInput(record.record),
+      });
     }
     let batch: SourceRow[] = [];
     for (let index = skip; index < rows.length; index++) {

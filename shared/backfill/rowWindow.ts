@@ -1,4 +1,4 @@
-import type { NextPosition } from './rowSource.ts';
+import type { NextPosition, SourceRow } from './rowSource.ts';
 import type { ResumePosition } from './types.ts';
 
 /**
@@ -14,6 +14,9 @@ class RowWindow {
   private readonly done: Uint8Array;
   private readonly nextOffsets: Float64Array;
   private readonly nextLines: Float64Array;
+  /** Each open row's data row and line in the file (NaN: not known), for the reasons naming it. */
+  private readonly fileRows: Float64Array;
+  private readonly lines: Float64Array;
   private base: number;
   private next: number;
   private basePosition: { byteOffset?: number; line?: number };
@@ -27,6 +30,8 @@ class RowWindow {
     this.done = new Uint8Array(capacity);
     this.nextOffsets = new Float64Array(capacity).fill(Number.NaN);
     this.nextLines = new Float64Array(capacity).fill(Number.NaN);
+    this.fileRows = new Float64Array(capacity).fill(Number.NaN);
+    this.lines = new Float64Array(capacity).fill(Number.NaN);
     this.base = start.index;
     this.next = start.index;
     this.basePosition = { byteOffset: start.byteOffset, line: start.line };
@@ -50,10 +55,12 @@ class RowWindow {
   }
 
   /**
-   * Registers the next row in file order, with the position just after it.
+   * Registers the next row in the source's order, with the position just after it and, when it is
+   * not `index + 1`, where the row is in the file (`place`: the derived replay's order is not the
+   * file's).
    * @throws Error when rows skip or repeat, or when the window is full
    */
-  begin(index: number, next: NextPosition): void {
+  begin(index: number, next: NextPosition, place: Pick<SourceRow, 'fileRow' | 'line'> = {}): void {
     if (index !== this.next)
       throw new Error(`row ${index} begun out of order (expected ${this.next})`);
     if (this.full) throw new Error('row window is full');
@@ -61,7 +68,24 @@ class RowWindow {
     this.done[slot] = 0;
     this.nextOffsets[slot] = next.byteOffset ?? Number.NaN;
     this.nextLines[slot] = next.line ?? Number.NaN;
+    this.fileRows[slot] = place.fileRow ?? index + 1;
+    this.lines[slot] = place.line ?? Number.NaN;
     this.next += 1;
+  }
+
+  /**
+   * Where an open row (begun, not finished: one whose write failed, say) is in the file: its
+   * 1-based data row and its line (text formats), for a reason that names it.
+   * @throws Error when the row is not open
+   */
+  placeOf(index: number): { readonly fileRow: number; readonly line?: number } {
+    if (index < this.base || index >= this.next) throw new Error(`row ${index} is not open`);
+    const slot = index % this.capacity;
+    const line = this.lines[slot] as number;
+    return {
+      fileRow: this.fileRows[slot] as number,
+      ...(Number.isNaN(line) ? {} : { line }),
+    };
   }
 
   /** Marks a begun row finished and advances the watermark over finished rows. */

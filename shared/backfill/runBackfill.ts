@@ -241,10 +241,10 @@ function problemText(problems: readonly RecordProblem[]): string {
  */
 function refusalReason(
   error: StoreRefusedError,
-  row: Pick<SourceRow, 'index' | 'line' | 'fileRow'>
+  place: { readonly fileRow: number; readonly line?: number }
 ): string {
-  const line = row.line !== undefined ? ` (line ${row.line})` : '';
-  return `${error.message}, from row ${row.fileRow ?? row.index + 1}${line}: no retry changes that answer; ${error.hint}. The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)`;
+  const line = place.line !== undefined ? ` (line ${place.line})` : '';
+  return `${error.message}, from row ${place.fileRow}${line}: no retry changes that answer; ${error.hint}. The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)`;
 }
 
 /**
@@ -588,8 +588,13 @@ class LeasedBackfill {
           first !== undefined &&
           (refusal === undefined || first < refusal.index)
         ) {
-          const row = handedOut.get(first) ?? { index: first };
-          refusal = { index: first, reason: refusalReason(error, row), cause: error.cause };
+          // The window knows where the row is in the file in every mode (direct mode hands no
+          // rows out), also when the derived replay's order is not the file's.
+          refusal = {
+            index: first,
+            reason: refusalReason(error, window.placeOf(first)),
+            cause: error.cause,
+          };
         }
         for (const index of indices) handedOut.delete(index);
         failures += indices.length;
@@ -688,7 +693,7 @@ class LeasedBackfill {
             stop = 'stalled';
             break rows;
           }
-          window.begin(row.index, row.next);
+          window.begin(row.index, row.next, row);
           this.rowsThisInvocation += 1;
           if (row.duplicate !== undefined) {
             // An exact repeat the derived replay writes once: counted, not written again.

@@ -29,6 +29,11 @@ interface ReplayStats {
 interface ReplayResult {
   /** One record per distinct event, per entity in event order. */
   readonly records: EncodedRecord[];
+  /**
+   * Each of `records` → the input record it is the event of: `records` are in event order, not
+   * input order, and a caller reporting on one names its input (a backfill: its row of the file).
+   */
+  readonly inputOf: ReadonlyMap<EncodedRecord, EncodedRecord>;
   /** Input records not written: repeated ids, as duplicates or conflicts, in input order. */
   readonly skipped: { readonly record: EncodedRecord; readonly reason: 'duplicate' | 'conflict' }[];
   readonly stats: ReplayStats;
@@ -62,6 +67,11 @@ function replayDerived(
     entities: 0,
   };
   const out: EncodedRecord[] = [];
+  const inputOf = new Map<EncodedRecord, EncodedRecord>();
+  const emit = (record: EncodedRecord, input: EncodedRecord) => {
+    out.push(record);
+    inputOf.set(record, input);
+  };
   const skipped: ReplayResult['skipped'] = [];
   const byEntity = new Map<string, DerivedEvent[]>();
   const byId = new Map<string, DerivedEvent>();
@@ -72,7 +82,7 @@ function replayDerived(
     const event = eventOfRecord(definition, record);
     if (event === undefined) {
       stats.withoutEntity++;
-      out.push(withoutDerived(definition, record));
+      emit(withoutDerived(definition, record), record);
       continue;
     }
     const first = byId.get(event.id);
@@ -100,16 +110,17 @@ function replayDerived(
       const { outcome } = state.apply(event);
       if (outcome !== ApplyOutcome.Applied) {
         // In event order nothing is late; only an event not after one evicted for size lands here.
-        const record = recordOf.get(event);
-        out.push(withoutDerived(definition, derivedRecord(definition, event, {}, record)));
+        const record = recordOf.get(event) as EncodedRecord;
+        emit(withoutDerived(definition, derivedRecord(definition, event, {}, record)), record);
         continue;
       }
-      out.push(derivedRecord(definition, event, state.valuesOf(event), recordOf.get(event)));
+      const record = recordOf.get(event) as EncodedRecord;
+      emit(derivedRecord(definition, event, state.valuesOf(event), record), record);
       stats.derived++;
       stats.evicted += state.compact().evicted;
     }
   }
-  return { records: out, skipped, stats };
+  return { records: out, inputOf, skipped, stats };
 }
 
 export type { ReplayResult, ReplayStats };

@@ -43,6 +43,7 @@ import {
   backfillOutput,
   cardFile,
   createSchemaGroups,
+  newestFirstPayments,
   objectText,
   offlineMount,
   offlineRows,
@@ -113,6 +114,29 @@ describe('Backfill direct offline mode (integration)', () => {
     };
     const event = s3PutEventOf(source);
     return { source, event };
+  }
+
+  /**
+   * An S3 client of a role that "loses" s3:PutObject once the first part is written (the state
+   * says so when the second part's intent is saved): its offline PutObjects then go to a key
+   * outside the mounted table, which the local S3 answers 403 AccessDenied, as S3 does without
+   * the permission.
+   */
+  function revokePutObjectAfterTheFirstPart() {
+    let denying = false;
+    const revoked = s3ClientFor(s3.server.endpoint);
+    revoked.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Bucket?: string; Key?: string; Body?: unknown };
+        if (input.Bucket === REPORTS_BUCKET && String(input.Body).includes('"directParts":1'))
+          denying = true;
+        if (denying && input.Bucket === 'skewless-offline')
+          args.input = { ...input, Key: `not-the-offline-table/${input.Key}` } as typeof args.input;
+        return next(args);
+      },
+      { step: 'initialize', name: 'revokePutObjectAfterTheFirstPart' }
+    );
+    return revoked;
   }
 
   /** The offline table's object keys, listed through S3 at the group's ResolvedOutputS3Uri. */
@@ -344,24 +368,10 @@ describe('Backfill direct offline mode (integration)', () => {
   });
 
   it('fails at once, resumable, when S3 refuses a later part (AccessDenied over HTTP), and resumes exactly once after the fix', async () => {
-    // Prepare: parts of 400 rows. Once the first part is written (the state says so when the
-    // second part's intent is saved), the role "loses" s3:PutObject: the invocation's offline
-    // PutObjects go to a key outside the mounted table, which the local S3 answers 403
-    // AccessDenied, as S3 does without the permission. Too late to fall back to records mode.
+    // Prepare: parts of 400 rows; the role "loses" s3:PutObject once the first part is written
+    // (revokePutObjectAfterTheFirstPart): too late to fall back to records mode.
     const config = { ...loadBackfillConfig(), partMaxRows: 400, watchdogDelaySeconds: 0 };
-    let denying = false;
-    const revoked = s3ClientFor(s3.server.endpoint);
-    revoked.middlewareStack.add(
-      (next) => async (args) => {
-        const input = args.input as { Bucket?: string; Key?: string; Body?: unknown };
-        if (input.Bucket === REPORTS_BUCKET && String(input.Body).includes('"directParts":1'))
-          denying = true;
-        if (denying && input.Bucket === 'skewless-offline')
-          args.input = { ...input, Key: `not-the-offline-table/${input.Key}` } as typeof args.input;
-        return next(args);
-      },
-      { step: 'initialize', name: 'revokePutObjectAfterTheFirstPart' }
-    );
+    const revoked = revokePutObjectAfterTheFirstPart();
     const file = cardFile('denied', 1_200);
     const { source, event } = await putQuietly('backfill/fraud-cards/denied.csv', toCsv(file.rows));
     useHandler(createBackfillHandler({ config, s3: revoked }) as unknown as Handler);
@@ -376,14 +386,15 @@ describe('Backfill direct offline mode (integration)', () => {
       useHandler(createBackfillHandler({ config }) as unknown as Handler);
       await handler(resumeEvent(source, failed.generation), lambdaContext());
       await inProcessContinuations.idle();
-      // Assess: one invocation; the reason names the location, the code, the part's first row.
+      // Assess: one invocation; the reason names the location, the code, the part's first row
+      // and its line (after the CSV header).
       expect(failed).toMatchObject({ status: 'failed', resumable: true, directParts: 1 });
       expect(failed.report?.invocations).toBe(1);
       const start = failed.pendingPart?.start ?? -1;
       expect(start).toBeGreaterThan(400);
       expect(failed.report?.error).toMatch(
         new RegExp(
-          `^S3 refused PutObject into the offline store location s3://skewless-offline/offline-store/\\S+/data \\(AccessDenied\\), from row ${start + 1}: no retry changes that answer; the function's role needs s3:PutObject on s3://skewless-offline/\\S+/data/\\* \\(and kms:GenerateDataKey on the group's KMS key\\), and the bucket must exist\\. The checkpoint is kept`
+          `^S3 refused PutObject into the offline store location s3://skewless-offline/offline-store/\\S+/data \\(AccessDenied\\), from row ${start + 1} \\(line ${start + 2}\\): no retry changes that answer; the function's role needs s3:PutObject on s3://skewless-offline/\\S+/data/\\* \\(and kms:GenerateDataKey on the group's KMS key\\), and the bucket must exist\\. The checkpoint is kept`
         )
       );
       const counts = await countsOf('denied');
@@ -392,6 +403,38 @@ describe('Backfill direct offline mode (integration)', () => {
       const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
       expect(report).toMatchObject({ status: 'completed', writeMode: 'direct', invocations: 2 });
       expect(rejects.map((r) => r.row).sort((a, b) => a - b)).toEqual(file.badRows);
+    } finally {
+      revoked.destroy();
+    }
+  });
+
+  it("names the row and line of the user's file when S3 refuses a later part of a --derive file, whose rows it writes in event-time order", async () => {
+    // Prepare: 1,200 payments of one card listed newest first (newestFirstPayments): the replay
+    // writes them oldest first, so the row at index i is row 1,200 - i of the file. S3 refuses
+    // PutObject once the first part of 400 rows is written, as above.
+    const config = { ...loadBackfillConfig(), partMaxRows: 400, watchdogDelaySeconds: 0 };
+    const revoked = revokePutObjectAfterTheFirstPart();
+    const { source, event } = await putQuietly(
+      'backfill/fraud-transactions/derive/newest-first.jsonl',
+      newestFirstPayments('newest-first', 1_200)
+    );
+    useHandler(createBackfillHandler({ config, s3: revoked }) as unknown as Handler);
+    try {
+      // Act
+      await handler(event, lambdaContext());
+      await inProcessContinuations.idle();
+      // Assess: the refused part's first row is named by its row and line in the file.
+      const failed = JSON.parse(
+        await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).state)
+      ) as BackfillState & { report?: { error?: string } };
+      expect(failed).toMatchObject({ status: 'failed', resumable: true, directParts: 1 });
+      const start = failed.pendingPart?.start ?? -1;
+      expect(start).toBeGreaterThanOrEqual(400);
+      expect(failed.report?.error).toMatch(
+        new RegExp(
+          `^S3 refused PutObject into the offline store location \\S+ \\(AccessDenied\\), from row ${1_200 - start} \\(line ${1_200 - start}\\): no retry changes that answer`
+        )
+      );
     } finally {
       revoked.destroy();
     }

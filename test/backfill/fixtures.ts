@@ -299,6 +299,28 @@ async function objectText(s3: S3Client, bucket: string, key: string): Promise<st
   return (await out.Body?.transformToString()) ?? '';
 }
 
+/**
+ * JSON Lines of `count` payments (fraud-transactions, the source of derived features) of one
+ * card, listed newest first as an export sorted by date descending, an hour ago and earlier: a
+ * `derive/` backfill's replay writes them oldest first, so the payment at index i of its order
+ * is row (and line) `count - i` of the file. Ids are `<prefix>-<row - 1>`.
+ */
+function newestFirstPayments(prefix: string, count: number): string {
+  const newest = Date.now() - 3_600_000;
+  const lines = Array.from({ length: count }, (_, i) =>
+    JSON.stringify({
+      transaction_id: `${prefix}-${i}`,
+      event_time: new Date(newest - i * 1_000).toISOString(),
+      card_id: `${prefix}-card`,
+      merchant_id: 'm-1',
+      amount: 10 + (i % 50),
+      currency: 'EUR',
+      channel: 'pos',
+    })
+  );
+  return `${lines.join('\n')}\n`;
+}
+
 /** The report and rejects of a backfill, from the reports bucket. */
 async function backfillOutput(
   s3: S3Client,
@@ -322,6 +344,7 @@ export {
   cardFile,
   createSchemaGroups,
   goodCard,
+  newestFirstPayments,
   OFFLINE_S3_URI,
   objectText,
   offlineMount,

@@ -5,7 +5,12 @@
  */
 import { gzipSync } from 'node:zlib';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  BatchWriteRecordCommand,
+  type BatchWriteRecordCommandOutput,
+  type BatchWriteRecordEntry,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadBackfillConfig } from '../../shared/backfill/config.ts';
@@ -36,6 +41,7 @@ import {
   cardFile,
   createSchemaGroups,
   goodCard,
+  newestFirstPayments,
   objectText,
   offlineRows,
   toCsv,
@@ -346,6 +352,78 @@ describe('Backfill recovery (integration)', () => {
       }
     }
   );
+
+  it("names the row and line of the user's file when the store refuses the writes of a --derive file, whose rows it writes in event-time order", async () => {
+    // Prepare: 30 payments listed newest first (newestFirstPayments): the first refused record
+    // is the oldest payment, the file's last row. The store refuses BatchWriteRecord (403).
+    const endpoint = await startRefusingEndpoint(store.store.endpoint, (operation) =>
+      operation === 'BatchWriteRecord' ? { status: 403, code: 'AccessForbidden' } : undefined
+    );
+    const featureStore = new SageMakerFeatureStoreRuntimeClient({ endpoint: endpoint.endpoint });
+    useHandler(createBackfillHandler({ featureStore }) as unknown as Handler);
+    try {
+      // Act
+      const source = await upload(
+        'backfill/fraud-transactions/derive/newest-first.jsonl',
+        newestFirstPayments('newest-first', 30)
+      );
+      // Assess: the oldest payment, row 30 on line 30 of the file, not row 1 (its place in
+      // event-time order).
+      const failed = JSON.parse(
+        await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report)
+      );
+      expect(failed).toMatchObject({ status: 'failed', resumable: true, invocations: 1 });
+      expect(failed.error).toMatch(
+        /^the feature store refused BatchWriteRecord for record "newest-first-29" of feature group "fraud-transactions" \(AccessForbidden\) and 24 more ids, from row 30 \(line 30\): /
+      );
+    } finally {
+      featureStore.destroy();
+      await endpoint.close();
+    }
+  });
+
+  it("names the row and line of the user's file in the rejects and first errors of a --derive file's record the store rejects", async () => {
+    // Prepare: 30 payments listed newest first; the store answers payment 10 (row 11 of the
+    // file, the 20th written in event-time order) with a per-entry ValidationError.
+    const featureStore = new SageMakerFeatureStoreRuntimeClient({
+      endpoint: store.store.endpoint,
+    });
+    const send = featureStore.send.bind(featureStore);
+    const isRejected = (entry: BatchWriteRecordEntry) =>
+      entry.Record?.some(
+        (v) => v.FeatureName === 'transaction_id' && v.ValueAsString === 'store-rejects-10'
+      ) === true;
+    featureStore.send = (async (command: unknown, options?: unknown) => {
+      if (!(command instanceof BatchWriteRecordCommand))
+        return send(command as never, options as never);
+      const entries = command.input.Entries ?? [];
+      const output = (await send(
+        new BatchWriteRecordCommand({ Entries: entries.filter((e) => !isRejected(e)) }),
+        options as never
+      )) as BatchWriteRecordCommandOutput;
+      const rejected = entries.filter(isRejected).map((Entry) => ({
+        Entry,
+        ErrorCode: 'ValidationError',
+        ErrorMessage: 'the record does not match the feature group (injected)',
+      }));
+      return { ...output, Errors: [...(output.Errors ?? []), ...rejected] };
+    }) as typeof featureStore.send;
+    useHandler(createBackfillHandler({ featureStore }) as unknown as Handler);
+    try {
+      // Act
+      const source = await upload(
+        'backfill/fraud-transactions/derive/store-rejects.jsonl',
+        newestFirstPayments('store-rejects', 30)
+      );
+      // Assess: row 11 on line 11, not row 20 (its place in event-time order) without a line.
+      const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
+      expect(report).toMatchObject({ status: 'completed', rowsWritten: 29, rowsRejected: 1 });
+      expect(rejects.map((r) => [r.row, r.line])).toEqual([[11, 11]]);
+      expect(report.firstErrors.map((e) => [e.row, e.line])).toEqual([[11, 11]]);
+    } finally {
+      featureStore.destroy();
+    }
+  });
 
   it('re-arms a watchdog that arrives while the first invocation still holds its lease', async () => {
     // Prepare: a queue that records what the handler sends.

@@ -110,6 +110,22 @@ describe('derived backfill rows', () => {
     });
   });
 
+  it('hands each derived record over with the row and line of its event in the file, not its place in event-time order', async () => {
+    // The replay hands card-a's events in event-time order (t-1, t-3, t-4), then card-b's (t-2):
+    // a reject or a refusal of one must name the row of the user's file.
+    const rows = await collect(derivedRowSource(rowsOf(history), cardVelocities, 0));
+    const derived = rows.slice(4).map((r) => {
+      const values = wireInput(r.encoded?.record ?? []);
+      return [values.transaction_id, r.fileRow, r.line];
+    });
+    expect(derived).toEqual([
+      ['t-1', 3, 3],
+      ['t-3', 1, 1],
+      ['t-4', 8, 8],
+      ['t-2', 5, 5],
+    ]);
+  });
+
   it('resumes at a row index by replaying the file and skipping that many rows', async () => {
     const all = await collect(derivedRowSource(rowsOf(history), cardVelocities, 0));
     const resumed = await collect(derivedRowSource(rowsOf(history), cardVelocities, 4));
