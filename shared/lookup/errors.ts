@@ -7,7 +7,7 @@
  */
 import { SkewlessError, UnknownNameError } from '../errors.ts';
 import { describeRefusedReads } from '../store/onlineReader.ts';
-import { isThrottling, isUnavailable } from '../store/storeErrors.ts';
+import { isAccessRefusal, isThrottling, isUnavailable } from '../store/storeErrors.ts';
 
 /** The JSON body of every error answer. */
 interface ErrorBody {
@@ -166,7 +166,8 @@ class FeatureGroupMismatchError extends FeatureGroupsError {
 
 /**
  * 500: the store answered ids of a batch read with a per-identifier `Errors` item whose code is
- * not transient (e.g. `AccessForbidden`: the function's role may not read the group): reading
+ * not transient (e.g. `AccessForbidden`: the function's role may not read the group), or refused
+ * the whole call that held them (e.g. IAM's `AccessDeniedException`): reading
  * them again gets the same answer, so they are not `unprocessed` ids to retry. The message names
  * the first such id, its group and the store's code; the store's own message (an IAM text names
  * roles and accounts) goes to the log only, as the cause.
@@ -179,7 +180,7 @@ class StoreRefusedReadError extends FeatureGroupsError {
     const groups = [...new Set(refused.map((r) => r.group))];
     super(
       groups,
-      `The feature store refused to read ${describeRefusedReads(refused)}; a retry gets the same answer${refused[0]?.code === 'AccessForbidden' ? ": check the function's read permission on the group" : ''}`,
+      `The feature store refused to read ${describeRefusedReads(refused)}; a retry gets the same answer${refused[0] !== undefined && isAccessRefusal(refused[0].code) ? ": check the function's read permission on the group" : ''}`,
       options
     );
     this.name = 'StoreRefusedReadError';

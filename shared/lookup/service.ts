@@ -10,6 +10,7 @@ import {
   batchGetOnline,
   getOnlineRecord,
   type OnlineRecord,
+  refusedCallReads,
   refusedReads,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
@@ -126,8 +127,9 @@ function groupsAnswered(unprocessed: readonly UnprocessedRead[], errorCode: stri
  * lookup asked for (only ever the schema module's) with `ValidationError`: the same 500 for every
  * route, naming the groups, never "unprocessed" ids a caller would retry forever nor a 200 whose
  * vectors silently miss those features. Any other per-identifier code that is not transient
- * (`AccessForbidden`, a code we do not know) is a 500 naming the id, its group and the code:
- * only throttling and the store's 5xx codes leave ids `unprocessed`, to retry.
+ * (`AccessForbidden`, a code we do not know), or a whole call refused (`isRefusedCall`) while
+ * another call answered, is a 500 naming the id, its group and the code: only throttling, the
+ * store's 5xx codes and calls that failed otherwise leave ids `unprocessed`, to retry.
  */
 function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
   const missing = groupsAnswered(unprocessed, 'ResourceNotFound');
@@ -138,7 +140,9 @@ function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
     const first = unprocessed.find((u) => u.errorCode === 'ValidationError');
     throw new FeatureGroupMismatchError(mismatched, { cause: new Error(first?.reason) });
   }
-  const refused = refusedReads(unprocessed);
+  // A whole call refused while another call of the read answered (a call that holds a group the
+  // role may not read): its ids are refused as surely as an Errors item's.
+  const refused = [...refusedReads(unprocessed), ...refusedCallReads(unprocessed)];
   if (refused.length > 0) {
     throw new StoreRefusedReadError(refused, { cause: new Error(refused[0]?.reason) });
   }

@@ -265,6 +265,30 @@ describe("Function: handler (the store's per-identifier Errors of BatchGetRecord
     }
   );
 
+  it('answers a 500 naming the id, the group and the code when one call of a read is refused as a whole while another answers', async () => {
+    // Prepare: 150 ids, two BatchGetRecord calls (100 ids each at most); the first answers, the
+    // second is refused with IAM's AccessDeniedException (a 400 no retry changes).
+    const ids = Array.from({ length: 150 }, (_, i) => `c${i}`);
+    const denied = Object.assign(
+      new Error('User: arn:aws:sts::123456789012:assumed-role/lookup-role/fn is not authorized'),
+      { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } }
+    );
+    store
+      .on(BatchGetRecordCommand)
+      .resolvesOnce(cardsAnswer(ids.slice(0, 100), [], 'AccessForbidden'))
+      .rejectsOnce(denied);
+    const event = batchGetEvent({ identifiers: [{ featureGroup: 'fraud-cards', recordIds: ids }] });
+    // Act
+    const result = await handler(event, lambdaContext());
+    // Assess: not a 200 with 50 "unprocessed" ids a caller would retry forever.
+    expect(store.commandCalls(BatchGetRecordCommand)).toHaveLength(2);
+    expect(result.statusCode).toBe(500);
+    expect(JSON.parse(result.body).message).toBe(
+      'The feature store refused to read record "c100" of feature group "fraud-cards" (AccessDeniedException) and 49 more ids; a retry gets the same answer: check the function\'s read permission on the group'
+    );
+    expect(result.body).not.toContain('123456789012');
+  });
+
   it.each([
     ['ThrottlingException', 429, 'TooManyRequests'],
     ['InternalFailure', 503, 'ServiceUnavailable'],
