@@ -31,6 +31,7 @@ import {
   nightlyEventTime,
   scheduleNightlyAggregates,
 } from './demo/seedAggregates.ts';
+import { unflushedOfflineRows } from './forcedQuit.ts';
 import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
 import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts';
 import { startLocalKinesis } from './kinesis/localKinesis.ts';
@@ -206,12 +207,7 @@ async function startStack(
     });
     onStop(
       () => store.close(),
-      () => {
-        const rows = store.pendingOfflineRows() ?? 0;
-        return rows === 0
-          ? undefined
-          : `the offline store's flush (${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} not yet in Parquet, kept in its journal: the next start writes them)`;
-      }
+      () => unflushedOfflineRows(store)
     );
     releaseStoreLock = () => store.releaseLock();
     interrupted();

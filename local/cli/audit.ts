@@ -18,6 +18,7 @@ import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
+import { leftUnfinished, quitStoreNow } from '../forcedQuit.ts';
 import { isProcessAlive } from '../runtime/processAlive.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
@@ -76,7 +77,8 @@ function storeDataDir(dataDir: string): string {
  * @throws Error with a hint when the data dir is held by another process and no endpoint is known
  */
 async function onlineEndpoint(
-  opts: AuditCliOptions
+  opts: AuditCliOptions,
+  opened: OpenedStore
 ): Promise<{ endpoint: string; embedded?: RunningStore }> {
   if (opts.endpoint !== undefined) return { endpoint: opts.endpoint };
   const running = runningEndpoints(opts.dataDir);
@@ -96,6 +98,7 @@ async function onlineEndpoint(
       port: 0,
       logLevel: 'warn',
     });
+    opened.store = embedded;
     return { endpoint: embedded.endpoint, embedded };
   } catch (error) {
     throw listenerStartError(
@@ -107,15 +110,21 @@ async function onlineEndpoint(
   }
 }
 
+/** The embedded store the audit opened, for a Ctrl-C that exits before the audit closes it. */
+interface OpenedStore {
+  store?: RunningStore;
+}
+
 /** Runs the audit the options describe; the report is returned, not printed. */
 async function auditLocally(
-  opts: AuditCliOptions
+  opts: AuditCliOptions,
+  opened: OpenedStore = {}
 ): Promise<{ report: AuditReport; storeStopped?: string }> {
   const groups =
     opts.group === undefined
       ? [...registry.groups.values()]
       : opts.group.map((name) => registry.getExternalGroup(name));
-  const { endpoint, embedded } = await onlineEndpoint(opts);
+  const { endpoint, embedded } = await onlineEndpoint(opts, opened);
   if (embedded === undefined) {
     // ECONNREFUSED is a user error of its own (asUserError); the others name the endpoint here.
     await connectable(endpoint).catch((error: unknown) => {
@@ -247,9 +256,14 @@ function registerAuditCommand(program: Command): void {
     .action(async (opts: AuditCliOptions) => {
       // Ctrl-C stops the audit at once, as the default handler would, but says so in one line.
       // Nothing is left half-written: the store survives a process crash (local/store/README.md)
-      // and the in-flight ledger is replaced by a rename.
+      // and the in-flight ledger is replaced by a rename. The lock of a store the audit opened is
+      // released first (a stale store.lock misleads users and scripts).
+      const opened: OpenedStore = {};
       const onInterrupt = (): void => {
-        process.stderr.write('audit: interrupted: no report written\n');
+        const unfinished = quitStoreNow(opened.store);
+        process.stderr.write(
+          `audit: interrupted: no report written${unfinished.length === 0 ? '' : `; ${leftUnfinished(unfinished)}`}\n`
+        );
         // The line reaches a slow pipe before the exit; a second Ctrl-C still stops at once.
         void flushed(process.stderr).then(() => process.exit(130));
       };
@@ -257,10 +271,10 @@ function registerAuditCommand(program: Command): void {
       let report: AuditReport;
       let storeStopped: string | undefined;
       try {
-        ({ report, storeStopped } = await auditLocally({
-          ...opts,
-          dataDir: resolve(opts.dataDir),
-        }));
+        ({ report, storeStopped } = await auditLocally(
+          { ...opts, dataDir: resolve(opts.dataDir) },
+          opened
+        ));
       } finally {
         process.off('SIGINT', onInterrupt);
       }

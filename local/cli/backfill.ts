@@ -44,6 +44,7 @@ import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
+import { leftUnfinished, quitStoreNow } from '../forcedQuit.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from '../setup/resumeBackfills.ts';
@@ -508,11 +509,27 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
   const display = progressDisplay(io, drop.progress, drop.label, drop.writtenLabel);
   const label = drop.label ?? 'backfill';
   // Ctrl-C stops the drop at its next checkpoint (the part being written finishes), as under
-  // `npm start`, so that it can be resumed; a second Ctrl-C quits at once.
+  // `npm start`, so that it can be resumed; a second Ctrl-C quits at once, releasing the store's
+  // lock first (a stale store.lock misleads users and scripts) and saying what it left.
   let fn: InProcessFunction | undefined;
   let stopping = false;
+  /** The drop's file is in (or going into) the local S3: a quit now cuts it short. */
+  let dropUnderWay = false;
   const onInterrupt = (): void => {
-    if (stopping) process.exit(130);
+    if (stopping) {
+      const cutShort = !dropUnderWay
+        ? []
+        : [
+            drop.resumable === true
+              ? `the ${label} of ${drop.key} (cut short: the same command run again resumes it from its last checkpoint)`
+              : `the ${label} of ${drop.key} (nothing of it kept: run it again)`,
+          ];
+      const unfinished = [...cutShort, ...quitStoreNow(store)];
+      io.err.write(
+        `\n${label}: Ctrl-C again: exited without waiting; ${leftUnfinished(unfinished)}\n`
+      );
+      process.exit(130);
+    }
     stopping = true;
     fn?.continuations.shutdown();
     io.err.write(`\n${label}: stopping at the next checkpoint (Ctrl-C again quits at once)\n`);
@@ -582,6 +599,7 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
     // have none, and hashing reads the whole file once more before the upload reads it again.
     let md5: Promise<string> | undefined;
     const size = statSync(drop.file).size;
+    dropUnderWay = true;
     const resumed =
       drop.resumable !== true
         ? []

@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { leftUnfinished } from '../forcedQuit.ts';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import type { RunningStack, Startup } from '../start.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
@@ -165,7 +166,7 @@ function registerStartCommand(program: Command): void {
           // send the other commands and scripts to a stack that is gone.
           const unfinished = (stack?.quitNow ?? startup.quitNow)?.() ?? [];
           process.stderr.write(
-            `\n${signal} again: exited without waiting; ${unfinished.length === 0 ? 'nothing was left unfinished' : `left unfinished: ${unfinished.join('; ')}`}\n`
+            `\n${signal} again: exited without waiting; ${leftUnfinished(unfinished)}\n`
           );
           process.exit(130);
         }

@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
 import { accountId, directoryPath, integerFrom, numberValue, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
+import { leftUnfinished, quitStoreNow } from '../forcedQuit.ts';
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_CREATING_MS,
@@ -213,7 +214,14 @@ function registerStoreCommand(program: Command): void {
       await new Promise<void>((done) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals): void => {
-          if (stopping) return;
+          if (stopping) {
+            // Quit without waiting for the flush: the lock is released first (a stale
+            // store.lock misleads users and scripts); the journal keeps the rows for the next start.
+            process.stderr.write(
+              `${signal} again: exited without waiting; ${leftUnfinished(quitStoreNow(store))}\n`
+            );
+            process.exit(130);
+          }
           stopping = true;
           process.stderr.write(`${signal}: stopping the feature store…\n`);
           store.close().then(done, (error: unknown) => {
@@ -222,8 +230,8 @@ function registerStoreCommand(program: Command): void {
             done();
           });
         };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
       });
     });
 }

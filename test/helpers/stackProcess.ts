@@ -33,7 +33,12 @@ function spawnStackProcess(dataDir: string, args: readonly string[]): StartingSt
     flag,
     '0',
   ]);
-  const child = spawn(node, [cli, 'start', '--data-dir', dataDir, ...ports, ...args], {
+  return spawnCliProcess(['start', '--data-dir', dataDir, ...ports, ...args]);
+}
+
+/** Any `skewless` command in a child process, without waiting for anything. */
+function spawnCliProcess(args: readonly string[]): StartingStackProcess {
+  const child = spawn(node, [cli, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined },
@@ -118,6 +123,7 @@ export {
   poll,
   root,
   runCli,
+  spawnCliProcess,
   spawnStackProcess,
   startStackProcess,
   stopStackProcess,

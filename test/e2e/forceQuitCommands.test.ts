@@ -1,0 +1,146 @@
+/**
+ * The commands that run the embedded store in their own process when no stack runs, quit without
+ * their clean stop: `skewless batch` (and `backfill`, the same code) on a second Ctrl-C, `skewless
+ * audit` on its Ctrl-C, `skewless store` on a second Ctrl-C. Each exits at once, but must not leave
+ * `store.lock` behind, and says in one line what it left unfinished. Real child processes.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { runCli, type StartingStackProcess, spawnCliProcess } from '../helpers/stackProcess.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'skewless-force-quit-commands-'));
+const dataDir = join(dir, 'data');
+const lock = join(dataDir, 'store', 'store.lock');
+const ROWS = 10_000;
+const file = join(dir, 'nightly.csv');
+let running: StartingStackProcess | undefined;
+
+afterEach(() => {
+  if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resolves as soon as the process's output matches (checked on every chunk it writes). */
+function outputMatching(process: StartingStackProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (pattern.test(process.output())) resolve();
+    };
+    process.child.stdout?.on('data', check);
+    process.child.stderr?.on('data', check);
+    process.child.once('exit', () =>
+      reject(new Error(`exited before its output matched ${pattern}:\n${process.output()}`))
+    );
+    check();
+  });
+}
+
+function exitCode(process: StartingStackProcess): Promise<number | null> {
+  return new Promise((resolve) => process.child.once('exit', (code) => resolve(code)));
+}
+
+describe('a command running the embedded store, quit without its clean stop', () => {
+  it('skewless batch, Ctrl-C twice: store.lock released, one line naming the drop cut short and the rows in the journal; the same command resumes', async () => {
+    // Prepare: a drop long enough to be under way when the Ctrl-Cs come (about 3 s)
+    const eventTime = new Date(Date.now() - 3_600_000).toISOString();
+    const lines = [
+      'card_id,event_time,txn_count_7d,txn_count_30d,amount_sum_7d,amount_sum_30d,distinct_merchants_30d,chargebacks_365d,card_age_days,home_country',
+    ];
+    for (let i = 0; i < ROWS; i += 1) lines.push(`fq-${i},${eventTime},3,8,10.5,42,2,0,100,DE`);
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const args = ['batch', file, '--group', 'fraud-cards', '--data-dir', dataDir];
+    const batch = spawnCliProcess(args);
+    running = batch;
+    const exited = exitCode(batch);
+    await outputMatching(batch, /batch: [\d,]+ rows read, [1-9][\d,]* written/);
+    expect(existsSync(lock)).toBe(true);
+    // Act: Ctrl-C, and again once the first is taken (two at once may arrive as one signal)
+    batch.child.kill('SIGINT');
+    await outputMatching(batch, /stopping at the next checkpoint/);
+    batch.child.kill('SIGINT');
+    // Assess
+    expect(await exited, batch.output()).toBe(130);
+    expect(existsSync(lock)).toBe(false);
+    expect(batch.output()).toMatch(
+      /\nbatch: Ctrl-C again: exited without waiting; left unfinished: the batch of batch\/fraud-cards\/nightly\.csv \(cut short: the same command run again resumes it from its last checkpoint\); the offline store's flush \([\d,]+ rows? not yet in Parquet, kept in its journal: the next start writes them\)\n/
+    );
+    // The same command resumes the drop and ends it
+    const again = runCli([...args, '--no-progress']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(
+      'resuming the batch of batch/fraud-cards/nightly.csv (same content) from its checkpoint'
+    );
+    expect(again.stdout).toContain(`${ROWS.toLocaleString('en-US')} rows written, 0 rejected`);
+  }, 90_000);
+
+  it("skewless audit on the data dir's store, Ctrl-C: store.lock released, exit 130", async () => {
+    // Prepare: the audit of the rows above opens the store and takes a second or more
+    const audit = spawnCliProcess(['audit', '--data-dir', dataDir]);
+    running = audit;
+    const exited = exitCode(audit);
+    // (The lock this process takes: a lock left by the test above names another pid.)
+    const locked = () =>
+      existsSync(lock) && readFileSync(lock, 'utf8').startsWith(`${audit.child.pid}\n`);
+    for (let waited = 0; !locked(); waited += 10) {
+      if (waited > 30_000 || audit.child.exitCode !== null) throw new Error(audit.output());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // Past the store's opening (its journal's replay), into the audit
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Act
+    audit.child.kill('SIGINT');
+    // Assess
+    expect(await exited, audit.output()).toBe(130);
+    expect(existsSync(lock)).toBe(false);
+    expect(audit.output()).toMatch(/^audit: interrupted: no report written(; .*)?\n$/);
+  }, 60_000);
+
+  it('skewless store, Ctrl-C twice: store.lock released, one line naming the rows left in the journal', async () => {
+    // Prepare: one row journalled (no flush before the stop), and a request whose body never
+    // arrives, which holds the clean stop for its grace
+    const store = spawnCliProcess([
+      'store',
+      '--port',
+      '0',
+      '--data-dir',
+      join(dataDir, 'store'),
+      '--flush-interval',
+      '86400000',
+    ]);
+    running = store;
+    const exited = exitCode(store);
+    await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
+    const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
+    const put = runCli([
+      'put',
+      'fraud-cards',
+      JSON.stringify({ card_id: 'card-store-quit', event_time: new Date().toISOString() }),
+      '--endpoint',
+      endpoint,
+    ]);
+    expect(put.status, put.stderr).toBe(0);
+    const url = new URL(endpoint);
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\n{"Feat');
+    try {
+      // Act
+      store.child.kill('SIGINT');
+      await outputMatching(store, /SIGINT: stopping the feature store/);
+      store.child.kill('SIGINT');
+      // Assess
+      expect(await exited, store.output()).toBe(130);
+      expect(existsSync(lock)).toBe(false);
+      expect(store.output()).toMatch(
+        /\nSIGINT again: exited without waiting; left unfinished: the offline store's flush \(1 row not yet in Parquet, kept in its journal: the next start writes them\)\n/
+      );
+    } finally {
+      socket.destroy();
+    }
+  }, 60_000);
+});
