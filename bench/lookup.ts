@@ -332,7 +332,7 @@ async function seed(endpoint: string, runtime: SageMakerFeatureStoreRuntimeClien
   });
   sagemaker.destroy();
   const now = new Date();
-  const writes: (() => Promise<void>)[] = [];
+  const writes: (() => Promise<unknown>)[] = [];
   for (let i = 0; i < CARDS; i++) {
     writes.push(() =>
       putEncodedRecord(

@@ -39,8 +39,40 @@ function runningEndpoints(dataDir: string): Partial<Endpoints> {
   return endpoints;
 }
 
-function storeEndpoint(explicit: string | undefined, dataDir: string): string {
-  return explicit ?? runningEndpoints(dataDir).store ?? 'http://127.0.0.1:8765';
+/** What to do when an endpoint given for the feature store is something else. */
+const FEATURE_STORE_ENDPOINT_HINT =
+  "pass the feature store's endpoint (\"store\" in <data dir>/endpoints.json; npm start's is http://127.0.0.1:8765), not the lookup API's or S3's";
+
+/** The store endpoint a command talks to, and where it came from, for its messages. */
+interface StoreEndpoint {
+  readonly url: string;
+  /** `--endpoint`, `from <dir>/endpoints.json` or `the default: no stack runs on <dir>`. */
+  readonly from: string;
+  /** What to do when something else than a feature store answers there. */
+  readonly hint: string;
+}
+
+function storeEndpoint(explicit: string | undefined, dataDir: string): StoreEndpoint {
+  if (explicit !== undefined) {
+    return {
+      url: explicit,
+      from: '--endpoint',
+      hint: FEATURE_STORE_ENDPOINT_HINT,
+    };
+  }
+  const running = runningEndpoints(dataDir).store;
+  if (running !== undefined) {
+    return {
+      url: running,
+      from: `from ${join(dataDir, 'endpoints.json')}`,
+      hint: 'the stack that file names runs, but another server answers on its store port: stop that server and restart npm start, or pass --endpoint <url>',
+    };
+  }
+  return {
+    url: 'http://127.0.0.1:8765',
+    from: `the default: no stack runs on ${dataDir}`,
+    hint: "another server holds the store's default port 8765: start the stack (npm start) with --data-dir of this command, or pass --endpoint <url> of the feature store",
+  };
 }
 
 /**
@@ -74,4 +106,5 @@ function connectable(endpoint: string, timeoutMs = 5_000): Promise<void> {
 const LOCAL_AWS_ENV =
   'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1';
 
-export { connectable, LOCAL_AWS_ENV, runningEndpoints, storeEndpoint };
+export type { StoreEndpoint };
+export { connectable, FEATURE_STORE_ENDPOINT_HINT, LOCAL_AWS_ENV, runningEndpoints, storeEndpoint };

@@ -19,7 +19,7 @@ import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
 import { storeEndpoint } from './endpoints.ts';
 import { directoryPath, storeUrl } from './parsers.ts';
-import { storeRequestError, UserError } from './userErrors.ts';
+import { checkFeatureStoreAnswer, storeRequestError, UserError } from './userErrors.ts';
 
 const json = (value: unknown) =>
   JSON.stringify(
@@ -159,7 +159,7 @@ function registerRecordCommands(program: Command, schemas: SchemaRegistry = regi
           `feature group "${group.name}"`
         );
       }
-      const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
+      const endpoint = storeEndpoint(opts.endpoint, opts.dataDir).url;
       const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint });
       // The event time is read too, as the lookup API does: asked only for features a live
       // record lacks, the store answers an empty Record, which reads as no record at all.
@@ -240,13 +240,13 @@ Example (the event time is now, in epoch seconds: a record older than its group'
           throw new RecordValidationError(group.name, jsonInputProblems(result.problems));
         const encoded = result.value;
         const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
-        const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint });
-        await putEncodedRecord(client, encoded, { targetStores: opts.target }).catch(
-          (error: unknown) => {
-            throw storeRequestError(error, endpoint, ANSWER_TIMEOUT_MS);
-          }
-        );
-        client.destroy();
+        const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint: endpoint.url });
+        const answer = await putEncodedRecord(client, encoded, { targetStores: opts.target })
+          .catch((error: unknown) => {
+            throw storeRequestError(error, endpoint.url, ANSWER_TIMEOUT_MS);
+          })
+          .finally(() => client.destroy());
+        checkFeatureStoreAnswer(answer.$metadata, endpoint);
         process.stdout.write(
           `put ${group.name}/${encoded.recordIdentifier} at ${encoded.eventTime}\n`
         );

@@ -8,6 +8,7 @@ import { accessSync, constants, existsSync, lstatSync, readlinkSync, statSync } 
 import { dirname, parse, resolve, sep } from 'node:path';
 import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
+import { FEATURE_STORE_ENDPOINT_HINT, type StoreEndpoint } from './endpoints.ts';
 
 /** A failure the user can fix: what happened, and what to do about it. */
 class UserError extends SkewlessError {
@@ -237,11 +238,30 @@ function storeRequestError(error: unknown, endpoint: string, timeoutMs: number):
       failure.name === 'SyntaxError' ? 'a body that is not JSON' : failure.message.split('\n')[0];
     return new UserError(
       `${endpoint} answered HTTP ${status} (${said}), not as a SageMaker Feature Store`,
-      "pass the feature store's endpoint (\"store\" in <data dir>/endpoints.json; npm start's is http://127.0.0.1:8765), not the lookup API's or S3's",
+      FEATURE_STORE_ENDPOINT_HINT,
       { cause: error }
     );
   }
   return error;
+}
+
+/**
+ * A successful answer that no feature store gave: every SageMaker Feature Store answer carries
+ * `x-amzn-RequestId` (the service's, and the embedded store's), and an operation with an empty
+ * output (PutRecord) parses from any 2xx, a web server's page included, which the command would
+ * otherwise report as done.
+ *
+ * @throws UserError naming the endpoint and where it came from, when the request id is missing
+ */
+function checkFeatureStoreAnswer(
+  metadata: { httpStatusCode?: number; requestId?: string },
+  endpoint: StoreEndpoint
+): void {
+  if (metadata.requestId !== undefined) return;
+  throw new UserError(
+    `${endpoint.url} (${endpoint.from}) answered HTTP ${metadata.httpStatusCode ?? '2xx'} without the x-amzn-RequestId header every SageMaker Feature Store answer carries: it is not a feature store`,
+    endpoint.hint
+  );
 }
 
 /** A user's mistake recognised in any error, or undefined when the error is unexpected. */
@@ -351,6 +371,7 @@ function reportCliError(
 
 export {
   asUserError,
+  checkFeatureStoreAnswer,
   dataDirError,
   debugRequested,
   listenerStartError,

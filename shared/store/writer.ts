@@ -1,5 +1,6 @@
 import {
   PutRecordCommand,
+  type PutRecordCommandOutput,
   type SageMakerFeatureStoreRuntimeClient,
   type TargetStore,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
@@ -17,14 +18,15 @@ interface PutOptions {
 /**
  * PutRecord of a record already validated and encoded by the schema module. The SDK retries
  * throttling and 5xx with backoff; what still fails is thrown for the caller to classify
- * (see `classifyStoreError`).
+ * (see `classifyStoreError`). Resolves with the answer, whose `$metadata` tells a feature store's
+ * answer from any other 2xx (PutRecord's output is empty).
  */
 async function putEncodedRecord(
   client: SageMakerFeatureStoreRuntimeClient,
   encoded: EncodedRecord,
   options: PutOptions = {}
-): Promise<void> {
-  await client.send(
+): Promise<PutRecordCommandOutput> {
+  return client.send(
     new PutRecordCommand({
       FeatureGroupName: encoded.featureGroup,
       Record: encoded.record,

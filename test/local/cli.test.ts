@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportCliError, UserError } from '../../local/cli/userErrors.ts';
+import { bootId, processStartTicks } from '../../local/runtime/processAlive.ts';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
 import { featureGroups } from '../../shared/definitions.ts';
@@ -1076,6 +1077,48 @@ describe('get and put against an endpoint that fails them', () => {
           )
         );
         expect(result.stderr).toContain('endpoints.json');
+      }
+    );
+  });
+
+  it('put to a web server that answers 200 with a page, not a feature store: one line naming the endpoint and where it came from, nothing reported as put', async () => {
+    // Prepare: a plain HTTP server on 127.0.0.1 (PutRecord's output is empty: any 2xx parses)
+    const page = '<!doctype html><html><body>It works!</body></html>';
+    await withRawServer(
+      (socket) =>
+        socket.once('data', () =>
+          socket.end(
+            `HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n${page}`
+          )
+        ),
+      async (endpoint) => {
+        const record = JSON.stringify({ card_id: 'c1', event_time: new Date().toISOString() });
+        // Act: through --endpoint, then through a running stack's endpoints.json naming it
+        const explicit = await runAsync(['put', 'fraud-cards', record, '--endpoint', endpoint]);
+        const dataDir = mkdtempSync(join(work, 'html-store-'));
+        writeFileSync(
+          join(dataDir, 'endpoints.json'),
+          JSON.stringify({
+            store: endpoint,
+            dataDir,
+            pid: process.pid,
+            bootId: bootId(),
+            startTicks: processStartTicks(process.pid),
+          })
+        );
+        const recorded = await runAsync(['put', 'fraud-cards', record, '--data-dir', dataDir]);
+        // Assess
+        const said = `answered HTTP 200 without the x-amzn-RequestId header every SageMaker Feature Store answer carries: it is not a feature store`;
+        expectUserError(explicit, new RegExp(`^skewless: ${endpoint} \\(--endpoint\\) ${said}$`));
+        expect(explicit.stderr).toContain('hint: pass the feature store');
+        expectUserError(
+          recorded,
+          new RegExp(
+            `^skewless: ${endpoint} \\(from ${join(dataDir, 'endpoints.json')}\\) ${said}$`
+          )
+        );
+        expect(recorded.stderr).toContain('npm start');
+        expect(explicit.stdout + recorded.stdout).toBe('');
       }
     );
   });

@@ -33,7 +33,10 @@ describe('runningEndpoints', () => {
   it('reads the endpoints of a stack whose process runs', () => {
     const dir = dataDirOf(process.pid);
     expect(runningEndpoints(dir)).toMatchObject({ store: 'http://127.0.0.1:41873' });
-    expect(storeEndpoint(undefined, dir)).toBe('http://127.0.0.1:41873');
+    expect(storeEndpoint(undefined, dir)).toMatchObject({
+      url: 'http://127.0.0.1:41873',
+      from: `from ${join(dir, 'endpoints.json')}`,
+    });
   });
 
   it('ignores the file a killed stack left behind (its process is gone): the default ports apply', () => {
@@ -41,8 +44,14 @@ describe('runningEndpoints', () => {
     const gone = spawnSync(process.execPath, ['-e', '0']).pid as number;
     const dir = dataDirOf(gone);
     expect(runningEndpoints(dir)).toEqual({});
-    expect(storeEndpoint(undefined, dir)).toBe('http://127.0.0.1:8765');
-    expect(storeEndpoint('http://127.0.0.1:9999', dir)).toBe('http://127.0.0.1:9999');
+    expect(storeEndpoint(undefined, dir)).toMatchObject({
+      url: 'http://127.0.0.1:8765',
+      from: `the default: no stack runs on ${dir}`,
+    });
+    expect(storeEndpoint('http://127.0.0.1:9999', dir)).toMatchObject({
+      url: 'http://127.0.0.1:9999',
+      from: '--endpoint',
+    });
   });
 
   it.skipIf(!linux)('reads the file of a running stack that records its boot and start', () => {
@@ -62,7 +71,10 @@ describe('runningEndpoints', () => {
         startTicks: processStartTicks(process.pid),
       });
       expect(runningEndpoints(dir)).toEqual({});
-      expect(storeEndpoint(undefined, dir)).toBe('http://127.0.0.1:8765');
+      expect(storeEndpoint(undefined, dir)).toMatchObject({
+        url: 'http://127.0.0.1:8765',
+        from: `the default: no stack runs on ${dir}`,
+      });
     }
   );
 
