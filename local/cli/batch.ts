@@ -170,11 +170,15 @@ async function runBatchCommand(
     noteInProcess(io, command.label, options.dataDir, undefined, candidate);
   }
   const scratch = mkdtempSync(join(tmpdir(), 'skewless-batch-dry-run-'));
+  // Also on a forced quit (a second Ctrl-C exits at once, past this function's finally).
+  const removeScratch = (): void => rmSync(scratch, { recursive: true, force: true });
+  process.once('exit', removeScratch);
   try {
     const outcome = await inProcess(file, key, options, io, storeEndpoint, scratch);
     return await finishDrop(outcome, options, io, command, true);
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    process.off('exit', removeScratch);
+    removeScratch();
   }
 }
 

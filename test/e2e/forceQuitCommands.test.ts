@@ -4,7 +4,7 @@
  * audit` on its Ctrl-C, `skewless store` on a second Ctrl-C. Each exits at once, but must not leave
  * `store.lock` behind, and says in one line what it left unfinished. Real child processes.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +77,31 @@ describe('a command running the embedded store, quit without its clean stop', ()
     );
     expect(again.stdout).toContain(`${ROWS.toLocaleString('en-US')} rows written, 0 rejected`);
   }, 90_000);
+
+  it('skewless batch --dry-run, Ctrl-C twice: its scratch S3 directory is removed too', async () => {
+    // Prepare: the file of the test above, read again as a dry run; its own temp dir, to look in
+    const temp = mkdtempSync(join(dir, 'tmp-'));
+    const dryRun = spawnCliProcess(
+      ['batch', file, '--group', 'fraud-cards', '--data-dir', dataDir, '--dry-run'],
+      { TMPDIR: temp }
+    );
+    running = dryRun;
+    const exited = exitCode(dryRun);
+    await outputMatching(dryRun, /dry run: [\d,]+ rows read/);
+    expect(
+      readdirSync(temp).filter((name) => name.startsWith('skewless-batch-dry-run-'))
+    ).toHaveLength(1);
+    // Act
+    dryRun.child.kill('SIGINT');
+    await outputMatching(dryRun, /stopping at the next checkpoint/);
+    dryRun.child.kill('SIGINT');
+    // Assess
+    expect(await exited, dryRun.output()).toBe(130);
+    expect(readdirSync(temp).filter((name) => name.startsWith('skewless-batch-dry-run-'))).toEqual(
+      []
+    );
+    expect(existsSync(lock)).toBe(false);
+  }, 60_000);
 
   it("skewless audit on the data dir's store, Ctrl-C: store.lock released, exit 130", async () => {
     // Prepare: the audit of the rows above opens the store and takes a second or more

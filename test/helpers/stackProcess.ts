@@ -37,11 +37,14 @@ function spawnStackProcess(dataDir: string, args: readonly string[]): StartingSt
 }
 
 /** Any `skewless` command in a child process, without waiting for anything. */
-function spawnCliProcess(args: readonly string[]): StartingStackProcess {
+function spawnCliProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {}
+): StartingStackProcess {
   const child = spawn(node, [cli, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined },
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined, ...env },
   });
   let output = '';
   child.stdout?.on('data', (d) => {
