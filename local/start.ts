@@ -5,7 +5,6 @@
  * the batch handler, the lookup API on :3000, the audit on a schedule, and a demo payments
  * producer whose nightly aggregates are dropped under `batch/`. Ctrl-C drains and flushes.
  */
-import { readFileSync, rmSync } from 'node:fs';
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +36,7 @@ import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts'
 import { startLocalKinesis } from './kinesis/localKinesis.ts';
 import { createConsoleLog, type LogLevel } from './runtime/consoleLog.ts';
 import { bootId, processStartTicks } from './runtime/processAlive.ts';
+import { removeIfUnchanged } from './runtime/removeIfUnchanged.ts';
 import { startLocalS3 } from './s3/index.ts';
 import { ensureFeatureGroups } from './setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from './setup/resumeBackfills.ts';
@@ -550,15 +550,8 @@ async function startStack(
     const endpointsFile = join(dataDir, 'endpoints.json');
     const endpointsText = `${JSON.stringify(endpoints, null, 2)}\n`;
     await writeFile(endpointsFile, endpointsText);
-    // Only while it is this stack's: another stack may have taken the data dir since (it was
-    // removed and started on again), and its file is its own.
-    removeEndpointsFile = () => {
-      try {
-        if (readFileSync(endpointsFile, 'utf8') === endpointsText) rmSync(endpointsFile);
-      } catch {
-        // Gone already.
-      }
-    };
+    // Only while it is this stack's (another stack may have taken the data dir since).
+    removeEndpointsFile = () => removeIfUnchanged(endpointsFile, endpointsText);
     // First to go on stop: a stale file would send the CLI and scripts to a stack that is gone.
     onStop(async () => removeEndpointsFile());
     // Runs first: running backfills checkpoint at their next row instead of racing the shutdown.

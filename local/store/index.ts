@@ -7,12 +7,13 @@
  * // … later
  * await store.close();
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import { bootId, isRecordedProcessAlive, processStartTicks } from '../runtime/processAlive.ts';
+import { removeIfUnchanged } from '../runtime/removeIfUnchanged.ts';
 import { sameDirectory } from '../runtime/sameDirectory.ts';
 import {
   type Clock,
@@ -146,16 +147,9 @@ interface DataDirLock {
   readonly text: string;
 }
 
-/**
- * Removes the lock if it still holds what this process wrote: a lock another process has taken
- * since (the directory removed and a store started on it again) is that process's.
- */
+/** Removes the lock if it still holds what this process wrote (removeIfUnchanged). */
 function releaseLock(taken: DataDirLock): void {
-  try {
-    if (readFileSync(taken.path, 'utf8') === taken.text) rmSync(taken.path, { force: true });
-  } catch {
-    // Gone already.
-  }
+  removeIfUnchanged(taken.path, taken.text);
 }
 
 /**
