@@ -37,4 +37,12 @@ function leftUnfinished(unfinished: readonly string[]): string {
     : `left unfinished: ${unfinished.join('; ')}`;
 }
 
-export { leftUnfinished, quitStoreNow, unflushedOfflineRows };
+/**
+ * The line of a forced quit (the second signal, while the clean stop runs): `what` is what came
+ * again (`SIGINT`, `backfill: Ctrl-C`), then what was left unfinished.
+ */
+function forcedQuitLine(what: string, unfinished: readonly string[]): string {
+  return `${what} again: exited without waiting; ${leftUnfinished(unfinished)}`;
+}
+
+export { forcedQuitLine, leftUnfinished, quitStoreNow, unflushedOfflineRows };

@@ -44,7 +44,7 @@ import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
-import { leftUnfinished, quitStoreNow } from '../forcedQuit.ts';
+import { forcedQuitLine, quitStoreNow } from '../forcedQuit.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from '../setup/resumeBackfills.ts';
@@ -525,9 +525,7 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
               : `the ${label} of ${drop.key} (nothing of it kept: run it again)`,
           ];
       const unfinished = [...cutShort, ...quitStoreNow(store)];
-      io.err.write(
-        `\n${label}: Ctrl-C again: exited without waiting; ${leftUnfinished(unfinished)}\n`
-      );
+      io.err.write(`\n${forcedQuitLine(`${label}: Ctrl-C`, unfinished)}\n`);
       process.exit(130);
     }
     stopping = true;

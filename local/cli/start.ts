@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { leftUnfinished } from '../forcedQuit.ts';
+import { forcedQuitLine } from '../forcedQuit.ts';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import type { RunningStack, Startup } from '../start.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
@@ -165,9 +165,7 @@ function registerStartCommand(program: Command): void {
           // Synchronous to the end: the process exits right after. A stale endpoints.json would
           // send the other commands and scripts to a stack that is gone.
           const unfinished = (stack?.quitNow ?? startup.quitNow)?.() ?? [];
-          process.stderr.write(
-            `\n${signal} again: exited without waiting; ${leftUnfinished(unfinished)}\n`
-          );
+          process.stderr.write(`\n${forcedQuitLine(signal, unfinished)}\n`);
           process.exit(130);
         }
         stopping = true;
