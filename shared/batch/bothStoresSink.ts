@@ -15,7 +15,7 @@ import type { RefusedCall } from '../backfill/chunkedSink.ts';
 import type { EncodedRecord } from '../record/codec.ts';
 import type { FeatureGroup } from '../schema/index.ts';
 import { writeBatch } from '../store/batchWriter.ts';
-import { batchGetOnline, refusedCallReads, refusedReads } from '../store/onlineReader.ts';
+import { batchGetOnline, refusedReads } from '../store/onlineReader.ts';
 import {
   type BatchRow,
   type OnlineEffect,
@@ -129,8 +129,7 @@ class BothStoresSink {
       }
       for (const r of read.notFound) current.set(r.recordId, undefined);
       for (const r of read.unprocessed) unread.set(r.recordId, r.reason);
-      for (const r of [...refusedReads(read.unprocessed), ...refusedCallReads(read.unprocessed)])
-        refused.set(r.recordId, r.code);
+      for (const r of refusedReads(read.unprocessed)) refused.set(r.recordId, r.code);
     } catch (error) {
       // Not a call's answer (e.g. an answer that does not decode): a retry.
       const reason = `${(error as Error).name ?? 'Error'}: ${(error as Error).message}`;

@@ -10,7 +10,6 @@ import {
   batchGetOnline,
   getOnlineRecord,
   type OnlineRecord,
-  refusedCallReads,
   refusedReads,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
@@ -140,9 +139,9 @@ function throwIfGroupsUnusable(unprocessed: readonly UnprocessedRead[]): void {
     const first = unprocessed.find((u) => u.errorCode === 'ValidationError');
     throw new FeatureGroupMismatchError(mismatched, { cause: new Error(first?.reason) });
   }
-  // A whole call refused while another call of the read answered (a call that holds a group the
-  // role may not read): its ids are refused as surely as an Errors item's.
-  const refused = [...refusedReads(unprocessed), ...refusedCallReads(unprocessed)];
+  // Errors items no retry changes, and the ids of a whole call refused while another call of the
+  // read answered (a call that holds a group the role may not read).
+  const refused = refusedReads(unprocessed);
   if (refused.length > 0) {
     throw new StoreRefusedReadError(refused, { cause: new Error(refused[0]?.reason) });
   }

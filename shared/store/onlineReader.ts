@@ -242,32 +242,22 @@ async function batchGetOnline(
 }
 
 /**
- * The ids of a batch read's `unprocessed` the store answered with an `Errors` item whose code is
- * not transient (see `isTransientErrorCode`): reading them again gets the same answer, so a
- * reader must report them, not retry them as throttled ids.
+ * The ids of a batch read's `unprocessed` the store refused with a code no retry changes, with
+ * that code: an `Errors` item whose code is not transient (see `isTransientErrorCode`), or a whole
+ * call refused (`isRefusedCall`: AccessForbidden, IAM's AccessDeniedException, ResourceNotFound,
+ * ValidationError…, a `failedCall` of `tolerateChunkFailures`, the error's name as the code): one
+ * call of a read can be refused while another answers, and its ids are refused as surely as an
+ * `Errors` item's. Reading them again gets the same answer, so a reader must report them, not
+ * retry them as throttled ids; a call throttled, failed with a 5xx or unanswered may succeed again.
  */
 function refusedReads(unprocessed: readonly UnprocessedRead[]): RefusedRead[] {
-  return unprocessed.flatMap((u) =>
-    u.errorCode !== undefined && !isTransientErrorCode(u.errorCode)
-      ? [{ ...u, code: u.errorCode }]
-      : []
-  );
-}
-
-/**
- * The ids of a batch read's `unprocessed` whose whole call the store refused with a code no retry
- * changes (`isRefusedCall`: AccessForbidden, IAM's AccessDeniedException, ResourceNotFound,
- * ValidationError…), as a `failedCall` of `tolerateChunkFailures`, with the error's name as
- * `code`: one call of a read can be refused while another answers, and its ids are refused as
- * surely as an `Errors` item's ({@link refusedReads}). A call throttled, failed with a 5xx or
- * unanswered is not among them: it may succeed again.
- */
-function refusedCallReads(unprocessed: readonly UnprocessedRead[]): RefusedRead[] {
-  return unprocessed.flatMap((u) =>
-    u.source === 'failedCall' && isRefusedCall(u.error)
-      ? [{ ...u, code: (u.error as { name?: string }).name ?? 'Unknown' }]
-      : []
-  );
+  return unprocessed.flatMap((u): RefusedRead[] => {
+    if (u.errorCode !== undefined && !isTransientErrorCode(u.errorCode))
+      return [{ ...u, code: u.errorCode }];
+    if (u.source === 'failedCall' && isRefusedCall(u.error))
+      return [{ ...u, code: (u.error as { name?: string }).name ?? 'Unknown' }];
+    return [];
+  });
 }
 
 /**
@@ -291,4 +281,4 @@ export type {
   RefusedRead,
   UnprocessedRead,
 };
-export { batchGetOnline, describeRefusedReads, getOnlineRecord, refusedCallReads, refusedReads };
+export { batchGetOnline, describeRefusedReads, getOnlineRecord, refusedReads };
