@@ -24,6 +24,15 @@ type ChunkOutcome =
       readonly refusedCall?: RefusedCall;
     };
 
+/** A row the store refused, named for the refusal's line (its store message is the cause). */
+interface RefusedRow {
+  readonly ref: number;
+  readonly group: string;
+  readonly recordId: string;
+  readonly code: string;
+  readonly message: string;
+}
+
 /** What to check when the store refuses `call` for a group, by its code. */
 function refusalHint(call: RefusedCall, code: string, group: string): string {
   if (isAccessRefusal(code)) return `the function's role needs sagemaker:${call} on "${group}"`;
@@ -121,11 +130,9 @@ abstract class ChunkedSink<
     const written: number[] = [];
     const failed: number[] = [];
     let failure: string | undefined;
-    const refused = new Map<
-      RefusedCall,
-      { ref: number; record: EncodedRecord; code: string; message: string }[]
-    >();
-    const recordOf = new Map(entries.map((e) => [e.ref, e.record]));
+    /** Rows refused, by call; the chunk's records are looked up only when one is refused. */
+    const refused = new Map<RefusedCall, RefusedRow[]>();
+    let recordOf: Map<number, EncodedRecord> | undefined;
     for (const outcome of outcomes) {
       if (outcome.status === 'written') {
         written.push(outcome.ref);
@@ -136,12 +143,15 @@ abstract class ChunkedSink<
           `the store rejected the record: ${outcome.code}: ${outcome.message}`
         );
       } else if (outcome.refused === true) {
+        recordOf ??= new Map(entries.map((e) => [e.ref, e.record]));
+        const record = recordOf.get(outcome.ref) as EncodedRecord;
         const call = outcome.refusedCall ?? 'BatchWriteRecord';
         const list = refused.get(call) ?? [];
         refused.set(call, list);
         list.push({
           ref: outcome.ref,
-          record: recordOf.get(outcome.ref) as EncodedRecord,
+          group: record.featureGroup,
+          recordId: record.recordIdentifier,
           code: outcome.code,
           message: outcome.message,
         });
@@ -153,18 +163,13 @@ abstract class ChunkedSink<
     if (written.length > 0) this.events.written(written);
     if (failed.length > 0) this.events.failed(failed, new Error(failure));
     for (const [call, rows] of refused) {
-      const ids = rows.map((r) => ({
-        group: r.record.featureGroup,
-        recordId: r.record.recordIdentifier,
-        code: r.code,
-      }));
-      const first = ids[0] as (typeof ids)[number];
+      const first = rows[0] as RefusedRow;
       this.events.failed(
         rows.map((r) => r.ref),
         new StoreRefusedError(
-          `the feature store refused ${call} for ${describeRefusedReads(ids)}`,
+          `the feature store refused ${call} for ${describeRefusedReads(rows)}`,
           refusalHint(call, first.code, first.group),
-          { cause: new Error((rows[0] as (typeof rows)[number]).message) }
+          { cause: new Error(first.message) }
         )
       );
     }
