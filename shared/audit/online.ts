@@ -19,13 +19,13 @@ import type { FeatureGroup } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
 import {
   batchGetOnline,
-  describeRefusedReads,
   type OnlineRecord,
   type RefusedRead,
   refusedReads,
   type UnprocessedRead,
 } from '../store/onlineReader.ts';
 import {
+  describeRefusedIds,
   isAccessRefusal,
   isRefusedCall,
   isThrottling,
@@ -63,7 +63,7 @@ class OnlineReadRefusedError extends Error {
   /** Ids answered with an `Errors` item whose code no retry changes. */
   static ofIds(refused: readonly RefusedRead[]): OnlineReadRefusedError {
     return new OnlineReadRefusedError(
-      describeRefusedReads(refused),
+      describeRefusedIds(refused),
       refused[0]?.code ?? 'Unknown',
       new Error(refused[0]?.reason)
     );

@@ -1,6 +1,5 @@
 import type { EncodedRecord } from '../record/codec.ts';
-import { describeRefusedReads } from '../store/onlineReader.ts';
-import { isAccessRefusal } from '../store/storeErrors.ts';
+import { describeRefusedIds, isAccessRefusal } from '../store/storeErrors.ts';
 import { type RowSink, type SinkCheckpoint, type SinkEvents, StoreRefusedError } from './sink.ts';
 
 /** The store call a row's refusal came from. */
@@ -167,7 +166,7 @@ abstract class ChunkedSink<
       this.events.failed(
         rows.map((r) => r.ref),
         new StoreRefusedError(
-          `the feature store refused ${call} for ${describeRefusedReads(rows)}`,
+          `the feature store refused ${call} for ${describeRefusedIds(rows)}`,
           refusalHint(call, first.code, first.group),
           { cause: new Error(first.message) }
         )

@@ -6,8 +6,12 @@
  * the cause, which goes to the logger instead.
  */
 import { SkewlessError, UnknownNameError } from '../errors.ts';
-import { describeRefusedReads } from '../store/onlineReader.ts';
-import { isAccessRefusal, isThrottling, isUnavailable } from '../store/storeErrors.ts';
+import {
+  describeRefusedIds,
+  isAccessRefusal,
+  isThrottling,
+  isUnavailable,
+} from '../store/storeErrors.ts';
 
 /** The JSON body of every error answer. */
 interface ErrorBody {
@@ -180,7 +184,7 @@ class StoreRefusedReadError extends FeatureGroupsError {
     const groups = [...new Set(refused.map((r) => r.group))];
     super(
       groups,
-      `The feature store refused to read ${describeRefusedReads(refused)}; a retry gets the same answer${refused[0] !== undefined && isAccessRefusal(refused[0].code) ? ": check the function's read permission on the group" : ''}`,
+      `The feature store refused to read ${describeRefusedIds(refused)}; a retry gets the same answer${refused[0] !== undefined && isAccessRefusal(refused[0].code) ? ": check the function's read permission on the group" : ''}`,
       options
     );
     this.name = 'StoreRefusedReadError';

@@ -260,19 +260,6 @@ function refusedReads(unprocessed: readonly UnprocessedRead[]): RefusedRead[] {
   });
 }
 
-/**
- * The first refused id, its group and the store's code, and how many more ids there are:
- * `record "c2" of feature group "fraud-cards" (AccessForbidden) and 1 more id`. Never the store's
- * own message (an IAM text names roles and accounts): a reader logs that apart.
- */
-function describeRefusedReads(
-  refused: readonly { readonly group: string; readonly recordId: string; readonly code: string }[]
-): string {
-  const [first] = refused;
-  const more = refused.length - 1;
-  return `record "${first?.recordId}" of feature group "${first?.group}" (${first?.code})${more > 0 ? ` and ${more} more id${more > 1 ? 's' : ''}` : ''}`;
-}
-
 export type {
   BatchReadRequest,
   BatchReadResult,
@@ -281,4 +268,4 @@ export type {
   RefusedRead,
   UnprocessedRead,
 };
-export { batchGetOnline, describeRefusedReads, getOnlineRecord, refusedReads };
+export { batchGetOnline, getOnlineRecord, refusedReads };

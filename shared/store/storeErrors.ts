@@ -91,9 +91,24 @@ function isTransientErrorCode(code: string): boolean {
   return isThrottling({ name: code }) || SERVER_ERROR_CODES.has(code);
 }
 
+/**
+ * The first id the store refused (a read or a write), its group and the store's code, and how
+ * many more ids there are:
+ * `record "c2" of feature group "fraud-cards" (AccessForbidden) and 1 more id`. Never the store's
+ * own message (an IAM text names roles and accounts): a reader logs that apart.
+ */
+function describeRefusedIds(
+  refused: readonly { readonly group: string; readonly recordId: string; readonly code: string }[]
+): string {
+  const [first] = refused;
+  const more = refused.length - 1;
+  return `record "${first?.recordId}" of feature group "${first?.group}" (${first?.code})${more > 0 ? ` and ${more} more id${more > 1 ? 's' : ''}` : ''}`;
+}
+
 export type { StoreFailureKind };
 export {
   classifyStoreError,
+  describeRefusedIds,
   isAccessRefusal,
   isRefusedCall,
   isThrottling,

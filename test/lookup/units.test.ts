@@ -28,11 +28,8 @@ import {
   feature,
   select,
 } from '../../shared/schema/index.ts';
-import {
-  batchGetOnline,
-  describeRefusedReads,
-  refusedReads,
-} from '../../shared/store/onlineReader.ts';
+import { batchGetOnline, refusedReads } from '../../shared/store/onlineReader.ts';
+import { describeRefusedIds } from '../../shared/store/storeErrors.ts';
 
 describe('Function: toJsonValue()', () => {
   it.each([
@@ -302,9 +299,9 @@ describe('Function: batchGetOnline() with tolerateChunkFailures, and its Errors 
       ['c4', 'errorEntry', 'SomethingNew'],
     ]);
     expect(refused.map((u) => u.recordId)).toEqual(['c3', 'c4']);
-    expect(
-      describeRefusedReads(refused.map((u) => ({ ...u, code: u.errorCode ?? 'Unknown' })))
-    ).toBe('record "c3" of feature group "fraud-cards" (AccessForbidden) and 1 more id');
+    expect(describeRefusedIds(refused.map((u) => ({ ...u, code: u.errorCode ?? 'Unknown' })))).toBe(
+      'record "c3" of feature group "fraud-cards" (AccessForbidden) and 1 more id'
+    );
     expect(client.commandCalls(BatchGetRecordCommand)).toHaveLength(1);
   });
 });
