@@ -5,12 +5,14 @@
  * unfinished.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  poll,
+  exitCodeOf,
+  heldRequest,
+  outputMatching,
   runCli,
   type StackProcess,
   startStackProcess,
@@ -30,15 +32,11 @@ const start = () =>
 let running: StackProcess | undefined;
 
 /** A lookup request whose body never finishes arriving: the API holds it open. */
-async function heldLookupRequest(stack: StackProcess): Promise<Socket> {
-  const api = new URL(stack.endpoints.api);
-  const socket = connect({ host: api.hostname, port: Number(api.port) });
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-  socket.write(
+const heldLookupRequest = (stack: StackProcess): Promise<Socket> =>
+  heldRequest(
+    stack.endpoints.api,
     'POST /feature-sets/fraud_model_v3/vectors HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"entit'
   );
-  return socket;
-}
 
 afterAll(() => {
   if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
@@ -61,13 +59,9 @@ describe('npm start quit with a second Ctrl-C during the clean stop', () => {
     expect(put.status, put.stderr).toBe(0);
     const socket = await heldLookupRequest(stack);
     try {
-      const exited = new Promise<number | null>((resolve) =>
-        stack.child.once('exit', (code) => resolve(code))
-      );
+      const exited = exitCodeOf(stack);
       stack.child.kill('SIGINT');
-      await poll('the clean stop to start', async () =>
-        stack.output().includes('SIGINT: stopping') ? true : undefined
-      );
+      await outputMatching(stack, 'SIGINT: stopping');
       // Act: the second Ctrl-C, while the clean stop waits for the request
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(stack.child.exitCode, stack.output()).toBeNull();

@@ -5,11 +5,17 @@
  * `store.lock` behind, and says in one line what it left unfinished. Real child processes.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { runCli, type StartingStackProcess, spawnCliProcess } from '../helpers/stackProcess.ts';
+import {
+  exitCodeOf,
+  heldRequest,
+  outputMatching,
+  runCli,
+  type StartingStackProcess,
+  spawnCliProcess,
+} from '../helpers/stackProcess.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skewless-force-quit-commands-'));
 const dataDir = join(dir, 'data');
@@ -25,25 +31,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Resolves as soon as the process's output matches (checked on every chunk it writes). */
-function outputMatching(process: StartingStackProcess, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (pattern.test(process.output())) resolve();
-    };
-    process.child.stdout?.on('data', check);
-    process.child.stderr?.on('data', check);
-    process.child.once('exit', () =>
-      reject(new Error(`exited before its output matched ${pattern}:\n${process.output()}`))
-    );
-    check();
-  });
-}
-
-function exitCode(process: StartingStackProcess): Promise<number | null> {
-  return new Promise((resolve) => process.child.once('exit', (code) => resolve(code)));
-}
-
 describe('a command running the embedded store, quit without its clean stop', () => {
   it('skewless batch, Ctrl-C twice: store.lock released, one line naming the drop cut short and the rows in the journal; the same command resumes', async () => {
     // Prepare: a drop long enough to be under way when the Ctrl-Cs come (about 3 s)
@@ -56,7 +43,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
     const args = ['batch', file, '--group', 'fraud-cards', '--data-dir', dataDir];
     const batch = spawnCliProcess(args);
     running = batch;
-    const exited = exitCode(batch);
+    const exited = exitCodeOf(batch);
     await outputMatching(batch, /batch: [\d,]+ rows read, [1-9][\d,]* written/);
     expect(existsSync(lock)).toBe(true);
     // Act: Ctrl-C, and again once the first is taken (two at once may arrive as one signal)
@@ -86,7 +73,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
       { TMPDIR: temp }
     );
     running = dryRun;
-    const exited = exitCode(dryRun);
+    const exited = exitCodeOf(dryRun);
     await outputMatching(dryRun, /dry run: [\d,]+ rows read/);
     expect(
       readdirSync(temp).filter((name) => name.startsWith('skewless-batch-dry-run-'))
@@ -107,7 +94,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
     // Prepare: the audit of the rows above opens the store and takes a second or more
     const audit = spawnCliProcess(['audit', '--data-dir', dataDir]);
     running = audit;
-    const exited = exitCode(audit);
+    const exited = exitCodeOf(audit);
     // (The lock this process takes: a lock left by the test above names another pid.)
     const locked = () =>
       existsSync(lock) && readFileSync(lock, 'utf8').startsWith(`${audit.child.pid}\n`);
@@ -138,7 +125,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
       '86400000',
     ]);
     running = store;
-    const exited = exitCode(store);
+    const exited = exitCodeOf(store);
     await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
     const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
     const put = runCli([
@@ -149,10 +136,10 @@ describe('a command running the embedded store, quit without its clean stop', ()
       endpoint,
     ]);
     expect(put.status, put.stderr).toBe(0);
-    const url = new URL(endpoint);
-    const socket = connect({ host: url.hostname, port: Number(url.port) });
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write('POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\n{"Feat');
+    const socket = await heldRequest(
+      endpoint,
+      'POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\n{"Feat'
+    );
     try {
       // Act
       store.child.kill('SIGINT');

@@ -7,31 +7,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type StartingStackProcess, spawnStackProcess } from '../helpers/stackProcess.ts';
+import {
+  exitCodeOf,
+  outputMatching,
+  type StartingStackProcess,
+  spawnStackProcess,
+} from '../helpers/stackProcess.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-startup-interrupt-'));
 const running: StartingStackProcess[] = [];
-
-/** Resolves as soon as the stack's output holds `text` (on the chunk that brings it). */
-function outputHolds(stack: StartingStackProcess, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (!stack.output().includes(text)) return;
-      stack.child.stdout?.off('data', check);
-      stack.child.stderr?.off('data', check);
-      resolve();
-    };
-    stack.child.stdout?.on('data', check);
-    stack.child.stderr?.on('data', check);
-    stack.child.once('exit', () =>
-      reject(new Error(`exited before "${text}":\n${stack.output()}`))
-    );
-    check();
-  });
-}
-
-const exitCode = (stack: StartingStackProcess) =>
-  new Promise<number | null>((resolve) => stack.child.once('exit', (code) => resolve(code)));
 
 afterAll(() => {
   for (const stack of running) if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
@@ -52,8 +36,8 @@ async function expectInterruptedStartup(
   // Prepare
   const stack = spawnStackProcess(dataDir, args);
   running.push(stack);
-  const exited = exitCode(stack);
-  await outputHolds(stack, after);
+  const exited = exitCodeOf(stack);
+  await outputMatching(stack, after);
   // Act
   stack.child.kill(signal);
   // Assess

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Endpoints } from '../../local/start.ts';
 
@@ -82,11 +83,52 @@ async function startStackProcess(
 /** Ctrl-C: resolves with the exit code once the stack has stopped. */
 async function stopStackProcess(stack: StackProcess): Promise<number | null> {
   if (stack.child.exitCode !== null) return stack.child.exitCode;
-  const exited = new Promise<number | null>((resolve) =>
-    stack.child.once('exit', (code) => resolve(code))
-  );
+  const exited = exitCodeOf(stack);
   stack.child.kill('SIGINT');
   return exited;
+}
+
+/**
+ * Resolves as soon as the process's output matches `pattern` (a text it holds, or a RegExp),
+ * checked on every chunk it writes; rejects if it exits first.
+ */
+function outputMatching(process: StartingStackProcess, pattern: string | RegExp): Promise<void> {
+  const matches = () =>
+    typeof pattern === 'string'
+      ? process.output().includes(pattern)
+      : pattern.test(process.output());
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!matches()) return;
+      process.child.stdout?.off('data', check);
+      process.child.stderr?.off('data', check);
+      resolve();
+    };
+    process.child.stdout?.on('data', check);
+    process.child.stderr?.on('data', check);
+    process.child.once('exit', () =>
+      reject(new Error(`exited before its output matched ${String(pattern)}:\n${process.output()}`))
+    );
+    check();
+  });
+}
+
+/** The process's exit code, once it exits (take it before signalling, not to miss the exit). */
+function exitCodeOf(process: StartingStackProcess): Promise<number | null> {
+  return new Promise((resolve) => process.child.once('exit', (code) => resolve(code)));
+}
+
+/**
+ * A request to `endpoint` whose body never finishes arriving: `start` is its head and the start
+ * of a body shorter than its content-length, so the server holds it open (and a clean stop waits
+ * for it). Destroy the socket when done.
+ */
+async function heldRequest(endpoint: string, start: string): Promise<Socket> {
+  const url = new URL(endpoint);
+  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write(start);
+  return socket;
 }
 
 /** Polls `attempt` every 200 ms until it gives a value; throws after `timeoutMs`. */
@@ -123,6 +165,9 @@ function exampleBackfillArgs(dataDir: string): string[] {
 export type { StackProcess, StartingStackProcess };
 export {
   exampleBackfillArgs,
+  exitCodeOf,
+  heldRequest,
+  outputMatching,
   poll,
   root,
   runCli,
