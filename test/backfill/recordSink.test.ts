@@ -9,34 +9,16 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OfflineRecordSink } from '../../shared/backfill/recordSink.ts';
-import { type SinkEvents, StoreRefusedError } from '../../shared/backfill/sink.ts';
+import { StoreRefusedError } from '../../shared/backfill/sink.ts';
 import { cards } from '../../shared/definitions.ts';
 import { toRecord } from '../../shared/record/codec.ts';
+import { recordingEvents } from '../helpers/sinkEvents.ts';
 
 const store = mockClient(SageMakerFeatureStoreRuntimeClient);
 const client = new SageMakerFeatureStoreRuntimeClient({ maxAttempts: 1 });
 
 const unavailable = () =>
   new ServiceUnavailable({ message: 'try later', $metadata: { httpStatusCode: 503 } });
-
-/** Records every outcome the sink reports. */
-function recordingEvents() {
-  const seen: {
-    written: number[];
-    rejected: [number, string][];
-    failed: number[];
-    errors: unknown[];
-  } = { written: [], rejected: [], failed: [], errors: [] };
-  const events: SinkEvents = {
-    written: (indices) => seen.written.push(...indices),
-    rejected: (index, reason) => seen.rejected.push([index, reason]),
-    failed: (indices, error) => {
-      seen.failed.push(...indices);
-      seen.errors.push(error);
-    },
-  };
-  return { seen, events };
-}
 
 const encodedOf = (i: number) =>
   toRecord(cards, { card_id: `c${i}`, event_time: '2025-01-01T00:00:00Z', txn_count_7d: i });

@@ -14,10 +14,11 @@ import {
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type SinkEvents, StoreRefusedError } from '../../shared/backfill/sink.ts';
+import { StoreRefusedError } from '../../shared/backfill/sink.ts';
 import { BatchRowSink } from '../../shared/batch/batchRowSink.ts';
 import { cards } from '../../shared/definitions.ts';
 import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
+import { recordingEvents } from '../helpers/sinkEvents.ts';
 
 const store = mockClient(SageMakerFeatureStoreRuntimeClient);
 const client = new SageMakerFeatureStoreRuntimeClient({ maxAttempts: 1 });
@@ -33,22 +34,6 @@ function card(i: number): EncodedRecord {
   });
   if (!encoded.ok) throw new Error(JSON.stringify(encoded.problems));
   return encoded.value;
-}
-
-/** Records every outcome the sink reports. */
-function recordingEvents() {
-  const seen: { written: number[]; failed: { indices: number[]; error: unknown }[] } = {
-    written: [],
-    failed: [],
-  };
-  const events: SinkEvents = {
-    written: (indices) => seen.written.push(...indices),
-    rejected: (index, reason) => {
-      throw new Error(`unexpected reject of row ${index}: ${reason}`);
-    },
-    failed: (indices, error) => seen.failed.push({ indices: [...indices], error }),
-  };
-  return { seen, events };
 }
 
 /** The first id a BatchGetRecord call reads: which of the run's calls of 100 ids it is. */
@@ -92,7 +77,7 @@ describe('Class: BatchRowSink, online reads refused call by call', () => {
         if (firstIdOf(input) === 'c200') throw callError('ThrottlingException', 429);
         return { Records: [], Errors: [], UnprocessedIdentifiers: [] };
       });
-      const { seen, events } = recordingEvents();
+      const { seen, events } = recordingEvents({ rejectsUnexpected: true });
       const sink = new BatchRowSink({ client, group: cards, events, concurrency: 12 });
       // Act
       for (const i of range(0, 300)) await sink.add(i, card(i));
@@ -102,7 +87,7 @@ describe('Class: BatchRowSink, online reads refused call by call', () => {
       // call's rows stay a plain retry.
       expect(store.commandCalls(BatchGetRecordCommand)).toHaveLength(3);
       expect(seen.written.sort((a, b) => a - b)).toEqual(range(0, 100));
-      const refused = seen.failed.filter((f) => f.error instanceof StoreRefusedError);
+      const refused = seen.failures.filter((f) => f.error instanceof StoreRefusedError);
       expect(refused).toHaveLength(1);
       expect(refused[0]?.indices).toEqual(range(100, 200));
       const error = refused[0]?.error as StoreRefusedError;
@@ -110,7 +95,7 @@ describe('Class: BatchRowSink, online reads refused call by call', () => {
         `the feature store refused BatchGetRecord for record "c100" of feature group "fraud-cards" (${code}) and 99 more ids`
       );
       expect(error.hint).toContain(hint);
-      const retried = seen.failed.filter((f) => !(f.error instanceof StoreRefusedError));
+      const retried = seen.failures.filter((f) => !(f.error instanceof StoreRefusedError));
       expect(retried.flatMap((f) => f.indices)).toEqual(range(200, 300));
       expect(String((retried[0]?.error as Error | undefined)?.message)).toMatch(
         /^OnlineReadFailed: the online value of "c2\d\d" could not be read: ThrottlingException: /
@@ -125,14 +110,14 @@ describe('Class: BatchRowSink, online reads refused call by call', () => {
         ? callError('ThrottlingException', 429)
         : callError('ServiceUnavailable', 503);
     });
-    const { seen, events } = recordingEvents();
+    const { seen, events } = recordingEvents({ rejectsUnexpected: true });
     const sink = new BatchRowSink({ client, group: cards, events, concurrency: 8 });
     // Act
     for (const i of range(0, 200)) await sink.add(i, card(i));
     await sink.drain();
     // Assess
     expect(seen.written).toEqual([]);
-    expect(seen.failed.flatMap((f) => f.indices).sort((a, b) => a - b)).toEqual(range(0, 200));
-    expect(seen.failed.some((f) => f.error instanceof StoreRefusedError)).toBe(false);
+    expect(seen.failures.flatMap((f) => f.indices).sort((a, b) => a - b)).toEqual(range(0, 200));
+    expect(seen.failures.some((f) => f.error instanceof StoreRefusedError)).toBe(false);
   });
 });
