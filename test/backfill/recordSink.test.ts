@@ -12,7 +12,7 @@ import { OfflineRecordSink } from '../../shared/backfill/recordSink.ts';
 import { StoreRefusedError } from '../../shared/backfill/sink.ts';
 import { cards } from '../../shared/definitions.ts';
 import { toRecord } from '../../shared/record/codec.ts';
-import { recordingEvents } from '../helpers/sinkEvents.ts';
+import { callError, recordingEvents } from '../helpers/sinkEvents.ts';
 
 const store = mockClient(SageMakerFeatureStoreRuntimeClient);
 const client = new SageMakerFeatureStoreRuntimeClient({ maxAttempts: 1 });
@@ -99,9 +99,6 @@ function everyEntryAnswered(code: string) {
     $metadata: {},
   });
 }
-
-const callError = (name: string, status: number) =>
-  Object.assign(new Error(`${name} (injected)`), { name, $metadata: { httpStatusCode: status } });
 
 describe('Class: OfflineRecordSink, answers no retry changes', () => {
   beforeEach(() => {

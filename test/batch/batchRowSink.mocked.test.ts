@@ -18,13 +18,10 @@ import { StoreRefusedError } from '../../shared/backfill/sink.ts';
 import { BatchRowSink } from '../../shared/batch/batchRowSink.ts';
 import { cards } from '../../shared/definitions.ts';
 import { type EncodedRecord, encodeRecord } from '../../shared/record/codec.ts';
-import { recordingEvents } from '../helpers/sinkEvents.ts';
+import { callError, recordingEvents } from '../helpers/sinkEvents.ts';
 
 const store = mockClient(SageMakerFeatureStoreRuntimeClient);
 const client = new SageMakerFeatureStoreRuntimeClient({ maxAttempts: 1 });
-
-const callError = (name: string, status: number) =>
-  Object.assign(new Error(`${name} (injected)`), { name, $metadata: { httpStatusCode: status } });
 
 function card(i: number): EncodedRecord {
   const encoded = encodeRecord(cards, {

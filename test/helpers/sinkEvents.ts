@@ -1,6 +1,7 @@
 /**
  * A recorder of what a row sink (`shared/backfill/sink.ts`) reports, for the tests of the sinks
- * of backfill and batch: every row written, rejected (with its reason) and failed (with its error).
+ * of backfill and batch: every row written, rejected (with its reason) and failed (with its error);
+ * and the SDK errors their mocked calls are refused with.
  */
 import type { SinkEvents } from '../../shared/backfill/sink.ts';
 
@@ -39,5 +40,12 @@ function recordingEvents({ rejectsUnexpected = false } = {}): {
   return { seen, events };
 }
 
+/**
+ * An error as the SDK throws it for a service's answer (its `name`, the HTTP status), for a mocked
+ * call to reject with: the codes the sinks tell apart (refused or retried) by name and status.
+ */
+const callError = (name: string, status: number) =>
+  Object.assign(new Error(`${name} (injected)`), { name, $metadata: { httpStatusCode: status } });
+
 export type { SeenOutcomes };
-export { recordingEvents };
+export { callError, recordingEvents };
