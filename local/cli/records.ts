@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { type Command, InvalidArgumentError } from 'commander';
 import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { RecordValidationError, UnknownNameError } from '../../shared/errors.ts';
@@ -17,7 +18,7 @@ import type { FeatureGroup, FeatureSpec } from '../../shared/schema/index.ts';
 import { getOnlineRecord } from '../../shared/store/onlineReader.ts';
 import { putEncodedRecord } from '../../shared/store/writer.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
-import { storeEndpoint } from './endpoints.ts';
+import { type StoreEndpoint, storeEndpoint } from './endpoints.ts';
 import { directoryPath, storeUrl } from './parsers.ts';
 import { checkFeatureStoreAnswer, storeRequestError, UserError } from './userErrors.ts';
 
@@ -51,6 +52,28 @@ function expiredOnArrival(
  */
 const ANSWER_TIMEOUT_MS = 10_000;
 const CLIENT_OPTIONS = { maxAttempts: 1, requestTimeoutMs: ANSWER_TIMEOUT_MS };
+
+/**
+ * The client `get` and `put` talk to the store with: every answer is checked for the request id a
+ * feature store sends, before the command reads it. GetRecord's answer for no record (`{}`) and
+ * PutRecord's (empty) both parse from any web server's 200, which would read as "no live record"
+ * or as put.
+ */
+function checkedStoreClient(endpoint: StoreEndpoint): SageMakerFeatureStoreRuntimeClient {
+  const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint: endpoint.url });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const answer = await next(args);
+      const { $metadata } = answer.output as {
+        $metadata: Parameters<typeof checkFeatureStoreAnswer>[0];
+      };
+      checkFeatureStoreAnswer($metadata, endpoint);
+      return answer;
+    },
+    { step: 'initialize', name: 'featureStoreAnswerCheck' }
+  );
+  return client;
+}
 
 const STORES = ['OnlineStore', 'OfflineStore'] as const;
 type Store = (typeof STORES)[number];
@@ -159,8 +182,8 @@ function registerRecordCommands(program: Command, schemas: SchemaRegistry = regi
           `feature group "${group.name}"`
         );
       }
-      const endpoint = storeEndpoint(opts.endpoint, opts.dataDir).url;
-      const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint });
+      const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
+      const client = checkedStoreClient(endpoint);
       // The event time is read too, as the lookup API does: asked only for features a live
       // record lacks, the store answers an empty Record, which reads as no record at all.
       const read =
@@ -170,7 +193,7 @@ function registerRecordCommands(program: Command, schemas: SchemaRegistry = regi
       const record = await getOnlineRecord(client, group, recordId, read, {
         expiration: true,
       }).catch((error: unknown) => {
-        throw storeRequestError(error, endpoint, ANSWER_TIMEOUT_MS);
+        throw storeRequestError(error, endpoint.url, ANSWER_TIMEOUT_MS);
       });
       client.destroy();
       if (record === undefined) {
@@ -240,13 +263,12 @@ Example (the event time is now, in epoch seconds: a record older than its group'
           throw new RecordValidationError(group.name, jsonInputProblems(result.problems));
         const encoded = result.value;
         const endpoint = storeEndpoint(opts.endpoint, opts.dataDir);
-        const client = createFeatureStoreClient(CLIENT_OPTIONS, { endpoint: endpoint.url });
-        const answer = await putEncodedRecord(client, encoded, { targetStores: opts.target })
+        const client = checkedStoreClient(endpoint);
+        await putEncodedRecord(client, encoded, { targetStores: opts.target })
           .catch((error: unknown) => {
             throw storeRequestError(error, endpoint.url, ANSWER_TIMEOUT_MS);
           })
           .finally(() => client.destroy());
-        checkFeatureStoreAnswer(answer.$metadata, endpoint);
         process.stdout.write(
           `put ${group.name}/${encoded.recordIdentifier} at ${encoded.eventTime}\n`
         );

@@ -1123,6 +1123,30 @@ describe('get and put against an endpoint that fails them', () => {
     );
   });
 
+  it('get from a server that answers 200 with an empty JSON object, not a feature store: one line saying so, not "no live record"', async () => {
+    // Prepare: a plain HTTP server on 127.0.0.1 answering `{}` (GetRecord's answer for no record)
+    await withRawServer(
+      (socket) =>
+        socket.once('data', () =>
+          socket.end(
+            'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}'
+          )
+        ),
+      async (endpoint) => {
+        // Act
+        const result = await runAsync(['get', 'fraud-cards', 'c1', '--endpoint', endpoint]);
+        // Assess
+        expectUserError(
+          result,
+          new RegExp(
+            `^skewless: ${endpoint} \\(--endpoint\\) answered HTTP 200 without the x-amzn-RequestId header every SageMaker Feature Store answer carries: it is not a feature store$`
+          )
+        );
+        expect(result.stdout).toBe('');
+      }
+    );
+  });
+
   it('a host that does not resolve', async () => {
     const result = await runAsync([
       'get',
