@@ -1,8 +1,8 @@
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { shortDuration } from '../../shared/audit/report.ts';
 import { fraudModelV3, transactions } from '../../shared/definitions.ts';
 import type { LogSink } from '../../shared/runtime/powertools.ts';
 import { durationSeconds } from '../../shared/schema/index.ts';
+import { shortDuration } from '../../shared/shortDuration.ts';
 import { type Payment, PaymentsGenerator } from './paymentsGenerator.ts';
 
 interface DemoProducerStats {

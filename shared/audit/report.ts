@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { makeDirectory } from '../runtime/makeDirectory.ts';
+import { shortDuration } from '../shortDuration.ts';
 import { type AuditReport, MISMATCH_KINDS, type MismatchKind } from './types.ts';
 
 /** `2026-01-02T03-04-05.678Z`: the audit instant, safe in file names and S3 keys. */
@@ -66,17 +67,6 @@ const KIND_LABELS: Record<MismatchKind, string> = {
   valueMismatch: 'values differ',
   onlineOnly: 'online only (no offline row)',
 };
-
-/** A duration for a person to read: `45s`, `12m`, `2.0h`, `3.5d`; `-` for none. */
-function shortDuration(seconds: number | null): string {
-  if (seconds === null) return '-';
-  const abs = Math.abs(seconds);
-  const sign = seconds < 0 ? '-' : '';
-  if (abs < 120) return `${sign}${abs.toFixed(0)}s`;
-  if (abs < 7_200) return `${sign}${(abs / 60).toFixed(0)}m`;
-  if (abs < 172_800) return `${sign}${(abs / 3_600).toFixed(1)}h`;
-  return `${sign}${(abs / 86_400).toFixed(1)}d`;
-}
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths: number[] = [];
@@ -191,4 +181,4 @@ function formatAuditReport(report: AuditReport): string {
   return lines.join('\n');
 }
 
-export { formatAuditReport, reportKey, shortDuration, writeReportToFile, writeReportToS3 };
+export { formatAuditReport, reportKey, writeReportToFile, writeReportToS3 };

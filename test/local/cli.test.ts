@@ -1430,7 +1430,7 @@ describe("the stack's backfill log line", () => {
       resumptions: 1,
     });
     expect(resumed).toContain(
-      '560,000 written, 0 rejected of 560,000 rows (direct mode, 8.9 s of work in 2 invocations, 43200.0 s since it started)'
+      '560,000 written, 0 rejected of 560,000 rows (direct mode, 8.9 s of work in 2 invocations, 12.0h since it started)'
     );
     const once = backfillLine({
       ...report,
