@@ -26,10 +26,10 @@ import {
 } from '../store/onlineReader.ts';
 import {
   describeRefusedIds,
-  isAccessRefusal,
   isRefusedCall,
   isThrottling,
   isTransientError,
+  refusedReadMessage,
 } from '../store/storeErrors.ts';
 
 /** Identifiers the store did not answer for, with the reason. */
@@ -53,10 +53,7 @@ interface OnlineReadResult {
  */
 class OnlineReadRefusedError extends Error {
   private constructor(what: string, code: string, cause: unknown) {
-    super(
-      `The feature store refused to read ${what}; a retry gets the same answer${isAccessRefusal(code) ? ": check the audit's read permission on the group" : ''}`,
-      { cause }
-    );
+    super(refusedReadMessage(what, code, "the audit's"), { cause });
     this.name = 'OnlineReadRefusedError';
   }
 

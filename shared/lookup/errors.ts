@@ -8,9 +8,9 @@
 import { SkewlessError, UnknownNameError } from '../errors.ts';
 import {
   describeRefusedIds,
-  isAccessRefusal,
   isThrottling,
   isUnavailable,
+  refusedReadMessage,
 } from '../store/storeErrors.ts';
 
 /** The JSON body of every error answer. */
@@ -184,7 +184,7 @@ class StoreRefusedReadError extends FeatureGroupsError {
     const groups = [...new Set(refused.map((r) => r.group))];
     super(
       groups,
-      `The feature store refused to read ${describeRefusedIds(refused)}; a retry gets the same answer${refused[0] !== undefined && isAccessRefusal(refused[0].code) ? ": check the function's read permission on the group" : ''}`,
+      refusedReadMessage(describeRefusedIds(refused), refused[0]?.code, "the function's"),
       options
     );
     this.name = 'StoreRefusedReadError';

@@ -105,6 +105,19 @@ function describeRefusedIds(
   return `record "${first?.recordId}" of feature group "${first?.group}" (${first?.code})${more > 0 ? ` and ${more} more id${more > 1 ? 's' : ''}` : ''}`;
 }
 
+/**
+ * The sentence for reads the store refused, in every reader's words (lookup, audit): what was
+ * refused, that a retry gets the same answer, and, for an access refusal, whose read permission
+ * to check (`reader`: "the function's", "the audit's").
+ */
+function refusedReadMessage(what: string, code: string | undefined, reader: string): string {
+  const permission =
+    code !== undefined && isAccessRefusal(code)
+      ? `: check ${reader} read permission on the group`
+      : '';
+  return `The feature store refused to read ${what}; a retry gets the same answer${permission}`;
+}
+
 export type { StoreFailureKind };
 export {
   classifyStoreError,
@@ -115,4 +128,5 @@ export {
   isTransientError,
   isTransientErrorCode,
   isUnavailable,
+  refusedReadMessage,
 };
