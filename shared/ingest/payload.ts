@@ -219,17 +219,9 @@ function validatePayload(
 ): Step<EncodedRecord> {
   const result = encodeRecord(routed.group, routed.input, { eventTimeBound });
   if (result.ok && routed.forbidden.length === 0) return result;
-  const idName = routed.group.recordIdentifier;
   // Worded for a JSON producer: an Integral number beyond ±(2^53 − 1) is not shown as the value
-  // JSON.parse rounded it to (the dead letter keeps the Kinesis data as it was received). A
-  // problem of the record identifier says so: the record has no id to be named by.
-  const validation = result.ok
-    ? []
-    : jsonInputProblems(result.problems).map((p) =>
-        p.feature === idName && !p.reason.startsWith('record identifier')
-          ? { ...p, reason: `record identifier: ${p.reason}` }
-          : p
-      );
+  // JSON.parse rounded it to (the dead letter keeps the Kinesis data as it was received).
+  const validation = result.ok ? [] : jsonInputProblems(result.problems);
   const id = result.ok ? result.value.recordIdentifier : namedIdentifier(routed, result.problems);
   return {
     ok: false,

@@ -294,7 +294,9 @@ function encodeRecord(
       problems.push({
         feature: name,
         value,
-        reason: encoded.reason,
+        // Said of the identifier, as its other problems are: the record has no id to be named by.
+        reason:
+          name === group.recordIdentifier ? `record identifier: ${encoded.reason}` : encoded.reason,
         ...(encoded.unsafeNumber === true ? { unsafeNumber: true } : {}),
       });
       continue;

@@ -266,7 +266,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(rejects.find((r) => r.row === 106)).toMatchObject({
       line: 107,
       reason:
-        'card_id="jsonl-\\ud800": String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode',
+        'card_id="jsonl-\\ud800": record identifier: String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode',
     });
     expect(rejects.find((r) => r.row === 107)).toMatchObject({
       line: 108,

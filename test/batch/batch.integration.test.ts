@@ -285,7 +285,7 @@ describe('Batch drops from S3 to both stores (integration)', () => {
       [3, 3, ['home_country']],
     ]);
     expect(rejects[0]?.reason).toBe(
-      'card_id="lone-\\ud800": String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode'
+      'card_id="lone-\\ud800": record identifier: String value is not valid Unicode (a lone surrogate, U+D800), which UTF-8 cannot encode'
     );
     expect(rejects[1]?.reason).toBe(
       'home_country="D\\udc00E": String value is not valid Unicode (a lone surrogate, U+DC00), which UTF-8 cannot encode'

@@ -392,7 +392,7 @@ describe('skewless CLI user errors', () => {
     ]);
     expectUserError(
       result,
-      /^skewless: Invalid record for feature group "fraud-cards": card_id="c-\\ud800": String value is not valid Unicode \(a lone surrogate, U\+D800\), which UTF-8 cannot encode; home_country="D\\udc00E": String value is not valid Unicode \(a lone surrogate, U\+DC00\), which UTF-8 cannot encode$/
+      /^skewless: Invalid record for feature group "fraud-cards": card_id="c-\\ud800": record identifier: String value is not valid Unicode \(a lone surrogate, U\+D800\), which UTF-8 cannot encode; home_country="D\\udc00E": String value is not valid Unicode \(a lone surrogate, U\+DC00\), which UTF-8 cannot encode$/
     );
   });
 
