@@ -29,8 +29,12 @@ type IngestStage = (typeof IngestStage)[keyof typeof IngestStage];
 interface RejectionProblem {
   /** The feature or key at fault; `(record)`, `(data)` or `(envelope)` for the whole thing. */
   readonly feature: string;
-  /** The offending value as JSON text, truncated to 80 characters. */
-  readonly value: string;
+  /**
+   * The offending value as JSON text, truncated to 80 characters; null when there is none to show
+   * (a missing feature, or a JSON number beyond ±(2^53 − 1), whose parsed value is not what was
+   * sent), as the backfill's rejects say it.
+   */
+  readonly value: string | null;
   readonly reason: string;
 }
 
@@ -53,7 +57,7 @@ interface Rejection {
 function toRejectionProblems(problems: readonly RecordProblem[]): RejectionProblem[] {
   return problems.map((p) => ({
     feature: p.feature,
-    value: describeValue(p.value),
+    value: p.value === undefined ? null : describeValue(p.value),
     reason: p.reason,
   }));
 }

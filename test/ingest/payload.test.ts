@@ -404,6 +404,22 @@ describe('Function: parseIngestPayload() for a group keyed by a number', () => {
       'invalid record for feature group "ingest-accounts": account_id: record identifier: Integral value is a JSON number beyond ±(2^53 − 1), which cannot be read exactly (JSON parsers round it): send it as a JSON string of its digits'
     );
     expect(JSON.stringify(rejected)).not.toContain('9007199254740992');
+    // No value in hand to show: null, as the backfill's rejects say it, not the text "undefined"
+    expect(rejected.problems).toEqual([
+      { feature: 'account_id', value: null, reason: expect.stringContaining('record identifier') },
+    ]);
+  });
+
+  it('gives a missing identifier no value (null) in the dead letter, not the text "undefined"', () => {
+    // Act
+    const rejected = rejectionOf(
+      base64(JSON.stringify({ featureGroup: 'ingest-accounts', record: { event_time: at } })),
+      numberKeyed
+    );
+    // Assess
+    expect(rejected.problems).toEqual([
+      { feature: 'account_id', value: null, reason: 'record identifier is required' },
+    ]);
   });
 
   it('names the record when only a forbidden key refuses it', () => {
