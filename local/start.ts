@@ -331,7 +331,11 @@ async function startStack(
     const { inProcessContinuations } = await import('../shared/backfill/index.ts');
     const backfill = createBackfillHandler({
       shouldStop: () => stoppingBackfills,
-      onFinished: (report) => s3Log.info(backfillLine(report)),
+      // A failed drop is an error, as a batch drop's: a log filtered to errors still shows it.
+      onFinished: (report) => {
+        if (report.status === 'completed') s3Log.info(backfillLine(report));
+        else s3Log.error(backfillLine(report));
+      },
     });
     const { createBatchHandler } = await import('../functions/batch/index.ts');
     const { inProcessBatchContinuations } = await import('../shared/backfill/index.ts');

@@ -1,0 +1,75 @@
+/**
+ * `npm start`'s log of a backfill that failed: an ERROR line on stderr, as a failed batch drop's,
+ * so that a log filtered to errors (`--log-level error`) still shows it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { startStack } from '../../local/start.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'skewless-failed-drop-log-'));
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+afterAll(() => {
+  vi.restoreAllMocks();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start, a backfill that fails', () => {
+  it('is logged as an error, seen at --log-level error', { timeout: 60_000 }, async () => {
+    // Prepare: a stack logging errors only, and a CSV without the record identifier's column
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
+      written.push(String(chunk));
+      return write(chunk as string, ...(rest as []));
+    });
+    const stack = await startStack(
+      {
+        dataDir,
+        apiPort: 0,
+        storePort: 0,
+        kinesisPort: 0,
+        s3Port: 0,
+        demo: false,
+        demoRate: 1,
+        demoMaxEvents: 1,
+        auditIntervalSeconds: 3600,
+        flushIntervalMs: 300,
+        logLevel: 'error',
+      },
+      quiet as never
+    );
+    try {
+      const s3 = new S3Client({
+        endpoint: stack.endpoints.s3,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      // Act
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: 'skewless-backfill',
+          Key: 'backfill/fraud-cards/no-id.csv',
+          Body: `event_time,home_country\n${new Date().toISOString()},DE\n`,
+        })
+      );
+      s3.destroy();
+      // Assess: the failure's line, at ERROR, within a bounded wait
+      const deadline = Date.now() + 30_000;
+      while (!written.some((l) => l.includes('backfill failed')) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const line = written.find((l) => l.includes('backfill failed'));
+      expect(line).toMatch(
+        /\[s3\] ERROR backfill failed: s3:\/\/skewless-backfill\/backfill\/fraud-cards\/no-id\.csv -> fraud-cards: 0 written/
+      );
+      expect(line).toContain('card_id');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
