@@ -1,7 +1,8 @@
 /**
  * IngestFunction — trigger: Kinesis event source mapping (`ReportBatchItemFailures`).
- * Writes each record to the online and offline stores (PutRecord), dead-letters records that can
- * never be written, and reports the rest by sequence number for a retry. See docs/ingest.md.
+ * Writes each record to the online and offline stores (BatchWriteRecord, up to 25 records a call),
+ * dead-letters records that can never be written, and reports the rest by sequence number for a
+ * retry. See docs/ingest.md.
  * Records of a group with derived features get them computed on the way (docs/derived-features.md).
  *
  * Thin wiring only: the pipeline lives in shared/ingest.

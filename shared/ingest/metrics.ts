@@ -75,7 +75,10 @@ interface GroupStats {
 class IngestStats {
   readonly #groups = new Map<string, GroupStats>();
 
-  /** A record was written to the store: PutRecord latency and ingestion lag in ms. */
+  /**
+   * A record was written to the store: the latency of the BatchWriteRecord call that wrote it and
+   * the ingestion lag, in ms.
+   */
   written(group: string, latencyMs: number, lagMs: number): void {
     const stats = this.#group(group);
     stats.written++;
