@@ -133,12 +133,15 @@ function derivedRowSource(
     }
     for (const record of records) {
       // Encoded for the group by the replay: the backfill writes it without encoding it again.
+      // A reject shows the row as the file has it, which the user can find and fix (the record
+      // with its derived values goes beside it, from `encoded`).
       const input = inputOf.get(record);
+      const row = input === undefined ? undefined : lineOf.get(input);
       rows.push({
-        ...placeInFile(input === undefined ? undefined : lineOf.get(input)),
+        ...placeInFile(row),
         values: undefined,
         encoded: record,
-        original: () => wireInput(record.record),
+        original: row?.original ?? (() => wireInput(record.record)),
       });
     }
     let batch: SourceRow[] = [];

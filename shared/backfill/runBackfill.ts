@@ -2,7 +2,12 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { BatchRowSink } from '../batch/batchRowSink.ts';
 import { formatProblem, type RecordProblem } from '../errors.ts';
-import { encodeRecord, jsonInputProblems, parquetInputProblems } from '../record/codec.ts';
+import {
+  encodeRecord,
+  jsonInputProblems,
+  parquetInputProblems,
+  wireInput,
+} from '../record/codec.ts';
 import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS, type EventTimeBound } from '../record/eventTime.ts';
 import { registry } from '../registry.ts';
 import type { LogSink } from '../runtime/powertools.ts';
@@ -539,7 +544,7 @@ class LeasedBackfill {
     let window: RowWindow;
 
     const reject = (
-      row: Pick<SourceRow, 'index' | 'line' | 'fileRow' | 'original'>,
+      row: Pick<SourceRow, 'index' | 'line' | 'fileRow' | 'original' | 'encoded'>,
       problems: readonly RecordProblem[]
     ) => {
       const reason = problemText(problems);
@@ -553,6 +558,8 @@ class LeasedBackfill {
           reason: p.reason,
         })),
         values: row.original(),
+        // Only the derived replay hands rows over encoded: the record it computed from `values`.
+        ...(row.encoded !== undefined ? { derived: wireInput(row.encoded.record) } : {}),
       };
       rejects.add(line);
       rowsRejected += 1;

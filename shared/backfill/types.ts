@@ -184,6 +184,11 @@ interface RejectLine {
   readonly problems: readonly RejectProblem[];
   /** The row as read: column → original value (text for CSV, JSON for JSON Lines). */
   readonly values: unknown;
+  /**
+   * A `derive/` file's record the store rejected: the record as written (feature → wire text,
+   * the derived features included), computed from `values`, the row of the file.
+   */
+  readonly derived?: Record<string, unknown>;
 }
 
 /** The body of a continuation message on the continuation queue. */

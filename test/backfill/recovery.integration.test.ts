@@ -382,7 +382,7 @@ describe('Backfill recovery (integration)', () => {
     }
   });
 
-  it("names the row and line of the user's file in the rejects and first errors of a --derive file's record the store rejects", async () => {
+  it("names the row and line of the user's file in the rejects and first errors of a --derive file's record the store rejects, with the row as sent and the record derived from it", async () => {
     // Prepare: 30 payments listed newest first; the store answers payment 10 (row 11 of the
     // file, the 20th written in event-time order) with a per-entry ValidationError.
     const featureStore = new SageMakerFeatureStoreRuntimeClient({
@@ -411,15 +411,22 @@ describe('Backfill recovery (integration)', () => {
     useHandler(createBackfillHandler({ featureStore }) as unknown as Handler);
     try {
       // Act
-      const source = await upload(
-        'backfill/fraud-transactions/derive/store-rejects.jsonl',
-        newestFirstPayments('store-rejects', 30)
-      );
+      const file = newestFirstPayments('store-rejects', 30);
+      const source = await upload('backfill/fraud-transactions/derive/store-rejects.jsonl', file);
       // Assess: row 11 on line 11, not row 20 (its place in event-time order) without a line.
       const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
       expect(report).toMatchObject({ status: 'completed', rowsWritten: 29, rowsRejected: 1 });
       expect(rejects.map((r) => [r.row, r.line])).toEqual([[11, 11]]);
       expect(report.firstErrors.map((e) => [e.row, e.line])).toEqual([[11, 11]]);
+      // `values` is line 11 as the file has it (the amount a JSON number, no derived feature),
+      // which the user can find and fix; `derived` is the record the store rejected, 10 older
+      // payments of the card in the hour before it.
+      expect(rejects[0]?.values).toEqual(JSON.parse(file.split('\n')[10] as string));
+      expect(rejects[0]?.derived).toMatchObject({
+        transaction_id: 'store-rejects-10',
+        amount: '20',
+        card_txn_count_1h: '20',
+      });
     } finally {
       featureStore.destroy();
     }
