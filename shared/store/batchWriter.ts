@@ -17,11 +17,12 @@
  *   every record); a backfill fails at once, resumable (docs/backfill.md).
  *
  * Retries: one layer, the client's own SDK retry strategy (`shared/runtime/clients.ts`). A whole
- * call is retried by the SDK inside `client.send`. Entries the store answered one by one
- * (throttled `Errors` items, `UnprocessedEntries`) are re-sent by this writer, in fresh calls,
- * under a token of that same strategy object: same max attempts, same backoff, same client-wide
- * retry quota. Once the strategy refuses (attempts or quota exhausted), they end as `retry`.
- * A call that failed whole after the SDK's retries is not re-sent.
+ * call is retried by the SDK inside `client.send`. Entries the store answered one by one with a
+ * transient code (throttled or 5xx `Errors` items, `UnprocessedEntries`) are re-sent by this
+ * writer, in fresh calls, under a token of that same strategy object: same max attempts, same
+ * backoff, same client-wide retry quota. Once the strategy refuses (attempts or quota
+ * exhausted), they end as `retry`. A call that failed whole after the SDK's retries is not
+ * re-sent, and neither is an entry the store refused (`refused: true` at its first answer).
  *
  * Whole-call rejections (a `ValidationError` for the request) cannot be attributed to one entry,
  * so a rejected multi-entry call is split into single-entry calls, which name the bad entry.
@@ -211,7 +212,7 @@ type Pending<Ref> = { readonly index: number; readonly entry: BatchWriteEntry<Re
 /** The outcome of one call's entries: index → outcome, plus the entries to re-send. */
 interface CallResult<Ref> {
   readonly settled: [number, BatchWriteOutcome<Ref>][];
-  readonly again: [Pending<Ref>, { code: string; message: string; refused?: true }][];
+  readonly again: [Pending<Ref>, { code: string; message: string }][];
 }
 
 interface WireEntry {
@@ -280,12 +281,22 @@ function mapCallOutput<Ref>(
           p.index,
           { status: 'rejected', ref: p.entry.ref, record: p.entry.record, code, message },
         ]);
+      } else if (isTransientErrorCode(code)) {
+        again.push([p, { code, message }]);
       } else {
-        // Re-sent like a throttled entry; if it still fails, its last code says whether a retry
-        // could ever change the answer.
-        again.push([
-          p,
-          { code, message, ...(isTransientErrorCode(code) ? {} : { refused: true }) },
+        // Refused (AccessForbidden, ResourceNotFound…): a re-send gets the same answer and would
+        // only spend the client-wide retry quota that throttled entries and calls need. Still a
+        // `retry`, so ingest reports the record and the stream stalls and alarms as before.
+        settled.push([
+          p.index,
+          {
+            status: 'retry',
+            ref: p.entry.ref,
+            record: p.entry.record,
+            code,
+            message,
+            refused: true,
+          },
         ]);
       }
     }

@@ -208,6 +208,30 @@ describe('Function: ingestKinesisEvent()', () => {
     }
   );
 
+  it('with 3 attempts, sends an entry the store refused (AccessForbidden) once and still reports its record for a retry, dead-lettering nothing', async () => {
+    // Prepare: a role without sagemaker:BatchWriteRecord on the record's group.
+    const sink = new MemorySink();
+    const failing = jsonRecord(transaction('denied'));
+    const records = [jsonRecord(transaction('a')), failing];
+    answerEntries((values) =>
+      values.includes('denied') ? { code: 'AccessForbidden', message: 'not authorized' } : 'ok'
+    );
+    const client = new SageMakerFeatureStoreRuntimeClient({
+      retryStrategy: featureStoreRetryStrategy({ maxAttempts: 3, retryBaseDelayMs: 1 }),
+    });
+    // Act
+    const response = await ingestKinesisEvent(
+      kinesisEvent(records),
+      runtimeWith({ deadLetterSink: sink, client }, config({ maxAttempts: 3 }))
+    );
+    // Assess: a re-send would get the same answer; the stream stalls (and alarms) on the record.
+    expect(featureStore.commandCalls(BatchWriteRecordCommand)).toHaveLength(1);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: failing.kinesis.sequenceNumber },
+    ]);
+    expect(sink.letters).toEqual([]);
+  });
+
   it('reports an entry listed in UnprocessedEntries for a retry', async () => {
     const sink = new MemorySink();
     const records = ['a', 'skipped', 'b'].map((id) => jsonRecord(transaction(id)));

@@ -145,7 +145,7 @@ describe('writeBatch', () => {
       ),
     }));
     const outcomes = await writeBatch(client(2), entries);
-    // The entries were re-sent as today (one re-send with 2 attempts), then settled.
+    // The refused entries settle at the first answer; the others are re-sent once (2 attempts).
     expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(2);
     expect(
       outcomes.map((o) => [o.status, o.status === 'written' ? '' : o.code, 'refused' in o])
@@ -157,6 +157,33 @@ describe('writeBatch', () => {
       ['retry', 'Unprocessed', false],
     ]);
   });
+
+  it.each([['AccessForbidden'], ['AccessDeniedException'], ['ResourceNotFound']])(
+    'does not re-send an entry the store answered %s (the same answer would come back), only the throttled ones',
+    async (code) => {
+      // Prepare: entry 0 refused at every attempt, entry 1 throttled once, entry 2 written.
+      const sent: string[][] = [];
+      let throttled = false;
+      store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+        const ids = (input.Entries ?? []).map((e) => String(e.Record?.[0]?.ValueAsString));
+        sent.push(ids);
+        const Errors = (input.Entries ?? []).flatMap((e, i) => {
+          if (ids[i] === 'card-0') return [{ Entry: e, ErrorCode: code, ErrorMessage: 'no' }];
+          if (ids[i] !== 'card-1' || throttled) return [];
+          throttled = true;
+          return [{ Entry: e, ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }];
+        });
+        return { Errors, UnprocessedEntries: [] };
+      });
+      // Act
+      const outcomes = await writeBatch(client(3), [entry(0), entry(1), entry(2)]);
+      // Assess: only the throttled entry went out again; the refused one is still a `retry`
+      // (ingest reports its Kinesis record for a retry: the stream stalls and alarms).
+      expect(sent).toEqual([['card-0', 'card-1', 'card-2'], ['card-1']]);
+      expect(outcomes.map((o) => o.status)).toEqual(['retry', 'written', 'written']);
+      expect(outcomes[0]).toMatchObject({ code, refused: true });
+    }
+  );
 
   it.each([
     ['AccessForbidden', 403, true],
