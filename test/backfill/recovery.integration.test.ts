@@ -20,6 +20,7 @@ import {
 } from '../../shared/backfill/continuation.ts';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type {
+  BackfillReport,
   BackfillState,
   ContinuationMessage,
   SourceObject,
@@ -109,6 +110,58 @@ describe('Backfill recovery (integration)', () => {
       if (id.startsWith(`${prefix}-`)) counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     return counts;
+  }
+
+  /**
+   * A client of the embedded store (real SDK over HTTP) whose BatchWriteRecord answers the entry
+   * of payment `transactionId` with a per-entry `code` in `Errors` (the others are written).
+   */
+  function answeringOneEntry(
+    transactionId: string,
+    code: string
+  ): SageMakerFeatureStoreRuntimeClient {
+    const featureStore = new SageMakerFeatureStoreRuntimeClient({
+      endpoint: store.store.endpoint,
+    });
+    const send = featureStore.send.bind(featureStore);
+    const isAnswered = (entry: BatchWriteRecordEntry) =>
+      entry.Record?.some(
+        (v) => v.FeatureName === 'transaction_id' && v.ValueAsString === transactionId
+      ) === true;
+    featureStore.send = (async (command: unknown, options?: unknown) => {
+      if (!(command instanceof BatchWriteRecordCommand))
+        return send(command as never, options as never);
+      const entries = command.input.Entries ?? [];
+      const others = entries.filter((e) => !isAnswered(e));
+      const output = (
+        others.length === 0
+          ? { Errors: [], UnprocessedEntries: [] }
+          : await send(new BatchWriteRecordCommand({ Entries: others }), options as never)
+      ) as BatchWriteRecordCommandOutput;
+      const answered = entries.filter(isAnswered).map((Entry) => ({
+        Entry,
+        ErrorCode: code,
+        ErrorMessage: `the store answered ${code} (injected)`,
+      }));
+      return { ...output, Errors: [...(output.Errors ?? []), ...answered] };
+    }) as typeof featureStore.send;
+    return featureStore;
+  }
+
+  /**
+   * The report of a derive/ backfill, written with `featureStore`, of 30 payments listed newest
+   * first (newestFirstPayments) under `derive/<prefix>.jsonl`.
+   */
+  async function newestFirstPaymentsReport(
+    prefix: string,
+    featureStore: SageMakerFeatureStoreRuntimeClient
+  ): Promise<BackfillReport> {
+    useHandler(createBackfillHandler({ featureStore }) as unknown as Handler);
+    const source = await upload(
+      `backfill/fraud-transactions/derive/${prefix}.jsonl`,
+      newestFirstPayments(prefix, 30)
+    );
+    return JSON.parse(await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report));
   }
 
   async function expectExactlyOnce(file: CardFile, prefix: string, source: SourceObject) {
@@ -360,18 +413,11 @@ describe('Backfill recovery (integration)', () => {
       operation === 'BatchWriteRecord' ? { status: 403, code: 'AccessForbidden' } : undefined
     );
     const featureStore = new SageMakerFeatureStoreRuntimeClient({ endpoint: endpoint.endpoint });
-    useHandler(createBackfillHandler({ featureStore }) as unknown as Handler);
     try {
       // Act
-      const source = await upload(
-        'backfill/fraud-transactions/derive/newest-first.jsonl',
-        newestFirstPayments('newest-first', 30)
-      );
+      const failed = await newestFirstPaymentsReport('newest-first', featureStore);
       // Assess: the oldest payment, row 30 on line 30 of the file, not row 1 (its place in
       // event-time order).
-      const failed = JSON.parse(
-        await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report)
-      );
       expect(failed).toMatchObject({ status: 'failed', resumable: true, invocations: 1 });
       expect(failed.error).toMatch(
         /^the feature store refused BatchWriteRecord for record "newest-first-29" of feature group "fraud-transactions" \(AccessForbidden\) and 24 more ids, from row 30 \(line 30\): /
@@ -382,32 +428,27 @@ describe('Backfill recovery (integration)', () => {
     }
   });
 
+  it("names the refused record's own row and line when the store refuses one entry of a --derive file's call (per-entry AccessForbidden)", async () => {
+    // Prepare: 30 payments listed newest first; the store answers payment 10 (row 11 of the
+    // file, the 20th in event-time order, not the first of its call) AccessForbidden.
+    const featureStore = answeringOneEntry('entry-refused-10', 'AccessForbidden');
+    try {
+      // Act
+      const failed = await newestFirstPaymentsReport('entry-refused', featureStore);
+      // Assess: that record and its row 11 (line 11), not the call's first (row 30).
+      expect(failed).toMatchObject({ status: 'failed', resumable: true, rowsWritten: 29 });
+      expect(failed.error).toMatch(
+        /^the feature store refused BatchWriteRecord for record "entry-refused-10" of feature group "fraud-transactions" \(AccessForbidden\), from row 11 \(line 11\): /
+      );
+    } finally {
+      featureStore.destroy();
+    }
+  });
+
   it("names the row and line of the user's file in the rejects and first errors of a --derive file's record the store rejects, with the row as sent and the record derived from it", async () => {
     // Prepare: 30 payments listed newest first; the store answers payment 10 (row 11 of the
     // file, the 20th written in event-time order) with a per-entry ValidationError.
-    const featureStore = new SageMakerFeatureStoreRuntimeClient({
-      endpoint: store.store.endpoint,
-    });
-    const send = featureStore.send.bind(featureStore);
-    const isRejected = (entry: BatchWriteRecordEntry) =>
-      entry.Record?.some(
-        (v) => v.FeatureName === 'transaction_id' && v.ValueAsString === 'store-rejects-10'
-      ) === true;
-    featureStore.send = (async (command: unknown, options?: unknown) => {
-      if (!(command instanceof BatchWriteRecordCommand))
-        return send(command as never, options as never);
-      const entries = command.input.Entries ?? [];
-      const output = (await send(
-        new BatchWriteRecordCommand({ Entries: entries.filter((e) => !isRejected(e)) }),
-        options as never
-      )) as BatchWriteRecordCommandOutput;
-      const rejected = entries.filter(isRejected).map((Entry) => ({
-        Entry,
-        ErrorCode: 'ValidationError',
-        ErrorMessage: 'the record does not match the feature group (injected)',
-      }));
-      return { ...output, Errors: [...(output.Errors ?? []), ...rejected] };
-    }) as typeof featureStore.send;
+    const featureStore = answeringOneEntry('store-rejects-10', 'ValidationError');
     useHandler(createBackfillHandler({ featureStore }) as unknown as Handler);
     try {
       // Act
