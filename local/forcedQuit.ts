@@ -1,10 +1,11 @@
 /**
  * A forced quit: a command that runs the embedded store in its own process exits without its
  * clean stop (a second Ctrl-C while `skewless start`, `backfill` or `batch` stop; the audit's
- * Ctrl-C). Before the process exits, synchronously, the store's lock is released, and one line
+ * Ctrl-C; a signal while their store is still opening). Before the process exits, synchronously, the store's lock is released, and one line
  * says what was left unfinished, so that neither the data dir nor the user is left guessing.
  */
-import type { RunningStore } from './store/index.ts';
+import { constants } from 'node:os';
+import { type RunningStore, releaseStoresNow } from './store/index.ts';
 
 /**
  * The offline rows the store acknowledged but has not written to Parquet, in words; undefined
@@ -12,22 +13,25 @@ import type { RunningStore } from './store/index.ts';
  * journal.
  */
 function unflushedOfflineRows(store: Pick<RunningStore, 'pendingOfflineRows'>): string | undefined {
-  const rows = store.pendingOfflineRows() ?? 0;
+  return journalledRows(store.pendingOfflineRows());
+}
+
+/** {@link unflushedOfflineRows} of a count read already (undefined: the store is not open). */
+function journalledRows(pending: number | undefined): string | undefined {
+  const rows = pending ?? 0;
   return rows === 0
     ? undefined
     : `the offline store's flush (${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} not yet in Parquet, kept in its journal: the next start writes them)`;
 }
 
 /**
- * For a process about to exit without `store.close()`: what the store leaves unfinished (read
- * first: the lock's release does not change it), then its `store.lock` released. No store (none
- * opened yet, or another process's): nothing.
+ * For a process about to exit without `store.close()`: what the embedded stores of this process
+ * leave unfinished, then their `store.lock` released. A store still opening counts too: a signal
+ * during its journal's replay comes before anyone holds it. None (not opened yet, or a store of
+ * another process): nothing.
  */
-function quitStoreNow(store: RunningStore | undefined): string[] {
-  if (store === undefined) return [];
-  const unfinished = unflushedOfflineRows(store);
-  store.releaseLock();
-  return unfinished === undefined ? [] : [unfinished];
+function quitStoresNow(): string[] {
+  return releaseStoresNow().flatMap((store) => journalledRows(store.pendingOfflineRows) ?? []);
 }
 
 /** The end of a forced quit's line: what was left unfinished, or that nothing was. */
@@ -45,4 +49,12 @@ function forcedQuitLine(what: string, unfinished: readonly string[]): string {
   return `${what} again: exited without waiting; ${leftUnfinished(unfinished)}`;
 }
 
-export { forcedQuitLine, leftUnfinished, quitStoreNow, unflushedOfflineRows };
+/**
+ * The exit code of a command a signal stopped, as a shell reports one the signal killed: 128 + its
+ * number (130 for Ctrl-C, 143 for SIGTERM), so scripts tell a stop from a failure.
+ */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
+}
+
+export { forcedQuitLine, leftUnfinished, quitStoresNow, signalExitCode, unflushedOfflineRows };

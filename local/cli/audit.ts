@@ -18,7 +18,7 @@ import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
-import { leftUnfinished, quitStoreNow } from '../forcedQuit.ts';
+import { leftUnfinished, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
 import { isProcessAlive } from '../runtime/processAlive.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
@@ -77,8 +77,7 @@ function storeDataDir(dataDir: string): string {
  * @throws Error with a hint when the data dir is held by another process and no endpoint is known
  */
 async function onlineEndpoint(
-  opts: AuditCliOptions,
-  opened: OpenedStore
+  opts: AuditCliOptions
 ): Promise<{ endpoint: string; embedded?: RunningStore }> {
   if (opts.endpoint !== undefined) return { endpoint: opts.endpoint };
   const running = runningEndpoints(opts.dataDir);
@@ -98,7 +97,6 @@ async function onlineEndpoint(
       port: 0,
       logLevel: 'warn',
     });
-    opened.store = embedded;
     return { endpoint: embedded.endpoint, embedded };
   } catch (error) {
     throw listenerStartError(
@@ -110,21 +108,15 @@ async function onlineEndpoint(
   }
 }
 
-/** The embedded store the audit opened, for a Ctrl-C that exits before the audit closes it. */
-interface OpenedStore {
-  store?: RunningStore;
-}
-
 /** Runs the audit the options describe; the report is returned, not printed. */
 async function auditLocally(
-  opts: AuditCliOptions,
-  opened: OpenedStore = {}
+  opts: AuditCliOptions
 ): Promise<{ report: AuditReport; storeStopped?: string }> {
   const groups =
     opts.group === undefined
       ? [...registry.groups.values()]
       : opts.group.map((name) => registry.getExternalGroup(name));
-  const { endpoint, embedded } = await onlineEndpoint(opts, opened);
+  const { endpoint, embedded } = await onlineEndpoint(opts);
   if (embedded === undefined) {
     // ECONNREFUSED is a user error of its own (asUserError); the others name the endpoint here.
     await connectable(endpoint).catch((error: unknown) => {
@@ -254,29 +246,39 @@ function registerAuditCommand(program: Command): void {
       'exit with status 1 when a mismatch, an expired record served or a failed group is found'
     )
     .action(async (opts: AuditCliOptions) => {
-      // Ctrl-C stops the audit at once, as the default handler would, but says so in one line.
-      // Nothing is left half-written: the store survives a process crash (local/store/README.md)
-      // and the in-flight ledger is replaced by a rename. The lock of a store the audit opened is
-      // released first (a stale store.lock misleads users and scripts).
-      const opened: OpenedStore = {};
-      const onInterrupt = (): void => {
-        const unfinished = quitStoreNow(opened.store);
+      // Ctrl-C or SIGTERM stops the audit at once, as the default handler would, but says so in
+      // one line, exit 128 + the signal. Nothing is left half-written: the store survives a
+      // process crash (local/store/README.md) and the in-flight ledger is replaced by a rename.
+      // The lock of a store the audit opened, or is still opening, is released first (a stale
+      // store.lock misleads users and scripts).
+      const onSignal = (signal: NodeJS.Signals): void => {
+        // A second signal stops at once, as Node's default does, even while the line flushes.
+        stopListening();
+        const unfinished = quitStoresNow();
         process.stderr.write(
           `audit: interrupted: no report written${unfinished.length === 0 ? '' : `; ${leftUnfinished(unfinished)}`}\n`
         );
-        // The line reaches a slow pipe before the exit; a second Ctrl-C still stops at once.
-        void flushed(process.stderr).then(() => process.exit(130));
+        // The line reaches a slow pipe before the exit.
+        void flushed(process.stderr).then(() => process.exit(signalExitCode(signal)));
       };
-      process.once('SIGINT', onInterrupt);
+      // Named here: a listener is called with the signal's name, but not by process.emit (tests).
+      const onInterrupt = () => onSignal('SIGINT');
+      const onTerminate = () => onSignal('SIGTERM');
+      const stopListening = (): void => {
+        process.off('SIGINT', onInterrupt);
+        process.off('SIGTERM', onTerminate);
+      };
+      process.on('SIGINT', onInterrupt);
+      process.on('SIGTERM', onTerminate);
       let report: AuditReport;
       let storeStopped: string | undefined;
       try {
-        ({ report, storeStopped } = await auditLocally(
-          { ...opts, dataDir: resolve(opts.dataDir) },
-          opened
-        ));
+        ({ report, storeStopped } = await auditLocally({
+          ...opts,
+          dataDir: resolve(opts.dataDir),
+        }));
       } finally {
-        process.off('SIGINT', onInterrupt);
+        stopListening();
       }
       let path: string;
       try {

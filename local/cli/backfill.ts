@@ -44,7 +44,7 @@ import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
-import { forcedQuitLine, quitStoreNow } from '../forcedQuit.ts';
+import { forcedQuitLine, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from '../setup/resumeBackfills.ts';
@@ -91,8 +91,13 @@ interface BackfillIo {
 interface DropOutcome {
   readonly report: BackfillReport | undefined;
   readonly where: OutputLocations;
-  /** Set when Ctrl-C stopped an in-process drop at a checkpoint: its counts so far. */
-  readonly interrupted?: { readonly rowsWritten: number; readonly rowsRejected: number };
+  /** Set when Ctrl-C (or SIGTERM) stopped an in-process drop at a checkpoint: its counts so far. */
+  readonly interrupted?: {
+    readonly rowsWritten: number;
+    readonly rowsRejected: number;
+    /** The signal that stopped it: the exit code is 128 + its number. */
+    readonly signal: NodeJS.Signals;
+  };
 }
 
 /** What tells `backfill` and `batch` apart when a drop runs. */
@@ -508,15 +513,18 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
   let s3: LocalS3 | undefined;
   const display = progressDisplay(io, drop.progress, drop.label, drop.writtenLabel);
   const label = drop.label ?? 'backfill';
-  // Ctrl-C stops the drop at its next checkpoint (the part being written finishes), as under
-  // `npm start`, so that it can be resumed; a second Ctrl-C quits at once, releasing the store's
-  // lock first (a stale store.lock misleads users and scripts) and saying what it left.
+  // Ctrl-C (or SIGTERM) stops the drop at its next checkpoint (the part being written finishes),
+  // as under `npm start`, so that it can be resumed; a second signal quits at once, releasing the
+  // store's lock first (a stale store.lock misleads users and scripts), also of a store still
+  // opening, and saying what it left.
   let fn: InProcessFunction | undefined;
-  let stopping = false;
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stopping = () => stoppedBy !== undefined;
   /** The drop's file is in (or going into) the local S3: a quit now cuts it short. */
   let dropUnderWay = false;
-  const onInterrupt = (): void => {
-    if (stopping) {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    if (stoppedBy !== undefined) {
       const cutShort = !dropUnderWay
         ? []
         : [
@@ -524,15 +532,21 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
               ? `the ${label} of ${drop.key} (cut short: the same command run again resumes it from its last checkpoint)`
               : `the ${label} of ${drop.key} (nothing of it kept: run it again)`,
           ];
-      const unfinished = [...cutShort, ...quitStoreNow(store)];
-      io.err.write(`\n${forcedQuitLine(`${label}: Ctrl-C`, unfinished)}\n`);
-      process.exit(130);
+      const unfinished = [...cutShort, ...quitStoresNow()];
+      io.err.write(`\n${forcedQuitLine(`${label}: ${what}`, unfinished)}\n`);
+      process.exit(signalExitCode(signal));
     }
-    stopping = true;
+    stoppedBy = signal;
     fn?.continuations.shutdown();
-    io.err.write(`\n${label}: stopping at the next checkpoint (Ctrl-C again quits at once)\n`);
+    io.err.write(
+      `\n${label}: ${signal === 'SIGINT' ? '' : `${signal}: `}stopping at the next checkpoint (Ctrl-C again quits at once)\n`
+    );
   };
+  // Named here: a listener is called with the signal's name, but not by process.emit (tests).
+  const onInterrupt = () => onSignal('SIGINT');
+  const onTerminate = () => onSignal('SIGTERM');
   process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerminate);
   try {
     let storeEndpoint = drop.storeEndpoint;
     if (storeEndpoint === undefined) {
@@ -584,12 +598,12 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
     process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
     fn = await drop.createFunction(
       (p) => display.update(p.rowsRead, p.rowsWritten, p.rowsRejected),
-      () => stopping
+      stopping
     );
     fn.continuations.deliverTo(fn.handler);
     // The queue is one per process: a drop stopped earlier in this process closed it. A Ctrl-C
     // that came before the function existed closes it now (no continuation after the stop).
-    if (stopping) fn.continuations.shutdown();
+    if (stopping()) fn.continuations.shutdown();
     else fn.continuations.reopen();
 
     const client = await s3Client(s3.endpoint);
@@ -632,19 +646,21 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
     );
     const where = await copyOutputs(client, source, drop.reportsBucket, drop.outputDir);
     let interrupted: DropOutcome['interrupted'];
-    if (report === undefined && stopping) {
+    if (report === undefined && stoppedBy !== undefined) {
       const state = (
         await readState(client, { bucket: drop.reportsBucket, key: reportKeys(source).state })
       )?.state;
       interrupted = {
         rowsWritten: state?.rowsWritten ?? 0,
         rowsRejected: state?.rowsRejected ?? 0,
+        signal: stoppedBy,
       };
     }
     client.destroy();
     return { report, where, ...(interrupted !== undefined ? { interrupted } : {}) };
   } finally {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
     await s3?.close();
     await store?.close();
   }
@@ -808,7 +824,7 @@ async function finishDrop(
         ? `${command.label}: interrupted: nothing was written\n`
         : `${command.title} interrupted at a checkpoint: ${interrupted.rowsWritten.toLocaleString('en-US')} rows written, ${interrupted.rowsRejected.toLocaleString('en-US')} rejected so far; run the same command again to resume from there (npm start on this data dir resumes it too)\n`
     );
-    return 130;
+    return signalExitCode(interrupted.signal);
   }
   if (report === undefined) {
     io.err.write(

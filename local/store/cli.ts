@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
 import { accountId, directoryPath, integerFrom, numberValue, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
-import { forcedQuitLine, quitStoreNow } from '../forcedQuit.ts';
+import { forcedQuitLine, quitStoresNow } from '../forcedQuit.ts';
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_CREATING_MS,
@@ -217,7 +217,7 @@ function registerStoreCommand(program: Command): void {
           if (stopping) {
             // Quit without waiting for the flush: the lock is released first (a stale
             // store.lock misleads users and scripts); the journal keeps the rows for the next start.
-            process.stderr.write(`${forcedQuitLine(signal, quitStoreNow(store))}\n`);
+            process.stderr.write(`${forcedQuitLine(signal, quitStoresNow())}\n`);
             process.exit(130);
           }
           stopping = true;

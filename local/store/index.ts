@@ -98,8 +98,49 @@ interface RunningStore {
   releaseLock(): void;
 }
 
-/** Data directories opened by this process (a second open would corrupt the journal's batching). */
-const openDirs = new Set<string>();
+/**
+ * The stores of this process by data directory, each from the moment it takes its lock until it
+ * releases it: opening (replaying its journal, before `startStore` returns it to anyone), running
+ * or closing. A second open of one directory would corrupt the journal's batching.
+ */
+const heldStores = new Map<string, HeldStore>();
+
+/** A store of this process as a quit at once needs it. */
+interface HeldStore {
+  readonly lock: DataDirLock;
+  /** Offline rows waiting in its journal; undefined before its database is open and once closed. */
+  pendingOfflineRows(): number | undefined;
+}
+
+/** What a store of this process left in its journal when it was quit at once. */
+interface QuitStore {
+  readonly dataDir: string;
+  /** Offline rows not yet in Parquet; undefined: its database was not open (yet, or any more). */
+  readonly pendingOfflineRows: number | undefined;
+}
+
+/**
+ * For a process about to exit without `close()` (a forced quit, or a signal while a store is
+ * still opening, which no caller holds yet): every store of this process, with the rows its
+ * journal keeps for the next start (read first), then its `store.lock` released, synchronously.
+ * Nothing else is needed: the journal keeps every acknowledged row.
+ *
+ * @example
+ * ```typescript
+ * import { releaseStoresNow } from './local/store/index.ts';
+ * process.on('SIGTERM', () => {
+ *   releaseStoresNow(); // [{ dataDir: '/app/.skewless/store', pendingOfflineRows: 1200 }]
+ *   process.exit(143);
+ * });
+ * ```
+ */
+function releaseStoresNow(): QuitStore[] {
+  return [...heldStores].map(([dataDir, held]) => {
+    const pendingOfflineRows = held.pendingOfflineRows();
+    releaseLock(held.lock);
+    return { dataDir, pendingOfflineRows };
+  });
+}
 
 /**
  * Takes `<dataDir>/store.lock`: the pid of this process, the directory, the machine's boot id
@@ -113,7 +154,9 @@ const openDirs = new Set<string>();
  */
 function lock(dataDir: string): DataDirLock {
   const path = `${dataDir}/store.lock`;
-  if (openDirs.has(dataDir)) throw new Error(`data dir ${dataDir} is already open in this process`);
+  if (heldStores.has(dataDir)) {
+    throw new Error(`data dir ${dataDir} is already open in this process`);
+  }
   const boot = bootId();
   if (existsSync(path)) {
     const [pidLine = '', holderDir = '', holderBoot = '', holderStart = ''] = readFileSync(
@@ -137,7 +180,6 @@ function lock(dataDir: string): DataDirLock {
   }
   const text = `${process.pid}\n${dataDir}\n${boot ?? ''}\n${processStartTicks(process.pid) ?? ''}\n`;
   writeFileSync(path, text);
-  openDirs.add(dataDir);
   return { path, text };
 }
 
@@ -190,6 +232,8 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
   const dirLock = lock(dataDir);
   let db: StoreDatabase | undefined;
   let offline: OfflineWriter | undefined;
+  const pendingOfflineRows = () => (db?.sql.isOpen === true ? offline?.pending() : undefined);
+  heldStores.set(dataDir, { lock: dirLock, pendingOfflineRows });
   try {
     db = new StoreDatabase(`${dataDir}/store.sqlite`, { fsync: options.fsync });
     const clock = options.clock ?? systemClock;
@@ -256,7 +300,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       }
       await writer.close();
       database.close();
-      openDirs.delete(dataDir);
+      heldStores.delete(dataDir);
       releaseLock(dirLock);
       logger.info(`Skewless feature store on ${endpoint} stopped`);
     };
@@ -272,7 +316,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       },
       offlineDataPath: (groupName) => ctx.groups.resolve(groupName)?.offlineDataPath,
       setFaults: (f) => faults.configure(f),
-      pendingOfflineRows: () => (database.sql.isOpen ? writer.pending() : undefined),
+      pendingOfflineRows,
       releaseLock: () => releaseLock(dirLock),
     };
   } catch (error) {
@@ -282,7 +326,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
     } catch {
       // Already closed or never opened.
     }
-    openDirs.delete(dataDir);
+    heldStores.delete(dataDir);
     releaseLock(dirLock);
     throw error;
   }
@@ -292,11 +336,12 @@ export type { Clock } from './context.ts';
 export type { FaultOptions } from './faults.ts';
 export type { LogLevel, LogSink } from './logger.ts';
 export type { OfflineHooks } from './offline.ts';
-export type { RunningStore, StoreOptions };
+export type { QuitStore, RunningStore, StoreOptions };
 export {
   DEFAULT_ACCOUNT,
   DEFAULT_CREATING_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_REGION,
+  releaseStoresNow,
   startStore,
 };

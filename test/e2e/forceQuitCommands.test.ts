@@ -4,17 +4,19 @@
  * audit` on its Ctrl-C, `skewless store` on a second Ctrl-C. Each exits at once, but must not leave
  * `store.lock` behind, and says in one line what it left unfinished. Real child processes.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   exitCodeOf,
   heldRequest,
+  lockTakenBy,
   outputMatching,
   runCli,
   type StartingStackProcess,
   spawnCliProcess,
+  writeCardsFile,
 } from '../helpers/stackProcess.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skewless-force-quit-commands-'));
@@ -34,12 +36,7 @@ afterAll(() => {
 describe('a command running the embedded store, quit without its clean stop', () => {
   it('skewless batch, Ctrl-C twice: store.lock released, one line naming the drop cut short and the rows in the journal; the same command resumes', async () => {
     // Prepare: a drop long enough to be under way when the Ctrl-Cs come (about 3 s)
-    const eventTime = new Date(Date.now() - 3_600_000).toISOString();
-    const lines = [
-      'card_id,event_time,txn_count_7d,txn_count_30d,amount_sum_7d,amount_sum_30d,distinct_merchants_30d,chargebacks_365d,card_age_days,home_country',
-    ];
-    for (let i = 0; i < ROWS; i += 1) lines.push(`fq-${i},${eventTime},3,8,10.5,42,2,0,100,DE`);
-    writeFileSync(file, `${lines.join('\n')}\n`);
+    writeCardsFile(file, ROWS, 'fq');
     const args = ['batch', file, '--group', 'fraud-cards', '--data-dir', dataDir];
     const batch = spawnCliProcess(args);
     running = batch;
@@ -95,13 +92,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
     const audit = spawnCliProcess(['audit', '--data-dir', dataDir]);
     running = audit;
     const exited = exitCodeOf(audit);
-    // (The lock this process takes: a lock left by the test above names another pid.)
-    const locked = () =>
-      existsSync(lock) && readFileSync(lock, 'utf8').startsWith(`${audit.child.pid}\n`);
-    for (let waited = 0; !locked(); waited += 10) {
-      if (waited > 30_000 || audit.child.exitCode !== null) throw new Error(audit.output());
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await lockTakenBy(lock, audit);
     // Past the store's opening (its journal's replay), into the audit
     await new Promise((resolve) => setTimeout(resolve, 300));
     // Act

@@ -4,7 +4,7 @@
  * their own clients, so a second start on the same data directory is a fresh process too.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Endpoints } from '../../local/start.ts';
@@ -162,11 +162,40 @@ function exampleBackfillArgs(dataDir: string): string[] {
   return ['backfill', file, '--group', 'fraud-cards', '--no-progress', '--data-dir', dataDir];
 }
 
+/**
+ * Resolves as soon as `lock` (a data dir's `store.lock`) names the process: its store has taken
+ * the data dir (a lock left by an earlier process names another pid). Checked every 5 ms, for
+ * at most 30 s; throws with the process's output if it exits first.
+ */
+async function lockTakenBy(lock: string, process: StartingStackProcess): Promise<void> {
+  const taken = () =>
+    existsSync(lock) && readFileSync(lock, 'utf8').startsWith(`${process.child.pid}\n`);
+  for (let waited = 0; !taken(); waited += 5) {
+    if (waited > 30_000 || process.child.exitCode !== null) throw new Error(process.output());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Writes a `fraud-cards` CSV of `rows` rows stamped an hour ago, ids `<idPrefix>-<n>`: a drop
+ * that takes seconds to write (about 3 s for 10,000 rows), for a signal to find under way.
+ */
+function writeCardsFile(path: string, rows: number, idPrefix: string): void {
+  const eventTime = new Date(Date.now() - 3_600_000).toISOString();
+  const lines = [
+    'card_id,event_time,txn_count_7d,txn_count_30d,amount_sum_7d,amount_sum_30d,distinct_merchants_30d,chargebacks_365d,card_age_days,home_country',
+  ];
+  for (let i = 0; i < rows; i += 1)
+    lines.push(`${idPrefix}-${i},${eventTime},3,8,10.5,42,2,0,100,DE`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
 export type { StackProcess, StartingStackProcess };
 export {
   exampleBackfillArgs,
   exitCodeOf,
   heldRequest,
+  lockTakenBy,
   outputMatching,
   poll,
   root,
@@ -175,4 +204,5 @@ export {
   spawnStackProcess,
   startStackProcess,
   stopStackProcess,
+  writeCardsFile,
 };
