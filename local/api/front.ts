@@ -27,6 +27,7 @@ import {
   oversizedLambdaRequest,
   oversizedLambdaResponse,
 } from '../../shared/runtime/lambdaPayload.ts';
+import { closeServer } from '../runtime/closeServer.ts';
 import { buildProxyEvent } from './proxyEvent.ts';
 
 /** A proxy-integration handler, as Lambda would call it. */
@@ -276,19 +277,9 @@ async function startLookupFront(options: LookupFrontOptions): Promise<LookupFron
   return {
     url: `http://${host}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        // A client whose request never finishes (its body stops arriving) would otherwise hold
-        // the close, and with it npm start's Ctrl-C, until Node's request timeout (300 s).
-        const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        timer.unref();
-        server.close((error) => {
-          clearTimeout(timer);
-          if (error) reject(error);
-          else resolve();
-        });
-        server.closeIdleConnections();
-      }),
+    // A client whose request never finishes (its body stops arriving) would otherwise hold the
+    // close, and with it npm start's Ctrl-C, until Node's request timeout (300 s).
+    close: () => closeServer(server, CLOSE_GRACE_MS),
   };
 }
 

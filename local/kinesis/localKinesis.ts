@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import kinesalite from 'kinesalite';
+import { closeServer } from '../runtime/closeServer.ts';
 
 interface LocalKinesis {
   readonly endpoint: string;
@@ -75,12 +76,11 @@ async function startLocalKinesis(options: {
     port,
     streamName: options.streamName,
     client,
-    close: () =>
-      new Promise<void>((resolve) => {
-        client.destroy();
-        server.close(() => resolve());
-        server.closeAllConnections?.();
-      }),
+    close: () => {
+      client.destroy();
+      // No grace: by the time the stack stops it, its producers and pollers have stopped.
+      return closeServer(server, 0);
+    },
   };
 }
 

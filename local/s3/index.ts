@@ -7,15 +7,18 @@
  */
 
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { S3Event } from 'aws-lambda';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
+import { closeServer } from '../runtime/closeServer.ts';
 import { objectCreatedEvent, sequencerFrom } from './notification.ts';
 import { createS3RequestListener, type ObjectCreatedNotice } from './server.ts';
 import { type BucketMount, LocalS3Storage } from './storage.ts';
 
 const HOST = '127.0.0.1';
+/** Uploads and downloads in flight at close get this long to finish before they are cut. */
+const CLOSE_GRACE_MS = 2_000;
 
 interface LocalS3Options {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
@@ -110,15 +113,10 @@ async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     pending.add(delivery);
   };
 
-  const sockets = new Set<Socket>();
   const server: Server = createServer(
     { keepAliveTimeout: 30_000 },
     createS3RequestListener({ storage, region, onCreated })
   );
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
   const port = await new Promise<number>((done, fail) => {
     server.once('error', fail);
     server.listen(options.port ?? 0, HOST, () => {
@@ -133,14 +131,7 @@ async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   };
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
-    await new Promise<void>((done) => {
-      server.close(() => done());
-      server.closeIdleConnections();
-      const timer = setTimeout(() => {
-        for (const s of sockets) s.destroy();
-      }, 2_000);
-      timer.unref();
-    });
+    await closeServer(server, CLOSE_GRACE_MS);
     await settled();
   };
 

@@ -9,9 +9,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
+import { closeServer } from '../runtime/closeServer.ts';
 import { bootId, isRecordedProcessAlive, processStartTicks } from '../runtime/processAlive.ts';
 import { removeIfUnchanged } from '../runtime/removeIfUnchanged.ts';
 import { sameDirectory } from '../runtime/sameDirectory.ts';
@@ -254,15 +255,10 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
     if (pending > 0) logger.info(`replaying ${pending} journalled offline rows`);
     await writer.flush();
 
-    const sockets = new Set<Socket>();
     const server = createServer(
       { keepAliveTimeout: 60_000, maxHeaderSize: MAX_REQUEST_HEAD_BYTES },
       createHandler(ctx, faults, logger)
     );
-    server.on('connection', (socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-    });
     const port = await listen(server, options.port ?? 0);
     writer.start(flushIntervalMs);
     const endpoint = `http://${HOST}:${port}`;
@@ -278,17 +274,7 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
     let closing: Promise<void> | undefined;
     const close = async (): Promise<void> => {
       writer.stop();
-      await new Promise<void>((done) => {
-        const timer = setTimeout(() => {
-          for (const s of sockets) s.destroy();
-        }, CLOSE_GRACE_MS);
-        timer.unref();
-        server.close(() => {
-          clearTimeout(timer);
-          done();
-        });
-        server.closeIdleConnections();
-      });
+      await closeServer(server, CLOSE_GRACE_MS);
       database.commit();
       try {
         await writer.flush();
