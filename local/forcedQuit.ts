@@ -1,22 +1,18 @@
 /**
  * A forced quit: a command that runs the embedded store in its own process exits without its
- * clean stop (a second Ctrl-C while `skewless start`, `backfill` or `batch` stop; the audit's
- * Ctrl-C; a signal while their store is still opening). Before the process exits, synchronously, the store's lock is released, and one line
- * says what was left unfinished, so that neither the data dir nor the user is left guessing.
+ * clean stop (a second Ctrl-C while `skewless start`, `backfill` or `batch` stop, also while their
+ * store is still opening; the audit's Ctrl-C). Before the process exits, synchronously, the
+ * store's lock is released, and one line says what was left unfinished, so that neither the data
+ * dir nor the user is left guessing.
  */
 import { constants } from 'node:os';
-import { type RunningStore, releaseStoresNow } from './store/index.ts';
+import { releaseStoresNow } from './store/index.ts';
 
 /**
- * The offline rows the store acknowledged but has not written to Parquet, in words; undefined
- * when there are none (or the store is closed). Nothing is lost: every store start replays its
- * journal.
+ * The offline rows a store acknowledged but has not written to Parquet (`pending`), in words;
+ * undefined when there are none (or the store was not open). Nothing is lost: every store start
+ * replays its journal.
  */
-function unflushedOfflineRows(store: Pick<RunningStore, 'pendingOfflineRows'>): string | undefined {
-  return journalledRows(store.pendingOfflineRows());
-}
-
-/** {@link unflushedOfflineRows} of a count read already (undefined: the store is not open). */
 function journalledRows(pending: number | undefined): string | undefined {
   const rows = pending ?? 0;
   return rows === 0
@@ -57,4 +53,4 @@ function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + constants.signals[signal];
 }
 
-export { forcedQuitLine, leftUnfinished, quitStoresNow, signalExitCode, unflushedOfflineRows };
+export { forcedQuitLine, leftUnfinished, quitStoresNow, signalExitCode };

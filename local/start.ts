@@ -30,7 +30,7 @@ import {
   nightlyEventTime,
   scheduleNightlyAggregates,
 } from './demo/seedAggregates.ts';
-import { unflushedOfflineRows } from './forcedQuit.ts';
+import { quitStoresNow } from './forcedQuit.ts';
 import type { FailedBatch } from './kinesis/eventSourceMapping.ts';
 import { LocalKinesisEventSourceMapping } from './kinesis/eventSourceMapping.ts';
 import { startLocalKinesis } from './kinesis/localKinesis.ts';
@@ -183,13 +183,13 @@ async function startStack(
   };
   const unfinishedSteps = () =>
     (stepsLeft ?? [...stoppers].reverse()).flatMap((step) => step.unfinished?.() ?? []);
-  // Set as the store and endpoints.json come: a forced quit during startup has them too.
-  let releaseStoreLock = () => {};
+  // Set as endpoints.json comes: a forced quit during startup has it too.
   let removeEndpointsFile = () => {};
+  // The store, started first, is stopped last: its journal ends the line. quitStoresNow finds it
+  // from the moment it takes its lock, while it still replays its journal too.
   const quitNow = () => {
-    const unfinished = unfinishedSteps();
+    const unfinished = [...unfinishedSteps(), ...quitStoresNow()];
     removeEndpointsFile();
-    releaseStoreLock();
     return unfinished;
   };
   if (startup !== undefined) startup.quitNow = quitNow;
@@ -205,11 +205,7 @@ async function startStack(
       creatingMs: DEFAULT_CREATING_MS,
       logger: createConsoleLog('store', options.logLevel) as never,
     });
-    onStop(
-      () => store.close(),
-      () => unflushedOfflineRows(store)
-    );
-    releaseStoreLock = () => store.releaseLock();
+    onStop(() => store.close());
     interrupted();
 
     const kinesis = await startLocalKinesis({

@@ -149,4 +149,26 @@ describe('a signal while the embedded store of a command is still opening', () =
     // Nothing of the drop had begun: the line names no drop cut short
     expect(quit.output).not.toContain('cut short');
   }, 60_000);
+
+  it('npm start, Ctrl-C twice: quits at once, store.lock released, one line naming the journal, exit 130', async () => {
+    const quit = await signalWhileOpening(
+      'start-SIGINT',
+      (dataDir) => [
+        'start',
+        '--data-dir',
+        dataDir,
+        '--no-demo',
+        ...['--api-port', '--store-port', '--kinesis-port', '--s3-port'].flatMap((flag) => [
+          flag,
+          '0',
+        ]),
+      ],
+      'SIGINT',
+      'SIGINT during startup: stopping what has started'
+    );
+    expect(quit.code, quit.output).toBe(130);
+    expect(existsSync(quit.lock)).toBe(false);
+    expect(quit.output).toMatch(/\nSIGINT again: exited without waiting; left unfinished: /);
+    expect(quit.output).toMatch(JOURNAL_LEFT);
+  }, 60_000);
 });
