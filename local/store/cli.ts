@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
 import { accountId, directoryPath, integerFrom, numberValue, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
-import { forcedQuitLine, quitStoresNow } from '../forcedQuit.ts';
+import { forcedQuitLine, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_CREATING_MS,
@@ -181,7 +181,36 @@ function registerStoreCommand(program: Command): void {
       '\nFaults apply to the runtime API only (never the control plane) and are decided before any state change.\nPoint clients at the endpoint: AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME and AWS_ENDPOINT_URL_SAGEMAKER, or --endpoint-url.'
     )
     .action(async (opts: StoreCliOptions) => {
-      let store: RunningStore;
+      // Installed before the store opens: it takes store.lock, then replays its journal (seconds
+      // after a crash left many rows), and a signal meanwhile would otherwise kill the process
+      // with Node's default, the lock left behind and the user without a word.
+      let store: RunningStore | undefined;
+      /** The signal that came while the store was still opening: it stops once open. */
+      let stopWhenOpen: NodeJS.Signals | undefined;
+      let stopping = false;
+      let stopped = (): void => {};
+      const close = (open: RunningStore): Promise<void> =>
+        open.close().catch((error: unknown) => {
+          process.stderr.write(`error while stopping: ${String(error)}\n`);
+          process.exitCode = 1;
+        });
+      const stop = (signal: NodeJS.Signals): void => {
+        if (stopping) {
+          // Quit without waiting for the flush: the lock is released first (a stale
+          // store.lock misleads users and scripts); the journal keeps the rows for the next start.
+          process.stderr.write(`${forcedQuitLine(signal, quitStoresNow())}\n`);
+          process.exit(130);
+        }
+        stopping = true;
+        process.stderr.write(`${signal}: stopping the feature store…\n`);
+        if (store === undefined) stopWhenOpen = signal;
+        else void close(store).then(() => stopped());
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      const running = new Promise<void>((done) => {
+        stopped = done;
+      });
       try {
         store = await startStore({
           port: opts.port,
@@ -205,32 +234,21 @@ function registerStoreCommand(program: Command): void {
           },
         });
       } catch (error) {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
         throw listenerStartError(
           error,
           [{ part: 'embedded feature store', flag: '--port', port: opts.port }],
           opts.dataDir
         );
       }
-      await new Promise<void>((done) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals): void => {
-          if (stopping) {
-            // Quit without waiting for the flush: the lock is released first (a stale
-            // store.lock misleads users and scripts); the journal keeps the rows for the next start.
-            process.stderr.write(`${forcedQuitLine(signal, quitStoresNow())}\n`);
-            process.exit(130);
-          }
-          stopping = true;
-          process.stderr.write(`${signal}: stopping the feature store…\n`);
-          store.close().then(done, (error: unknown) => {
-            process.stderr.write(`error while stopping: ${String(error)}\n`);
-            process.exitCode = 1;
-            done();
-          });
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      if (stopWhenOpen !== undefined) {
+        // Stopped before it served anything: as an interrupted `npm start`, 128 + the signal.
+        await close(store);
+        process.exitCode ??= signalExitCode(stopWhenOpen);
+        return;
+      }
+      await running;
     });
 }
 

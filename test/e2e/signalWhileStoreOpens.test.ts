@@ -171,4 +171,16 @@ describe('a signal while the embedded store of a command is still opening', () =
     expect(quit.output).toMatch(/\nSIGINT again: exited without waiting; left unfinished: /);
     expect(quit.output).toMatch(JOURNAL_LEFT);
   }, 60_000);
+
+  it('skewless store, SIGTERM: stops once open, cleanly, store.lock released, exit 143', async () => {
+    const quit = await signalWhileOpening(
+      'store-SIGTERM',
+      (dataDir) => ['store', '--port', '0', '--data-dir', join(dataDir, 'store')],
+      'SIGTERM'
+    );
+    expect(quit.code, quit.output).toBe(143);
+    expect(existsSync(quit.lock)).toBe(false);
+    expect(quit.output).toContain('SIGTERM: stopping the feature store…\n');
+    expect(quit.output).toMatch(/Skewless feature store on \S+ stopped\n$/);
+  }, 60_000);
 });
