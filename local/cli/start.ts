@@ -1,6 +1,5 @@
-import { constants } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { forcedQuitLine } from '../forcedQuit.ts';
+import { forcedQuitLine, signalExitCode } from '../forcedQuit.ts';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import type { RunningStack, Startup } from '../start.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
@@ -166,7 +165,7 @@ function registerStartCommand(program: Command): void {
           // send the other commands and scripts to a stack that is gone.
           const unfinished = (stack?.quitNow ?? startup.quitNow)?.() ?? [];
           process.stderr.write(`\n${forcedQuitLine(signal, unfinished)}\n`);
-          process.exit(130);
+          process.exit(signalExitCode(signal));
         }
         stopping = true;
         if (stack === undefined) {
@@ -217,7 +216,7 @@ function registerStartCommand(program: Command): void {
         if (interruptedBy !== undefined) {
           // The parts started so far are stopped; the stack was not, as asked: 128 + the signal.
           process.stdout.write('stopped during startup, cleanly\n');
-          process.exit(128 + constants.signals[interruptedBy]);
+          process.exit(signalExitCode(interruptedBy));
         }
         throw listenerStartError(
           error,

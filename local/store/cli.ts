@@ -199,7 +199,7 @@ function registerStoreCommand(program: Command): void {
           // Quit without waiting for the flush: the lock is released first (a stale
           // store.lock misleads users and scripts); the journal keeps the rows for the next start.
           process.stderr.write(`${forcedQuitLine(signal, quitStoresNow())}\n`);
-          process.exit(130);
+          process.exit(signalExitCode(signal));
         }
         stopping = true;
         process.stderr.write(`${signal}: stopping the feature store…\n`);

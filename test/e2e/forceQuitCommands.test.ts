@@ -103,47 +103,54 @@ describe('a command running the embedded store, quit without its clean stop', ()
     expect(audit.output()).toMatch(/^audit: interrupted: no report written(; .*)?\n$/);
   }, 60_000);
 
-  it('skewless store, Ctrl-C twice: store.lock released, one line naming the rows left in the journal', async () => {
-    // Prepare: one row journalled (no flush before the stop), and a request whose body never
-    // arrives, which holds the clean stop for its grace
-    const store = spawnCliProcess([
-      'store',
-      '--port',
-      '0',
-      '--data-dir',
-      join(dataDir, 'store'),
-      '--flush-interval',
-      '86400000',
-    ]);
-    running = store;
-    const exited = exitCodeOf(store);
-    await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
-    const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
-    const put = runCli([
-      'put',
-      'fraud-cards',
-      JSON.stringify({ card_id: 'card-store-quit', event_time: new Date().toISOString() }),
-      '--endpoint',
-      endpoint,
-    ]);
-    expect(put.status, put.stderr).toBe(0);
-    const socket = await heldRequest(
-      endpoint,
-      'POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\n{"Feat'
-    );
-    try {
-      // Act
-      store.child.kill('SIGINT');
-      await outputMatching(store, /SIGINT: stopping the feature store/);
-      store.child.kill('SIGINT');
-      // Assess
-      expect(await exited, store.output()).toBe(130);
-      expect(existsSync(lock)).toBe(false);
-      expect(store.output()).toMatch(
-        /\nSIGINT again: exited without waiting; left unfinished: the offline store's flush \(1 row not yet in Parquet, kept in its journal: the next start writes them\)\n/
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    'skewless store, %s twice: store.lock released, one line naming the rows left in the journal, exit %i',
+    async (signal, code) => {
+      // Prepare: one row journalled (no flush before the stop), and a request whose body never
+      // arrives, which holds the clean stop for its grace
+      const store = spawnCliProcess([
+        'store',
+        '--port',
+        '0',
+        '--data-dir',
+        join(dataDir, 'store'),
+        '--flush-interval',
+        '86400000',
+      ]);
+      running = store;
+      const exited = exitCodeOf(store);
+      await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
+      const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
+      const put = runCli([
+        'put',
+        'fraud-cards',
+        JSON.stringify({ card_id: 'card-store-quit', event_time: new Date().toISOString() }),
+        '--endpoint',
+        endpoint,
+      ]);
+      expect(put.status, put.stderr).toBe(0);
+      const socket = await heldRequest(
+        endpoint,
+        'POST / HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\n{"Feat'
       );
-    } finally {
-      socket.destroy();
-    }
-  }, 60_000);
+      try {
+        // Act
+        store.child.kill(signal);
+        await outputMatching(store, `${signal}: stopping the feature store`);
+        store.child.kill(signal);
+        // Assess: 128 + the signal, as the other commands' forced quits
+        expect(await exited, store.output()).toBe(code);
+        expect(existsSync(lock)).toBe(false);
+        expect(store.output()).toMatch(
+          /\n(SIGINT|SIGTERM) again: exited without waiting; left unfinished: the offline store's flush \(1 row not yet in Parquet, kept in its journal: the next start writes them\)\n/
+        );
+      } finally {
+        socket.destroy();
+      }
+    },
+    60_000
+  );
 });
