@@ -11,33 +11,13 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalS3 } from '../../local/s3/index.ts';
-import { type RunningStack, startStack } from '../../local/start.ts';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type { BackfillReport, BackfillState, SourceObject } from '../../shared/backfill/types.ts';
 import { cardFile, toCsv } from '../backfill/fixtures.ts';
+import { startInProcessStack } from '../helpers/inProcessStack.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-backfill-stop-'));
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-function start(): Promise<RunningStack> {
-  return startStack(
-    {
-      dataDir,
-      apiPort: 0,
-      storePort: 0,
-      kinesisPort: 0,
-      s3Port: 0,
-      demo: false,
-      demoRate: 1,
-      demoMaxEvents: 1,
-      auditIntervalSeconds: 3600,
-      flushIntervalMs: 300,
-      logLevel: 'error',
-    },
-    quiet as never
-  );
-}
 
 const s3At = (endpoint: string) =>
   new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials });
@@ -64,7 +44,7 @@ afterAll(() => {
 describe('npm start stopped during an S3 backfill', () => {
   it('checkpoints before the S3 stops, says so in state.json, and resumes at the next start', async () => {
     // Prepare: a running stack and a file large enough to be stopped in the middle.
-    const first = await start();
+    const first = await startInProcessStack(dataDir);
     const file = cardFile('stop', 120_000, 0);
     const client = s3At(first.endpoints.s3);
     const key = 'backfill/fraud-cards/stop.csv';
@@ -97,7 +77,7 @@ describe('npm start stopped during an S3 backfill', () => {
     inspect.destroy();
     await inspector.close();
     // Act 2: the next start.
-    const second = await start();
+    const second = await startInProcessStack(dataDir);
     const again = s3At(second.endpoints.s3);
     // Wait for the report by the clock, within the test's timeout: the whole test took 19 s to
     // 55 s across loaded runs, and a count of 900 polls (~90 s) was close enough to fail on a

@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startStack } from '../../local/start.ts';
+import { startInProcessStack } from '../helpers/inProcessStack.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-failed-drop-log-'));
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 afterAll(() => {
   vi.restoreAllMocks();
@@ -26,22 +25,7 @@ describe('npm start, a backfill that fails', () => {
       written.push(String(chunk));
       return write(chunk as string, ...(rest as []));
     });
-    const stack = await startStack(
-      {
-        dataDir,
-        apiPort: 0,
-        storePort: 0,
-        kinesisPort: 0,
-        s3Port: 0,
-        demo: false,
-        demoRate: 1,
-        demoMaxEvents: 1,
-        auditIntervalSeconds: 3600,
-        flushIntervalMs: 300,
-        logLevel: 'error',
-      },
-      quiet as never
-    );
+    const stack = await startInProcessStack(dataDir);
     try {
       const s3 = new S3Client({
         endpoint: stack.endpoints.s3,
