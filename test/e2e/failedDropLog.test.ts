@@ -6,25 +6,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startInProcessStack } from '../helpers/inProcessStack.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-failed-drop-log-'));
 
 afterAll(() => {
-  vi.restoreAllMocks();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('npm start, a backfill that fails', () => {
   it('is logged as an error, seen at --log-level error', { timeout: 60_000 }, async () => {
-    // Prepare: a stack logging errors only, and a CSV without the record identifier's column
+    // Prepare: a stack logging errors only, and a CSV without the record identifier's column.
+    // The worker's stderr is watched, each write still passed on, and restored when the test
+    // ends, whatever its outcome (the stack's stop included).
     const written: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
       written.push(String(chunk));
       return write(chunk as string, ...(rest as []));
     });
+    onTestFinished(() => stderr.mockRestore());
     const stack = await startInProcessStack(dataDir);
     try {
       const s3 = new S3Client({
