@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   exitCodeOf,
+  killProcess,
   lockTakenBy,
   outputMatching,
   runCli,
@@ -28,8 +29,8 @@ const file = join(dir, 'cards.csv');
 const ROWS = 20_000;
 let running: StartingStackProcess | undefined;
 
-afterEach(() => {
-  if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
+afterEach(async () => {
+  if (running !== undefined) await killProcess(running);
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -47,24 +48,25 @@ beforeAll(async () => {
     '--flush-interval',
     '86400000',
   ]);
-  running = store;
-  await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
-  const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
-  const backfill = runCli([
-    'backfill',
-    file,
-    '--group',
-    'fraud-cards',
-    '--data-dir',
-    journalled,
-    '--endpoint',
-    endpoint,
-    '--no-progress',
-  ]);
-  expect(backfill.status, backfill.stderr).toBe(0);
-  const killed = exitCodeOf(store);
-  store.child.kill('SIGKILL');
-  await killed;
+  try {
+    await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
+    const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
+    const backfill = runCli([
+      'backfill',
+      file,
+      '--group',
+      'fraud-cards',
+      '--data-dir',
+      journalled,
+      '--endpoint',
+      endpoint,
+      '--no-progress',
+    ]);
+    expect(backfill.status, backfill.stderr).toBe(0);
+  } finally {
+    // Killed, not stopped, whether the backfill passed or not (a failed hook runs no afterEach)
+    await killProcess(store);
+  }
 }, 90_000);
 
 /**

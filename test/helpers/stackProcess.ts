@@ -119,6 +119,17 @@ function exitCodeOf(process: StartingStackProcess): Promise<number | null> {
 }
 
 /**
+ * SIGKILL, if the process still runs, and resolves once it has exited: for a test's cleanup, so
+ * that no child outlives a failed test or hook.
+ */
+async function killProcess(process: StartingStackProcess): Promise<void> {
+  if (process.child.exitCode !== null || process.child.signalCode !== null) return;
+  const exited = exitCodeOf(process);
+  process.child.kill('SIGKILL');
+  await exited;
+}
+
+/**
  * A request to `endpoint` whose body never finishes arriving: `start` is its head and the start
  * of a body shorter than its content-length, so the server holds it open (and a clean stop waits
  * for it). Destroy the socket when done.
@@ -195,6 +206,7 @@ export {
   exampleBackfillArgs,
   exitCodeOf,
   heldRequest,
+  killProcess,
   lockTakenBy,
   outputMatching,
   poll,
