@@ -5,7 +5,9 @@
  * same, and the SDK's retry or the record's redelivery then writes them again: the at-least-once
  * offline row of docs/ingest.md, which no client can avoid (it cannot know what the store did).
  * On a loaded machine a test's store, sharing one event loop with its clients, can answer later
- * than the 5 s request timeout. Observation only (node:diagnostics_channel): nothing is changed.
+ * than the 5 s request timeout. Observation only: each request is found through
+ * node:diagnostics_channel, and its `end` wrapped to read the body it sends, which it passes on
+ * unchanged.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
