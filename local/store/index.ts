@@ -86,17 +86,6 @@ interface RunningStore {
   offlineDataPath(groupName: string): string | undefined;
   /** Replaces the fault-injection settings (`{}` turns faults off). */
   setFaults(faults: FaultOptions): void;
-  /**
-   * Offline rows acknowledged but not yet written to Parquet (they wait in the journal);
-   * undefined once the store is closed.
-   */
-  pendingOfflineRows(): number | undefined;
-  /**
-   * For a process exiting without `close()` (a forced quit): removes `store.lock` now,
-   * synchronously, if it is still the one this store wrote. Nothing else is needed: the journal
-   * keeps every acknowledged row for the next start.
-   */
-  releaseLock(): void;
 }
 
 /**
@@ -302,8 +291,6 @@ async function startStore(options: StoreOptions): Promise<RunningStore> {
       },
       offlineDataPath: (groupName) => ctx.groups.resolve(groupName)?.offlineDataPath,
       setFaults: (f) => faults.configure(f),
-      pendingOfflineRows,
-      releaseLock: () => releaseLock(dirLock),
     };
   } catch (error) {
     await offline?.close().catch(() => undefined);

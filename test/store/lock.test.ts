@@ -1,12 +1,12 @@
 /**
  * `store.lock` is removed only while it is still the one this store wrote: by `close()`, and by
- * `releaseLock()`, what a forced quit of `npm start` calls before the process exits.
+ * `releaseStoresNow()`, what a forced quit (local/forcedQuit.ts) calls before the process exits.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startStore } from '../../local/store/index.ts';
+import { releaseStoresNow, startStore } from '../../local/store/index.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,21 +21,21 @@ async function openStore() {
 }
 
 describe('store.lock', () => {
-  it('releaseLock removes the lock this store wrote, at once', async () => {
+  it('releaseStoresNow removes the lock this store wrote, at once', async () => {
     const { store, lock } = await openStore();
     expect(readFileSync(lock, 'utf8')).toMatch(new RegExp(`^${process.pid}\n`));
-    store.releaseLock();
+    expect(releaseStoresNow()).toEqual([{ dataDir: store.dataDir, pendingOfflineRows: 0 }]);
     expect(existsSync(lock)).toBe(false);
     await store.close();
   });
 
-  it('a lock another process has taken since is left to it, by releaseLock and by close', async () => {
+  it('a lock another process has taken since is left to it, by releaseStoresNow and by close', async () => {
     // Prepare: the directory taken over by another store (its pid, this directory, a boot id)
     const { store, lock } = await openStore();
     const theirs = `${process.pid + 1}\n${store.dataDir}\n00000000-0000-4000-8000-000000000000\n`;
     writeFileSync(lock, theirs);
     // Act
-    store.releaseLock();
+    releaseStoresNow();
     await store.close();
     // Assess
     expect(readFileSync(lock, 'utf8')).toBe(theirs);
