@@ -1,9 +1,9 @@
 /**
  * A forced quit: a command that runs the embedded store in its own process exits without its
- * clean stop (a second Ctrl-C while `skewless start`, `backfill` or `batch` stop, also while their
- * store is still opening; the audit's Ctrl-C). Before the process exits, synchronously, the
- * store's lock is released, and one line says what was left unfinished, so that neither the data
- * dir nor the user is left guessing.
+ * clean stop (a second Ctrl-C while `skewless start`, `store`, `backfill` or `batch` stop, also
+ * while their store is still opening; the audit's Ctrl-C). Before the process exits,
+ * synchronously, the store's lock is released, and one line says what was left unfinished, so
+ * that neither the data dir nor the user is left guessing.
  */
 import { constants } from 'node:os';
 import { releaseStoresNow } from './store/index.ts';
