@@ -391,10 +391,15 @@ function checkBuckets(
   }
 }
 
+/** Following a running stack's drop was stopped by this signal; the drop goes on there. */
+interface StoppedFollowing {
+  readonly stoppedFollowing: NodeJS.Signals;
+}
+
 /**
- * Puts the file into a running stack's S3 and follows the report its handler writes. Ctrl-C stops
- * following (`'interrupted'`), not the drop: the stack goes on, and the command says where the
- * report will be.
+ * Puts the file into a running stack's S3 and follows the report its handler writes. Ctrl-C (or
+ * SIGTERM) stops following ({@link StoppedFollowing}), not the drop: the stack goes on, and the
+ * command says where the report will be.
  */
 async function viaRunningStack(
   file: string,
@@ -404,7 +409,7 @@ async function viaRunningStack(
   io: BackfillIo,
   endpoint: string,
   command: DropCommand
-): Promise<DropOutcome | 'interrupted'> {
+): Promise<DropOutcome | StoppedFollowing> {
   const display = progressDisplay(io, options.progress, command.label);
   const source = await uploadFile(s3, file, options.bucket, key);
   io.err.write(
@@ -413,12 +418,16 @@ async function viaRunningStack(
   const where = s3Locations(source, options.reportsBucket, endpoint);
   const stop = { stopped: false };
   let onInterrupt: (() => void) | undefined;
-  const interrupted = new Promise<'interrupted'>((resolve) => {
-    onInterrupt = () => {
+  let onTerminate: (() => void) | undefined;
+  const interrupted = new Promise<StoppedFollowing>((resolve) => {
+    const stopFollowing = (signal: NodeJS.Signals) => {
       stop.stopped = true;
-      resolve('interrupted');
+      resolve({ stoppedFollowing: signal });
     };
+    onInterrupt = () => stopFollowing('SIGINT');
+    onTerminate = () => stopFollowing('SIGTERM');
     process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onTerminate);
   });
   const report = await Promise.race([
     waitForReport(s3, options.reportsBucket, source, options.timeout * 1000, display, stop),
@@ -437,9 +446,10 @@ async function viaRunningStack(
     })
     .finally(() => {
       if (onInterrupt !== undefined) process.off('SIGINT', onInterrupt);
+      if (onTerminate !== undefined) process.off('SIGTERM', onTerminate);
     });
   display.done();
-  if (report === 'interrupted') {
+  if (report !== undefined && 'stoppedFollowing' in report) {
     io.err.write(
       `\nstopped following. The running stack keeps ${command.doing} s3://${options.bucket}/${key}; when it is done, its report is at:\n  ${where.report}\n  (rejects: ${where.rejects})\n`
     );
@@ -669,7 +679,7 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
 /**
  * The command's work, separated from commander for tests. Returns the exit code: 0 when the file
  * was backfilled (rejected rows included), 1 when the backfill failed, 3 when it did not finish
- * within `--timeout`, 130 when Ctrl-C stopped following a running stack (the backfill goes on).
+ * within `--timeout`, 130 (143) when Ctrl-C (SIGTERM) stopped following a running stack (the backfill goes on).
  */
 async function runBackfillCommand(
   file: string,
@@ -753,7 +763,7 @@ function noteInProcess(
  * A drop through a running stack when its S3 answers (`--s3-endpoint`, or the one in
  * `<data dir>/endpoints.json`), else in this process; then the report. Returns the exit code:
  * 0 when the drop was applied (rejected rows included), 1 when it failed, 3 when a running stack
- * did not finish it within `--timeout`, 130 when Ctrl-C stopped following it (the drop goes on).
+ * did not finish it within `--timeout`, 130 (143) when Ctrl-C (SIGTERM) stopped following it (the drop goes on).
  */
 async function runDrop(
   file: string,
@@ -764,7 +774,7 @@ async function runDrop(
 ): Promise<number> {
   const endpoint = options.s3Endpoint ?? runningEndpoints(options.dataDir).s3;
   const client = endpoint === undefined ? undefined : await s3Client(endpoint);
-  let outcome: DropOutcome | 'interrupted';
+  let outcome: DropOutcome | StoppedFollowing;
   let ranByStack = false;
   try {
     // A stack's S3 answers when it lists its buckets; then the command's must be among them.
@@ -795,7 +805,9 @@ async function runDrop(
   } finally {
     client?.destroy();
   }
-  return outcome === 'interrupted' ? 130 : finishDrop(outcome, options, io, command, !ranByStack);
+  return 'stoppedFollowing' in outcome
+    ? signalExitCode(outcome.stoppedFollowing)
+    : finishDrop(outcome, options, io, command, !ranByStack);
 }
 
 /**

@@ -126,7 +126,7 @@ function inProcess(
 /**
  * The command's work, separated from commander for tests. Returns the exit code: 0 when the drop
  * was applied (rejected rows included), 1 when it failed, 3 when a running stack did not finish
- * it within `--timeout`, 130 when Ctrl-C stopped following a running stack (the drop goes on).
+ * it within `--timeout`, 130 (143) when Ctrl-C (SIGTERM) stopped following a running stack (the drop goes on).
  */
 async function runBatchCommand(
   file: string,

@@ -413,6 +413,47 @@ describe('Command: skewless backfill', () => {
     }
   });
 
+  it('SIGTERM while following a running stack stops following only, as Ctrl-C does: exit 143 and where the report will be', async () => {
+    // Prepare: an S3 whose notifications reach no handler (the drop goes on elsewhere)
+    const s3 = await startTestS3();
+    const path = join(dir, 'followed.csv');
+    writeFileSync(path, toCsv(cardFile('followed', 2).rows));
+    const output = captureIo();
+    try {
+      const running = runBackfillCommand(
+        path,
+        {
+          group: 'fraud-cards',
+          dataDir: join(dir, 'followed-stack'),
+          s3Endpoint: s3.server.endpoint,
+          bucket: BACKFILL_BUCKET,
+          reportsBucket: REPORTS_BUCKET,
+          timeout: 10,
+          json: false,
+          progress: false,
+        },
+        output.io
+      );
+      // Act: SIGTERM once the command follows the drop (bounded wait)
+      const deadline = Date.now() + 20_000;
+      while (
+        !output.err().includes('the running stack is backfilling it') &&
+        Date.now() < deadline
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      process.emit('SIGTERM');
+      // Assess
+      expect(await running).toBe(143);
+      expect(output.err()).toContain(
+        'The running stack keeps backfilling s3://skewless-backfill/backfill/fraud-cards/followed.csv'
+      );
+      expect(process.listenerCount('SIGTERM')).toBe(0);
+    } finally {
+      await s3.close();
+    }
+  });
+
   it("a running stack's S3 without the --bucket or --reports-bucket given: one line naming it", async () => {
     const s3 = await startTestS3();
     const path = join(dir, 'buckets.csv');
