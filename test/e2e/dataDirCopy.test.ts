@@ -10,6 +10,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   exampleBackfillArgs,
+  killProcess,
   runCli,
   startStackProcess,
   stopStackProcess,
@@ -21,8 +22,8 @@ const copy = join(work, 'copy');
 const args = ['--no-demo', '--flush-interval', '300', '--audit-interval', '3600'];
 const stacks: Awaited<ReturnType<typeof startStackProcess>>[] = [];
 
-afterAll(() => {
-  for (const stack of stacks) if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
+afterAll(async () => {
+  await Promise.all(stacks.map(killProcess));
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type StackProcess, startStackProcess, stopStackProcess } from '../helpers/stackProcess.ts';
+import {
+  killProcess,
+  type StackProcess,
+  startStackProcess,
+  stopStackProcess,
+} from '../helpers/stackProcess.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-nightly-restart-'));
 let running: StackProcess | undefined;
@@ -44,8 +49,8 @@ async function cardOfflineRows(): Promise<number> {
   return rows;
 }
 
-afterAll(() => {
-  if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
+afterAll(async () => {
+  if (running !== undefined) await killProcess(running);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -11,6 +11,7 @@ import { PaymentsGenerator } from '../../local/demo/paymentsGenerator.ts';
 import { DEMO_TRANSACTION_ID, demoFirstPayment } from '../../local/demo/producer.ts';
 import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
 import {
+  killProcess,
   poll,
   type StackProcess,
   startStackProcess,
@@ -67,8 +68,8 @@ function deadLetteredIds(root = dataDir): string[] {
     );
 }
 
-afterAll(() => {
-  if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
+afterAll(async () => {
+  if (running !== undefined) await killProcess(running);
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(staleDataDir, { recursive: true, force: true });
 });

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   exitCodeOf,
   heldRequest,
+  killProcess,
   outputMatching,
   runCli,
   type StackProcess,
@@ -38,8 +39,8 @@ const heldLookupRequest = (stack: StackProcess): Promise<Socket> =>
     'POST /feature-sets/fraud_model_v3/vectors HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"entit'
   );
 
-afterAll(() => {
-  if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
+afterAll(async () => {
+  if (running !== undefined) await killProcess(running);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -11,6 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   exitCodeOf,
   heldRequest,
+  killProcess,
   lockTakenBy,
   outputMatching,
   runCli,
@@ -26,8 +27,8 @@ const ROWS = 10_000;
 const file = join(dir, 'nightly.csv');
 let running: StartingStackProcess | undefined;
 
-afterEach(() => {
-  if (running !== undefined && running.child.exitCode === null) running.child.kill('SIGKILL');
+afterEach(async () => {
+  if (running !== undefined) await killProcess(running);
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
 import { expectLoopbackOnly } from '../helpers/loopback.ts';
 import {
+  killProcess,
   poll,
   root,
   runCli,
@@ -43,7 +44,7 @@ const payment = (i: number, eventTime: string) => ({
 describe('npm start: the whole product on the embedded default', () => {
   let stack: StackProcess | undefined;
   afterAll(async () => {
-    if (stack !== undefined && stack.child.exitCode === null) stack.child.kill('SIGKILL');
+    if (stack !== undefined) await killProcess(stack);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   exitCodeOf,
+  killProcess,
   outputMatching,
   type StartingStackProcess,
   spawnStackProcess,
@@ -17,8 +18,8 @@ import {
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-startup-interrupt-'));
 const running: StartingStackProcess[] = [];
 
-afterAll(() => {
-  for (const stack of running) if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
+afterAll(async () => {
+  await Promise.all(running.map(killProcess));
   rmSync(dataDir, { recursive: true, force: true });
 });
 
