@@ -532,6 +532,8 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
   const stopping = () => stoppedBy !== undefined;
   /** The drop's file is in (or going into) the local S3: a quit now cuts it short. */
   let dropUnderWay = false;
+  /** The drop is over (done or stopped): the local S3 and the store are closing. */
+  let finishing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     const what = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     if (stoppedBy !== undefined) {
@@ -549,7 +551,7 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
     stoppedBy = signal;
     fn?.continuations.shutdown();
     io.err.write(
-      `\n${label}: ${signal === 'SIGINT' ? '' : `${signal}: `}stopping at the next checkpoint (Ctrl-C again quits at once)\n`
+      `\n${label}: ${signal === 'SIGINT' ? '' : `${signal}: `}${finishing ? 'finishing: closing the local S3 and the store' : 'stopping at the next checkpoint'} (Ctrl-C again quits at once)\n`
     );
   };
   // Named here: a listener is called with the signal's name, but not by process.emit (tests).
@@ -654,6 +656,8 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
       1_000,
       progressDisplay(io, false)
     );
+    // Over (done, or failed with its report): a quit from here on cuts nothing short.
+    if (report !== undefined) dropUnderWay = false;
     const where = await copyOutputs(client, source, drop.reportsBucket, drop.outputDir);
     let interrupted: DropOutcome['interrupted'];
     if (report === undefined && stoppedBy !== undefined) {
@@ -669,10 +673,16 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
     client.destroy();
     return { report, where, ...(interrupted !== undefined ? { interrupted } : {}) };
   } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onTerminate);
-    await s3?.close();
-    await store?.close();
+    // The listeners stay on while the servers close (the S3's grace, the store's flush): a signal
+    // then would otherwise meet Node's default and leave store.lock.
+    finishing = true;
+    try {
+      await s3?.close();
+      await store?.close();
+    } finally {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onTerminate);
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import {
   exitCodeOf,
   heldRequest,
   killProcess,
+  listeningPorts,
   lockTakenBy,
   outputMatching,
   runCli,
@@ -86,6 +87,66 @@ describe('a command running the embedded store, quit without its clean stop', ()
       []
     );
     expect(existsSync(lock)).toBe(false);
+  }, 60_000);
+
+  it('skewless backfill, Ctrl-C twice while it closes after the drop: store.lock released, one line, nothing named cut short', async () => {
+    // Prepare: a small drop on its own data dir, and a request held open on each of its servers
+    // (local S3, store) from the start, so that their close at the end waits its grace: the
+    // window a Ctrl-C must still be handled in.
+    const closing = join(dir, 'closing');
+    const small = join(dir, 'small.csv');
+    writeCardsFile(small, 200, 'closing');
+    const backfill = spawnCliProcess([
+      'backfill',
+      small,
+      '--group',
+      'fraud-cards',
+      '--no-progress',
+      '--data-dir',
+      closing,
+    ]);
+    running = backfill;
+    const exited = exitCodeOf(backfill);
+    let ports: number[] = [];
+    for (let waited = 0; ports.length < 2; waited += 20) {
+      if (waited > 30_000 || backfill.child.exitCode !== null) throw new Error(backfill.output());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      ports = listeningPorts(backfill.child.pid as number);
+    }
+    const held = await Promise.all(
+      ports.map((port) =>
+        heldRequest(
+          `http://127.0.0.1:${port}`,
+          'PUT /held HTTP/1.1\r\nHost: x\r\ncontent-length: 1000\r\n\r\n{'
+        )
+      )
+    );
+    try {
+      // Act: once the drop's report is copied out (the command then closes its servers)
+      const reports = join(closing, 'reports');
+      for (let waited = 0; ; waited += 20) {
+        const copied =
+          existsSync(reports) &&
+          (readdirSync(reports, { recursive: true }) as string[]).some((f) =>
+            f.endsWith('report.json')
+          );
+        if (copied) break;
+        if (waited > 30_000 || backfill.child.exitCode !== null) throw new Error(backfill.output());
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      backfill.child.kill('SIGINT');
+      // "finishing" while the servers close; "stopping" if the signal came a moment before.
+      await outputMatching(backfill, /backfill: (finishing|stopping)/);
+      backfill.child.kill('SIGINT');
+      // Assess
+      expect(await exited, backfill.output()).toBe(130);
+      expect(existsSync(join(closing, 'store', 'store.lock'))).toBe(false);
+      expect(backfill.output()).toMatch(/\nbackfill: Ctrl-C again: exited without waiting; /);
+      expect(backfill.output()).not.toContain('cut short');
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
   }, 60_000);
 
   it("skewless audit on the data dir's store, Ctrl-C: store.lock released, exit 130", async () => {

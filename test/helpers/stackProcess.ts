@@ -4,7 +4,14 @@
  * their own clients, so a second start on the same data directory is a fresh process too.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Endpoints } from '../../local/start.ts';
@@ -130,6 +137,29 @@ async function killProcess(process: StartingStackProcess): Promise<void> {
 }
 
 /**
+ * The TCP ports a child listens on (Linux: its socket inodes in /proc/<pid>/fd, looked up in
+ * /proc/net/tcp), for a test to reach servers whose ports the process does not print.
+ */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    } catch {
+      // The descriptor closed meanwhile.
+    }
+  }
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[3] === '0A' && inodes.has(f[9] ?? ''))
+    .map((f) => Number.parseInt((f[1] ?? '').split(':')[1] ?? '', 16));
+}
+
+/**
  * A request to `endpoint` whose body never finishes arriving: `start` is its head and the start
  * of a body shorter than its content-length, so the server holds it open (and a clean stop waits
  * for it). Destroy the socket when done.
@@ -207,6 +237,7 @@ export {
   exitCodeOf,
   heldRequest,
   killProcess,
+  listeningPorts,
   lockTakenBy,
   outputMatching,
   poll,
