@@ -243,6 +243,17 @@ function mapCallOutput<Ref>(
 ): CallResult<Ref> {
   const settled: [number, BatchWriteOutcome<Ref>][] = [];
   const again: CallResult<Ref>['again'] = [];
+  /** Settles an entry: written, or with its failure (status, code, message). */
+  const settle = (
+    p: Pending<Ref>,
+    failure?: Omit<Extract<BatchWriteOutcome<Ref>, { code: string }>, 'ref' | 'record'>
+  ): void => {
+    const { ref, record } = p.entry;
+    settled.push([
+      p.index,
+      failure === undefined ? { status: 'written', ref, record } : { ...failure, ref, record },
+    ]);
+  };
   const errors = output.Errors ?? [];
   const unprocessed = output.UnprocessedEntries ?? [];
   if (errors.length > 0 || unprocessed.length > 0) {
@@ -277,27 +288,14 @@ function mapCallOutput<Ref>(
       const code = error.ErrorCode ?? 'Unknown';
       const message = error.ErrorMessage ?? 'the store reported an error for this entry';
       if (entryErrorKind(code) === 'rejected') {
-        settled.push([
-          p.index,
-          { status: 'rejected', ref: p.entry.ref, record: p.entry.record, code, message },
-        ]);
+        settle(p, { status: 'rejected', code, message });
       } else if (isTransientErrorCode(code)) {
         again.push([p, { code, message }]);
       } else {
         // Refused (AccessForbidden, ResourceNotFound…): a re-send gets the same answer and would
         // only spend the client-wide retry quota that throttled entries and calls need. Still a
         // `retry`, so ingest reports the record and the stream stalls and alarms as before.
-        settled.push([
-          p.index,
-          {
-            status: 'retry',
-            ref: p.entry.ref,
-            record: p.entry.record,
-            code,
-            message,
-            refused: true,
-          },
-        ]);
+        settle(p, { status: 'retry', code, message, refused: true });
       }
     }
     for (const entry of unprocessed) {
@@ -312,26 +310,19 @@ function mapCallOutput<Ref>(
     for (const p of call) {
       if (listed.has(p)) continue;
       if (unmatched === 0) {
-        settled.push([p.index, { status: 'written', ref: p.entry.ref, record: p.entry.record }]);
+        settle(p);
       } else {
         // The answer lists entries we cannot attribute: an unlisted entry may be one of them.
-        settled.push([
-          p.index,
-          {
-            status: 'retry',
-            ref: p.entry.ref,
-            record: p.entry.record,
-            code: 'Unattributed',
-            message: `the store listed ${unmatched} entr${unmatched === 1 ? 'y' : 'ies'} matching none sent; outcome unknown`,
-          },
-        ]);
+        settle(p, {
+          status: 'retry',
+          code: 'Unattributed',
+          message: `the store listed ${unmatched} entr${unmatched === 1 ? 'y' : 'ies'} matching none sent; outcome unknown`,
+        });
       }
     }
     return { settled, again };
   }
-  for (const p of call) {
-    settled.push([p.index, { status: 'written', ref: p.entry.ref, record: p.entry.record }]);
-  }
+  for (const p of call) settle(p);
   return { settled, again };
 }
 
