@@ -53,4 +53,20 @@ function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + constants.signals[signal];
 }
 
-export { forcedQuitLine, leftUnfinished, quitStoresNow, signalExitCode };
+/**
+ * Calls `handler` with the signal's name on every SIGINT (Ctrl-C) and SIGTERM (a process manager,
+ * `timeout`), which the commands take alike; returns what removes both listeners. (The names are
+ * passed here: a listener gets the signal's name from Node, but not from `process.emit` in tests.)
+ */
+function onStopSignals(handler: (signal: NodeJS.Signals) => void): () => void {
+  const onInterrupt = () => handler('SIGINT');
+  const onTerminate = () => handler('SIGTERM');
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerminate);
+  return () => {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
+  };
+}
+
+export { forcedQuitLine, leftUnfinished, onStopSignals, quitStoresNow, signalExitCode };

@@ -18,7 +18,7 @@ import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { registry } from '../../shared/registry.ts';
 import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
-import { leftUnfinished, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
+import { leftUnfinished, onStopSignals, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
 import { isProcessAlive } from '../runtime/processAlive.ts';
 import { type RunningStore, startStore } from '../store/index.ts';
 import { COMMAND_DESCRIPTIONS } from './descriptions.ts';
@@ -261,15 +261,7 @@ function registerAuditCommand(program: Command): void {
         // The line reaches a slow pipe before the exit.
         void flushed(process.stderr).then(() => process.exit(signalExitCode(signal)));
       };
-      // Named here: a listener is called with the signal's name, but not by process.emit (tests).
-      const onInterrupt = () => onSignal('SIGINT');
-      const onTerminate = () => onSignal('SIGTERM');
-      const stopListening = (): void => {
-        process.off('SIGINT', onInterrupt);
-        process.off('SIGTERM', onTerminate);
-      };
-      process.on('SIGINT', onInterrupt);
-      process.on('SIGTERM', onTerminate);
+      const stopListening = onStopSignals(onSignal);
       let report: AuditReport;
       let storeStopped: string | undefined;
       try {

@@ -44,7 +44,7 @@ import { derivedRegistry } from '../../shared/derivedRegistry.ts';
 import { registry } from '../../shared/registry.ts';
 import { makeDirectory } from '../../shared/runtime/makeDirectory.ts';
 import type { FeatureGroup } from '../../shared/schema/index.ts';
-import { forcedQuitLine, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
+import { forcedQuitLine, onStopSignals, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
 import { type LocalS3, startLocalS3 } from '../s3/index.ts';
 import { ensureFeatureGroups } from '../setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from '../setup/resumeBackfills.ts';
@@ -417,17 +417,12 @@ async function viaRunningStack(
   );
   const where = s3Locations(source, options.reportsBucket, endpoint);
   const stop = { stopped: false };
-  let onInterrupt: (() => void) | undefined;
-  let onTerminate: (() => void) | undefined;
+  let stopListening = (): void => {};
   const interrupted = new Promise<StoppedFollowing>((resolve) => {
-    const stopFollowing = (signal: NodeJS.Signals) => {
+    stopListening = onStopSignals((signal) => {
       stop.stopped = true;
       resolve({ stoppedFollowing: signal });
-    };
-    onInterrupt = () => stopFollowing('SIGINT');
-    onTerminate = () => stopFollowing('SIGTERM');
-    process.once('SIGINT', onInterrupt);
-    process.once('SIGTERM', onTerminate);
+    });
   });
   const report = await Promise.race([
     waitForReport(s3, options.reportsBucket, source, options.timeout * 1000, display, stop),
@@ -444,10 +439,7 @@ async function viaRunningStack(
         { cause: error }
       );
     })
-    .finally(() => {
-      if (onInterrupt !== undefined) process.off('SIGINT', onInterrupt);
-      if (onTerminate !== undefined) process.off('SIGTERM', onTerminate);
-    });
+    .finally(() => stopListening());
   display.done();
   if (report !== undefined && 'stoppedFollowing' in report) {
     io.err.write(
@@ -554,11 +546,7 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
       `\n${label}: ${signal === 'SIGINT' ? '' : `${signal}: `}${finishing ? 'finishing: closing the local S3 and the store' : 'stopping at the next checkpoint'} (Ctrl-C again quits at once)\n`
     );
   };
-  // Named here: a listener is called with the signal's name, but not by process.emit (tests).
-  const onInterrupt = () => onSignal('SIGINT');
-  const onTerminate = () => onSignal('SIGTERM');
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onTerminate);
+  const stopListening = onStopSignals(onSignal);
   try {
     let storeEndpoint = drop.storeEndpoint;
     if (storeEndpoint === undefined) {
@@ -680,8 +668,7 @@ async function runDropInProcess(drop: InProcessDrop, io: BackfillIo): Promise<Dr
       await s3?.close();
       await store?.close();
     } finally {
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onTerminate);
+      stopListening();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { forcedQuitLine, signalExitCode } from '../forcedQuit.ts';
+import { forcedQuitLine, onStopSignals, signalExitCode } from '../forcedQuit.ts';
 import { LEVELS, type LogLevel } from '../runtime/consoleLog.ts';
 import type { RunningStack, Startup } from '../start.ts';
 import { START_DEFAULTS } from '../startDefaults.ts';
@@ -189,8 +189,7 @@ function registerStartCommand(program: Command): void {
           }
         );
       };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      onStopSignals(stop);
       // Loaded on use: `skewless --help` should not start importing every handler.
       const { banner, startStack } = await import('../start.ts');
       try {

@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '../cli/descriptions.ts';
 import { accountId, directoryPath, integerFrom, numberValue, regionName } from '../cli/parsers.ts';
 import { listenerStartError } from '../cli/userErrors.ts';
-import { forcedQuitLine, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
+import { forcedQuitLine, onStopSignals, quitStoresNow, signalExitCode } from '../forcedQuit.ts';
 import {
   DEFAULT_ACCOUNT,
   DEFAULT_CREATING_MS,
@@ -206,8 +206,7 @@ function registerStoreCommand(program: Command): void {
         if (store === undefined) stopWhenOpen = signal;
         else void close(store).then(() => stopped());
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      const stopListening = onStopSignals(stop);
       const running = new Promise<void>((done) => {
         stopped = done;
       });
@@ -234,8 +233,7 @@ function registerStoreCommand(program: Command): void {
           },
         });
       } catch (error) {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        stopListening();
         throw listenerStartError(
           error,
           [{ part: 'embedded feature store', flag: '--port', port: opts.port }],
