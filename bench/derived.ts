@@ -18,6 +18,7 @@ import {
   spawnStore,
   stopChild,
   sumPhases,
+  timedPhase,
 } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
@@ -31,32 +32,26 @@ const MAX_MS_PER_PHASE = 30_000;
 const PHASE_SPAN_MS = 3 * 3_600_000;
 
 /** Every shard's batches through the handler, shards in parallel, bounded in time. */
-async function drive(
+function drive(
   handler: IngestHandler,
   shards: ReadonlyMap<string, readonly KinesisStreamRecord[]>
 ): Promise<Phase> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const deadline = started + MAX_MS_PER_PHASE;
-  let records = 0;
-  let failures = 0;
-  await Promise.all(
-    [...shards.values()].map(async (list) => {
-      for (let i = 0; i < list.length && performance.now() < deadline; i += BATCH_SIZE) {
-        const batch = list.slice(i, i + BATCH_SIZE);
-        const response = await handler(kinesisEvent(batch), lambdaContext(120_000));
-        failures += response?.batchItemFailures.length ?? 0;
-        records += batch.length;
-      }
-    })
-  );
-  const used = process.cpuUsage(cpu);
-  return {
-    records,
-    ms: performance.now() - started,
-    failures,
-    cpuMs: (used.user + used.system) / 1000,
-  };
+  return timedPhase(async () => {
+    const deadline = performance.now() + MAX_MS_PER_PHASE;
+    let records = 0;
+    let failures = 0;
+    await Promise.all(
+      [...shards.values()].map(async (list) => {
+        for (let i = 0; i < list.length && performance.now() < deadline; i += BATCH_SIZE) {
+          const batch = list.slice(i, i + BATCH_SIZE);
+          const response = await handler(kinesisEvent(batch), lambdaContext(120_000));
+          failures += response?.batchItemFailures.length ?? 0;
+          records += batch.length;
+        }
+      })
+    );
+    return { records, failures };
+  });
 }
 
 /** The handler as on a cold start with `DERIVED_FEATURES` set (its own module instance). */

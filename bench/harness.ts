@@ -117,6 +117,18 @@ interface Phase {
   cpuMs: number;
 }
 
+/** A phase's wall and CPU time around `run`, with the records and failures it counted. */
+async function timedPhase(
+  run: () => Promise<{ records: number; failures: number }>
+): Promise<Phase> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const { records, failures } = await run();
+  const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { records, ms, failures, cpuMs: (used.user + used.system) / 1000 };
+}
+
 function sumPhases(phases: readonly Phase[]): Phase {
   return phases.reduce(
     (a, p) => ({
@@ -166,4 +178,5 @@ export {
   spawnStore,
   stopChild,
   sumPhases,
+  timedPhase,
 };

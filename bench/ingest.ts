@@ -34,6 +34,7 @@ import {
   spawnStore,
   stopChild,
   sumPhases,
+  timedPhase,
 } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
@@ -65,20 +66,11 @@ function encoded(records: readonly Record<string, unknown>[]): EncodedRecord[] {
   });
 }
 
-async function timed(run: () => Promise<{ records: number; failures: number }>): Promise<Phase> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const { records, failures } = await run();
-  const ms = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  return { records, ms, failures, cpuMs: (used.user + used.system) / 1000 };
-}
-
 /** Batches of BATCH_SIZE through the handler, one at a time (one shard, one container). */
 function handlerPhase(handler: IngestHandler, prefix: string): Promise<Phase> {
   const payloads = phaseRecords(prefix, RECORDS_PER_PHASE).map(jsonData);
   const records = shardRecords('shardId-000000000000', payloads);
-  return timed(async () => {
+  return timedPhase(async () => {
     const deadline = performance.now() + MAX_MS_PER_PHASE;
     let done = 0;
     let failures = 0;
@@ -99,7 +91,7 @@ function handlerPhase(handler: IngestHandler, prefix: string): Promise<Phase> {
 function rawPhase(client: SageMakerFeatureStoreRuntimeClient, prefix: string): Promise<Phase> {
   const records = encoded(phaseRecords(prefix, RECORDS_PER_PHASE));
   const limit = pLimit(CONCURRENCY);
-  return timed(async () => {
+  return timedPhase(async () => {
     const deadline = performance.now() + MAX_MS_PER_PHASE;
     let done = 0;
     let failures = 0;
@@ -127,7 +119,7 @@ function rawPhase(client: SageMakerFeatureStoreRuntimeClient, prefix: string): P
 function rawBatchPhase(client: SageMakerFeatureStoreRuntimeClient, prefix: string): Promise<Phase> {
   const records = encoded(phaseRecords(prefix, RECORDS_PER_PHASE));
   const limit = pLimit(CONCURRENCY);
-  return timed(async () => {
+  return timedPhase(async () => {
     const deadline = performance.now() + MAX_MS_PER_PHASE;
     let done = 0;
     let failures = 0;
@@ -181,7 +173,7 @@ async function pipelineCpuPerRecord(): Promise<number> {
 function sequentialPhase(prefix: string): Promise<Phase> {
   const client = createFeatureStoreClient({ maxSockets: 1 });
   const records = encoded(phaseRecords(prefix, SEQUENTIAL_MAX_RECORDS));
-  return timed(async () => {
+  return timedPhase(async () => {
     const deadline = performance.now() + SEQUENTIAL_MAX_MS;
     let done = 0;
     let failures = 0;
