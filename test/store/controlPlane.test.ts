@@ -1,4 +1,4 @@
-// calendar-fixed: test groups without online TTL; the time is data.
+// calendar-fixed: records with a fixed date are in groups without online TTL; the groups with a TTL hold none, or one dated 2999 that expires hours later; the time is data.
 /**
  * The feature-group control plane through the real `@aws-sdk/client-sagemaker` client.
  */
