@@ -12,9 +12,8 @@ import {
   exitCodeOf,
   heldRequest,
   killProcess,
-  listeningPorts,
-  lockTakenBy,
   outputMatching,
+  portsListening,
   runCli,
   type StartingStackProcess,
   spawnCliProcess,
@@ -107,12 +106,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
     ]);
     running = backfill;
     const exited = exitCodeOf(backfill);
-    let ports: number[] = [];
-    for (let waited = 0; ports.length < 2; waited += 20) {
-      if (waited > 30_000 || backfill.child.exitCode !== null) throw new Error(backfill.output());
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      ports = listeningPorts(backfill.child.pid as number);
-    }
+    const ports = await portsListening(backfill, 2);
     const held = await Promise.all(
       ports.map((port) =>
         heldRequest(
@@ -154,9 +148,8 @@ describe('a command running the embedded store, quit without its clean stop', ()
     const audit = spawnCliProcess(['audit', '--data-dir', dataDir]);
     running = audit;
     const exited = exitCodeOf(audit);
-    await lockTakenBy(lock, audit);
-    // Past the store's opening (its journal's replay), into the audit
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Past the store's opening (its journal's replay), into the audit: the store listens.
+    await portsListening(audit, 1);
     // Act
     audit.child.kill('SIGINT');
     // Assess

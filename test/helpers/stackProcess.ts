@@ -160,6 +160,24 @@ function listeningPorts(pid: number): number[] {
 }
 
 /**
+ * Resolves with the TCP ports the process listens on ({@link listeningPorts}) once there are at
+ * least `count`: its in-process servers are up (a command's embedded store listens only once its
+ * journal is replayed). Checked every 10 ms, for at most 30 s; throws with the process's output if
+ * it exits first.
+ */
+async function portsListening(process: StartingStackProcess, count: number): Promise<number[]> {
+  const pid = process.child.pid as number;
+  for (let waited = 0; ; waited += 10) {
+    if (process.child.exitCode !== null) throw new Error(process.output());
+    const ports = listeningPorts(pid);
+    if (ports.length >= count) return ports;
+    if (waited > 30_000)
+      throw new Error(`listens on ${ports.length} of ${count} ports:\n${process.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
  * A request to `endpoint` whose body never finishes arriving: `start` is its head and the start
  * of a body shorter than its content-length, so the server holds it open (and a clean stop waits
  * for it). Destroy the socket when done.
@@ -241,6 +259,7 @@ export {
   lockTakenBy,
   outputMatching,
   poll,
+  portsListening,
   root,
   runCli,
   spawnCliProcess,
