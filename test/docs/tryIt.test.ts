@@ -6,8 +6,8 @@
  * it never collides with a developer's own `npm start`). The commands run without AWS
  * configuration in the environment: whatever credentials they need, the docs must show.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
@@ -15,9 +15,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalKinesisClient } from '../../local/kinesis/localKinesis.ts';
 import type { Endpoints } from '../../local/start.ts';
 import { START_DEFAULTS } from '../../local/startDefaults.ts';
-
-const root = new URL('../..', import.meta.url).pathname;
-const node = join(root, 'node_modules/.bin/node');
+import {
+  FREE_PORTS,
+  killProcess,
+  root,
+  type StackProcess,
+  spawnCliProcess,
+  stackStarted,
+  stopStackProcess,
+} from '../helpers/stackProcess.ts';
 
 interface Block {
   readonly file: string;
@@ -123,8 +129,9 @@ describe('README quick start', () => {
 
 describe('try-it blocks against a started stack', () => {
   let clone: string;
-  let stack: ChildProcess;
-  let output = '';
+  let stack: StackProcess | undefined;
+  /** The stack's log so far (stdout and stderr). */
+  const output = () => stack?.output() ?? '';
   let endpoints: Endpoints;
 
   beforeAll(async () => {
@@ -133,47 +140,29 @@ describe('try-it blocks against a started stack', () => {
     for (const name of ['package.json', 'node_modules', 'examples', 'bin']) {
       symlinkSync(join(root, name), join(clone, name));
     }
-    stack = spawn(
-      node,
-      [
-        join(root, 'bin/skewless.js'),
-        'start',
-        ...['--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0'],
-        '--audit-interval',
-        '3600',
-      ],
-      { cwd: clone, stdio: ['ignore', 'pipe', 'pipe'] }
-    );
-    stack.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+    // Its default data dir (.skewless in the clone), as the quick start has it.
+    const starting = spawnCliProcess(['start', ...FREE_PORTS, '--audit-interval', '3600'], {
+      cwd: clone,
     });
-    stack.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const file = join(clone, '.skewless', 'endpoints.json');
-    const deadline = Date.now() + 120_000;
-    while (!output.includes('Ctrl-C stops everything') || !existsSync(file)) {
-      if (stack.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`the stack did not start:\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    endpoints = JSON.parse(readFileSync(file, 'utf8')) as Endpoints;
+    stack = await stackStarted(starting, join(clone, '.skewless'), 120_000);
+    endpoints = stack.endpoints;
   }, 180_000);
 
   it('answers the printed commands as soon as it says ready (the demo payment already served)', async () => {
     const response = await fetch(
       `${endpoints.api}/feature-groups/fraud-transactions/records/txn-demo-0001`
     );
-    expect(response.status, output).toBe(200);
+    expect(response.status, output()).toBe(200);
   });
 
   afterAll(async () => {
-    if (stack !== undefined && stack.exitCode === null) {
-      const exited = new Promise((resolve) => stack.once('exit', resolve));
-      stack.kill('SIGINT');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
-      if (stack.exitCode === null) stack.kill('SIGKILL');
+    if (stack !== undefined) {
+      // Ctrl-C, as a user stops it; killed if it has not stopped in 30 s.
+      await Promise.race([
+        stopStackProcess(stack),
+        new Promise((resolve) => setTimeout(resolve, 30_000)),
+      ]);
+      await killProcess(stack);
     }
     if (clone !== undefined) rmSync(clone, { recursive: true, force: true });
   }, 60_000);
@@ -211,7 +200,7 @@ describe('try-it blocks against a started stack', () => {
       });
       expect(
         { status: result.status, stderr: result.status === 0 ? '' : result.stderr },
-        `${block.file}:${block.line}\n${result.stdout}\n${result.stderr}\n--- the stack's last 40 log lines ---\n${output.split('\n').slice(-40).join('\n')}`
+        `${block.file}:${block.line}\n${result.stdout}\n${result.stderr}\n--- the stack's last 40 log lines ---\n${output().split('\n').slice(-40).join('\n')}`
       ).toEqual({ status: 0, stderr: '' });
     }, 300_000);
   }
@@ -239,8 +228,10 @@ describe('try-it blocks against a started stack', () => {
       if (Date.now() > deadline) throw new Error('the poison record was not dead-lettered');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    const jsonLines = output.split('\n').filter((line) => line.trimStart().startsWith('{"'));
+    const jsonLines = output()
+      .split('\n')
+      .filter((line) => line.trimStart().startsWith('{"'));
     expect(jsonLines).toEqual([]);
-    expect(output).toMatch(/\[kinesis\]|\[store\]/);
+    expect(output()).toMatch(/\[kinesis\]|\[store\]/);
   }, 90_000);
 });

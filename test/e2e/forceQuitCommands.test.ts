@@ -68,7 +68,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
     const temp = mkdtempSync(join(dir, 'tmp-'));
     const dryRun = spawnCliProcess(
       ['batch', file, '--group', 'fraud-cards', '--data-dir', dataDir, '--dry-run'],
-      { TMPDIR: temp }
+      { env: { TMPDIR: temp } }
     );
     running = dryRun;
     const exited = exitCodeOf(dryRun);

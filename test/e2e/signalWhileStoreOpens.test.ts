@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   exitCodeOf,
+  FREE_PORTS,
   killProcess,
   lockTakenBy,
   outputMatching,
@@ -155,16 +156,7 @@ describe('a signal while the embedded store of a command is still opening', () =
   it('npm start, Ctrl-C twice: quits at once, store.lock released, one line naming the journal, exit 130', async () => {
     const quit = await signalWhileOpening(
       'start-SIGINT',
-      (dataDir) => [
-        'start',
-        '--data-dir',
-        dataDir,
-        '--no-demo',
-        ...['--api-port', '--store-port', '--kinesis-port', '--s3-port'].flatMap((flag) => [
-          flag,
-          '0',
-        ]),
-      ],
+      (dataDir) => ['start', '--data-dir', dataDir, '--no-demo', ...FREE_PORTS],
       'SIGINT',
       'SIGINT during startup: stopping what has started'
     );

@@ -17,8 +17,37 @@ import { join } from 'node:path';
 import type { Endpoints } from '../../local/start.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
+/** The project's Node (the system one may be older than the project needs). */
 const node = join(root, 'node_modules/.bin/node');
+/** The CLI's entry point, what `npm start` and a user's `skewless` run. */
 const cli = join(root, 'bin/skewless.js');
+/** Every listener of `skewless start` on a free port. */
+const FREE_PORTS = ['--api-port', '--store-port', '--kinesis-port', '--s3-port'].flatMap((flag) => [
+  flag,
+  '0',
+]);
+
+/** Where a `skewless` command runs, and with what. */
+interface CliOptions {
+  /** Its working directory (default: the repository root). */
+  readonly cwd?: string;
+  /**
+   * Variables set over this process's environment; one given as `undefined` is unset (as
+   * POWERTOOLS_LOG_LEVEL, which test/setup.ts sets and a user's shell does not).
+   */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Killed after this long (default: two minutes). */
+  readonly timeoutMs?: number;
+}
+
+/** A `skewless` command run to its end. */
+interface CliRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const CLI_TIMEOUT_MS = 120_000;
 
 /** A stack process as spawned, before its startup is over. */
 interface StartingStackProcess {
@@ -37,22 +66,21 @@ interface StackProcess extends StartingStackProcess {
  */
 function spawnStackProcess(dataDir: string, args: readonly string[]): StartingStackProcess {
   rmSync(join(dataDir, 'endpoints.json'), { force: true });
-  const ports = ['--api-port', '--store-port', '--kinesis-port', '--s3-port'].flatMap((flag) => [
-    flag,
-    '0',
-  ]);
-  return spawnCliProcess(['start', '--data-dir', dataDir, ...ports, ...args]);
+  return spawnCliProcess(['start', '--data-dir', dataDir, ...FREE_PORTS, ...args]);
 }
 
-/** Any `skewless` command in a child process, without waiting for anything. */
+/**
+ * Any `skewless` command in a child process, without waiting for anything; POWERTOOLS_LOG_LEVEL
+ * unset, as in a user's shell, unless `options.env` sets it.
+ */
 function spawnCliProcess(
   args: readonly string[],
-  env: NodeJS.ProcessEnv = {}
+  options: Omit<CliOptions, 'timeoutMs'> = {}
 ): StartingStackProcess {
   const child = spawn(node, [cli, ...args], {
-    cwd: root,
+    cwd: options.cwd ?? root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined, ...env },
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined, ...options.env },
   });
   let output = '';
   child.stdout?.on('data', (d) => {
@@ -73,7 +101,19 @@ async function startStackProcess(
   args: readonly string[],
   timeoutMs = 60_000
 ): Promise<StackProcess> {
-  const { child, output } = spawnStackProcess(dataDir, args);
+  return stackStarted(spawnStackProcess(dataDir, args), dataDir, timeoutMs);
+}
+
+/**
+ * Resolves once the banner of a spawned `skewless start` is out, with the endpoints it wrote to
+ * `dataDir`; throws (and kills it) if it exits first or does not start in `timeoutMs`.
+ */
+async function stackStarted(
+  starting: StartingStackProcess,
+  dataDir: string,
+  timeoutMs = 60_000
+): Promise<StackProcess> {
+  const { child, output } = starting;
   const deadline = Date.now() + timeoutMs;
   while (!output().includes('Ctrl-C stops everything')) {
     if (child.exitCode !== null) throw new Error(`stack exited early:\n${output()}`);
@@ -205,14 +245,60 @@ async function poll<T>(
   }
 }
 
-/** A `skewless` command, run to its end (at most two minutes). */
-function runCli(args: readonly string[]): {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-} {
-  const result = spawnSync(node, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+/** A `skewless` command, run to its end (this process waits, blocked). */
+function runCli(args: readonly string[], options: CliOptions = {}): CliRun {
+  const result = spawnSync(node, [cli, ...args], {
+    cwd: options.cwd ?? root,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? CLI_TIMEOUT_MS,
+    env: { ...process.env, ...options.env },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Like {@link runCli}, without blocking this process (which may serve the store the command
+ * calls); `started` gets the child (to signal it).
+ */
+function runCliAsync(
+  args: readonly string[],
+  options: CliOptions & { readonly started?: (child: ChildProcess) => void } = {}
+): Promise<CliRun> {
+  return runToEnd(node, [cli, ...args], options);
+}
+
+/**
+ * The CLI through `/bin/sh -c script` (`exec "$0" "$1" …`: $0 is the project's Node, $1 the CLI),
+ * without blocking this process: the shell's printf passes bytes that are not UTF-8 as they are.
+ */
+function runCliThroughShell(script: string, options: CliOptions = {}): Promise<CliRun> {
+  return runToEnd('/bin/sh', ['-c', script, node, cli], options);
+}
+
+/** `command` in a child, resolved with its exit status and output once its streams close. */
+function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: CliOptions & { readonly started?: (child: ChildProcess) => void }
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? root,
+      timeout: options.timeoutMs ?? CLI_TIMEOUT_MS,
+      env: { ...process.env, ...options.env },
+    });
+    options.started?.(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /** `skewless backfill` of the README's example file into `fraud-cards`, on `dataDir`. */
@@ -249,21 +335,27 @@ function writeCardsFile(path: string, rows: number, idPrefix: string): void {
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
-export type { StackProcess, StartingStackProcess };
+export type { CliOptions, CliRun, StackProcess, StartingStackProcess };
 export {
+  cli,
   exampleBackfillArgs,
   exitCodeOf,
+  FREE_PORTS,
   heldRequest,
   killProcess,
   listeningPorts,
   lockTakenBy,
+  node,
   outputMatching,
   poll,
   portsListening,
   root,
   runCli,
+  runCliAsync,
+  runCliThroughShell,
   spawnCliProcess,
   spawnStackProcess,
+  stackStarted,
   startStackProcess,
   stopStackProcess,
   writeCardsFile,

@@ -33,30 +33,29 @@ import { DefinitionError } from '../../shared/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
 import { toParquet } from '../backfill/fixtures.ts';
 import { withRawServer } from '../helpers/rawServer.ts';
-import { exampleBackfillArgs } from '../helpers/stackProcess.ts';
+import {
+  type CliRun,
+  cli,
+  exampleBackfillArgs,
+  FREE_PORTS,
+  node,
+  root,
+  runCli,
+  runCliAsync,
+  runCliThroughShell,
+} from '../helpers/stackProcess.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
-const node = join(root, 'node_modules/.bin/node');
-const cli = join(root, 'bin/skewless.js');
 const work = mkdtempSync(join(tmpdir(), 'skewless-cli-'));
-/** Every listener of `start` on a free port unless a test names one. */
-const freePorts = ['--api-port', '0', '--store-port', '0', '--kinesis-port', '0', '--s3-port', '0'];
+/**
+ * Where every command here runs: a scratch directory (the default data dir, `.skewless`, lands
+ * there), killed after a minute.
+ */
+const inWork = { cwd: work, timeoutMs: 60_000 } as const;
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Run {
-  const result = spawnSync(node, [cli, ...args], {
-    cwd: work,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/** A command run to its end (this process blocked). */
+function run(args: readonly string[]): CliRun {
+  return runCli(args, inWork);
 }
 
 /**
@@ -65,42 +64,13 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Run
  */
 function runAsync(
   args: readonly string[],
-  started: (child: ChildProcess) => void = () => {}
-): Promise<Run> {
-  return runCommandAsync(node, [cli, ...args], started);
-}
-
-/**
- * The CLI through /bin/sh (`exec "$0" "$1" …`, $0 the node binary and $1 the CLI), without
- * blocking this process: the shell's printf passes bytes that are not UTF-8 as they are.
- */
-function runShellAsync(script: string): Promise<Run> {
-  return runCommandAsync('/bin/sh', ['-c', script, node, cli]);
-}
-
-function runCommandAsync(
-  command: string,
-  args: readonly string[],
-  started: (child: ChildProcess) => void = () => {}
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: work, timeout: 60_000 });
-    started(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  started?: (child: ChildProcess) => void
+): Promise<CliRun> {
+  return runCliAsync(args, { ...inWork, started });
 }
 
 /** Asserts the shape of a user error: its lines, a hint, exit 1, no stack frame. */
-function expectUserError(result: Run, message: RegExp): void {
+function expectUserError(result: CliRun, message: RegExp): void {
   expect(result.status).toBe(1);
   const lines = result.stderr.trimEnd().split('\n');
   expect(lines[0]).toMatch(/^skewless: /);
@@ -282,7 +252,7 @@ describe('skewless CLI user errors', () => {
     ['--demo-rate', '10000', /expected events per second above 0, at most 2500/],
   ])('start %s %s: refused before anything starts', (flag, value, message) => {
     const dataDir = join(work, `refused${flag}`);
-    const result = run(['start', '--data-dir', dataDir, ...freePorts, flag, value]);
+    const result = run(['start', '--data-dir', dataDir, ...FREE_PORTS, flag, value]);
     expectUserError(result, message);
     expect(existsSync(dataDir)).toBe(false);
   });
@@ -309,7 +279,7 @@ describe('skewless CLI user errors', () => {
       const dataDir = join(work, `blank-${name}${flag}`);
       const result = run([
         name,
-        ...(name === 'start' ? freePorts : []),
+        ...(name === 'start' ? FREE_PORTS : []),
         '--data-dir',
         dataDir,
         flag,
@@ -329,10 +299,9 @@ describe('skewless CLI user errors', () => {
     const garbage = join(work, 'garbage.parquet');
     writeFileSync(garbage, 'not parquet');
     // As a user's shell has it: no POWERTOOLS_LOG_LEVEL (test/setup.ts sets one for the tests).
-    const { POWERTOOLS_LOG_LEVEL: _quiet, ...env } = process.env;
-    const result = run(
+    const result = runCli(
       ['backfill', garbage, '--group', 'fraud-cards', '--data-dir', join(work, 'bf')],
-      env
+      { ...inWork, env: { POWERTOOLS_LOG_LEVEL: undefined } }
     );
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(
@@ -396,15 +365,11 @@ describe('skewless CLI user errors', () => {
     );
   });
 
-  it('put refuses a record argument that is not UTF-8 (a Latin-1 é), which Node would read as U+FFFD', () => {
+  it('put refuses a record argument that is not UTF-8 (a Latin-1 é), which Node would read as U+FFFD', async () => {
     // Prepare: the shell passes the byte E9 (octal 351) itself, as a Latin-1 terminal sends é.
     const script = `exec "$0" "$1" put fraud-cards "$(printf '{"card_id":"caf\\351","event_time":1}')"`;
     // Act
-    const result = spawnSync('/bin/sh', ['-c', script, node, cli], {
-      cwd: work,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const result = await runCliThroughShell(script, inWork);
     // Assess
     expectUserError(
       result,
@@ -600,7 +565,7 @@ describe('skewless CLI user errors', () => {
   it('a data directory that cannot be written (under a file, not ENOENT)', () => {
     const file = join(work, 'a-file');
     writeFileSync(file, 'x');
-    const result = run(['start', '--no-demo', '--data-dir', join(file, 'data'), ...freePorts]);
+    const result = run(['start', '--no-demo', '--data-dir', join(file, 'data'), ...FREE_PORTS]);
     expectUserError(result, /cannot write the data directory .*a part of the path is a file/);
     expect(result.stderr).toContain('--data-dir');
   });
@@ -614,7 +579,7 @@ describe('skewless CLI user errors', () => {
     (name, dataDir) => {
       const cards = join(root, 'examples/backfill/fraud-cards-october.csv');
       const args = {
-        start: ['start', '--no-demo', ...freePorts],
+        start: ['start', '--no-demo', ...FREE_PORTS],
         store: ['store', '--port', '0'],
         backfill: ['backfill', cards, '--group', 'fraud-cards', '--no-progress'],
       }[name] ?? [name];
@@ -631,7 +596,7 @@ describe('skewless CLI user errors', () => {
   it('--no-demo with a demo option is refused before anything starts (one of them is a mistake)', () => {
     const dataDir = join(work, 'no-demo-rate');
     expectUserError(
-      run(['start', '--no-demo', '--demo-rate', '5', '--data-dir', dataDir, ...freePorts]),
+      run(['start', '--no-demo', '--demo-rate', '5', '--data-dir', dataDir, ...FREE_PORTS]),
       /^skewless: --demo-rate sets the demo, which --no-demo turns off$/
     );
     expect(existsSync(dataDir)).toBe(false);
@@ -639,7 +604,7 @@ describe('skewless CLI user errors', () => {
 
   it('two parts given one port is refused before anything starts, naming both flags', () => {
     const dataDir = join(work, 'same-port');
-    const args = [...freePorts];
+    const args = [...FREE_PORTS];
     args[args.indexOf('--api-port') + 1] = '45914';
     args[args.indexOf('--s3-port') + 1] = '45914';
     expectUserError(
@@ -658,7 +623,7 @@ describe('skewless CLI user errors', () => {
     const server = await listenOn(0);
     const port = (server.address() as { port: number }).port;
     try {
-      const args = [...freePorts];
+      const args = [...FREE_PORTS];
       args[args.indexOf(flag) + 1] = String(port);
       const result = run(['start', '--no-demo', '--data-dir', join(work, `ports${flag}`), ...args]);
       expectUserError(result, new RegExp(`port ${port} is in use: the ${part} cannot listen`));
@@ -689,7 +654,7 @@ describe('skewless CLI user errors', () => {
         });
         holder.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
       });
-      const result = run(['start', '--no-demo', '--data-dir', dataDir, ...freePorts]);
+      const result = run(['start', '--no-demo', '--data-dir', dataDir, ...FREE_PORTS]);
       expectUserError(
         result,
         new RegExp(`data directory .*busy is in use by another stack \\(process ${holder.pid}\\)`)
@@ -896,8 +861,9 @@ describe('skewless put', () => {
 
   /** `get fraud-cards` of the id printf makes of `printfId` (octal escapes pass bytes as they are). */
   const getCardThroughShell = (printfId: string) =>
-    runShellAsync(
-      `exec "$0" "$1" get fraud-cards "$(printf '${printfId}')" --endpoint ${store.store.endpoint}`
+    runCliThroughShell(
+      `exec "$0" "$1" get fraud-cards "$(printf '${printfId}')" --endpoint ${store.store.endpoint}`,
+      inWork
     );
 
   it('get refuses a record identifier that is not UTF-8 (a Latin-1 é), which would find the record "caf\\ufffd"', async () => {
