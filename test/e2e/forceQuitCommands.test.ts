@@ -4,43 +4,31 @@
  * audit` on its Ctrl-C, `skewless store` on a second Ctrl-C. Each exits at once, but must not leave
  * `store.lock` behind, and says in one line what it left unfinished. Real child processes.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cliTestFile } from '../helpers/cliTestFile.ts';
 import {
   exitCodeOf,
   heldRequest,
-  killProcess,
   outputMatching,
   portsListening,
   runCli,
-  type StartingStackProcess,
-  spawnCliProcess,
   writeCardsFile,
 } from '../helpers/stackProcess.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'skewless-force-quit-commands-'));
+const { dir, spawn } = cliTestFile('force-quit-commands');
 const dataDir = join(dir, 'data');
 const lock = join(dataDir, 'store', 'store.lock');
 const ROWS = 10_000;
 const file = join(dir, 'nightly.csv');
-let running: StartingStackProcess | undefined;
-
-afterEach(async () => {
-  if (running !== undefined) await killProcess(running);
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('a command running the embedded store, quit without its clean stop', () => {
   it('skewless batch, Ctrl-C twice: store.lock released, one line naming the drop cut short and the rows in the journal; the same command resumes', async () => {
     // Prepare: a drop long enough to be under way when the Ctrl-Cs come (about 3 s)
     writeCardsFile(file, ROWS, 'fq');
     const args = ['batch', file, '--group', 'fraud-cards', '--data-dir', dataDir];
-    const batch = spawnCliProcess(args);
-    running = batch;
+    const batch = spawn(args);
     const exited = exitCodeOf(batch);
     await outputMatching(batch, /batch: [\d,]+ rows read, [1-9][\d,]* written/);
     expect(existsSync(lock)).toBe(true);
@@ -66,11 +54,10 @@ describe('a command running the embedded store, quit without its clean stop', ()
   it('skewless batch --dry-run, Ctrl-C twice: its scratch S3 directory is removed too', async () => {
     // Prepare: the file of the test above, read again as a dry run; its own temp dir, to look in
     const temp = mkdtempSync(join(dir, 'tmp-'));
-    const dryRun = spawnCliProcess(
+    const dryRun = spawn(
       ['batch', file, '--group', 'fraud-cards', '--data-dir', dataDir, '--dry-run'],
       { env: { TMPDIR: temp } }
     );
-    running = dryRun;
     const exited = exitCodeOf(dryRun);
     await outputMatching(dryRun, /dry run: [\d,]+ rows read/);
     expect(
@@ -95,7 +82,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
     const closing = join(dir, 'closing');
     const small = join(dir, 'small.csv');
     writeCardsFile(small, 200, 'closing');
-    const backfill = spawnCliProcess([
+    const backfill = spawn([
       'backfill',
       small,
       '--group',
@@ -104,7 +91,6 @@ describe('a command running the embedded store, quit without its clean stop', ()
       '--data-dir',
       closing,
     ]);
-    running = backfill;
     const exited = exitCodeOf(backfill);
     const ports = await portsListening(backfill, 2);
     const held = await Promise.all(
@@ -145,8 +131,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
 
   it("skewless audit on the data dir's store, Ctrl-C: store.lock released, exit 130", async () => {
     // Prepare: the audit of the rows above opens the store and takes a second or more
-    const audit = spawnCliProcess(['audit', '--data-dir', dataDir]);
-    running = audit;
+    const audit = spawn(['audit', '--data-dir', dataDir]);
     const exited = exitCodeOf(audit);
     // Past the store's opening (its journal's replay), into the audit: the store listens.
     await portsListening(audit, 1);
@@ -166,7 +151,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
     async (signal, code) => {
       // Prepare: one row journalled (no flush before the stop), and a request whose body never
       // arrives, which holds the clean stop for its grace
-      const store = spawnCliProcess([
+      const store = spawn([
         'store',
         '--port',
         '0',
@@ -175,7 +160,6 @@ describe('a command running the embedded store, quit without its clean stop', ()
         '--flush-interval',
         '86400000',
       ]);
-      running = store;
       const exited = exitCodeOf(store);
       await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
       const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';

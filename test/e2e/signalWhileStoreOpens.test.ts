@@ -6,10 +6,10 @@
  * user reads one line, as for the other interrupted cases; exit 128 + the signal. Real child
  * processes, on a data dir whose journal holds rows not yet in Parquet.
  */
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cliTestFile } from '../helpers/cliTestFile.ts';
 import {
   exitCodeOf,
   FREE_PORTS,
@@ -17,25 +17,16 @@ import {
   lockTakenBy,
   outputMatching,
   runCli,
-  type StartingStackProcess,
   spawnCliProcess,
   writeCardsFile,
 } from '../helpers/stackProcess.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'skewless-signal-while-opening-'));
+const { dir, spawn } = cliTestFile('signal-while-opening');
 /** The data dir every case starts from a copy of: its store's journal holds {@link ROWS} rows. */
 const journalled = join(dir, 'journalled');
 const file = join(dir, 'cards.csv');
 /** Enough journalled rows that the store's replay at opening lasts about a second. */
 const ROWS = 20_000;
-let running: StartingStackProcess | undefined;
-
-afterEach(async () => {
-  if (running !== undefined) await killProcess(running);
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
 
 beforeAll(async () => {
   // A store that never flushes is fed ROWS offline rows, then killed: they stay in its journal.
@@ -85,8 +76,7 @@ async function signalWhileOpening(
   cpSync(journalled, dataDir, { recursive: true });
   const lock = join(dataDir, 'store', 'store.lock');
   rmSync(lock, { force: true });
-  const child = spawnCliProcess(args(dataDir));
-  running = child;
+  const child = spawn(args(dataDir));
   const exited = exitCodeOf(child);
   await lockTakenBy(lock, child);
   child.child.kill(signal);
