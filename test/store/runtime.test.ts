@@ -1,4 +1,4 @@
-// calendar-fixed: test groups without online TTL; event times are data compared with each other, never with the clock.
+// calendar-fixed: the fixed event times (2024) are data compared with each other, in records without a TTL; a record given a TTL is dated from the test clock or in 2999.
 /**
  * The runtime API through the real `@aws-sdk/client-sagemaker-featurestore-runtime` client over
  * HTTP against the embedded store: online/offline semantics (contract §5), validation and errors.
@@ -1248,7 +1248,7 @@ describe('text that is not valid Unicode (a lone UTF-16 surrogate)', () => {
 
 describe('UpdateRecord', () => {
   it('updates only the features sent and keeps the event time when omitted', async () => {
-    await put('v2', { id: 'u1', event_time: '2024-09-01T00:00:00Z', amount: '1', note: 'a' });
+    await put('v2', { id: 'u1', event_time: '2999-09-01T00:00:00Z', amount: '1', note: 'a' });
     await rt.send(
       new UpdateRecordCommand({
         FeatureGroupName: 'v2',
@@ -1258,7 +1258,7 @@ describe('UpdateRecord', () => {
     );
     expect(await getMap('v2', 'u1')).toEqual({
       id: 'u1',
-      event_time: '2024-09-01T00:00:00Z',
+      event_time: '2999-09-01T00:00:00Z',
       amount: '1',
       note: 'b',
     });
@@ -1266,19 +1266,19 @@ describe('UpdateRecord', () => {
       new UpdateRecordCommand({
         FeatureGroupName: 'v2',
         RecordIdentifierValueAsString: 'u1',
-        Features: record({ event_time: '2024-09-02T00:00:00Z', amount: '2' }),
+        Features: record({ event_time: '2999-09-02T00:00:00Z', amount: '2' }),
         TtlDuration: { Unit: 'Weeks', Value: 1000 },
       })
     );
     expect(await getMap('v2', 'u1')).toEqual({
       id: 'u1',
-      event_time: '2024-09-02T00:00:00Z',
+      event_time: '2999-09-02T00:00:00Z',
       amount: '2',
       note: 'b',
     });
     const withTtl = await get('v2', 'u1', { ExpirationTimeResponse: 'Enabled' });
     expect(withTtl.ExpiresAt).toBe(
-      new Date(Date.parse('2024-09-02T00:00:00Z') + 1000 * 604_800_000).toISOString()
+      new Date(Date.parse('2999-09-02T00:00:00Z') + 1000 * 604_800_000).toISOString()
     );
   });
 
