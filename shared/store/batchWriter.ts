@@ -20,8 +20,8 @@
  * call is retried by the SDK inside `client.send`. Entries the store answered one by one with a
  * transient code (throttled or 5xx `Errors` items, `UnprocessedEntries`) are re-sent by this
  * writer, in fresh calls, under a token of that same strategy object: same max attempts, same
- * backoff, same client-wide retry quota. Once the strategy refuses (attempts or quota
- * exhausted), they end as `retry`. A call that failed whole after the SDK's retries is not
+ * backoff, same client-wide retry quota, credited back only when the last round wrote an entry.
+ * Once the strategy refuses (attempts or quota exhausted), they end as `retry`. A call that failed whole after the SDK's retries is not
  * re-sent, and neither is an entry the store refused (`refused: true` at its first answer).
  *
  * Whole-call rejections (a `ValidationError` for the request) cannot be attributed to one entry,
@@ -395,12 +395,19 @@ async function writeBatch<Ref>(
     );
     const results = await Promise.all(calls.map((call) => limit(() => runCall(call))));
     const again: CallResult<Ref>['again'] = [];
+    let wroteAny = false;
     for (const result of results) {
-      for (const [index, outcome] of result.settled) outcomes[index] = outcome;
+      for (const [index, outcome] of result.settled) {
+        outcomes[index] = outcome;
+        if (outcome.status === 'written') wroteAny = true;
+      }
       again.push(...result.again);
     }
     if (again.length === 0) {
-      if (token !== undefined) strategy?.recordSuccess(token);
+      // Credit the strategy (the quota the re-sends spent; the adaptive mode's sending rate) only
+      // when this last round wrote an entry, as the SDK credits only a call that succeeded: a
+      // round whose entries were all refused, rejected or failed whole is no success.
+      if (token !== undefined && wroteAny) strategy?.recordSuccess(token);
       break;
     }
     let retryToken: RetryToken | undefined;

@@ -10,6 +10,7 @@ import {
   ServiceUnavailable,
   ValidationError,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { StandardRetryStrategy } from '@smithy/core/retry';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cards } from '../../shared/definitions.ts';
@@ -23,12 +24,27 @@ import {
 
 const store = mockClient(SageMakerFeatureStoreRuntimeClient);
 
-function client(maxAttempts = 3): SageMakerFeatureStoreRuntimeClient {
+function client(
+  maxAttempts = 3,
+  retryStrategy = featureStoreRetryStrategy({ maxAttempts, retryBaseDelayMs: 1 })
+): SageMakerFeatureStoreRuntimeClient {
   return new SageMakerFeatureStoreRuntimeClient({
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    retryStrategy: featureStoreRetryStrategy({ maxAttempts, retryBaseDelayMs: 1 }),
+    retryStrategy,
   });
+}
+
+/** A client and its retry strategy, whose client-wide quota a test reads (`getCapacity`). */
+function clientWithQuota(): {
+  client: SageMakerFeatureStoreRuntimeClient;
+  quota: StandardRetryStrategy;
+} {
+  const quota = featureStoreRetryStrategy({
+    maxAttempts: 3,
+    retryBaseDelayMs: 1,
+  }) as StandardRetryStrategy;
+  return { client: client(3, quota), quota };
 }
 
 const now = new Date();
@@ -184,6 +200,52 @@ describe('writeBatch', () => {
       expect(outcomes[0]).toMatchObject({ code, refused: true });
     }
   );
+
+  it.each([
+    ['an AccessForbidden entry', 'refused'],
+    ['a ValidationError entry', 'rejected'],
+    ['a whole call failing with 503', 'failed'],
+  ])(
+    'does not credit the retry quota when the re-sent entry ends as %s, only when it is written',
+    async (_, ending) => {
+      // Prepare: card-0 throttled on the first call; its re-send answered as `ending`.
+      const { client: quotaClient, quota } = clientWithQuota();
+      let calls = 0;
+      store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+        calls++;
+        const first = input.Entries?.[0];
+        if (calls === 1)
+          return {
+            Errors: [{ Entry: first, ErrorCode: 'ThrottlingException', ErrorMessage: 'slow' }],
+          };
+        if (ending === 'failed') throw new ServiceUnavailable({ message: 'down', $metadata: {} });
+        const code = ending === 'refused' ? 'AccessForbidden' : 'ValidationError';
+        return { Errors: [{ Entry: first, ErrorCode: code, ErrorMessage: 'no' }] };
+      });
+      const full = quota.getCapacity();
+      // Act
+      const outcomes = await writeBatch(quotaClient, [entry(0), entry(1)]);
+      // Assess: the one re-send spent the throttling retry cost, and nothing gave it back.
+      expect(calls).toBe(2);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        ending === 'rejected' ? 'rejected' : 'retry',
+        'written',
+      ]);
+      expect(quota.getCapacity()).toBeLessThan(full);
+    }
+  );
+
+  it('credits the retry quota back once the re-sent entry is written', async () => {
+    const { client: quotaClient, quota } = clientWithQuota();
+    store
+      .on(BatchWriteRecordCommand)
+      .resolvesOnce({ UnprocessedEntries: [wire(entry(0))] })
+      .resolves({ Errors: [] });
+    const full = quota.getCapacity();
+    const outcomes = await writeBatch(quotaClient, [entry(0), entry(1)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['written', 'written']);
+    expect(quota.getCapacity()).toBe(full);
+  });
 
   it.each([
     ['AccessForbidden', 403, true],
