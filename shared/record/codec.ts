@@ -57,8 +57,12 @@ interface EncodedRecord {
   readonly featureGroup: string;
   readonly record: FeatureValue[];
   readonly recordIdentifier: string;
+  /** The group's record identifier feature (the schema's), whose value is `recordIdentifier`. */
+  readonly recordIdentifierName: string;
   /** Normalised event time as written to the wire. */
   readonly eventTime: string;
+  /** The group's event time feature (the schema's), whose value is `eventTime`. */
+  readonly eventTimeName: string;
   readonly eventTimeEpochNanos: bigint;
   /** Approximate size on the wire in bytes (names + values), checked against the 350 KB limit. */
   readonly sizeBytes: number;
@@ -331,7 +335,9 @@ function encodeRecord(
       featureGroup: group.name,
       record,
       recordIdentifier,
+      recordIdentifierName: group.recordIdentifier,
       eventTime,
+      eventTimeName: group.eventTime,
       eventTimeEpochNanos,
       sizeBytes,
     },
@@ -463,7 +469,9 @@ function extendRecord(
       featureGroup: group.name,
       record,
       recordIdentifier: base.recordIdentifier,
+      recordIdentifierName: group.recordIdentifier,
       eventTime: base.eventTime,
+      eventTimeName: group.eventTime,
       eventTimeEpochNanos: base.eventTimeEpochNanos,
       sizeBytes,
     },

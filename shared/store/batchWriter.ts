@@ -235,7 +235,8 @@ function wireKey(entry: WireEntry | undefined): string {
 /**
  * Map a BatchWriteRecord answer back to its entries: an entry not listed in `Errors` nor in
  * `UnprocessedEntries` was written. Listed entries are matched by content (identical copies in
- * one call are interchangeable and matched in order).
+ * one call are interchangeable and matched in order), or, for an echo that is not byte-identical,
+ * by group and the values of the group's record identifier and event time features.
  */
 function mapCallOutput<Ref>(
   call: readonly Pending<Ref>[],
@@ -269,14 +270,17 @@ function mapCallOutput<Ref>(
     const take = (entry: WireEntry | undefined): Pending<Ref> | undefined => {
       const exact = byKey.get(wireKey(entry))?.shift();
       if (exact !== undefined) return exact;
-      // Echo not byte-identical (e.g. normalised values): same group, identifier and event time.
-      const echoed = new Set((entry?.Record ?? []).map((v) => v.ValueAsString));
+      // Echo not byte-identical (e.g. normalised values): same group, and the same values of
+      // the group's identifier and event time features. By name: an entry whose identifier is
+      // merely some other feature's value in the echo (a card id in a payment) is another record.
+      const echoed = (name: string): string | undefined =>
+        entry?.Record?.find((v) => v.FeatureName === name)?.ValueAsString;
       const near = call.find(
         (p) =>
           !listed.has(p) &&
           p.entry.record.featureGroup === entry?.FeatureGroupName &&
-          echoed.has(p.entry.record.recordIdentifier) &&
-          echoed.has(p.entry.record.eventTime)
+          echoed(p.entry.record.recordIdentifierName) === p.entry.record.recordIdentifier &&
+          echoed(p.entry.record.eventTimeName) === p.entry.record.eventTime
       );
       if (near === undefined) unmatched++;
       return near;

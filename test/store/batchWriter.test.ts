@@ -13,7 +13,7 @@ import {
 import type { StandardRetryStrategy } from '@smithy/core/retry';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cards } from '../../shared/definitions.ts';
+import { cards, transactions } from '../../shared/definitions.ts';
 import { toRecord } from '../../shared/record/codec.ts';
 import { featureStoreRetryStrategy } from '../../shared/runtime/clients.ts';
 import {
@@ -304,6 +304,38 @@ describe('writeBatch', () => {
     });
     expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(1);
     expect(outcomes.map((o) => o.status)).toEqual(['retry', 'retry']);
+  });
+
+  it('matches an echo that is not byte-identical by its identifier and event time features, not by a value another feature holds', async () => {
+    // Prepare: two payments at the same instant; the second one's card_id is the first one's
+    // transaction id. The store rejects the second and echoes it normalised (amount 10.50).
+    const at = new Date().toISOString();
+    const first = toRecord(transactions, { transaction_id: 'tx-2', event_time: at, amount: 3 });
+    const second = toRecord(transactions, {
+      transaction_id: 'tx-1',
+      event_time: at,
+      card_id: 'tx-2',
+      amount: 10.5,
+    });
+    const echo = second.record.map((v) =>
+      v.FeatureName === 'amount' ? { ...v, ValueAsString: '10.50' } : v
+    );
+    store.on(BatchWriteRecordCommand).resolves({
+      Errors: [
+        {
+          Entry: { FeatureGroupName: transactions.name, Record: echo },
+          ErrorCode: 'ValidationError',
+          ErrorMessage: 'amount out of range',
+        },
+      ],
+    });
+    // Act
+    const outcomes = await writeBatch(client(), [
+      { ref: 0, record: first },
+      { ref: 1, record: second },
+    ]);
+    // Assess: the echoed entry is the one rejected; the other one was written.
+    expect(outcomes.map((o) => o.status)).toEqual(['written', 'rejected']);
   });
 
   it('an answer listing an entry that matches none sent leaves the others unknown (retry)', async () => {
