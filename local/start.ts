@@ -339,7 +339,7 @@ async function startStack(
       shouldStop: () => stoppingBackfills,
       onFinished: (report) => {
         const online = report.onlineValues ?? { changed: 0, unchanged: 0, stayed: 0 };
-        const line = `batch drop ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup} (both stores): ${report.rowsWritten.toLocaleString('en-US')} written, ${report.rowsRejected.toLocaleString('en-US')} rejected of ${report.rowsRead.toLocaleString('en-US')} rows; online values: ${online.changed} changed, ${online.unchanged} unchanged, ${online.stayed} stayed (older rows)${report.error !== undefined ? `: ${report.error}` : ''}`;
+        const line = `batch drop ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup} (both stores): ${report.rowsWritten.toLocaleString('en-US')} written, ${report.rowsRejected.toLocaleString('en-US')} rejected${notWrittenPart(report)} of ${report.rowsRead.toLocaleString('en-US')} rows; online values: ${online.changed} changed, ${online.unchanged} unchanged, ${online.stayed} stayed (older rows)${report.error !== undefined ? `: ${report.error}` : ''}`;
         if (report.status === 'completed') s3Log.info(line);
         else s3Log.error(line);
       },
@@ -597,6 +597,12 @@ async function firstPaymentEventTime(
   }
 }
 
+/** A failed report's rows read but not written (refused, or still failing), for its log line. */
+function notWrittenPart(report: BackfillReport): string {
+  const rows = report.rowsNotWritten ?? 0;
+  return rows > 0 ? `, ${rows.toLocaleString('en-US')} not written` : '';
+}
+
 /** The stack's log line for a finished backfill (its time: `reportTime`, the stop not as work). */
 function backfillLine(report: BackfillReport): string {
   const n = (value: number) => value.toLocaleString('en-US');
@@ -606,7 +612,7 @@ function backfillLine(report: BackfillReport): string {
     versionId: report.source.versionId ?? undefined,
     size: 0,
   }).report;
-  return `backfill ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup}: ${n(report.rowsWritten)} written, ${n(report.rowsRejected)} rejected${duplicates} of ${n(report.rowsRead)} rows (${report.writeMode ?? 'records'} mode, ${reportTime(report)})${report.error !== undefined ? `: ${report.error}` : ''}; report s3://${START_DEFAULTS.reportsBucket}/${key}`;
+  return `backfill ${report.status}: s3://${report.source.bucket}/${report.source.key} -> ${report.featureGroup}: ${n(report.rowsWritten)} written, ${n(report.rowsRejected)} rejected${duplicates}${notWrittenPart(report)} of ${n(report.rowsRead)} rows (${report.writeMode ?? 'records'} mode, ${reportTime(report)})${report.error !== undefined ? `: ${report.error}` : ''}; report s3://${START_DEFAULTS.reportsBucket}/${key}`;
 }
 
 /** The stack's log line for a scheduled audit: its findings in words, and where the report is. */

@@ -180,10 +180,11 @@ function reportOf(
   finishedAt: number,
   reportsBucket: string,
   error?: string,
-  dryRun = false
+  dryRun = false,
+  rowsNotWritten = 0
 ): BackfillReport {
   const rowsDuplicate = state.rowsDuplicate ?? 0;
-  const rowsRead = state.rowsWritten + state.rowsRejected + rowsDuplicate;
+  const rowsRead = state.rowsWritten + state.rowsRejected + rowsDuplicate + rowsNotWritten;
   return {
     status,
     featureGroup: state.featureGroup,
@@ -193,6 +194,7 @@ function reportOf(
     rowsWritten: state.rowsWritten,
     rowsRejected: state.rowsRejected,
     ...(rowsDuplicate > 0 ? { rowsDuplicate } : {}),
+    ...(rowsNotWritten > 0 ? { rowsNotWritten } : {}),
     ...(state.writeMode !== undefined ? { writeMode: state.writeMode } : {}),
     ...(state.onlineValues !== undefined ? { onlineValues: state.onlineValues } : {}),
     ...(dryRun ? { dryRun: true } : {}),
@@ -387,10 +389,15 @@ class LeasedBackfill {
   }
 
   /** Ends the backfill with a report; the state keeps the report in case writing it is interrupted. */
+  /**
+   * Ends the backfill with its report. `rowsNotWritten`: rows this invocation read whose writes
+   * failed (refused, or still failing after the retries), counted in the report's `rowsRead`.
+   */
   private async finish(
     next: BackfillState,
     status: 'completed' | 'failed',
-    error?: string
+    error?: string,
+    rowsNotWritten = 0
   ): Promise<BackfillOutcome> {
     const report = reportOf(
       next,
@@ -398,7 +405,8 @@ class LeasedBackfill {
       this.now(),
       this.deps.config.reportsBucket,
       error,
-      this.deps.dryRun === true
+      this.deps.dryRun === true,
+      rowsNotWritten
     );
     await this.save({
       ...next,
@@ -422,7 +430,11 @@ class LeasedBackfill {
   }
 
   /** Fails the whole file (nothing more can be read), keeping whatever was already done. */
-  private async failFile(reason: string, rejects?: RejectsWriter): Promise<BackfillOutcome> {
+  private async failFile(
+    reason: string,
+    rejects?: RejectsWriter,
+    rowsNotWritten = 0
+  ): Promise<BackfillOutcome> {
     const writer =
       rejects ??
       new RejectsWriter(
@@ -435,7 +447,8 @@ class LeasedBackfill {
     return this.finish(
       { ...this.state, rejects: writer.progress(), activeMs: this.activeMs() },
       'failed',
-      reason
+      reason,
+      rowsNotWritten
     );
   }
 
@@ -652,7 +665,7 @@ class LeasedBackfill {
       const snapshotProgress: BackfillProgress = {
         source: this.state.source,
         featureGroup: group.name,
-        rowsRead: rowsWritten + rowsRejected + rowsDuplicate + sink.pending,
+        rowsRead: rowsWritten + rowsRejected + rowsDuplicate + sink.pending + failures,
         rowsWritten,
         rowsRejected,
         rowsDuplicate,
@@ -754,7 +767,7 @@ class LeasedBackfill {
         const reason = isCorruptGzip(error)
           ? `the gzip data is corrupt: ${(error as Error).message}`
           : (error as Error).message;
-        return this.failFile(reason, rejects);
+        return this.failFile(reason, rejects, failures);
       }
       // Anything else (S3 unreachable, a bug): keep what is done and retry from the checkpoint.
       logger.error('backfill interrupted by an error; checkpointing to retry', {
@@ -797,7 +810,12 @@ class LeasedBackfill {
           reason: refusal.reason,
           storeMessage: String((refusal.cause as Error | undefined)?.message ?? refusal.cause),
         });
-        return await this.finish({ ...snapshot(), resumable: true }, 'failed', refusal.reason);
+        return await this.finish(
+          { ...snapshot(), resumable: true },
+          'failed',
+          refusal.reason,
+          failures
+        );
       }
       const stalled = failures > 0 ? this.state.stalledInvocations + 1 : 0;
       const lastError =
@@ -809,7 +827,8 @@ class LeasedBackfill {
         return await this.finish(
           { ...snapshot(), stalledInvocations: stalled, resumable: true },
           'failed',
-          `writes kept failing in ${stalled} invocations in a row; the checkpoint is kept: send a continuation message with "resume": true to go on (the rejects so far are written when it completes). Last error: ${lastError}`
+          `writes kept failing in ${stalled} invocations in a row; the checkpoint is kept: send a continuation message with "resume": true to go on (the rejects so far are written when it completes). Last error: ${lastError}`,
+          failures
         );
       }
       return await this.checkpointAndContinue(snapshot(), stalled, lastError);

@@ -127,12 +127,17 @@ interface BackfillReport {
   readonly featureGroup: string;
   readonly format: SourceFormat | undefined;
   readonly compression: Compression;
-  /** Rows accounted for: rowsWritten + rowsRejected + rowsDuplicate. */
+  /** Every row read: rowsWritten + rowsRejected + rowsDuplicate + rowsNotWritten. */
   readonly rowsRead: number;
   readonly rowsWritten: number;
   readonly rowsRejected: number;
   /** Exact repeats of earlier rows, written once (derived backfills); absent when 0. */
   readonly rowsDuplicate?: number;
+  /**
+   * Failed reports only: rows read whose writes failed (refused by the store, or still failing
+   * after the retries), neither written nor rejected; a resume writes them. Absent when 0.
+   */
+  readonly rowsNotWritten?: number;
   /**
    * `direct` (Parquet into the offline store location), `records` (offline-only API writes) or
    * `both-stores` (a batch drop).

@@ -435,8 +435,16 @@ describe('Backfill recovery (integration)', () => {
     try {
       // Act
       const failed = await newestFirstPaymentsReport('entry-refused', featureStore);
-      // Assess: that record and its row 11 (line 11), not the call's first (row 30).
-      expect(failed).toMatchObject({ status: 'failed', resumable: true, rowsWritten: 29 });
+      // Assess: that record and its row 11 (line 11), not the call's first (row 30); all 30
+      // rows read, the refused one counted as not written.
+      expect(failed).toMatchObject({
+        status: 'failed',
+        resumable: true,
+        rowsRead: 30,
+        rowsWritten: 29,
+        rowsRejected: 0,
+        rowsNotWritten: 1,
+      });
       expect(failed.error).toMatch(
         /^the feature store refused BatchWriteRecord for record "entry-refused-10" of feature group "fraud-transactions" \(AccessForbidden\), from row 11 \(line 11\): /
       );

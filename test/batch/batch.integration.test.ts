@@ -397,7 +397,15 @@ describe('Batch drops from S3 to both stores (integration)', () => {
         await refusingHandler(resumeEvent(source) as never, lambdaContext());
         // Assess: one invocation, no retry continuation; the reason names the first refused row.
         const more = code === 'AccessForbidden' ? '' : ' and 9 more ids';
-        expect(failed).toMatchObject({ status: 'failed', resumable: true, invocations: 1 });
+        const notWritten = code === 'AccessForbidden' ? 1 : 10;
+        expect(failed).toMatchObject({
+          status: 'failed',
+          resumable: true,
+          invocations: 1,
+          rowsRead: 10,
+          rowsWritten: 10 - notWritten,
+          rowsNotWritten: notWritten,
+        });
         expect(failed.error).toBe(
           `the feature store refused BatchGetRecord for record "${prefix}-${refusedRow}" of feature group "fraud-cards" (${code})${more}, from row ${refusedRow + 1} (line ${refusedRow + 2}): no retry changes that answer; the function's role needs sagemaker:BatchGetRecord on "fraud-cards". The checkpoint is kept: once fixed, send a continuation message with "resume": true to go on (the rejects so far are written when it completes)`
         );

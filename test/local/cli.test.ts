@@ -1415,6 +1415,23 @@ describe("the stack's backfill log line", () => {
     });
     expect(once).toContain('of 560,000 rows (direct mode, 9.0 s); report s3://skewless-reports/');
   });
+
+  it('counts the rows a failed backfill read but did not write, so that the counts add up', async () => {
+    const { backfillLine } = await import('../../local/start.ts');
+    const line = backfillLine({
+      ...report,
+      status: 'failed',
+      rowsRead: 30,
+      rowsWritten: 29,
+      rowsNotWritten: 1,
+      durationMs: 900,
+      activeMs: 900,
+      invocations: 1,
+      resumptions: 0,
+      error: 'the feature store refused BatchWriteRecord…',
+    });
+    expect(line).toContain('29 written, 0 rejected, 1 not written of 30 rows');
+  });
 });
 
 describe("the stack's audit log line", () => {
