@@ -91,7 +91,10 @@ interface DerivedDependencies {
   /** The pipeline's far-future bound, so plan and pipeline reject the same records. */
   readonly eventTimeBound?: EventTimeBound;
   readonly derived: DerivedRegistry;
-  /** Bounds state writes, shared with the pipeline's BatchWriteRecord calls. */
+  /**
+   * Bounds the step's state reads and writes, shared with the pipeline's BatchWriteRecord calls:
+   * the client's sockets (as many as the limiter's slots) are never all taken by reads.
+   */
   readonly limit: LimitFunction;
   readonly logger: LogSink;
   readonly metrics: MetricsSink;
@@ -217,7 +220,7 @@ class DerivedBatch {
             features: [group.eventTime],
           },
         ],
-        { tolerateChunkFailures: true, evenWhenAllFail: true }
+        { tolerateChunkFailures: true, evenWhenAllFail: true, limit: this.deps.limit }
       );
       const written = new Map(
         result.found.map((f) => [
@@ -432,6 +435,7 @@ class DerivedBatch {
     const result = await batchGetOnline(this.deps.client, requests, {
       tolerateChunkFailures: true,
       evenWhenAllFail: true,
+      limit: this.deps.limit,
     });
     const byKey = new Map<string, EntityBatch>();
     for (const entity of this.entities.values()) {

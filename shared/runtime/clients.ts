@@ -32,7 +32,10 @@ const { Agent: HttpsAgent } = process.getBuiltinModule('node:https');
  * unprocessed entries under the same strategy object (same attempts, backoff and retry quota).
  */
 interface ClientOptions {
-  /** Sockets per host; match the number of requests in flight. */
+  /**
+   * Sockets per host; match the number of requests in flight (bound every call of the client by
+   * one limiter of that size: a call waiting for a socket has its timeouts running).
+   */
   readonly maxSockets?: number;
   /** Total attempts per call including the first (default 3, the SDK's). */
   readonly maxAttempts?: number;

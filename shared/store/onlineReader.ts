@@ -5,6 +5,7 @@ import {
   GetRecordCommand,
   type SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import type { LimitFunction } from 'p-limit';
 import { fromRecord } from '../record/codec.ts';
 import type { FeatureGroup, RecordOf } from '../schema/index.ts';
 import { Limits } from '../schema/limits.ts';
@@ -35,6 +36,13 @@ interface ReadOptions {
    * records that needed it (the derived step of ingest) rather than a function error.
    */
   readonly evenWhenAllFail?: boolean;
+  /**
+   * batchGetOnline only: bounds its calls in flight. Pass the limiter of the client's other calls
+   * (the ingest runtime's, which its BatchWriteRecord calls share) so that the client never has
+   * more calls in flight than sockets: a call waiting for a socket has its request and connection
+   * timeouts already running, and an unbounded read of many chunks would make a write wait.
+   */
+  readonly limit?: LimitFunction;
 }
 
 /**
@@ -145,15 +153,18 @@ async function batchGetOnline(
 ): Promise<BatchReadResult> {
   const groups = new Map(requests.map((r) => [r.group.name, r.group]));
   const chunks = chunkBatchRequests(requests);
-  const calls = chunks.map((identifiers) =>
-    client.send(
-      new BatchGetRecordCommand({
-        Identifiers: identifiers,
-        ExpirationTimeResponse: options.expiration ? 'Enabled' : undefined,
-      }),
-      { abortSignal: options.abortSignal }
-    )
-  );
+  const limit = options.limit;
+  const calls = chunks.map((identifiers) => {
+    const call = () =>
+      client.send(
+        new BatchGetRecordCommand({
+          Identifiers: identifiers,
+          ExpirationTimeResponse: options.expiration ? 'Enabled' : undefined,
+        }),
+        { abortSignal: options.abortSignal }
+      );
+    return limit === undefined ? call() : limit(call);
+  });
   const result: BatchReadResult = { found: [], notFound: [], unprocessed: [] };
   const accounted = new Set<string>();
   const key = (group: string, id: string) => `${group}\u0000${id}`;

@@ -3,12 +3,12 @@
  * however many slices are waiting, no BatchGetRecord call may wait for a socket, since the time a
  * call waits for one counts against the client's request timeout, which fails the call.
  */
-import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnlineSide, ONLINE_CALLS_IN_FLIGHT } from '../../shared/audit/online.ts';
 import { runAudit } from '../../shared/audit/runAudit.ts';
 import { createAuditRuntime } from '../../shared/audit/service.ts';
 import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
+import { countCallsInFlight } from '../helpers/callsInFlight.ts';
 import { startTestStore, type TestStore } from '../helpers/store.ts';
 import { account, accounts, createGroups, put } from './fixtures.ts';
 
@@ -54,32 +54,17 @@ describe('Function: runAudit() through the audit handler client, on a slow store
       options: {},
     });
     const client = runtime.featureStore;
-    let inFlight = 0;
-    let most = 0;
-    // Counted from the moment the call is handed to the HTTP handler: waiting for a socket included.
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        inFlight += 1;
-        most = Math.max(most, inFlight);
-        try {
-          return await next(args);
-        } finally {
-          inFlight -= 1;
-        }
-      },
-      { step: 'finalizeRequest', name: 'countCallsInFlight' }
-    );
+    const calls = countCallsInFlight(client);
     const engine = await createDuckDbEngine({ dataDir: store.dataDir, threads: 1 });
     try {
       // Act
       const report = await runAudit([accounts], { engine, online: createOnlineSide(client) });
       // Assess
-      const sockets = (client.config.requestHandler as NodeHttpHandler).httpHandlerConfigs()
-        .httpAgent?.maxSockets;
+      const sockets = calls.sockets();
       expect(report.totals).toMatchObject({ checked: RECORDS, coherenceMismatches: 0 });
       expect(report.groups[0]?.coherence.unread).toBe(0);
-      expect(most).toBe(ONLINE_CALLS_IN_FLIGHT);
-      expect(most).toBeLessThanOrEqual(sockets ?? 0);
+      expect(calls.most()).toBe(ONLINE_CALLS_IN_FLIGHT);
+      expect(calls.most()).toBeLessThanOrEqual(sockets ?? 0);
     } finally {
       await engine.close();
       client.destroy();
