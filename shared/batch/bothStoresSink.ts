@@ -114,13 +114,14 @@ class BothStoresSink {
     try {
       // Every failed call, even all of them, leaves its ids `unprocessed`: a call refused is
       // told apart from one throttled the same way whether or not another call answered.
-      const read = await this.options.limit(() =>
-        batchGetOnline(this.client, [{ group: this.group, recordIds: toRead }], {
-          tolerateChunkFailures: true,
-          evenWhenAllFail: true,
-          abortSignal: this.options.abortSignal,
-        })
-      );
+      // One slot per BatchGetRecord call (not one for the whole read): the limiter has as many
+      // slots as the client has sockets, and the next run's read overlaps this run's writes.
+      const read = await batchGetOnline(this.client, [{ group: this.group, recordIds: toRead }], {
+        tolerateChunkFailures: true,
+        evenWhenAllFail: true,
+        abortSignal: this.options.abortSignal,
+        limit: this.options.limit,
+      });
       for (const r of read.found) {
         current.set(
           r.recordId,
