@@ -23,7 +23,7 @@ type DeadLetterConfig =
 interface IngestConfig {
   /** Group of bare records (`DEFAULT_FEATURE_GROUP`); undefined accepts envelopes only. */
   readonly defaultFeatureGroup: string | undefined;
-  /** BatchWriteRecord calls in flight per container (`INGEST_CONCURRENCY`, default 32). */
+  /** Store calls in flight per container, writes and the derived step's reads (`INGEST_CONCURRENCY`, default 32). */
   readonly concurrency: number;
   /**
    * Attempts per write, first included (`INGEST_MAX_ATTEMPTS`, default 3): the SDK retry
