@@ -388,9 +388,9 @@ class LeasedBackfill {
       });
   }
 
-  /** Ends the backfill with a report; the state keeps the report in case writing it is interrupted. */
   /**
-   * Ends the backfill with its report. `rowsNotWritten`: rows this invocation read whose writes
+   * Ends the backfill with its report; the state keeps the report in case writing it is
+   * interrupted. `rowsNotWritten`: rows this invocation read whose writes
    * failed (refused, or still failing after the retries), counted in the report's `rowsRead`.
    */
   private async finish(
