@@ -12,6 +12,7 @@ import {
   exitCodeOf,
   heldRequest,
   outputMatching,
+  portsFewerThan,
   portsListening,
   runCli,
   writeCardsFile,
@@ -102,22 +103,17 @@ describe('a command running the embedded store, quit without its clean stop', ()
       )
     );
     try {
-      // Act: once the drop's report is copied out (the command then closes its servers)
-      const reports = join(closing, 'reports');
-      for (let waited = 0; ; waited += 20) {
-        const copied =
-          existsSync(reports) &&
-          (readdirSync(reports, { recursive: true }) as string[]).some((f) =>
-            f.endsWith('report.json')
-          );
-        if (copied) break;
-        if (waited > 30_000 || backfill.child.exitCode !== null) throw new Error(backfill.output());
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Act: once the drop is over (its report copied out) and the command closes its servers:
+      // the local S3, closed first, stops listening as its close starts; the request held on it
+      // keeps that close open for its grace (2 s), the window of the Ctrl-Cs.
+      await portsFewerThan(backfill, 2);
+      expect(
+        (readdirSync(join(closing, 'reports'), { recursive: true }) as string[]).some((f) =>
+          f.endsWith('report.json')
+        )
+      ).toBe(true);
       backfill.child.kill('SIGINT');
-      // "finishing" while the servers close; "stopping" if the signal came a moment before.
-      await outputMatching(backfill, /backfill: (finishing|stopping)/);
+      await outputMatching(backfill, 'backfill: finishing: closing the local S3 and the store');
       backfill.child.kill('SIGINT');
       // Assess
       expect(await exited, backfill.output()).toBe(130);

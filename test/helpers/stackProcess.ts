@@ -205,14 +205,31 @@ function listeningPorts(pid: number): number[] {
  * journal is replayed). Checked every 10 ms, for at most 30 s; throws with the process's output if
  * it exits first.
  */
-async function portsListening(process: StartingStackProcess, count: number): Promise<number[]> {
+function portsListening(process: StartingStackProcess, count: number): Promise<number[]> {
+  return untilPorts(process, (ports) => ports.length >= count, `at least ${count}`);
+}
+
+/**
+ * Resolves with the TCP ports the process still listens on once there are fewer than `count`: one
+ * of its servers has begun its close (a server stops listening as its close starts, then waits for
+ * its requests in flight). Checked as {@link portsListening}.
+ */
+function portsFewerThan(process: StartingStackProcess, count: number): Promise<number[]> {
+  return untilPorts(process, (ports) => ports.length < count, `fewer than ${count}`);
+}
+
+async function untilPorts(
+  process: StartingStackProcess,
+  reached: (ports: readonly number[]) => boolean,
+  wanted: string
+): Promise<number[]> {
   const pid = process.child.pid as number;
   for (let waited = 0; ; waited += 10) {
     if (process.child.exitCode !== null) throw new Error(process.output());
     const ports = listeningPorts(pid);
-    if (ports.length >= count) return ports;
+    if (reached(ports)) return ports;
     if (waited > 30_000)
-      throw new Error(`listens on ${ports.length} of ${count} ports:\n${process.output()}`);
+      throw new Error(`listens on ${ports.length} ports, not ${wanted}:\n${process.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -348,6 +365,7 @@ export {
   node,
   outputMatching,
   poll,
+  portsFewerThan,
   portsListening,
   root,
   runCli,
