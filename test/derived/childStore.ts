@@ -2,12 +2,10 @@
  * The embedded store in its own process (`local/store/main.ts`), so that on a 2-core machine the
  * store and the code under test each get a core. SIGTERM flushes the offline store and exits.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const root = resolve(import.meta.dirname, '../..');
+import { join } from 'node:path';
+import { exitCodeOf, spawnStoreProcess, storeListening } from '../helpers/stackProcess.ts';
 
 interface ChildStoreOptions {
   readonly flushIntervalMs?: number;
@@ -30,7 +28,6 @@ interface ChildStore {
 async function startChildStore(options: ChildStoreOptions = {}): Promise<ChildStore> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skewless-derived-'));
   const args = [
-    join(root, 'local/store/main.ts'),
     '--port',
     '0',
     '--data-dir',
@@ -44,29 +41,10 @@ async function startChildStore(options: ChildStoreOptions = {}): Promise<ChildSt
     args.push('--fault-5xx', String(options.serverErrorShare));
     if (options.faultSeed !== undefined) args.push('--fault-seed', String(options.faultSeed));
   }
-  const child: ChildProcess = spawn(join(root, 'node_modules/.bin/node'), args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const port = await new Promise<number>((done, fail) => {
-    let out = '';
-    const timer = setTimeout(() => fail(new Error(`store did not start: ${out}`)), 60_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (match !== null) {
-        clearTimeout(timer);
-        // Keep draining stdout so the child never blocks on a full pipe.
-        child.stdout?.removeAllListeners('data');
-        child.stdout?.resume();
-        done(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`store exited with ${code}: ${out}`));
-    });
-  });
+  const store = spawnStoreProcess(args);
+  const { child } = store;
+  const exited = exitCodeOf(store);
+  const endpoint = await storeListening(store);
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -75,7 +53,7 @@ async function startChildStore(options: ChildStoreOptions = {}): Promise<ChildSt
     await exited;
   };
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     dataDir,
     cpuSeconds: () => processCpuSeconds(child.pid),
     stop,

@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
@@ -32,6 +32,7 @@ import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { metrics } from '../../shared/runtime/powertools.ts';
 import { batchGetOnline } from '../../shared/store/onlineReader.ts';
 import { driveLikeLambda, type IngestHandler, lambdaContext } from '../helpers/kinesisEvents.ts';
+import { node, root } from '../helpers/stackProcess.ts';
 import { type ChildStore, processCpuSeconds, startChildStore } from './childStore.ts';
 import { createDeploymentGroups, toShards } from './harness.ts';
 import { paymentsStream } from './paymentsStream.ts';
@@ -101,9 +102,8 @@ interface CliResult {
  * writes the offline store directly (no PutRecord), as it does on AWS for a Glue-format group.
  */
 function backfillCli(file: string, dataDir: string): Promise<CliResult> {
-  const root = resolve(import.meta.dirname, '../..');
   const child = spawn(
-    join(root, 'node_modules/.bin/node'),
+    node,
     [
       join(root, 'test/derived/backfillCli.ts'),
       'backfill',

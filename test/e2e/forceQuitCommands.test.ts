@@ -15,6 +15,7 @@ import {
   portsFewerThan,
   portsListening,
   runCli,
+  storeListening,
   writeCardsFile,
 } from '../helpers/stackProcess.ts';
 
@@ -157,8 +158,7 @@ describe('a command running the embedded store, quit without its clean stop', ()
         '86400000',
       ]);
       const exited = exitCodeOf(store);
-      await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
-      const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
+      const endpoint = await storeListening(store);
       const put = runCli([
         'put',
         'fraud-cards',

@@ -18,6 +18,7 @@ import {
   outputMatching,
   runCli,
   spawnCliProcess,
+  storeListening,
   writeCardsFile,
 } from '../helpers/stackProcess.ts';
 
@@ -41,8 +42,7 @@ beforeAll(async () => {
     '86400000',
   ]);
   try {
-    await outputMatching(store, /listening on http:\/\/127\.0\.0\.1:\d+/);
-    const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(store.output())?.[1] ?? '';
+    const endpoint = await storeListening(store);
     const backfill = runCli([
       'backfill',
       file,

@@ -1,9 +1,12 @@
 /**
- * `skewless start` (what `npm start` runs) in a child process, as a user runs it: every port free
- * (0), one data directory, stopped with SIGINT (Ctrl-C). The handlers run in that process with
- * their own clients, so a second start on the same data directory is a fresh process too.
+ * The project's processes as tests run them, written once: the project's Node and the paths of
+ * the repository, any `skewless` command (run to its end, or spawned and watched), the embedded
+ * store alone (`local/store/main.ts`), and `skewless start` (what `npm start` runs) as a user
+ * runs it: every port free (0), one data directory, stopped with SIGINT (Ctrl-C). The handlers
+ * run in that process with their own clients, so a second start on the same data directory is a
+ * fresh process too.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   readdirSync,
@@ -21,6 +24,10 @@ const root = new URL('../..', import.meta.url).pathname;
 const node = join(root, 'node_modules/.bin/node');
 /** The CLI's entry point, what `npm start` and a user's `skewless` run. */
 const cli = join(root, 'bin/skewless.js');
+/** The embedded store's own entry point (what `skewless store` runs). */
+const storeMain = join(root, 'local/store/main.ts');
+/** The line the store prints once it accepts requests, with its endpoint. */
+const STORE_LISTENING = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 /** Every listener of `skewless start` on a free port. */
 const FREE_PORTS = ['--api-port', '--store-port', '--kinesis-port', '--s3-port'].flatMap((flag) => [
   flag,
@@ -77,11 +84,20 @@ function spawnCliProcess(
   args: readonly string[],
   options: Omit<CliOptions, 'timeoutMs'> = {}
 ): StartingStackProcess {
-  const child = spawn(node, [cli, ...args], {
+  return spawnOutputKept(node, [cli, ...args], {
     cwd: options.cwd ?? root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: undefined, ...options.env },
   });
+}
+
+/** `command` in a child process whose stdout and stderr are kept, together, as it writes them. */
+function spawnOutputKept(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions
+): StartingStackProcess {
+  const child = spawn(command, args, options);
   let output = '';
   child.stdout?.on('data', (d) => {
     output += d;
@@ -90,6 +106,26 @@ function spawnCliProcess(
     output += d;
   });
   return { child, output: () => output };
+}
+
+/**
+ * The embedded store alone (`node local/store/main.ts`, `args` after it) in a child process,
+ * without waiting for anything: {@link storeListening} waits for its endpoint.
+ */
+function spawnStoreProcess(args: readonly string[]): StartingStackProcess {
+  return spawnOutputKept(node, [storeMain, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * Resolves with the endpoint of a spawned store (`skewless store` or {@link spawnStoreProcess})
+ * once it prints that it listens; rejects if it exits first.
+ */
+async function storeListening(process: StartingStackProcess): Promise<string> {
+  await outputMatching(process, STORE_LISTENING);
+  return STORE_LISTENING.exec(process.output())?.[1] ?? '';
 }
 
 /**
@@ -373,8 +409,11 @@ export {
   runCliThroughShell,
   spawnCliProcess,
   spawnStackProcess,
+  spawnStoreProcess,
   stackStarted,
   startStackProcess,
   stopStackProcess,
+  storeListening,
+  storeMain,
   writeCardsFile,
 };

@@ -11,6 +11,7 @@ import { startLookupFront } from '../../local/api/front.ts';
 import { loadTemplate } from '../../scripts/lib/cfnYaml.ts';
 import { cards, merchants, transactions } from '../../shared/definitions.ts';
 import { expectLoopbackOnly } from '../helpers/loopback.ts';
+import { node, root } from '../helpers/stackProcess.ts';
 import { type LookupStore, startLookupStore } from './storeFixture.ts';
 
 const IDS = ['card/0001', '100%', 'card 0002', 'carte-€-ü-日本', 'a+b'];
@@ -465,8 +466,7 @@ describe('the front alone (docs/lookup.md: node local/api/front.ts)', () => {
       if (!name.startsWith('AWS_') && !name.startsWith('POWERTOOLS_')) env[name] = value;
     }
     env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
-    const root = new URL('../..', import.meta.url).pathname;
-    const child = spawn(join(root, 'node_modules/.bin/node'), [join(root, 'local/api/front.ts')], {
+    const child = spawn(node, [join(root, 'local/api/front.ts')], {
       env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });

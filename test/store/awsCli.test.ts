@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { GetRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { node, storeMain } from '../helpers/stackProcess.ts';
 import { createGroup, startTestStore, type TestStore } from '../helpers/store.ts';
 
 const run = promisify(execFile);
@@ -202,7 +203,7 @@ describe('AWS CLI (botocore)', { timeout: 120_000 }, () => {
 
 describe('skewless store command line', () => {
   it('documents every option in --help', async () => {
-    const { stdout } = await run('node_modules/.bin/node', ['local/store/main.ts', '--help']);
+    const { stdout } = await run(node, [storeMain, '--help']);
     for (const option of [
       '--port',
       '--data-dir',
@@ -223,11 +224,9 @@ describe('skewless store command line', () => {
   });
 
   it('rejects invalid option values', async () => {
-    const failed = await run('node_modules/.bin/node', [
-      'local/store/main.ts',
-      '--fault-throttle',
-      '2',
-    ]).catch((e: { stderr: string }) => e);
+    const failed = await run(node, [storeMain, '--fault-throttle', '2']).catch(
+      (e: { stderr: string }) => e
+    );
     expect((failed as { stderr: string }).stderr).toMatch(/--fault-throttle.*share from 0 to 1/);
   });
 });

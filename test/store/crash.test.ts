@@ -5,7 +5,7 @@
  * the same data directory, and every acknowledged write must be in the online store and exactly
  * once in the offline store.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, describe, expect, it } from 'vitest';
 import { offlineRows } from '../helpers/offlineRows.ts';
+import { spawnStoreProcess, storeListening } from '../helpers/stackProcess.ts';
 import { clients, createGroup } from '../helpers/store.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'skewless-crash-'));
@@ -26,46 +27,18 @@ afterAll(() => {
 });
 
 async function spawnStore(): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(
-    'node_modules/.bin/node',
-    [
-      'local/store/main.ts',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--flush-interval',
-      '20',
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] }
-  );
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(
-      () => reject(new Error(`store did not start: ${stdout}${stderr}`)),
-      20_000
-    );
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`store exited with ${code}: ${stderr}`));
-    });
-  });
-  return { child, endpoint };
+  const store = spawnStoreProcess([
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--flush-interval',
+    '20',
+    '--log-level',
+    'info',
+  ]);
+  children.push(store.child);
+  return { child: store.child, endpoint: await storeListening(store) };
 }
 
 function exited(
