@@ -1,4 +1,4 @@
-// calendar-fixed: audit classification with an injected "now".
+// calendar-fixed: outputs of a fixed audit report; its times and ages are data in the report, nothing here reads the clock.
 /**
  * The audit's outputs: metrics (names the template's alarms and dashboard use), the JSON report's
  * S3 key and file, and the terminal table.

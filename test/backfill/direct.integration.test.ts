@@ -1,4 +1,3 @@
-// calendar-fixed: backfilled rows are offline-only history (no TTL offline); labels follow the rows.
 /**
  * Direct offline mode through the real SDK: files put into the local S3, real-shape S3 events and
  * SQS continuations, the handler writing Parquet objects into the group's `ResolvedOutputS3Uri`

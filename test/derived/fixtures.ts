@@ -1,4 +1,4 @@
-// calendar-fixed: derived values are functions of event times only; lateness uses an injected clock.
+// calendar-fixed: derived values and lateness are functions of event times only (lateness counts from an entity's latest event, not the clock); these events reach no store, so their group's 30-day TTL never applies.
 /**
  * A test group with one derived feature per aggregation (several windows, ties, excludeCurrent,
  * row-level arithmetic, Integral widening), random histories for fast-check, and a brute-force

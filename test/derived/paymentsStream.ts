@@ -1,4 +1,4 @@
-// calendar-fixed: a malformed-record sample; its time is never compared with the clock.
+// calendar-fixed: a malformed-record sample, dated in the past: the skew bound (its only comparison with the clock) always accepts it, its amount is refused.
 /**
  * A payments stream for the parity test, built on the demo generator's payments: bursts on one
  * card at one event time (ties), late and out-of-order events (seconds to hours late), producer

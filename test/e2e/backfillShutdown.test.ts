@@ -1,4 +1,3 @@
-// calendar-fixed: backfilled rows are offline-only history (no TTL offline).
 /**
  * Ctrl-C on `npm start` while an S3 backfill runs: the stack stops in dependency order (the
  * backfill checkpoints while the local S3 still answers), `state.json` says exactly how far it

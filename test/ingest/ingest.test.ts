@@ -1,4 +1,4 @@
-// calendar-fixed: mocked store and injected clock; past event times are never compared with a TTL.
+// calendar-fixed: mocked store; the fixed event times are past instants, compared with the clock only by the skew bound (not ahead of it), which a past instant always meets; nothing here applies a TTL.
 /**
  * The pipeline with the store and SQS mocked (aws-sdk-client-mock): failure classification,
  * dead-letter delivery and its failure path, deadline, transform and metrics. The product is

@@ -1,4 +1,4 @@
-// calendar-fixed: mocked store responses; no clock involved.
+// calendar-fixed: mocked store responses passed through; no answer here depends on the handler's one clock comparison (a feature set's maxAge): its vectors cases are refused with a 500.
 /**
  * The lookup handler against a mocked Feature Store client (aws-sdk-client-mock): the failures
  * the embedded store cannot produce (an unexpected error, a record that breaks the schema, a

@@ -1,4 +1,4 @@
-// calendar-fixed: test group without online TTL; the time is data.
+// calendar-fixed: the group has no default TTL; the 2024 time is data of a record refused for its amount, and the one record given a TTL (2 days) is dated 2999.
 /**
  * botocore compatibility: the real AWS CLI (v1, botocore) against the embedded store, including
  * error decoding; and the `skewless store` command line itself.

@@ -1,4 +1,4 @@
-// calendar-fixed: encoding of fixed instants; no clock involved.
+// calendar-fixed: encoding of fixed instants; the one clock comparison (the skew bound) uses an injected clock.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transactions } from '../../../shared/definitions.ts';

@@ -1,4 +1,4 @@
-// calendar-fixed: parsing and formatting of fixed instants; no clock involved.
+// calendar-fixed: parsing and formatting of fixed instants; the clock is read only for a current instant to encode.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
