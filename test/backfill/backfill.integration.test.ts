@@ -36,8 +36,10 @@ import { startTestStore, type TestStore } from '../helpers/store.ts';
 import {
   backfillOutput,
   type CardFile,
+  type CardRow,
   cardFile,
   createSchemaGroups,
+  goodCard,
   objectText,
   offlineMount,
   offlineRows,
@@ -136,6 +138,30 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     return out;
   }
 
+  /**
+   * The file's 2024 rows are older than any online record and past fraud-cards' 90-day TTL, so a
+   * backfill that wrongly wrote online would change nothing a read shows. These two rows are an
+   * hour old: `<prefix>-live` newer than its seeded online record (which it would replace),
+   * `<prefix>-fresh` not online at all (it would appear). The test seeds `-live` and checks both.
+   */
+  function liveRows(prefix: string): CardRow[] {
+    const eventTime = new Date(Date.now() - 3_600_000).toISOString();
+    return [`${prefix}-live`, `${prefix}-fresh`].map((id, i) => ({
+      ...goodCard(prefix, i),
+      card_id: id,
+      event_time: eventTime,
+    }));
+  }
+
+  /** Seeds the ids to watch online and returns what the online store serves for them. */
+  async function watchOnline(prefix: string, seeded: readonly string[]) {
+    const ids = [...seeded, `${prefix}-live`, `${prefix}-fresh`];
+    await seedOnline([...seeded, `${prefix}-live`]);
+    const before = await online(ids);
+    expect(before.at(-1)).toBeUndefined();
+    return async () => expect(await online(ids)).toEqual(before);
+  }
+
   /** Every input row is in the offline store exactly once, or in the rejects; nothing else. */
   async function expectAccountedFor(
     file: CardFile,
@@ -169,21 +195,20 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     // Prepare
     const prefix = 'csv';
     const file = cardFile(prefix, 150);
-    await seedOnline([`${prefix}-0`, `${prefix}-1`]);
-    const before = await online([`${prefix}-0`, `${prefix}-1`, `${prefix}-2`]);
-    const csv = `${toCsv(file.rows)}${prefix}-extra,2025-01-01T00:00:00Z,1\n"${prefix}-quoted",2025-02-01T00:00:00Z,1,2,3.5,4.5,5,0,10,"Côte d'Ivoire, CI"\n`;
+    const live = liveRows(prefix);
+    const onlineUnchanged = await watchOnline(prefix, [`${prefix}-0`, `${prefix}-1`]);
+    const csv = `${toCsv(file.rows)}${prefix}-extra,2025-01-01T00:00:00Z,1\n"${prefix}-quoted",2025-02-01T00:00:00Z,1,2,3.5,4.5,5,0,10,"Côte d'Ivoire, CI"\n${toCsv(live).split('\n').slice(1).join('\n')}`;
     // Act
     const source = await upload(`backfill/fraud-cards/history/${prefix}.csv`, csv);
     // Assess
-    const good = new Set([...file.good, `${prefix}-quoted`]);
+    const good = new Set([...file.good, `${prefix}-quoted`, ...live.map((r) => String(r.card_id))]);
     const { report, rejects, offline } = await expectAccountedFor(
       { ...file, good },
       prefix,
       source,
       [151]
     );
-    expect(await online([`${prefix}-0`, `${prefix}-1`, `${prefix}-2`])).toEqual(before);
-    expect(before[2]).toBeUndefined();
+    await onlineUnchanged();
     const fieldCount = rejects.find((r) => r.row === 151);
     expect(fieldCount).toMatchObject({
       line: 152,
@@ -230,15 +255,15 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     const prefix = 'jsonl';
     const file = cardFile(prefix, 100);
     const extra = `{"card_id":"${prefix}-x1","event_time":"2025-01-01T00:00:00Z","colour":"red"}\nnot json at all\n[1,2,3]\n\n{"CARD_ID":"${prefix}-upper","Event_Time":"2025-03-01T10:00:00.123456Z"}\n{"card_id":"${prefix}-big","event_time":"2025-01-01T00:00:00Z","txn_count_7d":9007199254740993}\n{"card_id":"${prefix}-\\ud800","event_time":"2025-01-01T00:00:00Z"}\n{"card_id":"${prefix}-lone","event_time":"2025-01-01T00:00:00Z","home_country":"D\\udc00E"}\n`;
-    await seedOnline([`${prefix}-0`]);
-    const before = await online([`${prefix}-0`, `${prefix}-3`]);
+    const live = liveRows(prefix);
+    const onlineUnchanged = await watchOnline(prefix, [`${prefix}-0`, `${prefix}-3`]);
     // Act
     const source = await upload(
       `backfill/fraud-cards/${prefix}.jsonl`,
-      toJsonLines(file.rows) + extra
+      toJsonLines(file.rows) + extra + toJsonLines(live)
     );
     // Assess
-    const good = new Set([...file.good, `${prefix}-upper`]);
+    const good = new Set([...file.good, `${prefix}-upper`, ...live.map((r) => String(r.card_id))]);
     const { rejects, offline } = await expectAccountedFor(
       { ...file, good },
       prefix,
@@ -276,7 +301,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     expect(offline.find((r) => r.card_id === `${prefix}-upper`)?.event_time).toBe(
       '2025-03-01T10:00:00.123456Z'
     );
-    expect(await online([`${prefix}-0`, `${prefix}-3`])).toEqual(before);
+    await onlineUnchanged();
   });
 
   it.each([
@@ -377,9 +402,14 @@ describe('Backfill from S3 to the offline store (integration)', () => {
   it('backfills a Parquet file read by row groups, keeping microsecond event times', async () => {
     // Prepare
     const prefix = 'parquet';
-    const file = cardFile(prefix, 300, 9, PARQUET_BAD_VARIANTS);
-    await seedOnline([`${prefix}-0`]);
-    const before = await online([`${prefix}-0`, `${prefix}-1`]);
+    const cards = cardFile(prefix, 300, 9, PARQUET_BAD_VARIANTS);
+    const live = liveRows(prefix);
+    const file = {
+      ...cards,
+      rows: [...cards.rows, ...live],
+      good: new Set([...cards.good, ...live.map((r) => String(r.card_id))]),
+    };
+    const onlineUnchanged = await watchOnline(prefix, [`${prefix}-0`, `${prefix}-1`]);
     // Act
     const source = await upload(`backfill/fraud-cards/${prefix}.parquet`, toParquet(file.rows, 64));
     // Assess
@@ -395,7 +425,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       event_time: '2024-01-01T00:05:00.000Z',
       card_age_days: 105n,
     });
-    expect(await online([`${prefix}-0`, `${prefix}-1`])).toEqual(before);
+    await onlineUnchanged();
   });
 
   it('refuses a DOUBLE or FLOAT beyond 2^53 for an Integral feature, saying to write the column as INT64', async () => {
