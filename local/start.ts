@@ -8,7 +8,7 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import type { Context, KinesisStreamEvent, S3Event } from 'aws-lambda';
 import type { AuditRunSummary } from '../shared/audit/service.ts';
 import { createBackfillS3Client } from '../shared/backfill/dependencies.ts';
@@ -20,8 +20,10 @@ import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
 import { createLambdaContext } from '../shared/runtime/lambdaContext.ts';
 import { makeDirectory } from '../shared/runtime/makeDirectory.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
+import type { FeatureGroup } from '../shared/schema/index.ts';
 import { getOnlineRecord } from '../shared/store/onlineReader.ts';
 import { startLookupFront } from './api/front.ts';
+import { earlierFirstPayment, noteFirstPaymentSent } from './demo/firstPaymentRecord.ts';
 import { DEMO_TRANSACTION_ID, DemoProducer, earlierFirstPaymentLine } from './demo/producer.ts';
 import {
   dropNightlyAggregates,
@@ -41,7 +43,7 @@ import { startLocalS3 } from './s3/index.ts';
 import { ensureFeatureGroups } from './setup/ensureFeatureGroups.ts';
 import { resumeUnfinishedBackfills } from './setup/resumeBackfills.ts';
 import { offlineStoreMounts, START_DEFAULTS } from './startDefaults.ts';
-import { DEFAULT_CREATING_MS, startStore } from './store/index.ts';
+import { type Clock, DEFAULT_CREATING_MS, startStore } from './store/index.ts';
 
 interface StartOptions {
   readonly dataDir: string;
@@ -61,6 +63,11 @@ interface StartOptions {
    * lands in inspectable places (dead letters, reports) the banner names.
    */
   readonly handlerLogs?: boolean;
+  /**
+   * The embedded store's clock (TTL expiry, write and API times); default the wall clock. Tests
+   * move it to see records expire.
+   */
+  readonly storeClock?: Clock;
 }
 
 /** Where everything is, written to `<dataDir>/endpoints.json` once the stack is ready. */
@@ -203,6 +210,7 @@ async function startStack(
       flushIntervalMs: options.flushIntervalMs,
       // New groups are Creating for a moment, as on AWS: setup code must wait (it does).
       creatingMs: DEFAULT_CREATING_MS,
+      clock: options.storeClock,
       logger: createConsoleLog('store', options.logLevel) as never,
     });
     onStop(() => store.close());
@@ -510,12 +518,35 @@ async function startStack(
         s3Client.destroy();
       });
       interrupted();
-      // A restart on the same data dir: the earlier run's first payment is still served, and
-      // sent again (same id, another time and amount) the ingest would dead-letter it as a
-      // conflict. The commands the banner prints answer with the earlier one.
-      const earlier = await firstPaymentEventTime(store.endpoint, 0);
+      // A restart on the same data dir: the earlier run sent the first payment, and sent again
+      // (same id, another time and amount) it would be a second payment under one id: while
+      // served, the ingest dead-letters it as a conflict; past the online TTL nothing online
+      // knows it any more, so the data dir's note tells. The banner's commands answer with the
+      // earlier one while it is served.
+      const transactionsCreated = await featureGroupCreationTime(store.endpoint, transactions);
+      const earlier = await earlierFirstPayment({
+        dataDir,
+        transactionId: DEMO_TRANSACTION_ID,
+        groupCreationTime: transactionsCreated,
+        served: () => firstPaymentEventTime(store.endpoint, 0),
+      });
       interrupted();
-      producer.start({ firstPayment: earlier === undefined });
+      producer.start({
+        firstPayment: earlier === undefined,
+        onFirstPaymentSent: (payment) => {
+          try {
+            noteFirstPaymentSent(
+              dataDir,
+              { transactionId: payment.transaction_id, eventTime: payment.event_time },
+              transactionsCreated
+            );
+          } catch (error) {
+            demoLog.warn(
+              `${DEMO_TRANSACTION_ID} could not be noted in the data dir (${error instanceof Error ? error.message : String(error)}): a start more than the online TTL from now would send it again`
+            );
+          }
+        },
+      });
       // Before the wait below: a startup interrupted during it stops the producer too.
       onStop(async () => {
         await producer.stop();
@@ -524,7 +555,11 @@ async function startStack(
         );
       });
       if (earlier !== undefined) {
-        const { stale, line } = earlierFirstPaymentLine(earlier, Date.now());
+        const { stale, line } = earlierFirstPaymentLine(
+          earlier.eventTime,
+          Date.now(),
+          earlier.served
+        );
         (stale ? demoLog.warn : demoLog.info)(line);
       } else {
         // "ready" means the commands the banner prints answer: the first payment has gone
@@ -571,6 +606,22 @@ async function startStack(
 /** The banner: where everything is and three commands to try. */
 /** How long `npm start` waits for the demo's first payment to be served before it says ready. */
 const FIRST_PAYMENT_TIMEOUT_MS = 15_000;
+
+/** When the store created the group (DescribeFeatureGroup): a group created anew holds nothing. */
+async function featureGroupCreationTime(storeEndpoint: string, group: FeatureGroup): Promise<Date> {
+  const client = new SageMakerClient({ endpoint: storeEndpoint });
+  try {
+    const described = await client.send(
+      new DescribeFeatureGroupCommand({ FeatureGroupName: group.name })
+    );
+    if (described.CreationTime === undefined) {
+      throw new Error(`the store describes ${group.name} without a creation time`);
+    }
+    return described.CreationTime;
+  } finally {
+    client.destroy();
+  }
+}
 
 /**
  * The event time of the demo's first payment in the online store, polled until it is there;

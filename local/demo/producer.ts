@@ -1,7 +1,7 @@
 import { type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { fraudModelV3, transactions } from '../../shared/definitions.ts';
 import type { LogSink } from '../../shared/runtime/powertools.ts';
-import { durationSeconds } from '../../shared/schema/index.ts';
+import { type Duration, durationSeconds } from '../../shared/schema/index.ts';
 import { shortDuration } from '../../shared/shortDuration.ts';
 import { type Payment, PaymentsGenerator } from './paymentsGenerator.ts';
 
@@ -25,18 +25,33 @@ function demoFirstPayment(generator: PaymentsGenerator, nowMs: number): Payment 
   };
 }
 
+/** A duration in words: `1 hour`, `30 days`. */
+function durationWords(d: Duration): string {
+  return `${d.value} ${(d.value === 1 ? d.unit.replace(/s$/, '') : d.unit).toLowerCase()}`;
+}
+
 /**
- * The start log's line for a data dir whose store already holds the demo's first payment (an
- * earlier run sent it; sent again it would be another payment under the same id). It is one
- * payment at one time: past the max age the banner's vectors command judges it by, that command
- * lists its transaction features under "stale", and the line says so, and how to get a fresh one.
+ * The start log's line for a data dir where an earlier run sent the demo's first payment (sent
+ * again it would be another payment under the same id). It is one payment at one time: past the
+ * max age the banner's vectors command judges it by, that command lists its transaction features
+ * under "stale"; past the online TTL (`served` false) the online store no longer has it at all.
+ * The line says which, and how to get a fresh one.
  */
 function earlierFirstPaymentLine(
   eventTime: string,
-  nowMs: number
+  nowMs: number,
+  served = true
 ): { readonly stale: boolean; readonly line: string } {
   const ageSeconds = (nowMs - Date.parse(eventTime)) / 1000;
   const earlier = `${DEMO_TRANSACTION_ID} is from an earlier run on this data dir (event time ${eventTime}, ${shortDuration(ageSeconds)} old): not sent again (an id names one payment)`;
+  const fresh = 'for a fresh one, start on an empty data dir (--data-dir <new dir>)';
+  if (!served) {
+    const ttl = transactions.online?.ttl;
+    return {
+      stale: true,
+      line: `${earlier}. The online store no longer serves it${ttl === undefined ? '' : ` (past the online TTL of ${transactions.name}, ${durationWords(ttl)})`}: the commands below find no record for it (the offline store keeps it); ${fresh}`,
+    };
+  }
   // As the lookup judges it: the feature set's max age, else the group's.
   const maxAge = fraudModelV3.maxAge ?? transactions.maxAge;
   const selected = fraudModelV3.selections.find((s) => s.group === transactions)?.features ?? [];
@@ -45,7 +60,7 @@ function earlierFirstPaymentLine(
   }
   return {
     stale: true,
-    line: `${earlier}. It is past the max age of ${transactions.name} in ${fraudModelV3.name} (${maxAge.value} ${(maxAge.value === 1 ? maxAge.unit.replace(/s$/, '') : maxAge.unit).toLowerCase()}): the vectors command below lists its ${selected.length} ${transactions.name} features under "stale" (their values still returned); for a fresh one, start on an empty data dir (--data-dir <new dir>)`,
+    line: `${earlier}. It is past the max age of ${transactions.name} in ${fraudModelV3.name} (${durationWords(maxAge)}): the vectors command below lists its ${selected.length} ${transactions.name} features under "stale" (their values still returned); ${fresh}`,
   };
 }
 
@@ -82,13 +97,20 @@ class DemoProducer {
    * the same data dir sent it, and an event id names one event (the ingest dead-letters a second
    * payment with the same id and other content as a conflict).
    */
-  start({ firstPayment = true }: { readonly firstPayment?: boolean } = {}): void {
-    if (firstPayment) this.sendFirstPayment();
+  start({
+    firstPayment = true,
+    onFirstPaymentSent,
+  }: {
+    readonly firstPayment?: boolean;
+    /** Once the stream has taken the first payment (to note it: it is never sent twice). */
+    readonly onFirstPaymentSent?: (payment: Payment) => void;
+  } = {}): void {
+    if (firstPayment) this.sendFirstPayment(onFirstPaymentSent);
     this.startTicks();
   }
 
   /** A known first payment, so the commands printed at start have a transaction to look up. */
-  private sendFirstPayment(): void {
+  private sendFirstPayment(onSent?: (payment: Payment) => void): void {
     const first = demoFirstPayment(this.generator, Date.now());
     this.inFlight = this.options.client
       .send(
@@ -98,8 +120,9 @@ class DemoProducer {
         })
       )
       .then(
-        () => {
+        (result) => {
           this.stats.sent += 1;
+          if ((result.FailedRecordCount ?? 0) === 0) onSent?.(first);
         },
         (error) =>
           this.options.logger.warn('PutRecords to the local stream failed', {
