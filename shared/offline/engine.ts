@@ -114,6 +114,8 @@ interface OfflineQueryEngine {
    * `"sagemaker_featurestore"."fraud-cards-1767225600"`: every feature of the group (typed from
    * the schema, null where older files lack it), `write_time`, `api_invocation_time`,
    * `is_deleted`. Both engines return the same name for the same group and creation time.
+   * DuckDB reads the group's files as listed when this is first called: files written after that
+   * are read by a new engine (each training set and each audit run opens its own).
    */
   tableFor(group: FeatureGroup): Promise<string>;
   /**
