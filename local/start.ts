@@ -20,7 +20,7 @@ import { createFeatureStoreClient } from '../shared/runtime/clients.ts';
 import { createLambdaContext } from '../shared/runtime/lambdaContext.ts';
 import { makeDirectory } from '../shared/runtime/makeDirectory.ts';
 import type { LogSink } from '../shared/runtime/powertools.ts';
-import type { FeatureGroup } from '../shared/schema/index.ts';
+import { durationSeconds, type FeatureGroup } from '../shared/schema/index.ts';
 import { getOnlineRecord } from '../shared/store/onlineReader.ts';
 import { startLookupFront } from './api/front.ts';
 import { earlierFirstPayment, noteFirstPaymentSent } from './demo/firstPaymentRecord.ts';
@@ -521,14 +521,18 @@ async function startStack(
       // A restart on the same data dir: the earlier run sent the first payment, and sent again
       // (same id, another time and amount) it would be a second payment under one id: while
       // served, the ingest dead-letters it as a conflict; past the online TTL nothing online
-      // knows it any more, so the data dir's note tells. The banner's commands answer with the
-      // earlier one while it is served.
+      // knows it any more, so the data dir's note tells (within the TTL a noted payment not
+      // served never reached the store). The banner's commands answer with the earlier one while
+      // it is served.
       const transactionsCreated = await featureGroupCreationTime(store.endpoint, transactions);
+      const onlineTtl = transactions.online?.ttl;
       const earlier = await earlierFirstPayment({
         dataDir,
         transactionId: DEMO_TRANSACTION_ID,
         groupCreationTime: transactionsCreated,
         served: () => firstPaymentEventTime(store.endpoint, 0),
+        onlineTtlMs: onlineTtl === undefined ? undefined : durationSeconds(onlineTtl) * 1000,
+        nowMs: (options.storeClock ?? Date).now(),
       });
       interrupted();
       producer.start({
@@ -557,7 +561,7 @@ async function startStack(
       if (earlier !== undefined) {
         const { stale, line } = earlierFirstPaymentLine(
           earlier.eventTime,
-          Date.now(),
+          (options.storeClock ?? Date).now(),
           earlier.served
         );
         (stale ? demoLog.warn : demoLog.info)(line);

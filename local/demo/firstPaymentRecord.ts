@@ -4,7 +4,10 @@
  * past the group's online TTL (30 days for fraud-transactions) it no longer serves the record, and
  * a restart then sent the payment again, two payments under one id in the offline store. So the
  * demo also keeps a note in the data dir, tied to the group's creation time: a store wiped (or a
- * group created anew) holds no earlier payment, whatever the note says.
+ * group created anew) holds no earlier payment, whatever the note says. The note is taken when
+ * the stream takes the payment, before the ingest writes it: a payment noted and not served while
+ * still within the online TTL never reached the store (the local stream is in memory), and is sent
+ * again.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,13 +71,17 @@ function notedFirstPayment(
 
 /**
  * The demo's first payment when an earlier run on this data dir sent it to the group as it exists
- * now: what the online store serves, else (past the online TTL) what the data dir notes. A payment
- * found online and not noted yet (a data dir of an earlier version) is noted now, while it is
- * still served.
+ * now: what the online store serves, else what the data dir notes when the noted payment is past
+ * the online TTL (a younger one the store does not serve was lost with the earlier run's stream).
+ * A payment found online and not noted yet (a data dir of an earlier version) is noted now, while
+ * it is still served.
  *
  * @example
  * ```typescript
- * const earlier = await earlierFirstPayment({ dataDir, transactionId: 'txn-demo-0001', groupCreationTime, served: () => servedEventTime() });
+ * const earlier = await earlierFirstPayment({
+ *   dataDir, transactionId: 'txn-demo-0001', groupCreationTime, served: () => servedEventTime(),
+ *   onlineTtlMs: 30 * 86_400_000, nowMs: storeClock.now(),
+ * });
  * producer.start({ firstPayment: earlier === undefined });
  * ```
  */
@@ -84,8 +91,12 @@ async function earlierFirstPayment(options: {
   readonly groupCreationTime: Date;
   /** The event time of the record the online store serves under the id, if any. */
   readonly served: () => Promise<string | undefined>;
+  /** The group's online TTL (undefined: none, a record stays served). */
+  readonly onlineTtlMs: number | undefined;
+  /** Now by the store's clock, which expires records. */
+  readonly nowMs: number;
 }): Promise<EarlierFirstPayment | undefined> {
-  const { dataDir, transactionId, groupCreationTime } = options;
+  const { dataDir, transactionId, groupCreationTime, onlineTtlMs, nowMs } = options;
   const noted = notedFirstPayment(dataDir, transactionId, groupCreationTime);
   const served = await options.served();
   if (served !== undefined) {
@@ -94,7 +105,8 @@ async function earlierFirstPayment(options: {
     }
     return { eventTime: served, served: true };
   }
-  return noted === undefined ? undefined : { eventTime: noted, served: false };
+  const expired = onlineTtlMs !== undefined && nowMs - Date.parse(noted ?? '') >= onlineTtlMs;
+  return noted === undefined || !expired ? undefined : { eventTime: noted, served: false };
 }
 
 export type { EarlierFirstPayment };
