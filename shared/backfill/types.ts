@@ -135,7 +135,8 @@ interface BackfillReport {
   readonly rowsDuplicate?: number;
   /**
    * Failed reports only: rows read whose writes failed (refused by the store, or still failing
-   * after the retries), neither written nor rejected; a resume writes them. Absent when 0.
+   * after the retries), neither written nor rejected; a resume writes them when the report is
+   * `resumable` (a file failed for good, e.g. corrupt, is not resumed). Absent when 0.
    */
   readonly rowsNotWritten?: number;
   /**
