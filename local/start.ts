@@ -607,7 +607,6 @@ async function startStack(
   }
 }
 
-/** The banner: where everything is and three commands to try. */
 /** How long `npm start` waits for the demo's first payment to be served before it says ready. */
 const FIRST_PAYMENT_TIMEOUT_MS = 15_000;
 
@@ -681,6 +680,7 @@ function auditLine(summary: AuditRunSummary): string {
   return `audit finished in ${(summary.durationMs / 1000).toFixed(1)} s: ${n(t.groups)} groups, ${n(t.checked)} identifiers checked: ${mismatches}, ${n(t.expiredStillServed)} expired records still served, ${n(t.stale)} stale, ${n(t.freshnessBreaches)} freshness breaches, ${n(t.failedGroups)} groups failed; report ${summary.reportLocation} (npx skewless audit prints the table)`;
 }
 
+/** The banner: where everything is and three commands to try. */
 function banner(e: Endpoints, demo: boolean): string {
   const cwd = process.cwd();
   const relative = (p: string) => (p.startsWith(`${cwd}/`) ? `.${p.slice(cwd.length)}` : p);
