@@ -235,8 +235,9 @@ function wireKey(entry: WireEntry | undefined): string {
 /**
  * Map a BatchWriteRecord answer back to its entries: an entry not listed in `Errors` nor in
  * `UnprocessedEntries` was written. Listed entries are matched by content (identical copies in
- * one call are interchangeable and matched in order), or, for an echo that is not byte-identical,
- * by group and the values of the group's record identifier and event time features.
+ * one call are interchangeable and matched in order), or, for an echo that is not byte-identical
+ * (matched after every byte-identical one), by group and the values of the group's record
+ * identifier and event time features: the first such entry not listed yet, in call order.
  */
 function mapCallOutput<Ref>(
   call: readonly Pending<Ref>[],
@@ -265,11 +266,18 @@ function mapCallOutput<Ref>(
       if (list === undefined) byKey.set(key, [p]);
       else list.push(p);
     }
-    const listed = new Set<Pending<Ref>>();
+    // Every echo is matched byte for byte first, then the others fall back: a fallback taken
+    // first could take the entry a later echo names exactly (two versions of one record at one
+    // instant), leaving that echo's entry unlisted and so 'written'.
+    const echoes = [
+      ...errors.map((error) => error.Entry as WireEntry | undefined),
+      ...unprocessed.map((entry) => entry as WireEntry),
+    ];
+    const matched = echoes.map((entry) => byKey.get(wireKey(entry))?.shift());
+    const listed = new Set(matched.filter((p) => p !== undefined));
     let unmatched = 0;
-    const take = (entry: WireEntry | undefined): Pending<Ref> | undefined => {
-      const exact = byKey.get(wireKey(entry))?.shift();
-      if (exact !== undefined) return exact;
+    echoes.forEach((entry, i) => {
+      if (matched[i] !== undefined) return;
       // Echo not byte-identical (e.g. normalised values): same group, and the same values of
       // the group's identifier and event time features. By name: an entry whose identifier is
       // merely some other feature's value in the echo (a card id in a payment) is another record.
@@ -283,12 +291,12 @@ function mapCallOutput<Ref>(
           echoed(p.entry.record.eventTimeName) === p.entry.record.eventTime
       );
       if (near === undefined) unmatched++;
-      return near;
-    };
-    for (const error of errors) {
-      const p = take(error.Entry as WireEntry | undefined);
-      if (p === undefined) continue;
-      listed.add(p);
+      else listed.add(near);
+      matched[i] = near;
+    });
+    errors.forEach((error, i) => {
+      const p = matched[i];
+      if (p === undefined) return;
       const code = error.ErrorCode ?? 'Unknown';
       const message = error.ErrorMessage ?? 'the store reported an error for this entry';
       if (entryErrorKind(code) === 'rejected') {
@@ -301,11 +309,9 @@ function mapCallOutput<Ref>(
         // `retry`, so ingest reports the record and the stream stalls and alarms as before.
         settle(p, { status: 'retry', code, message, refused: true });
       }
-    }
-    for (const entry of unprocessed) {
-      const p = take(entry as WireEntry);
+    });
+    for (const p of matched.slice(errors.length)) {
       if (p === undefined) continue;
-      listed.add(p);
       again.push([
         p,
         { code: 'Unprocessed', message: 'listed in UnprocessedEntries by the store' },

@@ -338,6 +338,38 @@ describe('writeBatch', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['written', 'rejected']);
   });
 
+  it('matches byte-identical echoes before falling back, so a fallback never takes an entry another echo names exactly', async () => {
+    // Prepare: two versions of one payment at one instant. The store lists the second, normalised
+    // (amount 5.0), as rejected, and the first, byte-identical, as unprocessed.
+    const at = new Date().toISOString();
+    const first = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 3 });
+    const second = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 5 });
+    const echo = second.record.map((v) =>
+      v.FeatureName === 'amount' ? { ...v, ValueAsString: '5.0' } : v
+    );
+    store.on(BatchWriteRecordCommand).resolves({
+      Errors: [
+        {
+          Entry: { FeatureGroupName: transactions.name, Record: echo },
+          ErrorCode: 'ValidationError',
+          ErrorMessage: 'amount out of range',
+        },
+      ],
+      UnprocessedEntries: [{ FeatureGroupName: transactions.name, Record: first.record }],
+    });
+    // Act
+    const outcomes = await writeBatch(
+      client(),
+      [
+        { ref: 0, record: first },
+        { ref: 1, record: second },
+      ],
+      { retryEntries: false }
+    );
+    // Assess: the first is the unprocessed one, the second the rejected one; neither 'written'
+    expect(outcomes.map((o) => o.status)).toEqual(['retry', 'rejected']);
+  });
+
   it('an answer listing an entry that matches none sent leaves the others unknown (retry)', async () => {
     store.on(BatchWriteRecordCommand).resolves({
       Errors: [
