@@ -6,6 +6,7 @@
 import {
   BatchWriteRecordCommand,
   type BatchWriteRecordCommandInput,
+  type BatchWriteRecordCommandOutput,
   SageMakerFeatureStoreRuntimeClient,
   ServiceUnavailable,
   ValidationError,
@@ -63,6 +64,24 @@ function entry(i: number, extra: Partial<BatchWriteEntry<number>> = {}): BatchWr
 /** The wire entry the writer sends for `e` (what the store echoes back). */
 function wire(e: BatchWriteEntry<number>) {
   return { FeatureGroupName: e.record.featureGroup, Record: e.record.record };
+}
+
+/**
+ * The store's `Errors` item rejecting a payment echoed normalised (its amount written otherwise,
+ * not byte-identical to what was sent).
+ */
+function amountRejectedNormalised(
+  payment: ReturnType<typeof toRecord>,
+  amount: string
+): NonNullable<BatchWriteRecordCommandOutput['Errors']>[number] {
+  const echo = payment.record.map((v) =>
+    v.FeatureName === 'amount' ? { ...v, ValueAsString: amount } : v
+  );
+  return {
+    Entry: { FeatureGroupName: transactions.name, Record: echo },
+    ErrorCode: 'ValidationError',
+    ErrorMessage: 'amount out of range',
+  };
 }
 
 beforeEach(() => {
@@ -317,18 +336,9 @@ describe('writeBatch', () => {
       card_id: 'tx-2',
       amount: 10.5,
     });
-    const echo = second.record.map((v) =>
-      v.FeatureName === 'amount' ? { ...v, ValueAsString: '10.50' } : v
-    );
-    store.on(BatchWriteRecordCommand).resolves({
-      Errors: [
-        {
-          Entry: { FeatureGroupName: transactions.name, Record: echo },
-          ErrorCode: 'ValidationError',
-          ErrorMessage: 'amount out of range',
-        },
-      ],
-    });
+    store
+      .on(BatchWriteRecordCommand)
+      .resolves({ Errors: [amountRejectedNormalised(second, '10.50')] });
     // Act
     const outcomes = await writeBatch(client(), [
       { ref: 0, record: first },
@@ -344,17 +354,8 @@ describe('writeBatch', () => {
     const at = new Date().toISOString();
     const first = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 3 });
     const second = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 5 });
-    const echo = second.record.map((v) =>
-      v.FeatureName === 'amount' ? { ...v, ValueAsString: '5.0' } : v
-    );
     store.on(BatchWriteRecordCommand).resolves({
-      Errors: [
-        {
-          Entry: { FeatureGroupName: transactions.name, Record: echo },
-          ErrorCode: 'ValidationError',
-          ErrorMessage: 'amount out of range',
-        },
-      ],
+      Errors: [amountRejectedNormalised(second, '5.0')],
       UnprocessedEntries: [{ FeatureGroupName: transactions.name, Record: first.record }],
     });
     // Act
