@@ -20,9 +20,10 @@
  * call is retried by the SDK inside `client.send`. Entries the store answered one by one with a
  * transient code (throttled or 5xx `Errors` items, `UnprocessedEntries`) are re-sent by this
  * writer, in fresh calls, under a token of that same strategy object: same max attempts, same
- * backoff, same client-wide retry quota, credited back only when the last round wrote an entry.
- * Once the strategy refuses (attempts or quota exhausted), they end as `retry`. A call that failed whole after the SDK's retries is not
- * re-sent, and neither is an entry the store refused (`refused: true` at its first answer).
+ * backoff, same client-wide retry quota, credited back only when the last round of re-sends wrote
+ * an entry. Once the strategy refuses (attempts or quota exhausted), they end as `retry`. A call
+ * that failed whole after the SDK's retries is not re-sent, and neither is an entry the store
+ * refused (`refused: true` at its first answer).
  *
  * Whole-call rejections (a `ValidationError` for the request) cannot be attributed to one entry,
  * so a rejected multi-entry call is split into single-entry calls, which name the bad entry.
@@ -415,9 +416,13 @@ async function writeBatch<Ref>(
     }
     if (again.length === 0) {
       // Credit the strategy (the quota the re-sends spent; the adaptive mode's sending rate) only
-      // when this last round wrote an entry, as the SDK credits only a call that succeeded: a
-      // round whose entries were all refused, rejected or failed whole is no success.
-      if (token !== undefined && wroteAny) strategy?.recordSuccess(token);
+      // when entries were re-sent and this last round wrote one, as the SDK credits only a call
+      // that succeeded: a round whose entries were all refused, rejected or failed whole is no
+      // success. Without re-sends there is nothing of this writer's to credit: the SDK credited
+      // each call that succeeded itself, and a second credit would refill the quota twice.
+      if (token !== undefined && token.getRetryCount() > 0 && wroteAny) {
+        strategy?.recordSuccess(token);
+      }
       break;
     }
     let retryToken: RetryToken | undefined;

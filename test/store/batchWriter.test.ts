@@ -254,6 +254,21 @@ describe('writeBatch', () => {
     }
   );
 
+  it('credits nothing when no entry was re-sent: the SDK credits each call that succeeded itself', async () => {
+    // Prepare: a quota below full (a throttled call elsewhere spent a retry's cost)
+    const { client: quotaClient, quota } = clientWithQuota();
+    const elsewhere = await quota.acquireInitialRetryToken('elsewhere');
+    await quota.refreshRetryTokenForRetry(elsewhere, { errorType: 'THROTTLING' });
+    const spent = quota.getCapacity();
+    store.on(BatchWriteRecordCommand).resolves({ Errors: [] });
+    // Act
+    const outcomes = await writeBatch(quotaClient, [entry(0), entry(1)]);
+    // Assess: written at the first call, and the quota is as it was (the mock has no SDK
+    // middleware, whose own credit for the call is not this writer's to give)
+    expect(outcomes.map((o) => o.status)).toEqual(['written', 'written']);
+    expect(quota.getCapacity()).toBe(spent);
+  });
+
   it('credits the retry quota back once the re-sent entry is written', async () => {
     const { client: quotaClient, quota } = clientWithQuota();
     store
