@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import AjvDraft04 from 'ajv-draft-04';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadTemplate, parseTemplate } from '../../scripts/lib/cfnYaml.ts';
 import { functionBuilds } from '../../scripts/lib/esbuildOptions.ts';
 import { replaceGeneratedBlock, templateDrift } from '../../scripts/lib/generatedResources.ts';
 import { featureGroups, transactions } from '../../shared/definitions.ts';
+import { readIngestConfig } from '../../shared/ingest/config.ts';
+import { readMaxEventTimeSkewSeconds } from '../../shared/runtime/env.ts';
 import { defineFeatureGroup } from '../../shared/schema/index.ts';
 
 const templateText = readFileSync(new URL('../../template.yaml', import.meta.url), 'utf8');
@@ -185,6 +187,57 @@ describe('template.yaml', () => {
     const api = template.Resources.LookupApi?.Properties as { Auth: { DefaultAuthorizer: string } };
     expect(api.Auth.DefaultAuthorizer).toBe('AWS_IAM');
     expect(template.Parameters?.ApiCorsAllowOrigin).toMatchObject({ Default: '' });
+  });
+
+  it('gives each Number parameter a function reads the range its configuration accepts', () => {
+    // A parameter stricter than the code (or the docs, which follow the code) refuses a value the
+    // docs offer; a looser one deploys a stack whose functions fail at cold start.
+    const readers: Record<string, () => unknown> = {
+      INGEST_CONCURRENCY: () => readIngestConfig(),
+      MAX_EVENT_TIME_SKEW_SECONDS: () => readMaxEventTimeSkewSeconds(),
+    };
+    const checked: string[] = [];
+    for (const [, resource] of resourcesOfType('AWS::Serverless::Function')) {
+      const environment = resource.Properties?.Environment as
+        | { Variables?: Record<string, unknown> }
+        | undefined;
+      for (const [name, value] of Object.entries(environment?.Variables ?? {})) {
+        const ref = (value as { Ref?: string } | null)?.Ref;
+        const parameter = (ref === undefined ? undefined : template.Parameters?.[ref]) as
+          | { Type?: string; MinValue: number; MaxValue: number; Default: number }
+          | undefined;
+        if (parameter?.Type !== 'Number') continue;
+        const read = readers[name];
+        expect(
+          read,
+          `${name} (parameter ${ref}) has no configuration reader in this test`
+        ).toBeDefined();
+        const accepts = (n: number) => {
+          // The ingest configuration also needs a dead-letter destination.
+          vi.stubEnv('DEAD_LETTER_DIR', 'unused');
+          vi.stubEnv(name, String(n));
+          try {
+            (read as () => unknown)();
+            return true;
+          } catch {
+            return false;
+          } finally {
+            vi.unstubAllEnvs();
+          }
+        };
+        const { MinValue: min, MaxValue: max, Default: fallback } = parameter;
+        expect(
+          [min, max, fallback].every((n) => typeof n === 'number'),
+          `${ref} MinValue/MaxValue/Default`
+        ).toBe(true);
+        expect(
+          [accepts(min - 1), accepts(min), accepts(fallback), accepts(max), accepts(max + 1)],
+          `${ref} [${min}, ${max}] against ${name}`
+        ).toEqual([false, true, true, true, false]);
+        checked.push(name);
+      }
+    }
+    expect(new Set(checked)).toEqual(new Set(Object.keys(readers)));
   });
 
   it('parses short-form intrinsics the way CloudFormation reads them', () => {
