@@ -357,9 +357,9 @@ async function waitForReport(
     if (progress !== undefined) {
       display.update(progress.rowsRead, progress.rowsWritten, progress.rowsRejected);
     } else if (current !== undefined) {
-      const { rowsWritten, rowsRejected } = current.state;
+      const { rowsWritten, rowsRejected, rowsDuplicate = 0 } = current.state;
       display.update(
-        rowsWritten + rowsRejected,
+        rowsWritten + rowsRejected + rowsDuplicate,
         rowsWritten,
         rowsRejected,
         ' (at the last checkpoint)'
