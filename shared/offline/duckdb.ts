@@ -74,8 +74,6 @@ interface DuckDbEngineOptions {
    * group rows joined when the data exceeds `memoryLimit`.
    */
   readonly tempDirectory?: string;
-  /** Database file; default in memory. */
-  readonly database?: string;
   /** Called with every statement run, in order (tests, `--explain`). */
   readonly onStatement?: (sql: string) => void;
 }
@@ -765,7 +763,7 @@ async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<Du
   if (options.threads !== undefined) config.threads = String(options.threads);
   if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
   if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
-  const instance = await DuckDBInstance.create(options.database ?? ':memory:', config);
+  const instance = await DuckDBInstance.create(':memory:', config);
   const connection = await instance.connect();
   const engine = new DuckDbEngine(instance, connection, options);
   for (const sql of [
