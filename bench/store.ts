@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import {
   PutRecordCommand,
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import { processCpuSeconds } from '../test/helpers/stackProcess.ts';
 import { formatNumber, runAlone, spawnServer, spawnStore, stopChild } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
@@ -91,18 +92,6 @@ function putBody(i: number): string {
   return `{"Record":[{"FeatureName":"id","ValueAsString":"u${i % DISTINCT_IDS}"},{"FeatureName":"event_time","ValueAsString":"${eventTime}"},{"FeatureName":"amount","ValueAsString":"${i}"},{"FeatureName":"score","ValueAsString":"0.${i % 1000}"},{"FeatureName":"country","ValueAsString":"NL"}]}`;
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat (utime, stime), in clock ticks (100 per second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
@@ -178,7 +167,7 @@ async function rawPuts(
   let next = 0;
   let ok = 0;
   let failed = 0;
-  const cpuBefore = cpuSeconds(pid);
+  const cpuBefore = processCpuSeconds(pid);
   const started = performance.now();
   const deadline = started + maxMs;
   await Promise.all(
@@ -194,7 +183,7 @@ async function rawPuts(
     })
   );
   const ms = performance.now() - started;
-  const cpuMicros = ((cpuSeconds(pid) - cpuBefore) / ok) * 1e6;
+  const cpuMicros = ((processCpuSeconds(pid) - cpuBefore) / ok) * 1e6;
   for (const c of connections) c.close();
   return { perSecond: (ok / ms) * 1000, ok, failed, ms, cpuMicros };
 }

@@ -2,10 +2,15 @@
  * The embedded store in its own process (`local/store/main.ts`), so that on a 2-core machine the
  * store and the code under test each get a core. SIGTERM flushes the offline store and exits.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exitCodeOf, spawnStoreProcess, storeListening } from '../helpers/stackProcess.ts';
+import {
+  exitCodeOf,
+  processCpuSeconds,
+  spawnStoreProcess,
+  storeListening,
+} from '../helpers/stackProcess.ts';
 
 interface ChildStoreOptions {
   readonly flushIntervalMs?: number;
@@ -64,15 +69,5 @@ async function startChildStore(options: ChildStoreOptions = {}): Promise<ChildSt
   };
 }
 
-/** utime + stime of a process from /proc (Linux), in seconds; NaN when unavailable. */
-function processCpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 export type { ChildStore, ChildStoreOptions };
-export { processCpuSeconds, startChildStore };
+export { startChildStore };

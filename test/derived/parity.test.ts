@@ -32,8 +32,8 @@ import { createFeatureStoreClient } from '../../shared/runtime/clients.ts';
 import { metrics } from '../../shared/runtime/powertools.ts';
 import { batchGetOnline } from '../../shared/store/onlineReader.ts';
 import { driveLikeLambda, type IngestHandler, lambdaContext } from '../helpers/kinesisEvents.ts';
-import { node, root } from '../helpers/stackProcess.ts';
-import { type ChildStore, processCpuSeconds, startChildStore } from './childStore.ts';
+import { node, processCpuSeconds, root } from '../helpers/stackProcess.ts';
+import { type ChildStore, startChildStore } from './childStore.ts';
 import { createDeploymentGroups, toShards } from './harness.ts';
 import { paymentsStream } from './paymentsStream.ts';
 

@@ -388,6 +388,19 @@ function writeCardsFile(path: string, rows: number, idPrefix: string): void {
   writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name, which may itself hold ") ": fields 14 and 15 of stat (utime,
+    // stime), in clock ticks (100 per second on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export type { CliOptions, CliRun, StackProcess, StartingStackProcess };
 export {
   cli,
@@ -403,6 +416,7 @@ export {
   poll,
   portsFewerThan,
   portsListening,
+  processCpuSeconds,
   root,
   runCli,
   runCliAsync,
