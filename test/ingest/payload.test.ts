@@ -301,7 +301,15 @@ describe('Function: parseIngestPayload()', () => {
     expect(rejected.reason).toContain(`${key}={"polluted":true}: forbidden key "${key}"`);
     expect(rejected.reason).toContain(`card_id_meta.${key}=1: forbidden key "${key}"`);
     expect(rejected.reason).toContain('card_id_meta={');
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // The record the schema module validates is a copy without the key: no inherited "polluted"
+    // (`input.__proto__ = …` would have set the copy's prototype), no own "constructor".
+    const decoded = decodeKinesisData(base64(text));
+    const routed = decoded.ok ? routePayload(decoded.value, options) : decoded;
+    if (!routed.ok) throw new Error('expected the record to be routed');
+    const { input } = routed.value;
+    expect(Object.getPrototypeOf(input)).toBe(Object.prototype);
+    expect(Object.hasOwn(input, key)).toBe(false);
+    expect(input.polluted).toBeUndefined();
   });
 
   it('rejects an oversized value and an oversized record (over 350 KB)', () => {
