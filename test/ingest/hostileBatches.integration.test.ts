@@ -17,6 +17,7 @@ import {
   lambdaContext,
   transaction,
 } from '../helpers/kinesisEvents.ts';
+import { offlineRows } from '../helpers/offlineRows.ts';
 import { type IngestFixture, startIngestFixture } from './fixture.ts';
 
 describe.each(['on', 'off'])('Ingest function with DERIVED_FEATURES=%s', (derived) => {
@@ -69,6 +70,10 @@ describe.each(['on', 'off'])('Ingest function with DERIVED_FEATURES=%s', (derive
     expect(response).toEqual({ batchItemFailures: [] });
     expect((await online(`twice-${derived}`))?.transaction_id).toBe(`twice-${derived}`);
     expect(fx.deadLetters()).toHaveLength(lettersBefore);
+    // Once: a second write of the copy leaves online as it was, but adds an offline row.
+    await fx.store.store.flush();
+    const rows = await offlineRows(fx.store.store.offlineDataPath('fraud-transactions'));
+    expect(rows.filter((r) => r.transaction_id === `twice-${derived}`)).toHaveLength(1);
   });
 
   it('dead-letters a record whose JSON nests thousands of levels deep (10 KB) and writes the rest', async () => {
