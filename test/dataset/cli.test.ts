@@ -94,10 +94,14 @@ async function run(
 const BUILD_HINT =
   'the labels and options are described in skewless dataset --help and docs/training-sets.md';
 
-/** A build of `features` (default: one card feature) from labels.csv into `<data dir>/<out>`. */
-function buildArgs(out: string, features = 'fraud-cards.txn_count_7d'): string[] {
+/** A build of `features` (default: one card feature) from `labels` into `<data dir>/<out>`. */
+function buildArgs(
+  out: string,
+  features = 'fraud-cards.txn_count_7d',
+  labels = join(dir, 'labels.csv')
+): string[] {
   return [
-    join(dir, 'labels.csv'),
+    labels,
     '--features',
     features,
     '--label-time-column',
@@ -200,6 +204,25 @@ describe('skewless dataset', () => {
     expect(err).toContain('ASOF LEFT JOIN');
     expect(err).toContain("INTERVAL '43200' SECOND");
     expect(err).not.toContain('dataset: point-in-time join');
+    // The labels above sit at no row's event time, where --strictly-before changes nothing. A
+    // label at a row's own event time gets that row, or with the option the one before it (a day
+    // older: beyond the 12 h).
+    const atEvent = join(dir, 'labels-at-event.csv');
+    writeFileSync(atEvent, 'card,label_time\n000123,2026-01-02T00:00:00Z\n');
+    const withoutFeatures = async (strict: string[]) => {
+      const result = await run([
+        ...buildArgs('at-event.csv', 'fraud-cards.txn_count_7d', atEvent),
+        '--max-age',
+        'fraud-cards=12h',
+        '--json',
+        '--no-progress',
+        ...strict,
+      ]);
+      expect(result.exitCode, result.err).toBe(0);
+      return JSON.parse(result.out).labelsWithoutFeatures;
+    };
+    expect(await withoutFeatures([])).toEqual({ 'fraud-cards': 0 });
+    expect(await withoutFeatures(['--strictly-before'])).toEqual({ 'fraud-cards': 1 });
   });
 
   it('says in one line what Ctrl-C left behind, with exit code 130', async () => {
