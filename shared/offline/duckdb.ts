@@ -759,13 +759,23 @@ class DuckDbEngine implements OfflineQueryEngine {
  */
 async function createDuckDbEngine(options: DuckDbEngineOptions = {}): Promise<DuckDbEngine> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const config: Record<string, string> = {};
-  if (options.threads !== undefined) config.threads = String(options.threads);
-  if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
-  if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
-  const instance = await DuckDBInstance.create(':memory:', config);
+  const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   const engine = new DuckDbEngine(instance, connection, options);
+  // The caller's settings as SET statements reported to onStatement (the rest of the setup is not):
+  // `skewless dataset --explain` then shows the threads, memory limit and spill folder it ran with.
+  const chosen: string[] = [];
+  if (options.threads !== undefined) chosen.push(`SET threads = ${options.threads}`);
+  if (options.memoryLimit !== undefined) {
+    chosen.push(`SET memory_limit = ${quoteString(options.memoryLimit)}`);
+  }
+  if (options.tempDirectory !== undefined) {
+    chosen.push(`SET temp_directory = ${quoteString(options.tempDirectory)}`);
+  }
+  for (const sql of chosen) {
+    options.onStatement?.(sql);
+    await connection.run(sql);
+  }
   for (const sql of [
     "SET TimeZone = 'UTC'",
     'SET enable_progress_bar = true',

@@ -225,6 +225,123 @@ describe('skewless dataset', () => {
     expect(await withoutFeatures(['--strictly-before'])).toEqual({ 'fraud-cards': 1 });
   });
 
+  it('--column-separator names the output columns <group><separator><feature>', async () => {
+    const { exitCode, err } = await run([
+      ...buildArgs('separator.csv'),
+      '--column-separator',
+      '__',
+      '--no-progress',
+    ]);
+    expect(exitCode, err).toBe(0);
+    const [header] = readFileSync(join(dir, 'separator.csv'), 'utf8').split('\n');
+    expect(header?.split(',')).toContain('fraud-cards__txn_count_7d');
+  });
+
+  it('--delete-rule sdk hides the rows before a delete from a label older than it', async () => {
+    // 000124 is put at 00:00 and deleted at 12:00; a label at 06:00 sits between them.
+    const labels = join(dir, 'labels-before-delete.csv');
+    writeFileSync(labels, 'card,label_time\n000124,2026-01-01T06:00:00Z\n');
+    const withoutFeatures = async (rule: string) => {
+      const result = await run([
+        ...buildArgs('delete-rule.csv', 'fraud-cards.txn_count_7d', labels),
+        '--delete-rule',
+        rule,
+        '--json',
+        '--no-progress',
+      ]);
+      expect(result.exitCode, result.err).toBe(0);
+      return JSON.parse(result.out).labelsWithoutFeatures;
+    };
+    // service: the put serves the label until the delete; sdk: the delete hides it whatever the time.
+    expect(await withoutFeatures('service')).toEqual({ 'fraud-cards': 0 });
+    expect(await withoutFeatures('sdk')).toEqual({ 'fraud-cards': 1 });
+  });
+
+  it('--strategy portable runs the window-function SQL, not the ASOF JOIN auto picks on DuckDB', async () => {
+    const explain = async (strategy: string[]) => {
+      const result = await run([
+        ...buildArgs('strategy.csv'),
+        ...strategy,
+        '--json',
+        '--explain',
+        '--no-progress',
+      ]);
+      expect(result.exitCode, result.err).toBe(0);
+      return { strategy: JSON.parse(result.out).strategy, sql: result.err };
+    };
+    const auto = await explain([]);
+    expect(auto.strategy).toBe('asof');
+    expect(auto.sql).toContain('ASOF LEFT JOIN');
+    const portable = await explain(['--strategy', 'portable']);
+    expect(portable.strategy).toBe('portable');
+    expect(portable.sql).not.toContain('ASOF');
+  });
+
+  it('--threads, --memory-limit and --temp-dir are set on DuckDB (shown by --explain)', async () => {
+    const spill = join(dir, 'spill-settings');
+    const { exitCode, err } = await run([
+      ...buildArgs('settings.csv'),
+      '--threads',
+      '3',
+      '--memory-limit',
+      '300MB',
+      '--temp-dir',
+      spill,
+      '--explain',
+      '--no-progress',
+    ]);
+    expect(exitCode, err).toBe(0);
+    expect(err).toContain('SET threads = 3;');
+    expect(err).toContain("SET memory_limit = '300MB';");
+    expect(err).toContain(`SET temp_directory = '${spill}';`);
+  });
+
+  it('--as-of-write-time and --write-time-cutoff leave out a row written after the label or the cutoff', async () => {
+    // Times relative to the clock: a row at 3 h ago written then, and a backfill of 2 h ago
+    // written 30 min ago, after the label (1 h ago) and after the cutoff (90 min ago).
+    const store = mkdtempSync(join(tmpdir(), 'skewless-cli-written-'));
+    try {
+      const now = Date.now();
+      const ago = (minutes: number) => new Date(now - minutes * 60_000);
+      const row = (eventMinutesAgo: number, writtenMinutesAgo: number, count: bigint) => ({
+        values: {
+          card_id: '000200',
+          event_time: ago(eventMinutesAgo).toISOString(),
+          txn_count_7d: count,
+        },
+        writeTime: ago(writtenMinutesAgo),
+        apiInvocationTime: ago(writtenMinutesAgo),
+        isDeleted: false,
+      });
+      await writeOfflineRows({
+        dataDir: store,
+        group: cards,
+        rows: [row(180, 180, 1n), row(120, 30, 2n)],
+      });
+      const labels = join(store, 'labels.csv');
+      writeFileSync(labels, `card,label_time\n000200,${ago(60).toISOString()}\n`);
+      const countServed = async (options: string[]) => {
+        const out = join(store, 'train.csv');
+        const args = buildArgs('unused.csv', 'fraud-cards.txn_count_7d', labels);
+        args[args.indexOf('--data-dir') + 1] = store;
+        args[args.indexOf('--out') + 1] = out;
+        const result = await run([...args, ...options, '--no-progress']);
+        expect(result.exitCode, result.err).toBe(0);
+        const engine = await createDuckDbEngine();
+        const { rows } = await engine.queryAll(
+          `SELECT "fraud-cards.txn_count_7d" AS n FROM read_csv('${out}', all_varchar = true)`
+        );
+        await engine.close();
+        return rows.map((r) => r.n);
+      };
+      expect(await countServed([])).toEqual(['2']);
+      expect(await countServed(['--as-of-write-time'])).toEqual(['1']);
+      expect(await countServed(['--write-time-cutoff', ago(90).toISOString()])).toEqual(['1']);
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+
   it('says in one line what Ctrl-C left behind, with exit code 130', async () => {
     // SIGINT as a phase begins: its statement is aborted before DuckDB starts it.
     const interruptAt = (phase: string) => (text: string) => {
