@@ -43,15 +43,18 @@ const SCALE = Number(process.env.SKEWLESS_BENCH_DATASET_SCALE ?? 1);
 
 /** Sizes of the fixture at scale 1 (1M labels × 10M rows); `scale` multiplies the counts. */
 function fixtureSizes(scale: number) {
-  const transactions = 4_000_000 * scale;
-  const cards = 100_000 * scale;
-  const merchants = Math.round(9_950 * scale);
+  // Whole counts: scales multiply in floating point (the long-history row at 0.1 of a 0.1 run is
+  // 0.010000000000000002), and DuckDB's range() takes integers only.
+  const count = (n: number): number => Math.round(n * scale);
+  const transactions = count(4_000_000 / LABEL_EVERY) * LABEL_EVERY;
+  const cards = count(100_000);
+  const merchants = count(9_950);
   const sizes = {
     transactions,
-    deletedTransactions: 5_000 * scale,
+    deletedTransactions: count(5_000),
     cards,
     cardSnapshots: 50,
-    resentCardRows: 5_000 * scale, // duplicates: same card and event time, later api time
+    resentCardRows: count(5_000), // duplicates: same card and event time, later api time
     merchants,
     merchantSnapshots: 100,
     labels: transactions / LABEL_EVERY,
