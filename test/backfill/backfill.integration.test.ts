@@ -36,14 +36,13 @@ import { startTestStore, type TestStore } from '../helpers/store.ts';
 import {
   backfillOutput,
   type CardFile,
-  type CardRow,
   cardFile,
   createSchemaGroups,
-  goodCard,
   objectText,
   offlineMount,
   offlineRows,
   PARQUET_BAD_VARIANTS,
+  recentCards,
   toCsv,
   toJsonLines,
   toParquet,
@@ -138,21 +137,6 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     return out;
   }
 
-  /**
-   * The file's 2024 rows are older than any online record and past fraud-cards' 90-day TTL, so a
-   * backfill that wrongly wrote online would change nothing a read shows. These two rows are an
-   * hour old: `<prefix>-live` newer than its seeded online record (which it would replace),
-   * `<prefix>-fresh` not online at all (it would appear). The test seeds `-live` and checks both.
-   */
-  function liveRows(prefix: string): CardRow[] {
-    const eventTime = new Date(Date.now() - 3_600_000).toISOString();
-    return [`${prefix}-live`, `${prefix}-fresh`].map((id, i) => ({
-      ...goodCard(prefix, i),
-      card_id: id,
-      event_time: eventTime,
-    }));
-  }
-
   /** Seeds the ids to watch online and returns what the online store serves for them. */
   async function watchOnline(prefix: string, seeded: readonly string[]) {
     const ids = [...seeded, `${prefix}-live`, `${prefix}-fresh`];
@@ -195,7 +179,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     // Prepare
     const prefix = 'csv';
     const file = cardFile(prefix, 150);
-    const live = liveRows(prefix);
+    const live = recentCards(prefix);
     const onlineUnchanged = await watchOnline(prefix, [`${prefix}-0`, `${prefix}-1`]);
     const csv = `${toCsv(file.rows)}${prefix}-extra,2025-01-01T00:00:00Z,1\n"${prefix}-quoted",2025-02-01T00:00:00Z,1,2,3.5,4.5,5,0,10,"Côte d'Ivoire, CI"\n${toCsv(live).split('\n').slice(1).join('\n')}`;
     // Act
@@ -255,7 +239,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     const prefix = 'jsonl';
     const file = cardFile(prefix, 100);
     const extra = `{"card_id":"${prefix}-x1","event_time":"2025-01-01T00:00:00Z","colour":"red"}\nnot json at all\n[1,2,3]\n\n{"CARD_ID":"${prefix}-upper","Event_Time":"2025-03-01T10:00:00.123456Z"}\n{"card_id":"${prefix}-big","event_time":"2025-01-01T00:00:00Z","txn_count_7d":9007199254740993}\n{"card_id":"${prefix}-\\ud800","event_time":"2025-01-01T00:00:00Z"}\n{"card_id":"${prefix}-lone","event_time":"2025-01-01T00:00:00Z","home_country":"D\\udc00E"}\n`;
-    const live = liveRows(prefix);
+    const live = recentCards(prefix);
     const onlineUnchanged = await watchOnline(prefix, [`${prefix}-0`, `${prefix}-3`]);
     // Act
     const source = await upload(
@@ -403,7 +387,7 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     // Prepare
     const prefix = 'parquet';
     const cards = cardFile(prefix, 300, 9, PARQUET_BAD_VARIANTS);
-    const live = liveRows(prefix);
+    const live = recentCards(prefix);
     const file = {
       ...cards,
       rows: [...cards.rows, ...live],

@@ -6,7 +6,10 @@
  * between a part's objects and its checkpoint; the same rows as records mode, read the same way.
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SageMakerFeatureStoreRuntimeClient } from '@aws-sdk/client-sagemaker-featurestore-runtime';
+import {
+  GetRecordCommand,
+  SageMakerFeatureStoreRuntimeClient,
+} from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
 import { parquetMetadata, parquetSchema } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +49,7 @@ import {
   objectText,
   offlineMount,
   offlineRows,
+  recentCards,
   toCsv,
 } from './fixtures.ts';
 
@@ -452,7 +456,14 @@ describe('Backfill direct offline mode (integration)', () => {
         }),
       }) as unknown as Handler
     );
-    const file = cardFile('fallback', 200);
+    const cardRows = cardFile('fallback', 200);
+    // Two rows an hour old: written online by mistake, they would be served (the 2024 rows not).
+    const recent = recentCards('fallback');
+    const file = {
+      ...cardRows,
+      rows: [...cardRows.rows, ...recent],
+      good: new Set([...cardRows.good, ...recent.map((r) => String(r.card_id))]),
+    };
     // Act
     const { source, event } = await putQuietly(
       'backfill/fraud-cards/fallback.csv',
@@ -467,6 +478,16 @@ describe('Backfill direct offline mode (integration)', () => {
       writeMode: 'records',
       rowsWritten: file.good.size,
     });
+    // Offline only: the recent rows are not online.
+    for (const row of recent) {
+      const got = await store.runtime.send(
+        new GetRecordCommand({
+          FeatureGroupName: 'fraud-cards',
+          RecordIdentifierValueAsString: String(row.card_id),
+        })
+      );
+      expect(got.Record, String(row.card_id)).toBeUndefined();
+    }
     const counts = await countsOf('fallback');
     expect([...counts.keys()].sort()).toEqual([...file.good].sort());
     expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);

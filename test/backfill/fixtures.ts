@@ -69,6 +69,20 @@ function goodCard(prefix: string, i: number): CardRow {
   };
 }
 
+/**
+ * Two cards an hour old, `<prefix>-live` and `<prefix>-fresh`: inside fraud-cards' 90-day online
+ * TTL and newer than an online record seeded a day ago, so a backfill that wrongly wrote online
+ * would show in a read (goodCard's 2024 rows would not: past the TTL, and older than any seed).
+ */
+function recentCards(prefix: string): CardRow[] {
+  const eventTime = new Date(Date.now() - 3_600_000).toISOString();
+  return [`${prefix}-live`, `${prefix}-fresh`].map((id, i) => ({
+    ...goodCard(prefix, i),
+    card_id: id,
+    event_time: eventTime,
+  }));
+}
+
 /** Ways a row can be wrong that every format can express. */
 const BAD_VARIANTS: readonly ((row: CardRow) => CardRow)[] = [
   (row) => ({ ...row, txn_count_7d: 'twelve' }),
@@ -350,6 +364,7 @@ export {
   offlineMount,
   offlineRows,
   PARQUET_BAD_VARIANTS,
+  recentCards,
   toCsv,
   toJsonLines,
   toParquet,
