@@ -2,7 +2,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cards } from '../../shared/definitions.ts';
 import { createDuckDbEngine, type DuckDbEngine } from '../../shared/offline/duckdb.ts';
 import { OfflineQueryError } from '../../shared/offline/errors.ts';
@@ -329,6 +330,16 @@ describe('DuckDbEngine: statements', () => {
     } finally {
       await bounded.close();
       rmSync(spill, { recursive: true, force: true });
+    }
+  });
+
+  it('closes the database it opened when a setting is refused', async () => {
+    const closed = vi.spyOn(DuckDBInstance.prototype, 'closeSync');
+    try {
+      await expect(createDuckDbEngine({ memoryLimit: 'lots' })).rejects.toThrow(/memory/i);
+      expect(closed).toHaveBeenCalledTimes(1);
+    } finally {
+      closed.mockRestore();
     }
   });
 
