@@ -216,6 +216,16 @@ interface CallResult<Ref> {
   readonly again: [Pending<Ref>, { code: string; message: string }][];
 }
 
+/** A call's answer mapped to its entries, and the entries it cannot tell apart (see below). */
+interface MappedCall<Ref> extends CallResult<Ref> {
+  /**
+   * Entries an echo that is not byte-identical fits more than one of (same group, identifier and
+   * event time): which of them the store listed is unknown, so each is sent again alone, in call
+   * order, where the answer can only be its own.
+   */
+  readonly unattributable: readonly Pending<Ref>[];
+}
+
 interface WireEntry {
   FeatureGroupName?: string;
   Record?: { FeatureName?: string; ValueAsString?: string; ValueAsStringList?: string[] }[];
@@ -238,12 +248,15 @@ function wireKey(entry: WireEntry | undefined): string {
  * `UnprocessedEntries` was written. Listed entries are matched by content (identical copies in
  * one call are interchangeable and matched in order), or, for an echo that is not byte-identical
  * (matched after every byte-identical one), by group and the values of the group's record
- * identifier and event time features: the first such entry not listed yet, in call order.
+ * identifier and event time features: the one such entry not listed yet. When several fit (two
+ * versions of one record at one instant), none is guessed: they are returned as `unattributable`,
+ * neither written nor failed (a guess could call the failed version written: in neither the store
+ * nor the rejects).
  */
 function mapCallOutput<Ref>(
   call: readonly Pending<Ref>[],
   output: BatchWriteRecordCommandOutput
-): CallResult<Ref> {
+): MappedCall<Ref> {
   const settled: [number, BatchWriteOutcome<Ref>][] = [];
   const again: CallResult<Ref>['again'] = [];
   /** Settles an entry: written, or with its failure (status, code, message). */
@@ -276,6 +289,7 @@ function mapCallOutput<Ref>(
     ];
     const matched = echoes.map((entry) => byKey.get(wireKey(entry))?.shift());
     const listed = new Set(matched.filter((p) => p !== undefined));
+    const unattributable = new Set<Pending<Ref>>();
     let unmatched = 0;
     echoes.forEach((entry, i) => {
       if (matched[i] !== undefined) return;
@@ -284,16 +298,20 @@ function mapCallOutput<Ref>(
       // merely some other feature's value in the echo (a card id in a payment) is another record.
       const echoed = (name: string): string | undefined =>
         entry?.Record?.find((v) => v.FeatureName === name)?.ValueAsString;
-      const near = call.find(
-        (p) =>
-          !listed.has(p) &&
-          p.entry.record.featureGroup === entry?.FeatureGroupName &&
-          echoed(p.entry.record.recordIdentifierName) === p.entry.record.recordIdentifier &&
-          echoed(p.entry.record.eventTimeName) === p.entry.record.eventTime
-      );
-      if (near === undefined) unmatched++;
-      else listed.add(near);
-      matched[i] = near;
+      const fits = (p: Pending<Ref>): boolean =>
+        p.entry.record.featureGroup === entry?.FeatureGroupName &&
+        echoed(p.entry.record.recordIdentifierName) === p.entry.record.recordIdentifier &&
+        echoed(p.entry.record.eventTimeName) === p.entry.record.eventTime;
+      const near = call.filter((p) => !listed.has(p) && !unattributable.has(p) && fits(p));
+      if (near.length === 1) {
+        matched[i] = near[0];
+        listed.add(near[0] as Pending<Ref>);
+      } else if (near.length > 1) {
+        for (const p of near) unattributable.add(p);
+      } else if (!call.some((p) => unattributable.has(p) && fits(p))) {
+        // (An echo fitting entries already sent again alone is theirs: it is answered then.)
+        unmatched++;
+      }
     });
     errors.forEach((error, i) => {
       const p = matched[i];
@@ -319,7 +337,7 @@ function mapCallOutput<Ref>(
       ]);
     }
     for (const p of call) {
-      if (listed.has(p)) continue;
+      if (listed.has(p) || unattributable.has(p)) continue;
       if (unmatched === 0) {
         settle(p);
       } else {
@@ -331,10 +349,10 @@ function mapCallOutput<Ref>(
         });
       }
     }
-    return { settled, again };
+    return { settled, again, unattributable: [...unattributable] };
   }
   for (const p of call) settle(p);
-  return { settled, again };
+  return { settled, again, unattributable: [] };
 }
 
 /**
@@ -373,7 +391,16 @@ async function writeBatch<Ref>(
         call.map((p) => p.entry),
         signal
       );
-      return mapCallOutput(call, output);
+      const mapped = mapCallOutput(call, output);
+      const { settled, again } = mapped;
+      // One at a time, in call order: two versions of one record at one instant are written in
+      // the order given, as in the call.
+      for (const p of mapped.unattributable) {
+        const alone = await runCall([p]);
+        settled.push(...alone.settled);
+        again.push(...alone.again);
+      }
+      return { settled, again };
     } catch (error) {
       const { code, message } = describeError(error);
       if (classifyStoreError(error) === 'rejected' && call.length > 1) {

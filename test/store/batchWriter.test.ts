@@ -386,6 +386,59 @@ describe('writeBatch', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['retry', 'rejected']);
   });
 
+  it('re-sends each entry alone when an echo that is not byte-identical fits two of them (no guess)', async () => {
+    // Prepare: two versions of one payment at one instant, neither echoed byte for byte. The
+    // store rejects the second (amount 5) and echoes it normalised (5.0): by identifier and event
+    // time the echo fits both; taking the first would reject the good version and call the bad
+    // one written, a record in neither the store nor the rejects.
+    const at = new Date().toISOString();
+    const first = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 3 });
+    const second = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 5 });
+    const calls: string[][] = [];
+    store.on(BatchWriteRecordCommand).callsFake((input: BatchWriteRecordCommandInput) => {
+      const amounts = (input.Entries ?? []).map(
+        (e) => e.Record?.find((v) => v.FeatureName === 'amount')?.ValueAsString ?? ''
+      );
+      calls.push(amounts);
+      return { Errors: amounts.includes('5') ? [amountRejectedNormalised(second, '5.0')] : [] };
+    });
+    // Act
+    const outcomes = await writeBatch(client(), [
+      { ref: 0, record: first },
+      { ref: 1, record: second },
+    ]);
+    // Assess: each sent again in a call of its own, in order, whose answer can only be its own
+    expect(outcomes.map((o) => o.status)).toEqual(['written', 'rejected']);
+    expect(calls).toEqual([['3', '5'], ['3'], ['5']]);
+  });
+
+  it('takes a second echo fitting the entries sent again alone as theirs, leaving the others written', async () => {
+    // Prepare: both versions echoed normalised (throttled), beside another payment written at once
+    const at = new Date().toISOString();
+    const first = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 3 });
+    const second = toRecord(transactions, { transaction_id: 'tx-1', event_time: at, amount: 5 });
+    const other = toRecord(transactions, { transaction_id: 'tx-2', event_time: at, amount: 7 });
+    let call = 0;
+    store.on(BatchWriteRecordCommand).callsFake(() => {
+      call += 1;
+      if (call > 1) return { Errors: [] };
+      const throttled = (payment: typeof first, amount: string) => ({
+        ...amountRejectedNormalised(payment, amount),
+        ErrorCode: 'ThrottlingException',
+      });
+      return { Errors: [throttled(first, '3.0'), throttled(second, '5.0')] };
+    });
+    // Act
+    const outcomes = await writeBatch(client(), [
+      { ref: 0, record: first },
+      { ref: 1, record: second },
+      { ref: 2, record: other },
+    ]);
+    // Assess: the two sent again alone; the other payment not taken for unattributed
+    expect(outcomes.map((o) => o.status)).toEqual(['written', 'written', 'written']);
+    expect(store.commandCalls(BatchWriteRecordCommand)).toHaveLength(3);
+  });
+
   it('an answer listing an entry that matches none sent leaves the others unknown (retry)', async () => {
     store.on(BatchWriteRecordCommand).resolves({
       Errors: [
