@@ -7,6 +7,7 @@
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, parse, resolve, sep } from 'node:path';
 import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
+import { OfflineFilesUnreadableError } from '../../shared/offline/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
 import { FEATURE_STORE_ENDPOINT_HINT, type StoreEndpoint } from './endpoints.ts';
 
@@ -286,6 +287,13 @@ function asUserError(error: unknown): UserError | undefined {
     return new UserError(
       error.message,
       "fix or unset it (each function's doc lists its variables)"
+    );
+  }
+  // A folder of the offline store the engine cannot list: its rows would be missing.
+  if (error instanceof OfflineFilesUnreadableError) {
+    return new UserError(
+      error.message,
+      'every folder under a group’s data directory holds its rows: make it readable by this user (or move what is not the group’s out of the store), then run again'
     );
   }
   if (error instanceof UnknownNameError) {

@@ -38,7 +38,7 @@ import type {
   SqlValue,
 } from './engine.ts';
 import { collectPages, describeQuery } from './engine.ts';
-import { OfflineQueryError, queryAborted } from './errors.ts';
+import { OfflineFilesUnreadableError, OfflineQueryError, queryAborted } from './errors.ts';
 import { findGroupTable, OFFLINE_DATABASE } from './layout.ts';
 
 interface DuckDbEngineOptions {
@@ -207,6 +207,9 @@ class PageQueue {
  * list (see {@link DuckDbEngine.tableFor}). Walked here rather than by DuckDB's `glob()`, which
  * gives the same list: 12,960 hourly files took 230-320 ms of CPU this way against 840-1,080 ms
  * through `SELECT file FROM glob(…) ORDER BY file` (3 runs each, same process).
+ *
+ * @throws OfflineFilesUnreadableError for a directory that cannot be listed for any reason but
+ *   its absence (ENOENT: nothing there, quietly nothing listed)
  */
 function parquetFilesUnder(dir: string): string[] {
   const files: string[] = [];
@@ -214,8 +217,11 @@ function parquetFilesUnder(dir: string): string[] {
     let entries: Dirent[];
     try {
       entries = readdirSync(at, { withFileTypes: true });
-    } catch {
-      return;
+    } catch (error) {
+      // Gone: a data directory not made yet, a folder removed since its parent was read. Any
+      // other failure would leave the folder's rows out of the result without a word.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new OfflineFilesUnreadableError(at, error);
     }
     // Path order: "a.parquet" < "a/…" ('.' sorts before '/'), so a directory sorts as its name + "/".
     const sorted = entries

@@ -34,6 +34,30 @@ class OfflineQueryError extends SkewlessError {
 }
 
 /**
+ * A directory of a group's offline files that could not be listed (permission denied, an
+ * input/output error, a file where a folder was): its rows would be missing from the result, a
+ * training set silently short of them, so the read fails instead. Carries the directory and the
+ * system error's code.
+ */
+class OfflineFilesUnreadableError extends SkewlessError {
+  readonly directory: string;
+  /** The system error's code (`EACCES`, `EIO`, `ENOTDIR`…). */
+  readonly code: string | undefined;
+  constructor(directory: string, cause: unknown) {
+    const system = cause as NodeJS.ErrnoException | undefined;
+    // Node words a system error `EACCES: permission denied, scandir '<path>'`: the words only.
+    const words = /^E[A-Z]+: ([^,]+),/.exec(system?.message ?? '')?.[1] ?? String(cause);
+    super(
+      `cannot list the offline files in ${directory} (${words}${system?.code === undefined ? '' : `, ${system.code}`}): the rows under it would be left out`,
+      { cause }
+    );
+    this.name = 'OfflineFilesUnreadableError';
+    this.directory = directory;
+    this.code = system?.code;
+  }
+}
+
+/**
  * The error of a statement its caller aborted, wherever the abort landed (before the statement's
  * turn, while it ran, between result pages): always `CANCELLED`, with the abort reason as cause,
  * so callers tell a cancellation from a failure by one check.
@@ -50,4 +74,4 @@ function queryAborted(
   });
 }
 
-export { OfflineQueryError, queryAborted };
+export { OfflineFilesUnreadableError, OfflineQueryError, queryAborted };

@@ -1,13 +1,13 @@
 // calendar-fixed: offline history: no TTL offline, label times fixed against their own rows.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatasetIo, registerDatasetCommand } from '../../local/cli/dataset.ts';
 import { cards, merchants } from '../../shared/definitions.ts';
 import { createDuckDbEngine } from '../../shared/offline/duckdb.ts';
-import { writeOfflineRows } from '../helpers/offlineFixtures.ts';
+import { fixtureDataPath, writeOfflineRows } from '../helpers/offlineFixtures.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -559,6 +559,38 @@ describe('skewless dataset', () => {
       `dataset: Invalid Input Error: Error when sniffing file "${path}".`,
       "  hint: run again with --debug for the engine's whole message",
     ]);
+  });
+
+  it('says in one line which folder of a group it cannot list, instead of leaving its rows out', async () => {
+    // Prepare: a store whose card table holds a file named data where its folder should be
+    const broken = mkdtempSync(join(tmpdir(), 'skewless-cli-unlisted-'));
+    try {
+      const data = fixtureDataPath({ dataDir: broken, group: cards });
+      mkdirSync(dirname(data), { recursive: true });
+      writeFileSync(data, '');
+      const args = buildArgs('short.csv');
+      args[args.indexOf('--data-dir') + 1] = broken;
+      // Act
+      const { out, err, exitCode } = await run([...args, '--no-progress']);
+      // --debug is read from the command line, before the command's own options (as main does)
+      const argv = process.argv;
+      process.argv = [...argv, '--debug'];
+      const debug = await run([...args, '--no-progress']).finally(() => {
+        process.argv = argv;
+      });
+      // Assess: one line and a hint, no stack; the stack with --debug
+      expect(exitCode).toBe(1);
+      expect(out).toBe('');
+      expect(err.trimEnd().split('\n')).toEqual([
+        `dataset: cannot list the offline files in ${data} (not a directory, ENOTDIR): the rows under it would be left out`,
+        '  hint: every folder under a group’s data directory holds its rows: make it readable by this user (or move what is not the group’s out of the store), then run again',
+      ]);
+      expect(debug.err).toContain('OfflineFilesUnreadableError: cannot list');
+      expect(debug.err).toMatch(/\n\s+at /);
+      expect(existsSync(join(dir, 'short.csv'))).toBe(false);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
   });
 
   it('refuses a data directory without an offline store instead of writing a set of nulls', async () => {
