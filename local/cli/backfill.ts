@@ -205,6 +205,14 @@ function s3Client(endpoint: string): Promise<S3Client> {
 /**
  * The progress display: one line redrawn in place on a terminal, a line per update otherwise.
  *
+ * While the drop runs its counts never step back. An invocation counts from the checkpoint it
+ * starts at, so the one after a retry (writes that failed: their rows are read again) or after a
+ * takeover (an invocation that died after its last checkpoint) reports fewer rows than its
+ * predecessor's last progress, until it has read them again; a progress read from S3 may also be
+ * an older one (a late write of the previous invocation, a failed read falling back to the
+ * checkpoint). Rows read again are no further progress, so each count shown is the highest seen.
+ * The report's counts (`end`) are shown as they are: the summary states them.
+ *
  * @param written - what the handler's written rows are called (`valid` in a dry run, which writes
  *   nothing)
  */
@@ -215,13 +223,29 @@ function progressDisplay(
   written = 'written'
 ) {
   const started = performance.now();
+  const highest = { rowsRead: 0, rowsWritten: 0, rowsRejected: 0 };
+  const draw = (rowsRead: number, rowsWritten: number, rowsRejected: number, note: string) => {
+    if (!enabled) return;
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? Math.round(rowsRead / seconds) : 0;
+    const line = `${label}: ${rowsRead.toLocaleString('en-US')} rows read, ${rowsWritten.toLocaleString('en-US')} ${written}, ${rowsRejected.toLocaleString('en-US')} rejected (${rate.toLocaleString('en-US')} rows/s, ${seconds.toFixed(1)} s)${note}`;
+    io.err.write(io.err.isTTY === true ? `\r\x1b[2K${line}` : `${line}\n`);
+  };
   return {
+    /** A progress snapshot of the running drop: each count shown is the highest seen. */
     update(rowsRead: number, rowsWritten: number, rowsRejected: number, note = ''): void {
-      if (!enabled) return;
-      const seconds = (performance.now() - started) / 1000;
-      const rate = seconds > 0 ? Math.round(rowsRead / seconds) : 0;
-      const line = `${label}: ${rowsRead.toLocaleString('en-US')} rows read, ${rowsWritten.toLocaleString('en-US')} ${written}, ${rowsRejected.toLocaleString('en-US')} rejected (${rate.toLocaleString('en-US')} rows/s, ${seconds.toFixed(1)} s)${note}`;
-      io.err.write(io.err.isTTY === true ? `\r\x1b[2K${line}` : `${line}\n`);
+      highest.rowsWritten = Math.max(highest.rowsWritten, rowsWritten);
+      highest.rowsRejected = Math.max(highest.rowsRejected, rowsRejected);
+      highest.rowsRead = Math.max(
+        highest.rowsRead,
+        rowsRead,
+        highest.rowsWritten + highest.rowsRejected
+      );
+      draw(highest.rowsRead, highest.rowsWritten, highest.rowsRejected, note);
+    },
+    /** The report's counts, as the summary states them. */
+    end(report: Pick<BackfillReport, 'rowsRead' | 'rowsWritten' | 'rowsRejected'>): void {
+      draw(report.rowsRead, report.rowsWritten, report.rowsRejected, '');
     },
     done(): void {
       if (enabled && io.err.isTTY === true) io.err.write('\n');
@@ -349,7 +373,7 @@ async function waitForReport(
     const report = current?.state.report;
     if (report !== undefined) {
       // The last progress line shows the end, not the last poll before it.
-      display.update(report.rowsRead, report.rowsWritten, report.rowsRejected);
+      display.end(report);
       return report;
     }
     // Rows move between checkpoints: the handler publishes progress.json as it goes.

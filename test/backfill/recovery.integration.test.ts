@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { progressDisplay } from '../../local/cli/backfill.ts';
 import { loadBackfillConfig } from '../../shared/backfill/config.ts';
 import {
   type ContinuationQueue,
@@ -164,6 +165,22 @@ describe('Backfill recovery (integration)', () => {
     return JSON.parse(await objectText(s3.client, REPORTS_BUCKET, reportKeys(source).report));
   }
 
+  /**
+   * Drops `body` under `key` while every write of the store fails (the first invocation's), then
+   * lets the store write again and waits for the continuations to finish the backfill.
+   */
+  async function duringAnOutage(key: string, body: string): Promise<SourceObject> {
+    store.store.setFaults({ serverError: 1 });
+    // The store is back once the upload's invocation is over, before the continuations run.
+    const storeBack = {
+      idle: () => {
+        store.store.setFaults({});
+        return inProcessContinuations.idle();
+      },
+    };
+    return uploadAndSettle(s3, storeBack, key, body);
+  }
+
   async function expectExactlyOnce(file: CardFile, prefix: string, source: SourceObject) {
     const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
     const counts = await offlineIds(prefix);
@@ -191,28 +208,44 @@ describe('Backfill recovery (integration)', () => {
     useHandler(createBackfillHandler({ config }) as unknown as Handler);
     inProcessContinuations.configure({ maxDelayMs: 300 });
     const file = cardFile('outage', 80);
-    store.store.setFaults({ serverError: 1 });
     // Act
-    const put = await s3.client.send(
-      new PutObjectCommand({
-        Bucket: BACKFILL_BUCKET,
-        Key: 'backfill/fraud-cards/outage.csv',
-        Body: toCsv(file.rows),
-      })
-    );
-    await s3.server.settled();
-    store.store.setFaults({});
-    await inProcessContinuations.idle();
+    const source = await duringAnOutage('backfill/fraud-cards/outage.csv', toCsv(file.rows));
     // Assess
-    const source = {
-      bucket: BACKFILL_BUCKET,
-      key: 'backfill/fraud-cards/outage.csv',
-      versionId: put.VersionId,
-      etag: (put.ETag ?? '').replace(/"/g, ''),
-      size: 0,
-    };
     const report = await expectExactlyOnce(file, 'outage', source);
     expect(report.invocations).toBeGreaterThanOrEqual(2);
+  });
+
+  it('shows rows read that never step back when a retry reads again the rows whose writes failed', async () => {
+    // Prepare: every write fails in the first invocation; progress every 10 rows, drawn by the
+    // command's display as `skewless backfill` draws it
+    const config = { ...loadBackfillConfig(), progressEveryRows: 10 };
+    const reported: number[] = [];
+    const lines: string[] = [];
+    const display = progressDisplay(
+      { out: { write: () => true }, err: { write: (t) => lines.push(t) > 0 } },
+      true
+    );
+    useHandler(
+      createBackfillHandler({
+        config,
+        onProgress: (p) => {
+          reported.push(p.rowsRead);
+          display.update(p.rowsRead, p.rowsWritten, p.rowsRejected);
+        },
+      }) as unknown as Handler
+    );
+    inProcessContinuations.configure({ maxDelayMs: 300 });
+    const file = cardFile('recount', 80);
+    // Act
+    await duringAnOutage('backfill/fraud-cards/recount.csv', toCsv(file.rows));
+    // Assess: the retry counted from its checkpoint, below what the first invocation had read…
+    expect(reported.some((n, i) => i > 0 && n < (reported[i - 1] ?? 0))).toBe(true);
+    // …and the rows read shown never went down, ending at every row of the file
+    const shown = lines.map((l) =>
+      Number(/^backfill: ([\d,]+) rows read/.exec(l)?.[1]?.replace(/,/g, ''))
+    );
+    expect(shown.filter((n, i) => i > 0 && n < (shown[i - 1] ?? 0))).toEqual([]);
+    expect(shown.at(-1)).toBe(file.rows.length);
   });
 
   it('writes each row once when every continuation message is delivered twice at the same time', async () => {

@@ -1,6 +1,7 @@
 /**
  * `skewless backfill` following a running stack's backfill: before the handler's first
- * progress.json, the progress line reads the rows of the last checkpoint from the state.
+ * progress.json, the progress line reads the rows of the last checkpoint from the state; a
+ * retry's progress, counted from its checkpoint again, never takes the rows read back.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,23 +19,29 @@ describe('Function: waitForReport()', () => {
     await s3?.close();
   });
 
+  /** A dropped object's version, as the handler's state and progress name it. */
+  const dropped = (key: string): SourceObject => ({
+    bucket: 'skewless-backfill',
+    key,
+    etag: 'e',
+    size: 1,
+  });
+
+  /** Writes the handler's state or progress object of `source` with `body`. */
+  const handlerWrites = (source: SourceObject, object: 'state' | 'progress', body: object) =>
+    s3.client.send(
+      new PutObjectCommand({
+        Bucket: REPORTS_BUCKET,
+        Key: reportKeys(source)[object],
+        Body: JSON.stringify(body),
+      })
+    );
+
   it('counts the exact duplicates of the last checkpoint among the rows read', async () => {
     // Prepare: a checkpoint of a derive backfill (10 written, 2 rejected, 3 exact duplicates
     // written once), no progress.json and no report yet.
-    const source: SourceObject = {
-      bucket: 'skewless-backfill',
-      key: 'derive/fraud-transactions/payments.jsonl',
-      etag: 'e',
-      size: 1,
-    };
-    const state = { rowsWritten: 10, rowsRejected: 2, rowsDuplicate: 3 };
-    await s3.client.send(
-      new PutObjectCommand({
-        Bucket: REPORTS_BUCKET,
-        Key: reportKeys(source).state,
-        Body: JSON.stringify(state),
-      })
-    );
+    const source = dropped('derive/fraud-transactions/payments.jsonl');
+    await handlerWrites(source, 'state', { rowsWritten: 10, rowsRejected: 2, rowsDuplicate: 3 });
     const lines: string[] = [];
     const display = progressDisplay(
       { out: { write: () => true }, err: { write: (t) => lines.push(t) } },
@@ -48,5 +55,38 @@ describe('Function: waitForReport()', () => {
     expect(lines[0]).toMatch(
       /^backfill: 15 rows read, 10 written, 2 rejected \(.*\) \(at the last checkpoint\)\n$/
     );
+  });
+
+  it('never shows fewer rows than it showed, when the next invocation restarts from its checkpoint', async () => {
+    // Prepare: an invocation's last progress (1,000 rows read, 40 of them not written: their
+    // writes failed), then its retry's first, counted from the checkpoint before them (975).
+    const source = dropped('backfill/fraud-cards/retried.csv');
+    const progress = (rowsRead: number, rowsWritten: number, invocation: number) =>
+      handlerWrites(source, 'progress', { rowsRead, rowsWritten, rowsRejected: 5, invocation });
+    await progress(1000, 955, 1);
+    const lines: string[] = [];
+    let retried: Promise<unknown> | undefined;
+    const display = progressDisplay(
+      {
+        out: { write: () => true },
+        err: {
+          write: (t) => {
+            lines.push(t);
+            retried ??= progress(975, 970, 2);
+            return true;
+          },
+        },
+      },
+      true
+    );
+    // Act: two or three polls (500 ms apart), the retry's progress written after the first
+    await waitForReport(s3.client, REPORTS_BUCKET, source, 1_200, display);
+    await retried;
+    // Assess: the rows read stay at 1,000; the rows written move on
+    const [first, ...later] = lines.map((l) => l.replace(/ \(\d.*$/s, ''));
+    expect(first).toBe('backfill: 1,000 rows read, 955 written, 5 rejected');
+    expect(later.length).toBeGreaterThan(0);
+    for (const line of later)
+      expect(line).toBe('backfill: 1,000 rows read, 970 written, 5 rejected');
   });
 });
