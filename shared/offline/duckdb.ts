@@ -564,8 +564,14 @@ class DuckDbEngine implements OfflineQueryEngine {
     let glob: string | undefined;
     /** The service layout's data directory, when the group is read from the offline store. */
     let dataPath: string | undefined;
+    /** The directory whose files are listed here rather than by DuckDB (see listedFiles). */
+    let walked: string | undefined;
     if (custom !== undefined) {
-      glob = /\.parquet$|\*/.test(custom) ? custom : join(custom, '**', '*.parquet');
+      const pattern = /\.parquet$|\*/.test(custom);
+      glob = pattern ? custom : join(custom, '**', '*.parquet');
+      if (!pattern && statSync(custom, { throwIfNoEntry: false })?.isDirectory() === true) {
+        walked = join(custom, '.'); // normalised, without a trailing separator
+      }
     } else {
       const root = this.offlineRoot;
       const found =
@@ -579,6 +585,7 @@ class DuckDbEngine implements OfflineQueryEngine {
         tableName = found.tableName;
         glob = join(found.dataPath, '**', '*.parquet');
         dataPath = found.dataPath;
+        walked = found.dataPath;
       }
     }
     const qualified = `${quoteIdent(OFFLINE_DATABASE)}.${quoteIdent(tableName)}`;
@@ -591,7 +598,7 @@ class DuckDbEngine implements OfflineQueryEngine {
     ];
     let existing = new Map<string, string>();
     let source: string | undefined;
-    const listed = glob === undefined ? undefined : await this.listedFiles(group, glob, dataPath);
+    const listed = glob === undefined ? undefined : await this.listedFiles(group, glob, walked);
     const first = listed?.first;
     if (listed !== undefined && first !== undefined) {
       // The service layout: hourly partitions, typed as integers. Files outside it (a copy, a
@@ -704,19 +711,21 @@ class DuckDbEngine implements OfflineQueryEngine {
    * statement over the ~13,000 files of 18 months of hourly partitions at load 3-4), where a list
    * only has each file checked (a `stat`, ~0.4 s). So the statements of one engine read the files
    * as listed when the group's view was first made; files written after that are read by the next
-   * engine (each build and each audit run opens its own). The service layout is walked here; a
-   * custom path may be any glob, which DuckDB lists.
+   * engine (each build and each audit run opens its own). The service layout and a custom
+   * directory are walked here (`walked`): DuckDB's glob passes over a folder it cannot list without
+   * a word (its rows missing), where the walk fails naming it. Any other custom path (a file, a
+   * glob) DuckDB lists.
    */
   private async listedFiles(
     group: FeatureGroup,
     glob: string,
-    dataPath: string | undefined
+    walked: string | undefined
   ): Promise<ListedFiles> {
     const known = this.listed.get(group.name);
     if (known !== undefined) return known;
     const files =
-      dataPath !== undefined
-        ? parquetFilesUnder(dataPath)
+      walked !== undefined
+        ? parquetFilesUnder(walked)
         : (
             await this.queryAll(`SELECT "file" FROM glob(${quoteString(glob)}) ORDER BY "file"`)
           ).rows.map((r) => String(r.file));

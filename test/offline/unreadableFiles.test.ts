@@ -11,7 +11,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { cards } from '../../shared/definitions.ts';
-import { createDuckDbEngine, type DuckDbEngine } from '../../shared/offline/duckdb.ts';
+import {
+  createDuckDbEngine,
+  type DuckDbEngine,
+  type DuckDbEngineOptions,
+} from '../../shared/offline/duckdb.ts';
 import { OfflineFilesUnreadableError } from '../../shared/offline/errors.ts';
 import { type FixtureRow, fixtureDataPath, writeOfflineRows } from '../helpers/offlineFixtures.ts';
 
@@ -76,14 +80,14 @@ async function cardIds(dataDir: string): Promise<string[]> {
 const NOBODY = 65534;
 
 /**
- * The error of a card table's listing over `dataDir`, made in a child process: this user's
- * unless this user is root, whose reads no folder's permissions refuse; then `nobody`'s.
+ * The error of a card table's listing by an engine of `options`, made in a child process: this
+ * user's unless this user is root, whose reads no folder's permissions refuse; then `nobody`'s.
  */
-function listAsUnprivileged(dataDir: string): unknown {
+function listAsUnprivileged(options: DuckDbEngineOptions, cwd: string): unknown {
   const script = `
     const { createDuckDbEngine } = await import(${JSON.stringify(new URL('../../shared/offline/duckdb.ts', import.meta.url).href)});
     const { cards } = await import(${JSON.stringify(new URL('../../shared/definitions.ts', import.meta.url).href)});
-    const engine = await createDuckDbEngine({ dataDir: ${JSON.stringify(dataDir)} });
+    const engine = await createDuckDbEngine(${JSON.stringify(options)});
     try {
       await engine.tableFor(cards);
       console.log('null');
@@ -94,7 +98,7 @@ function listAsUnprivileged(dataDir: string): unknown {
     }`;
   const root = process.getuid?.() === 0;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: dataDir,
+    cwd,
     encoding: 'utf8',
     timeout: 60_000,
     ...(root ? { uid: NOBODY, gid: NOBODY } : {}),
@@ -133,15 +137,22 @@ describe('DuckDbEngine: a group folder that cannot be listed', () => {
     await expect(cardIds(dataDir)).rejects.toMatchObject({ directory: data, code: 'ENOTDIR' });
   });
 
-  it('fails naming a partition folder this user may not read (EACCES)', async () => {
+  // A custom directory was listed by DuckDB's glob, which passes over a folder it cannot list.
+  it.each([
+    ['the offline store', (dataDir: string) => ({ dataDir })],
+    [
+      'a custom group directory',
+      (_: string, data: string) => ({ groupPaths: { [cards.name]: `${data}/` } }),
+    ],
+  ] as const)('fails naming a folder of %s this user may not read (EACCES)', async (_, options) => {
     // Prepare: hour=01 readable by nobody; the rest readable by all
-    const { dataDir, hours } = await twoHours();
+    const { dataDir, data, hours } = await twoHours();
     const [, locked] = hours as [string, string];
     chmodSync(dataDir, 0o755);
     chmodSync(locked, 0o000);
     try {
       // Act: the listing in a process of its own; as root (who reads any folder) as nobody
-      const failure = listAsUnprivileged(dataDir);
+      const failure = listAsUnprivileged(options(dataDir, data), data);
       // Assess
       expect(failure).toEqual({
         name: 'OfflineFilesUnreadableError',
