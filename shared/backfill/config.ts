@@ -1,4 +1,5 @@
 import {
+  ConfigurationError,
   getIntegerFromEnv,
   getOptionalStringFromEnv,
   getStringFromEnv,
@@ -48,7 +49,9 @@ interface BackfillConfig {
 function writeModeFromEnv(): BackfillConfig['writeMode'] {
   const value = getOptionalStringFromEnv('BACKFILL_WRITE_MODE') ?? 'auto';
   if (value === 'auto' || value === 'direct' || value === 'records') return value;
-  throw new Error(`BACKFILL_WRITE_MODE must be auto, direct or records (got "${value}")`);
+  throw new ConfigurationError(
+    `environment variable BACKFILL_WRITE_MODE="${value}" must be auto, direct or records`
+  );
 }
 
 /**
