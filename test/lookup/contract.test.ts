@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseTemplate } from '../../scripts/lib/cfnYaml.ts';
+import { cards } from '../../shared/definitions.ts';
 import { findRoute, matchResource, ROUTE_LIST } from '../../shared/lookup/routes.ts';
+import { durationSeconds } from '../../shared/schema/defineFeatureGroup.ts';
 import { openapi, operations, validateAt, validateComponent } from './openapi.ts';
 
 const template = parseTemplate(
@@ -90,6 +92,22 @@ describe('openapi.yaml', () => {
       }
     }
     expect(checked).toBeGreaterThanOrEqual(10);
+  });
+
+  it("has a getRecord example whose expiresAt is its event time plus fraud-cards' TTL, as the store formats it", () => {
+    // Prepare
+    const responses = operations().find((o) => o.operation.operationId === 'getRecord')?.operation
+      .responses['200'];
+    const example = Object.values(responses?.content?.['application/json']?.examples ?? {})[0]
+      ?.value as { featureGroup: string; eventTime: string; expiresAt: string };
+    const ttl = cards.online?.ttl;
+    // Act
+    const expected = new Date(
+      Date.parse(example.eventTime) + durationSeconds(ttl ?? { unit: 'Seconds', value: 0 }) * 1000
+    ).toISOString();
+    // Assess: ExpiresAt is yyyy-MM-ddTHH:mm:ss.SSSZ (local/store/README.md, choice 5)
+    expect(example.featureGroup).toBe(cards.name);
+    expect(example.expiresAt).toBe(expected);
   });
 
   it('rejects answers that drift from the documented shapes', () => {
