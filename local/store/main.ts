@@ -6,7 +6,8 @@ import { Command } from 'commander';
 import { reportCliError } from '../cli/userErrors.ts';
 import { registerStoreCommand } from './cli.ts';
 
-const program = new Command('skewless-store');
+// Named as the CLI is: `--help` shows `skewless store [options]`, the command this entry runs.
+const program = new Command('skewless');
 registerStoreCommand(program);
 try {
   await program.parseAsync(['store', ...process.argv.slice(2)], { from: 'user' });

@@ -780,6 +780,17 @@ describe('skewless CLI user errors', () => {
       )
     );
   });
+
+  it("skewless store's stand-alone entry (node local/store/main.ts) shows the usage of skewless store", () => {
+    // Act
+    const help = spawnSync(node, [join(root, 'local/store/main.ts'), '--help'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    // Assess
+    expect(help.status).toBe(0);
+    expect(help.stdout.split('\n')[0]).toBe('Usage: skewless store [options]');
+  });
 });
 
 describe('a store without the group (a bare skewless store)', () => {
