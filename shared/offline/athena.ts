@@ -146,7 +146,8 @@ class AthenaEngine implements OfflineQueryEngine {
     const given = this.options.tables?.[group.name];
     const glue: GlueTable =
       given === undefined
-        ? await (this.options.resolveTable ?? describeGroupTable)(group)
+        ? await (this.options.resolveTable?.(group) ??
+            describeGroupTable(group, this.options.client))
         : typeof given === 'string'
           ? { database: OFFLINE_DATABASE, table: given }
           : given;
@@ -342,9 +343,12 @@ class AthenaEngine implements OfflineQueryEngine {
   }
 }
 
-/** The Glue table of a group from DescribeFeatureGroup. */
-async function describeGroupTable(group: FeatureGroup): Promise<GlueTable> {
-  const out = await describeFeatureGroup(group.name);
+/**
+ * The Glue table of a group from DescribeFeatureGroup, asked in the region the queries run in:
+ * the environment's region can be another one (`dataset --region` sets only the Athena client's).
+ */
+async function describeGroupTable(group: FeatureGroup, athena: AthenaClient): Promise<GlueTable> {
+  const out = await describeFeatureGroup(group.name, await athena.config.region());
   const catalog = out.OfflineStoreConfig?.DataCatalogConfig;
   if (catalog?.TableName === undefined || catalog.Database === undefined) {
     throw new Error(`feature group ${group.name} has no offline Glue table`);

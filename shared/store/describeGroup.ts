@@ -16,14 +16,23 @@ import {
 import { baseClientConfig } from '../runtime/clients.ts';
 
 /**
+ * @param region - the group's region when it is not the environment's (the Athena engine passes
+ *   its own client's: `skewless dataset --engine athena --region …` reads tables of that region)
+ *
  * @example
  * ```typescript
  * const described = await describeFeatureGroup('fraud-cards');
  * console.log(described.OfflineStoreConfig?.DataCatalogConfig?.TableName);
  * ```
  */
-async function describeFeatureGroup(name: string): Promise<DescribeFeatureGroupCommandOutput> {
-  const client = new SageMakerClient(baseClientConfig());
+async function describeFeatureGroup(
+  name: string,
+  region?: string
+): Promise<DescribeFeatureGroupCommandOutput> {
+  const client = new SageMakerClient({
+    ...baseClientConfig(),
+    ...(region === undefined ? {} : { region }),
+  });
   try {
     return await client.send(new DescribeFeatureGroupCommand({ FeatureGroupName: name }));
   } finally {

@@ -8,6 +8,7 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
+import { DescribeFeatureGroupCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { cards } from '../../shared/definitions.ts';
@@ -327,5 +328,36 @@ describe('AthenaEngine', () => {
     expect(parseAthenaValue('NaN', 'double')).toBeNaN();
     expect(parseAthenaValue('12.50', 'decimal')).toBe('12.50');
     expect(parseAthenaValue(undefined, 'varchar')).toBeNull();
+  });
+});
+
+describe('AthenaEngine: a group table found by DescribeFeatureGroup', () => {
+  it("asks SageMaker in the Athena client's region (dataset --region), not the environment's", async () => {
+    // Prepare
+    const sageMaker = mockClient(SageMakerClient);
+    const regions: string[] = [];
+    sageMaker.on(DescribeFeatureGroupCommand).callsFake(async (_input, getClient) => {
+      regions.push(await getClient().config.region());
+      return {
+        OfflineStoreConfig: {
+          S3StorageConfig: { S3Uri: 's3://offline/' },
+          DataCatalogConfig: {
+            Catalog: 'AwsDataCatalog',
+            Database: 'sagemaker_featurestore',
+            TableName: 'fraud-cards-1700000000',
+          },
+        },
+      };
+    });
+    const inEurope = engine({ client: new AthenaClient({ region: 'eu-west-1' }) });
+    try {
+      // Act
+      const table = await inEurope.tableFor(cards);
+      // Assess
+      expect(table).toBe('"sagemaker_featurestore"."fraud-cards-1700000000"');
+      expect(regions).toEqual(['eu-west-1']);
+    } finally {
+      sageMaker.restore();
+    }
   });
 });
