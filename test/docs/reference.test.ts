@@ -88,4 +88,17 @@ describe('the environment reference', () => {
     expect(readByCode.size).toBeGreaterThan(30);
     expect([...readByCode].filter((name) => !docs.includes(`\`${name}\``))).toEqual([]);
   });
+
+  it("names in the README every environment variable the CLI's entry reads (region, credentials)", () => {
+    // Prepare
+    const readme = read('README.md');
+    const readByEntry = new Set(
+      [...read('local/cli/main.ts').matchAll(/process\.env\.([A-Z0-9_]+)/g)].map(
+        (m) => m[1] as string
+      )
+    );
+    // Assess
+    expect(readByEntry.size).toBeGreaterThan(2);
+    expect([...readByEntry].filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  });
 });
