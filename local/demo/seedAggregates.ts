@@ -128,11 +128,14 @@ async function dropNightlyAggregates(
 }
 
 /**
- * Whether the store already holds the nightly drop of `now`'s day: the drop's first card and
- * first merchant are served online with its event time. A start on a kept data dir then does not
- * drop it again (the batch function would append the same rows offline once more); a data dir
- * whose store was wiped still gets it. Asks the store, not S3: the bucket outlives a wiped store.
- * A read that fails counts as not applied (the drop is then made, as before).
+ * Whether the store already holds the nightly drop of `now`'s day: for the cards and for the
+ * merchants, one of the drop's first, middle and last identifiers is served online with its event
+ * time. One identifier alone is not enough: a newer put to it (`skewless put fraud-cards
+ * '{"card_id":"card-0001",…}'`, the README's example) shadows its drop value, and every start
+ * after it dropped the day again. A start on a kept data dir then does not drop it again (the
+ * batch function would append the same rows offline once more); a data dir whose store was wiped
+ * still gets it. Asks the store, not S3: the bucket outlives a wiped store. A read that fails
+ * counts as not served (when none is, the drop is made, as before).
  *
  * @example
  * ```typescript
@@ -145,19 +148,27 @@ async function nightlyAggregatesApplied(
   now = new Date()
 ): Promise<boolean> {
   const eventTime = nightlyEventTime(now).getTime();
-  const firsts: readonly [FeatureGroup, string | undefined][] = [
-    [cards, generator.cardIds[0]],
-    [merchants, generator.merchantIds[0]],
-  ];
-  for (const [group, id] of firsts) {
-    if (id === undefined) return false;
+  const servesDrop = async (group: FeatureGroup, id: string): Promise<boolean> => {
     const found = await getOnlineRecord(client, group, id, [group.eventTime]).catch(
       () => undefined
     );
     const served = found?.values[group.eventTime];
-    if (served === undefined || served === null || Date.parse(String(served)) !== eventTime) {
-      return false;
+    return served !== undefined && served !== null && Date.parse(String(served)) === eventTime;
+  };
+  const dropped: readonly [FeatureGroup, readonly string[]][] = [
+    [cards, generator.cardIds],
+    [merchants, generator.merchantIds],
+  ];
+  for (const [group, ids] of dropped) {
+    const sample = [...new Set([ids[0], ids[Math.floor(ids.length / 2)], ids.at(-1)])];
+    let applied = false;
+    for (const id of sample) {
+      if (id !== undefined && (await servesDrop(group, id))) {
+        applied = true;
+        break;
+      }
     }
+    if (!applied) return false;
   }
   return true;
 }
