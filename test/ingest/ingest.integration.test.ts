@@ -10,6 +10,7 @@ import {
   DeleteFeatureGroupCommand,
   DescribeFeatureGroupCommand,
 } from '@aws-sdk/client-sagemaker';
+import { GetRecordCommand, PutRecordCommand } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cards, merchants, transactions } from '../../shared/definitions.ts';
 import { createFeatureGroupInput } from '../../shared/schema/awsDefinitions.ts';
@@ -44,6 +45,18 @@ const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString(
 
 async function online(id: string) {
   return (await getOnlineRecord(fx.store.runtime, transactions, id, undefined))?.values;
+}
+
+/** When the online record of `id` expires, epoch milliseconds (NaN when it is not served). */
+async function expiresAt(id: string): Promise<number> {
+  const answer = await fx.store.runtime.send(
+    new GetRecordCommand({
+      FeatureGroupName: transactions.name,
+      RecordIdentifierValueAsString: id,
+      ExpirationTimeResponse: 'Enabled',
+    })
+  );
+  return Date.parse(answer.ExpiresAt ?? '');
 }
 
 describe('Ingest function (bundled) against the embedded store', () => {
@@ -98,20 +111,47 @@ describe('Ingest function (bundled) against the embedded store', () => {
     });
   });
 
-  it('leaves the online store unchanged when a batch is replayed; offline gets duplicate rows', async () => {
+  it('rewrites the online record with its identical values when a batch is replayed; offline gets duplicate rows', async () => {
     // Prepare
     const ids = ['replay-a', 'replay-b', 'replay-c'];
+    const eventTime = minutesAgo(3);
     const event = kinesisEvent(
-      ids.map((id) => jsonRecord(transaction(id, { event_time: minutesAgo(3) })))
+      ids.map((id) => jsonRecord(transaction(id, { event_time: eventTime })))
     );
     await fx.handler(event, lambdaContext());
     const before = await Promise.all(ids.map(online));
+    // Identical values cannot show whether the replay wrote online again or left the record
+    // alone. The expiry can: put the record back online-only with a one-hour TtlDuration (values
+    // untouched), so only a rewrite by the replay (the group's 30-day TTL) moves ExpiresAt back.
+    const hour = 3_600_000;
+    for (const id of ids) {
+      const stored = await fx.store.runtime.send(
+        new GetRecordCommand({
+          FeatureGroupName: transactions.name,
+          RecordIdentifierValueAsString: id,
+        })
+      );
+      await fx.store.runtime.send(
+        new PutRecordCommand({
+          FeatureGroupName: transactions.name,
+          Record: stored.Record,
+          TargetStores: ['OnlineStore'],
+          TtlDuration: { Unit: 'Hours', Value: 1 },
+        })
+      );
+    }
+    expect(await Promise.all(ids.map(expiresAt))).toEqual(
+      ids.map(() => Date.parse(eventTime) + hour)
+    );
     // Act
     const response = await fx.handler(event, lambdaContext());
     await fx.store.store.flush();
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await Promise.all(ids.map(online))).toEqual(before);
+    expect(await Promise.all(ids.map(expiresAt))).toEqual(
+      ids.map(() => Date.parse(eventTime) + 30 * 24 * hour)
+    );
     const rows = (await offlineRows(fx.store.store.offlineDataPath('fraud-transactions'))).filter(
       (r) => r.transaction_id === 'replay-a'
     );
