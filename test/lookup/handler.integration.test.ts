@@ -792,6 +792,23 @@ describe('store failures (vectors)', () => {
     merchant_id: 'm-1',
   }));
 
+  beforeAll(async () => {
+    // Every id of the read is in the store, so a feature listed missing can only be the
+    // throttled chunk's doing, and every answered one has a value to check.
+    await Promise.all(
+      entities.map(({ transaction_id, card_id }, i) =>
+        store.put(transactions, {
+          transaction_id,
+          event_time: new Date(),
+          card_id,
+          merchant_id: 'm-1',
+          amount: i + 0.5,
+          channel: 'ecom',
+        })
+      )
+    );
+  });
+
   it('answers 429 when the one batched read is throttled', async () => {
     // Prepare
     store.store.setFaults({ throttle: 1 });
@@ -805,7 +822,7 @@ describe('store failures (vectors)', () => {
     }
   });
 
-  it('lists the reads of a throttled chunk as unprocessed and their features as missing', async () => {
+  it('lists the reads of a throttled chunk as unprocessed and their features as missing; the other chunk answers its values', async () => {
     // Prepare: 121 distinct ids make two calls; with this seed exactly one is throttled.
     store.store.setFaults({ throttle: 0.5, seed: 1 });
     try {
@@ -821,18 +838,40 @@ describe('store failures (vectors)', () => {
       expect(unprocessed.length).toBeGreaterThan(0);
       expect(unprocessed.length).toBeLessThan(121);
       expect(unprocessed[0]?.reason).toMatch(/^ThrottlingException: /);
-      const vectors = body.vectors as { entity: Record<string, string>; missing: string[] }[];
-      for (const { featureGroup, recordId } of unprocessed) {
-        const key = {
-          'fraud-transactions': 'transaction_id',
-          'fraud-cards': 'card_id',
-          'fraud-merchants': 'merchant_id',
-        }[featureGroup] as string;
-        const affected = vectors.filter((v) => v.entity[key] === recordId);
-        expect(affected.length).toBeGreaterThan(0);
-        for (const v of affected)
-          expect(v.missing.some((n) => n.startsWith(`${featureGroup}.`))).toBe(true);
-      }
+      const unread = new Set(unprocessed.map((u) => `${u.featureGroup}|${u.recordId}`));
+      expect(unread.size).toBe(unprocessed.length);
+      const names = body.featureNames as string[];
+      const vectors = body.vectors as {
+        entity: Record<string, string>;
+        values: unknown[];
+        missing: string[];
+      }[];
+      expect(vectors).toHaveLength(entities.length);
+      // Per entity and group: the read was unprocessed (every feature missing, no value) or
+      // answered with the entity's own stored value.
+      const expectRead = (
+        v: (typeof vectors)[number],
+        group: string,
+        recordId: string,
+        feature: string,
+        stored: unknown
+      ) => {
+        const name = `${group}.${feature}`;
+        const ofGroup = names.filter((n) => n.startsWith(`${group}.`));
+        if (unread.has(`${group}|${recordId}`)) {
+          expect(v.missing).toEqual(expect.arrayContaining(ofGroup));
+          expect(ofGroup.map((n) => v.values[names.indexOf(n)])).toEqual(ofGroup.map(() => null));
+        } else {
+          expect(v.missing).not.toContain(name);
+          expect(v.values[names.indexOf(name)]).toEqual(stored);
+        }
+      };
+      vectors.forEach((v, i) => {
+        expect(v.entity).toEqual(entities[i]);
+        expectRead(v, 'fraud-transactions', `tx-n${i}`, 'amount', i + 0.5);
+        expectRead(v, 'fraud-cards', BATCH_IDS[i] as string, 'txn_count_7d', i);
+        expectRead(v, 'fraud-merchants', 'm-1', 'mcc', '5411');
+      });
     } finally {
       store.store.setFaults({});
     }
