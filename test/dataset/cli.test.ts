@@ -277,6 +277,32 @@ describe('skewless dataset', () => {
     expect(portable.sql).not.toContain('ASOF');
   });
 
+  it('--strategy asof runs the ASOF JOIN and, unlike auto, refuses --as-of-write-time in one line', async () => {
+    const strategyArgs = (more: string[]) => [
+      ...buildArgs('strategy-asof.csv'),
+      ...more,
+      '--json',
+      '--explain',
+      '--no-progress',
+    ];
+    const asof = await run(strategyArgs(['--strategy', 'asof']));
+    expect(asof.exitCode, asof.err).toBe(0);
+    expect(JSON.parse(asof.out).strategy).toBe('asof');
+    expect(asof.err).toContain('ASOF LEFT JOIN');
+    // auto falls back to the portable SQL for --as-of-write-time; an explicit asof cannot.
+    const auto = await run(strategyArgs(['--as-of-write-time']));
+    expect(auto.exitCode, auto.err).toBe(0);
+    expect(JSON.parse(auto.out).strategy).toBe('portable');
+    const refused = await run(strategyArgs(['--strategy', 'asof', '--as-of-write-time']));
+    expect(refused.exitCode).toBe(1);
+    expect(refused.out).toBe('');
+    expect(refused.err).not.toMatch(/^\s+at /m);
+    expect(refused.err.trimEnd().split('\n').slice(-2)).toEqual([
+      'dataset: asOfWriteTime (CLI: --as-of-write-time) needs the portable strategy (CLI: --strategy portable or auto): an ASOF join takes one inequality',
+      `  hint: ${BUILD_HINT}`,
+    ]);
+  });
+
   it('--threads, --memory-limit and --temp-dir are set on DuckDB (shown by --explain)', async () => {
     const spill = join(dir, 'spill-settings');
     const { exitCode, err } = await run([
