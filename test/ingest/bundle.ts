@@ -12,8 +12,7 @@ import { build } from 'esbuild';
 import { loadTemplate } from '../../scripts/lib/cfnYaml.ts';
 import { functionBuilds } from '../../scripts/lib/esbuildOptions.ts';
 import type { IngestHandler } from '../helpers/kinesisEvents.ts';
-
-const root = new URL('../..', import.meta.url).pathname;
+import { root } from '../helpers/stackProcess.ts';
 
 interface IngestBundle {
   /** Absolute path of the bundle (`index.cjs`). */

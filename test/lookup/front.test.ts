@@ -214,8 +214,7 @@ describe('Function: startLookupFront()', () => {
   it("passes a body that is not UTF-8 as text with U+FFFD, as API Gateway does without the template's (absent) BinaryMediaTypes", async () => {
     // Prepare: the template gives LookupApi no BinaryMediaTypes, so the default front has none
     // either, and every body reaches the function as a text payload, even application/octet-stream.
-    const api = loadTemplate(new URL('../../template.yaml', import.meta.url).pathname).Resources
-      .LookupApi?.Properties;
+    const api = loadTemplate(join(root, 'template.yaml')).Resources.LookupApi?.Properties;
     expect(api?.BinaryMediaTypes).toBeUndefined();
     const latin1 = Buffer.from(
       '{"identifiers":[{"featureGroup":"fraud-cards","recordIds":["caf\xe9"]}]}',
@@ -270,8 +269,8 @@ describe('Function: startLookupFront()', () => {
 
   describe('CORS preflight (OPTIONS), answered like the mock SAM adds for LookupApi.Cors', () => {
     // The template's values are API Gateway header mappings: quoted literals.
-    const cors = loadTemplate(new URL('../../template.yaml', import.meta.url).pathname).Resources
-      .LookupApi?.Properties?.Cors as Record<string, string>;
+    const cors = loadTemplate(join(root, 'template.yaml')).Resources.LookupApi?.Properties
+      ?.Cors as Record<string, string>;
     const literal = (value: string | undefined) => value?.replace(/^'|'$/g, '');
     const preflight = (base: LookupFront, path: string) =>
       fetch(`${base.url}${path}`, {

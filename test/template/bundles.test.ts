@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTemplate } from '../../scripts/lib/cfnYaml.ts';
 import { type FunctionBuild, functionBuilds } from '../../scripts/lib/esbuildOptions.ts';
 import { lambdaEnvironment } from '../../scripts/lib/lambdaEnvironment.ts';
+import { root } from '../helpers/stackProcess.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const template = loadTemplate(join(root, 'template.yaml'));
 let outRoot = '';
 let builds: FunctionBuild[] = [];

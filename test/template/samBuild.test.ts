@@ -19,8 +19,8 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { loadTemplate } from '../../scripts/lib/cfnYaml.ts';
 import { functionBuilds } from '../../scripts/lib/esbuildOptions.ts';
+import { root } from '../helpers/stackProcess.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const template = loadTemplate(join(root, 'template.yaml'));
 const builds = functionBuilds(template);
 
