@@ -142,8 +142,9 @@ describe('closeServer', () => {
     const socket = await holdRequest(server, endpoint);
     try {
       const took = await timed(closeServer(server, 0), performance.now());
-      // Not held for a grace, nor left to Node's 300 s requestTimeout
-      expect(took).toBeLessThan(10_000);
+      // Not held for a grace: the shortest one a local server gives is 2 s (local S3), and a cut
+      // at once takes milliseconds, so a bound of 1 s tells them apart on a loaded machine.
+      expect(took).toBeLessThan(1_000);
     } finally {
       socket.destroy();
     }
