@@ -17,9 +17,12 @@ afterEach(() => {
 
 describe('Function: createLookupStoreClient()', () => {
   it('fails a store call at LOOKUP_STORE_TIMEOUT_MS when the store never answers: 503, not a wait', async () => {
-    // A store that takes the connection and says nothing
+    // A store that takes the connection and says nothing, counting the calls that reach it
+    let connections = 0;
     await withRawServer(
-      () => {},
+      () => {
+        connections++;
+      },
       async (endpoint) => {
         process.env[ENDPOINT_VARIABLE] = endpoint;
         const client = createLookupStoreClient({
@@ -35,6 +38,10 @@ describe('Function: createLookupStoreClient()', () => {
           expect(error?.name).toBe('TimeoutError');
           expect(toHttpError(error).statusCode).toBe(503);
           expect(elapsedMs).toBeLessThan(5_000);
+          expect({ attempts: error?.$metadata?.attempts, connections }).toEqual({
+            attempts: 1,
+            connections: 1,
+          });
         } finally {
           client.destroy();
         }
