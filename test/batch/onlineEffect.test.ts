@@ -4,7 +4,6 @@ import {
   type OnlineVersion,
   planBatchWrites,
   versionOfOnline,
-  versionOfRecord,
 } from '../../shared/batch/onlineEffect.ts';
 import { cards } from '../../shared/definitions.ts';
 import { type EncodedRecord, encodeRecord, fromRecord } from '../../shared/record/codec.ts';
@@ -23,12 +22,9 @@ function card(id: string, atMs: number, txnCount7d: number): EncodedRecord {
   return encoded.value;
 }
 
-/** The online version a store holding `record` would answer with. */
-function online(record: EncodedRecord): OnlineVersion {
-  const version = versionOfOnline(
-    cards,
-    fromRecord(cards, record.record) as Record<string, unknown>
-  );
+/** The online version a store answering these feature values (as text) would give. */
+function online(record: EncodedRecord['record']): OnlineVersion {
+  const version = versionOfOnline(cards, fromRecord(cards, record) as Record<string, unknown>);
   if (version === undefined) throw new Error('unreadable event time');
   return version;
 }
@@ -44,7 +40,9 @@ describe('Function: planBatchWrites()', () => {
       overwrite: card('card-overwrite', now - 24 * HOUR, 3),
       twice: card('card-twice', now - 24 * HOUR, 3),
     };
-    const current = new Map(Object.entries(stored).map(([, r]) => [r.recordIdentifier, online(r)]));
+    const current = new Map(
+      Object.entries(stored).map(([, r]) => [r.recordIdentifier, online(r.record)])
+    );
     const rows = [
       card('card-newer', now - HOUR, 4),
       card('card-older', now - 48 * HOUR, 9),
@@ -78,23 +76,35 @@ describe('Function: planBatchWrites()', () => {
   });
 
   it('compares values decoded, without the event time text', () => {
-    // Prepare: the same instant written with an offset is the same version.
-    const record = card('card-1', now - HOUR, 3);
-    const sameInstant = encodeRecord(cards, {
+    // Prepare: the online value as the store answers a record another writer put (the AWS CLI,
+    // say): the instant without a fraction and the Fractional as "12.50". The row is the same
+    // version as the schema module encodes it (".000Z", "12.5"): equal only once decoded.
+    const at = Math.floor((now - HOUR) / 1000) * 1000;
+    const row = card('card-1', at, 3);
+    const answered = {
       card_id: 'card-1',
-      event_time: new Date(now - HOUR).toISOString().replace('Z', '+00:00'),
+      event_time: new Date(at).toISOString().replace('.000Z', 'Z'),
       txn_count_7d: '3',
       amount_sum_7d: '12.50',
-    });
-    if (!sameInstant.ok) throw new Error('unexpected');
+    };
+    const text = (record: readonly { FeatureName?: string; ValueAsString?: string }[]) =>
+      Object.fromEntries(record.map((v) => [v.FeatureName, v.ValueAsString]));
+    expect(text(row.record)).not.toEqual(answered);
+    const stored = online(
+      Object.entries(answered).map(([FeatureName, ValueAsString]) => ({
+        FeatureName,
+        ValueAsString,
+      }))
+    );
     // Act
     const { planned } = planBatchWrites(
       cards,
-      [{ ref: 'a', record: sameInstant.value }],
-      new Map([['card-1', versionOfRecord(cards, record)]])
+      [{ ref: 'a', record: row }],
+      new Map([['card-1', stored]])
     );
     // Assess
     expect(planned[0]?.effect).toBe(OnlineEffect.Unchanged);
+    expect(planned[0]?.targetStores).toEqual(['OfflineStore']);
   });
 
   it('treats a missing feature as a different value', () => {
@@ -104,7 +114,7 @@ describe('Function: planBatchWrites()', () => {
     const { planned } = planBatchWrites(
       cards,
       [{ ref: 0, record: partial.value }],
-      new Map([['card-1', online(full)]])
+      new Map([['card-1', online(full.record)]])
     );
     expect(planned[0]?.effect).toBe(OnlineEffect.Changed);
     expect(planned[0]?.targetStores).toBeUndefined();
