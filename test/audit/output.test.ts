@@ -165,10 +165,18 @@ function recorder(): MetricsSink & {
 
 describe('Function: addAuditMetrics()', () => {
   it('publishes per-group and per-kind metrics and leaves the service totals buffered', () => {
-    // Prepare
+    // Prepare: service totals that differ from one another (the fixture's are 3, 1, 0 and 1),
+    // so a total read from the wrong field, or a constant 0, shows in the alarmed metrics.
     const metrics = recorder();
+    const totals = {
+      ...report.totals,
+      coherenceMismatches: 3,
+      expiredStillServed: 4,
+      freshnessBreaches: 2,
+      failedGroups: 1,
+    };
     // Act
-    addAuditMetrics(metrics, report);
+    addAuditMetrics(metrics, { ...report, totals });
     // Assess: the failed group emits nothing of its own.
     expect(metrics.published[0]).toEqual({
       dimensions: { featureGroup: 'fraud-cards' },
@@ -189,8 +197,8 @@ describe('Function: addAuditMetrics()', () => {
     });
     expect(metrics.pending()).toEqual({
       CoherenceMismatches: ['Count', 3],
-      ExpiredStillServed: ['Count', 1],
-      FreshnessBreaches: ['Count', 0],
+      ExpiredStillServed: ['Count', 4],
+      FreshnessBreaches: ['Count', 2],
       AuditFailedGroups: ['Count', 1],
     });
   });
