@@ -60,6 +60,9 @@ function emf(): Record<string, unknown>[] {
     .map((line) => JSON.parse(line));
 }
 
+/** How long the mocked store takes to answer in the latency test. */
+const STORE_ANSWERS_AFTER_MS = 40;
+
 describe('Function: handler (mocked store)', () => {
   it('asks the store for the feature subset plus the event time, with expiration', async () => {
     // Prepare
@@ -168,8 +171,11 @@ describe('Function: handler (mocked store)', () => {
   });
 
   it('emits LookupLatency, StoreLatency and the outcome count, overall and per route (EMF)', async () => {
-    // Prepare
-    store.on(GetRecordCommand).resolves({});
+    // Prepare: a store that takes 40 ms to answer, so its latency is one a metric must show.
+    store.on(GetRecordCommand).callsFake(async () => {
+      await new Promise((resolve) => setTimeout(resolve, STORE_ANSWERS_AFTER_MS));
+      return {};
+    });
     // Act
     const result = await handler(getRecordEvent('fraud-cards', 'absent'), lambdaContext());
     // Assess
@@ -193,6 +199,8 @@ describe('Function: handler (mocked store)', () => {
       { Name: 'LookupNotFound', Unit: 'Count' },
     ]);
     expect(line).toMatchObject({ service: 'skewless', route: 'getRecord', LookupNotFound: 1 });
+    // Timers do not fire early (1 ms for the rounding of the timer's start).
+    expect(line?.StoreLatency).toBeGreaterThanOrEqual(STORE_ANSWERS_AFTER_MS - 1);
     expect(line?.LookupLatency).toBeGreaterThanOrEqual(line?.StoreLatency as number);
     // No Powertools warning (e.g. colliding dimension sets) on the hot path.
     expect(stderr).toEqual([]);
