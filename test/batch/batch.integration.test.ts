@@ -18,7 +18,7 @@ import {
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PaymentsGenerator } from '../../local/demo/paymentsGenerator.ts';
 import { dropNightlyAggregates, nightlyAggregateFiles } from '../../local/demo/seedAggregates.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
@@ -31,6 +31,7 @@ import {
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import { cards } from '../../shared/definitions.ts';
 import { encodeRecord } from '../../shared/record/codec.ts';
+import { metrics } from '../../shared/runtime/powertools.ts';
 import {
   backfillOutput,
   type CardRow,
@@ -141,6 +142,23 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     return Object.fromEntries(out.Record.map((v) => [v.FeatureName ?? '', v.ValueAsString ?? '']));
   }
 
+  /**
+   * `act`'s result and the metrics the functions added while it ran, summed per name (one
+   * invocation or several: each adds its own share). The alarms watch BatchFilesFailed and
+   * BatchRowsRejected.
+   */
+  async function withMetrics<T>(act: () => Promise<T>): Promise<[T, Record<string, number>]> {
+    const added = vi.spyOn(metrics, 'addMetric');
+    try {
+      const result = await act();
+      const sums: Record<string, number> = {};
+      for (const [name, , value] of added.mock.calls) sums[name] = (sums[name] ?? 0) + value;
+      return [result, sums];
+    } finally {
+      added.mockRestore();
+    }
+  }
+
   async function offlineOf(prefix: string): Promise<string[]> {
     return (await offlineRows(store, cards.name))
       .filter((r) => String(r.card_id).startsWith(`${prefix}-`))
@@ -225,9 +243,21 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     const drop = mixedDrop(prefix, Date.now());
     for (const row of drop.seeds) await seed(row);
     // Act
-    const source = await upload(`batch/fraud-cards/nightly/${prefix}.csv`, toCsv(drop.rows));
+    const [source, added] = await withMetrics(() =>
+      upload(`batch/fraud-cards/nightly/${prefix}.csv`, toCsv(drop.rows))
+    );
     // Assess
     const { report, rejects } = await expectDropApplied(prefix, drop, source);
+    expect(added).toMatchObject({
+      BatchRowsWritten: 9,
+      BatchRowsRejected: 4,
+      BatchFilesCompleted: 1,
+      BatchOnlineValuesChanged: 5,
+      BatchOnlineValuesUnchanged: 2,
+      BatchOnlineValuesStayed: 2,
+    });
+    expect(added).not.toHaveProperty('BatchFilesFailed');
+    expect(added).not.toHaveProperty('RowsWritten');
     expect(rejects.map((r) => [r.row, r.problems.map((p) => p.feature)])).toEqual([
       [6, ['txn_count_7d']],
       [10, ['event_time']],
@@ -507,7 +537,9 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     const now = Date.now();
     const transactions = `transaction_id,event_time,amount\ntx-1,${new Date(now).toISOString()},10\n`;
     // Act
-    const refused = await upload('batch/fraud-transactions/tx.csv', transactions);
+    const [refused, added] = await withMetrics(() =>
+      upload('batch/fraud-transactions/tx.csv', transactions)
+    );
     const internal = await upload('batch/fraud-card-state/state.csv', 'card_id\nc-1\n');
     const toBackfill = await backfillHandler(
       s3PutEvent({ key: 'batch/fraud-cards/x.csv', eTag: 'e1', size: 10 }),
@@ -525,6 +557,8 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     );
     expect(report.error).toContain('batch-fed groups: fraud-cards, fraud-merchants');
     expect(report.rowsRead).toBe(0);
+    expect(added).toMatchObject({ BatchFilesFailed: 1, BatchRowsWritten: 0 });
+    expect(added).not.toHaveProperty('BatchFilesCompleted');
     const internalReport = (await backfillOutput(s3.client, REPORTS_BUCKET, internal)).report;
     expect(internalReport.error).toContain('unknown feature group "fraud-card-state"');
     expect(toBackfill.outcomes).toEqual([
