@@ -1446,11 +1446,17 @@ describe("the stack's backfill log line", () => {
 });
 
 describe("the stack's audit log line", () => {
-  it('is one human line with the findings and the report, not a JSON dump', async () => {
-    const { auditLine } = await import('../../local/start.ts');
-    const line = auditLine({
-      reportLocation: '/tmp/skewless/reports/audit-x.json',
-      auditedAt: new Date().toISOString(),
+  const mismatches = (onlineNewer: number, valueMismatch: number) => ({
+    onlineOlder: 0,
+    onlineNewer,
+    deletedButOnline: 0,
+    valueMismatch,
+    onlineOnly: 0,
+  });
+
+  it.each([
+    {
+      description: 'is one human line with the findings and the report, not a JSON dump',
       durationMs: 1611,
       totals: {
         groups: 3,
@@ -1462,17 +1468,39 @@ describe("the stack's audit log line", () => {
         expiringSoon: 0,
         checked: 18_611,
         coherenceMismatches: 1,
-        mismatches: {
-          onlineOlder: 0,
-          onlineNewer: 1,
-          deletedButOnline: 0,
-          valueMismatch: 0,
-          onlineOnly: 0,
-        },
+        mismatches: mismatches(1, 0),
       },
+      expected:
+        'audit finished in 1.6 s: 3 groups, 18,611 identifiers checked: 1 mismatch (onlineNewer 1), 0 expired records still served, 4 stale, 0 freshness breaches, 0 groups failed',
+    },
+    {
+      description: 'puts each total in its place (a sampled audit, every count a different number)',
+      durationMs: 2500,
+      totals: {
+        groups: 4,
+        failedGroups: 1,
+        identifiers: 18_611,
+        stale: 5,
+        freshnessBreaches: 2,
+        expiredStillServed: 3,
+        expiringSoon: 7,
+        checked: 2_000,
+        coherenceMismatches: 6,
+        mismatches: mismatches(4, 2),
+      },
+      expected:
+        'audit finished in 2.5 s: 4 groups, 2,000 identifiers checked: 6 mismatches (onlineNewer 4, valueMismatch 2), 3 expired records still served, 5 stale, 2 freshness breaches, 1 groups failed',
+    },
+  ])('$description', async ({ durationMs, totals, expected }) => {
+    const { auditLine } = await import('../../local/start.ts');
+    const line = auditLine({
+      reportLocation: '/tmp/skewless/reports/audit-x.json',
+      auditedAt: new Date().toISOString(),
+      durationMs,
+      totals,
     });
     expect(line).toBe(
-      'audit finished in 1.6 s: 3 groups, 18,611 identifiers checked: 1 mismatch (onlineNewer 1), 0 expired records still served, 4 stale, 0 freshness breaches, 0 groups failed; report /tmp/skewless/reports/audit-x.json (npx skewless audit prints the table)'
+      `${expected}; report /tmp/skewless/reports/audit-x.json (npx skewless audit prints the table)`
     );
   });
 });
