@@ -74,6 +74,8 @@ describe('Command: skewless audit', () => {
       expect(reports[0]).toMatch(/^audit-.*\.json$/);
       const written = JSON.parse(readFileSync(join(dataDir, 'reports', reports[0] ?? ''), 'utf8'));
       expect(written).toEqual(report);
+      // A finding fails the run only with --fail-on-findings.
+      expect(process.exitCode ?? 0).toBe(0);
       // The embedded store was closed again: its lock is gone.
       expect(existsSync(join(dataDir, 'store', 'store.lock'))).toBe(false);
     } finally {
