@@ -670,10 +670,10 @@ describe('store failures', () => {
   });
 
   it.each([
-    ['answers 5xx', { serverError: 1 }, 1],
+    ['answers 5xx', 1, { serverError: 1 }],
     // A connection broken before any answer is retried once at once (stale keep-alive socket).
-    ['drops the connection', { drop: 1 }, 2],
-  ])('answers 503 when the store %s, after %i attempt(s)', async (_, faults, attempts) => {
+    ['drops the connection', 2, { drop: 1 }],
+  ])('answers 503 when the store %s, after %i attempt(s)', async (_, attempts, faults) => {
     // Prepare
     store.store.setFaults(faults);
     const linesBefore = storeLog.length;
