@@ -92,6 +92,10 @@ beforeAll(async () => {
   });
   process.env.AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME = store.store.endpoint;
   process.env.LOOKUP_STORE_RETRIES = '1';
+  // The store's 1 s default is a latency budget, tested in storeTimeout.test.ts. Here it is not
+  // under test, and reading the 6.8 MB answer below took longer than 1 s on a loaded machine
+  // (the full suite on two shared cores): a 503 instead of the 400 under test.
+  process.env.LOOKUP_STORE_TIMEOUT_MS = '10000';
   const now = Date.now();
   await store.put(cards, {
     card_id: 'card-1',
