@@ -29,6 +29,8 @@ const BATCH_IDS = Array.from({ length: 1000 }, (_, i) => `b-${String(i).padStart
 let store: LookupStore;
 let handler: Handler;
 const storeLog: string[] = [];
+/** The instant the seeded records' event times are relative to. */
+let seededAt: number;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -97,6 +99,7 @@ beforeAll(async () => {
   // (the full suite on two shared cores): a 503 instead of the 400 under test.
   process.env.LOOKUP_STORE_TIMEOUT_MS = '10000';
   const now = Date.now();
+  seededAt = now;
   await store.put(cards, {
     card_id: 'card-1',
     event_time: iso(now - HOUR),
@@ -569,10 +572,12 @@ describe('POST /feature-sets/{featureSet}/vectors', () => {
       'fraud-cards.card_age_days',
     ]);
     expect(fresh?.stale).toEqual([]);
-    expect(Object.keys(fresh?.eventTimes ?? {})).toEqual([
-      'fraud-transactions',
-      'fraud-cards',
-      'fraud-merchants',
+    // Each group's entry is the event time of the record it read (tx-1 a minute old, card-1 and
+    // m-1 an hour old), in the order of the set's selections.
+    expect(Object.entries(fresh?.eventTimes ?? {})).toEqual([
+      ['fraud-transactions', iso(seededAt - 60_000)],
+      ['fraud-cards', iso(seededAt - HOUR)],
+      ['fraud-merchants', iso(seededAt - HOUR)],
     ]);
     // tx-old is 2 h old (maxAge 1 h), old-card 3 days (maxAge 2 days): every present value stale.
     expect(old?.stale).toContain('fraud-transactions.amount');
