@@ -673,11 +673,14 @@ function backfillLine(report: BackfillReport): string {
 function auditLine(summary: AuditRunSummary): string {
   const t = summary.totals;
   const n = (value: number) => value.toLocaleString('en-US');
+  /** A count and its noun, singular for exactly one ("1 group failed", "2 groups failed"). */
+  const count = (value: number, one: string, many: string) =>
+    `${n(value)} ${value === 1 ? one : many}`;
   const kinds = Object.entries(t.mismatches)
-    .filter(([, count]) => count > 0)
-    .map(([kind, count]) => `${kind} ${n(count)}`);
-  const mismatches = `${n(t.coherenceMismatches)} mismatch${t.coherenceMismatches === 1 ? '' : 'es'}${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}`;
-  return `audit finished in ${(summary.durationMs / 1000).toFixed(1)} s: ${n(t.groups)} groups, ${n(t.checked)} identifiers checked: ${mismatches}, ${n(t.expiredStillServed)} expired records still served, ${n(t.stale)} stale, ${n(t.freshnessBreaches)} freshness breaches, ${n(t.failedGroups)} groups failed; report ${summary.reportLocation} (npx skewless audit prints the table)`;
+    .filter(([, value]) => value > 0)
+    .map(([kind, value]) => `${kind} ${n(value)}`);
+  const mismatches = `${count(t.coherenceMismatches, 'mismatch', 'mismatches')}${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}`;
+  return `audit finished in ${(summary.durationMs / 1000).toFixed(1)} s: ${count(t.groups, 'group', 'groups')}, ${count(t.checked, 'identifier', 'identifiers')} checked: ${mismatches}, ${count(t.expiredStillServed, 'expired record', 'expired records')} still served, ${n(t.stale)} stale, ${count(t.freshnessBreaches, 'freshness breach', 'freshness breaches')}, ${count(t.failedGroups, 'group', 'groups')} failed; report ${summary.reportLocation} (npx skewless audit prints the table)`;
 }
 
 /** The banner: where everything is and three commands to try. */

@@ -1489,7 +1489,25 @@ describe("the stack's audit log line", () => {
         mismatches: mismatches(4, 2),
       },
       expected:
-        'audit finished in 2.5 s: 4 groups, 2,000 identifiers checked: 6 mismatches (onlineNewer 4, valueMismatch 2), 3 expired records still served, 5 stale, 2 freshness breaches, 1 groups failed',
+        'audit finished in 2.5 s: 4 groups, 2,000 identifiers checked: 6 mismatches (onlineNewer 4, valueMismatch 2), 3 expired records still served, 5 stale, 2 freshness breaches, 1 group failed',
+    },
+    {
+      description: 'says one of each in the singular',
+      durationMs: 900,
+      totals: {
+        groups: 1,
+        failedGroups: 1,
+        identifiers: 1,
+        stale: 1,
+        freshnessBreaches: 1,
+        expiredStillServed: 1,
+        expiringSoon: 1,
+        checked: 1,
+        coherenceMismatches: 1,
+        mismatches: mismatches(0, 1),
+      },
+      expected:
+        'audit finished in 0.9 s: 1 group, 1 identifier checked: 1 mismatch (valueMismatch 1), 1 expired record still served, 1 stale, 1 freshness breach, 1 group failed',
     },
   ])('$description', async ({ durationMs, totals, expected }) => {
     const { auditLine } = await import('../../local/start.ts');
