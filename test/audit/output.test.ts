@@ -54,7 +54,7 @@ const cardsAudit: GroupAudit = {
   ttl: {
     ttlSeconds: 7_776_000,
     expiredOffline: 0,
-    expiringSoon: 3,
+    expiringSoon: 6,
     expiringWithinSeconds: 86_400,
     expiredStillServed: 1,
     expiredStillServedExamples: [
@@ -116,7 +116,7 @@ const report: AuditReport = {
     stale: 49,
     freshnessBreaches: 0,
     expiredStillServed: 1,
-    expiringSoon: 3,
+    expiringSoon: 6,
     checked: 98,
     coherenceMismatches: 3,
     mismatches: { ...noMismatches, onlineOlder: 2, valueMismatch: 1 },
@@ -184,7 +184,7 @@ describe('Function: addAuditMetrics()', () => {
         FreshnessSeconds: ['Seconds', 10_800],
         StaleShare: ['Percent', 50],
         ExpiredStillServed: ['Count', 1],
-        ExpiringSoon: ['Count', 3],
+        ExpiringSoon: ['Count', 6],
         CoherenceMismatches: ['Count', 3],
         CoherenceChecked: ['Count', 98],
       },
@@ -279,7 +279,7 @@ describe('Function: formatAuditReport()', () => {
     );
     expect(lines[2]).toMatch(/^group\s+identifiers\s+freshness\s+max age\s+stale/);
     expect(lines[3]).toMatch(
-      /^fraud-cards\s+100\s+3\.0h\s+2\.0d\s+49 \(50\.0%\)\s+3\s+1\s+98\s+2\s+3$/
+      /^fraud-cards\s+100\s+3\.0h\s+2\.0d\s+49 \(50\.0%\)\s+6\s+1\s+98\s+2\s+3$/
     );
     expect(lines[4]).toMatch(/^fraud-merchants\s+FAILED$/);
     expect(lines[2]).toMatch(/\s+checked\s+in flight\s+mismatches$/);
