@@ -86,7 +86,6 @@ describe('crash safety', { timeout: 120_000 }, () => {
     while (acknowledged.size < 1500 && Date.now() - started < 30_000)
       await new Promise((r) => setTimeout(r, 10));
     // Kill while the writers are still sending; every 200 answer counts as acknowledged.
-    console.log('acked before kill', acknowledged.size, Date.now() - started);
     first.child.kill('SIGKILL');
     stop = true;
     expect((await exited(first.child)).signal).toBe('SIGKILL');
