@@ -7,8 +7,9 @@
  * and DescribeFeatureGroup's `OfflineStoreConfig` (`ResolvedOutputS3Uri`, `DataCatalogConfig`) in
  * the Amazon SageMaker API Reference; local/store/README.md, "Data layout", shows it on disk.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { OfflineFilesUnreadableError } from './errors.ts';
 
 const DEFAULT_ACCOUNT = '000000000000';
 const DEFAULT_REGION = 'us-east-1';
@@ -52,7 +53,8 @@ function offlineGroupsDirectory(location: OfflineLocation): string {
 /**
  * The current table directory of a group: of every `<group>-<epoch>` directory, the newest epoch
  * (a group deleted and created again keeps its old data beside the new). Undefined when the
- * group never wrote offline.
+ * group never wrote offline; an {@link OfflineFilesUnreadableError} when the groups' folder
+ * cannot be listed.
  *
  * @example
  * ```typescript
@@ -65,10 +67,18 @@ function findGroupTable(
   groupName: string
 ): GroupTableDirectory | undefined {
   const dir = offlineGroupsDirectory(location);
-  if (!existsSync(dir)) return undefined;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    // No layout yet: no group wrote offline. Any other failure (a permission, a file where the
+    // folder should be) would read as a group with no rows, so it is said.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OfflineFilesUnreadableError(dir, error);
+  }
   const prefix = `${groupName}-`;
   let best: GroupTableDirectory | undefined;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  for (const entry of entries) {
     if (!entry.isDirectory() || !entry.name.startsWith(prefix)) continue;
     const suffix = entry.name.slice(prefix.length);
     // `fraud-cards-v2-1767225600` is not a table of `fraud-cards`: the rest must be the epoch.

@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { cards } from '../../shared/definitions.ts';
 import { createDuckDbEngine, type DuckDbEngine } from '../../shared/offline/duckdb.ts';
-import { OfflineQueryError } from '../../shared/offline/errors.ts';
+import { OfflineFilesUnreadableError, OfflineQueryError } from '../../shared/offline/errors.ts';
 import { findGroupTable } from '../../shared/offline/layout.ts';
 import { type FixtureRow, fixtureDataPath, writeOfflineRows } from '../helpers/offlineFixtures.ts';
 
@@ -565,5 +565,15 @@ describe('DuckDbEngine: statements', () => {
 describe('findGroupTable', () => {
   it('is undefined when the layout is missing', () => {
     expect(findGroupTable({ root: join(tempDir(), 'nothing') }, 'fraud-cards')).toBeUndefined();
+  });
+
+  it('says so when the groups\' folder cannot be listed, rather than finding no table', () => {
+    // A file where the layout's `offline-store` folder should be: listing it fails (ENOTDIR).
+    const root = tempDir();
+    const groups = join(root, '000000000000', 'sagemaker', 'us-east-1');
+    mkdirSync(groups, { recursive: true });
+    writeFileSync(join(groups, 'offline-store'), '');
+    expect(() => findGroupTable({ root }, 'fraud-cards')).toThrow(OfflineFilesUnreadableError);
+    expect(() => findGroupTable({ root }, 'fraud-cards')).toThrow(/offline-store .*ENOTDIR/);
   });
 });
