@@ -8,7 +8,7 @@
  * (`"sagemaker_featurestore"."<group>-<epoch>"`), so generated SQL names the same table on DuckDB
  * and on Athena.
  */
-import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs';
+import { type Dirent, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   DuckDBConnection,
@@ -38,8 +38,8 @@ import type {
   SqlValue,
 } from './engine.ts';
 import { collectPages, describeQuery } from './engine.ts';
-import { OfflineFilesUnreadableError, OfflineQueryError, queryAborted } from './errors.ts';
-import { findGroupTable, OFFLINE_DATABASE } from './layout.ts';
+import { OfflineQueryError, queryAborted } from './errors.ts';
+import { findGroupTable, OFFLINE_DATABASE, offlineDirectoryEntries } from './layout.ts';
 
 interface DuckDbEngineOptions {
   /**
@@ -214,15 +214,9 @@ class PageQueue {
 function parquetFilesUnder(dir: string): string[] {
   const files: string[] = [];
   const walk = (at: string): void => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(at, { withFileTypes: true });
-    } catch (error) {
-      // Gone: a data directory not made yet, a folder removed since its parent was read. Any
-      // other failure would leave the folder's rows out of the result without a word.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new OfflineFilesUnreadableError(at, error);
-    }
+    // Undefined: a data directory not made yet, a folder removed since its parent was read.
+    const entries = offlineDirectoryEntries(at);
+    if (entries === undefined) return;
     // Path order: "a.parquet" < "a/…" ('.' sorts before '/'), so a directory sorts as its name + "/".
     const sorted = entries
       .map((entry) => ({ entry, key: entry.isDirectory() ? `${entry.name}/` : entry.name }))

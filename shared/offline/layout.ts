@@ -51,10 +51,29 @@ function offlineGroupsDirectory(location: OfflineLocation): string {
 }
 
 /**
+ * The entries of a directory of the offline store; undefined when it is not there (no data yet, a
+ * folder removed since its parent was read: nothing in it).
+ *
+ * @throws OfflineFilesUnreadableError for any other failure (permission denied, an input/output
+ *   error, a file where a folder should be), which would otherwise leave the rows under it out
+ *   of a result without a word
+ */
+function offlineDirectoryEntries(dir: string): Dirent[] | undefined {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OfflineFilesUnreadableError(dir, error);
+  }
+}
+
+/**
  * The current table directory of a group: of every `<group>-<epoch>` directory, the newest epoch
  * (a group deleted and created again keeps its old data beside the new). Undefined when the
- * group never wrote offline; an {@link OfflineFilesUnreadableError} when the groups' folder
- * cannot be listed.
+ * group never wrote offline.
+ *
+ * @throws OfflineFilesUnreadableError when the directory of the group tables cannot be listed
+ *   (every group would read as never written)
  *
  * @example
  * ```typescript
@@ -67,18 +86,9 @@ function findGroupTable(
   groupName: string
 ): GroupTableDirectory | undefined {
   const dir = offlineGroupsDirectory(location);
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch (error) {
-    // No layout yet: no group wrote offline. Any other failure (a permission, a file where the
-    // folder should be) would read as a group with no rows, so it is said.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new OfflineFilesUnreadableError(dir, error);
-  }
   const prefix = `${groupName}-`;
   let best: GroupTableDirectory | undefined;
-  for (const entry of entries) {
+  for (const entry of offlineDirectoryEntries(dir) ?? []) {
     if (!entry.isDirectory() || !entry.name.startsWith(prefix)) continue;
     const suffix = entry.name.slice(prefix.length);
     // `fraud-cards-v2-1767225600` is not a table of `fraud-cards`: the rest must be the epoch.
@@ -96,4 +106,10 @@ function findGroupTable(
 }
 
 export type { GroupTableDirectory, OfflineLocation };
-export { DEFAULT_ACCOUNT, DEFAULT_REGION, findGroupTable, OFFLINE_DATABASE };
+export {
+  DEFAULT_ACCOUNT,
+  DEFAULT_REGION,
+  findGroupTable,
+  OFFLINE_DATABASE,
+  offlineDirectoryEntries,
+};

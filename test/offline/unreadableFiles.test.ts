@@ -137,32 +137,48 @@ describe('DuckDbEngine: a group folder that cannot be listed', () => {
     await expect(cardIds(dataDir)).rejects.toMatchObject({ directory: data, code: 'ENOTDIR' });
   });
 
-  // A custom directory was listed by DuckDB's glob, which passes over a folder it cannot list.
+  type TwoHours = Awaited<ReturnType<typeof twoHours>>;
   it.each([
-    ['the offline store', (dataDir: string) => ({ dataDir })],
     [
-      'a custom group directory',
-      (_: string, data: string) => ({ groupPaths: { [cards.name]: `${data}/` } }),
+      'a partition folder of the offline store',
+      ({ dataDir }: TwoHours) => ({ dataDir }),
+      ({ hours }: TwoHours) => hours[1] as string,
     ],
-  ] as const)('fails naming a folder of %s this user may not read (EACCES)', async (_, options) => {
-    // Prepare: hour=01 readable by nobody; the rest readable by all
-    const { dataDir, data, hours } = await twoHours();
-    const [, locked] = hours as [string, string];
-    chmodSync(dataDir, 0o755);
-    chmodSync(locked, 0o000);
-    try {
-      // Act: the listing in a process of its own; as root (who reads any folder) as nobody
-      const failure = listAsUnprivileged(options(dataDir, data), data);
-      // Assess
-      expect(failure).toEqual({
-        name: 'OfflineFilesUnreadableError',
-        directory: locked,
-        code: 'EACCES',
-      });
-    } finally {
-      chmodSync(locked, 0o755);
+    // A custom directory was listed by DuckDB's glob, which passes over a folder it cannot list.
+    [
+      'a partition folder of a custom group directory',
+      ({ data }: TwoHours) => ({ groupPaths: { [cards.name]: `${data}/` } }),
+      ({ hours }: TwoHours) => hours[1] as string,
+    ],
+    // Read behind an existsSync (a stat, which the folder's own permissions allow): the readdir's
+    // raw error reached the CLI as an unexpected one (exit 2), the folder unnamed.
+    [
+      'the folder of the group tables',
+      ({ dataDir }: TwoHours) => ({ dataDir }),
+      ({ data }: TwoHours) => dirname(dirname(data)),
+    ],
+  ] as const)(
+    'fails naming %s when this user may not list it (EACCES)',
+    async (_, options, folder) => {
+      // Prepare: that folder readable by nobody; the rest readable by all
+      const store = await twoHours();
+      const locked = folder(store);
+      chmodSync(store.dataDir, 0o755);
+      chmodSync(locked, 0o000);
+      try {
+        // Act: the listing in a process of its own; as root (who reads any folder) as nobody
+        const failure = listAsUnprivileged(options(store), store.dataDir);
+        // Assess
+        expect(failure).toEqual({
+          name: 'OfflineFilesUnreadableError',
+          directory: locked,
+          code: 'EACCES',
+        });
+      } finally {
+        chmodSync(locked, 0o755);
+      }
     }
-  });
+  );
 
   it('reads the rest when a partition folder is removed during the walk (ENOENT: nothing there)', async () => {
     // Prepare: hour=01 removed between the day's listing and its own
