@@ -359,6 +359,11 @@ function checkLabelsFile(labels: string): void {
   }
 }
 
+/** Athena's region when --region is not given: the environment's, as the SDK reads it. */
+function athenaRegion(): string {
+  return process.env.AWS_REGION ?? DEFAULT_REGION;
+}
+
 async function runDataset(
   labels: string,
   options: DatasetCliOptions,
@@ -550,9 +555,8 @@ function registerDatasetCommand(
     .option('--account <id>', 'account id of the offline layout', accountId, DEFAULT_ACCOUNT)
     .option(
       '--region <region>',
-      'region of the offline layout / of Athena',
-      regionName,
-      process.env.AWS_REGION ?? DEFAULT_REGION
+      `region of the offline layout (default: ${DEFAULT_REGION}, the embedded store's) / of Athena (default: ${athenaRegion()}, from AWS_REGION)`,
+      regionName
     )
     .addOption(
       new Option('--engine <engine>', 'SQL engine').choices(['duckdb', 'athena']).default('duckdb')
@@ -597,33 +601,40 @@ Examples:
   skewless dataset ml.fraud_labels --engine athena --feature-set fraud_model_v3 --label-time-column event_time \\
       --athena-output s3://my-bucket/athena/ -o "s3://my-bucket/training-sets/$(date -u +%F)/"`
     )
-    .action(async (labels: string, options: DatasetCliOptions) => {
-      try {
-        await runDataset(labels, options, io);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const user = asUserError(error);
-        const debug = debugRequested(process.argv.slice(2));
-        // The build's own errors are one line; the engine's may be a page (DuckDB's CSV sniffer
-        // lists a dozen read_csv settings a user of this command cannot pass): its first line.
-        const [first = message] = message.split('\n');
-        const cut = user === undefined && first !== message && !debug;
-        io.err.write(`dataset: ${user === undefined ? first : message}\n`);
-        const hint =
-          error instanceof DatasetInterrupted
-            ? undefined
-            : cut
-              ? "run again with --debug for the engine's whole message"
-              : (user?.hint ??
-                'the labels and options are described in skewless dataset --help and docs/training-sets.md');
-        if (hint !== undefined) io.err.write(`  hint: ${hint}\n`);
-        // The stack behind --debug, as every other command (local/cli/userErrors.ts).
-        if (debug) {
-          io.err.write(`${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
+    .action(
+      async (labels: string, parsed: Omit<DatasetCliOptions, 'region'> & { region?: string }) => {
+        // The embedded store writes its layout under its own --region (us-east-1 unless told), not
+        // the SDK's: an AWS user's AWS_REGION must not send a local build to a layout never written.
+        const region =
+          parsed.region ?? (parsed.engine === 'athena' ? athenaRegion() : DEFAULT_REGION);
+        const options: DatasetCliOptions = { ...parsed, region };
+        try {
+          await runDataset(labels, options, io);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          const user = asUserError(error);
+          const debug = debugRequested(process.argv.slice(2));
+          // The build's own errors are one line; the engine's may be a page (DuckDB's CSV sniffer
+          // lists a dozen read_csv settings a user of this command cannot pass): its first line.
+          const [first = message] = message.split('\n');
+          const cut = user === undefined && first !== message && !debug;
+          io.err.write(`dataset: ${user === undefined ? first : message}\n`);
+          const hint =
+            error instanceof DatasetInterrupted
+              ? undefined
+              : cut
+                ? "run again with --debug for the engine's whole message"
+                : (user?.hint ??
+                  'the labels and options are described in skewless dataset --help and docs/training-sets.md');
+          if (hint !== undefined) io.err.write(`  hint: ${hint}\n`);
+          // The stack behind --debug, as every other command (local/cli/userErrors.ts).
+          if (debug) {
+            io.err.write(`${error instanceof Error ? (error.stack ?? error.message) : error}\n`);
+          }
+          process.exitCode = error instanceof DatasetInterrupted ? error.exitCode : 1;
         }
-        process.exitCode = error instanceof DatasetInterrupted ? error.exitCode : 1;
       }
-    });
+    );
 }
 
 export type { DatasetIo };

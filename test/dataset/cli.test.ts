@@ -455,6 +455,26 @@ describe('skewless dataset', () => {
     ]);
   });
 
+  it('reads the embedded store’s layout (us-east-1) whatever AWS_REGION says, unless --region is given', async () => {
+    // Prepare: an AWS user's shell (the store, npm start's or skewless store's, writes us-east-1
+    // unless its own --region says otherwise; AWS_REGION is the SDK's, Athena's)
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = 'eu-west-1';
+    try {
+      // Act
+      const built = await run([...buildArgs('region-env.csv'), '--no-progress']);
+      const given = await run([...buildArgs('region-given.csv'), '--region', 'eu-west-1']);
+      // Assess
+      expect(built.err).not.toContain('no offline table');
+      expect(built.exitCode).toBe(0);
+      expect(given.exitCode).toBe(1);
+      expect(given.err).toContain('for account 000000000000, region eu-west-1');
+    } finally {
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
+  });
+
   it('refuses an account or region whose offline tables the store does not have (no set of nulls)', async () => {
     const { err, exitCode } = await run([...buildArgs('other.csv'), '--account', '111111111111']);
     expect(exitCode).toBe(1);
