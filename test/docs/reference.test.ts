@@ -102,3 +102,21 @@ describe('the environment reference', () => {
     expect([...readByEntry].filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
   });
 });
+
+describe('the requirements', () => {
+  it("quotes, as locked, the Node range of each package the README's EBADENGINE note names", () => {
+    // Prepare: the note says which Nodes warn from these ranges; a bump that moves one must
+    // move the note (it said 'older than 22' while Vitest also refuses 22.0-22.11, 23 and 25)
+    const readme = read('README.md');
+    const lock = JSON.parse(read('package-lock.json')) as {
+      packages: Record<string, { engines?: { node?: string } }>;
+    };
+    // Act
+    const ranges = ['vitest', '@middy/core'].map(
+      (name) => lock.packages[`node_modules/${name}`]?.engines?.node
+    );
+    // Assess
+    expect(ranges.every((r) => r !== undefined)).toBe(true);
+    expect(ranges.filter((r) => !readme.includes(`\`${r}\``))).toEqual([]);
+  });
+});
