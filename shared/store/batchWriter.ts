@@ -27,6 +27,11 @@
  *
  * Whole-call rejections (a `ValidationError` for the request) cannot be attributed to one entry,
  * so a rejected multi-entry call is split into single-entry calls, which name the bad entry.
+ * Likewise entries an answer's echo cannot tell apart (two versions of one record at one instant,
+ * echoed not byte for byte) are sent again at once, each in a call of its own, in call order:
+ * not a retry (whatever `retryEntries` says, outside the strategy's attempts and quota), but the
+ * only way to learn which of them the store listed; a transient answer to one of those calls is
+ * then re-sent as above.
  */
 import {
   BatchWriteRecordCommand,
@@ -81,7 +86,8 @@ interface BatchWriterOptions {
   readonly abortSignal?: AbortSignal;
   /**
    * Re-send throttled / unprocessed entries under the client's retry strategy (default true).
-   * False reports them as `retry` at once.
+   * False reports them as `retry` at once (entries an answer cannot tell apart are still sent
+   * again alone, to learn their outcomes: see the module's doc).
    */
   readonly retryEntries?: boolean;
 }
