@@ -567,7 +567,7 @@ describe('findGroupTable', () => {
     expect(findGroupTable({ root: join(tempDir(), 'nothing') }, 'fraud-cards')).toBeUndefined();
   });
 
-  it('says so when the groups\' folder cannot be listed, rather than finding no table', () => {
+  it("says so when the groups' folder cannot be listed, rather than finding no table", () => {
     // A file where the layout's `offline-store` folder should be: listing it fails (ENOTDIR).
     const root = tempDir();
     const groups = join(root, '000000000000', 'sagemaker', 'us-east-1');
