@@ -241,7 +241,12 @@ function progressDisplay(
         rowsRead,
         highest.rowsWritten + highest.rowsRejected
       );
-      draw(highest.rowsRead, highest.rowsWritten, highest.rowsRejected, note);
+      // A note describes the counts given ('at the last checkpoint'): not higher ones kept.
+      const given =
+        rowsRead === highest.rowsRead &&
+        rowsWritten === highest.rowsWritten &&
+        rowsRejected === highest.rowsRejected;
+      draw(highest.rowsRead, highest.rowsWritten, highest.rowsRejected, given ? note : '');
     },
     /** The report's counts, as the summary states them. */
     end(report: Pick<BackfillReport, 'rowsRead' | 'rowsWritten' | 'rowsRejected'>): void {

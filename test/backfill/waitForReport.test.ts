@@ -57,6 +57,23 @@ describe('Function: waitForReport()', () => {
     );
   });
 
+  it('does not label counts above the last checkpoint as the checkpoint’s', () => {
+    // Prepare: a progress.json at 1,000 rows read was shown; the next poll's read of it failed
+    // and fell back to the checkpoint (500), whose counts the line does not show
+    const lines: string[] = [];
+    const display = progressDisplay(
+      { out: { write: () => true }, err: { write: (t) => lines.push(t) } },
+      true
+    );
+    // Act
+    display.update(1_000, 955, 20);
+    display.update(500, 480, 10, ' (at the last checkpoint)');
+    display.update(1_010, 990, 20, ' (at the last checkpoint)');
+    // Assess: the highest counts, said to be the checkpoint's only when they are
+    expect(lines[1]).toMatch(/^backfill: 1,000 rows read, 955 written, 20 rejected \([^)]*\)\n$/);
+    expect(lines[2]).toMatch(/ \(at the last checkpoint\)\n$/);
+  });
+
   it('never shows fewer rows than it showed, when the next invocation restarts from its checkpoint', async () => {
     // Prepare: an invocation's last progress (1,000 rows read, 40 of them not written: their
     // writes failed), then its retry's first, counted from the checkpoint before them (975).
