@@ -289,11 +289,12 @@ function asUserError(error: unknown): UserError | undefined {
       "fix or unset it (each function's doc lists its variables)"
     );
   }
-  // A folder of the offline store the engine cannot list: its rows would be missing.
+  // A folder of the offline store the engine cannot list, or a link it cannot follow: its rows
+  // would be missing.
   if (error instanceof OfflineFilesUnreadableError) {
     return new UserError(
       error.message,
-      'every folder under a group’s data directory holds its rows: make it readable by this user (or move what is not the group’s out of the store), then run again'
+      'every folder and link under a group’s data directory holds its rows: make it readable by this user (or remove a broken link, or move what is not the group’s out of the store), then run again'
     );
   }
   if (error instanceof UnknownNameError) {

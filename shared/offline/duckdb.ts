@@ -38,7 +38,7 @@ import type {
   SqlValue,
 } from './engine.ts';
 import { collectPages, describeQuery } from './engine.ts';
-import { OfflineQueryError, queryAborted } from './errors.ts';
+import { OfflineFilesUnreadableError, OfflineQueryError, queryAborted } from './errors.ts';
 import { findGroupTable, OFFLINE_DATABASE, offlineDirectoryEntries } from './layout.ts';
 
 interface DuckDbEngineOptions {
@@ -234,9 +234,19 @@ function parquetFilesUnder(dir: string): string[] {
   return files;
 }
 
+/**
+ * A file, or a link to one. A link to nothing is passed over, as DuckDB's glob does; one that
+ * cannot be followed (a loop, a permission on the way) may name a file of the group's rows, so it
+ * is an {@link OfflineFilesUnreadableError}, not Node's raw error.
+ */
 function isFileOrLinkToOne(entry: Dirent, path: string): boolean {
   if (entry.isFile()) return true;
-  return entry.isSymbolicLink() && statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
+  } catch (error) {
+    throw new OfflineFilesUnreadableError(path, error, 'link');
+  }
 }
 
 /**

@@ -35,20 +35,24 @@ class OfflineQueryError extends SkewlessError {
 
 /**
  * A directory of a group's offline files that could not be listed (permission denied, an
- * input/output error, a file where a folder was): its rows would be missing from the result, a
- * training set silently short of them, so the read fails instead. Carries the directory and the
- * system error's code.
+ * input/output error, a file where a folder was), or a symbolic link among them that could not be
+ * followed (a loop, a permission): its rows would be missing from the result, a training set
+ * silently short of them, so the read fails instead. Carries the path (`directory`, the link's
+ * own path for a link) and the system error's code.
  */
 class OfflineFilesUnreadableError extends SkewlessError {
   readonly directory: string;
-  /** The system error's code (`EACCES`, `EIO`, `ENOTDIR`…). */
+  /** The system error's code (`EACCES`, `EIO`, `ENOTDIR`, `ELOOP`…). */
   readonly code: string | undefined;
-  constructor(directory: string, cause: unknown) {
+  constructor(directory: string, cause: unknown, what: 'folder' | 'link' = 'folder') {
     const system = cause as NodeJS.ErrnoException | undefined;
     // Node words a system error `EACCES: permission denied, scandir '<path>'`: the words only.
     const words = /^E[A-Z]+: ([^,]+),/.exec(system?.message ?? '')?.[1] ?? String(cause);
+    const reason = `${words}${system?.code === undefined ? '' : `, ${system.code}`}`;
     super(
-      `cannot list the offline files in ${directory} (${words}${system?.code === undefined ? '' : `, ${system.code}`}): the rows under it would be left out`,
+      what === 'folder'
+        ? `cannot list the offline files in ${directory} (${reason}): the rows under it would be left out`
+        : `cannot follow the link ${directory} among the offline files (${reason}): the rows of the file it names would be left out`,
       { cause }
     );
     this.name = 'OfflineFilesUnreadableError';

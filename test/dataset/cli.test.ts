@@ -629,7 +629,7 @@ describe('skewless dataset', () => {
       expect(out).toBe('');
       expect(err.trimEnd().split('\n')).toEqual([
         `dataset: cannot list the offline files in ${data} (not a directory, ENOTDIR): the rows under it would be left out`,
-        '  hint: every folder under a group’s data directory holds its rows: make it readable by this user (or move what is not the group’s out of the store), then run again',
+        '  hint: every folder and link under a group’s data directory holds its rows: make it readable by this user (or remove a broken link, or move what is not the group’s out of the store), then run again',
       ]);
       expect(debug.err).toContain('OfflineFilesUnreadableError: cannot list');
       expect(debug.err).toMatch(/\n\s+at /);

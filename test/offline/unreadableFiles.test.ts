@@ -6,7 +6,15 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -135,6 +143,20 @@ describe('DuckDbEngine: a group folder that cannot be listed', () => {
     writeFileSync(data, '');
     // Act, Assess
     await expect(cardIds(dataDir)).rejects.toMatchObject({ directory: data, code: 'ENOTDIR' });
+  });
+
+  it('fails naming a link among the files that cannot be followed (ELOOP), not with the raw error', async () => {
+    // Prepare: a link named like a data file that points at itself
+    const { dataDir, hours } = await twoHours();
+    const loop = join(hours[0] as string, 'loop.parquet');
+    symlinkSync(loop, loop);
+    // Act, Assess
+    await expect(cardIds(dataDir)).rejects.toMatchObject({
+      name: 'OfflineFilesUnreadableError',
+      directory: loop,
+      code: 'ELOOP',
+      message: `cannot follow the link ${loop} among the offline files (too many symbolic links encountered, ELOOP): the rows of the file it names would be left out`,
+    });
   });
 
   type TwoHours = Awaited<ReturnType<typeof twoHours>>;
