@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, type Option } from 'commander';
-import { reportCliError } from './userErrors.ts';
+import { reachesAws, reportCliError } from './userErrors.ts';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
@@ -42,9 +42,8 @@ Every command takes --help.`
 // The local commands talk to loopback stand-ins that ignore signatures, but the SDK still wants
 // a region and credentials. Only `--engine athena` reaches AWS: leave its credential chain alone.
 process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-const reachesAws = process.argv.includes('athena') || process.argv.includes('--engine=athena');
 if (
-  !reachesAws &&
+  !reachesAws(process.argv) &&
   process.env.AWS_ACCESS_KEY_ID === undefined &&
   process.env.AWS_PROFILE === undefined
 ) {

@@ -265,8 +265,20 @@ function checkFeatureStoreAnswer(
   );
 }
 
-/** A user's mistake recognised in any error, or undefined when the error is unexpected. */
-function asUserError(error: unknown): UserError | undefined {
+/**
+ * Whether the command line reaches AWS: only `dataset --engine athena` does. Every other command
+ * talks to loopback stand-ins that take any credentials.
+ */
+function reachesAws(args: readonly string[]): boolean {
+  return args.includes('athena') || args.includes('--engine=athena');
+}
+
+/**
+ * A user's mistake recognised in any error, or undefined when the error is unexpected.
+ *
+ * @param args - the command line, when known: a hint may depend on the command
+ */
+function asUserError(error: unknown, args?: readonly string[]): UserError | undefined {
   if (error instanceof UserError) return error;
   // The user's own edit of shared/definitions.ts breaks a rule: every problem is in the message.
   if (error instanceof DefinitionError) {
@@ -275,11 +287,14 @@ function asUserError(error: unknown): UserError | undefined {
       'fix it in shared/definitions.ts (the rules: README, "Define your own feature groups"); npm test checks it'
     );
   }
-  // Only `--engine athena` reaches AWS (the local stand-ins take any credentials).
+  // Only `--engine athena` reaches AWS. A local command sets dummy credentials unless the user's
+  // own are set, which it then uses as they are: an expired SSO session fails it too.
   if ((error as Error | null)?.name === 'CredentialsProviderError') {
     return new UserError(
       (error as Error).message,
-      '--engine athena reaches AWS: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_REGION'
+      args === undefined || reachesAws(args)
+        ? '--engine athena reaches AWS: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_REGION'
+        : 'the local stack takes any credentials, but AWS_PROFILE (or AWS_ACCESS_KEY_ID) is set and used as it is: unset it, or refresh its credentials (e.g. aws sso login)'
     );
   }
   // An environment variable the handlers read (the CLI runs them in-process) is out of range.
@@ -364,7 +379,7 @@ function reportCliError(
   write: (text: string) => void = (text) => process.stderr.write(text)
 ): number {
   const debug = debugRequested(args);
-  const user = asUserError(error);
+  const user = asUserError(error, args);
   if (user !== undefined) {
     write(`skewless: ${user.message}\n`);
     if (user.hint !== undefined) write(`  hint: ${user.hint}\n`);
@@ -385,6 +400,7 @@ export {
   debugRequested,
   listenerStartError,
   notWritableReason,
+  reachesAws,
   reportCliError,
   storeRequestError,
   systemError,

@@ -1333,6 +1333,21 @@ describe('reportCliError', () => {
     );
   });
 
+  it("prints failing credentials of a local command with a hint about the user's own, not Athena", () => {
+    // AWS_PROFILE set (an expired SSO session): the local command uses it, and it fails
+    const expired = Object.assign(
+      new Error('The SSO session associated with this profile has expired'),
+      {
+        name: 'CredentialsProviderError',
+      }
+    );
+    const { code, text } = capture(expired, ['get', 'fraud-cards', 'card-0001']);
+    expect(code).toBe(1);
+    expect(text).toBe(
+      'skewless: The SSO session associated with this profile has expired\n  hint: the local stack takes any credentials, but AWS_PROFILE (or AWS_ACCESS_KEY_ID) is set and used as it is: unset it, or refresh its credentials (e.g. aws sso login)\n'
+    );
+  });
+
   it('prints a user error as one line and a hint', () => {
     expect(capture(new UserError('it broke', 'do this'), []).text).toBe(
       'skewless: it broke\n  hint: do this\n'
