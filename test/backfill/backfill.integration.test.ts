@@ -23,6 +23,7 @@ import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type { SourceObject } from '../../shared/backfill/types.ts';
+import { withMetrics } from '../helpers/addedMetrics.ts';
 import {
   BACKFILL_BUCKET,
   lambdaContext,
@@ -183,7 +184,9 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     const onlineUnchanged = await watchOnline(prefix, [`${prefix}-0`, `${prefix}-1`]);
     const csv = `${toCsv(file.rows)}${prefix}-extra,2025-01-01T00:00:00Z,1\n"${prefix}-quoted",2025-02-01T00:00:00Z,1,2,3.5,4.5,5,0,10,"Côte d'Ivoire, CI"\n${toCsv(live).split('\n').slice(1).join('\n')}`;
     // Act
-    const source = await upload(`backfill/fraud-cards/history/${prefix}.csv`, csv);
+    const [source, added] = await withMetrics(() =>
+      upload(`backfill/fraud-cards/history/${prefix}.csv`, csv)
+    );
     // Assess
     const good = new Set([...file.good, `${prefix}-quoted`, ...live.map((r) => String(r.card_id))]);
     const { report, rejects, offline } = await expectAccountedFor(
@@ -192,6 +195,16 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       source,
       [151]
     );
+    // The dashboard's backfill widget reads RowsWritten and RowsRejected.
+    expect(added).toMatchObject({
+      RowsWritten: good.size,
+      RowsRejected: file.badRows.length + 1,
+      BackfillFilesCompleted: 1,
+      Resumptions: 0,
+    });
+    expect(added.RowsPerSecond).toBeGreaterThan(0);
+    expect(added).not.toHaveProperty('BackfillFilesFailed');
+    expect(added).not.toHaveProperty('BatchRowsWritten');
     await onlineUnchanged();
     const fieldCount = rejects.find((r) => r.row === 151);
     expect(fieldCount).toMatchObject({
@@ -452,10 +465,14 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     // Prepare
     const csv = 'card_id,event_time,txn_count_7dd\nbadcol-1,2025-01-01T00:00:00Z,3\n';
     // Act
-    const source = await upload('backfill/fraud-cards/badcols.csv', csv);
+    const [source, added] = await withMetrics(() =>
+      upload('backfill/fraud-cards/badcols.csv', csv)
+    );
     // Assess
     const { report, rejects } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
     expect(report).toMatchObject({ status: 'failed', rowsRead: 0, rowsWritten: 0 });
+    expect(added).toMatchObject({ BackfillFilesFailed: 1, RowsWritten: 0 });
+    expect(added).not.toHaveProperty('BackfillFilesCompleted');
     expect(report.error).toContain('column "txn_count_7dd" is not a feature of "fraud-cards"');
     expect(rejects).toEqual([]);
     expect((await offlineRows(store, 'fraud-cards')).some((r) => r.card_id === 'badcol-1')).toBe(
@@ -556,11 +573,20 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       inProcessContinuations.configure({ contextFactory: () => time.context(200) });
       try {
         // Act
-        const source = await upload(`backfill/fraud-cards/${key}`, encode(file));
+        const [source, added] = await withMetrics(() =>
+          upload(`backfill/fraud-cards/${key}`, encode(file))
+        );
         // Assess
         const { report } = await expectAccountedFor(file, prefix, source);
         expect(report.resumptions).toBeGreaterThanOrEqual(3);
         expect(report.invocations).toBe(report.resumptions + 1);
+        // Each invocation adds its own share; the dashboard sums them.
+        expect(added).toMatchObject({
+          RowsWritten: file.good.size,
+          RowsRejected: file.badRows.length,
+          Resumptions: report.resumptions,
+          BackfillFilesCompleted: 1,
+        });
       } finally {
         handler = original;
         uploadContext = () => lambdaContext();
@@ -578,13 +604,16 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     // Act
     const source = await upload(`backfill/fraud-cards/${prefix}.csv`, toCsv(file.rows));
     const event = s3PutEventOf(source);
-    const again = await Promise.all([
-      handler(event, lambdaContext()),
-      handler(event, lambdaContext()),
-    ]);
-    const later = await handler(event, lambdaContext());
+    const [[again, later], added] = await withMetrics(async () => {
+      const together = await Promise.all([
+        handler(event, lambdaContext()),
+        handler(event, lambdaContext()),
+      ]);
+      return [together, await handler(event, lambdaContext())] as const;
+    });
     await inProcessContinuations.idle();
     // Assess
+    expect(added).toEqual({ DuplicateEvents: 3 });
     const { report } = await expectAccountedFor(file, prefix, source);
     expect(report.invocations).toBe(1);
     expect([...again, later].map((r) => r.outcomes[0]?.kind)).toEqual([

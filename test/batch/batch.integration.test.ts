@@ -18,7 +18,7 @@ import {
   SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { Context, S3Event } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaymentsGenerator } from '../../local/demo/paymentsGenerator.ts';
 import { dropNightlyAggregates, nightlyAggregateFiles } from '../../local/demo/seedAggregates.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
@@ -31,7 +31,6 @@ import {
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import { cards } from '../../shared/definitions.ts';
 import { encodeRecord } from '../../shared/record/codec.ts';
-import { metrics } from '../../shared/runtime/powertools.ts';
 import {
   backfillOutput,
   type CardRow,
@@ -43,6 +42,7 @@ import {
   toParquet,
   virtualTime,
 } from '../backfill/fixtures.ts';
+import { withMetrics } from '../helpers/addedMetrics.ts';
 import {
   BACKFILL_BUCKET,
   lambdaContext,
@@ -140,23 +140,6 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     );
     if (out.Record === undefined) return undefined;
     return Object.fromEntries(out.Record.map((v) => [v.FeatureName ?? '', v.ValueAsString ?? '']));
-  }
-
-  /**
-   * `act`'s result and the metrics the functions added while it ran, summed per name (one
-   * invocation or several: each adds its own share). The alarms watch BatchFilesFailed and
-   * BatchRowsRejected.
-   */
-  async function withMetrics<T>(act: () => Promise<T>): Promise<[T, Record<string, number>]> {
-    const added = vi.spyOn(metrics, 'addMetric');
-    try {
-      const result = await act();
-      const sums: Record<string, number> = {};
-      for (const [name, , value] of added.mock.calls) sums[name] = (sums[name] ?? 0) + value;
-      return [result, sums];
-    } finally {
-      added.mockRestore();
-    }
   }
 
   async function offlineOf(prefix: string): Promise<string[]> {
