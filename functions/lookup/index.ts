@@ -13,7 +13,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { catalog } from '../../shared/lookup/catalog.ts';
 import { createLookupStoreClient, lookupConfigFromEnv } from '../../shared/lookup/config.ts';
-import { lookupEdge, requestIdOf } from '../../shared/lookup/edge.ts';
+import { LookupMetric, lookupEdge, requestIdOf } from '../../shared/lookup/edge.ts';
 import { NotFoundError } from '../../shared/lookup/errors.ts';
 import { okResponse, type ProxyResult } from '../../shared/lookup/responses.ts';
 import { findRoute } from '../../shared/lookup/routes.ts';
@@ -26,7 +26,7 @@ const service = createLookupService({
   client: createLookupStoreClient(config),
   catalog,
   limits: config,
-  onStoreLatency: (ms) => metrics.addMetric('StoreLatency', MetricUnit.Milliseconds, ms),
+  onStoreLatency: (ms) => metrics.addMetric(LookupMetric.StoreLatency, MetricUnit.Milliseconds, ms),
 });
 
 async function lookup(

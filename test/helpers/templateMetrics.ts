@@ -105,10 +105,15 @@ function dashboardReferences(): MetricReference[] {
   return references;
 }
 
+/** Every metric an alarm or the dashboard reads, AWS's own included. */
+function metricReferences(): MetricReference[] {
+  return [...alarmReferences(), ...dashboardReferences()];
+}
+
 /** Every metric of the functions' own namespace that an alarm or the dashboard reads. */
 function functionMetricReferences(): MetricReference[] {
   const { namespace } = functionMetricEnvironment();
-  return [...alarmReferences(), ...dashboardReferences()].filter((r) => r.namespace === namespace);
+  return metricReferences().filter((r) => r.namespace === namespace);
 }
 
 /** One metric as an EMF line declares it, with the line's values of it. */
@@ -166,4 +171,10 @@ function matches(reference: MetricReference, emitted: EmittedMetric): boolean {
 }
 
 export type { EmittedMetric, MetricReference };
-export { emittedMetrics, functionMetricEnvironment, functionMetricReferences, matches };
+export {
+  emittedMetrics,
+  functionMetricEnvironment,
+  functionMetricReferences,
+  matches,
+  metricReferences,
+};
