@@ -89,7 +89,7 @@ function throttleCalls(tr: TestRuntime, throttled: (command: unknown) => boolean
 
 describe('Function: ingestWithDerivedFeatures()', () => {
   it('writes each payment with its velocities, ignoring what the producer put in them', async () => {
-    const { runtime: rt, client } = runtime();
+    const { runtime: rt, client, metrics } = runtime();
     const response = await ingestWithDerivedFeatures(
       kinesisEvent([
         record(payment('a-1', 'card-a', 0, 10), 'card-a'),
@@ -104,6 +104,11 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     expect(counts(await online(client, 'a-3'))).toEqual({ n60s: 2, n1h: 3, sum1h: 70 });
     const ratio = (await online(client, 'a-3'))?.amount_to_avg_7d_ratio;
     expect(ratio).toBe(40 / (70 / 3));
+    // Three events applied to one card's state, saved once; nothing late, repeated or evicted.
+    const derived = [...metrics.totals].filter(([name]) => name.startsWith('Derived'));
+    const { DerivedStateMaxBytes: stateBytes, ...counted } = Object.fromEntries(derived);
+    expect(counted).toEqual({ DerivedEventsApplied: 3, DerivedStateWrites: 1 });
+    expect(stateBytes).toBeGreaterThan(0);
   });
 
   it('rewrites the already-written payments a late one changes, in a later batch', async () => {
@@ -144,17 +149,22 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     expect(metrics.totals.get('DerivedDuplicates')).toBe(4);
   });
 
-  it('writes a too-late payment without velocities and dead-letters a conflicting id', async () => {
+  it('writes a too-late payment without velocities and dead-letters conflicting ids', async () => {
     const { runtime: rt, client, deadLetters, metrics } = runtime();
     await ingestWithDerivedFeatures(
-      kinesisEvent([record(payment('d-1', 'card-d', 0), 'card-d')]),
+      kinesisEvent([
+        record(payment('d-1', 'card-d', 0), 'card-d'),
+        record(payment('d-2', 'card-d', 1000), 'card-d'),
+      ]),
       rt
     );
+    // Two conflicts and one too-late event: counts a metric read from the other cannot match.
     const response = await ingestWithDerivedFeatures(
       kinesisEvent([
         // Allowed lateness is one day: 25 hours before the card's latest payment is too late.
         record({ ...payment('d-0', 'card-d', -25 * HOUR), card_txn_count_60s: 7 }, 'card-d'),
         record(payment('d-1', 'card-d', 0, 99), 'card-d'),
+        record(payment('d-2', 'card-d', 1000, 98), 'card-d'),
       ]),
       rt
     );
@@ -163,7 +173,8 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     expect(late?.transaction_id).toBe('d-0');
     expect(late?.card_txn_count_60s).toBeUndefined();
     expect(metrics.totals.get('DerivedTooLate')).toBe(1);
-    expect(deadLetters.letters).toHaveLength(1);
+    expect(metrics.totals.get('DerivedConflicts')).toBe(2);
+    expect(deadLetters.letters).toHaveLength(2);
     expect(deadLetters.letters[0]?.reason).toContain('already applied with different content');
     expect((await online(client, 'd-1'))?.amount).toBe(10);
   });
