@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, type Option } from 'commander';
-import { reachesAws, reportCliError } from './userErrors.ts';
+import { reachesAws, reportCliError, reportCommandLineErrors } from './userErrors.ts';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
@@ -17,16 +17,7 @@ const program = new Command()
   .description(
     'One feature definition, two stores, zero skew - SageMaker Feature Store, locally and on AWS.'
   )
-  .version(version, '-V, --version', 'print the version')
-  .option('--debug', 'print the stack trace of an unexpected error')
-  // A command line commander refuses (unknown option or command, a bad value, a missing argument)
-  // is a user error like the others: one line and a hint, not the whole help after it.
-  .configureOutput({
-    // Its "(Did you mean …?)" comes on a line of its own: kept on the error's line.
-    outputError: (text, write) =>
-      write(`skewless: ${text.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}`),
-  })
-  .showHelpAfterError('  hint: see skewless --help');
+  .version(version, '-V, --version', 'print the version');
 
 program.addHelpText(
   'after',
@@ -64,9 +55,7 @@ if (args.every((a) => a === '--debug')) {
   try {
     const { registerCommands } = await import('./commands.ts');
     await registerCommands(program, args);
-    for (const command of program.commands) {
-      command.showHelpAfterError(`  hint: see skewless ${command.name()} --help`);
-    }
+    reportCommandLineErrors(program);
     // commander checks required options before unknown options and arguments, so a misspelt
     // `--grop` read "required option '--group <name>' not specified". The check moves to just
     // before the action, after those: same message, the better error first.

@@ -6,6 +6,7 @@
  */
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, parse, resolve, sep } from 'node:path';
+import type { Command } from 'commander';
 import { DefinitionError, SkewlessError, UnknownNameError } from '../../shared/errors.ts';
 import { OfflineFilesUnreadableError } from '../../shared/offline/errors.ts';
 import { ConfigurationError } from '../../shared/runtime/env.ts';
@@ -359,6 +360,30 @@ function asUserError(error: unknown, args?: readonly string[]): UserError | unde
   return undefined;
 }
 
+/**
+ * Makes a skewless command line report its own errors as the CLI promises: a line commander
+ * refuses (an unknown option or command, a bad value, a missing argument) is one line prefixed
+ * `skewless:` and a hint naming the --help to read, not commander's bare `error: …` with the
+ * whole help after it; `--debug` asks for the stack trace of an unexpected error. Called once the
+ * commands are registered, by every entry that parses one (the CLI, the store's stand-alone entry).
+ */
+function reportCommandLineErrors(program: Command): void {
+  const output = {
+    // Its "(Did you mean …?)" comes on a line of its own: kept on the error's line.
+    outputError: (text: string, write: (text: string) => void) =>
+      write(`skewless: ${text.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')}`),
+  };
+  program
+    .option('--debug', 'print the stack trace of an unexpected error')
+    .configureOutput(output)
+    .showHelpAfterError('  hint: see skewless --help');
+  for (const command of program.commands) {
+    command
+      .configureOutput(output)
+      .showHelpAfterError(`  hint: see skewless ${command.name()} --help`);
+  }
+}
+
 /** Whether the command line asks for stack traces. */
 function debugRequested(args: readonly string[]): boolean {
   return (
@@ -402,6 +427,7 @@ export {
   notWritableReason,
   reachesAws,
   reportCliError,
+  reportCommandLineErrors,
   storeRequestError,
   systemError,
   UserError,

@@ -791,6 +791,30 @@ describe('skewless CLI user errors', () => {
     expect(help.status).toBe(0);
     expect(help.stdout.split('\n')[0]).toBe('Usage: skewless store [options]');
   });
+
+  it("skewless store's stand-alone entry reports a bad command line as skewless store does: one line and a hint", () => {
+    // Prepare
+    const alone = (args: readonly string[]): CliRun =>
+      spawnSync(node, [join(root, 'local/store/main.ts'), ...args], {
+        cwd: work,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const file = join(work, 'a-file-not-a-data-dir');
+    writeFileSync(file, 'x');
+    // Act
+    const unknown = alone(['--no-such-option']);
+    const badPort = alone(['--port', 'abc']);
+    const withDebug = alone(['--debug', '--port', '0', '--data-dir', file]);
+    // Assess
+    expectUserError(unknown, /^skewless: unknown option '--no-such-option'$/);
+    expect(unknown.stderr).toContain('hint: see skewless store --help');
+    expectUserError(badPort, /^skewless: option '-p, --port <port>' argument 'abc' is invalid/);
+    // --debug, as the CLI's, adds the stack trace of a user error.
+    expect(withDebug.status).toBe(1);
+    expect(withDebug.stderr).toMatch(/^skewless: cannot write the data directory .*\n {2}hint: /);
+    expect(withDebug.stderr).toMatch(/\n\s+at /);
+  });
 });
 
 describe('a store without the group (a bare skewless store)', () => {
