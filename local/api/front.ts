@@ -21,12 +21,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MalformedPathError, matchResource } from '../../shared/lookup/routes.ts';
-import { getOptionalStringFromEnv } from '../../shared/runtime/env.ts';
+import { getIntegerFromEnv, getOptionalStringFromEnv } from '../../shared/runtime/env.ts';
 import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 import {
   oversizedLambdaRequest,
   oversizedLambdaResponse,
 } from '../../shared/runtime/lambdaPayload.ts';
+import { reportCliError } from '../cli/userErrors.ts';
 import { closeServer } from '../runtime/closeServer.ts';
 import { buildProxyEvent } from './proxyEvent.ts';
 
@@ -35,6 +36,9 @@ type ProxyHandler = (
   event: APIGatewayProxyEvent,
   context: Context
 ) => Promise<APIGatewayProxyResult | undefined | unknown>;
+
+/** The port of the front run alone when `PORT` is unset: `npm start`'s. */
+const DEFAULT_FRONT_PORT = 3000;
 
 /** Requests in flight at close get this long to finish before their connections are closed. */
 const CLOSE_GRACE_MS = 5_000;
@@ -291,10 +295,17 @@ if (import.meta.main) {
     process.env.AWS_ACCESS_KEY_ID = 'local';
     process.env.AWS_SECRET_ACCESS_KEY = 'local';
   }
-  const front = await startLookupFront({ port: Number(process.env.PORT ?? 3000) });
-  console.log(`lookup API on ${front.url}`);
-  process.once('SIGINT', () => void front.close());
-  process.once('SIGTERM', () => void front.close());
+  try {
+    // 0 picks a free port (the URL is printed); `PORT=abc` would otherwise reach listen() as NaN.
+    const port = getIntegerFromEnv('PORT', DEFAULT_FRONT_PORT, 0, 65_535);
+    const front = await startLookupFront({ port });
+    console.log(`lookup API on ${front.url}`);
+    process.once('SIGINT', () => void front.close());
+    process.once('SIGTERM', () => void front.close());
+  } catch (error) {
+    // As the CLI: a bad PORT or a port in use is one line and a hint, a stack only with --debug.
+    process.exitCode = reportCliError(error, process.argv.slice(2));
+  }
 }
 
 export type { LookupFront, LookupFrontOptions, ProxyHandler };

@@ -2,7 +2,7 @@
  * The local front over real HTTP: client → 127.0.0.1 → proxy event → lookup handler → embedded
  * store, and the proxy events it builds, held to what API Gateway sends.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -486,4 +486,22 @@ describe('the front alone (docs/lookup.md: node local/api/front.ts)', () => {
       child.kill('SIGINT');
     }
   });
+
+  it.each(['abc', '70000', '-1', '3000.5'])(
+    'refuses PORT=%s in one line naming the variable, the value and the range, with a hint',
+    (value) => {
+      // Act
+      const run = spawnSync(node, [join(root, 'local/api/front.ts')], {
+        env: { ...process.env, PORT: value },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      // Assess
+      expect(run.status).toBe(1);
+      expect(run.stderr.trimEnd().split('\n')).toEqual([
+        `skewless: environment variable PORT="${value}" must be an integer in [0, 65535]`,
+        expect.stringMatching(/^ {2}hint: /),
+      ]);
+    }
+  );
 });
