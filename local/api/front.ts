@@ -40,6 +40,16 @@ type ProxyHandler = (
 /** The port of the front run alone when `PORT` is unset: `npm start`'s. */
 const DEFAULT_FRONT_PORT = 3000;
 
+/**
+ * The port `node local/api/front.ts` listens on: `PORT`, 0 (a free one, printed) to 65535.
+ *
+ * @throws ConfigurationError naming the variable, the value and the range, for anything else
+ * (`PORT=abc` would otherwise reach listen() as NaN)
+ */
+function lookupFrontPortFromEnv(): number {
+  return getIntegerFromEnv('PORT', DEFAULT_FRONT_PORT, 0, 65_535);
+}
+
 /** Requests in flight at close get this long to finish before their connections are closed. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -296,9 +306,7 @@ if (import.meta.main) {
     process.env.AWS_SECRET_ACCESS_KEY = 'local';
   }
   try {
-    // 0 picks a free port (the URL is printed); `PORT=abc` would otherwise reach listen() as NaN.
-    const port = getIntegerFromEnv('PORT', DEFAULT_FRONT_PORT, 0, 65_535);
-    const front = await startLookupFront({ port });
+    const front = await startLookupFront({ port: lookupFrontPortFromEnv() });
     console.log(`lookup API on ${front.url}`);
     process.once('SIGINT', () => void front.close());
     process.once('SIGTERM', () => void front.close());
@@ -309,4 +317,4 @@ if (import.meta.main) {
 }
 
 export type { LookupFront, LookupFrontOptions, ProxyHandler };
-export { startLookupFront };
+export { lookupFrontPortFromEnv, startLookupFront };

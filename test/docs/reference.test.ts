@@ -1,15 +1,22 @@
 /**
  * The reference a newcomer reads names everything they can set: every option of every command
  * appears in the doc the README points to for that command, and every environment variable the
- * code reads appears in the README or a docs/ page. A flag or variable added to the code without a
- * word in its doc fails here, naming it and the doc to add it to.
+ * code reads appears in the README or a docs/ page, and every integer variable with the range its
+ * code enforces. A flag or variable added to the code without a word in its doc, or a range changed
+ * in the code and not in the doc, fails here, naming it.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { lookupFrontPortFromEnv } from '../../local/api/front.ts';
 import { registerCommands } from '../../local/cli/commands.ts';
 import type { CommandName } from '../../local/cli/descriptions.ts';
+import { readAuditConfig } from '../../shared/audit/config.ts';
+import { loadBackfillConfig } from '../../shared/backfill/config.ts';
+import { readIngestConfig } from '../../shared/ingest/config.ts';
+import { lookupConfigFromEnv } from '../../shared/lookup/config.ts';
+import { ConfigurationError, readMaxEventTimeSkewSeconds } from '../../shared/runtime/env.ts';
 import { root } from '../helpers/stackProcess.ts';
 
 /** The doc the README's command reference links for each command. */
@@ -41,11 +48,76 @@ async function optionsOf(name: CommandName): Promise<{ long: string; short?: str
   );
 }
 
+/**
+ * Every reader of integer environment variables (getIntegerFromEnv). One the code gains without
+ * being listed here fails the range test below, naming its variable.
+ */
+const INTEGER_READERS: readonly (() => unknown)[] = [
+  lookupConfigFromEnv,
+  () => readIngestConfig(),
+  loadBackfillConfig,
+  readAuditConfig,
+  readMaxEventTimeSkewSeconds,
+  lookupFrontPortFromEnv,
+];
+
+/**
+ * The range the code enforces for an integer variable, as it says it: set to a value that is no
+ * integer, one of {@link INTEGER_READERS} refuses it with `… must be an integer in [min, max]`.
+ */
+function enforcedRange(name: string): { min: number; max: number } | undefined {
+  // What the readers need besides the variable under test: each reads every one of its variables.
+  vi.stubEnv('REPORTS_BUCKET', 'reports');
+  vi.stubEnv('DEAD_LETTER_QUEUE_URL', 'https://sqs.us-east-1.amazonaws.com/000000000000/dlq');
+  vi.stubEnv('DEAD_LETTER_DIR', undefined);
+  vi.stubEnv('DEFAULT_FEATURE_GROUP', undefined);
+  vi.stubEnv('OFFLINE_ENGINE', 'duckdb');
+  vi.stubEnv(name, 'not-an-integer');
+  const said = new RegExp(
+    `^environment variable ${name}="not-an-integer" must be an integer in \\[(\\d+), (\\d+)\\]$`
+  );
+  for (const read of INTEGER_READERS) {
+    try {
+      read();
+    } catch (error) {
+      const match = error instanceof ConfigurationError ? said.exec(error.message) : null;
+      if (match === null) throw error;
+      return { min: Number(match[1]), max: Number(match[2]) };
+    }
+  }
+  return undefined;
+}
+
+/** How the docs write a range: `1–2,000,000`, or `≥ 100` when only a minimum is enforced. */
+function rangeText({ min, max }: { min: number; max: number }): string {
+  const number = (n: number): string => n.toLocaleString('en-US');
+  return max === Number.MAX_SAFE_INTEGER ? `≥ ${number(min)}` : `${number(min)}–${number(max)}`;
+}
+
 /** Source files of the functions, the shared code and the local stack. */
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith('.ts'))
     .map((e) => relative(root, join(e.parentPath, e.name)));
+}
+
+/** The README, the store's and every docs/ page: where a variable may be documented. */
+const DOC_FILES = [
+  'README.md',
+  'local/store/README.md',
+  ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`),
+];
+
+/**
+ * The variables the functions, the shared code and the local stack read with the reader `call`
+ * matches (its first group is the variable's name).
+ */
+function variablesReadBy(call: RegExp): Set<string> {
+  return new Set(
+    ['shared', 'functions', 'local']
+      .flatMap(sourceFiles)
+      .flatMap((file) => [...read(file).matchAll(call)].map((m) => m[1] as string))
+  );
 }
 
 describe('the command reference', () => {
@@ -70,20 +142,8 @@ describe('the command reference', () => {
 describe('the environment reference', () => {
   it('names every environment variable the code reads in the README or a docs/ page', () => {
     // Prepare
-    const docs = [
-      'README.md',
-      'local/store/README.md',
-      ...readdirSync(join(root, 'docs')).map((f) => `docs/${f}`),
-    ]
-      .map(read)
-      .join('\n');
-    const readByCode = new Set(
-      ['shared', 'functions', 'local']
-        .flatMap(sourceFiles)
-        .flatMap((file) =>
-          [...read(file).matchAll(/FromEnv\(\s*'([A-Z0-9_]+)'/g)].map((m) => m[1] as string)
-        )
-    );
+    const docs = DOC_FILES.map(read).join('\n');
+    const readByCode = variablesReadBy(/FromEnv\(\s*'([A-Z0-9_]+)'/g);
     // Assess
     expect(readByCode.size).toBeGreaterThan(30);
     expect([...readByCode].filter((name) => !docs.includes(`\`${name}\``))).toEqual([]);
@@ -100,6 +160,43 @@ describe('the environment reference', () => {
     // Assess
     expect(readByEntry.size).toBeGreaterThan(2);
     expect([...readByEntry].filter((name) => !readme.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  describe('states the range the code enforces for each integer variable', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+    const integerVariables = [...variablesReadBy(/getIntegerFromEnv\(\s*'([A-Z0-9_]+)'/g)].sort();
+
+    it('finds the integer variables', () => {
+      expect(integerVariables.length).toBeGreaterThan(25);
+    });
+
+    it.each(integerVariables)('%s', (name) => {
+      // Prepare
+      const range = enforcedRange(name);
+      const lines = DOC_FILES.flatMap((file) =>
+        read(file)
+          .split('\n')
+          .filter((line) => line.includes(`\`${name}\``))
+          .map((line) => ({ file, line }))
+      );
+      // A table row of this variable alone (its first cell): the row a reader looks it up in.
+      const ownRows = lines.filter(({ line }) =>
+        new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`).test(line)
+      );
+      // Assess
+      expect(range, `no reader in INTEGER_READERS refuses ${name}: list its reader`).toBeDefined();
+      const text = rangeText(range as { min: number; max: number });
+      expect(
+        lines.filter(({ line }) => line.includes(text)),
+        `no doc line naming \`${name}\` states ${text}`
+      ).not.toEqual([]);
+      expect(
+        ownRows.filter(({ line }) => !line.includes(text)),
+        `rows of ${name} that do not state ${text}`
+      ).toEqual([]);
+    });
   });
 });
 
