@@ -56,6 +56,7 @@ const lines = [
   `Produced by \`npm run bench\` on ${new Date().toISOString()} — ${type()} ${process.arch}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}.`,
   'Every server binds to 127.0.0.1; every loop is bounded. These machines are shared and noisy:',
   'relative goals are judged on ratios against a baseline measured in the same run.',
+  'How to run one section, and the environment variables that size the benchmarks: [bench/README.md](bench/README.md).',
   '',
 ];
 for (const { name, section, error, seconds } of sections) {

@@ -149,6 +149,24 @@ describe('the environment reference', () => {
     expect([...readByCode].filter((name) => !docs.includes(`\`${name}\``))).toEqual([]);
   });
 
+  it('names in bench/README.md every environment variable only the benchmarks read', () => {
+    // Prepare
+    const readme = read('bench/README.md');
+    const readByBenches = new Set(
+      readdirSync(join(root, 'bench'))
+        .filter((f) => f.endsWith('.ts'))
+        .flatMap((f) => [
+          ...read(`bench/${f}`).matchAll(
+            /process\.env\.((?:SKEWLESS_)?BENCH_[A-Z0-9_]+)|'(COLDSTART_[A-Z0-9_]+)'/g
+          ),
+        ])
+        .map((m) => (m[1] ?? m[2]) as string)
+    );
+    // Assess
+    expect(readByBenches.size).toBeGreaterThan(10);
+    expect([...readByBenches].filter((name) => !readme.includes(`| \`${name}\` |`))).toEqual([]);
+  });
+
   it("names in the README every environment variable the CLI's entry reads (region, credentials)", () => {
     // Prepare
     const readme = read('README.md');
