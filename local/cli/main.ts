@@ -33,8 +33,9 @@ Every command takes --help.`
 // The local commands talk to loopback stand-ins that ignore signatures, but the SDK still wants
 // a region and credentials. Only `--engine athena` reaches AWS: leave its credential chain alone.
 process.env.AWS_REGION ??= process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+const args = process.argv.slice(2);
 if (
-  !reachesAws(process.argv) &&
+  !reachesAws(args) &&
   process.env.AWS_ACCESS_KEY_ID === undefined &&
   process.env.AWS_PROFILE === undefined
 ) {
@@ -42,7 +43,6 @@ if (
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
 }
 
-const args = process.argv.slice(2);
 /**
  * `skewless` alone (`--debug` aside) names no command: two lines of what to run, exit 1, as git
  * and npm answer a bare command; the whole help is `--help`'s (exit 0).

@@ -268,10 +268,23 @@ function checkFeatureStoreAnswer(
 
 /**
  * Whether the command line reaches AWS: only `dataset --engine athena` does. Every other command
- * talks to loopback stand-ins that take any credentials.
+ * talks to loopback stand-ins that take any credentials. Read as commander reads it: the engine is
+ * the value of the last `--engine` (`--engine athena` or `--engine=athena`) before a `--`, so a
+ * group, record or file named `athena` is not the engine.
+ *
+ * @param args - the command line after `node skewless`
  */
 function reachesAws(args: readonly string[]): boolean {
-  return args.includes('athena') || args.includes('--engine=athena');
+  const end = args.indexOf('--');
+  const options = end === -1 ? args : args.slice(0, end);
+  // The CLI's own options (--debug, --help, --version) take no value: the first operand is the command.
+  if (options.find((a) => !a.startsWith('-')) !== 'dataset') return false;
+  let engine: string | undefined;
+  for (let i = 0; i < options.length; i++) {
+    if (options[i] === '--engine') engine = options[++i];
+    else if (options[i]?.startsWith('--engine=')) engine = options[i]?.slice('--engine='.length);
+  }
+  return engine === 'athena';
 }
 
 /**

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportCliError, UserError } from '../../local/cli/userErrors.ts';
+import { reachesAws, reportCliError, UserError } from '../../local/cli/userErrors.ts';
 import { bootId, processStartTicks } from '../../local/runtime/processAlive.ts';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { findCalendarLiterals } from '../../scripts/check-calendar.ts';
@@ -1370,6 +1370,44 @@ describe('reportCliError', () => {
     expect(text).toBe(
       'skewless: The SSO session associated with this profile has expired\n  hint: the local stack takes any credentials, but AWS_PROFILE (or AWS_ACCESS_KEY_ID) is set and used as it is: unset it, or refresh its credentials (e.g. aws sso login)\n'
     );
+  });
+
+  it('reaches AWS only for dataset with --engine athena, not for a group, record or file named athena', () => {
+    for (const args of [
+      ['dataset', 'labels.csv', '--engine', 'athena'],
+      ['--debug', 'dataset', 'ml.labels', '--engine=athena'],
+      ['dataset', 'ml.labels', '--engine', 'duckdb', '--engine', 'athena'],
+    ]) {
+      expect(reachesAws(args), args.join(' ')).toBe(true);
+    }
+    for (const args of [
+      ['get', 'fraud-cards', 'athena'],
+      ['get', 'athena', 'card-0001'],
+      ['backfill', 'athena', '--group', 'fraud-cards'],
+      ['dataset', 'athena', '--label-time-column', 'event_time'],
+      ['dataset', 'labels.csv', '--engine', 'athena', '--engine', 'duckdb'],
+      ['dataset', 'labels.csv', '--', '--engine', 'athena'],
+      ['help', 'dataset', '--engine', 'athena'],
+    ]) {
+      expect(reachesAws(args), args.join(' ')).toBe(false);
+    }
+  });
+
+  it('gives a local command named athena the dummy credentials: no AWS credential chain', () => {
+    // No credentials anywhere (no AWS_* variable, an empty home): a local command must not ask.
+    const env: Record<string, string | undefined> = {
+      HOME: work,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    for (const name of Object.keys(process.env)) {
+      if (name.startsWith('AWS_') && name !== 'AWS_EC2_METADATA_DISABLED') env[name] = undefined;
+    }
+    const result = runCli(['get', 'fraud-cards', 'athena', '--endpoint', 'http://127.0.0.1:9'], {
+      ...inWork,
+      env,
+    });
+    expectUserError(result, /127\.0\.0\.1:9/);
+    expect(result.stderr).not.toMatch(/credentials/i);
   });
 
   it('prints a user error as one line and a hint', () => {
