@@ -315,7 +315,9 @@ function asUserError(error: unknown, args?: readonly string[]): UserError | unde
   if (error instanceof ConfigurationError) {
     return new UserError(
       error.message,
-      "fix or unset it (each function's doc lists its variables)"
+      error.documentedIn === undefined
+        ? "fix or unset it (each function's doc lists its variables)"
+        : `fix or unset it (${error.documentedIn})`
     );
   }
   // A folder of the offline store the engine cannot list, or a link it cannot follow: its rows

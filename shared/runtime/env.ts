@@ -3,9 +3,16 @@ import { DEFAULT_MAX_EVENT_TIME_SKEW_SECONDS } from '../record/eventTime.ts';
 
 /** A required or malformed environment variable: fail fast at cold start with its name. */
 class ConfigurationError extends SkewlessError {
-  constructor(message: string) {
-    super(message);
+  /**
+   * Where the variable is documented (`docs/lookup.md, "Calling it locally", lists it`), when it
+   * is not a function's, whose doc lists its variables: e.g. `PORT` of the lookup API's front run
+   * alone. The CLI's hint names it.
+   */
+  readonly documentedIn: string | undefined;
+  constructor(message: string, options?: ErrorOptions & { readonly documentedIn?: string }) {
+    super(message, options);
     this.name = 'ConfigurationError';
+    this.documentedIn = options?.documentedIn;
   }
 }
 
