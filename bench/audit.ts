@@ -21,10 +21,10 @@ import { findGroupTable } from '../shared/offline/layout.ts';
 import { formatIsoEventTime } from '../shared/record/eventTime.ts';
 import { createFeatureGroupInput } from '../shared/schema/awsDefinitions.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
-import { runAlone, spawnStore, stopChild } from './harness.ts';
+import { benchSizeOrExit, runAlone, spawnStore, stopChild } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
-const IDENTIFIERS = Number(process.env.BENCH_AUDIT_IDS ?? 1_000_000);
+const IDENTIFIERS = benchSizeOrExit('BENCH_AUDIT_IDS', 1_000_000);
 /** Share of identifiers with an older version too (so the latest row must really be picked). */
 const OLDER_VERSION_EVERY = 5;
 const ONLINE_IDENTIFIERS = Math.min(10_000, IDENTIFIERS);

@@ -64,22 +64,22 @@ import { cards, featureGroups } from '../shared/definitions.ts';
 import { encodeRecord } from '../shared/record/codec.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
 import { writeBatch } from '../shared/store/batchWriter.ts';
-import { NODE, ROOT, runAlone, spawnStore, stopChild } from './harness.ts';
+import { benchSizeOrExit, NODE, ROOT, runAlone, spawnStore, stopChild } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
-const PARSE_ROWS = Number(process.env.BENCH_BACKFILL_ROWS ?? 200_000);
-const E2E_ROWS = Number(process.env.BENCH_BACKFILL_E2E_ROWS ?? 200_000);
-const BASELINE_ROWS = Number(process.env.BENCH_BACKFILL_BASELINE_ROWS ?? 20_000);
-const RSS_ROWS = Number(process.env.BENCH_BACKFILL_RSS_ROWS ?? 100_000);
+const PARSE_ROWS = benchSizeOrExit('BENCH_BACKFILL_ROWS', 200_000);
+const E2E_ROWS = benchSizeOrExit('BENCH_BACKFILL_E2E_ROWS', 200_000);
+const BASELINE_ROWS = benchSizeOrExit('BENCH_BACKFILL_BASELINE_ROWS', 20_000);
+const RSS_ROWS = benchSizeOrExit('BENCH_BACKFILL_RSS_ROWS', 100_000);
 /**
  * Rows streamed first by each memory child, so V8 has sized its heap before the measured file.
  * V8 raises its old-generation limit over the first major collections (the live heap stays at
  * 45-85 MB, `--trace-gc`); 300,000 rows left it still rising, so a 1M-row file measured the
  * sizing (Parquet 1.21-1.36x over 7 runs) rather than the file. 1,000,000 rows reach the plateau.
  */
-const RSS_WARMUP_ROWS = Number(process.env.BENCH_BACKFILL_RSS_WARMUP_ROWS ?? 1_000_000);
+const RSS_WARMUP_ROWS = benchSizeOrExit('BENCH_BACKFILL_RSS_WARMUP_ROWS', 1_000_000);
 /** Rows journalled into the embedded store before its offline flush is timed. */
-const FLUSH_ROWS = Number(process.env.BENCH_BACKFILL_FLUSH_ROWS ?? 100_000);
+const FLUSH_ROWS = benchSizeOrExit('BENCH_BACKFILL_FLUSH_ROWS', 100_000);
 const PARQUET_ROW_GROUP = 25_000;
 const CHUNK = 64 * 1024;
 const E2E_TIMEOUT_MS = 600_000;
@@ -103,7 +103,7 @@ const COLUMNS = cards.featureNames;
  * one row every 97 s, 200,000 rows over ~7 months, the offline layout's worst case of one small
  * object per hour).
  */
-const ROWS_PER_HOUR = Number(process.env.BENCH_BACKFILL_ROWS_PER_HOUR ?? 5_000);
+const ROWS_PER_HOUR = benchSizeOrExit('BENCH_BACKFILL_ROWS_PER_HOUR', 5_000);
 
 /** Where generated event times start, epoch ms (the batch bench starts them a few hours ago). */
 // calendar-fixed: backfilled history goes to the offline store only, which has no TTL.

@@ -29,10 +29,10 @@ import {
   startBenchStack,
   writeFile,
 } from './backfill.ts';
-import { runAlone } from './harness.ts';
+import { benchSizeOrExit, runAlone } from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
-const ROWS = Number(process.env.BENCH_BATCH_ROWS ?? 20_000);
+const ROWS = benchSizeOrExit('BENCH_BATCH_ROWS', 20_000);
 const FORMATS: readonly Format[] = ['csv', 'parquet'];
 /** The backfill bench writes 5,000 rows per hour of event time: the file spans ROWS / 5,000 hours. */
 const HOURS = Math.ceil(ROWS / 5_000) + 1;

@@ -20,7 +20,7 @@ import { cards, fraudModelV3, merchants, transactions } from '../shared/definiti
 import { quoteString } from '../shared/offline/dialect.ts';
 import { createDuckDbEngine } from '../shared/offline/duckdb.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_REGION } from '../shared/offline/layout.ts';
-import { runAlone } from './harness.ts';
+import { benchSizeOrExit, runAlone } from './harness.ts';
 import type { Bench, BenchRow } from './types.ts';
 
 const EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z: creation time and start of the data
@@ -29,7 +29,7 @@ const EPOCH = 1_767_225_600; // 2026-01-01T00:00:00Z: creation time and start of
  * 10: 240 files per group). 540 is the 18 months of a nightly training rebuild: ~13,000 files per
  * group, where listing and reading every file's schema weigh as much as the join.
  */
-const DAYS = Number(process.env.SKEWLESS_BENCH_DATASET_DAYS ?? 10);
+const DAYS = benchSizeOrExit('SKEWLESS_BENCH_DATASET_DAYS', 10);
 /**
  * The long-history row: 18 months of hourly partitions (~13,000 files per group) at a tenth of
  * the rows, where listing and binding the files weigh as much as the join.
@@ -39,7 +39,7 @@ const LONG_HISTORY_SCALE = 0.1;
 const GOAL_ROWS_PER_SECOND = 1_000_000;
 const LABEL_EVERY = 4; // 1M labels out of 4M transactions
 /** Size factor (1 = the figure of the issue); a smaller one checks the bench quickly. */
-const SCALE = Number(process.env.SKEWLESS_BENCH_DATASET_SCALE ?? 1);
+const SCALE = benchSizeOrExit('SKEWLESS_BENCH_DATASET_SCALE', 1, { fraction: true });
 
 /** Sizes of the fixture at scale 1 (1M labels × 10M rows); `scale` multiplies the counts. */
 function fixtureSizes(scale: number) {

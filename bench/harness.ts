@@ -157,6 +157,39 @@ function sectionBody(section: BenchSection): string[] {
   return lines;
 }
 
+/**
+ * A size a bench reads from its environment variable (bench/README.md lists them): `fallback` when
+ * unset or empty, else a whole number ≥ 1, or with `fraction` any number > 0 (a scale factor).
+ *
+ * @throws Error naming the variable, its value and what it takes (`BENCH_BATCH_ROWS=abc` would
+ *   otherwise size the bench NaN)
+ */
+function benchSize(name: string, fallback: number, { fraction = false } = {}): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.trim() === '' ? Number.NaN : raw);
+  if (fraction ? Number.isFinite(value) && value > 0 : Number.isSafeInteger(value) && value >= 1) {
+    return value;
+  }
+  throw new Error(
+    `environment variable ${name}="${raw}" must be ${fraction ? 'a number > 0' : 'a whole number ≥ 1'} (bench/README.md)`
+  );
+}
+
+/**
+ * {@link benchSize} for a bench's module-level sizes, read as it loads: a bad value stops the
+ * process with that one line and exit 1, before any work, alone or under `npm run bench` (whose
+ * run would otherwise go on to rewrite BENCHMARKS.md around a failed section).
+ */
+function benchSizeOrExit(name: string, fallback: number, options?: { fraction?: boolean }): number {
+  try {
+    return benchSize(name, fallback, options);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
 /** A bench run alone (`node bench/<name>.ts`): its section's markdown on stdout. */
 async function runAlone(bench: Bench): Promise<void> {
   const section = await bench();
@@ -165,6 +198,8 @@ async function runAlone(bench: Bench): Promise<void> {
 
 export type { Phase, ServerProcess };
 export {
+  benchSize,
+  benchSizeOrExit,
   cpuPerRecord,
   formatNumber,
   ingestDefaults,

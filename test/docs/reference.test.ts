@@ -157,7 +157,7 @@ describe('the environment reference', () => {
         .filter((f) => f.endsWith('.ts'))
         .flatMap((f) => [
           ...read(`bench/${f}`).matchAll(
-            /process\.env\.((?:SKEWLESS_)?BENCH_[A-Z0-9_]+)|'(COLDSTART_[A-Z0-9_]+)'/g
+            /process\.env\.((?:SKEWLESS_)?BENCH_[A-Z0-9_]+)|'((?:SKEWLESS_)?BENCH_[A-Z0-9_]+|COLDSTART_[A-Z0-9_]+)'/g
           ),
         ])
         .map((m) => (m[1] ?? m[2]) as string)
