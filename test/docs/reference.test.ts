@@ -94,6 +94,15 @@ function rangeText({ min, max }: { min: number; max: number }): string {
   return max === Number.MAX_SAFE_INTEGER ? `≥ ${number(min)}` : `${number(min)}–${number(max)}`;
 }
 
+/**
+ * Whether a doc line states the range `text` as a whole: `1–6` is not stated by `1–64` (nor `≥ 1`
+ * by `≥ 100`, nor `1–64` by `11–64`), which a substring test would take for it.
+ */
+function statesRange(line: string, text: string): boolean {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\d,.])${escaped}(?!,?\\d)`).test(line);
+}
+
 /** Source files of the functions, the shared code and the local stack. */
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
@@ -186,6 +195,15 @@ describe('the environment reference', () => {
     });
     const integerVariables = [...variablesReadBy(/getIntegerFromEnv\(\s*'([A-Z0-9_]+)'/g)].sort();
 
+    it('takes a range as stated only when a doc states it whole', () => {
+      expect(statesRange('| `X` | 4 | 1–64 | … |', '1–64')).toBe(true);
+      expect(statesRange('(`PORT`, 0–65,535, to change the port', '0–65,535')).toBe(true);
+      expect(statesRange('| `X` | 4 | 1–64 | … |', '1–6')).toBe(false);
+      expect(statesRange('| `X` | 4 | 11–64 | … |', '1–64')).toBe(false);
+      expect(statesRange('| `X` | 4 | 1–2,000,000 | … |', '1–2')).toBe(false);
+      expect(statesRange('| `X` | 4 | ≥ 100 | … |', '≥ 1')).toBe(false);
+    });
+
     it('finds the integer variables', () => {
       expect(integerVariables.length).toBeGreaterThan(25);
     });
@@ -207,11 +225,11 @@ describe('the environment reference', () => {
       expect(range, `no reader in INTEGER_READERS refuses ${name}: list its reader`).toBeDefined();
       const text = rangeText(range as { min: number; max: number });
       expect(
-        lines.filter(({ line }) => line.includes(text)),
+        lines.filter(({ line }) => statesRange(line, text)),
         `no doc line naming \`${name}\` states ${text}`
       ).not.toEqual([]);
       expect(
-        ownRows.filter(({ line }) => !line.includes(text)),
+        ownRows.filter(({ line }) => !statesRange(line, text)),
         `rows of ${name} that do not state ${text}`
       ).toEqual([]);
     });
