@@ -239,8 +239,12 @@ describe('Batch drops from S3 to both stores (integration)', () => {
       BatchOnlineValuesUnchanged: 2,
       BatchOnlineValuesStayed: 2,
     });
+    expect(added.BatchRowsPerSecond).toBeGreaterThan(0);
+    expect(added.BatchResumptions).toBe(0);
     expect(added).not.toHaveProperty('BatchFilesFailed');
-    expect(added).not.toHaveProperty('RowsWritten');
+    expect(added).not.toHaveProperty('BatchDuplicateEvents');
+    // Every name the batch's own: the backfill's (RowsWritten, RowsPerSecond…) are other graphs.
+    expect(Object.keys(added).filter((name) => !name.startsWith('Batch'))).toEqual([]);
     expect(rejects.map((r) => [r.row, r.problems.map((p) => p.feature)])).toEqual([
       [6, ['txn_count_7d']],
       [10, ['event_time']],
@@ -319,13 +323,17 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     const source = await upload(`batch/fraud-cards/${prefix}.csv`, toCsv(drop.rows));
     const event = s3PutEventOf(source);
     // Act
-    const again = await Promise.all([
-      batchHandler(event, lambdaContext()),
-      batchHandler(event, lambdaContext()),
-    ]);
-    await inProcessBatchContinuations.idle();
+    const [again, added] = await withMetrics(async () => {
+      const outcomes = await Promise.all([
+        batchHandler(event, lambdaContext()),
+        batchHandler(event, lambdaContext()),
+      ]);
+      await inProcessBatchContinuations.idle();
+      return outcomes;
+    });
     // Assess
     expect(again.flatMap((r) => r.outcomes.map((o) => o.kind))).toEqual(['duplicate', 'duplicate']);
+    expect(added).toEqual({ BatchDuplicateEvents: 2 });
     await expectDropApplied(prefix, drop, source);
   });
 
@@ -349,7 +357,9 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     inProcessBatchContinuations.configure({ contextFactory: () => time.context(200) });
     try {
       // Act
-      const source = await upload(`batch/fraud-cards/${prefix}.csv`, toCsv(rows));
+      const [source, added] = await withMetrics(() =>
+        upload(`batch/fraud-cards/${prefix}.csv`, toCsv(rows))
+      );
       // Assess
       const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, source);
       expect(report).toMatchObject({
@@ -359,6 +369,13 @@ describe('Batch drops from S3 to both stores (integration)', () => {
         onlineValues: { changed: 600, unchanged: 0, stayed: 0 },
       });
       expect(report.resumptions).toBeGreaterThanOrEqual(3);
+      // The invocations' shares: one resumption each after the first, no duplicate event.
+      expect(added).toMatchObject({
+        BatchRowsWritten: 600,
+        BatchResumptions: report.resumptions,
+        BatchFilesCompleted: 1,
+      });
+      expect(added).not.toHaveProperty('BatchDuplicateEvents');
       const offline = await offlineOf(prefix);
       expect(offline).toHaveLength(600);
       expect(new Set(offline).size).toBe(600);
