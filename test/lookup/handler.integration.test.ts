@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFeatureGroups } from '../../local/setup/ensureFeatureGroups.ts';
 import { cards, merchants, transactions } from '../../shared/definitions.ts';
 import { defineFeatureGroup } from '../../shared/schema/index.ts';
+import { withMetrics } from '../helpers/addedMetrics.ts';
 import {
   apiGatewayEvent,
   batchGetEvent,
@@ -887,6 +888,51 @@ describe('store failures (vectors)', () => {
   });
 });
 
+/** The outcome counts among `added` (LookupOk, LookupNotFound…: Lookup* but the latency). */
+function outcomeCounts(added: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(added).filter(([name]) => name.startsWith('Lookup') && name !== 'LookupLatency')
+  );
+}
+
+describe('outcome counts', () => {
+  it('counts each answer under its status: 5 ok, 4 bad requests, 3 not found, 2 throttled, 1 unavailable', async () => {
+    // Prepare: a count per outcome that no other outcome has.
+    const times = (n: number, event: () => APIGatewayProxyEvent) =>
+      Array.from({ length: n }, event);
+    const withFaults = async (faults: Parameters<typeof store.store.setFaults>[0], n: number) => {
+      store.store.setFaults(faults);
+      try {
+        for (const event of times(n, () => getRecordEvent('fraud-cards', 'card-1'))) {
+          await invoke(event);
+        }
+      } finally {
+        store.store.setFaults({});
+      }
+    };
+    // Act
+    const [, added] = await withMetrics(async () => {
+      for (const event of [
+        ...times(5, () => getRecordEvent('fraud-cards', 'card-1')),
+        ...times(4, () => getRecordEvent('no-such-group', 'card-1')),
+        ...times(3, () => getRecordEvent('fraud-cards', 'never-written')),
+      ]) {
+        await invoke(event);
+      }
+      await withFaults({ throttle: 1 }, 2);
+      await withFaults({ serverError: 1 }, 1);
+    });
+    // Assess
+    expect(outcomeCounts(added)).toEqual({
+      LookupOk: 5,
+      LookupBadRequest: 4,
+      LookupNotFound: 3,
+      LookupThrottled: 2,
+      LookupUnavailable: 1,
+    });
+  });
+});
+
 describe('routing', () => {
   it('answers 404 for a resource the API does not define', async () => {
     // Act
@@ -959,21 +1005,25 @@ describe('a group defined in the schema module but missing from the store', () =
     const message =
       'Feature group "fraud-merchants" is defined but not available in the feature store (not created, not ready yet, or deleted)';
     // Act
-    const get = await invoke(getRecordEvent('fraud-merchants', 'merchant-1'));
-    const batch = await invoke(
-      batchGetEvent({
-        identifiers: [
-          { featureGroup: 'fraud-cards', recordIds: ['card-1'] },
-          { featureGroup: 'fraud-merchants', recordIds: ['merchant-1', 'merchant-2'] },
-        ],
-      })
-    );
-    const vectors = await invoke(
-      vectorsEvent('fraud_model_v3', {
-        entities: [{ transaction_id: 't-1', card_id: 'card-1', merchant_id: 'merchant-1' }],
-      })
-    );
+    const [[get, batch, vectors], added] = await withMetrics(async () => [
+      await invoke(getRecordEvent('fraud-merchants', 'merchant-1')),
+      await invoke(
+        batchGetEvent({
+          identifiers: [
+            { featureGroup: 'fraud-cards', recordIds: ['card-1'] },
+            { featureGroup: 'fraud-merchants', recordIds: ['merchant-1', 'merchant-2'] },
+          ],
+        })
+      ),
+      await invoke(
+        vectorsEvent('fraud_model_v3', {
+          entities: [{ transaction_id: 't-1', card_id: 'card-1', merchant_id: 'merchant-1' }],
+        })
+      ),
+    ]);
     // Assess
     expectSame500([get, batch, vectors], message);
+    // A deployment problem, counted apart from a store that is down (LookupUnavailable).
+    expect(outcomeCounts(added)).toEqual({ LookupError: 3 });
   });
 });
