@@ -7,6 +7,7 @@
 import {
   BatchGetRecordCommand,
   BatchWriteRecordCommand,
+  PutRecordCommand,
   type SageMakerFeatureStoreRuntimeClient,
 } from '@aws-sdk/client-sagemaker-featurestore-runtime';
 import type { KinesisStreamRecord } from 'aws-lambda';
@@ -224,6 +225,39 @@ describe('Function: ingestWithDerivedFeatures()', () => {
     );
     const expiresAt = Date.parse(state.Records?.[0]?.ExpiresAt ?? '');
     expect(expiresAt).toBeGreaterThanOrEqual(Date.now() + 10 * DAY - HOUR);
+  });
+
+  it('starts a card whose stored state is unreadable over from an empty state, counting one reset', async () => {
+    // Prepare: the card's state record holds text that is not a state (a corrupted write).
+    const { runtime: rt, client, metrics } = runtime();
+    await client.send(
+      new PutRecordCommand({
+        FeatureGroupName: 'fraud-card-state',
+        Record: [
+          { FeatureName: 'card_id', ValueAsString: 'card-u' },
+          { FeatureName: 'event_time', ValueAsString: new Date(BASE).toISOString() },
+          { FeatureName: 'state', ValueAsString: '{not a state' },
+        ],
+      })
+    );
+    // Act: two payments, so no count a metric read from another could match.
+    const response = await ingestWithDerivedFeatures(
+      kinesisEvent([
+        record(payment('u-1', 'card-u', 1000), 'card-u'),
+        record(payment('u-2', 'card-u', 2000), 'card-u'),
+      ]),
+      rt
+    );
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(counts(await online(client, 'u-2')).n60s).toBe(2);
+    const derived = [...metrics.totals].filter(([name]) => name.startsWith('Derived'));
+    const { DerivedStateMaxBytes: _, ...counted } = Object.fromEntries(derived);
+    expect(counted).toEqual({
+      DerivedStateResets: 1,
+      DerivedEventsApplied: 2,
+      DerivedStateWrites: 1,
+    });
   });
 
   it('reports every record of an entity whose state could not be saved, then converges on retry', async () => {
