@@ -24,6 +24,8 @@ interface IngestFixture {
   readonly deadLetterDir: string;
   /** Every dead letter written so far, in file order. */
   deadLetters(): DeadLetter[];
+  /** The handler of a new instance of the bundle, with the same environment: its own cold start. */
+  coldHandler(): Promise<IngestHandler>;
   close(): Promise<void>;
 }
 
@@ -42,22 +44,26 @@ async function startIngestFixture(env: Record<string, string> = {}): Promise<Ing
     await waitUntilFeatureGroupCreated(store.sagemaker, group.name);
   }
   const deadLetterDir = mkdtempSync(join(tmpdir(), 'skewless-dead-letters-'));
-  const handler = await bundle.load({
+  const environment = {
     AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME: store.store.endpoint,
     DEFAULT_FEATURE_GROUP: 'fraud-transactions',
     DEAD_LETTER_DIR: deadLetterDir,
     DEAD_LETTER_QUEUE_URL: '',
     // As in Lambda: clients take credentials from the environment, not the default chain.
     AWS_LAMBDA_FUNCTION_NAME: 'IngestFunction',
+    // Lambda's own; Powertools counts no cold start without it (provisioned concurrency).
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     // These tests hold the ingest pipeline itself to its contract; derived streaming features
     // (computed values replacing the producer's) have their own tests (test/derived).
     DERIVED_FEATURES: 'off',
     ...env,
-  });
+  };
+  const handler = await bundle.load(environment);
   return {
     store,
     handler,
     deadLetterDir,
+    coldHandler: () => bundle.load(environment),
     deadLetters: () => {
       if (!existsSync(deadLetterDir)) return [];
       return readdirSync(deadLetterDir)

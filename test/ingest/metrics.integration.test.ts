@@ -71,6 +71,9 @@ function valuesOf(
     .flatMap((m) => m.values);
 }
 
+/** Every printing of metric `name`, whatever its namespace and dimensions. */
+const emitted = (all: readonly EmittedMetric[], name: string) => all.filter((m) => m.name === name);
+
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
 describe('Ingest function (bundled) metrics', () => {
@@ -138,6 +141,32 @@ describe('Ingest function (bundled) metrics', () => {
     expect(latency).toHaveLength(5);
     for (const ms of latency) expect(ms).toBeGreaterThanOrEqual(250);
     for (const ms of latency) expect(ms).toBeLessThan(60_000);
+  });
+
+  it("prints Powertools' ColdStart once, on a new instance's first invocation, with the function's name", async () => {
+    // Prepare: a new instance of the bundle (the metrics environment of beforeAll applied again,
+    // and kept while it runs: Powertools builds the ColdStart's own Metrics at the invocation).
+    const handler = await fx.coldHandler();
+    const batch = (id: string) =>
+      kinesis.kinesisEvent([kinesis.jsonRecord(kinesis.transaction(id))]);
+    const context = kinesis.lambdaContext();
+    // Act
+    let first: EmittedMetric[];
+    let second: EmittedMetric[];
+    try {
+      first = await emfOf(() => handler(batch('m-cold-1'), context));
+      second = await emfOf(() => handler(batch('m-cold-2'), context));
+    } finally {
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    }
+    // Assess: the count, under the function's name, apart from the records it wrote.
+    const coldStarts = (emitted: EmittedMetric[]) =>
+      valuesOf(emitted, 'ColdStart', { function_name: context.functionName });
+    expect(coldStarts(first)).toEqual([1]);
+    expect(coldStarts(second)).toEqual([]);
+    expect(emitted(first, 'ColdStart')).toHaveLength(1);
+    expect(emitted(second, 'ColdStart')).toEqual([]);
+    expect(sum(valuesOf(second, IngestMetric.RecordsWritten))).toBe(1);
   });
 
   it("prints every ingest metric template.yaml's alarms and dashboard read, under their namespace and dimensions", async () => {
