@@ -6,6 +6,7 @@ import {
   type BackfillOutcome,
   continueBackfill,
   type InvocationBudget,
+  metricNames,
   startBackfill,
 } from './runBackfill.ts';
 import type { SourceObject } from './types.ts';
@@ -148,6 +149,18 @@ async function handleSqsEvent(
 }
 
 /**
+ * Counts the event records that named no file to read. Such an invocation adds no other metric:
+ * without this count it would be invisible on the dashboard, and Powertools would log "No
+ * application metrics to publish" for it (a folder created in the console under `backfill/`
+ * passes the notification filter, and S3 sends a test event when the notification is set up).
+ */
+function countIgnored(deps: BackfillDependencies, result: S3InvocationResult): S3InvocationResult {
+  const ignored = result.outcomes.filter((o) => o.kind === 'ignored').length;
+  if (ignored > 0) deps.metrics.addMetric(metricNames(deps).EventsIgnored, 'Count', ignored);
+  return result;
+}
+
+/**
  * Dispatches an invocation of the backfill function by its trigger.
  *
  * @example
@@ -168,10 +181,10 @@ async function handleBackfillEvent(
   if (shape.Event === 's3:TestEvent') {
     // What S3 sends a destination when a notification is configured: nothing to backfill.
     deps.logger.info('s3:TestEvent ignored', { bucket: shape.Bucket });
-    return { outcomes: [{ kind: 'ignored', reason: 's3:TestEvent' }] };
+    return countIgnored(deps, { outcomes: [{ kind: 'ignored', reason: 's3:TestEvent' }] });
   }
   if (!Array.isArray(event.Records)) throw new UnsupportedEventError(shape);
-  return handleS3Event(event, budget, deps);
+  return countIgnored(deps, await handleS3Event(event, budget, deps));
 }
 
 /**

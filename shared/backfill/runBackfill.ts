@@ -70,6 +70,8 @@ const BackfillMetric = {
   RowsPerSecond: 'RowsPerSecond',
   Resumptions: 'Resumptions',
   DuplicateEvents: 'DuplicateEvents',
+  /** S3 event records that name no file to read (a folder marker, another prefix, a test event). */
+  EventsIgnored: 'BackfillEventsIgnored',
   FilesCompleted: 'BackfillFilesCompleted',
   FilesFailed: 'BackfillFilesFailed',
 } as const;
@@ -84,6 +86,7 @@ const BatchMetric = {
   RowsPerSecond: 'BatchRowsPerSecond',
   Resumptions: 'BatchResumptions',
   DuplicateEvents: 'BatchDuplicateEvents',
+  EventsIgnored: 'BatchEventsIgnored',
   FilesCompleted: 'BatchFilesCompleted',
   FilesFailed: 'BatchFilesFailed',
   OnlineChanged: 'BatchOnlineValuesChanged',
@@ -1215,4 +1218,4 @@ export type {
   InvocationBudget,
   MetricsSink,
 };
-export { BackfillMetric, BatchMetric, continueBackfill, startBackfill };
+export { BackfillMetric, BatchMetric, continueBackfill, metricNames, startBackfill };

@@ -23,7 +23,7 @@ import { inProcessContinuations } from '../../shared/backfill/continuation.ts';
 import type { S3InvocationResult } from '../../shared/backfill/handleEvent.ts';
 import { reportKeys } from '../../shared/backfill/objectKey.ts';
 import type { SourceObject } from '../../shared/backfill/types.ts';
-import { withMetrics } from '../helpers/addedMetrics.ts';
+import { withEmptyPublishWarnings, withMetrics } from '../helpers/addedMetrics.ts';
 import {
   BACKFILL_BUCKET,
   lambdaContext,
@@ -604,13 +604,18 @@ describe('Backfill from S3 to the offline store (integration)', () => {
     // Act
     const source = await upload(`backfill/fraud-cards/${prefix}.csv`, toCsv(file.rows));
     const event = s3PutEventOf(source);
-    const [[again, later], added] = await withMetrics(async () => {
-      const together = await Promise.all([
-        handler(event, lambdaContext()),
-        handler(event, lambdaContext()),
-      ]);
-      return [together, await handler(event, lambdaContext())] as const;
-    });
+    // The two concurrent invocations share this process's one Metrics (never so on Lambda, one
+    // invocation per environment): the first to finish publishes both counts, and Powertools
+    // warns that the other has none to publish. Kept off the output; the sums stay exact.
+    const [[[again, later], added]] = await withEmptyPublishWarnings(() =>
+      withMetrics(async () => {
+        const together = await Promise.all([
+          handler(event, lambdaContext()),
+          handler(event, lambdaContext()),
+        ]);
+        return [together, await handler(event, lambdaContext())] as const;
+      })
+    );
     await inProcessContinuations.idle();
     // Assess
     expect(added).toEqual({ DuplicateEvents: 3 });
@@ -622,6 +627,25 @@ describe('Backfill from S3 to the offline store (integration)', () => {
       'duplicate',
     ]);
     expect(outcomes.at(-1)?.outcomes[0]?.kind).toBe('completed');
+  });
+
+  it("counts a folder marker and S3's test event as ignored events, so no invocation publishes nothing", async () => {
+    // Prepare: what the S3 console's "Create folder" puts (a key ending in /), and the event S3
+    // sends a new notification's destination.
+    outcomes.length = 0;
+    const testEvent = { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: BACKFILL_BUCKET };
+    // Act
+    const [[[, test], added], warnings] = await withEmptyPublishWarnings(() =>
+      withMetrics(async () => [
+        await upload('backfill/fraud-cards/october/', ''),
+        await handler(testEvent as unknown as S3Event, lambdaContext()),
+      ])
+    );
+    // Assess
+    expect(outcomes.map((o) => o.outcomes.map((x) => x.kind))).toEqual([['ignored']]);
+    expect(test.outcomes).toEqual([{ kind: 'ignored', reason: 's3:TestEvent' }]);
+    expect(added).toEqual({ BackfillEventsIgnored: 2 });
+    expect(warnings).toBe(0);
   });
 
   it('counts every input row of a --derive file once: written, rejected or duplicate', async () => {

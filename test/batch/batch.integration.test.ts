@@ -42,7 +42,7 @@ import {
   toParquet,
   virtualTime,
 } from '../backfill/fixtures.ts';
-import { withMetrics } from '../helpers/addedMetrics.ts';
+import { withEmptyPublishWarnings, withMetrics } from '../helpers/addedMetrics.ts';
 import {
   BACKFILL_BUCKET,
   lambdaContext,
@@ -323,14 +323,18 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     const source = await upload(`batch/fraud-cards/${prefix}.csv`, toCsv(drop.rows));
     const event = s3PutEventOf(source);
     // Act
-    const [again, added] = await withMetrics(async () => {
-      const outcomes = await Promise.all([
-        batchHandler(event, lambdaContext()),
-        batchHandler(event, lambdaContext()),
-      ]);
-      await inProcessBatchContinuations.idle();
-      return outcomes;
-    });
+    // The two concurrent invocations share this process's one Metrics (never so on Lambda): the
+    // first to finish publishes both counts, and Powertools warns that the other has none.
+    const [[again, added]] = await withEmptyPublishWarnings(() =>
+      withMetrics(async () => {
+        const outcomes = await Promise.all([
+          batchHandler(event, lambdaContext()),
+          batchHandler(event, lambdaContext()),
+        ]);
+        await inProcessBatchContinuations.idle();
+        return outcomes;
+      })
+    );
     // Assess
     expect(again.flatMap((r) => r.outcomes.map((o) => o.kind))).toEqual(['duplicate', 'duplicate']);
     expect(added).toEqual({ BatchDuplicateEvents: 2 });
@@ -541,14 +545,21 @@ describe('Batch drops from S3 to both stores (integration)', () => {
       upload('batch/fraud-transactions/tx.csv', transactions)
     );
     const internal = await upload('batch/fraud-card-state/state.csv', 'card_id\nc-1\n');
-    const toBackfill = await backfillHandler(
-      s3PutEvent({ key: 'batch/fraud-cards/x.csv', eTag: 'e1', size: 10 }),
-      lambdaContext()
-    );
-    const toBatch = await batchHandler(
-      s3PutEvent({ key: 'backfill/fraud-cards/x.csv', eTag: 'e2', size: 10 }),
-      lambdaContext()
-    );
+    const [[[toBackfill, ignoredByBackfill], [toBatch, ignoredByBatch]], warnings] =
+      await withEmptyPublishWarnings(async () => [
+        await withMetrics(() =>
+          backfillHandler(
+            s3PutEvent({ key: 'batch/fraud-cards/x.csv', eTag: 'e1', size: 10 }),
+            lambdaContext()
+          )
+        ),
+        await withMetrics(() =>
+          batchHandler(
+            s3PutEvent({ key: 'backfill/fraud-cards/x.csv', eTag: 'e2', size: 10 }),
+            lambdaContext()
+          )
+        ),
+      ]);
     // Assess
     const { report } = await backfillOutput(s3.client, REPORTS_BUCKET, refused);
     expect(report.status).toBe('failed');
@@ -567,6 +578,11 @@ describe('Batch drops from S3 to both stores (integration)', () => {
     expect(toBatch.outcomes).toEqual([
       { kind: 'ignored', reason: 'not under batch/<feature-group>/' },
     ]);
+    // Each function counts the event it ignored under its own name, so the invocation publishes
+    // a metric (Powertools warns of one that publishes none).
+    expect(ignoredByBackfill).toEqual({ BackfillEventsIgnored: 1 });
+    expect(ignoredByBatch).toEqual({ BatchEventsIgnored: 1 });
+    expect(warnings).toBe(0);
     const transactionsOnline = await store.runtime.send(
       new GetRecordCommand({
         FeatureGroupName: 'fraud-transactions',

@@ -22,3 +22,29 @@ async function withMetrics<T>(act: () => Promise<T>): Promise<[T, Record<string,
 }
 
 export { withMetrics };
+
+/** What Powertools logs (stderr) when an invocation publishes no metric at all. */
+const NO_METRICS_WARNING = 'No application metrics to publish';
+
+/**
+ * `act`'s result and how many times Powertools warned, while it ran, that an invocation published
+ * no metric. Those warnings are kept off the test output; other stderr output passes through.
+ */
+async function withEmptyPublishWarnings<T>(act: () => Promise<T>): Promise<[T, number]> {
+  let warnings = 0;
+  const write = process.stderr.write.bind(process.stderr);
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation(((chunk, ...rest) => {
+    if (String(chunk).includes(NO_METRICS_WARNING)) {
+      warnings++;
+      return true;
+    }
+    return write(chunk, ...(rest as []));
+  }) as typeof process.stderr.write);
+  try {
+    return [await act(), warnings];
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+export { withEmptyPublishWarnings };
