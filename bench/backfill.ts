@@ -64,7 +64,15 @@ import { cards, featureGroups } from '../shared/definitions.ts';
 import { encodeRecord } from '../shared/record/codec.ts';
 import type { FeatureGroup } from '../shared/schema/index.ts';
 import { writeBatch } from '../shared/store/batchWriter.ts';
-import { benchSizeOrExit, NODE, ROOT, runAlone, spawnStore, stopChild } from './harness.ts';
+import {
+  benchListOrExit,
+  benchSizeOrExit,
+  NODE,
+  ROOT,
+  runAlone,
+  spawnStore,
+  stopChild,
+} from './harness.ts';
 import type { Bench, BenchRow, BenchSection } from './types.ts';
 
 const PARSE_ROWS = benchSizeOrExit('BENCH_BACKFILL_ROWS', 200_000);
@@ -91,9 +99,9 @@ const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 const ALL_FORMATS = ['csv', 'csv.gz', 'jsonl', 'jsonl.gz', 'parquet'] as const;
 type Format = (typeof ALL_FORMATS)[number];
-const FORMATS: readonly Format[] = ALL_FORMATS.filter((f) =>
-  (process.env.BENCH_BACKFILL_FORMATS ?? ALL_FORMATS.join(',')).split(',').includes(f)
-);
+const FORMATS: readonly Format[] = benchListOrExit('BENCH_BACKFILL_FORMATS', ALL_FORMATS);
+/** The bench's phases; BENCH_BACKFILL_ONLY runs a subset. */
+const PHASES = benchListOrExit('BENCH_BACKFILL_ONLY', ['parse', 'e2e', 'flush', 'memory'] as const);
 
 const COLUMNS = cards.featureNames;
 
@@ -652,12 +660,11 @@ const bench: Bench = async (): Promise<BenchSection> => {
   const workDir = mkdtempSync(join(tmpdir(), 'skewless-bench-backfill-'));
   const rows: BenchRow[] = [];
   try {
-    const only = (process.env.BENCH_BACKFILL_ONLY ?? 'parse,e2e,flush,memory').split(',');
     const directRates = new Map<Format, number>();
-    if (only.includes('parse')) await parseAndValidate(rows, workDir);
-    if (only.includes('e2e')) await endToEnd(rows, workDir, directRates);
-    if (only.includes('flush')) await storeFlush(rows, workDir, directRates);
-    if (only.includes('memory')) await memory(rows, workDir);
+    if (PHASES.includes('parse')) await parseAndValidate(rows, workDir);
+    if (PHASES.includes('e2e')) await endToEnd(rows, workDir, directRates);
+    if (PHASES.includes('flush')) await storeFlush(rows, workDir, directRates);
+    if (PHASES.includes('memory')) await memory(rows, workDir);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -177,17 +177,47 @@ function benchSize(name: string, fallback: number, { fraction = false } = {}): n
 }
 
 /**
- * {@link benchSize} for a bench's module-level sizes, read as it loads: a bad value stops the
- * process with that one line and exit 1, before any work, alone or under `npm run bench` (whose
- * run would otherwise go on to rewrite BENCHMARKS.md around a failed section).
+ * A subset a bench reads from its environment variable (bench/README.md lists them): every one of
+ * `allowed` when unset or empty, else the comma-separated names set, in `allowed`'s order.
+ *
+ * @throws Error naming the variable and the names it does not know (a misspelt `csvv` would
+ *   otherwise measure nothing, without a word)
  */
-function benchSizeOrExit(name: string, fallback: number, options?: { fraction?: boolean }): number {
+function benchList<Name extends string>(name: string, allowed: readonly Name[]): Name[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return [...allowed];
+  const items = raw.split(',').map((item) => item.trim());
+  const unknown = items.filter((item) => !(allowed as readonly string[]).includes(item));
+  if (unknown.length > 0) {
+    throw new Error(
+      `environment variable ${name}="${raw}" names ${unknown.map((item) => `"${item}"`).join(', ')}: it takes a comma-separated list of ${allowed.join(', ')} (bench/README.md)`
+    );
+  }
+  return allowed.filter((item) => items.includes(item));
+}
+
+/**
+ * A bench's module-level read of its environment, as it loads: a bad value stops the process
+ * with that one line and exit 1, before any work, alone or under `npm run bench` (whose run would
+ * otherwise go on to rewrite BENCHMARKS.md around a failed section).
+ */
+function readOrExit<Value>(read: () => Value): Value {
   try {
-    return benchSize(name, fallback, options);
+    return read();
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exit(1);
   }
+}
+
+/** {@link benchSize} read as the bench loads ({@link readOrExit}). */
+function benchSizeOrExit(name: string, fallback: number, options?: { fraction?: boolean }): number {
+  return readOrExit(() => benchSize(name, fallback, options));
+}
+
+/** {@link benchList} read as the bench loads ({@link readOrExit}). */
+function benchListOrExit<Name extends string>(name: string, allowed: readonly Name[]): Name[] {
+  return readOrExit(() => benchList(name, allowed));
 }
 
 /** A bench run alone (`node bench/<name>.ts`): its section's markdown on stdout. */
@@ -198,6 +228,8 @@ async function runAlone(bench: Bench): Promise<void> {
 
 export type { Phase, ServerProcess };
 export {
+  benchList,
+  benchListOrExit,
   benchSize,
   benchSizeOrExit,
   cpuPerRecord,
