@@ -21,11 +21,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { MalformedPathError, matchResource } from '../../shared/lookup/routes.ts';
-import {
-  ConfigurationError,
-  getIntegerFromEnv,
-  getOptionalStringFromEnv,
-} from '../../shared/runtime/env.ts';
+import { getIntegerFromEnv, getOptionalStringFromEnv } from '../../shared/runtime/env.ts';
 import { createLambdaContext } from '../../shared/runtime/lambdaContext.ts';
 import {
   oversizedLambdaRequest,
@@ -51,16 +47,14 @@ const DEFAULT_FRONT_PORT = 3000;
  * (`PORT=abc` would otherwise reach listen() as NaN)
  */
 function lookupFrontPortFromEnv(): number {
-  try {
-    return getIntegerFromEnv('PORT', DEFAULT_FRONT_PORT, 0, 65_535);
-  } catch (error) {
-    if (!(error instanceof ConfigurationError)) throw error;
-    // PORT is this front's own, not a function's: the hint points at where it is documented.
-    throw new ConfigurationError(error.message, {
-      cause: error,
-      documentedIn: 'docs/lookup.md, "Calling it locally", lists it',
-    });
-  }
+  // PORT is this front's own, not a function's: the hint points at where it is documented.
+  return getIntegerFromEnv(
+    'PORT',
+    DEFAULT_FRONT_PORT,
+    0,
+    65_535,
+    'docs/lookup.md, "Calling it locally", lists it'
+  );
 }
 
 /** Requests in flight at close get this long to finish before their connections are closed. */

@@ -29,19 +29,25 @@ function getOptionalStringFromEnv(name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** @throws ConfigurationError when the value is not an integer within [min, max] */
+/**
+ * @param documentedIn - where the variable is documented, when it is not a function's (see
+ *   {@link ConfigurationError.documentedIn})
+ * @throws ConfigurationError when the value is not an integer within [min, max]
+ */
 function getIntegerFromEnv(
   name: string,
   fallback: number,
   min = 1,
-  max = Number.MAX_SAFE_INTEGER
+  max = Number.MAX_SAFE_INTEGER,
+  documentedIn?: string
 ): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigurationError(
-      `environment variable ${name}="${raw}" must be an integer in [${min}, ${max}]`
+      `environment variable ${name}="${raw}" must be an integer in [${min}, ${max}]`,
+      { documentedIn }
     );
   }
   return value;
